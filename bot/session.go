@@ -1,0 +1,131 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// State is a flow state's stable stored name, e.g. "awaiting_password".
+// Stored values never change meaning; a new flow version adds new names.
+type State string
+
+// SecretField names what a secret prompt collects; adapters choose how to
+// collect it privately (DESIGN.md "The engine contract").
+type SecretField string
+
+const (
+	// SecretNone means no secret is expected.
+	SecretNone SecretField = ""
+	// SecretPassword expects the account password.
+	SecretPassword SecretField = "password"
+	// SecretSMSCode expects the 6-digit code sent by SMS.
+	SecretSMSCode SecretField = "sms_code"
+	// SecretTOTPCode expects the 6-digit code from the authenticator app.
+	SecretTOTPCode SecretField = "totp_code"
+)
+
+// Session is the persisted state of one conversation's flow, in the shape of
+// a Kratos self-service flow. It never holds a password, a code or a TOTP
+// secret: only states, ids, idempotency keys and deadlines.
+type Session struct {
+	// ID is the session's random id; idempotency keys derive from it.
+	ID string `json:"id"`
+	// Conversation is the store key.
+	Conversation Conversation `json:"conversation"`
+	// UserID is the platform user who owns the session; events from
+	// anybody else are refused.
+	UserID string `json:"user_id"`
+	// Flow and FlowVersion name the flow that runs the session.
+	Flow        string `json:"flow"`
+	FlowVersion int    `json:"flow_version"`
+	// State is the flow's current state.
+	State State `json:"state"`
+	// Step counts the transitions so far; buttons carry it so that a button
+	// from an earlier step is recognised as stale.
+	Step int `json:"step"`
+	// Version is the store's compare-and-swap counter, incremented by every
+	// successful Store.Save.
+	Version uint64 `json:"version"`
+	// Expect is the secret the last prompt asked for, or SecretNone.
+	Expect SecretField `json:"expect,omitempty"`
+	// Locale is the user's language tag for replies.
+	Locale string `json:"locale,omitempty"`
+	// IssuedAt is when the session started (UTC).
+	IssuedAt time.Time `json:"issued_at"`
+	// UpdatedAt is when the session last changed (UTC).
+	UpdatedAt time.Time `json:"updated_at"`
+	// ExpiresAt is when the session expires for inactivity (UTC); the
+	// engine pushes it forward on every event the user sends.
+	ExpiresAt time.Time `json:"expires_at"`
+	// WakeAt, when not zero, is when the engine must run the flow with a
+	// KindTimer event even if the user stays silent (UTC): reminders, and
+	// resuming a step interrupted by a crash.
+	WakeAt time.Time `json:"wake_at,omitzero"`
+	// Done marks a session whose flow reached a terminal state.
+	Done bool `json:"done,omitempty"`
+	// Parked marks a session whose user cannot be reached (blocked the
+	// bot); nothing is delivered until the user writes again.
+	Parked bool `json:"parked,omitempty"`
+	// Messages maps a reply's Ref to the platform message id it was
+	// delivered as, so later replies can edit or delete it.
+	Messages map[string]string `json:"messages,omitempty"`
+	// Data is the flow's own JSON-encoded data.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Deadline returns the earliest of ExpiresAt and a non-zero WakeAt: the
+// instant the engine's sweeper must look at the session. A done session has
+// no deadline (zero time).
+func (s *Session) Deadline() time.Time {
+	if s.Done {
+		return time.Time{}
+	}
+	if !s.WakeAt.IsZero() && s.WakeAt.Before(s.ExpiresAt) {
+		return s.WakeAt
+	}
+	return s.ExpiresAt
+}
+
+// Errors of a Store.
+var (
+	// ErrNoSession is returned by Store.Load when the conversation has no
+	// session.
+	ErrNoSession = errors.New("bot: no session for this conversation")
+	// ErrConflict is returned by Store.Save when the stored version is not
+	// the session's Version: somebody else saved in between.
+	ErrConflict = errors.New("bot: session changed concurrently")
+)
+
+// Store persists sessions and the ids of processed updates. Implementations
+// must be safe for concurrent use and durable once a call returns
+// (fsync'ed). internal/store/storetest holds the conformance suite.
+type Store interface {
+	// Load returns the session of conversation c, or ErrNoSession.
+	Load(ctx context.Context, c Conversation) (*Session, error)
+
+	// Save writes s if the stored version equals s.Version (0 for a new
+	// session) and then increments s.Version; otherwise it returns
+	// ErrConflict and writes nothing. When updateID is not empty it records
+	// (s.Conversation.Channel, updateID) as processed in the same
+	// transaction.
+	Save(ctx context.Context, s *Session, updateID string) error
+
+	// MarkSeen records (channel, updateID) as processed without a session
+	// change.
+	MarkSeen(ctx context.Context, channel, updateID string) error
+
+	// Seen reports whether (channel, updateID) was recorded as processed.
+	Seen(ctx context.Context, channel, updateID string) (bool, error)
+
+	// Due returns up to limit conversations whose session is not done and
+	// whose Deadline is at or before now, earliest first.
+	Due(ctx context.Context, now time.Time, limit int) ([]Conversation, error)
+
+	// Delete removes the session of c; deleting a missing one is no error.
+	Delete(ctx context.Context, c Conversation) error
+
+	// Close releases the store; calls after Close fail.
+	Close() error
+}

@@ -1,0 +1,225 @@
+// Package portal is the contract between guidedfix and the Customer Portal's
+// authentication core: the Core interface, its request and result types and
+// its typed errors. It imports only the standard library.
+//
+// Implementations live in sub-packages (internal/portal/embedded is the
+// default); only cmd/guidedfix chooses one. Flows depend on this package,
+// never on an implementation.
+//
+// Vocabulary follows NIST SP 800-63B: a factor is an authenticator the account
+// has (the SMS phone, the authenticator app); a grant is the short-lived proof
+// of a fresh re-authentication; an enrollment binds a new TOTP factor.
+package portal
+
+import (
+	"context"
+	"time"
+)
+
+// Method is an account's second-factor method as stored by the portal.
+// The values are stable: they are persisted and shown to operators.
+type Method string
+
+const (
+	// MethodNone means the account has no second factor: password only.
+	MethodNone Method = "none"
+	// MethodSMS means the account's second factor is a code sent by SMS.
+	MethodSMS Method = "sms"
+	// MethodTOTP means the account's second factor is an authenticator app
+	// generating time-based one-time passwords (RFC 6238).
+	MethodTOTP Method = "totp"
+)
+
+// Valid reports whether m is one of MethodNone, MethodSMS or MethodTOTP.
+func (m Method) Valid() bool {
+	return m == MethodNone || m == MethodSMS || m == MethodTOTP
+}
+
+// Account is the public part of a portal account. It never carries a
+// password hash, an SMS code or a TOTP secret.
+type Account struct {
+	// ID is the account's stable opaque identifier.
+	ID string
+	// Email is the registered e-mail address, lower-cased.
+	Email string
+	// Name is the display name; it may be empty.
+	Name string
+	// Phone is the SMS number in E.164 form (e.g. "+60123456789").
+	Phone string
+	// Method is the active second-factor method.
+	Method Method
+	// CreatedAt is when the account was created (UTC).
+	CreatedAt time.Time
+}
+
+// Status is an account's security status as the flow may show it.
+type Status struct {
+	// AccountID is the account the status belongs to.
+	AccountID string
+	// Method is the active second-factor method.
+	Method Method
+	// MaskedPhone is the SMS number with all but the country code and the
+	// last 4 digits replaced by '•' (e.g. "+60•••••6789"); empty without one.
+	MaskedPhone string
+}
+
+// GrantLevel says how strongly a Grant proves the account holder.
+type GrantLevel string
+
+const (
+	// LevelPassword is a re-authentication by password alone.
+	LevelPassword GrantLevel = "password"
+	// LevelElevated is a re-authentication by password and the current
+	// second factor (NIST SP 800-63B §6.1.2.1): required to remove a factor.
+	LevelElevated GrantLevel = "elevated"
+)
+
+// Grant is a short-lived re-authentication grant. Token is a bearer
+// credential: random, opaque, bound to AccountID, usable until ExpiresAt.
+type Grant struct {
+	// Token is the opaque bearer token (base64url, at least 128 random bits).
+	Token string
+	// AccountID is the account the grant is bound to.
+	AccountID string
+	// Level is LevelPassword or LevelElevated.
+	Level GrantLevel
+	// ExpiresAt is the instant (UTC) after which the grant is refused with
+	// ErrExpired: 5 minutes after a password check, at most 10 after
+	// elevation.
+	ExpiresAt time.Time
+}
+
+// Challenge is an SMS challenge sent to the account's current phone.
+type Challenge struct {
+	// ID identifies the challenge for VerifySMSChallenge.
+	ID string
+	// MaskedPhone is where the code was sent, masked as in Status.
+	MaskedPhone string
+	// ExpiresAt is the instant (UTC) after which the code is refused.
+	ExpiresAt time.Time
+	// AttemptsLeft is how many wrong codes the challenge still tolerates.
+	AttemptsLeft int
+}
+
+// Enrollment is a pending TOTP enrollment (RFC 6238), waiting for the first
+// code from the authenticator app.
+//
+// URI and Secret carry the TOTP shared secret in clear: they exist only to be
+// shown to the account holder once (QR code and manual-entry key) and must
+// never be logged or persisted outside the core.
+type Enrollment struct {
+	// ID identifies the pending enrollment for ConfirmTOTPEnrollment.
+	ID string
+	// AccountID is the account being enrolled.
+	AccountID string
+	// URI is the otpauth:// Key URI (issuer, label, secret, SHA1, 6 digits,
+	// 30-second time step) to render as a QR code.
+	URI string
+	// Secret is the base32 shared secret (no padding) for manual entry.
+	Secret string
+	// Issuer and Label are the issuer and account label inside URI.
+	Issuer, Label string
+	// ExpiresAt is the instant (UTC) after which the enrollment is void.
+	ExpiresAt time.Time
+	// AttemptsLeft is how many wrong codes the enrollment still tolerates.
+	AttemptsLeft int
+}
+
+// EnrollmentState is the lifecycle state of an enrollment.
+type EnrollmentState string
+
+const (
+	// EnrollmentPending waits for a valid code.
+	EnrollmentPending EnrollmentState = "pending"
+	// EnrollmentConfirmed was confirmed: TOTP is the account's method.
+	EnrollmentConfirmed EnrollmentState = "confirmed"
+	// EnrollmentVoid was cancelled, expired, exceeded its attempts or was
+	// replaced by a newer enrollment for the same account.
+	EnrollmentVoid EnrollmentState = "void"
+)
+
+// Core is the portal's authentication core. Every method is safe for
+// concurrent use. Methods that change an account take an idempotency key:
+// a repeated call with the same key returns the first call's result and
+// changes nothing more (DESIGN.md "persist, then call"). Keys are opaque
+// strings of at most 200 bytes.
+//
+// Errors are the sentinels and typed errors of this package, possibly
+// wrapped; test them with errors.Is and errors.As.
+type Core interface {
+	// LookupAccount returns the account registered with email (compared
+	// case-insensitively). It returns ErrNotFound when there is none.
+	LookupAccount(ctx context.Context, email string) (Account, error)
+
+	// Account returns the account with the given id, or ErrNotFound.
+	Account(ctx context.Context, accountID string) (Account, error)
+
+	// SecurityStatus returns the account's method and masked phone, or
+	// ErrNotFound.
+	SecurityStatus(ctx context.Context, accountID string) (Status, error)
+
+	// VerifyPassword checks password for the account and returns a
+	// LevelPassword grant valid for 5 minutes. Failures count per account:
+	// a wrong password returns ErrBadPassword (with the account unknown too,
+	// so callers cannot enumerate accounts; pass the empty accountID for an
+	// unknown e-mail); after 5 failures in 15 minutes it returns
+	// *LockedError until the lock ends.
+	VerifyPassword(ctx context.Context, accountID, password string) (Grant, error)
+
+	// SendSMSChallenge sends a fresh 6-digit code to the account's phone,
+	// valid 5 minutes and 3 tries, replacing any earlier challenge. It needs
+	// an unexpired grant for the account (ErrExpired, ErrBadGrant) and an
+	// account with MethodSMS (ErrWrongState). The same key returns the same
+	// challenge without sending a second SMS.
+	SendSMSChallenge(ctx context.Context, grantToken, key string) (Challenge, error)
+
+	// VerifySMSChallenge checks code against the challenge. On success it
+	// elevates the grant to LevelElevated (valid 10 minutes) and returns it.
+	// A wrong code returns *BadCodeError; the third wrong code or an expired
+	// challenge returns ErrExpired (send a new challenge); a malformed code
+	// (not 6 digits after normalisation) returns ErrCodeFormat and counts
+	// nothing.
+	VerifySMSChallenge(ctx context.Context, grantToken, challengeID, code string) (Grant, error)
+
+	// Disable2FA turns the account's second factor off (method none) and
+	// e-mails a security alert. It needs an unexpired LevelElevated grant
+	// (ErrNeedElevation otherwise) and an account with a method other than
+	// none (ErrWrongState). Idempotent by key.
+	Disable2FA(ctx context.Context, grantToken, key string) error
+
+	// BeginTOTPEnrollment creates the account's one pending enrollment with
+	// a fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
+	// pending one. It needs an unexpired grant: LevelElevated while the
+	// account still has a second factor, LevelPassword once it has none.
+	// It returns ErrWrongState when the account already uses TOTP. The same
+	// key returns the same enrollment (the same secret) while it is
+	// pending.
+	BeginTOTPEnrollment(ctx context.Context, grantToken, key string) (Enrollment, error)
+
+	// ConfirmTOTPEnrollment checks code (RFC 6238 §5.2: the current time
+	// step or one either side, each step accepted at most once per account)
+	// and, when it matches, makes TOTP the account's method and e-mails the
+	// confirmation. A wrong code returns *BadCodeError; the fifth voids the
+	// enrollment and returns ErrExpired, as does an expired enrollment; a
+	// replayed step returns ErrCodeReplayed; a malformed code ErrCodeFormat.
+	// A repeated key whose first call succeeded returns nil again, whatever
+	// the code, and sends nothing more.
+	ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, key string) error
+
+	// CancelTOTPEnrollment voids a pending enrollment and erases its secret.
+	// Cancelling an enrollment that is already void or confirmed is not an
+	// error; an unknown id returns ErrNotFound.
+	CancelTOTPEnrollment(ctx context.Context, enrollmentID string) error
+
+	// EnrollmentState returns the state of an enrollment, or ErrNotFound.
+	EnrollmentState(ctx context.Context, enrollmentID string) (EnrollmentState, error)
+}
+
+// SMSSender delivers an SMS text to a phone number (E.164). It is the
+// boundary to an SMS gateway; the embedded core's default writes each
+// message into a file outbox.
+type SMSSender interface {
+	// SendSMS delivers text to phone; it returns an error when the message
+	// was not accepted for delivery.
+	SendSMS(ctx context.Context, phone, text string) error
+}
