@@ -32,6 +32,9 @@ const (
 	// KindUnsupported is anything the flow cannot read: a photo, sticker,
 	// voice note, file or edited message. It never changes state.
 	KindUnsupported Kind = "unsupported"
+	// KindTimer is raised by the engine itself when a session's WakeAt has
+	// come: a reminder, or resuming a step a crash interrupted.
+	KindTimer Kind = "timer"
 )
 
 // Secret is a string that never prints: fmt verbs and slog show

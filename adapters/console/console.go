@@ -1,0 +1,250 @@
+// Package console is the terminal adapter: it reads the user's lines from
+// an io.Reader and prints the engine's replies to an io.Writer. Buttons show
+// as "[1] Label"; the user types the label (any case) or its number. Secret
+// prompts are read without echo when the input is a terminal, and one line
+// at a time from a pipe, so the demo can be scripted.
+package console
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+
+	"guidedfix/bot"
+	"guidedfix/internal/qr"
+)
+
+// Channel is the adapter's channel name in sessions and update ids.
+const Channel = "console"
+
+// Options configure a Console.
+type Options struct {
+	// In is where the user's lines come from (os.Stdin in the demo).
+	In io.Reader
+	// Out is where replies are printed (os.Stdout in the demo).
+	Out io.Writer
+	// QRDir is where QR code PNGs are written (DATA/outbox/qr); each is
+	// deleted when the flow deletes the QR message.
+	QRDir string
+	// UserID names the local user; default "local".
+	UserID string
+	// Locale is the user's language tag; default "en".
+	Locale string
+}
+
+// Console is the terminal adapter. Deliver is safe for concurrent use (the
+// engine's sweeper may deliver while Run reads).
+type Console struct {
+	opts    Options
+	in      *bufio.Reader
+	fd      int
+	tty     bool
+	mu      sync.Mutex
+	buttons []bot.Button
+	n       int
+	conv    bot.Conversation
+}
+
+var _ bot.Deliverer = (*Console)(nil)
+
+// New returns a console adapter for opts.
+func New(opts Options) *Console {
+	if opts.UserID == "" {
+		opts.UserID = "local"
+	}
+	if opts.Locale == "" {
+		opts.Locale = "en"
+	}
+	c := &Console{opts: opts, in: bufio.NewReader(opts.In), conv: bot.Conversation{Channel: Channel, ID: opts.UserID}}
+	if f, ok := opts.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		c.fd, c.tty = int(f.Fd()), true
+	}
+	return c
+}
+
+// Conversation returns the console's one conversation.
+func (c *Console) Conversation() bot.Conversation { return c.conv }
+
+// Deliver prints r. Images are written as PNG files under QRDir and drawn
+// as text; deleting one removes the file. It returns the message id: the
+// PNG path for images, "m<n>" otherwise.
+func (c *Console) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.opts.Out
+	switch r.Op {
+	case bot.OpDelete:
+		if strings.HasSuffix(r.MessageID, ".png") {
+			if err := os.Remove(r.MessageID); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return "", err
+			}
+			fmt.Fprintln(w, "          (the QR code above has been removed and no longer works)")
+		} else if r.Ref == "key" {
+			fmt.Fprintln(w, "          (the manual key above has been removed)")
+		}
+		return "", nil
+	case bot.OpEdit:
+		fmt.Fprintf(w, "guidedfix › %s\n", r.Text)
+		c.printButtons(r.Buttons)
+		return r.MessageID, nil
+	}
+	c.n++
+	id := "m" + strconv.Itoa(c.n)
+	if len(r.Image) > 0 {
+		if err := os.MkdirAll(c.opts.QRDir, 0o700); err != nil {
+			return "", err
+		}
+		f, err := os.CreateTemp(c.opts.QRDir, "qr-*.png")
+		if err != nil {
+			return "", err
+		}
+		_, werr := f.Write(r.Image)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return "", werr
+		}
+		id = f.Name()
+		if r.QR != "" {
+			if art, err := qr.Terminal(r.QR, false); err == nil {
+				fmt.Fprintln(w, art)
+			}
+		}
+		fmt.Fprintf(w, "guidedfix › %s\n          (QR code image: %s)\n", r.Text, id)
+	} else {
+		fmt.Fprintf(w, "guidedfix › %s\n", r.Text)
+	}
+	c.printButtons(r.Buttons)
+	return id, nil
+}
+
+func (c *Console) printButtons(bs []bot.Button) {
+	if len(bs) == 0 {
+		return
+	}
+	c.buttons = bs
+	parts := make([]string, len(bs))
+	for i, b := range bs {
+		parts[i] = fmt.Sprintf("[%d] %s", i+1, b.Label)
+	}
+	fmt.Fprintf(c.opts.Out, "          %s\n", strings.Join(parts, "   "))
+}
+
+// Run starts the default flow and then feeds the user's lines to handle
+// until the session is done, the input ends, or ctx is cancelled. expect
+// reports which secret the session waits for, so the next line is read
+// without echo. It returns nil at the end of input or of the session.
+func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Event) error, session func(context.Context) (*bot.Session, error)) error {
+	seq := 0
+	next := func() string { seq++; return "c" + strconv.Itoa(seq) }
+	if err := handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindStart, Locale: c.opts.Locale}); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		s, err := session(ctx)
+		if err != nil && !errors.Is(err, bot.ErrNoSession) {
+			return err
+		}
+		if s == nil || s.Done {
+			return nil
+		}
+		expect := s.Expect
+		line, err := c.readLine(expect != bot.SecretNone)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		ev := c.event(line, expect)
+		ev.UpdateID = next()
+		if err := handle(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// event turns one typed line into an event: a command, a button press (by
+// label or number), a secret answer, or text.
+func (c *Console) event(line string, expect bot.SecretField) bot.Event {
+	ev := bot.Event{Conversation: c.conv, UserID: c.opts.UserID, Locale: c.opts.Locale}
+	trimmed := strings.TrimSpace(line)
+	if strings.HasPrefix(trimmed, "/") && expect == bot.SecretNone || isCommand(trimmed) {
+		name, arg, _ := strings.Cut(strings.TrimPrefix(trimmed, "/"), " ")
+		name = strings.ToLower(name)
+		if name == "start" {
+			ev.Kind, ev.Data = bot.KindStart, strings.TrimSpace(arg)
+		} else {
+			ev.Kind, ev.Command, ev.Text = bot.KindCommand, name, strings.TrimSpace(arg)
+		}
+		return ev
+	}
+	c.mu.Lock()
+	buttons := c.buttons
+	c.mu.Unlock()
+	for i, b := range buttons {
+		if strings.EqualFold(trimmed, b.Label) || trimmed == strconv.Itoa(i+1) && expect == bot.SecretNone {
+			ev.Kind, ev.Data = bot.KindButton, b.Data
+			return ev
+		}
+	}
+	if expect != bot.SecretNone {
+		ev.Kind, ev.Secret = bot.KindSecret, bot.Secret(trimmed)
+		return ev
+	}
+	ev.Kind, ev.Text = bot.KindText, trimmed
+	return ev
+}
+
+// isCommand reports whether line is one of the commands that work at every
+// step, also while a secret is expected.
+func isCommand(line string) bool {
+	switch strings.ToLower(line) {
+	case "/cancel", "/help", "/start", "/2fa":
+		return true
+	}
+	return false
+}
+
+// readLine reads one line; secret lines are read without echo on a
+// terminal.
+func (c *Console) readLine(secret bool) (string, error) {
+	c.mu.Lock()
+	fmt.Fprint(c.opts.Out, "you › ")
+	c.mu.Unlock()
+	if secret && c.tty {
+		b, err := term.ReadPassword(c.fd)
+		fmt.Fprintln(c.opts.Out)
+		return string(b), err
+	}
+	line, err := c.in.ReadString('\n')
+	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
+		return "", err
+	}
+	if !c.tty {
+		// Echo piped input so a transcript reads like a conversation; a
+		// secret shows as dots.
+		shown := strings.TrimRight(line, "\r\n")
+		if secret {
+			shown = "••••••"
+		}
+		c.mu.Lock()
+		fmt.Fprintln(c.opts.Out, shown)
+		c.mu.Unlock()
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// QRDir returns the default QR directory under dataDir: DATA/outbox/qr.
+func QRDir(dataDir string) string { return filepath.Join(dataDir, "outbox", "qr") }

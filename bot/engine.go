@@ -1,0 +1,603 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed locales/*.yaml
+var engineMessages embed.FS
+
+// Flow is a guided fix: a state machine over a Session. Flows are
+// registered with the engine (Options.Flows); the engine never imports one.
+type Flow interface {
+	// Name returns the flow's stable name, stored in every session it runs.
+	Name() string
+	// Start begins a new session: t.Session is fresh (empty State) and
+	// t.Event is the event that started it (KindStart or a command).
+	Start(ctx context.Context, t *Turn) error
+	// Handle runs the handler of t.Session.State for t.Event: user input,
+	// commands, pressed buttons (Event.Data holds the action), secrets and
+	// KindTimer wake-ups.
+	Handle(ctx context.Context, t *Turn) error
+	// Expire ends a session whose idle deadline passed: it releases what
+	// the flow holds (pending enrollments, sensitive messages) and tells
+	// the user. The engine marks the session done afterwards.
+	Expire(ctx context.Context, t *Turn) error
+}
+
+// MessageSource is implemented by flows that bring their own catalog
+// files; the engine loads them into its Catalog at New.
+type MessageSource interface {
+	// Messages returns the file system and paths of the flow's YAML
+	// message files (see Catalog.Load).
+	Messages() (fs.FS, []string)
+}
+
+// Hook names a point inside a turn where Options.Hook is called: the
+// crash points of the durability tests (DESIGN.md "persist, then call").
+type Hook string
+
+const (
+	// HookCheckpoint fires after a Checkpoint saved, before the flow's
+	// portal call.
+	HookCheckpoint Hook = "checkpoint"
+	// HookSaved fires after the turn's final save, before delivery.
+	HookSaved Hook = "saved"
+	// HookDelivered fires after each reply was delivered.
+	HookDelivered Hook = "delivered"
+)
+
+type hooks func(Hook, *Session)
+
+func (h hooks) fire(p Hook, s *Session) {
+	if h != nil {
+		h(p, s)
+	}
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Store persists sessions (required).
+	Store Store
+	// Flows are the flows the engine runs; the first is the default flow
+	// that /start and KindStart events begin (at least one).
+	Flows []Flow
+	// StartCommands are the commands (without "/") that start the default
+	// flow; default "start" and "2fa".
+	StartCommands []string
+	// IdleTimeout is how long a session may wait for the user before it
+	// expires; default 15 minutes.
+	IdleTimeout time.Duration
+	// Now returns the current time; default time.Now. It is read once per
+	// turn.
+	Now func() time.Time
+	// Logger receives operator logs; default slog.Default(). Secrets never
+	// reach it.
+	Logger *slog.Logger
+	// Hook, if set, is called at the named points of every turn (tests).
+	Hook func(Hook, *Session)
+}
+
+// Engine runs flows for events from any number of adapters. It is safe for
+// concurrent use: events of one conversation are handled one at a time in
+// arrival order, events of different conversations in parallel.
+type Engine struct {
+	store      Store
+	flows      map[string]Flow
+	defaultFlw Flow
+	startCmds  map[string]bool
+	idle       time.Duration
+	now        func() time.Time
+	log        *slog.Logger
+	hooks      hooks
+	catalog    *Catalog
+	queue      keyedQueue
+	mu         sync.RWMutex
+	deliverers map[string]Deliverer
+}
+
+// New returns an engine for opts. It returns an error when opts has no
+// store or no flow, or a flow's message files do not load.
+func New(opts Options) (*Engine, error) {
+	if opts.Store == nil || len(opts.Flows) == 0 {
+		return nil, errors.New("bot: engine needs a store and at least one flow")
+	}
+	e := &Engine{
+		store:      opts.Store,
+		flows:      map[string]Flow{},
+		defaultFlw: opts.Flows[0],
+		startCmds:  map[string]bool{},
+		idle:       opts.IdleTimeout,
+		now:        opts.Now,
+		log:        opts.Logger,
+		hooks:      opts.Hook,
+		catalog:    NewCatalog(),
+		deliverers: map[string]Deliverer{},
+	}
+	if e.idle <= 0 {
+		e.idle = 15 * time.Minute
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	cmds := opts.StartCommands
+	if len(cmds) == 0 {
+		cmds = []string{"start", "2fa"}
+	}
+	for _, c := range cmds {
+		e.startCmds[strings.ToLower(c)] = true
+	}
+	if err := e.catalog.Load(engineMessages, "locales/en.yaml"); err != nil {
+		return nil, err
+	}
+	for _, f := range opts.Flows {
+		e.flows[f.Name()] = f
+		if ms, ok := f.(MessageSource); ok {
+			fsys, paths := ms.Messages()
+			if err := e.catalog.Load(fsys, paths...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return e, nil
+}
+
+// Catalog returns the engine's message catalog (engine and flow texts).
+func (e *Engine) Catalog() *Catalog { return e.catalog }
+
+// Register makes d the deliverer of replies for conversations on channel
+// (e.g. "telegram"). Registering a channel again replaces its deliverer.
+func (e *Engine) Register(channel string, d Deliverer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.deliverers[channel] = d
+}
+
+func (e *Engine) deliverer(channel string) Deliverer {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.deliverers[channel]
+}
+
+// Handle processes one event to the end: de-duplication by UpdateID, the
+// flow's handler, saving the session, then delivering the replies through
+// the channel's Deliverer. Events of one conversation wait for each other
+// and run in the order Handle was called.
+//
+// It returns nil for a duplicate, stale or refused event (the user got a
+// reply where one is due) and an error when the store or the flow failed;
+// then the update is not recorded as processed, so a redelivery retries.
+func (e *Engine) Handle(ctx context.Context, ev Event) error {
+	unlock := e.queue.lock(ev.Conversation.String())
+	defer unlock()
+	if ev.UpdateID != "" {
+		seen, err := e.store.Seen(ctx, ev.Conversation.Channel, ev.UpdateID)
+		if err != nil {
+			return fmt.Errorf("check update %s: %w", ev.UpdateID, err)
+		}
+		if seen {
+			e.log.Debug("duplicate update ignored", "event", ev)
+			return nil
+		}
+	}
+	now := e.now().UTC()
+	s, err := e.store.Load(ctx, ev.Conversation)
+	switch {
+	case errors.Is(err, ErrNoSession):
+		s = nil
+	case err != nil:
+		return fmt.Errorf("load session %s: %w", ev.Conversation, err)
+	}
+	justExpired := false
+	if s != nil && !s.Done && !now.Before(s.ExpiresAt) {
+		if err := e.expire(ctx, s, now); err != nil {
+			return err
+		}
+		justExpired = true
+	}
+	if s == nil || s.Done {
+		return e.handleIdle(ctx, ev, now, s, justExpired)
+	}
+	if ev.UserID != "" && s.UserID != "" && ev.UserID != s.UserID {
+		return e.answerOnly(ctx, ev, s.Locale, "engine.not_owner")
+	}
+	t := &Turn{Event: ev, Now: now, Session: s, engine: e, wake: s.WakeAt}
+	s.Parked = false
+	switch ev.Kind {
+	case KindButton:
+		action, ok := e.checkButton(s, ev.Data)
+		if !ok {
+			return e.answerOnly(ctx, ev, s.Locale, "engine.stale_button")
+		}
+		t.Event.Data = action
+	case KindSecret:
+		if s.Expect == SecretNone || (ev.Data != "" && ev.Data != e.nonce(s)) {
+			return e.answerOnly(ctx, ev, s.Locale, "engine.stale_button")
+		}
+	case KindText:
+		if s.Expect != SecretNone {
+			t.Event.Kind = KindSecret
+			t.Event.Secret = Secret(ev.Text)
+			t.Event.Text = ""
+			if ev.MessageID != "" {
+				t.Send(Reply{Op: OpDelete, MessageID: ev.MessageID, ID: "engine.delete_user_secret"})
+			}
+		}
+	}
+	s.ExpiresAt = now.Add(e.idle)
+	t.wake = time.Time{}
+	f, ok := e.flows[s.Flow]
+	if !ok {
+		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
+	}
+	if err := f.Handle(ctx, t); err != nil {
+		return e.failTurn(ctx, t, err)
+	}
+	if t.restart {
+		s.Done = true
+		if err := e.finish(ctx, t, ""); err != nil {
+			return err
+		}
+		return e.handleIdle(ctx, ev, now, s, false)
+	}
+	return e.finish(ctx, t, ev.UpdateID)
+}
+
+// handleIdle answers an event for a conversation with no active session:
+// start commands begin the default flow, anything else gets a hint.
+// old is the conversation's done session, if any; justExpired says the
+// flow has just told the user it expired, so no second hint is sent.
+func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *Session, justExpired bool) error {
+	if !e.starts(ev) {
+		if justExpired {
+			if ev.UpdateID == "" {
+				return nil
+			}
+			return e.store.MarkSeen(ctx, ev.Conversation.Channel, ev.UpdateID)
+		}
+		id := "engine.no_session"
+		switch {
+		case ev.Kind == KindButton || ev.Kind == KindSecret:
+			id = "engine.stale_button"
+		case ev.Kind == KindCommand && ev.Command == "help":
+			id = "engine.help_idle"
+		case ev.Kind == KindUnsupported:
+			id = "engine.unsupported_idle"
+		}
+		return e.answerOnly(ctx, ev, ev.Locale, id)
+	}
+	s := &Session{
+		ID:           newID(),
+		Conversation: ev.Conversation,
+		UserID:       ev.UserID,
+		Flow:         e.defaultFlw.Name(),
+		FlowVersion:  1,
+		Locale:       ev.Locale,
+		IssuedAt:     now,
+		UpdatedAt:    now,
+		ExpiresAt:    now.Add(e.idle),
+	}
+	// Carry the version over so that Save's compare-and-swap sees the
+	// stored (done) session it replaces, and the step so that the old
+	// session's buttons stay stale.
+	if old != nil {
+		s.Version = old.Version
+		s.Step = old.Step + 1
+	}
+	t := &Turn{Event: ev, Now: now, Session: s, engine: e}
+	if err := e.defaultFlw.Start(ctx, t); err != nil {
+		return e.failTurn(ctx, t, err)
+	}
+	return e.finish(ctx, t, ev.UpdateID)
+}
+
+// starts reports whether ev begins the default flow: a KindStart event or
+// one of the start commands.
+func (e *Engine) starts(ev Event) bool {
+	return ev.Kind == KindStart || (ev.Kind == KindCommand && e.startCmds[ev.Command])
+}
+
+// expire runs the flow's Expire for s and saves it as done.
+func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
+	f, ok := e.flows[s.Flow]
+	t := &Turn{Event: Event{Conversation: s.Conversation, Kind: KindTimer}, Now: now, Session: s, engine: e}
+	if ok {
+		if err := f.Expire(ctx, t); err != nil {
+			e.log.Error("expire failed", "session", s.ID, "err", err)
+		}
+	}
+	s.Done = true
+	t.wake = time.Time{}
+	return e.finish(ctx, t, "")
+}
+
+// failTurn reports a flow error to the user without saving the turn.
+func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
+	e.log.Error("turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
+	r := Reply{Op: OpSend, ID: "engine.internal_error", Text: e.catalog.Text(t.Session.Locale, "engine.internal_error", nil)}
+	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
+		if _, derr := d.Deliver(ctx, t.Session.Conversation, r); derr != nil {
+			e.log.Warn("deliver failed", "reply", r, "err", derr)
+		}
+	}
+	return err
+}
+
+// answerOnly replies with one engine message and records the update as
+// processed without touching any session.
+func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) error {
+	if ev.UpdateID != "" {
+		if err := e.store.MarkSeen(ctx, ev.Conversation.Channel, ev.UpdateID); err != nil {
+			return err
+		}
+	}
+	d := e.deliverer(ev.Conversation.Channel)
+	if d == nil {
+		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
+	}
+	r := Reply{Op: OpSend, ID: id, Text: e.catalog.Text(locale, id, nil)}
+	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
+		e.log.Warn("deliver failed", "reply", r, "err", err)
+	}
+	return nil
+}
+
+// finish saves the turn's session (recording updateID), then delivers the
+// replies and saves again if delivery changed message refs or parking.
+func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
+	s := t.Session
+	s.WakeAt = t.wake
+	s.UpdatedAt = t.Now
+	nonce := e.nonce(s)
+	for i := range t.replies {
+		r := &t.replies[i]
+		if len(r.Buttons) > 0 {
+			r.ButtonsStep = s.Step
+			for j := range r.Buttons {
+				r.Buttons[j].Data = r.Buttons[j].Data + "|" + nonce
+			}
+		}
+	}
+	if err := e.store.Save(ctx, s, updateID); err != nil {
+		return fmt.Errorf("save session %s: %w", s.ID, err)
+	}
+	e.hooks.fire(HookSaved, s)
+	if e.deliver(ctx, s, t.replies) {
+		if err := e.store.Save(ctx, s, ""); err != nil {
+			return fmt.Errorf("save delivered refs %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// deliver performs replies in order and reports whether s changed
+// (message refs, parking).
+func (e *Engine) deliver(ctx context.Context, s *Session, replies []Reply) bool {
+	d := e.deliverer(s.Conversation.Channel)
+	if d == nil {
+		e.log.Error("no deliverer for channel", "channel", s.Conversation.Channel, "session", s.ID)
+		return false
+	}
+	changed := false
+	for _, r := range replies {
+		if s.Parked {
+			break
+		}
+		if r.Op != OpSend && r.MessageID == "" {
+			id, ok := s.Messages[r.Ref]
+			if !ok {
+				continue
+			}
+			r.MessageID = id
+		}
+		id, err := d.Deliver(ctx, s.Conversation, r)
+		switch {
+		case errors.Is(err, ErrBlocked):
+			e.log.Info("user unreachable; session parked", "session", s.ID)
+			s.Parked = true
+			changed = true
+		case errors.Is(err, ErrMessageGone):
+			if r.Ref != "" && r.Op == OpDelete {
+				delete(s.Messages, r.Ref)
+				changed = true
+			}
+		case err != nil:
+			e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
+			if r.Op == OpDelete && r.Ref == "" {
+				// The user's own message held a secret and is still there.
+				warn := Reply{Op: OpSend, ID: "engine.delete_failed", Text: e.catalog.Text(s.Locale, "engine.delete_failed", nil)}
+				if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
+					e.log.Warn("deliver failed", "session", s.ID, "reply", warn, "err", err)
+				}
+			}
+		default:
+			switch {
+			case r.Op == OpSend && r.Ref != "":
+				if s.Messages == nil {
+					s.Messages = map[string]string{}
+				}
+				s.Messages[r.Ref] = id
+				changed = true
+			case r.Op == OpDelete && r.Ref != "":
+				delete(s.Messages, r.Ref)
+				changed = true
+			}
+		}
+		e.hooks.fire(HookDelivered, s)
+	}
+	return changed
+}
+
+// checkButton splits button data "action|nonce" and reports whether the
+// nonce is the session's current one.
+func (e *Engine) checkButton(s *Session, data string) (string, bool) {
+	action, nonce, ok := strings.Cut(data, "|")
+	if !ok || nonce != e.nonce(s) {
+		return "", false
+	}
+	return action, true
+}
+
+// nonce identifies the session's current step in button data: 4 characters
+// of the session id and the step number in base 36.
+func (e *Engine) nonce(s *Session) string {
+	id := s.ID
+	if len(id) > 4 {
+		id = id[:4]
+	}
+	return id + strconv.FormatInt(int64(s.Step), 36)
+}
+
+// Nonce returns the current step's nonce of s, the value adapters that
+// keep their own state (Slack modals) put in Event.Data of a KindSecret
+// event so a stale modal is recognised.
+func (e *Engine) Nonce(s *Session) string { return e.nonce(s) }
+
+// Sweep runs the deadlines that have come: sessions idle past ExpiresAt
+// expire, sessions whose WakeAt has come get a KindTimer turn. It handles at
+// most limit sessions and returns how many it handled.
+func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
+	now := e.now().UTC()
+	due, err := e.store.Due(ctx, now, limit)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	n := 0
+	for _, c := range due {
+		if err := e.wake(ctx, c); err != nil {
+			e.log.Error("sweep turn failed", "conversation", c.String(), "err", err)
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (e *Engine) wake(ctx context.Context, c Conversation) error {
+	unlock := e.queue.lock(c.String())
+	defer unlock()
+	if e.deliverer(c.Channel) == nil {
+		return nil
+	}
+	s, err := e.store.Load(ctx, c)
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC()
+	if s.Done {
+		return nil
+	}
+	if !now.Before(s.ExpiresAt) {
+		return e.expire(ctx, s, now)
+	}
+	if s.WakeAt.IsZero() || now.Before(s.WakeAt) {
+		return nil
+	}
+	f, ok := e.flows[s.Flow]
+	if !ok {
+		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
+	}
+	t := &Turn{Event: Event{Conversation: c, Kind: KindTimer}, Now: now, Session: s, engine: e}
+	if err := f.Handle(ctx, t); err != nil {
+		return e.failTurn(ctx, t, err)
+	}
+	return e.finish(ctx, t, "")
+}
+
+// Run sweeps once at once (resuming what a restart interrupted) and then
+// every interval until ctx is done. It returns ctx.Err().
+func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := e.Sweep(ctx, 100)
+			if err != nil {
+				e.log.Error("sweep failed", "err", err)
+			}
+			if n < 100 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Session returns the stored session of c, for adapters and tests; it
+// returns ErrNoSession when there is none.
+func (e *Engine) Session(ctx context.Context, c Conversation) (*Session, error) {
+	return e.store.Load(ctx, c)
+}
+
+// Queued returns how many events of conversation c wait behind the one
+// being handled (0 when it is idle or handling its only event).
+func (e *Engine) Queued(c Conversation) int {
+	e.queue.mu.Lock()
+	defer e.queue.mu.Unlock()
+	if w, ok := e.queue.m[c.String()]; ok {
+		return len(w.waiting)
+	}
+	return 0
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// keyedQueue is a per-key FIFO lock: callers of lock(k) get the key one at
+// a time, in the order they called.
+type keyedQueue struct {
+	mu sync.Mutex
+	m  map[string]*keyWaiters
+}
+
+type keyWaiters struct{ waiting []chan struct{} }
+
+func (q *keyedQueue) lock(k string) (unlock func()) {
+	q.mu.Lock()
+	if q.m == nil {
+		q.m = map[string]*keyWaiters{}
+	}
+	w, busy := q.m[k]
+	if !busy {
+		q.m[k] = &keyWaiters{}
+		q.mu.Unlock()
+	} else {
+		ch := make(chan struct{})
+		w.waiting = append(w.waiting, ch)
+		q.mu.Unlock()
+		<-ch
+	}
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		w := q.m[k]
+		if len(w.waiting) == 0 {
+			delete(q.m, k)
+			return
+		}
+		next := w.waiting[0]
+		w.waiting = w.waiting[1:]
+		close(next)
+	}
+}

@@ -1,0 +1,142 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Turn is one run of a flow handler: the event being handled, the session
+// it changes, the one instant "now" every deadline derives from, and the
+// replies collected so far. A Turn is used by one goroutine.
+type Turn struct {
+	// Event is the input being handled (Kind KindTimer for sweeper runs).
+	Event Event
+	// Now is the instant of the turn (UTC), read once.
+	Now time.Time
+	// Session is the conversation's session; the flow changes State and
+	// Data through the methods below.
+	Session *Session
+
+	engine  *Engine
+	replies []Reply
+	wake    time.Time
+	restart bool
+}
+
+// T returns the localized text of message id for the session's locale.
+func (t *Turn) T(id string, data map[string]any) string {
+	return t.engine.catalog.Text(t.Session.Locale, id, data)
+}
+
+// Send queues r for delivery after the turn's state is saved.
+func (t *Turn) Send(r Reply) {
+	if r.Op == "" {
+		r.Op = OpSend
+	}
+	t.replies = append(t.replies, r)
+}
+
+// Say queues a text message from catalog id, with buttons made by Button.
+func (t *Turn) Say(id string, data map[string]any, buttons ...Button) {
+	t.Send(Reply{Op: OpSend, ID: id, Text: t.T(id, data), Buttons: buttons})
+}
+
+// Ask queues a secret prompt from catalog id and records that the next
+// answer is the secret field; the adapter collects it privately and the
+// engine deletes a typed answer from the chat.
+func (t *Turn) Ask(field SecretField, id string, data map[string]any, buttons ...Button) {
+	t.Session.Expect = field
+	t.Send(Reply{Op: OpSend, ID: id, Text: t.T(id, data), Buttons: buttons, Secret: field, Ref: "prompt"})
+}
+
+// Button returns a button labelled with catalog id labelID that, when
+// pressed, hands action to the flow as Event.Data. action is at most 40
+// bytes of [A-Za-z0-9_.-].
+func (t *Turn) Button(labelID, action string) Button {
+	return Button{Label: t.T(labelID, nil), Data: action}
+}
+
+// Edit queues an edit of the message delivered earlier under ref.
+func (t *Turn) Edit(ref, id string, data map[string]any, buttons ...Button) {
+	t.Send(Reply{Op: OpEdit, Ref: ref, ID: id, Text: t.T(id, data), Buttons: buttons})
+}
+
+// Delete queues the deletion of the message delivered earlier under ref;
+// nothing happens if no such message was delivered.
+func (t *Turn) Delete(ref string) {
+	t.Send(Reply{Op: OpDelete, Ref: ref})
+}
+
+// Goto moves the session to state s as a new step: buttons offered before
+// become stale and no secret is expected until the next Ask.
+func (t *Turn) Goto(s State) {
+	t.Session.State = s
+	t.Session.Step++
+	t.Session.Expect = SecretNone
+}
+
+// End marks the session done: its flow reached a terminal state.
+func (t *Turn) End(s State) {
+	t.Goto(s)
+	t.Session.Done = true
+	t.wake = time.Time{}
+}
+
+// Restart ends the session as s after this handler returns and starts the
+// default flow afresh for the same event, in a new session (new id, so new
+// idempotency keys). Flows call it for /start in the middle of a flow,
+// after releasing what the old session held.
+func (t *Turn) Restart(s State) {
+	t.End(s)
+	t.restart = true
+}
+
+// WakeAt asks the engine to run the flow with a KindTimer event at at
+// (UTC) even if the user stays silent; the zero time cancels it.
+func (t *Turn) WakeAt(at time.Time) { t.wake = at }
+
+// Key returns the idempotency key of step for this session:
+// "<session id>:<step>". The portal core answers a repeated key with its
+// first result (DESIGN.md "persist, then call").
+func (t *Turn) Key(step string) string { return t.Session.ID + ":" + step }
+
+// Checkpoint saves the session now, before the flow calls the portal core
+// for a mutating operation (DESIGN.md "persist, then call"). It sets the
+// session's WakeAt to Now, so that if the process dies before the turn
+// ends the sweeper resumes the flow with a KindTimer event. It returns the
+// store's error (ErrConflict if the session changed elsewhere).
+func (t *Turn) Checkpoint(ctx context.Context) error {
+	t.Session.WakeAt = t.Now
+	t.Session.UpdatedAt = t.Now
+	if err := t.engine.store.Save(ctx, t.Session, ""); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", t.Session.State, err)
+	}
+	t.engine.hooks.fire(HookCheckpoint, t.Session)
+	return nil
+}
+
+// SetData stores v (JSON-encoded) as the flow's session data; it returns an
+// encoding error.
+func (t *Turn) SetData(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode session data: %w", err)
+	}
+	t.Session.Data = b
+	return nil
+}
+
+// LoadData decodes the session's flow data into a new T; an empty Data
+// gives T's zero value.
+func LoadData[T any](t *Turn) (T, error) {
+	var v T
+	if len(t.Session.Data) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(t.Session.Data, &v); err != nil {
+		return v, fmt.Errorf("decode session data: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,646 @@
+// Package totpswitch is the guided fix that moves a Customer Portal
+// account's two-factor authentication from SMS codes to an authenticator app
+// (TOTP, RFC 6238), step by step as the portal's knowledge-base procedure
+// does it (shared/reference/kb-sms-to-authenticator.txt): verify identity,
+// "Disable 2FA", "Setup Two-Factor Authentication", "Authenticator App",
+// password again if needed, scan the QR code and "Verify", "Okay".
+//
+// The flow knows the bot engine and the portal contract only. It keeps no
+// password, code or TOTP secret in the session: the QR code and manual key
+// are rendered from the core's answer and sent, never stored.
+package totpswitch
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/mail"
+	"strings"
+	"time"
+
+	"guidedfix/bot"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/qr"
+)
+
+//go:embed locales/*.yaml
+var messages embed.FS
+
+// Name is the flow's stable name, stored in sessions.
+const Name = "totpswitch"
+
+// Options configure the flow.
+type Options struct {
+	// Core is the portal auth core (required).
+	Core portal.Core
+	// Issuer is the issuer name shown in prompts; default "IP ServerOne".
+	Issuer string
+	// MaxTries is how many wrong e-mail/password answers one conversation
+	// may give before the flow stops; default 5 (the core's own per-account
+	// lock applies as well).
+	MaxTries int
+	// GrantMargin is how long before its expiry a grant is treated as
+	// expired, so that a step does not start with a grant about to lapse;
+	// default 30 seconds.
+	GrantMargin time.Duration
+}
+
+// Flow is the SMS → authenticator-app flow. It implements bot.Flow and
+// bot.MessageSource.
+type Flow struct {
+	core   portal.Core
+	issuer string
+	tries  int
+	margin time.Duration
+}
+
+var (
+	_ bot.Flow          = (*Flow)(nil)
+	_ bot.MessageSource = (*Flow)(nil)
+)
+
+// New returns the flow for opts; it panics if opts.Core is nil (a wiring
+// error).
+func New(opts Options) *Flow {
+	if opts.Core == nil {
+		panic("totpswitch: Options.Core is required")
+	}
+	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin}
+	if f.issuer == "" {
+		f.issuer = "IP ServerOne"
+	}
+	if f.tries <= 0 {
+		f.tries = 5
+	}
+	if f.margin <= 0 {
+		f.margin = 30 * time.Second
+	}
+	return f
+}
+
+// Name returns "totpswitch".
+func (f *Flow) Name() string { return Name }
+
+// Messages returns the flow's English catalog file.
+func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales/en.yaml"} }
+
+// data is the flow's per-session data. It holds ids, counters and the
+// grant token (a short-lived bearer credential bound to one account,
+// expiring within 10 minutes), never a password, code or secret.
+type data struct {
+	AccountID    string           `json:"account_id,omitempty"`
+	Unknown      bool             `json:"unknown,omitempty"`
+	Grant        string           `json:"grant,omitempty"`
+	GrantExpires time.Time        `json:"grant_expires,omitzero"`
+	GrantLevel   portal.GrantLevel `json:"grant_level,omitempty"`
+	ChallengeID  string           `json:"challenge_id,omitempty"`
+	SMSRound     int              `json:"sms_round,omitempty"`
+	EnrollmentID string           `json:"enrollment_id,omitempty"`
+	EnrollRound  int              `json:"enroll_round,omitempty"`
+	Tries        int              `json:"tries,omitempty"`
+	StartMethod  portal.Method    `json:"start_method,omitempty"`
+	Disabled     bool             `json:"disabled,omitempty"`
+	Label        string           `json:"label,omitempty"`
+}
+
+// turn bundles a bot turn with the decoded data for one handler run.
+type turn struct {
+	*bot.Turn
+	d      *data
+	margin time.Duration
+}
+
+func (t *turn) say(id string, extra map[string]any, buttons ...bot.Button) {
+	t.Say(id, withSteps(extra), buttons...)
+}
+
+func (t *turn) ask(field bot.SecretField, id string, extra map[string]any, buttons ...bot.Button) {
+	t.Ask(field, id, withSteps(extra), buttons...)
+}
+
+func withSteps(m map[string]any) map[string]any {
+	out := map[string]any{"Steps": Steps}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (t *turn) cancelButton() bot.Button { return t.Button("totp.button.cancel", "cancel") }
+
+// Start begins the flow: it greets the user and asks for the e-mail, or
+// uses the e-mail the platform vouches for (Event.Email).
+func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
+	t := &turn{Turn: bt, d: &data{}, margin: f.margin}
+	t.Goto(StateAwaitingEmail)
+	t.say("totp.welcome", nil)
+	if email := strings.TrimSpace(bt.Event.Email); email != "" {
+		f.identify(ctx, t, email, true)
+	} else {
+		t.say("totp.ask_email", nil, t.cancelButton())
+	}
+	return t.SetData(t.d)
+}
+
+// Handle runs the handler of the session's state for the event.
+func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
+	d, err := bot.LoadData[data](bt)
+	if err != nil {
+		return err
+	}
+	t := &turn{Turn: bt, d: &d, margin: f.margin}
+	if err := f.handle(ctx, t); err != nil {
+		return err
+	}
+	return t.SetData(t.d)
+}
+
+func (f *Flow) handle(ctx context.Context, t *turn) error {
+	ev := t.Event
+	// Commands and the Cancel button work in every state.
+	switch {
+	case ev.Kind == bot.KindCommand && ev.Command == "cancel",
+		ev.Kind == bot.KindButton && ev.Data == "cancel":
+		return f.cancel(ctx, t)
+	case ev.Kind == bot.KindCommand && ev.Command == "help":
+		f.help(t)
+		return nil
+	case ev.Kind == bot.KindStart || ev.Kind == bot.KindCommand:
+		// /start or /2fa in the middle: release what this session holds and
+		// begin again in a new session.
+		f.release(ctx, t)
+		t.say("totp.restarting", nil)
+		t.Restart(StateCancelled)
+		return nil
+	case ev.Kind == bot.KindUnsupported:
+		f.unsupported(t)
+		return nil
+	}
+	switch t.Session.State {
+	case StateAwaitingEmail:
+		if ev.Kind == bot.KindButton {
+			return nil
+		}
+		if ev.Kind != bot.KindText {
+			f.unsupported(t)
+			return nil
+		}
+		f.identify(ctx, t, ev.Text, false)
+	case StateAwaitingPassword, StateAwaitingReauth:
+		if ev.Kind == bot.KindButton && ev.Data == "other_email" && t.Session.State == StateAwaitingPassword {
+			*t.d = data{Tries: t.d.Tries}
+			t.Goto(StateAwaitingEmail)
+			t.say("totp.ask_email", nil, t.cancelButton())
+			return nil
+		}
+		if ev.Kind != bot.KindSecret {
+			f.unsupported(t)
+			return nil
+		}
+		return f.password(ctx, t, ev.Secret)
+	case StateSendingSMS:
+		return f.sendSMS(ctx, t)
+	case StateAwaitingSMSCode:
+		if ev.Kind == bot.KindButton && ev.Data == "resend" {
+			t.d.SMSRound++
+			t.Goto(StateSendingSMS)
+			return f.sendSMS(ctx, t)
+		}
+		if ev.Kind != bot.KindSecret {
+			f.unsupported(t)
+			return nil
+		}
+		return f.smsCode(ctx, t, ev.Secret)
+	case StateConfirmDisable:
+		if ev.Kind == bot.KindButton && ev.Data == "disable" {
+			t.Goto(StateDisabling)
+			return f.disable(ctx, t)
+		}
+		f.useButtons(t)
+	case StateDisabling:
+		return f.disable(ctx, t)
+	case StateOfferSetup:
+		if ev.Kind == bot.KindButton && ev.Data == "setup" {
+			t.Goto(StateChooseMethod)
+			t.say("totp.choose_method", nil, t.Button("totp.button.app", "app"), t.cancelButton())
+			return nil
+		}
+		f.useButtons(t)
+	case StateChooseMethod:
+		if ev.Kind == bot.KindButton && ev.Data == "app" {
+			return f.enrollOrReauth(ctx, t)
+		}
+		f.useButtons(t)
+	case StateEnrolling:
+		return f.enroll(ctx, t)
+	case StateAwaitingTOTPCode:
+		if ev.Kind == bot.KindButton && ev.Data == "verify" {
+			t.ask(bot.SecretTOTPCode, "totp.hint_code", nil, t.cancelButton())
+			return nil
+		}
+		if ev.Kind != bot.KindSecret {
+			f.unsupported(t)
+			return nil
+		}
+		t.Goto(StateVerifying)
+		return f.verify(ctx, t, ev.Secret)
+	case StateVerifying:
+		// Resuming after an interruption: the core answers a repeated key
+		// with its first result; without one, the user types the code again.
+		return f.verify(ctx, t, "")
+	case StateActivated:
+		if ev.Kind == bot.KindButton && ev.Data == "okay" {
+			t.End(StateDone)
+			t.say("totp.done", nil)
+			return nil
+		}
+		f.useButtons(t)
+	default:
+		return fmt.Errorf("totpswitch: no handler for state %q", t.Session.State)
+	}
+	return nil
+}
+
+// identify records which account the conversation is about. An unknown
+// e-mail is not revealed: the flow asks the password all the same and
+// answers as for a wrong password.
+func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed bool) {
+	email := strings.ToLower(strings.TrimSpace(input))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		t.say("totp.bad_email", nil, t.cancelButton())
+		return
+	}
+	acc, err := f.core.LookupAccount(ctx, email)
+	switch {
+	case err == nil:
+		t.d.AccountID, t.d.Unknown = acc.ID, false
+	case errors.Is(err, portal.ErrNotFound):
+		t.d.AccountID, t.d.Unknown = "", true
+	default:
+		// Treat a lookup failure like an unknown account; the password
+		// step then fails without telling why.
+		t.d.AccountID, t.d.Unknown = "", true
+	}
+	t.Goto(StateAwaitingPassword)
+	buttons := []bot.Button{t.cancelButton()}
+	if proposed {
+		t.say("totp.proposed_email", map[string]any{"Email": email})
+		buttons = append([]bot.Button{t.Button("totp.button.other_email", "other_email")}, buttons...)
+	}
+	t.ask(bot.SecretPassword, "totp.ask_password", nil, buttons...)
+}
+
+// password checks the password (identity at step 1, or re-authentication
+// at step 4).
+func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
+	reauth := t.Session.State == StateAwaitingReauth
+	g, err := f.core.VerifyPassword(ctx, t.d.AccountID, pw.Reveal())
+	var locked *portal.LockedError
+	switch {
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+		return nil
+	case errors.Is(err, portal.ErrBadPassword):
+		t.d.Tries++
+		left := f.tries - t.d.Tries
+		if left <= 0 {
+			f.release(ctx, t)
+			t.End(StateFailed)
+			t.say("totp.too_many_tries", nil)
+			return nil
+		}
+		t.ask(bot.SecretPassword, "totp.bad_password", map[string]any{"Count": left}, t.cancelButton())
+		return nil
+	case err != nil:
+		return err
+	}
+	t.d.Tries = 0
+	f.setGrant(t, g)
+	if reauth {
+		t.Goto(StateEnrolling)
+		return f.enroll(ctx, t)
+	}
+	st, err := f.core.SecurityStatus(ctx, t.d.AccountID)
+	if err != nil {
+		return err
+	}
+	if t.d.StartMethod == "" {
+		t.d.StartMethod = st.Method
+	}
+	switch st.Method {
+	case portal.MethodTOTP:
+		t.End(StateAlreadyTOTP)
+		t.say("totp.already_totp", nil)
+	case portal.MethodNone:
+		t.Goto(StateOfferSetup)
+		if !t.d.Disabled {
+			t.say("totp.not_active", nil)
+		}
+		t.say("totp.offer_setup", nil, t.Button("totp.button.setup", "setup"), t.cancelButton())
+	default:
+		t.Goto(StateSendingSMS)
+		t.d.SMSRound++
+		return f.sendSMS(ctx, t)
+	}
+	return nil
+}
+
+// sendSMS sends (or, resuming, re-sends under the same key) the SMS
+// challenge for the current factor.
+func (f *Flow) sendSMS(ctx context.Context, t *turn) error {
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	ch, err := f.core.SendSMSChallenge(ctx, t.d.Grant, t.Key(fmt.Sprintf("sms:%d", t.d.SMSRound)))
+	var locked *portal.LockedError
+	switch {
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+		return nil
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrBadGrant):
+		f.reverify(t)
+		return nil
+	case err != nil:
+		return err
+	}
+	t.d.ChallengeID = ch.ID
+	t.Goto(StateAwaitingSMSCode)
+	t.ask(bot.SecretSMSCode, "totp.sms_sent", map[string]any{"Phone": ch.MaskedPhone},
+		t.Button("totp.button.resend", "resend"), t.cancelButton())
+	return nil
+}
+
+func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
+	g, err := f.core.VerifySMSChallenge(ctx, t.d.Grant, t.d.ChallengeID, code.Reveal())
+	var bad *portal.BadCodeError
+	var locked *portal.LockedError
+	switch {
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+		return nil
+	case errors.Is(err, portal.ErrCodeFormat):
+		t.ask(bot.SecretSMSCode, "totp.code_format", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
+		return nil
+	case errors.As(err, &bad):
+		t.ask(bot.SecretSMSCode, "totp.bad_sms_code", map[string]any{"Count": bad.AttemptsLeft},
+			t.Button("totp.button.resend", "resend"), t.cancelButton())
+		return nil
+	case errors.Is(err, portal.ErrBadGrant):
+		f.reverify(t)
+		return nil
+	case errors.Is(err, portal.ErrExpired):
+		if !t.grantValid() {
+			f.reverify(t)
+			return nil
+		}
+		t.Goto(StateAwaitingSMSCode)
+		t.say("totp.sms_expired", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
+		return nil
+	case err != nil:
+		return err
+	}
+	f.setGrant(t, g)
+	t.Goto(StateConfirmDisable)
+	t.say("totp.confirm_disable", nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
+	return nil
+}
+
+// disable turns SMS 2FA off (KB step 5) under the session's "disable" key.
+func (f *Flow) disable(ctx context.Context, t *turn) error {
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	err := f.core.Disable2FA(ctx, t.d.Grant, t.Key("disable"))
+	switch {
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNeedElevation), errors.Is(err, portal.ErrBadGrant):
+		f.reverify(t)
+		return nil
+	case errors.Is(err, portal.ErrWrongState):
+		// Already off (e.g. changed in the portal meanwhile): go on.
+	case err != nil:
+		return err
+	default:
+		t.d.Disabled = true
+		t.say("totp.disabled", nil)
+	}
+	t.Goto(StateOfferSetup)
+	t.say("totp.offer_setup", nil, t.Button("totp.button.setup", "setup"), t.cancelButton())
+	return nil
+}
+
+// enrollOrReauth starts the enrollment with the current grant, or asks the
+// password again (KB step 8) when the grant has expired.
+func (f *Flow) enrollOrReauth(ctx context.Context, t *turn) error {
+	if !t.grantValid() {
+		t.Goto(StateAwaitingReauth)
+		t.ask(bot.SecretPassword, "totp.reauth", nil, t.cancelButton())
+		return nil
+	}
+	t.Goto(StateEnrolling)
+	return f.enroll(ctx, t)
+}
+
+// enroll begins (or, resuming, fetches again under the same key) the
+// pending TOTP enrollment and sends the QR code and the manual key.
+func (f *Flow) enroll(ctx context.Context, t *turn) error {
+	if t.d.EnrollRound == 0 {
+		t.d.EnrollRound = 1
+	}
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	en, err := f.core.BeginTOTPEnrollment(ctx, t.d.Grant, t.Key(fmt.Sprintf("enroll:%d", t.d.EnrollRound)))
+	switch {
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrBadGrant), errors.Is(err, portal.ErrNeedElevation):
+		if t.d.StartMethod == portal.MethodSMS && !t.d.Disabled {
+			f.reverify(t)
+			return nil
+		}
+		t.Goto(StateAwaitingReauth)
+		t.ask(bot.SecretPassword, "totp.reauth", nil, t.cancelButton())
+		return nil
+	case errors.Is(err, portal.ErrWrongState):
+		t.End(StateAlreadyTOTP)
+		t.say("totp.already_totp", nil)
+		return nil
+	case err != nil:
+		return err
+	}
+	png, err := qr.PNG(en.URI)
+	if err != nil {
+		return fmt.Errorf("render QR: %w", err)
+	}
+	t.d.EnrollmentID = en.ID
+	t.d.Label = en.Label
+	t.Goto(StateAwaitingTOTPCode)
+	t.Send(bot.Reply{ID: "totp.qr_caption", Text: t.T("totp.qr_caption", withSteps(nil)), Image: png, QR: en.URI,
+		Protected: true, Sensitive: true, Ref: "qr"})
+	t.Send(bot.Reply{ID: "totp.manual_key", Text: t.T("totp.manual_key", map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
+		Protected: true, Sensitive: true, Ref: "key"})
+	t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": en.Issuer},
+		t.Button("totp.button.verify", "verify"), t.cancelButton())
+	return nil
+}
+
+// verify confirms the enrollment with code (KB step 9, "Verify"); an empty
+// code resumes an interrupted confirmation.
+func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	err := f.core.ConfirmTOTPEnrollment(ctx, t.d.EnrollmentID, code.Reveal(), t.Key("confirm:"+t.d.EnrollmentID))
+	var bad *portal.BadCodeError
+	switch {
+	case err == nil:
+		t.Delete("qr")
+		t.Delete("key")
+		t.Goto(StateActivated)
+		t.say("totp.activated", nil, t.Button("totp.button.okay", "okay"))
+		return nil
+	case errors.Is(err, portal.ErrCodeFormat):
+		t.Goto(StateAwaitingTOTPCode)
+		if code == "" {
+			t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
+		} else {
+			t.ask(bot.SecretTOTPCode, "totp.code_format", nil, t.cancelButton())
+		}
+		return nil
+	case errors.As(err, &bad):
+		t.Goto(StateAwaitingTOTPCode)
+		t.ask(bot.SecretTOTPCode, "totp.bad_totp_code", map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
+		return nil
+	case errors.Is(err, portal.ErrCodeReplayed):
+		t.Goto(StateAwaitingTOTPCode)
+		t.ask(bot.SecretTOTPCode, "totp.code_replayed", nil, t.cancelButton())
+		return nil
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
+		// The enrollment is void: start the QR step again with a new one.
+		t.Delete("qr")
+		t.Delete("key")
+		t.d.EnrollmentID = ""
+		t.d.EnrollRound++
+		t.say("totp.enrollment_void", nil)
+		return f.enrollOrReauth(ctx, t)
+	case errors.Is(err, portal.ErrWrongState):
+		t.Delete("qr")
+		t.Delete("key")
+		t.End(StateAlreadyTOTP)
+		t.say("totp.already_totp", nil)
+		return nil
+	default:
+		return err
+	}
+}
+
+// cancel ends the flow at the user's request.
+func (f *Flow) cancel(ctx context.Context, t *turn) error {
+	f.release(ctx, t)
+	t.End(StateCancelled)
+	if t.d.Disabled {
+		t.say("totp.cancelled_without_2fa", nil)
+	} else {
+		t.say("totp.cancelled", nil)
+	}
+	return nil
+}
+
+// Expire ends an idle session: it voids the pending enrollment, deletes
+// the QR code and key from the chat and tells the user.
+func (f *Flow) Expire(ctx context.Context, bt *bot.Turn) error {
+	d, err := bot.LoadData[data](bt)
+	if err != nil {
+		return err
+	}
+	t := &turn{Turn: bt, d: &d, margin: f.margin}
+	f.release(ctx, t)
+	t.End(StateExpired)
+	if d.Disabled {
+		t.say("totp.expired_without_2fa", nil)
+	} else {
+		t.say("totp.expired", nil)
+	}
+	return t.SetData(t.d)
+}
+
+// release voids a pending enrollment and deletes the sensitive messages.
+func (f *Flow) release(ctx context.Context, t *turn) {
+	if t.d.EnrollmentID != "" {
+		// Best effort: an enrollment left pending expires in the core anyway.
+		_ = f.core.CancelTOTPEnrollment(ctx, t.d.EnrollmentID)
+		t.d.EnrollmentID = ""
+	}
+	t.Delete("qr")
+	t.Delete("key")
+}
+
+func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedError) {
+	f.release(ctx, t)
+	t.End(StateLocked)
+	mins := int(math.Ceil(locked.RetryAfter.Sub(t.Now).Minutes()))
+	if mins < 1 {
+		mins = 1
+	}
+	t.say("totp.locked", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
+}
+
+// reverify sends the user back to the password step because the grant
+// lapsed before a step that needs it.
+func (f *Flow) reverify(t *turn) {
+	t.d.Grant, t.d.GrantLevel, t.d.GrantExpires = "", "", time.Time{}
+	t.Goto(StateAwaitingPassword)
+	t.say("totp.reverify", nil)
+	t.ask(bot.SecretPassword, "totp.ask_password", nil, t.cancelButton())
+}
+
+func (f *Flow) setGrant(t *turn, g portal.Grant) {
+	t.d.Grant, t.d.GrantLevel, t.d.GrantExpires = g.Token, g.Level, g.ExpiresAt
+}
+
+// grantValid reports whether the session's grant is usable for at least
+// the flow's margin from now.
+func (t *turn) grantValid() bool {
+	return t.d.Grant != "" && t.Now.Add(t.margin).Before(t.d.GrantExpires)
+}
+
+func (f *Flow) useButtons(t *turn) { t.say("totp.use_buttons", nil) }
+
+func (f *Flow) unsupported(t *turn) {
+	hint := "totp.hint_code"
+	switch t.Session.Expect {
+	case bot.SecretPassword:
+		hint = "totp.hint_password"
+	case bot.SecretNone:
+		if t.Session.State == StateAwaitingEmail {
+			hint = "totp.hint_email"
+		} else {
+			f.useButtons(t)
+			return
+		}
+	}
+	t.say("totp.type_text", map[string]any{"Hint": t.T(hint, nil)})
+}
+
+func (f *Flow) help(t *turn) {
+	what := map[int]string{1: "totp.what.identify", 2: "totp.what.disable", 3: "totp.what.setup",
+		4: "totp.what.reauth", 5: "totp.what.scan", 6: "totp.what.finish"}
+	step := progress[t.Session.State]
+	if step == 0 {
+		step = 1
+	}
+	t.say("totp.help", map[string]any{"Step": step, "What": t.T(what[step], nil)})
+}
+
+// groupKey splits a base32 key in groups of 4 for easier typing.
+func groupKey(k string) string {
+	var b strings.Builder
+	for i, r := range k {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,121 @@
+package totpswitch
+
+import "guidedfix/bot"
+
+// States of the flow. The stored values are stable; a new flow version adds
+// new names instead of changing these. Each comment lists the exits; states
+// marked terminal end the session. state.mermaid draws the same table and a
+// test checks the two agree.
+const (
+	// StateAwaitingEmail asks which portal account to change.
+	// Exits: awaiting_password. Every non-terminal state can also exit to
+	// cancelled and expired.
+	StateAwaitingEmail bot.State = "awaiting_email"
+	// StateAwaitingPassword asks the account password (KB step 5, identity).
+	// Exits: awaiting_sms_code, offer_setup (2FA not active), already_totp,
+	// locked, awaiting_password (wrong password), failed (too many tries).
+	StateAwaitingPassword bot.State = "awaiting_password"
+	// StateSendingSMS sends the SMS challenge (transient, resumable).
+	// Exits: awaiting_sms_code, locked.
+	StateSendingSMS bot.State = "sending_sms"
+	// StateAwaitingSMSCode asks the code sent by SMS to the current phone.
+	// Exits: confirm_disable, sending_sms (new code), locked.
+	StateAwaitingSMSCode bot.State = "awaiting_sms_code"
+	// StateConfirmDisable offers "Disable 2FA" (KB step 5).
+	// Exits: disabling.
+	StateConfirmDisable bot.State = "confirm_disable"
+	// StateDisabling disables SMS 2FA in the core (transient, resumable).
+	// Exits: offer_setup, awaiting_password (grant expired).
+	StateDisabling bot.State = "disabling"
+	// StateOfferSetup offers "Setup Two-Factor Authentication" (KB step 6).
+	// Exits: choose_method.
+	StateOfferSetup bot.State = "offer_setup"
+	// StateChooseMethod offers "Authenticator App" (KB step 7).
+	// Exits: enrolling, awaiting_reauth.
+	StateChooseMethod bot.State = "choose_method"
+	// StateAwaitingReauth asks the password again (KB step 8), only when the
+	// earlier grant has expired.
+	// Exits: enrolling, awaiting_reauth (wrong password), locked, failed.
+	StateAwaitingReauth bot.State = "awaiting_reauth"
+	// StateEnrolling begins the TOTP enrollment (transient, resumable).
+	// Exits: awaiting_totp_code, awaiting_reauth (grant expired).
+	StateEnrolling bot.State = "enrolling"
+	// StateAwaitingTOTPCode shows the QR code and manual key and asks the
+	// app's 6-digit code (KB step 9, "Verify").
+	// Exits: verifying.
+	StateAwaitingTOTPCode bot.State = "awaiting_totp_code"
+	// StateVerifying confirms the enrollment (transient, resumable).
+	// Exits: activated, awaiting_totp_code (wrong code), enrolling (new QR),
+	// awaiting_reauth (new QR, grant expired).
+	StateVerifying bot.State = "verifying"
+	// StateActivated reports success and offers "Okay" (KB step 10).
+	// Exits: done.
+	StateActivated bot.State = "activated"
+	// StateDone is terminal: TOTP active, confirmation e-mailed (KB step 11).
+	StateDone bot.State = "done"
+	// StateCancelled is terminal: the user cancelled.
+	StateCancelled bot.State = "cancelled"
+	// StateExpired is terminal: the conversation was idle too long.
+	StateExpired bot.State = "expired"
+	// StateAlreadyTOTP is terminal: the account already uses an
+	// authenticator app; nothing changed.
+	StateAlreadyTOTP bot.State = "already_totp"
+	// StateLocked is terminal: the account is locked after too many
+	// failures; the user was told when to retry.
+	StateLocked bot.State = "locked"
+	// StateFailed is terminal: too many wrong answers in this conversation.
+	StateFailed bot.State = "failed"
+)
+
+// transitions is the flow's transition table: every state and the states
+// it may move to, besides cancelled and expired, which every non-terminal
+// state may reach (/cancel, Cancel, idle expiry). Tests check the handlers
+// against it and state.mermaid.
+var transitions = map[bot.State][]bot.State{
+	StateAwaitingEmail:    {StateAwaitingPassword},
+	StateAwaitingPassword: {StateSendingSMS, StateOfferSetup, StateAlreadyTOTP, StateLocked, StateAwaitingPassword, StateFailed, StateAwaitingEmail},
+	StateSendingSMS:       {StateAwaitingSMSCode, StateLocked, StateAwaitingPassword},
+	StateAwaitingSMSCode:  {StateConfirmDisable, StateSendingSMS, StateLocked, StateAwaitingSMSCode, StateAwaitingPassword},
+	StateConfirmDisable:   {StateDisabling},
+	StateDisabling:        {StateOfferSetup, StateAwaitingPassword},
+	StateOfferSetup:       {StateChooseMethod},
+	StateChooseMethod:     {StateEnrolling, StateAwaitingReauth},
+	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed},
+	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP},
+	StateAwaitingTOTPCode: {StateVerifying},
+	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
+	StateActivated:        {StateDone},
+	StateDone:             nil,
+	StateCancelled:        nil,
+	StateExpired:          nil,
+	StateAlreadyTOTP:      nil,
+	StateLocked:           nil,
+	StateFailed:           nil,
+}
+
+// terminal reports whether s ends the session.
+func terminal(s bot.State) bool {
+	ts, ok := transitions[s]
+	return ok && len(ts) == 0
+}
+
+// progress maps each state to the step shown as "Step N of Steps".
+var progress = map[bot.State]int{
+	StateAwaitingEmail:    1,
+	StateAwaitingPassword: 1,
+	StateSendingSMS:       1,
+	StateAwaitingSMSCode:  1,
+	StateConfirmDisable:   2,
+	StateDisabling:        2,
+	StateOfferSetup:       3,
+	StateChooseMethod:     3,
+	StateAwaitingReauth:   4,
+	StateEnrolling:        5,
+	StateAwaitingTOTPCode: 5,
+	StateVerifying:        5,
+	StateActivated:        6,
+	StateDone:             6,
+}
+
+// Steps is the number of steps the user sees.
+const Steps = 6
