@@ -3,6 +3,13 @@
 // authenticator app is active. It sends through SMTP when SMTP is
 // configured and otherwise writes each message as an .eml file into an
 // outbox directory.
+//
+// [NewSMTP] returns the SMTP sender and [NewOutbox] the .eml outbox; both
+// render the same RFC 5322 message (UTF-8, quoted-printable plain text,
+// Message-ID "<ID@guidedfix>") with github.com/wneessen/go-mail, and both
+// reject a Message that fails [Message.Validate]. Send the e-mail after
+// the change it reports is committed, outside any store transaction, and
+// never put a code or secret in it (security checklist item 15).
 package mail
 
 import "context"

@@ -1,0 +1,498 @@
+// Package config loads guidedfix's configuration: built-in defaults that
+// let the demo run with no configuration at all, then an optional YAML
+// file, then environment variables, each layer overriding the one before.
+//
+// Environment variables are GUIDEDFIX_ followed by the key path in upper
+// case with "__" between levels and the key's own underscores kept:
+// smtp.host is GUIDEDFIX_SMTP__HOST, data_dir is GUIDEDFIX_DATA_DIR,
+// portal.argon2.memory_kib is GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB. A list
+// (slack.staff_user_ids) is given comma-separated. The platforms' usual
+// names are read as well — TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN,
+// SLACK_APP_TOKEN, SLACK_SIGNING_SECRET — and a GUIDEDFIX_ variable for the
+// same key wins over them.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// EnvPrefix starts every environment variable that sets a configuration
+// key, e.g. GUIDEDFIX_SMTP__HOST for smtp.host.
+const EnvPrefix = "GUIDEDFIX_"
+
+// MaxFlowDuration is the longest accepted flow.max_duration: the whole
+// guided change, from first message to the authenticator app being active,
+// must finish within 20 minutes (security checklist item 12).
+const MaxFlowDuration = 20 * time.Minute
+
+// Flow orders accepted in [FlowConfig.Order].
+const (
+	// OrderDisableThenEnroll follows the portal's knowledge-base procedure:
+	// disable SMS 2FA, then set up the authenticator app.
+	OrderDisableThenEnroll = "disable-then-enroll"
+	// OrderEnrollThenSwitch sets up and verifies the authenticator app
+	// first and removes SMS only once it works, so the account is never
+	// without a second factor.
+	OrderEnrollThenSwitch = "enroll-then-switch"
+)
+
+// Config is the whole configuration. The koanf tags are the key names in
+// the YAML file and, upper-cased, in the environment.
+type Config struct {
+	// DataDir holds the embedded portal's database, its key file, the
+	// session store and the mail outbox. "" means [DefaultDataDir]; see
+	// [Config.DataDirOrDefault].
+	DataDir  string         `koanf:"data_dir"`
+	Log      LogConfig      `koanf:"log"`
+	Portal   PortalConfig   `koanf:"portal"`
+	Mail     MailConfig     `koanf:"mail"`
+	SMTP     SMTPConfig     `koanf:"smtp"`
+	Flow     FlowConfig     `koanf:"flow"`
+	Telegram TelegramConfig `koanf:"telegram"`
+	Slack    SlackConfig    `koanf:"slack"`
+}
+
+// LogConfig configures the process log (log/slog).
+type LogConfig struct {
+	// Level is the lowest level written: "debug", "info" (default),
+	// "warn" or "error", case-insensitive, optionally with an offset such
+	// as "info+2" (slog.Level.UnmarshalText).
+	Level string `koanf:"level"`
+	// Format is "text" (default, slog.TextHandler) or "json"
+	// (slog.JSONHandler).
+	Format string `koanf:"format"`
+}
+
+// PortalConfig configures the embedded portal auth core.
+type PortalConfig struct {
+	// Issuer names the service in authenticator apps: the otpauth URI's
+	// issuer parameter and label prefix. Must not contain ':' (Key URI
+	// format). Default "IP ServerOne".
+	Issuer string `koanf:"issuer"`
+	// Key is the base64 (standard alphabet, padded) encoding of the
+	// 32-byte AES-256 key that encrypts TOTP secrets at rest. Empty (the
+	// default) means a key file in the data directory.
+	Key Secret `koanf:"key"`
+	// Argon2 sets the argon2id password-hashing cost (RFC 9106).
+	Argon2 Argon2Config `koanf:"argon2"`
+	// MaxConcurrentHashes caps how many password hashes run at once, so a
+	// burst of logins cannot exhaust memory (each uses Argon2.MemoryKiB).
+	// 0 (default) means 2 × the number of CPUs; see
+	// [PortalConfig.HashConcurrency].
+	MaxConcurrentHashes int `koanf:"max_concurrent_hashes"`
+}
+
+// Argon2Config is the argon2id cost. The defaults are OWASP's Password
+// Storage Cheat Sheet minimum: 19 MiB, 2 passes, 1 lane.
+type Argon2Config struct {
+	// MemoryKiB is the memory per hash in KiB (default 19456 = 19 MiB);
+	// at least 8 × Threads, at most 4194304 (4 GiB).
+	MemoryKiB int `koanf:"memory_kib"`
+	// Time is the number of passes over the memory (default 2), ≥ 1.
+	Time int `koanf:"time"`
+	// Threads is the degree of parallelism (default 1), 1-255.
+	Threads int `koanf:"threads"`
+}
+
+// Params returns the cost in the types golang.org/x/crypto/argon2.IDKey
+// takes: memory in KiB, passes, lanes. The conversion is exact only for a
+// configuration that passed [Config.Validate]; the fields are ints so that
+// a negative or oversized value in the file is reported instead of being
+// wrapped around by the decoder.
+func (a Argon2Config) Params() (memoryKiB, time uint32, threads uint8) {
+	return uint32(a.MemoryKiB), uint32(a.Time), uint8(a.Threads)
+}
+
+// MailConfig configures outgoing e-mail.
+type MailConfig struct {
+	// From is the From header of every e-mail, one RFC 5322 address.
+	// Default "IP ServerOne <no-reply@ipserverone.example>".
+	From string `koanf:"from"`
+}
+
+// SMTPConfig says how e-mail leaves. With Host empty (the default) e-mail
+// is written as .eml files into DataDir/outbox instead.
+type SMTPConfig struct {
+	// Host is the submission server's name or IP address.
+	Host string `koanf:"host"`
+	// Port is the TCP port, 1-65535 (default 587).
+	Port int `koanf:"port"`
+	// Username enables AUTH PLAIN when set.
+	Username string `koanf:"username"`
+	// Password goes with Username.
+	Password Secret `koanf:"password"`
+	// TLS is "starttls" (default; STARTTLS is mandatory), "tls"
+	// (implicit TLS, usually port 465) or "none" (only for a relay on
+	// this machine; credentials are then refused for non-loopback hosts).
+	TLS string `koanf:"tls"`
+	// Timeout bounds one message's SMTP session (default 10 s), > 0.
+	Timeout time.Duration `koanf:"timeout"`
+}
+
+// Enabled reports whether e-mail goes through SMTP (Host is set) rather
+// than into the .eml outbox.
+func (c SMTPConfig) Enabled() bool { return c.Host != "" }
+
+// FlowConfig sets the guided flow's time limits (all durations are wall
+// clock time on the server) and its order of steps.
+type FlowConfig struct {
+	// IdleTimeout ends a flow after this long without a message from the
+	// person (default 15 min); > 0 and ≤ MaxDuration.
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// MaxDuration ends a flow this long after it started, whatever
+	// happens (default 20 min); > 0 and ≤ [MaxFlowDuration].
+	MaxDuration time.Duration `koanf:"max_duration"`
+	// Order is [OrderDisableThenEnroll] (default) or
+	// [OrderEnrollThenSwitch].
+	Order string `koanf:"order"`
+	// ReminderAfter sends one reminder after this long without a message
+	// (default 10 min); > 0 and < IdleTimeout.
+	ReminderAfter time.Duration `koanf:"reminder_after"`
+	// SweepInterval is how often expired flows and due reminders are
+	// looked for (default 5 s); > 0 and < IdleTimeout.
+	SweepInterval time.Duration `koanf:"sweep_interval"`
+}
+
+// TelegramConfig configures the Telegram adapter. It is enabled when Token
+// is set.
+type TelegramConfig struct {
+	// Token is the bot token from @BotFather (also read from
+	// TELEGRAM_BOT_TOKEN).
+	Token Secret `koanf:"token"`
+	// APIURL is the Bot API server (default "https://api.telegram.org").
+	APIURL string `koanf:"api_url"`
+	// WebhookURL is the public HTTPS address Telegram posts updates to;
+	// its port, if given, must be 443, 80, 88 or 8443 (Bot API
+	// setWebhook). Empty (default) means long polling with getUpdates.
+	WebhookURL string `koanf:"webhook_url"`
+	// Listen is the local address the webhook server binds, host:port
+	// (default ":8443"). Used only with WebhookURL.
+	Listen string `koanf:"listen"`
+	// WebhookSecret is sent by Telegram in the
+	// X-Telegram-Bot-Api-Secret-Token header: 1-256 characters from
+	// A-Z, a-z, 0-9, '_' and '-'. When WebhookURL is set and this is
+	// empty, [Load] generates a random one (256 bits) for this process.
+	WebhookSecret Secret `koanf:"webhook_secret"`
+	// BotUsername is the bot's @username without the '@', used to build
+	// t.me deep links; 5-32 characters from A-Z, a-z, 0-9, '_'. A leading
+	// '@' is removed by [Load].
+	BotUsername string `koanf:"bot_username"`
+}
+
+// Enabled reports whether the Telegram adapter should run (Token is set).
+func (c TelegramConfig) Enabled() bool { return c.Token.IsSet() }
+
+// SlackConfig configures the Slack adapter. It is enabled when BotToken is
+// set.
+type SlackConfig struct {
+	// BotToken is the bot user OAuth token, "xoxb-…" (also read from
+	// SLACK_BOT_TOKEN).
+	BotToken Secret `koanf:"bot_token"`
+	// AppToken is the app-level token "xapp-…" that Socket Mode needs
+	// (also read from SLACK_APP_TOKEN).
+	AppToken Secret `koanf:"app_token"`
+	// SigningSecret verifies HTTP requests from Slack in "http" mode
+	// (also read from SLACK_SIGNING_SECRET).
+	SigningSecret Secret `koanf:"signing_secret"`
+	// APIURL overrides the Web API base URL, e.g. a test server. Empty
+	// (default) means slack-go's default (https://slack.com/api/). [Load]
+	// adds a missing trailing '/', which slack-go needs.
+	APIURL string `koanf:"api_url"`
+	// Listen is the local address of the HTTP endpoints in "http" mode,
+	// host:port (default ":3000").
+	Listen string `koanf:"listen"`
+	// Command is the slash command (default "/guidedfix").
+	Command string `koanf:"command"`
+	// Mode is "socket" (default, Socket Mode over a WebSocket, no public
+	// URL needed) or "http" (Events API and interactivity over HTTP).
+	Mode string `koanf:"mode"`
+	// SupportChannel is the channel support teams hand off from and
+	// watch progress in (a channel ID such as "C0123ABCD").
+	SupportChannel string `koanf:"support_channel"`
+	// StaffUserIDs are the Slack user IDs ("U…" or "W…") treated as
+	// staff. In the environment: comma-separated.
+	StaffUserIDs []string `koanf:"staff_user_ids"`
+	// StaffGroup is a Slack user group whose members are treated as staff.
+	StaffGroup string `koanf:"staff_group"`
+}
+
+// Enabled reports whether the Slack adapter should run (BotToken is set).
+func (c SlackConfig) Enabled() bool { return c.BotToken.IsSet() }
+
+// Default returns the built-in configuration: everything the demo needs,
+// with no platform enabled and e-mail going to the .eml outbox.
+func Default() Config {
+	return Config{
+		Log: LogConfig{Level: "info", Format: "text"},
+		Portal: PortalConfig{
+			Issuer: "IP ServerOne",
+			Argon2: Argon2Config{MemoryKiB: 19456, Time: 2, Threads: 1},
+		},
+		Mail: MailConfig{From: "IP ServerOne <no-reply@ipserverone.example>"},
+		SMTP: SMTPConfig{Port: 587, TLS: "starttls", Timeout: 10 * time.Second},
+		Flow: FlowConfig{
+			IdleTimeout:   15 * time.Minute,
+			MaxDuration:   20 * time.Minute,
+			Order:         OrderDisableThenEnroll,
+			ReminderAfter: 10 * time.Minute,
+			SweepInterval: 5 * time.Second,
+		},
+		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
+		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+	}
+}
+
+// DefaultDataDir returns the per-user data directory following the XDG
+// Base Directory Specification: $XDG_DATA_HOME/guidedfix when
+// XDG_DATA_HOME is set to an absolute path (a relative one is ignored, as
+// the specification requires), else $HOME/.local/share/guidedfix. It
+// does not create the directory. It returns an error when neither
+// XDG_DATA_HOME nor the home directory is known.
+func DefaultDataDir() (string, error) {
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "guidedfix"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("config: no data directory: set data_dir or XDG_DATA_HOME: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "guidedfix"), nil
+}
+
+// DataDirOrDefault returns c.DataDir, or [DefaultDataDir] when it is
+// empty.
+func (c Config) DataDirOrDefault() (string, error) {
+	if c.DataDir != "" {
+		return c.DataDir, nil
+	}
+	return DefaultDataDir()
+}
+
+// SlogLevel returns Level as a slog.Level, or slog.LevelInfo when Level
+// does not parse (which [Config.Validate] reports).
+func (c LogConfig) SlogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// KeyBytes returns the decoded Key: 32 bytes, or nil when Key is empty. It
+// returns an error, without the key's text, when Key is not standard
+// base64 of exactly 32 bytes.
+func (c PortalConfig) KeyBytes() ([]byte, error) {
+	if !c.Key.IsSet() {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(c.Key.Reveal()))
+	if err != nil {
+		return nil, errors.New("portal.key is not valid base64 (standard alphabet, padded)")
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("portal.key decodes to %d bytes, want 32 (AES-256)", len(b))
+	}
+	return b, nil
+}
+
+// HashConcurrency returns MaxConcurrentHashes, or 2 × runtime.NumCPU()
+// when it is 0.
+func (c PortalConfig) HashConcurrency() int {
+	if c.MaxConcurrentHashes > 0 {
+		return c.MaxConcurrentHashes
+	}
+	return 2 * runtime.NumCPU()
+}
+
+// conventionalEnv maps the platforms' usual variable names to keys.
+var conventionalEnv = map[string]string{
+	"TELEGRAM_BOT_TOKEN":   "telegram.token",
+	"SLACK_BOT_TOKEN":      "slack.bot_token",
+	"SLACK_APP_TOKEN":      "slack.app_token",
+	"SLACK_SIGNING_SECRET": "slack.signing_secret",
+}
+
+// Load returns [Default] overridden by the YAML file at path (skipped when
+// path is ""), then by the conventional platform variables, then by
+// GUIDEDFIX_ variables (see the package documentation), normalised (a
+// trailing '/' on slack.api_url, no leading '@' on telegram.bot_username,
+// a generated telegram.webhook_secret when a webhook is configured without
+// one) and checked with [Config.Validate]. An environment variable set to
+// the empty string counts as unset.
+//
+// Load returns an error when path is given but cannot be read (a missing
+// file included), when the file is not YAML or holds a key that is not a
+// setting, when a GUIDEDFIX_ variable names a section (GUIDEDFIX_SMTP_…,
+// GUIDEDFIX_SLACK_…) but no setting in it — usually a single '_' where
+// "__" was meant — when a value has the wrong type (e.g. "ten" for a
+// duration), and with all of Validate's errors. GUIDEDFIX_ variables that
+// name no section (GUIDEDFIX_CONFIG, say) are left alone for other uses.
+func Load(path string) (Config, error) {
+	return load(path, os.Environ)
+}
+
+func load(path string, environ func() []string) (Config, error) {
+	k := koanf.New(".")
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return Config{}, fmt.Errorf("config: file %s does not exist", path)
+			}
+			return Config{}, fmt.Errorf("config: file %s: %w", path, err)
+		}
+		for _, key := range k.Keys() {
+			if !known[key] {
+				return Config{}, fmt.Errorf("config: file %s: %q is not a setting", path, key)
+			}
+		}
+	}
+
+	err := k.Load(env.Provider(".", env.Opt{
+		EnvironFunc: environ,
+		TransformFunc: func(name, value string) (string, any) {
+			if value == "" {
+				return "", nil
+			}
+			return conventionalEnv[name], value
+		},
+	}), nil)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: environment: %w", err)
+	}
+
+	var envErrs []error
+	err = k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: environ,
+		TransformFunc: func(name, value string) (string, any) {
+			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__", ".")
+			if !known[key] || sections[key] {
+				if err := envTypo(name, key); err != nil {
+					envErrs = append(envErrs, err)
+				}
+				return "", nil
+			}
+			if value == "" {
+				return "", nil
+			}
+			if key == "slack.staff_user_ids" {
+				return key, splitList(value)
+			}
+			return key, value
+		},
+	}), nil)
+	if err == nil {
+		err = errors.Join(envErrs...)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("config: environment: %w", err)
+	}
+
+	cfg := Default()
+	if err := k.Unmarshal("", &cfg); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.normalize(); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// envTypo returns an error when the variable name, as key, starts with a
+// section's name but is no setting, suggesting the likely intended name.
+func envTypo(name, key string) error {
+	section, rest, _ := strings.Cut(strings.ReplaceAll(key, ".", "_"), "_")
+	if !sections[section] {
+		return nil
+	}
+	if want := section + "." + strings.TrimLeft(rest, "_"); known[want] && !sections[want] {
+		return fmt.Errorf("%s is not a setting; did you mean %s?", name, EnvName(want))
+	}
+	return fmt.Errorf("%s is not a setting (levels are separated by \"__\", e.g. %s)", name, EnvName("smtp.host"))
+}
+
+// EnvName returns the environment variable that sets key:
+// EnvName("smtp.host") is "GUIDEDFIX_SMTP__HOST".
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (c *Config) normalize() error {
+	if c.Slack.APIURL != "" && !strings.HasSuffix(c.Slack.APIURL, "/") {
+		c.Slack.APIURL += "/"
+	}
+	c.Telegram.BotUsername = strings.TrimPrefix(c.Telegram.BotUsername, "@")
+	if c.Telegram.WebhookURL != "" && !c.Telegram.WebhookSecret.IsSet() {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("config: generate telegram.webhook_secret: %w", err)
+		}
+		c.Telegram.WebhookSecret = Secret(base64.RawURLEncoding.EncodeToString(b))
+	}
+	return nil
+}
+
+// known holds every setting's key path ("smtp.host") and every section's
+// ("smtp"); sections holds the section names alone. Both derive from the
+// koanf tags of Config.
+var known, sections = keySets()
+
+func keySets() (known, sections map[string]bool) {
+	known, sections = map[string]bool{}, map[string]bool{}
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for f := range t.Fields() {
+			key := prefix + f.Tag.Get("koanf")
+			known[key] = true
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
+				sections[key] = true
+				walk(key+".", f.Type)
+			}
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
+	return known, sections
+}
+
+// Keys returns every setting's key path ("smtp.host"), sorted; [EnvName]
+// gives the environment variable for each.
+func Keys() []string {
+	var out []string
+	for k := range known {
+		if !sections[k] {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

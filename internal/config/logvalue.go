@@ -1,0 +1,33 @@
+package config
+
+import "log/slog"
+
+// LogValue implements [slog.LogValuer]: the whole configuration as nested
+// groups keyed like the YAML file, with every [Secret] shown as
+// "REDACTED" (or "" when empty). Use it to log the effective
+// configuration at start-up: slog.Info("config", "config", cfg).
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("data_dir", c.DataDir),
+		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
+		slog.Group("portal",
+			"issuer", c.Portal.Issuer,
+			"key", c.Portal.Key,
+			slog.Group("argon2", "memory_kib", c.Portal.Argon2.MemoryKiB, "time", c.Portal.Argon2.Time, "threads", c.Portal.Argon2.Threads),
+			"max_concurrent_hashes", c.Portal.MaxConcurrentHashes),
+		slog.Group("mail", "from", c.Mail.From),
+		slog.Group("smtp",
+			"host", c.SMTP.Host, "port", c.SMTP.Port, "username", c.SMTP.Username,
+			"password", c.SMTP.Password, "tls", c.SMTP.TLS, "timeout", c.SMTP.Timeout),
+		slog.Group("flow",
+			"idle_timeout", c.Flow.IdleTimeout, "max_duration", c.Flow.MaxDuration, "order", c.Flow.Order,
+			"reminder_after", c.Flow.ReminderAfter, "sweep_interval", c.Flow.SweepInterval),
+		slog.Group("telegram",
+			"token", c.Telegram.Token, "api_url", c.Telegram.APIURL, "webhook_url", c.Telegram.WebhookURL,
+			"listen", c.Telegram.Listen, "webhook_secret", c.Telegram.WebhookSecret, "bot_username", c.Telegram.BotUsername),
+		slog.Group("slack",
+			"bot_token", c.Slack.BotToken, "app_token", c.Slack.AppToken, "signing_secret", c.Slack.SigningSecret,
+			"api_url", c.Slack.APIURL, "listen", c.Slack.Listen, "command", c.Slack.Command, "mode", c.Slack.Mode,
+			"support_channel", c.Slack.SupportChannel, "staff_user_ids", c.Slack.StaffUserIDs, "staff_group", c.Slack.StaffGroup),
+	)
+}

@@ -1,0 +1,89 @@
+// Package qr renders a QR code for an otpauth URI (or any short text): as a
+// PNG image for the chat platforms and as half-block text for a terminal.
+//
+// Both renderings use error-correction level M (about 15 % of the code may be
+// damaged and still decode) and keep the 4-module quiet zone, as
+// ISO/IEC 18004 requires and as the security checklist (item 26) asks. The
+// PNG uses a whole number of pixels per module so that every module has the
+// same size; fractional scaling makes dense codes hard to scan
+// (skip2/go-qrcode issue #39).
+package qr
+
+import (
+	"errors"
+	"fmt"
+
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// PixelsPerModule is the width and height, in pixels, of one QR module in
+// the images [PNG] returns.
+const PixelsPerModule = 8
+
+// QuietZone is the width, in modules, of the light border that [PNG] and
+// [Terminal] keep on each side of the code (ISO/IEC 18004 §6.3.8).
+const QuietZone = 4
+
+// ErrEmptyContent is returned by [PNG] and [Terminal] when the content to
+// encode is the empty string.
+var ErrEmptyContent = errors.New("qr: empty content")
+
+// PNG encodes content as a QR code at error-correction level M and returns
+// it as a PNG image: black modules on a white background, the quiet zone
+// kept, [PixelsPerModule] pixels per module. The image is square; its width
+// in pixels is (17 + 4×version + 2×[QuietZone]) × [PixelsPerModule], where
+// version (1-40) is the smallest QR version that holds content — 456 px for
+// a typical 120-140 character otpauth URI (version 8).
+//
+// PNG returns [ErrEmptyContent] for empty content and an error when content
+// is too long for a version-40 code (about 2,300 bytes at level M). It is
+// safe for concurrent use.
+func PNG(content string) ([]byte, error) {
+	q, err := encode(content)
+	if err != nil {
+		return nil, err
+	}
+	b, err := q.PNG(-PixelsPerModule)
+	if err != nil {
+		return nil, fmt.Errorf("qr: write PNG: %w", err)
+	}
+	return b, nil
+}
+
+// Terminal encodes content as a QR code at error-correction level M and
+// returns it as text for a monospaced terminal: each character cell holds
+// two module rows using the half-block characters U+2580 '▀', U+2584 '▄',
+// U+2588 '█' and the space, so the result has ceil(M/2) lines of M
+// characters each, every line ending in "\n", where M = 17 + 4×version +
+// 2×[QuietZone] modules.
+//
+// The characters draw the light modules when inverse is false: the
+// terminal's foreground colour becomes the code's light colour and the
+// background shows through as the dark modules. That is correct on a
+// terminal with a dark background and light text (the common "dark theme").
+// On a terminal with a light background and dark text pass inverse = true,
+// which draws the dark modules instead. With the wrong choice the code
+// appears with its colours swapped, which many scanner apps cannot read.
+//
+// Terminal returns [ErrEmptyContent] for empty content and an error when
+// content is too long to encode. It is safe for concurrent use.
+func Terminal(content string, inverse bool) (string, error) {
+	q, err := encode(content)
+	if err != nil {
+		return "", err
+	}
+	return q.ToSmallString(inverse), nil
+}
+
+// encode builds a fresh QR code for content. A *qrcode.QRCode must not be
+// rendered twice: each rendering appends terminator bits to its data again.
+func encode(content string) (*qrcode.QRCode, error) {
+	if content == "" {
+		return nil, ErrEmptyContent
+	}
+	q, err := qrcode.New(content, qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("qr: encode %d bytes: %w", len(content), err)
+	}
+	return q, nil
+}
