@@ -184,6 +184,27 @@ func (e *Engine) deliverer(channel string) Deliverer {
 func (e *Engine) Handle(ctx context.Context, ev Event) error {
 	unlock := e.queue.lock(ev.Conversation.String())
 	defer unlock()
+	return e.handleLocked(ctx, ev)
+}
+
+// Dispatch queues ev behind the events of its conversation already queued
+// (the place in line is taken before Dispatch returns) and handles it in a
+// new goroutine, so an adapter reading updates in one goroutine keeps each
+// conversation's order while conversations run in parallel. done, if not
+// nil, receives Handle's result.
+func (e *Engine) Dispatch(ctx context.Context, ev Event, done func(error)) {
+	wait, unlock := e.queue.ticket(ev.Conversation.String())
+	go func() {
+		<-wait
+		err := e.handleLocked(ctx, ev)
+		unlock()
+		if done != nil {
+			done(err)
+		}
+	}()
+}
+
+func (e *Engine) handleLocked(ctx context.Context, ev Event) error {
 	if ev.UpdateID != "" {
 		seen, err := e.store.Seen(ctx, ev.Conversation.Channel, ev.UpdateID)
 		if err != nil {
@@ -574,21 +595,27 @@ type keyedQueue struct {
 type keyWaiters struct{ waiting []chan struct{} }
 
 func (q *keyedQueue) lock(k string) (unlock func()) {
+	wait, unlock := q.ticket(k)
+	<-wait
+	return unlock
+}
+
+// ticket takes a place in k's line now; wait is closed when it is this
+// caller's turn, and unlock hands the key to the next in line.
+func (q *keyedQueue) ticket(k string) (wait <-chan struct{}, unlock func()) {
 	q.mu.Lock()
 	if q.m == nil {
 		q.m = map[string]*keyWaiters{}
 	}
-	w, busy := q.m[k]
-	if !busy {
-		q.m[k] = &keyWaiters{}
-		q.mu.Unlock()
-	} else {
-		ch := make(chan struct{})
+	ch := make(chan struct{})
+	if w, busy := q.m[k]; busy {
 		w.waiting = append(w.waiting, ch)
-		q.mu.Unlock()
-		<-ch
+	} else {
+		q.m[k] = &keyWaiters{}
+		close(ch)
 	}
-	return func() {
+	q.mu.Unlock()
+	return ch, func() {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		w := q.m[k]

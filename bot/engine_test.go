@@ -342,3 +342,32 @@ func TestNewRequiresStoreAndFlow(t *testing.T) {
 		t.Fatal("New without store and flow succeeded")
 	}
 }
+
+// TestDispatchKeepsOrder dispatches 50 texts of one conversation from one
+// goroutine; they run in their own goroutines yet reach the flow in order.
+func TestDispatchKeepsOrder(t *testing.T) {
+	e, f, _, _, _ := newEngine(t)
+	mustHandle(t, e, ev(bot.KindStart, "start"))
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		text := ev(bot.KindText, "d"+strconv.Itoa(i))
+		text.Text = strconv.Itoa(i)
+		e.Dispatch(context.Background(), text, func(err error) { errs <- err; wg.Done() })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([]string, 50)
+	for i := range want {
+		want[i] = strconv.Itoa(i)
+	}
+	if !slices.Equal(f.order, want) {
+		t.Fatalf("order %v", f.order)
+	}
+}
