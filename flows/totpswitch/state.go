@@ -119,3 +119,14 @@ var progress = map[bot.State]int{
 
 // Steps is the number of steps the user sees.
 const Steps = 6
+
+// Transitions returns a copy of the transition table: each state and the
+// states it may move to (cancelled and expired are implicit exits of every
+// non-terminal state).
+func Transitions() map[bot.State][]bot.State {
+	out := make(map[bot.State][]bot.State, len(transitions))
+	for k, v := range transitions {
+		out[k] = append([]bot.State(nil), v...)
+	}
+	return out
+}

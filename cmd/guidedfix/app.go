@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/config"
+	"guidedfix/internal/mail"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/store"
+)
+
+// app is everything a subcommand may need, wired from the configuration.
+// Fields are nil when the subcommand did not ask for them.
+type app struct {
+	cfg     config.Config
+	dataDir string
+	log     *slog.Logger
+	mail    mail.Sender
+	core    *embedded.Core
+	store   *store.Bolt
+	engine  *bot.Engine
+	closers []func() error
+}
+
+// Close closes what open opened, in reverse order.
+func (a *app) Close() error {
+	var first error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	a.closers = nil
+	return first
+}
+
+// openOptions say which parts to open beyond the portal core.
+type openOptions struct {
+	// logOut receives logs; nil means stderr.
+	logOut io.Writer
+	// sms overrides the SMS sender (the demo's phone); nil means the file
+	// outbox DATA/outbox/sms.
+	sms func(outbox portal.SMSSender) portal.SMSSender
+	// engine opens the session store and the engine with the flows.
+	engine bool
+	// now overrides the clock (tests).
+	now func() time.Time
+}
+
+// loadConfig reads the configuration and resolves the data directory:
+// --data-dir wins over the configuration, which wins over the default.
+func loadConfig(g *globalFlags) (config.Config, string, error) {
+	cfg, err := config.Load(g.configFile)
+	if err != nil {
+		return cfg, "", err
+	}
+	dir := g.dataDir
+	if dir == "" {
+		if dir, err = cfg.DataDirOrDefault(); err != nil {
+			return cfg, "", err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return cfg, "", fmt.Errorf("data directory: %w", err)
+	}
+	return cfg, dir, nil
+}
+
+func openAdmin(cmd *cobra.Command, g *globalFlags) (*app, error) {
+	return openApp(cmd.Context(), g, openOptions{})
+}
+
+// openApp wires the portal core (and, on request, the engine) from the
+// configuration.
+func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
+	cfg, dir, err := loadConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, dataDir: dir}
+	out := o.logOut
+	if out == nil {
+		out = os.Stderr
+	}
+	a.log = newLogger(out, cfg.Log.SlogLevel(), cfg.Log.Format)
+
+	if cfg.SMTP.Enabled() {
+		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
+			Password: cfg.SMTP.Password.Reveal(), From: cfg.Mail.From, TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout})
+		if err != nil {
+			return nil, err
+		}
+		a.mail = s
+	} else {
+		ob, err := mail.NewOutbox(filepath.Join(dir, "outbox", "mail"), mail.WithFrom(cfg.Mail.From))
+		if err != nil {
+			return nil, err
+		}
+		a.mail = ob
+	}
+	var sms portal.SMSSender = embedded.FileSMS{Dir: filepath.Join(dir, "outbox", "sms")}
+	if o.sms != nil {
+		sms = o.sms(sms)
+	}
+	key, err := cfg.Portal.KeyBytes()
+	if err != nil {
+		return nil, err
+	}
+	mem, iter, threads := cfg.Portal.Argon2.Params()
+	core, err := embedded.Open(embedded.Options{
+		Path:                filepath.Join(dir, "portal.db"),
+		KeyFile:             filepath.Join(dir, "portal.key"),
+		Key:                 key,
+		Mail:                a.mail,
+		SMS:                 sms,
+		Issuer:              cfg.Portal.Issuer,
+		Now:                 o.now,
+		Argon2:              embedded.Argon2Params{Memory: mem, Time: iter, Threads: threads, KeyLen: 32, SaltLen: 16},
+		MaxConcurrentHashes: cfg.Portal.HashConcurrency(),
+		Logger:              a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.core = core
+	a.closers = append(a.closers, core.Close)
+	if !o.engine {
+		return a, nil
+	}
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: o.now})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.store = st
+	a.closers = append(a.closers, st.Close)
+	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer})
+	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
+		Now: o.now, Logger: a.log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// newLogger returns a slog logger writing text or JSON at level.
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

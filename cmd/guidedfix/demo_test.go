@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"guidedfix/internal/mail"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/portal/portaltest"
+	"guidedfix/internal/qr/qrdecode"
+)
+
+// demoUser answers the demo's prompts the way a person reading the
+// terminal would: it reads the password from the banner, the SMS code from
+// the phone box, the QR code from the PNG file named on screen.
+type demoUser struct {
+	t        *testing.T
+	password string
+	secrets  []string
+	key      *otp.Key
+}
+
+var (
+	rePassword = regexp.MustCompile(`password: (\S+)`)
+	reSMSCode  = regexp.MustCompile(`verification code is (\d{6})`)
+	reQRFile   = regexp.MustCompile(`\(QR code image: (\S+\.png)\)`)
+)
+
+// answer returns the line to type after screen (the output since the last
+// answer), or "" when the screen asks nothing the user recognises.
+func (u *demoUser) answer(screen string) string {
+	u.t.Helper()
+	if m := rePassword.FindStringSubmatch(screen); m != nil {
+		u.password = m[1]
+		u.secrets = append(u.secrets, m[1])
+	}
+	switch {
+	case strings.Contains(screen, "Which e-mail address"):
+		return "demo@example.com"
+	case strings.Contains(screen, "type your account password"):
+		return u.password
+	case reSMSCode.MatchString(screen):
+		code := reSMSCode.FindStringSubmatch(screen)[1]
+		u.secrets = append(u.secrets, code)
+		return code
+	case strings.Contains(screen, `Tap "Disable 2FA"`):
+		return "disable 2fa" // a label, typed in another case
+	case strings.Contains(screen, `Tap "Setup Two-Factor Authentication"`):
+		return "1" // a button number
+	case strings.Contains(screen, "Choose your two-factor method"):
+		return "Authenticator App"
+	case reQRFile.MatchString(screen):
+		png, err := os.ReadFile(reQRFile.FindStringSubmatch(screen)[1])
+		if err != nil {
+			u.t.Fatalf("read QR file: %v", err)
+		}
+		uri, err := qrdecode.Decode(png)
+		if err != nil {
+			u.t.Fatalf("decode QR: %v", err)
+		}
+		if u.key, err = otp.NewKeyFromURL(uri); err != nil {
+			u.t.Fatal(err)
+		}
+		code, err := totp.GenerateCode(u.key.Secret(), time.Now())
+		if err != nil {
+			u.t.Fatal(err)
+		}
+		u.secrets = append(u.secrets, u.key.Secret(), code)
+		return code
+	case strings.Contains(screen, `Tap "Okay"`):
+		return "okay"
+	}
+	return ""
+}
+
+// TestDemoEndToEnd runs `guidedfix demo` on a fresh data directory through
+// pipes, as a person at the terminal would, and checks the outcome on disk.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := runDemo(context.Background(), &globalFlags{dataDir: dir}, inR, outW, false)
+		outW.Close()
+		done <- err
+	}()
+	u := &demoUser{t: t}
+	var transcript, screen bytes.Buffer
+	buf := make([]byte, 4096)
+	answers := 0
+	for {
+		n, err := outR.Read(buf)
+		transcript.Write(buf[:n])
+		screen.Write(buf[:n])
+		if strings.HasSuffix(screen.String(), "you › ") {
+			line := u.answer(screen.String())
+			if line == "" {
+				t.Fatalf("no answer for screen:\n%s", screen.String())
+			}
+			screen.Reset()
+			answers++
+			if _, err := io.WriteString(inW, line+"\n"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v\n%s", err, transcript.String())
+	}
+	out := transcript.String()
+	if answers != 8 {
+		t.Errorf("%d answers, want 8 (e-mail, password, SMS code, Disable 2FA, Setup, Authenticator App, code, Okay)", answers)
+	}
+	for _, want := range []string{"Step 1 of 6", "Step 2 of 6", "Step 3 of 6", "Step 5 of 6", "Step 6 of 6", "All done!", "the QR code above has been removed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "Step 4 of 6") {
+		t.Error("the password was asked again although the grant was fresh")
+	}
+
+	// The QR PNG is gone from the outbox.
+	if pngs, _ := filepath.Glob(filepath.Join(dir, "outbox", "qr", "*.png")); len(pngs) != 0 {
+		t.Errorf("QR files left: %v", pngs)
+	}
+	// Exactly one security alert and one confirmation e-mail.
+	ob, err := mail.NewOutbox(filepath.Join(dir, "outbox", "mail"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := ob.List()
+	var alerts, confirmations int
+	for _, p := range paths {
+		m, err := mail.ReadEML(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.To != "demo@example.com" {
+			t.Errorf("mail to %q", m.To)
+		}
+		subj := strings.ToLower(m.Subject)
+		switch {
+		case strings.Contains(subj, "disabled"):
+			alerts++
+		case strings.Contains(subj, "totp") || strings.Contains(subj, "authenticator"):
+			confirmations++
+		}
+		for _, s := range u.secrets {
+			if strings.Contains(m.Text, s) {
+				t.Errorf("e-mail %q contains a secret", m.Subject)
+			}
+		}
+	}
+	if len(paths) != 2 || alerts != 1 || confirmations != 1 {
+		t.Errorf("%d e-mails: %d alerts, %d confirmations; want exactly 1 and 1", len(paths), alerts, confirmations)
+	}
+	// No secret in the log or the session store.
+	for _, f := range []string{"guidedfix.log", "sessions.db"} {
+		raw, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) == 0 && f == "guidedfix.log" {
+			t.Errorf("the log is empty: the secret scan would prove nothing")
+		}
+		for _, s := range u.secrets {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Errorf("%s contains a secret (%d bytes)", f, len(s))
+			}
+		}
+	}
+	if len(u.secrets) != 4 {
+		t.Errorf("collected %d secrets, want password, SMS code, TOTP secret and code", len(u.secrets))
+	}
+
+	// The account now uses TOTP; the app's current code is a replay, a code
+	// two time steps old is refused.
+	core, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
+		Mail: &portaltest.MailRecorder{}, SMS: &portaltest.SMSRecorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	acc, err := core.LookupAccount(context.Background(), "demo@example.com")
+	if err != nil || acc.Method != portal.MethodTOTP {
+		t.Fatalf("account %+v, %v: want method totp", acc, err)
+	}
+	old, _ := totp.GenerateCode(u.key.Secret(), time.Now().Add(-60*time.Second))
+	if err := core.VerifyTOTP(context.Background(), acc.ID, old); err == nil {
+		t.Error("a code two time steps old was accepted")
+	}
+}

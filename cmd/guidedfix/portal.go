@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+)
+
+func newPortalCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "portal",
+		Short: "Administer accounts of the embedded portal core",
+	}
+	cmd.AddCommand(newAddAccountCmd(g), newListCmd(g), newShowCmd(g))
+	return cmd
+}
+
+func newAddAccountCmd(g *globalFlags) *cobra.Command {
+	var email, phone, name, method string
+	cmd := &cobra.Command{
+		Use:   "add-account --email E --phone P [--name N] [--2fa sms|none]",
+		Short: "Create an account; the password is read from the terminal (no echo) or from stdin when piped",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m := portal.Method(method)
+			if m != portal.MethodSMS && m != portal.MethodNone {
+				return fmt.Errorf("--2fa must be sms or none, not %q", method)
+			}
+			pw, err := readNewPassword(cmd.InOrStdin(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			a, err := openAdmin(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			acc, err := a.core.AddAccount(cmd.Context(), embedded.NewAccount{Email: email, Name: name, Phone: phone, Method: m, Password: pw})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created account %s (%s), 2FA: %s\n", acc.Email, acc.ID, acc.Method)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "account e-mail (required)")
+	cmd.Flags().StringVar(&phone, "phone", "", "SMS phone number in E.164 form, e.g. +60123456789")
+	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().StringVar(&method, "2fa", "sms", "second factor: sms or none")
+	_ = cmd.MarkFlagRequired("email")
+	return cmd
+}
+
+func newListCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List accounts (e-mail, name, 2FA method, masked phone)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openAdmin(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			accs, err := a.core.ListAccounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "EMAIL\tNAME\t2FA\tPHONE")
+			for _, acc := range accs {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", acc.Email, acc.Name, acc.Method, embedded.MaskPhone(acc.Phone))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newShowCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show EMAIL",
+		Short: "Show an account's security status (never a secret)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openAdmin(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			acc, err := a.core.LookupAccount(cmd.Context(), args[0])
+			if errors.Is(err, portal.ErrNotFound) {
+				return fmt.Errorf("no account with e-mail %s", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			st, err := a.core.SecurityStatus(cmd.Context(), acc.ID)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "e-mail:  %s\nname:    %s\nid:      %s\n2FA:     %s\nphone:   %s\ncreated: %s\n",
+				acc.Email, acc.Name, acc.ID, st.Method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+			return nil
+		},
+	}
+}
+
+// readNewPassword reads a new password: twice without echo from a
+// terminal, or the first line of a pipe. It never comes from a flag.
+func readNewPassword(in io.Reader, prompt io.Writer) (string, error) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(prompt, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(prompt, "Repeat password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords do not match")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return pw, nil
+}

@@ -1,0 +1,535 @@
+package totpswitch_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit"
+)
+
+// chat drives one conversation through the engine and returns the replies
+// of each turn.
+type chat struct {
+	t    *testing.T
+	env  *testkit.Env
+	rec  *testkit.Recorder
+	conv bot.Conversation
+	seen int
+	upd  int
+	last []bot.Reply
+	all  []bot.Reply
+}
+
+// newChat starts a conversation on its own channel (so that each chat has
+// its own recorder); the first is "test", the next "test2", ...
+func newChat(t *testing.T, env *testkit.Env) *chat {
+	rec := &testkit.Recorder{}
+	chats[env]++
+	channel := "test"
+	if n := chats[env]; n > 1 {
+		channel += strconv.Itoa(n)
+	}
+	env.Engine.Register(channel, rec)
+	return &chat{t: t, env: env, rec: rec, conv: bot.Conversation{Channel: channel, ID: "100"}}
+}
+
+var chats = map[*testkit.Env]int{}
+
+func (c *chat) send(ev bot.Event) []bot.Reply {
+	c.t.Helper()
+	c.upd++
+	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u100", strconv.Itoa(c.upd)
+	if err := c.env.Engine.Handle(context.Background(), ev); err != nil {
+		c.t.Fatalf("Handle: %v", err)
+	}
+	c.last, c.seen = c.rec.Since(c.seen)
+	c.all = append(c.all, c.last...)
+	return c.last
+}
+
+func (c *chat) start() []bot.Reply { return c.send(bot.Event{Kind: bot.KindStart}) }
+func (c *chat) text(s string) []bot.Reply {
+	return c.send(bot.Event{Kind: bot.KindText, Text: s, MessageID: "u" + strconv.Itoa(c.upd+1)})
+}
+func (c *chat) cmd(name string) []bot.Reply { return c.send(bot.Event{Kind: bot.KindCommand, Command: name}) }
+
+// press presses the newest button whose action is action.
+func (c *chat) press(action string) []bot.Reply {
+	c.t.Helper()
+	data := c.button(action)
+	if data == "" {
+		c.t.Fatalf("no button %q offered; last replies %v", action, ids(c.last))
+	}
+	return c.send(bot.Event{Kind: bot.KindButton, Data: data})
+}
+
+func (c *chat) button(action string) string {
+	for i := len(c.all) - 1; i >= 0; i-- {
+		for _, b := range c.all[i].Buttons {
+			if strings.HasPrefix(b.Data, action+"|") {
+				return b.Data
+			}
+		}
+	}
+	return ""
+}
+
+func (c *chat) session() *bot.Session {
+	c.t.Helper()
+	s, err := c.env.Engine.Session(context.Background(), c.conv)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return s
+}
+
+func (c *chat) wantState(s bot.State) {
+	c.t.Helper()
+	if got := c.session().State; got != s {
+		c.t.Fatalf("state %q, want %q", got, s)
+	}
+}
+
+func ids(rs []bot.Reply) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		id := r.ID
+		if r.Op != bot.OpSend {
+			id = string(r.Op) + ":" + r.Ref + r.ID
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+func wantIDs(t *testing.T, got []bot.Reply, want ...string) {
+	t.Helper()
+	if g := ids(got); !slices.Equal(g, want) {
+		t.Fatalf("replies %q\nwant    %q", g, want)
+	}
+}
+
+func method(t *testing.T, env *testkit.Env, email string) portal.Method {
+	t.Helper()
+	a, err := env.Core.LookupAccount(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Method
+}
+
+// toConfirmDisable runs the identity step for an SMS account.
+func toConfirmDisable(t *testing.T, c *chat, email, pw string) {
+	t.Helper()
+	wantIDs(t, c.start(), "totp.welcome", "totp.ask_email")
+	wantIDs(t, c.text(email), "totp.ask_password")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
+	wantIDs(t, c.text(c.env.LastSMSCode(t)), "delete:engine.delete_user_secret", "totp.confirm_disable")
+}
+
+func TestHappyPath(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "Alice@Example.com", pw)
+	wantIDs(t, c.press("disable"), "totp.disabled", "totp.offer_setup")
+	if m := method(t, env, "alice@example.com"); m != portal.MethodNone {
+		t.Fatalf("after Disable 2FA the method is %q", m)
+	}
+	wantIDs(t, c.press("setup"), "totp.choose_method")
+	r := c.press("app")
+	wantIDs(t, r, "totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+	if !r[0].Protected || !r[0].Sensitive || r[0].Ref != "qr" || !r[1].Protected || r[1].Ref != "key" {
+		t.Fatalf("QR/key replies not protected: %+v %+v", r[0].LogValue(), r[1].LogValue())
+	}
+	if r[2].Secret != bot.SecretTOTPCode {
+		t.Fatalf("code prompt is not a secret prompt")
+	}
+	key := env.KeyFromQR(t, r[0].Image)
+	if key.Issuer() != "IP ServerOne" || key.AccountName() != "alice@example.com" || key.Period() != 30 || key.Digits() != 6 {
+		t.Fatalf("otpauth key %s/%s period %d digits %d", key.Issuer(), key.AccountName(), key.Period(), key.Digits())
+	}
+	if !strings.Contains(r[1].Text, key.Secret()[:4]) {
+		t.Fatalf("manual key message lacks the secret")
+	}
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	wantIDs(t, c.press("okay"), "totp.done")
+	s := c.session()
+	if _, qr := s.Messages["qr"]; s.State != totpswitch.StateDone || !s.Done || qr || s.Messages["key"] != "" {
+		t.Fatalf("final session: state %q done %v messages %v", s.State, s.Done, s.Messages)
+	}
+	if m := method(t, env, "alice@example.com"); m != portal.MethodTOTP {
+		t.Fatalf("final method %q", m)
+	}
+	st := env.Core.Stats()
+	if st.Disables != 1 || st.Activations != 1 || st.AlertsSent != 1 || st.ConfirmationsSent != 1 || st.SMSSent != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	mails := env.Mails(t)
+	if len(mails) != 2 {
+		t.Fatalf("%d e-mails, want 2", len(mails))
+	}
+	var subjects []string
+	for _, m := range mails {
+		if m.To != "alice@example.com" {
+			t.Fatalf("mail to %q", m.To)
+		}
+		subjects = append(subjects, m.Subject)
+	}
+	if !slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(strings.ToLower(s), "disabled") }) ||
+		!slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "TOTP") || strings.Contains(strings.ToLower(s), "authenticator") }) {
+		t.Fatalf("subjects %q", subjects)
+	}
+	// The button of a finished flow is stale.
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: c.button("disable")}), "engine.stale_button")
+}
+
+func TestNotActiveOffersSetupDirectly(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "bob@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("bob@example.com")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.not_active", "totp.offer_setup")
+	c.press("setup")
+	r := c.press("app")
+	wantIDs(t, r, "totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+	key := env.KeyFromQR(t, r[0].Image)
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	if st := env.Core.Stats(); st.SMSSent != 0 || st.Disables != 0 || st.Activations != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestAlreadyTOTPChangesNothing(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "carol@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("carol@example.com")
+	c.text(pw)
+	c.press("setup")
+	key := env.KeyFromQR(t, c.press("app")[0].Image)
+	c.text(env.TOTPCode(t, key, 0))
+	c.press("okay")
+	before := env.Core.Stats()
+	c.start()
+	c.text("carol@example.com")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.already_totp")
+	if !c.session().Done || c.session().State != totpswitch.StateAlreadyTOTP {
+		t.Fatalf("state %q", c.session().State)
+	}
+	if after := env.Core.Stats(); after != before {
+		t.Fatalf("stats changed: %+v → %+v", before, after)
+	}
+}
+
+func TestUnknownEmailAnswersLikeWrongPassword(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "dave@example.com", portal.MethodSMS)
+	unknown := newChat(t, env)
+	unknown.start()
+	wantIDs(t, unknown.text("nobody@example.com"), "totp.ask_password")
+	u := unknown.text("whatever-password")
+	known := newChat(t, env)
+	known.start()
+	known.text("dave@example.com")
+	k := known.text(pw + "x")
+	wantIDs(t, u, "delete:engine.delete_user_secret", "totp.bad_password")
+	wantIDs(t, k, "delete:engine.delete_user_secret", "totp.bad_password")
+	if u[1].Text != k[1].Text {
+		t.Fatalf("unknown e-mail answered %q, wrong password %q", u[1].Text, k[1].Text)
+	}
+	if !strings.Contains(u[1].Text, "4 tries left") {
+		t.Fatalf("no tries left count: %q", u[1].Text)
+	}
+}
+
+func TestTooManyPasswordsThenLocked(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "erin@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("erin@example.com")
+	for i := 0; i < 4; i++ {
+		wantIDs(t, c.text("wrong-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
+	}
+	// The fifth wrong password locks the account in the core.
+	wantIDs(t, c.text("wrong-5"), "delete:engine.delete_user_secret", "totp.locked")
+	c.wantState(totpswitch.StateLocked)
+	// A new conversation on another channel does not reset the account's
+	// counter: the right password is refused with the time to retry.
+	other := newChat(t, env)
+	other.start()
+	other.text("erin@example.com")
+	r := other.text(pw)
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.locked")
+	if !strings.Contains(r[1].Text, "10:15 UTC") {
+		t.Fatalf("locked message lacks the retry time: %q", r[1].Text)
+	}
+	if env.Core.Stats().SMSSent != 0 {
+		t.Fatal("an SMS was sent to a locked account")
+	}
+}
+
+func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	c := newChat(t, env)
+	c.start()
+	c.text("ghost@example.com")
+	for i := 0; i < 4; i++ {
+		wantIDs(t, c.text("guess-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
+	}
+	wantIDs(t, c.text("guess-5"), "delete:engine.delete_user_secret", "totp.too_many_tries")
+	c.wantState(totpswitch.StateFailed)
+}
+
+func TestWrongSMSCodesAndFormat(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "fay@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("fay@example.com")
+	c.text(pw)
+	code := env.LastSMSCode(t)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	wantIDs(t, c.text("12345"), "delete:engine.delete_user_secret", "totp.code_format")
+	r := c.text(wrong)
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.bad_sms_code")
+	if !strings.Contains(r[1].Text, "2 tries left") {
+		t.Fatalf("%q", r[1].Text)
+	}
+	// Full-width digits with a space are the same code.
+	wantIDs(t, c.text(toFullWidth(code[:3])+" "+code[3:]), "delete:engine.delete_user_secret", "totp.confirm_disable")
+}
+
+func toFullWidth(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r - '0' + '０')
+	}
+	return b.String()
+}
+
+func TestReauthWhenGrantExpired(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "gus@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "gus@example.com", pw)
+	c.press("disable")
+	c.press("setup")
+	env.Clock.Advance(11 * time.Minute) // the elevated grant lasts 10 minutes
+	wantIDs(t, c.press("app"), "totp.reauth")
+	c.wantState(totpswitch.StateAwaitingReauth)
+	r := c.text(pw)
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+	key := env.KeyFromQR(t, r[1].Image)
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+}
+
+func TestGrantStillFreshSkipsReauth(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "hal@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "hal@example.com", pw)
+	c.press("disable")
+	c.press("setup")
+	env.Clock.Advance(9 * time.Minute)
+	wantIDs(t, c.press("app"), "totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+}
+
+func TestWrongTOTPCodesThenNewQR(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "ivy@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("ivy@example.com")
+	c.text(pw)
+	c.press("setup")
+	first := env.KeyFromQR(t, c.press("app")[0].Image)
+	wrong := wrongCode(env.TOTPCode(t, first, 0))
+	for left := 4; left >= 1; left-- {
+		r := c.text(wrong)
+		wantIDs(t, r, "delete:engine.delete_user_secret", "totp.bad_totp_code")
+		if !strings.Contains(r[1].Text, strconv.Itoa(left)+" tr") {
+			t.Fatalf("attempts: %q", r[1].Text)
+		}
+	}
+	r := c.text(wrong)
+	wantIDs(t, r, "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.enrollment_void",
+		"totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+	second := env.KeyFromQR(t, r[4].Image)
+	if second.Secret() == first.Secret() {
+		t.Fatal("the new QR code has the old secret")
+	}
+	// The old secret's code no longer works; the new one does.
+	wantIDs(t, c.text(env.TOTPCode(t, first, 0)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
+	wantIDs(t, c.text(env.TOTPCode(t, second, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+}
+
+func wrongCode(code string) string {
+	d := (int(code[5]-'0') + 5) % 10
+	return code[:5] + strconv.Itoa(d)
+}
+
+func TestStaleAndDoubleTapDisable(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "jon@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "jon@example.com", pw)
+	data := c.button("disable")
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: data}), "totp.disabled", "totp.offer_setup")
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: data}), "engine.stale_button")
+	if st := env.Core.Stats(); st.Disables != 1 || st.AlertsSent != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	c.wantState(totpswitch.StateOfferSetup)
+}
+
+func TestCancelAfterDisableWarns(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "kim@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "kim@example.com", pw)
+	c.press("disable")
+	c.press("setup")
+	c.press("app")
+	wantIDs(t, c.cmd("cancel"), "delete:qr", "delete:key", "totp.cancelled_without_2fa")
+	c.wantState(totpswitch.StateCancelled)
+	if !c.session().Done {
+		t.Fatal("session not done")
+	}
+}
+
+func TestIdleExpiryDeletesQR(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "lee@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("lee@example.com")
+	c.text(pw)
+	c.press("setup")
+	c.press("app")
+	enrollment := c.session().Data
+	env.Clock.Advance(15*time.Minute + time.Second)
+	n, err := env.Engine.Sweep(context.Background(), 10)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	r, _ := c.rec.Since(c.seen)
+	wantIDs(t, r, "delete:qr", "delete:key", "totp.expired")
+	c.wantState(totpswitch.StateExpired)
+	if !regexp.MustCompile(`"enrollment_id":"[^"]+"`).Match(enrollment) {
+		t.Fatalf("no enrollment id in %s", enrollment)
+	}
+}
+
+func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "mo@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("mo@example.com")
+	c.text(pw)
+	before := c.session()
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindUnsupported}), "totp.type_text")
+	wantIDs(t, c.cmd("help"), "totp.help")
+	after := c.session()
+	if after.State != before.State || after.Step != before.Step || after.Expect != bot.SecretSMSCode {
+		t.Fatalf("state changed: %q/%d → %q/%d expect %q", before.State, before.Step, after.State, after.Step, after.Expect)
+	}
+	if !strings.Contains(c.last[0].Text, "step 1 of 6") {
+		t.Fatalf("help: %q", c.last[0].Text)
+	}
+}
+
+func TestRestartInvalidatesOldQR(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "ned@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("ned@example.com")
+	c.text(pw)
+	c.press("setup")
+	old := env.KeyFromQR(t, c.press("app")[0].Image)
+	oldVerify := c.button("verify")
+	wantIDs(t, c.start(), "delete:qr", "delete:key", "totp.restarting", "totp.welcome", "totp.ask_email")
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: oldVerify}), "engine.stale_button")
+	c.text("ned@example.com")
+	c.text(pw)
+	c.press("setup")
+	r := c.press("app")
+	key := env.KeyFromQR(t, r[0].Image)
+	if key.Secret() == old.Secret() {
+		t.Fatal("restart kept the old secret")
+	}
+	wantIDs(t, c.text(env.TOTPCode(t, old, 0)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
+}
+
+// TestTransitionsMatchMermaid checks state.mermaid draws exactly the
+// transition table.
+func TestTransitionsMatchMermaid(t *testing.T) {
+	raw, err := os.ReadFile("state.mermaid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := regexp.MustCompile(`^\s*([a-z_]+) --> ([a-z_]+)`)
+	drawn := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if m := edge.FindStringSubmatch(line); m != nil {
+			drawn[m[1]+">"+m[2]] = true
+		}
+	}
+	table := map[string]bool{}
+	for from, tos := range totpswitch.Transitions() {
+		for _, to := range tos {
+			table[string(from)+">"+string(to)] = true
+		}
+	}
+	for e := range table {
+		if !drawn[e] {
+			t.Errorf("edge %s is in the table but not in state.mermaid", e)
+		}
+	}
+	for e := range drawn {
+		if !table[e] {
+			t.Errorf("edge %s is in state.mermaid but not in the table", e)
+		}
+	}
+}
+
+// TestStableValues pins stored state names: changing one breaks sessions
+// already on disk.
+func TestStableValues(t *testing.T) {
+	got := map[bot.State]string{
+		totpswitch.StateAwaitingEmail: "awaiting_email", totpswitch.StateAwaitingPassword: "awaiting_password",
+		totpswitch.StateSendingSMS: "sending_sms", totpswitch.StateAwaitingSMSCode: "awaiting_sms_code",
+		totpswitch.StateConfirmDisable: "confirm_disable", totpswitch.StateDisabling: "disabling",
+		totpswitch.StateOfferSetup: "offer_setup", totpswitch.StateChooseMethod: "choose_method",
+		totpswitch.StateAwaitingReauth: "awaiting_reauth", totpswitch.StateEnrolling: "enrolling",
+		totpswitch.StateAwaitingTOTPCode: "awaiting_totp_code", totpswitch.StateVerifying: "verifying",
+		totpswitch.StateActivated: "activated", totpswitch.StateDone: "done", totpswitch.StateCancelled: "cancelled",
+		totpswitch.StateExpired: "expired", totpswitch.StateAlreadyTOTP: "already_totp", totpswitch.StateLocked: "locked",
+		totpswitch.StateFailed: "failed",
+	}
+	for s, want := range got {
+		if string(s) != want {
+			t.Errorf("state %q, want %q", s, want)
+		}
+	}
+	if len(got) != len(totpswitch.Transitions()) {
+		t.Errorf("%d pinned states, table has %d", len(got), len(totpswitch.Transitions()))
+	}
+}

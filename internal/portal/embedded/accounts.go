@@ -1,0 +1,287 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	netmail "net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.etcd.io/bbolt"
+
+	"guidedfix/internal/portal"
+)
+
+// accountRec is a stored account. Secrets are only ever held sealed or
+// hashed.
+type accountRec struct {
+	ID           string
+	Email        string
+	Name         string
+	Phone        string
+	Method       portal.Method
+	CreatedAt    time.Time
+	PasswordHash string // argon2id PHC string
+
+	TOTPSecret []byte `json:",omitempty"` // active TOTP secret, sealed with aad totpAAD(ID)
+	LastStep   int64  `json:",omitempty"` // last accepted TOTP time step (RFC 6238 §5.2)
+
+	PasswordFailures []time.Time `json:",omitempty"` // wrong passwords within failureWindow
+	CodeFailures     []time.Time `json:",omitempty"` // wrong SMS/TOTP codes within failureWindow
+	LockedUntil      time.Time
+	SMSSent          []time.Time `json:",omitempty"` // challenges sent within failureWindow
+
+	Challenge  string `json:",omitempty"` // current SMS challenge id
+	Enrollment string `json:",omitempty"` // current pending enrollment id
+}
+
+func (a accountRec) public() portal.Account {
+	return portal.Account{ID: a.ID, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: a.Method, CreatedAt: a.CreatedAt}
+}
+
+// loadAccount returns the account with id, or portal.ErrNotFound.
+func loadAccount(tx *bbolt.Tx, id string) (accountRec, error) {
+	var a accountRec
+	ok, err := get(tx, bAccounts, id, &a)
+	if err == nil && !ok {
+		err = portal.ErrNotFound
+	}
+	return a, err
+}
+
+// lockError returns *portal.LockedError while the account is locked.
+func (a *accountRec) lockError(now time.Time) error {
+	if now.Before(a.LockedUntil) {
+		return &portal.LockedError{RetryAfter: a.LockedUntil}
+	}
+	return nil
+}
+
+// fail records a failure at now in list (a.PasswordFailures or
+// a.CodeFailures). When the account then has maxFailures failures within
+// failureWindow it locks the account until now + failureWindow, clears the
+// failures and returns the *portal.LockedError.
+func (a *accountRec) fail(now time.Time, list *[]time.Time) error {
+	*list = append(*list, now)
+	a.PasswordFailures = recent(a.PasswordFailures, now)
+	a.CodeFailures = recent(a.CodeFailures, now)
+	if a.failuresLeft(now) > 0 {
+		return nil
+	}
+	a.LockedUntil = now.Add(failureWindow)
+	a.PasswordFailures, a.CodeFailures = nil, nil
+	return &portal.LockedError{RetryAfter: a.LockedUntil}
+}
+
+// failuresLeft is how many more failures the account tolerates before the
+// lock.
+func (a *accountRec) failuresLeft(now time.Time) int {
+	return maxFailures - len(recent(a.PasswordFailures, now)) - len(recent(a.CodeFailures, now))
+}
+
+// recent returns the instants of ts less than failureWindow before now.
+func recent(ts []time.Time, now time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range ts {
+		if now.Sub(t) < failureWindow {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// NewAccount is the input of AddAccount.
+type NewAccount struct {
+	// Email is the login e-mail (RFC 5322 addr-spec, no display name); it
+	// is stored lower-cased.
+	Email string
+	// Name is the display name; may be empty.
+	Name string
+	// Phone is the SMS number in E.164 form ("+" and 7 to 15 digits);
+	// required when Method is portal.MethodSMS.
+	Phone string
+	// Method is portal.MethodNone (also for "") or portal.MethodSMS; a TOTP
+	// factor is bound only through an enrollment.
+	Method portal.Method
+	// Password is the initial password, at least 8 characters.
+	Password string
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
+
+// AddAccount validates na and creates the account with an argon2id hash of
+// its password, returning the stored account (new random ID, CreatedAt
+// now, UTC). It returns an error wrapping ErrInvalidAccount for an invalid
+// e-mail, phone (E.164, ITU-T E.164), method, or a password shorter than 8
+// characters (NIST SP 800-63B §5.1.1.2), ErrExists when the e-mail is
+// already registered, and ctx's error when the hashing slot wait is
+// cancelled.
+func (c *Core) AddAccount(ctx context.Context, na NewAccount) (portal.Account, error) {
+	now := c.clock()
+	email, err := na.validate()
+	if err != nil {
+		return portal.Account{}, err
+	}
+	hash, err := c.hashPassword(ctx, na.Password)
+	if err != nil {
+		return portal.Account{}, err
+	}
+	a := accountRec{
+		ID: newID("acc"), Email: email, Name: na.Name, Phone: na.Phone,
+		Method: na.Method, CreatedAt: now, PasswordHash: hash,
+	}
+	err = c.update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bEmails).Get([]byte(email)) != nil {
+			return ErrExists
+		}
+		if err := tx.Bucket(bEmails).Put([]byte(email), []byte(a.ID)); err != nil {
+			return err
+		}
+		return put(tx, bAccounts, a.ID, a)
+	})
+	if err != nil {
+		return portal.Account{}, err
+	}
+	c.log.Info("portal account added", "account", a.ID, "method", a.Method)
+	return a.public(), nil
+}
+
+// ResetAccount gives the existing account registered with na.Email the
+// name, phone, method and password of na, as an administrator would (the
+// demo's --reset). It drops the active TOTP factor, any pending challenge
+// and enrollment, the failure counters and a lock, but keeps the last
+// accepted TOTP time step, so no code accepted before is ever accepted
+// again (RFC 6238 §5.2). It returns the same validation errors as
+// AddAccount and portal.ErrNotFound when no account has that e-mail.
+func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account, error) {
+	email, err := na.validate()
+	if err != nil {
+		return portal.Account{}, err
+	}
+	hash, err := c.hashPassword(ctx, na.Password)
+	if err != nil {
+		return portal.Account{}, err
+	}
+	var a accountRec
+	err = c.update(func(tx *bbolt.Tx) error {
+		id := tx.Bucket(bEmails).Get([]byte(email))
+		if id == nil {
+			return portal.ErrNotFound
+		}
+		var err error
+		if a, err = loadAccount(tx, string(id)); err != nil {
+			return err
+		}
+		if a.Enrollment != "" {
+			if err := voidEnrollment(tx, a.Enrollment); err != nil {
+				return err
+			}
+		}
+		a.Name, a.Phone, a.Method, a.PasswordHash = na.Name, na.Phone, na.Method, hash
+		a.TOTPSecret, a.Challenge, a.Enrollment = nil, "", ""
+		a.PasswordFailures, a.CodeFailures, a.SMSSent, a.LockedUntil = nil, nil, nil, time.Time{}
+		return put(tx, bAccounts, a.ID, a)
+	})
+	if err != nil {
+		return portal.Account{}, err
+	}
+	c.log.Info("portal account reset", "account", a.ID, "method", a.Method)
+	return a.public(), nil
+}
+
+// validate checks na and returns its normalised e-mail; it defaults an
+// empty Method to portal.MethodNone.
+func (na *NewAccount) validate() (string, error) {
+	email := strings.ToLower(strings.TrimSpace(na.Email))
+	if addr, err := netmail.ParseAddress(email); err != nil || addr.Address != email || addr.Name != "" {
+		return "", fmt.Errorf("%w: e-mail %q is not a plain address", ErrInvalidAccount, na.Email)
+	}
+	if na.Method == "" {
+		na.Method = portal.MethodNone
+	}
+	switch {
+	case na.Phone != "" && !e164.MatchString(na.Phone):
+		return "", fmt.Errorf("%w: phone must be E.164 like +60123456789", ErrInvalidAccount)
+	case na.Method != portal.MethodNone && na.Method != portal.MethodSMS:
+		return "", fmt.Errorf("%w: method must be %q or %q", ErrInvalidAccount, portal.MethodNone, portal.MethodSMS)
+	case na.Method == portal.MethodSMS && na.Phone == "":
+		return "", fmt.Errorf("%w: method sms needs a phone", ErrInvalidAccount)
+	case utf8.RuneCountInString(na.Password) < 8:
+		return "", fmt.Errorf("%w: password must have at least 8 characters", ErrInvalidAccount)
+	}
+	return email, nil
+}
+
+// ListAccounts returns every account sorted by e-mail (byte order); it
+// returns an error only when the database cannot be read.
+func (c *Core) ListAccounts(ctx context.Context) ([]portal.Account, error) {
+	var out []portal.Account
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bEmails).ForEach(func(_, id []byte) error {
+			a, err := loadAccount(tx, string(id))
+			if err != nil {
+				return err
+			}
+			out = append(out, a.public())
+			return nil
+		})
+	})
+	return out, err
+}
+
+// LookupAccount returns the account registered with email (trimmed,
+// compared lower-cased), or portal.ErrNotFound.
+func (c *Core) LookupAccount(ctx context.Context, email string) (portal.Account, error) {
+	var a accountRec
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		id := tx.Bucket(bEmails).Get([]byte(strings.ToLower(strings.TrimSpace(email))))
+		if id == nil {
+			return portal.ErrNotFound
+		}
+		var err error
+		a, err = loadAccount(tx, string(id))
+		return err
+	})
+	return a.public(), err
+}
+
+// Account returns the account with accountID, or portal.ErrNotFound.
+func (c *Core) Account(ctx context.Context, accountID string) (portal.Account, error) {
+	var a accountRec
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		a, err = loadAccount(tx, accountID)
+		return err
+	})
+	if err != nil {
+		return portal.Account{}, err
+	}
+	return a.public(), nil
+}
+
+// SecurityStatus returns the account's method and its phone masked by
+// MaskPhone, or portal.ErrNotFound.
+func (c *Core) SecurityStatus(ctx context.Context, accountID string) (portal.Status, error) {
+	a, err := c.Account(ctx, accountID)
+	if err != nil {
+		return portal.Status{}, err
+	}
+	return portal.Status{AccountID: a.ID, Method: a.Method, MaskedPhone: MaskPhone(a.Phone)}, nil
+}
+
+// MaskPhone masks an E.164 number for display: it keeps "+", the first 2
+// digits and the last 4 and replaces each other digit by '•'
+// ("+60123456789" -> "+60•••••6789"). It returns "" for "" and only '•'s
+// (one per character) for anything that is not E.164.
+func MaskPhone(phone string) string {
+	if phone == "" {
+		return ""
+	}
+	if !e164.MatchString(phone) {
+		return strings.Repeat("•", utf8.RuneCountInString(phone))
+	}
+	digits := phone[1:]
+	return "+" + digits[:2] + strings.Repeat("•", len(digits)-6) + digits[len(digits)-4:]
+}

@@ -1,0 +1,121 @@
+package embedded
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+const keySize = 32 // AES-256
+
+// loadKey returns explicit when set (it must be 32 bytes), else the 32-byte
+// key in file, creating the file (0600, crypto/rand) when it is missing.
+func loadKey(explicit []byte, file string) ([]byte, error) {
+	if explicit != nil {
+		if len(explicit) != keySize {
+			return nil, fmt.Errorf("portal: key must be %d bytes, got %d", keySize, len(explicit))
+		}
+		return explicit, nil
+	}
+	if file == "" {
+		return nil, errors.New("portal: Options.Key or Options.KeyFile is required")
+	}
+	key, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		key = randomBytes(keySize)
+		err = writeNewFile(file, key)
+		if errors.Is(err, fs.ErrExist) { // created concurrently: use that one
+			key, err = os.ReadFile(file)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("portal: key file: %w", err)
+	}
+	if len(key) != keySize {
+		return nil, fmt.Errorf("portal: key file %s must hold %d bytes, has %d", file, keySize, len(key))
+	}
+	return key, nil
+}
+
+// writeNewFile creates file (0600, failing when it exists) holding data.
+func writeNewFile(file string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(file)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// setKeys installs the sealing key and derives the SMS-code MAC key from it
+// with HKDF-SHA256 (RFC 5869), so the two uses never share a key.
+func (c *Core) setKeys(key []byte) error {
+	mac, err := hkdf.Key(sha256.New, key, nil, "guidedfix portal sms-code hmac-sha256", 32)
+	if err != nil {
+		return err
+	}
+	c.sealKey = append([]byte(nil), key...)
+	c.macKey = mac
+	return nil
+}
+
+// seal encrypts plaintext with AES-256-GCM under a random 96-bit nonce
+// (NIST SP 800-38D), binding it to aad; the result is nonce || ciphertext.
+func (c *Core) seal(plaintext []byte, aad string) []byte {
+	gcm := c.gcm()
+	nonce := randomBytes(gcm.NonceSize())
+	return gcm.Seal(nonce, nonce, plaintext, []byte(aad))
+}
+
+// unseal reverses seal; it fails when the data or aad were altered.
+func (c *Core) unseal(sealed []byte, aad string) ([]byte, error) {
+	gcm := c.gcm()
+	if len(sealed) < gcm.NonceSize() {
+		return nil, errors.New("portal: sealed secret too short")
+	}
+	n := gcm.NonceSize()
+	plain, err := gcm.Open(nil, sealed[:n], sealed[n:], []byte(aad))
+	if err != nil {
+		return nil, fmt.Errorf("portal: cannot decrypt secret (wrong key?): %w", err)
+	}
+	return plain, nil
+}
+
+func (c *Core) gcm() cipher.AEAD {
+	block, err := aes.NewCipher(c.sealKey)
+	if err != nil {
+		panic(err) // key length is checked in loadKey
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return gcm
+}
+
+// codeMAC returns HMAC-SHA256(macKey, challengeID || code): how an SMS code
+// is stored.
+func (c *Core) codeMAC(challengeID, code string) []byte {
+	m := hmac.New(sha256.New, c.macKey)
+	m.Write([]byte(challengeID))
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}

@@ -1,0 +1,172 @@
+package embedded
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"guidedfix/internal/mail"
+	"guidedfix/internal/portal"
+)
+
+// Operation names recorded with idempotency keys.
+const (
+	opSMS     = "sms_challenge"
+	opDisable = "disable_2fa"
+	opBegin   = "begin_totp"
+	opConfirm = "confirm_totp"
+)
+
+// idemRec records the first successful call made with an idempotency key.
+type idemRec struct {
+	Op        string
+	AccountID string
+	Ref       string // challenge or enrollment id the call created or confirmed
+}
+
+// lookupKey returns the record of key when it was used for op on accountID
+// (found) and portal.ErrIdempotencyMismatch when it was used for another
+// operation or account.
+func lookupKey(tx *bbolt.Tx, key, op, accountID string) (rec idemRec, found bool, err error) {
+	found, err = get(tx, bIdempotency, key, &rec)
+	if err == nil && found && (rec.Op != op || rec.AccountID != accountID) {
+		err = portal.ErrIdempotencyMismatch
+	}
+	return rec, found, err
+}
+
+// Kinds of outbox messages.
+const (
+	kindAlert        = "alert"
+	kindConfirmation = "confirmation"
+)
+
+// outboxRec is an e-mail written in the transaction of the change it
+// reports and sent after that transaction commits.
+type outboxRec struct {
+	Kind    string
+	Message mail.Message
+	Sent    bool
+}
+
+// messageID derives the stable message id from the operation and its
+// idempotency key, so a repeat or a crash-recovery resend is the same
+// message.
+func messageID(op, key string) string {
+	sum := sha256.Sum256([]byte(op + "\x00" + key))
+	return "portal-" + op + "-" + hex.EncodeToString(sum[:16])
+}
+
+// enqueue writes m into the outbox; it is sent by deliver after commit.
+func enqueue(tx *bbolt.Tx, kind string, m mail.Message) error {
+	return put(tx, bOutbox, m.ID, outboxRec{Kind: kind, Message: m})
+}
+
+// deliver sends the outbox message id unless it was already sent or is
+// being sent by another goroutine, then marks it sent. A failure leaves it
+// unsent for a later repeat of the operation or the next Open. It never
+// runs inside a transaction.
+func (c *Core) deliver(ctx context.Context, id string) {
+	if _, busy := c.sending.LoadOrStore(id, true); busy {
+		return
+	}
+	defer c.sending.Delete(id)
+	var rec outboxRec
+	var found bool
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		found, err = get(tx, bOutbox, id, &rec)
+		return err
+	})
+	if err != nil || !found || rec.Sent {
+		return
+	}
+	if err := c.mail.Send(context.WithoutCancel(ctx), rec.Message); err != nil {
+		c.log.Warn("portal e-mail not sent, kept in outbox", "message", id, "kind", rec.Kind, "error", err.Error())
+		return
+	}
+	switch rec.Kind {
+	case kindAlert:
+		c.alerts.Add(1)
+	case kindConfirmation:
+		c.confirmations.Add(1)
+	}
+	rec.Sent = true
+	err = c.update(func(tx *bbolt.Tx) error { return put(tx, bOutbox, id, rec) })
+	c.log.Info("portal e-mail sent", "message", id, "kind", rec.Kind, "error", errText(err))
+}
+
+// deliverPending sends every unsent outbox message: the crash recovery run
+// by Open.
+func (c *Core) deliverPending(ctx context.Context) {
+	var ids []string
+	c.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
+			var rec outboxRec
+			if err := json.Unmarshal(v, &rec); err == nil && !rec.Sent {
+				ids = append(ids, string(k)) // string() copies out of the tx
+			}
+			return nil
+		})
+	})
+	for _, id := range ids {
+		c.deliver(ctx, id)
+	}
+}
+
+// alertMessage is the security alert sent when 2FA is disabled (NIST SP
+// 800-63B §6.1.2.1, OWASP ASVS 2.5.5). It says when and what to do, and
+// carries no secret.
+func (c *Core) alertMessage(id string, a accountRec, at time.Time) mail.Message {
+	return mail.Message{
+		ID:      id,
+		To:      a.Email,
+		Subject: "Security alert: two-factor authentication was disabled",
+		Text: fmt.Sprintf(`Hello %s,
+
+2FA was disabled on your account %s at %s UTC.
+Your %s Customer Portal account is now protected by your password only.
+
+If this was you, no action is needed; you can set up two-factor
+authentication again under My Account > Account Security.
+
+If this was not you, sign in to the Customer Portal now, change your
+password, set up two-factor authentication again and contact our support
+team.
+
+%s team
+`, greeting(a), a.Email, at.UTC().Format("2006-01-02 15:04:05"), c.issuer, c.issuer),
+	}
+}
+
+// confirmationMessage is the confirmation sent once TOTP is active (KB
+// article step 11).
+func (c *Core) confirmationMessage(id string, a accountRec, at time.Time) mail.Message {
+	return mail.Message{
+		ID:      id,
+		To:      a.Email,
+		Subject: "Your account security method has been updated to TOTP",
+		Text: fmt.Sprintf(`Hello %s,
+
+This is to confirm that your account security method has been updated to TOTP (authenticator app).
+Changed on %s UTC for your %s Customer Portal account %s.
+From now on, sign in with the 6-digit code shown by your authenticator app.
+
+If this was not you, contact our support team immediately.
+
+%s team
+`, greeting(a), at.UTC().Format("2006-01-02 15:04:05"), c.issuer, a.Email, c.issuer),
+	}
+}
+
+func greeting(a accountRec) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Email
+}

@@ -1,0 +1,227 @@
+package embedded
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"golang.org/x/crypto/argon2"
+
+	"guidedfix/internal/portal"
+)
+
+// Limits and lifetimes.
+const (
+	passwordGrantTTL = 5 * time.Minute  // LevelPassword grant
+	elevatedGrantTTL = 10 * time.Minute // LevelElevated grant
+	failureWindow    = 15 * time.Minute // failures counted within, and lock length
+	maxFailures      = 5                // failures per account within failureWindow
+)
+
+func withDefaults(p Argon2Params) Argon2Params {
+	d := DefaultArgon2
+	if p.Memory == 0 {
+		p.Memory = d.Memory
+	}
+	if p.Time == 0 {
+		p.Time = d.Time
+	}
+	if p.Threads == 0 {
+		p.Threads = d.Threads
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
+	return p
+}
+
+// argon2id runs one argon2id computation (RFC 9106) while holding a slot of
+// the semaphore that bounds concurrent hashes. It returns ctx's error when
+// the context ends before a slot frees up.
+func (c *Core) argon2id(ctx context.Context, password string, salt []byte, p Argon2Params) ([]byte, error) {
+	c.hashWaiting.Add(1)
+	select {
+	case c.sem <- struct{}{}:
+		c.hashWaiting.Add(-1)
+	case <-ctx.Done():
+		c.hashWaiting.Add(-1)
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	running := c.hashRunning.Add(1)
+	defer c.hashRunning.Add(-1)
+	for {
+		m := c.hashMax.Load()
+		if running <= m || c.hashMax.CompareAndSwap(m, running) {
+			break
+		}
+	}
+	if c.hashHook != nil {
+		c.hashHook()
+	}
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// hashPassword returns the PHC string of a fresh argon2id hash of password:
+// $argon2id$v=19$m=<KiB>,t=<passes>,p=<threads>$<salt>$<hash> with salt and
+// hash in unpadded standard base64.
+func (c *Core) hashPassword(ctx context.Context, password string) (string, error) {
+	salt := randomBytes(int(c.argon.SaltLen))
+	sum, err := c.argon2id(ctx, password, salt, c.argon)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+		c.argon.Memory, c.argon.Time, c.argon.Threads, b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
+}
+
+// checkPassword reports whether password matches the PHC string phc, using
+// the parameters stored in it and a constant-time comparison.
+func (c *Core) checkPassword(ctx context.Context, phc, password string) (bool, error) {
+	p, salt, want, err := parsePHC(phc)
+	if err != nil {
+		return false, err
+	}
+	got, err := c.argon2id(ctx, password, salt, p)
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// parsePHC splits an argon2id PHC string into its parameters, salt and hash.
+func parsePHC(phc string) (p Argon2Params, salt, sum []byte, err error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
+		return p, nil, nil, errors.New("portal: unsupported password hash format")
+	}
+	if _, err = fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, fmt.Errorf("portal: password hash parameters: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[4]); err != nil {
+		return p, nil, nil, fmt.Errorf("portal: password hash salt: %w", err)
+	}
+	if sum, err = b64.DecodeString(parts[5]); err != nil {
+		return p, nil, nil, fmt.Errorf("portal: password hash: %w", err)
+	}
+	if p.Time == 0 || p.Threads == 0 || len(sum) == 0 {
+		return p, nil, nil, errors.New("portal: invalid password hash parameters")
+	}
+	p.KeyLen, p.SaltLen = uint32(len(sum)), uint32(len(salt))
+	return p, salt, sum, nil
+}
+
+// grantRec is a stored grant; the bucket key is sha256(token), never the
+// token itself.
+type grantRec struct {
+	AccountID string
+	Level     portal.GrantLevel
+	ExpiresAt time.Time
+}
+
+func grantKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// loadGrant returns the grant stored for token, or ErrBadGrant.
+func loadGrant(tx *bbolt.Tx, token string) (grantRec, error) {
+	var g grantRec
+	ok, err := get(tx, bGrants, grantKey(token), &g)
+	if err == nil && !ok {
+		err = portal.ErrBadGrant
+	}
+	return g, err
+}
+
+// VerifyPassword checks password against the account's argon2id hash and
+// returns a LevelPassword grant valid 5 minutes: its Token is 32 random
+// bytes in base64url, of which only the SHA-256 is stored. A wrong password,
+// an unknown account or an empty accountID returns portal.ErrBadPassword
+// after the same one hash computation (no account enumeration by timing,
+// OWASP ASVS 5 6.3.8). Wrong passwords and wrong second-factor codes count
+// per account: the 5th within 15 minutes locks the account for 15 minutes
+// and returns *portal.LockedError, as does every attempt during the lock,
+// even with the right password (NIST SP 800-63B §5.2.2). Success clears the
+// password failures. ctx bounds the wait for a hashing slot.
+func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
+	now := c.clock()
+	var acct accountRec
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		acct, err = loadAccount(tx, accountID)
+		return err
+	})
+	if err != nil && !errors.Is(err, portal.ErrNotFound) {
+		return portal.Grant{}, err
+	}
+	if err != nil {
+		if _, err := c.checkPassword(ctx, c.dummy, password); err != nil {
+			return portal.Grant{}, err
+		}
+		return portal.Grant{}, portal.ErrBadPassword
+	}
+	if err := acct.lockError(now); err != nil {
+		return portal.Grant{}, err
+	}
+	ok, err := c.checkPassword(ctx, acct.PasswordHash, password)
+	if err != nil {
+		return portal.Grant{}, err
+	}
+
+	grant := portal.Grant{
+		Token:     base64.RawURLEncoding.EncodeToString(randomBytes(32)),
+		AccountID: accountID,
+		Level:     portal.LevelPassword,
+		ExpiresAt: now.Add(passwordGrantTTL),
+	}
+	err = c.update(func(tx *bbolt.Tx) error {
+		acct, err := loadAccount(tx, accountID)
+		if err != nil {
+			return err
+		}
+		if err := acct.lockError(now); err != nil {
+			return err // locked meanwhile by concurrent failures
+		}
+		if !ok {
+			lockErr := acct.fail(now, &acct.PasswordFailures)
+			if err := put(tx, bAccounts, accountID, acct); err != nil {
+				return err
+			}
+			if lockErr != nil {
+				return keep(lockErr)
+			}
+			return keep(portal.ErrBadPassword)
+		}
+		acct.PasswordFailures = nil
+		if err := put(tx, bAccounts, accountID, acct); err != nil {
+			return err
+		}
+		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt})
+	})
+	c.log.Info("portal password check", "account", accountID, "ok", err == nil, "error", errText(err))
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	return grant, nil
+}
+
+// errText is err's message for logs, "" for nil. Errors never carry secrets.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

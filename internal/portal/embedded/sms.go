@@ -1,0 +1,262 @@
+package embedded
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"guidedfix/internal/portal"
+)
+
+const (
+	smsCodeTTL      = 5 * time.Minute
+	smsCodeAttempts = 3
+	maxSMSPerWindow = 5 // challenges per account within failureWindow
+)
+
+// challengeRec is a stored SMS challenge; the code is kept only as
+// HMAC-SHA256(macKey, ID || code).
+type challengeRec struct {
+	ID        string
+	AccountID string
+	MAC       []byte `json:",omitempty"`
+	ExpiresAt time.Time
+	Attempts  int  // wrong codes so far
+	Void      bool // replaced, used up or consumed
+}
+
+func (ch challengeRec) public(phone string) portal.Challenge {
+	return portal.Challenge{ID: ch.ID, MaskedPhone: MaskPhone(phone), ExpiresAt: ch.ExpiresAt, AttemptsLeft: smsCodeAttempts - ch.Attempts}
+}
+
+// randomCode returns a uniformly random 6-digit code from crypto/rand,
+// leading zeros kept.
+func randomCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// SendSMSChallenge sends a fresh uniformly random 6-digit code to the
+// account's phone, valid 5 minutes and 3 tries (OWASP ASVS 2.7.2), replacing
+// any earlier challenge, and returns the challenge. The SMS leaves after the
+// challenge is committed. It needs an unexpired grant (portal.ErrBadGrant
+// for an unknown token, portal.ErrExpired) and portal.MethodSMS
+// (*portal.WrongStateError). An account may get 5 challenges per 15
+// minutes; the 6th returns *portal.LockedError with RetryAfter when the
+// oldest of them leaves the window; a locked account gets its lock error. A
+// repeated key returns the first challenge (current AttemptsLeft) without a
+// second SMS; a key used for another operation or account returns
+// portal.ErrIdempotencyMismatch. When the SMS sender fails the challenge is
+// voided, the key forgotten, and the error returned.
+func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (portal.Challenge, error) {
+	if err := checkKey(key); err != nil {
+		return portal.Challenge{}, err
+	}
+	now := c.clock()
+	code := randomCode()
+	ch := challengeRec{ID: newID("chl"), ExpiresAt: now.Add(smsCodeTTL)}
+	ch.MAC = c.codeMAC(ch.ID, code)
+	var phone string
+	repeated := false
+	err := c.update(func(tx *bbolt.Tx) error {
+		g, err := loadGrant(tx, grantToken)
+		if err != nil {
+			return err
+		}
+		a, err := loadAccount(tx, g.AccountID)
+		if err != nil {
+			return err
+		}
+		phone = a.Phone
+		rec, found, err := lookupKey(tx, key, opSMS, a.ID)
+		if err != nil {
+			return err
+		}
+		if found {
+			repeated, ch = true, challengeRec{}
+			_, err := get(tx, bChallenges, rec.Ref, &ch)
+			return err
+		}
+		if !now.Before(g.ExpiresAt) {
+			return portal.ErrExpired
+		}
+		if err := a.lockError(now); err != nil {
+			return err
+		}
+		if a.Method != portal.MethodSMS {
+			return &portal.WrongStateError{Method: a.Method}
+		}
+		if a.SMSSent = recent(a.SMSSent, now); len(a.SMSSent) >= maxSMSPerWindow {
+			return &portal.LockedError{RetryAfter: a.SMSSent[0].Add(failureWindow)}
+		}
+		if err := voidChallenge(tx, a.Challenge); err != nil {
+			return err
+		}
+		ch.AccountID = a.ID
+		a.Challenge = ch.ID
+		a.SMSSent = append(a.SMSSent, now)
+		if err := put(tx, bAccounts, a.ID, a); err != nil {
+			return err
+		}
+		if err := put(tx, bChallenges, ch.ID, ch); err != nil {
+			return err
+		}
+		return put(tx, bIdempotency, key, idemRec{Op: opSMS, AccountID: a.ID, Ref: ch.ID})
+	})
+	if err != nil || repeated {
+		c.log.Info("portal sms challenge", "challenge", ch.ID, "repeated", repeated, "error", errText(err))
+		return ch.public(phone), err
+	}
+
+	text := fmt.Sprintf("%s: your verification code is %s. It expires in 5 minutes. Never share it.", c.issuer, code)
+	if err := c.sms.SendSMS(ctx, phone, text); err != nil {
+		c.log.Warn("portal sms not sent, challenge voided", "challenge", ch.ID, "error", err.Error())
+		c.update(func(tx *bbolt.Tx) error {
+			if err := voidChallenge(tx, ch.ID); err != nil {
+				return err
+			}
+			return tx.Bucket(bIdempotency).Delete([]byte(key))
+		})
+		return portal.Challenge{}, fmt.Errorf("portal: sending the SMS: %w", err)
+	}
+	c.smsSent.Add(1)
+	c.log.Info("portal sms challenge", "challenge", ch.ID, "account", ch.AccountID, "sent", true)
+	return ch.public(phone), nil
+}
+
+// voidChallenge voids the challenge id (if any) and erases its MAC.
+func voidChallenge(tx *bbolt.Tx, id string) error {
+	var ch challengeRec
+	if ok, err := get(tx, bChallenges, id, &ch); !ok || err != nil {
+		return err
+	}
+	ch.Void, ch.MAC = true, nil
+	return put(tx, bChallenges, id, ch)
+}
+
+// VerifySMSChallenge checks code against the challenge after
+// portal.NormalizeCode (malformed: portal.ErrCodeFormat, nothing counted),
+// comparing HMACs in constant time. On success the challenge is consumed
+// and the grant becomes portal.LevelElevated, expiring 10 minutes from now
+// (NIST SP 800-63B §6.1.2.1 re-authentication); the same token is returned.
+// A wrong code returns *portal.BadCodeError with the tries left; the 3rd
+// wrong code, or an expired or void challenge, returns portal.ErrExpired.
+// Wrong codes also count towards the account's lock (5 failures of password
+// or code in 15 minutes, *portal.LockedError). It returns portal.ErrBadGrant
+// for an unknown grant or a challenge of another account, portal.ErrExpired
+// for an expired grant and portal.ErrNotFound for an unknown challenge.
+func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, code string) (portal.Grant, error) {
+	code, ok := portal.NormalizeCode(code)
+	if !ok {
+		return portal.Grant{}, portal.ErrCodeFormat
+	}
+	now := c.clock()
+	var g grantRec
+	err := c.update(func(tx *bbolt.Tx) error {
+		var err error
+		if g, err = loadGrant(tx, grantToken); err != nil {
+			return err
+		}
+		if !now.Before(g.ExpiresAt) {
+			return portal.ErrExpired
+		}
+		a, err := loadAccount(tx, g.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := a.lockError(now); err != nil {
+			return err
+		}
+		var ch challengeRec
+		if ok, err := get(tx, bChallenges, challengeID, &ch); err != nil {
+			return err
+		} else if !ok {
+			return portal.ErrNotFound
+		}
+		if ch.AccountID != a.ID {
+			return portal.ErrBadGrant
+		}
+		if ch.Void || !now.Before(ch.ExpiresAt) {
+			return portal.ErrExpired
+		}
+		if !hmac.Equal(c.codeMAC(ch.ID, code), ch.MAC) {
+			ch.Attempts++
+			var result error = &portal.BadCodeError{AttemptsLeft: smsCodeAttempts - ch.Attempts}
+			if ch.Attempts >= smsCodeAttempts {
+				ch.Void, ch.MAC = true, nil
+				result = portal.ErrExpired
+			}
+			if lockErr := a.fail(now, &a.CodeFailures); lockErr != nil {
+				ch.Void, ch.MAC = true, nil
+				result = lockErr
+			}
+			if err := put(tx, bChallenges, ch.ID, ch); err != nil {
+				return err
+			}
+			if err := put(tx, bAccounts, a.ID, a); err != nil {
+				return err
+			}
+			return keep(result)
+		}
+		ch.Void, ch.MAC = true, nil
+		a.CodeFailures = nil
+		g.Level, g.ExpiresAt = portal.LevelElevated, now.Add(elevatedGrantTTL)
+		if err := put(tx, bChallenges, ch.ID, ch); err != nil {
+			return err
+		}
+		if err := put(tx, bAccounts, a.ID, a); err != nil {
+			return err
+		}
+		return put(tx, bGrants, grantKey(grantToken), g)
+	})
+	c.log.Info("portal sms verify", "challenge", challengeID, "ok", err == nil, "error", errText(err))
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	return portal.Grant{Token: grantToken, AccountID: g.AccountID, Level: g.Level, ExpiresAt: g.ExpiresAt}, nil
+}
+
+// FileSMS is the demo's phone: a portal.SMSSender that writes each SMS as a
+// file Dir/<UTC timestamp>-<random>.txt (mode 0600, Dir created 0700)
+// holding "To: <phone>\n\n<text>\n". Each file appears atomically (written
+// to a temporary file, then renamed).
+type FileSMS struct {
+	// Dir is the outbox directory.
+	Dir string
+}
+
+// SendSMS writes one message file for phone (E.164) holding text; ctx is
+// not used. It returns the file system error, if any.
+func (f FileSMS) SendSMS(ctx context.Context, phone, text string) error {
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(f.Dir, ".sms-*.tmp") // created 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	_, err = fmt.Fprintf(tmp, "To: %s\n\n%s\n", phone, text)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	name := time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(randomBytes(4)) + ".txt"
+	return os.Rename(tmp.Name(), filepath.Join(f.Dir, name))
+}

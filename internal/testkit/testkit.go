@@ -1,0 +1,264 @@
+// Package testkit wires the real parts of guidedfix for tests: the
+// embedded portal core and the bbolt session store on real files in a
+// temporary directory, the engine with the totpswitch flow, a settable
+// clock, the SMS gateway boundary recorded in memory, e-mails in a real
+// .eml outbox, and a log buffer to scan for secrets. Only tests import it.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/mail"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/portal/portaltest"
+	"guidedfix/internal/qr/qrdecode"
+	"guidedfix/internal/store"
+)
+
+// Start is the clock's initial time in every Env: 2026-11-29 10:00:00 UTC.
+var Start = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+
+// Env is one complete guidedfix back end on real files.
+type Env struct {
+	// Dir is the data directory (a t.TempDir()).
+	Dir string
+	// Clock drives the core, the store and the engine.
+	Clock *portaltest.Clock
+	// SMS records the SMS the core sends (the gateway boundary).
+	SMS *portaltest.SMSRecorder
+	// Mail is the real .eml outbox under Dir/outbox/mail.
+	Mail *mail.Outbox
+	// Core is the embedded portal core (Dir/portal.db).
+	Core *embedded.Core
+	// Store is the session store (Dir/sessions.db).
+	Store *store.Bolt
+	// Engine runs the totpswitch flow.
+	Engine *bot.Engine
+	// Log receives every log line of the core and the engine.
+	Log *SafeBuffer
+
+	secrets []string
+	mu      sync.Mutex
+}
+
+// Options adjust New.
+type Options struct {
+	// IdleTimeout of the engine; default 15 minutes.
+	IdleTimeout time.Duration
+	// Hook is passed to the engine (crash-point tests).
+	Hook func(bot.Hook, *bot.Session)
+}
+
+// New returns an Env whose files are checked on cleanup: the session
+// store and the log must not contain any secret registered with
+// AddSecret (passwords, codes, TOTP secrets).
+func New(t testing.TB, opts Options) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &Env{
+		Dir:   dir,
+		Clock: portaltest.NewClock(Start),
+		SMS:   &portaltest.SMSRecorder{},
+		Log:   &SafeBuffer{},
+	}
+	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
+	e.Mail, err = mail.NewOutbox(filepath.Join(dir, "outbox", "mail"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Core, err = embedded.Open(embedded.Options{
+		Path:    filepath.Join(dir, "portal.db"),
+		KeyFile: filepath.Join(dir, "portal.key"),
+		Mail:    e.Mail,
+		SMS:     e.SMS,
+		Now:     e.Clock.Now,
+		Argon2:  embedded.Argon2Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16},
+		Logger:  log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Store, err = store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := totpswitch.New(totpswitch.Options{Core: e.Core})
+	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
+		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Store.Close()
+		e.Core.Close()
+		e.CheckNoSecrets(t)
+	})
+	return e
+}
+
+// AddSecret registers values that must never appear in the session store
+// or the log (checked on cleanup and by CheckNoSecrets).
+func (e *Env) AddSecret(s ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.secrets = append(e.secrets, s...)
+}
+
+// CheckNoSecrets fails t if a registered secret occurs in the raw bytes of
+// sessions.db or in the log.
+func (e *Env) CheckNoSecrets(t testing.TB) {
+	t.Helper()
+	e.mu.Lock()
+	secrets := append([]string(nil), e.secrets...)
+	e.mu.Unlock()
+	raw, err := os.ReadFile(filepath.Join(e.Dir, "sessions.db"))
+	if err != nil {
+		t.Errorf("read sessions.db: %v", err)
+	}
+	logText := e.Log.String()
+	for _, s := range secrets {
+		if len(s) < 4 {
+			continue
+		}
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("sessions.db contains a secret (%d bytes long)", len(s))
+		}
+		if strings.Contains(logText, s) {
+			t.Errorf("the log contains a secret (%d bytes long)", len(s))
+		}
+	}
+}
+
+// AddAccount creates an account with a fresh password and returns the
+// password (registered as a secret).
+func (e *Env) AddAccount(t testing.TB, email string, method portal.Method) string {
+	t.Helper()
+	pw := "pw-" + strings.ReplaceAll(email, "@", "-at-") + "-Secret!"
+	if _, err := e.Core.AddAccount(context.Background(), embedded.NewAccount{
+		Email: email, Name: "Test " + email, Phone: "+60123456789", Method: method, Password: pw,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.AddSecret(pw)
+	return pw
+}
+
+// LastSMSCode returns the code of the last SMS sent to +60123456789
+// (registered as a secret); it fails t when none was sent.
+func (e *Env) LastSMSCode(t testing.TB) string {
+	t.Helper()
+	code, n := e.SMS.LastCode("+60123456789")
+	if n == 0 {
+		t.Fatal("no SMS was sent")
+	}
+	e.AddSecret(code)
+	return code
+}
+
+// Mails returns the e-mails in the outbox, in file-name order.
+func (e *Env) Mails(t testing.TB) []mail.Message {
+	t.Helper()
+	paths, err := e.Mail.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []mail.Message
+	for _, p := range paths {
+		m, err := mail.ReadEML(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// KeyFromQR decodes a QR PNG with an independent decoder (gozxing) and
+// parses the otpauth URI; the secret is registered as a secret.
+func (e *Env) KeyFromQR(t testing.TB, png []byte) *otp.Key {
+	t.Helper()
+	uri, err := qrdecode.Decode(png)
+	if err != nil {
+		t.Fatalf("decode QR: %v", err)
+	}
+	k, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		t.Fatalf("parse otpauth URI: %v", err)
+	}
+	e.AddSecret(k.Secret())
+	return k
+}
+
+// TOTPCode computes the code of key at the clock's time, offset by steps
+// time steps (RFC 6238, 30 s); it is registered as a secret.
+func (e *Env) TOTPCode(t testing.TB, key *otp.Key, steps int) string {
+	t.Helper()
+	at := e.Clock.Now().Add(time.Duration(steps) * 30 * time.Second)
+	code, err := totp.GenerateCodeCustom(key.Secret(), at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AddSecret(code)
+	return code
+}
+
+// SafeBuffer is a bytes.Buffer safe for concurrent writers.
+type SafeBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SafeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SafeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Recorder is a bot.Deliverer that records every reply, for flow tests
+// that need no platform.
+type Recorder struct {
+	mu      sync.Mutex
+	Replies []bot.Reply
+	n       int
+}
+
+// Deliver records r and returns "m<n>".
+func (r *Recorder) Deliver(ctx context.Context, to bot.Conversation, rep bot.Reply) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Replies = append(r.Replies, rep)
+	r.n++
+	return fmt.Sprintf("m%d", r.n), nil
+}
+
+// Since returns the replies after the first n, and the new count.
+func (r *Recorder) Since(n int) ([]bot.Reply, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]bot.Reply(nil), r.Replies[n:]...)
+	return out, len(r.Replies)
+}
