@@ -39,6 +39,9 @@ type Options struct {
 	UserID string
 	// Locale is the user's language tag; default "en".
 	Locale string
+	// Light draws QR codes for a terminal with a light background (dark
+	// text); the default suits dark backgrounds.
+	Light bool
 }
 
 // Console is the terminal adapter. Deliver is safe for concurrent use (the
@@ -116,7 +119,7 @@ func (c *Console) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 		}
 		id = f.Name()
 		if r.QR != "" {
-			if art, err := qr.Terminal(r.QR, false); err == nil {
+			if art, err := qr.Terminal(r.QR, c.opts.Light); err == nil {
 				fmt.Fprintln(w, art)
 			}
 		}

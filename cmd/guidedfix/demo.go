@@ -26,7 +26,7 @@ const (
 )
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
-	var reset bool
+	var reset, light bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the SMS → authenticator app change in the terminal on the embedded portal core",
@@ -37,17 +37,24 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			"one answer per line, so it can also be driven through a pipe.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, cmd.InOrStdin(), cmd.OutOrStdout(), reset)
+			return runDemo(cmd.Context(), g, cmd.InOrStdin(), cmd.OutOrStdout(), demoOptions{reset: reset, light: light})
 		},
 	}
 	cmd.Flags().BoolVar(&reset, "reset", false, "give the demo account SMS 2FA and a new password again")
+	cmd.Flags().BoolVar(&light, "light", false, "draw the QR code for a light-background terminal")
 	return cmd
+}
+
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	reset bool // give the demo account SMS 2FA and a new password
+	light bool // QR code for light-background terminals
 }
 
 // runDemo wires the console adapter to a fresh engine and runs one guided
 // change. Logs go to DATA/guidedfix.log so the terminal shows only the
 // conversation.
-func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, reset bool) error {
+func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o demoOptions) error {
 	_, dir, err := loadConfig(g)
 	if err != nil {
 		return err
@@ -69,10 +76,10 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, r
 		return err
 	}
 	defer a.Close()
-	if err := ensureDemoAccount(ctx, a.core, out, reset); err != nil {
+	if err := ensureDemoAccount(ctx, a.core, out, o.reset); err != nil {
 		return err
 	}
-	con := console.New(console.Options{In: in, Out: out, QRDir: console.QRDir(dir)})
+	con := console.New(console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light})
 	a.engine.Register(console.Channel, con)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -94,7 +94,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := runDemo(context.Background(), &globalFlags{dataDir: dir}, inR, outW, false)
+		err := runDemo(context.Background(), &globalFlags{dataDir: dir}, inR, outW, demoOptions{})
 		outW.Close()
 		done <- err
 	}()
