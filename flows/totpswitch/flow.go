@@ -91,19 +91,19 @@ func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales
 // grant token (a short-lived bearer credential bound to one account,
 // expiring within 10 minutes), never a password, code or secret.
 type data struct {
-	AccountID    string           `json:"account_id,omitempty"`
-	Unknown      bool             `json:"unknown,omitempty"`
-	Grant        string           `json:"grant,omitempty"`
-	GrantExpires time.Time        `json:"grant_expires,omitzero"`
+	AccountID    string            `json:"account_id,omitempty"`
+	Unknown      bool              `json:"unknown,omitempty"`
+	Grant        string            `json:"grant,omitempty"`
+	GrantExpires time.Time         `json:"grant_expires,omitzero"`
 	GrantLevel   portal.GrantLevel `json:"grant_level,omitempty"`
-	ChallengeID  string           `json:"challenge_id,omitempty"`
-	SMSRound     int              `json:"sms_round,omitempty"`
-	EnrollmentID string           `json:"enrollment_id,omitempty"`
-	EnrollRound  int              `json:"enroll_round,omitempty"`
-	Tries        int              `json:"tries,omitempty"`
-	StartMethod  portal.Method    `json:"start_method,omitempty"`
-	Disabled     bool             `json:"disabled,omitempty"`
-	Label        string           `json:"label,omitempty"`
+	ChallengeID  string            `json:"challenge_id,omitempty"`
+	SMSRound     int               `json:"sms_round,omitempty"`
+	EnrollmentID string            `json:"enrollment_id,omitempty"`
+	EnrollRound  int               `json:"enroll_round,omitempty"`
+	Tries        int               `json:"tries,omitempty"`
+	StartMethod  portal.Method     `json:"start_method,omitempty"`
+	Disabled     bool              `json:"disabled,omitempty"`
+	Label        string            `json:"label,omitempty"`
 }
 
 // turn bundles a bot turn with the decoded data for one handler run.

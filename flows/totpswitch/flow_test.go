@@ -60,7 +60,9 @@ func (c *chat) start() []bot.Reply { return c.send(bot.Event{Kind: bot.KindStart
 func (c *chat) text(s string) []bot.Reply {
 	return c.send(bot.Event{Kind: bot.KindText, Text: s, MessageID: "u" + strconv.Itoa(c.upd+1)})
 }
-func (c *chat) cmd(name string) []bot.Reply { return c.send(bot.Event{Kind: bot.KindCommand, Command: name}) }
+func (c *chat) cmd(name string) []bot.Reply {
+	return c.send(bot.Event{Kind: bot.KindCommand, Command: name})
+}
 
 // press presses the newest button whose action is action.
 func (c *chat) press(action string) []bot.Reply {
@@ -186,7 +188,9 @@ func TestHappyPath(t *testing.T) {
 		subjects = append(subjects, m.Subject)
 	}
 	if !slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(strings.ToLower(s), "disabled") }) ||
-		!slices.ContainsFunc(subjects, func(s string) bool { return strings.Contains(s, "TOTP") || strings.Contains(strings.ToLower(s), "authenticator") }) {
+		!slices.ContainsFunc(subjects, func(s string) bool {
+			return strings.Contains(s, "TOTP") || strings.Contains(strings.ToLower(s), "authenticator")
+		}) {
 		t.Fatalf("subjects %q", subjects)
 	}
 	// The button of a finished flow is stale.
