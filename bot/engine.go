@@ -32,7 +32,8 @@ type Flow interface {
 	Handle(ctx context.Context, t *Turn) error
 	// Expire ends a session whose idle deadline passed: it releases what
 	// the flow holds (pending enrollments, sensitive messages) and tells
-	// the user. The engine marks the session done afterwards.
+	// the user. The engine marks the session done afterwards, unless the
+	// flow asked for a wake-up (Turn.WakeAt) to finish later.
 	Expire(ctx context.Context, t *Turn) error
 }
 
@@ -341,8 +342,15 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 			e.log.Error("expire failed", "session", s.ID, "err", err)
 		}
 	}
-	s.Done = true
-	t.wake = time.Time{}
+	switch {
+	case s.Done:
+	case t.wake.IsZero():
+		s.Done = true
+	default:
+		// The flow could not finish yet (e.g. a compensation to retry):
+		// the session stays until its wake-up.
+		s.ExpiresAt = t.wake
+	}
 	return e.finish(ctx, t, "")
 }
 

@@ -46,15 +46,35 @@ type Options struct {
 	// expired, so that a step does not start with a grant about to lapse;
 	// default 30 seconds.
 	GrantMargin time.Duration
+	// Order is OrderDisableThenEnroll (default: the knowledge-base order,
+	// made safe by compensation) or OrderEnrollThenSwitch (SMS stays active
+	// until the new code is verified; the core swaps the methods in one
+	// transaction).
+	Order string
+	// ReminderAfter is how long after SMS 2FA was disabled, with no app
+	// verified yet, the user is reminded; default 10 minutes.
+	ReminderAfter time.Duration
 }
+
+// Flow orders (Options.Order).
+const (
+	// OrderDisableThenEnroll disables SMS 2FA at "Disable 2FA" and, if the
+	// app is not verified in time, restores it (RestoreFactor).
+	OrderDisableThenEnroll = "disable-then-enroll"
+	// OrderEnrollThenSwitch keeps SMS 2FA until the app's code is verified;
+	// the account is never without a second factor.
+	OrderEnrollThenSwitch = "enroll-then-switch"
+)
 
 // Flow is the SMS → authenticator-app flow. It implements bot.Flow and
 // bot.MessageSource.
 type Flow struct {
-	core   portal.Core
-	issuer string
-	tries  int
-	margin time.Duration
+	core     portal.Core
+	issuer   string
+	tries    int
+	margin   time.Duration
+	swap     bool
+	reminder time.Duration
 }
 
 var (
@@ -62,13 +82,20 @@ var (
 	_ bot.MessageSource = (*Flow)(nil)
 )
 
-// New returns the flow for opts; it panics if opts.Core is nil (a wiring
-// error).
+// New returns the flow for opts; it panics if opts.Core is nil or
+// opts.Order is unknown (wiring errors).
 func New(opts Options) *Flow {
 	if opts.Core == nil {
 		panic("totpswitch: Options.Core is required")
 	}
-	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin}
+	if opts.Order != "" && opts.Order != OrderDisableThenEnroll && opts.Order != OrderEnrollThenSwitch {
+		panic("totpswitch: unknown Options.Order " + opts.Order)
+	}
+	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin,
+		swap: opts.Order == OrderEnrollThenSwitch, reminder: opts.ReminderAfter}
+	if f.reminder <= 0 {
+		f.reminder = 10 * time.Minute
+	}
 	if f.issuer == "" {
 		f.issuer = "IP ServerOne"
 	}
@@ -103,8 +130,21 @@ type data struct {
 	Tries        int               `json:"tries,omitempty"`
 	StartMethod  portal.Method     `json:"start_method,omitempty"`
 	Disabled     bool              `json:"disabled,omitempty"`
+	DisabledAt   time.Time         `json:"disabled_at,omitzero"`
+	ReminderSent bool              `json:"reminder_sent,omitempty"`
+	EnrollExpiry time.Time         `json:"enroll_expires,omitzero"`
+	Activated    bool              `json:"activated,omitempty"`
+	Restored     bool              `json:"restored,omitempty"`
+	Ending       bot.State         `json:"ending,omitempty"`
+	EndingMsg    string            `json:"ending_msg,omitempty"`
+	EndingData   map[string]any    `json:"ending_data,omitempty"`
+	RetryNoted   bool              `json:"retry_noted,omitempty"`
 	Label        string            `json:"label,omitempty"`
 }
+
+// needsRestore reports whether the flow disabled SMS 2FA and nothing has
+// replaced it yet: ending now would leave the account with a password only.
+func (d *data) needsRestore() bool { return d.Disabled && !d.Activated && !d.Restored }
 
 // turn bundles a bot turn with the decoded data for one handler run.
 type turn struct {
@@ -155,11 +195,24 @@ func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
 	if err := f.handle(ctx, t); err != nil {
 		return err
 	}
+	f.schedule(t)
 	return t.SetData(t.d)
 }
 
 func (f *Flow) handle(ctx context.Context, t *turn) error {
 	ev := t.Event
+	switch t.Session.State {
+	case StateRestoring:
+		// Only finishing the restore matters now; input waits for it.
+		return f.retryRestore(ctx, t)
+	case StateSendingSMS, StateDisabling, StateEnrolling, StateVerifying:
+		// Transient states resume whatever the event (a crash interrupted
+		// them); handled below.
+	default:
+		if ev.Kind == bot.KindTimer {
+			return f.timer(ctx, t)
+		}
+	}
 	// Commands and the Cancel button work in every state.
 	switch {
 	case ev.Kind == bot.KindCommand && ev.Command == "cancel",
@@ -172,9 +225,16 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		// /start or /2fa in the middle: release what this session holds and
 		// begin again in a new session.
 		f.release(ctx, t)
-		t.say("totp.restarting", nil)
+		if t.d.needsRestore() && !f.restore(ctx, t, StateCancelled, "totp.restarting", nil) {
+			return nil
+		}
+		if !t.d.Restored {
+			t.say("totp.restarting", nil)
+		}
 		t.Restart(StateCancelled)
 		return nil
+	case ev.Kind == bot.KindButton && ev.Data == "resume":
+		return f.resume(ctx, t)
 	case ev.Kind == bot.KindUnsupported:
 		f.unsupported(t)
 		return nil
@@ -215,6 +275,13 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		}
 		return f.smsCode(ctx, t, ev.Secret)
 	case StateConfirmDisable:
+		if ev.Kind == bot.KindButton && ev.Data == "disable" && f.swap {
+			// Safe swap: SMS stays until the app's code is verified.
+			t.Goto(StateOfferSetup)
+			t.say("totp.swap_kept", nil)
+			t.say("totp.offer_setup", nil, t.Button("totp.button.setup", "setup"), t.cancelButton())
+			return nil
+		}
 		if ev.Kind == bot.KindButton && ev.Data == "disable" {
 			t.Goto(StateDisabling)
 			return f.disable(ctx, t)
@@ -307,9 +374,7 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 		t.d.Tries++
 		left := f.tries - t.d.Tries
 		if left <= 0 {
-			f.release(ctx, t)
-			t.End(StateFailed)
-			t.say("totp.too_many_tries", nil)
+			f.end(ctx, t, StateFailed, "totp.too_many_tries", nil)
 			return nil
 		}
 		t.ask(bot.SecretPassword, "totp.bad_password", map[string]any{"Count": left}, t.cancelButton())
@@ -423,7 +488,7 @@ func (f *Flow) disable(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	default:
-		t.d.Disabled = true
+		t.d.Disabled, t.d.DisabledAt = true, t.Now
 		t.say("totp.disabled", nil)
 	}
 	t.Goto(StateOfferSetup)
@@ -474,6 +539,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 		return fmt.Errorf("render QR: %w", err)
 	}
 	t.d.EnrollmentID = en.ID
+	t.d.EnrollExpiry = en.ExpiresAt
 	t.d.Label = en.Label
 	t.Goto(StateAwaitingTOTPCode)
 	t.Send(bot.Reply{ID: "totp.qr_caption", Text: t.T("totp.qr_caption", withSteps(nil)), Image: png, QR: en.URI,
@@ -495,6 +561,7 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 	var bad *portal.BadCodeError
 	switch {
 	case err == nil:
+		t.d.Activated = true
 		t.Delete("qr")
 		t.Delete("key")
 		t.Goto(StateActivated)
@@ -537,12 +604,114 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 
 // cancel ends the flow at the user's request.
 func (f *Flow) cancel(ctx context.Context, t *turn) error {
+	f.end(ctx, t, StateCancelled, "totp.cancelled", nil)
+	return nil
+}
+
+// end releases what the session holds and ends it in state with message
+// msg — after restoring SMS 2FA if the flow disabled it and no app was
+// verified, so that no path leaves the account without a second factor.
+// If the restore cannot be done now, the session waits in
+// StateRestoring and retries.
+func (f *Flow) end(ctx context.Context, t *turn, state bot.State, msg string, msgData map[string]any) {
 	f.release(ctx, t)
-	t.End(StateCancelled)
-	if t.d.Disabled {
-		t.say("totp.cancelled_without_2fa", nil)
-	} else {
-		t.say("totp.cancelled", nil)
+	if t.d.needsRestore() && !f.restore(ctx, t, state, msg, msgData) {
+		return
+	}
+	t.End(state)
+	t.say(msg, msgData)
+}
+
+// restore calls RestoreFactor for the session's disable (persist, then
+// call). It reports whether the account is safe to leave: restored now or
+// before, or it has a method again. On a failure it moves the session to
+// StateRestoring, remembers how to end, and retries in a minute.
+func (f *Flow) restore(ctx context.Context, t *turn, ending bot.State, msg string, msgData map[string]any) bool {
+	t.d.Ending, t.d.EndingMsg, t.d.EndingData = ending, msg, msgData
+	if t.Session.State != StateRestoring {
+		t.Goto(StateRestoring)
+	}
+	if err := t.Checkpoint(ctx); err != nil {
+		return f.restoreLater(t)
+	}
+	err := f.core.RestoreFactor(ctx, t.Key("disable"), t.Key("restore"))
+	switch {
+	case err == nil:
+		t.d.Restored = true
+		t.say("totp.restored", nil)
+	case errors.Is(err, portal.ErrWrongState), errors.Is(err, portal.ErrNotFound):
+		// The account has a method again (or was never disabled by us).
+		t.d.Restored = true
+	default:
+		return f.restoreLater(t)
+	}
+	return true
+}
+
+func (f *Flow) restoreLater(t *turn) bool {
+	if !t.d.RetryNoted {
+		t.d.RetryNoted = true
+		t.say("totp.restore_pending", nil)
+	}
+	t.WakeAt(t.Now.Add(time.Minute))
+	return false
+}
+
+// retryRestore runs in StateRestoring on any event or timer.
+func (f *Flow) retryRestore(ctx context.Context, t *turn) error {
+	if f.restore(ctx, t, t.d.Ending, t.d.EndingMsg, t.d.EndingData) {
+		t.End(t.d.Ending)
+		t.say(t.d.EndingMsg, t.d.EndingData)
+	}
+	return nil
+}
+
+// timer handles a KindTimer wake-up outside transient states: the reminder
+// after SMS 2FA was disabled, and the restore when the pending enrollment
+// expired unverified.
+func (f *Flow) timer(ctx context.Context, t *turn) error {
+	if !t.d.needsRestore() {
+		return nil
+	}
+	if !t.d.EnrollExpiry.IsZero() && !t.Now.Before(t.d.EnrollExpiry) && t.Session.State == StateAwaitingTOTPCode {
+		f.end(ctx, t, StateExpired, "totp.enrollment_expired", nil)
+		return nil
+	}
+	if !t.d.ReminderSent && !t.Now.Before(t.d.DisabledAt.Add(f.reminder)) {
+		t.d.ReminderSent = true
+		t.say("totp.reminder", nil, t.Button("totp.button.resume", "resume"), t.cancelButton())
+	}
+	return nil
+}
+
+// schedule sets the session's next wake-up: the reminder and the end of
+// the pending enrollment, while SMS 2FA is off and no app is verified.
+func (f *Flow) schedule(t *turn) {
+	if t.Session.Done || t.Session.State == StateRestoring || !t.d.needsRestore() {
+		return
+	}
+	var next time.Time
+	if !t.d.ReminderSent {
+		next = t.d.DisabledAt.Add(f.reminder)
+	}
+	if t.Session.State == StateAwaitingTOTPCode && !t.d.EnrollExpiry.IsZero() && (next.IsZero() || t.d.EnrollExpiry.Before(next)) {
+		next = t.d.EnrollExpiry
+	}
+	if !next.IsZero() {
+		t.WakeAt(next)
+	}
+}
+
+// resume answers the reminder's button: it takes the user back to the QR
+// step (a new QR code if the earlier one is gone).
+func (f *Flow) resume(ctx context.Context, t *turn) error {
+	switch t.Session.State {
+	case StateOfferSetup, StateChooseMethod:
+		return f.enrollOrReauth(ctx, t)
+	case StateAwaitingTOTPCode:
+		t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
+	default:
+		f.help(t)
 	}
 	return nil
 }
@@ -555,12 +724,12 @@ func (f *Flow) Expire(ctx context.Context, bt *bot.Turn) error {
 		return err
 	}
 	t := &turn{Turn: bt, d: &d, margin: f.margin}
-	f.release(ctx, t)
-	t.End(StateExpired)
-	if d.Disabled {
-		t.say("totp.expired_without_2fa", nil)
+	if t.Session.State == StateRestoring {
+		if err := f.retryRestore(ctx, t); err != nil {
+			return err
+		}
 	} else {
-		t.say("totp.expired", nil)
+		f.end(ctx, t, StateExpired, "totp.expired", nil)
 	}
 	return t.SetData(t.d)
 }
@@ -577,13 +746,11 @@ func (f *Flow) release(ctx context.Context, t *turn) {
 }
 
 func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedError) {
-	f.release(ctx, t)
-	t.End(StateLocked)
 	mins := int(math.Ceil(locked.RetryAfter.Sub(t.Now).Minutes()))
 	if mins < 1 {
 		mins = 1
 	}
-	t.say("totp.locked", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
+	f.end(ctx, t, StateLocked, "totp.locked", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
 }
 
 // reverify sends the user back to the password step because the grant

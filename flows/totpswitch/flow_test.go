@@ -402,7 +402,7 @@ func TestStaleAndDoubleTapDisable(t *testing.T) {
 	c.wantState(totpswitch.StateOfferSetup)
 }
 
-func TestCancelAfterDisableWarns(t *testing.T) {
+func TestCancelAfterDisableRestoresSMS(t *testing.T) {
 	env := testkit.New(t, testkit.Options{})
 	pw := env.AddAccount(t, "kim@example.com", portal.MethodSMS)
 	c := newChat(t, env)
@@ -410,10 +410,16 @@ func TestCancelAfterDisableWarns(t *testing.T) {
 	c.press("disable")
 	c.press("setup")
 	c.press("app")
-	wantIDs(t, c.cmd("cancel"), "delete:qr", "delete:key", "totp.cancelled_without_2fa")
+	wantIDs(t, c.cmd("cancel"), "delete:qr", "delete:key", "totp.restored", "totp.cancelled")
 	c.wantState(totpswitch.StateCancelled)
 	if !c.session().Done {
 		t.Fatal("session not done")
+	}
+	if m := method(t, env, "kim@example.com"); m != portal.MethodSMS {
+		t.Fatalf("method after cancel %q, want sms", m)
+	}
+	if st := env.Core.Stats(); st.Restores != 1 || st.RestoreMailsSent != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
@@ -526,7 +532,7 @@ func TestStableValues(t *testing.T) {
 		totpswitch.StateAwaitingTOTPCode: "awaiting_totp_code", totpswitch.StateVerifying: "verifying",
 		totpswitch.StateActivated: "activated", totpswitch.StateDone: "done", totpswitch.StateCancelled: "cancelled",
 		totpswitch.StateExpired: "expired", totpswitch.StateAlreadyTOTP: "already_totp", totpswitch.StateLocked: "locked",
-		totpswitch.StateFailed: "failed",
+		totpswitch.StateFailed: "failed", totpswitch.StateRestoring: "restoring",
 	}
 	for s, want := range got {
 		if string(s) != want {

@@ -48,6 +48,10 @@ const (
 	// Exits: activated, awaiting_totp_code (wrong code), enrolling (new QR),
 	// awaiting_reauth (new QR, grant expired).
 	StateVerifying bot.State = "verifying"
+	// StateRestoring gives SMS 2FA back after an abandoned switch
+	// (transient, retried every minute until the core answers).
+	// Exits: cancelled, expired, locked, failed (the ending it was on).
+	StateRestoring bot.State = "restoring"
 	// StateActivated reports success and offers "Okay" (KB step 10).
 	// Exits: done.
 	StateActivated bot.State = "activated"
@@ -69,7 +73,8 @@ const (
 
 // transitions is the flow's transition table: every state and the states
 // it may move to, besides cancelled and expired, which every non-terminal
-// state may reach (/cancel, Cancel, idle expiry). Tests check the handlers
+// state may reach (/cancel, Cancel, idle expiry), and restoring, which any
+// ending passes through while SMS 2FA is off and no app is verified. Tests check the handlers
 // against it and state.mermaid.
 var transitions = map[bot.State][]bot.State{
 	StateAwaitingEmail:    {StateAwaitingPassword},
@@ -85,6 +90,7 @@ var transitions = map[bot.State][]bot.State{
 	StateAwaitingTOTPCode: {StateVerifying},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
 	StateActivated:        {StateDone},
+	StateRestoring:        {StateCancelled, StateExpired, StateLocked, StateFailed},
 	StateDone:             nil,
 	StateCancelled:        nil,
 	StateExpired:          nil,
@@ -115,6 +121,7 @@ var progress = map[bot.State]int{
 	StateVerifying:        5,
 	StateActivated:        6,
 	StateDone:             6,
+	StateRestoring:        2,
 }
 
 // Steps is the number of steps the user sees.

@@ -206,6 +206,18 @@ type Core interface {
 	// the code, and sends nothing more.
 	ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, key string) error
 
+	// RestoreFactor undoes the Disable2FA call made with disableKey when the
+	// account is still without a second factor: it gives the account back
+	// the SMS method it had (same phone), voids a pending enrollment and
+	// e-mails the account holder that SMS 2FA was restored. It is the
+	// compensation that keeps an abandoned switch from leaving the account
+	// with a password only (NIST SP 800-63B §6.1.1). It needs no grant: it
+	// can only put back the factor the holder proved minutes earlier. It
+	// returns ErrNotFound for an unknown disableKey, *WrongStateError when
+	// the account has a method again (TOTP confirmed, or restored under
+	// another key) or had no SMS before. Idempotent by key.
+	RestoreFactor(ctx context.Context, disableKey, key string) error
+
 	// CancelTOTPEnrollment voids a pending enrollment and erases its secret.
 	// Cancelling an enrollment that is already void or confirmed is not an
 	// error; an unknown id returns ErrNotFound.

@@ -54,6 +54,8 @@ type Env struct {
 
 	secrets []string
 	mu      sync.Mutex
+	opts    Options
+	log     *slog.Logger
 }
 
 // Options adjust New.
@@ -62,6 +64,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Hook is passed to the engine (crash-point tests).
 	Hook func(bot.Hook, *bot.Session)
+	// Order is the flow order (totpswitch.OrderDisableThenEnroll when
+	// empty).
+	Order string
 }
 
 // New returns an Env whose files are checked on cleanup: the session
@@ -76,12 +81,27 @@ func New(t testing.TB, opts Options) *Env {
 		SMS:   &portaltest.SMSRecorder{},
 		Log:   &SafeBuffer{},
 	}
-	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.opts = opts
+	e.log = slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
 	e.Mail, err = mail.NewOutbox(filepath.Join(dir, "outbox", "mail"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.open(t)
+	t.Cleanup(func() {
+		e.Store.Close()
+		e.Core.Close()
+		e.CheckNoSecrets(t)
+	})
+	return e
+}
+
+// open opens the core, the store and the engine on e.Dir.
+func (e *Env) open(t testing.TB) {
+	t.Helper()
+	dir, log, opts := e.Dir, e.log, e.opts
+	var err error
 	e.Core, err = embedded.Open(embedded.Options{
 		Path:    filepath.Join(dir, "portal.db"),
 		KeyFile: filepath.Join(dir, "portal.key"),
@@ -98,18 +118,26 @@ func New(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: e.Core})
+	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order})
 	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
 		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		e.Store.Close()
-		e.Core.Close()
-		e.CheckNoSecrets(t)
-	})
-	return e
+}
+
+// Restart simulates a process restart: it closes the store and the core
+// and opens them again on the same files with a new engine. Deliverers
+// must be registered again on the new Engine.
+func (e *Env) Restart(t testing.TB) {
+	t.Helper()
+	if err := e.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Core.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t)
 }
 
 // AddSecret registers values that must never appear in the session store
@@ -244,12 +272,25 @@ type Recorder struct {
 	mu      sync.Mutex
 	Replies []bot.Reply
 	n       int
+	blocked bool
 }
 
-// Deliver records r and returns "m<n>".
+// SetBlocked makes Deliver fail with bot.ErrBlocked (the user blocked the
+// bot) until called with false.
+func (r *Recorder) SetBlocked(b bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.blocked = b
+}
+
+// Deliver records r and returns "m<n>"; while blocked it records nothing
+// and returns bot.ErrBlocked.
 func (r *Recorder) Deliver(ctx context.Context, to bot.Conversation, rep bot.Reply) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.blocked {
+		return "", bot.ErrBlocked
+	}
 	r.Replies = append(r.Replies, rep)
 	r.n++
 	return fmt.Sprintf("m%d", r.n), nil

@@ -118,6 +118,10 @@ type Options struct {
 type Stats struct {
 	// Disables is the number of committed Disable2FA changes.
 	Disables int
+	// Restores is the number of committed RestoreFactor calls.
+	Restores int
+	// RestoreMailsSent is the number of "SMS 2FA restored" e-mails sent.
+	RestoreMailsSent int
 	// Activations is the number of committed TOTP activations.
 	Activations int
 	// AlertsSent is the number of security-alert e-mails accepted by the
@@ -154,6 +158,7 @@ type Core struct {
 	sending sync.Map // outbox message ids being sent now
 
 	disables, activations, alerts, confirmations, smsSent atomic.Int64
+	restores, restoreMails                                atomic.Int64
 }
 
 var _ portal.Core = (*Core)(nil)
@@ -167,6 +172,7 @@ var (
 	bEnrollments = []byte("enrollments") // enrollment id -> enrollmentRec
 	bIdempotency = []byte("idempotency") // key -> idemRec
 	bOutbox      = []byte("mail_outbox") // message id -> outboxRec
+	bAudit       = []byte("audit")       // 8-byte unix nanos + 8-byte sequence -> AuditEntry
 )
 
 // Open opens (creating when missing, mode 0600, parent directory 0700) the
@@ -229,7 +235,7 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("portal: open %s: %w", opts.Path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bAccounts, bEmails, bGrants, bChallenges, bEnrollments, bIdempotency, bOutbox} {
+		for _, b := range [][]byte{bAccounts, bEmails, bGrants, bChallenges, bEnrollments, bIdempotency, bOutbox, bAudit} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -257,6 +263,8 @@ func (c *Core) Stats() Stats {
 		AlertsSent:        int(c.alerts.Load()),
 		ConfirmationsSent: int(c.confirmations.Load()),
 		SMSSent:           int(c.smsSent.Load()),
+		Restores:          int(c.restores.Load()),
+		RestoreMailsSent:  int(c.restoreMails.Load()),
 	}
 }
 

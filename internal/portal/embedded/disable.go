@@ -51,6 +51,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		if a.Method == portal.MethodNone {
 			return &portal.WrongStateError{Method: a.Method}
 		}
+		prev := a.Method
 		a.Method, a.TOTPSecret = portal.MethodNone, nil
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
@@ -58,7 +59,10 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		if err := enqueue(tx, kindAlert, c.alertMessage(msgID, a, now)); err != nil {
 			return err
 		}
-		return put(tx, bIdempotency, key, idemRec{Op: opDisable, AccountID: a.ID})
+		if err := appendAudit(tx, now, a.ID, "2fa_disabled", string(prev)+" -> none"); err != nil {
+			return err
+		}
+		return put(tx, bIdempotency, key, idemRec{Op: opDisable, AccountID: a.ID, Prev: prev})
 	})
 	c.log.Info("portal 2fa disable", "account", accountID, "repeated", repeated, "error", errText(err))
 	if err != nil {
@@ -66,6 +70,69 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 	}
 	if !repeated {
 		c.disables.Add(1)
+	}
+	c.deliver(ctx, msgID)
+	return nil
+}
+
+// RestoreFactor implements portal.Core.RestoreFactor: in one transaction
+// it checks the Disable2FA record of disableKey, gives the account its SMS
+// method back, voids a pending enrollment, appends an audit entry and
+// queues the "SMS 2FA restored" e-mail, sent after commit. A repeated key
+// returns nil without a second e-mail.
+func (c *Core) RestoreFactor(ctx context.Context, disableKey, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	now := c.clock()
+	msgID := messageID(opRestore, key)
+	repeated := false
+	var accountID string
+	err := c.update(func(tx *bbolt.Tx) error {
+		var dis idemRec
+		found, err := get(tx, bIdempotency, disableKey, &dis)
+		if err != nil {
+			return err
+		}
+		if !found || dis.Op != opDisable {
+			return portal.ErrNotFound
+		}
+		accountID = dis.AccountID
+		if _, found, err := lookupKey(tx, key, opRestore, dis.AccountID); err != nil || found {
+			repeated = found
+			return err
+		}
+		a, err := loadAccount(tx, dis.AccountID)
+		if err != nil {
+			return err
+		}
+		if a.Method != portal.MethodNone || dis.Prev != portal.MethodSMS || a.Phone == "" {
+			return &portal.WrongStateError{Method: a.Method}
+		}
+		if a.Enrollment != "" {
+			if err := voidEnrollment(tx, a.Enrollment); err != nil {
+				return err
+			}
+			a.Enrollment = ""
+		}
+		a.Method = portal.MethodSMS
+		if err := put(tx, bAccounts, a.ID, a); err != nil {
+			return err
+		}
+		if err := enqueue(tx, kindRestored, c.restoredMessage(msgID, a, now)); err != nil {
+			return err
+		}
+		if err := appendAudit(tx, now, a.ID, "2fa_restored", "none -> sms (switch not finished)"); err != nil {
+			return err
+		}
+		return put(tx, bIdempotency, key, idemRec{Op: opRestore, AccountID: a.ID, Ref: disableKey})
+	})
+	c.log.Info("portal 2fa restore", "account", accountID, "repeated", repeated, "error", errText(err))
+	if err != nil {
+		return err
+	}
+	if !repeated {
+		c.restores.Add(1)
 	}
 	c.deliver(ctx, msgID)
 	return nil

@@ -20,6 +20,7 @@ const (
 	opDisable = "disable_2fa"
 	opBegin   = "begin_totp"
 	opConfirm = "confirm_totp"
+	opRestore = "restore_factor"
 )
 
 // idemRec records the first successful call made with an idempotency key.
@@ -27,6 +28,8 @@ type idemRec struct {
 	Op        string
 	AccountID string
 	Ref       string // challenge or enrollment id the call created or confirmed
+	// Prev is the method an account had before Disable2FA (opDisable).
+	Prev portal.Method `json:",omitempty"`
 }
 
 // lookupKey returns the record of key when it was used for op on accountID
@@ -44,6 +47,7 @@ func lookupKey(tx *bbolt.Tx, key, op, accountID string) (rec idemRec, found bool
 const (
 	kindAlert        = "alert"
 	kindConfirmation = "confirmation"
+	kindRestored     = "restored"
 )
 
 // outboxRec is an e-mail written in the transaction of the change it
@@ -95,6 +99,8 @@ func (c *Core) deliver(ctx context.Context, id string) {
 		c.alerts.Add(1)
 	case kindConfirmation:
 		c.confirmations.Add(1)
+	case kindRestored:
+		c.restoreMails.Add(1)
 	}
 	rec.Sent = true
 	err = c.update(func(tx *bbolt.Tx) error { return put(tx, bOutbox, id, rec) })
@@ -141,6 +147,27 @@ team.
 
 %s team
 `, greeting(a), a.Email, at.UTC().Format("2006-01-02 15:04:05"), c.issuer, c.issuer),
+	}
+}
+
+// restoredMessage tells the account holder that SMS 2FA is active again
+// because the switch to an authenticator app was not finished.
+func (c *Core) restoredMessage(id string, a accountRec, at time.Time) mail.Message {
+	return mail.Message{
+		ID:      id,
+		To:      a.Email,
+		Subject: "Two-factor authentication by SMS was restored",
+		Text: fmt.Sprintf(`Hello %s,
+
+The switch of your %s Customer Portal account %s to an authenticator app
+was not finished, so at %s UTC we turned two-factor authentication by SMS
+back on for your account. Sign-in codes go to your phone %s as before.
+
+You can start the switch again at any time. If you did not start it,
+change your password and contact our support team.
+
+%s team
+`, greeting(a), c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"), MaskPhone(a.Phone), c.issuer),
 	}
 }
 

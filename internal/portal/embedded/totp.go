@@ -318,6 +318,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		if step <= a.LastStep {
 			return portal.ErrCodeReplayed
 		}
+		prevMethod := a.Method
 		a.Method, a.TOTPSecret, a.LastStep, a.Enrollment = portal.MethodTOTP, c.seal(secret, totpAAD(a.ID)), step, ""
 		e.State, e.Secret = portal.EnrollmentConfirmed, nil
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
@@ -327,6 +328,9 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			return err
 		}
 		if err := enqueue(tx, kindConfirmation, c.confirmationMessage(msgID, a, now)); err != nil {
+			return err
+		}
+		if err := appendAudit(tx, now, a.ID, "totp_activated", string(prevMethod)+" -> totp"); err != nil {
 			return err
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opConfirm, AccountID: a.ID, Ref: e.ID})
