@@ -80,6 +80,10 @@ type Options struct {
 	// IdleTimeout is how long a session may wait for the user before it
 	// expires; default 15 minutes.
 	IdleTimeout time.Duration
+	// MaxDuration is how long a session may last at most from its start,
+	// however active (NIST SP 800-63B rev. 4 draft §6.1.2.1: 20 minutes);
+	// default 20 minutes.
+	MaxDuration time.Duration
 	// Now returns the current time; default time.Now. It is read once per
 	// turn.
 	Now func() time.Time
@@ -99,6 +103,7 @@ type Engine struct {
 	defaultFlw Flow
 	startCmds  map[string]bool
 	idle       time.Duration
+	maxLife    time.Duration
 	now        func() time.Time
 	log        *slog.Logger
 	hooks      hooks
@@ -120,6 +125,7 @@ func New(opts Options) (*Engine, error) {
 		defaultFlw: opts.Flows[0],
 		startCmds:  map[string]bool{},
 		idle:       opts.IdleTimeout,
+		maxLife:    opts.MaxDuration,
 		now:        opts.Now,
 		log:        opts.Logger,
 		hooks:      opts.Hook,
@@ -128,6 +134,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.idle <= 0 {
 		e.idle = 15 * time.Minute
+	}
+	if e.maxLife <= 0 {
+		e.maxLife = 20 * time.Minute
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -260,7 +269,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) error {
 			}
 		}
 	}
-	s.ExpiresAt = now.Add(e.idle)
+	s.ExpiresAt = e.expiry(s, now)
 	t.wake = time.Time{}
 	f, ok := e.flows[s.Flow]
 	if !ok {
@@ -311,8 +320,8 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		Locale:       ev.Locale,
 		IssuedAt:     now,
 		UpdatedAt:    now,
-		ExpiresAt:    now.Add(e.idle),
 	}
+	s.ExpiresAt = e.expiry(s, now)
 	// Carry the version over so that Save's compare-and-swap sees the
 	// stored (done) session it replaces, and the step so that the old
 	// session's buttons stay stale.
@@ -325,6 +334,16 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		return e.failTurn(ctx, t, err)
 	}
 	return e.finish(ctx, t, ev.UpdateID)
+}
+
+// expiry is the session's deadline after a user event at now: IdleTimeout
+// later, but no later than MaxDuration after the session started.
+func (e *Engine) expiry(s *Session, now time.Time) time.Time {
+	idle, limit := now.Add(e.idle), s.IssuedAt.Add(e.maxLife)
+	if limit.Before(idle) {
+		return limit
+	}
+	return idle
 }
 
 // starts reports whether ev begins the default flow: a KindStart event or

@@ -371,3 +371,26 @@ func TestDispatchKeepsOrder(t *testing.T) {
 		t.Fatalf("order %v", f.order)
 	}
 }
+
+// TestMaxDurationCapsActiveSession keeps a session busy every 5 minutes;
+// it still expires 20 minutes after it started.
+func TestMaxDurationCapsActiveSession(t *testing.T) {
+	e, _, rec, clk, _ := newEngine(t)
+	start := clk.now()
+	mustHandle(t, e, ev(bot.KindStart, "1"))
+	for i := 2; i <= 4; i++ {
+		clk.add(5 * time.Minute)
+		mustHandle(t, e, ev(bot.KindText, strconv.Itoa(i)))
+	}
+	s, _ := e.Session(context.Background(), conv)
+	if want := start.Add(20 * time.Minute); !s.ExpiresAt.Equal(want) {
+		t.Fatalf("ExpiresAt %v, want %v (start + 20 min)", s.ExpiresAt, want)
+	}
+	clk.add(5 * time.Minute)
+	if n, err := e.Sweep(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("sweep at 20 min: %d %v", n, err)
+	}
+	if rec.last().ID != "engine.stale_button" { // echoFlow's expiry text
+		t.Fatalf("last reply %q", rec.last().ID)
+	}
+}

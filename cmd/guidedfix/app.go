@@ -145,9 +145,11 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
-	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer})
+	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer,
+		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter})
 	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
-		Now: o.now, Logger: a.log})
+		MaxDuration: cfg.Flow.MaxDuration,
+		Now:         o.now, Logger: a.log})
 	if err != nil {
 		a.Close()
 		return nil, err
