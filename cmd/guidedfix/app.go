@@ -146,7 +146,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.store = st
 	a.closers = append(a.closers, st.Close)
 	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer,
-		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter})
+		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes})
 	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
 		MaxDuration: cfg.Flow.MaxDuration,
 		Now:         o.now, Logger: a.log})

@@ -54,6 +54,10 @@ type Options struct {
 	// ReminderAfter is how long after SMS 2FA was disabled, with no app
 	// verified yet, the user is reminded; default 10 minutes.
 	ReminderAfter time.Duration
+	// RecoveryCodes is how many single-use recovery codes to issue once
+	// the app is verified (0, the default, issues none and skips the step;
+	// at most 20).
+	RecoveryCodes int
 }
 
 // Flow orders (Options.Order).
@@ -75,6 +79,7 @@ type Flow struct {
 	margin   time.Duration
 	swap     bool
 	reminder time.Duration
+	recovery int
 }
 
 var (
@@ -92,7 +97,8 @@ func New(opts Options) *Flow {
 		panic("totpswitch: unknown Options.Order " + opts.Order)
 	}
 	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin,
-		swap: opts.Order == OrderEnrollThenSwitch, reminder: opts.ReminderAfter}
+		swap: opts.Order == OrderEnrollThenSwitch, reminder: opts.ReminderAfter,
+		recovery: min(opts.RecoveryCodes, 20)}
 	if f.reminder <= 0 {
 		f.reminder = 10 * time.Minute
 	}
@@ -106,6 +112,15 @@ func New(opts Options) *Flow {
 		f.margin = 30 * time.Second
 	}
 	return f
+}
+
+// turn wraps bt with the flow's data d.
+func (f *Flow) turn(bt *bot.Turn, d *data) *turn {
+	steps := Steps
+	if f.recovery > 0 {
+		steps++
+	}
+	return &turn{Turn: bt, d: d, margin: f.margin, steps: steps}
 }
 
 // Name returns "totpswitch".
@@ -151,18 +166,21 @@ type turn struct {
 	*bot.Turn
 	d      *data
 	margin time.Duration
+	steps  int
 }
 
 func (t *turn) say(id string, extra map[string]any, buttons ...bot.Button) {
-	t.Say(id, withSteps(extra), buttons...)
+	t.Say(id, t.withSteps(extra), buttons...)
 }
 
 func (t *turn) ask(field bot.SecretField, id string, extra map[string]any, buttons ...bot.Button) {
-	t.Ask(field, id, withSteps(extra), buttons...)
+	t.Ask(field, id, t.withSteps(extra), buttons...)
 }
 
-func withSteps(m map[string]any) map[string]any {
-	out := map[string]any{"Steps": Steps}
+// withSteps adds the number of steps the user sees to m: Steps, plus one
+// when recovery codes are issued.
+func (t *turn) withSteps(m map[string]any) map[string]any {
+	out := map[string]any{"Steps": t.steps}
 	for k, v := range m {
 		out[k] = v
 	}
@@ -174,7 +192,7 @@ func (t *turn) cancelButton() bot.Button { return t.Button("totp.button.cancel",
 // Start begins the flow: it greets the user and asks for the e-mail, or
 // uses the e-mail the platform vouches for (Event.Email).
 func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
-	t := &turn{Turn: bt, d: &data{}, margin: f.margin}
+	t := f.turn(bt, &data{})
 	t.Goto(StateAwaitingEmail)
 	t.say("totp.welcome", nil)
 	if email := strings.TrimSpace(bt.Event.Email); email != "" {
@@ -191,7 +209,7 @@ func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
 	if err != nil {
 		return err
 	}
-	t := &turn{Turn: bt, d: &d, margin: f.margin}
+	t := f.turn(bt, &d)
 	if err := f.handle(ctx, t); err != nil {
 		return err
 	}
@@ -320,11 +338,28 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		return f.verify(ctx, t, "")
 	case StateActivated:
 		if ev.Kind == bot.KindButton && ev.Data == "okay" {
+			if f.recovery > 0 {
+				t.Goto(StateRecoveryCodes)
+				return f.recoveryCodes(ctx, t)
+			}
 			t.End(StateDone)
 			t.say("totp.done", nil)
 			return nil
 		}
 		f.useButtons(t)
+	case StateRecoveryCodes:
+		switch {
+		case ev.Kind == bot.KindButton && ev.Data == "saved":
+			t.Delete("recovery")
+			t.End(StateDone)
+			t.say("totp.done", nil)
+		case ev.Kind == bot.KindTimer:
+			// A crash came between issuing and showing the codes: issue a
+			// new set (the unseen one is void).
+			return f.recoveryCodes(ctx, t)
+		default:
+			f.useButtons(t)
+		}
 	default:
 		return fmt.Errorf("totpswitch: no handler for state %q", t.Session.State)
 	}
@@ -542,7 +577,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.d.EnrollExpiry = en.ExpiresAt
 	t.d.Label = en.Label
 	t.Goto(StateAwaitingTOTPCode)
-	t.Send(bot.Reply{ID: "totp.qr_caption", Text: t.T("totp.qr_caption", withSteps(nil)), Image: png, QR: en.URI,
+	t.Send(bot.Reply{ID: "totp.qr_caption", Text: t.T("totp.qr_caption", t.withSteps(nil)), Image: png, QR: en.URI,
 		Protected: true, Sensitive: true, Ref: "qr"})
 	t.Send(bot.Reply{ID: "totp.manual_key", Text: t.T("totp.manual_key", map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
 		Protected: true, Sensitive: true, Ref: "key"})
@@ -600,6 +635,22 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 	default:
 		return err
 	}
+}
+
+// recoveryCodes issues the recovery codes (persist, then call) and sends
+// them in a protected message that is deleted once the user has saved them.
+func (f *Flow) recoveryCodes(ctx context.Context, t *turn) error {
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	codes, err := f.core.IssueRecoveryCodes(ctx, t.d.EnrollmentID, f.recovery)
+	if err != nil {
+		return err
+	}
+	t.Delete("recovery")
+	t.Send(bot.Reply{ID: "totp.recovery_codes", Text: t.T("totp.recovery_codes", t.withSteps(map[string]any{"Codes": strings.Join(codes, "\n")})),
+		Protected: true, Sensitive: true, Ref: "recovery", Buttons: []bot.Button{t.Button("totp.button.saved", "saved")}})
+	return nil
 }
 
 // cancel ends the flow at the user's request.
@@ -723,7 +774,7 @@ func (f *Flow) Expire(ctx context.Context, bt *bot.Turn) error {
 	if err != nil {
 		return err
 	}
-	t := &turn{Turn: bt, d: &d, margin: f.margin}
+	t := f.turn(bt, &d)
 	if t.Session.State == StateRestoring {
 		if err := f.retryRestore(ctx, t); err != nil {
 			return err
@@ -743,6 +794,7 @@ func (f *Flow) release(ctx context.Context, t *turn) {
 	}
 	t.Delete("qr")
 	t.Delete("key")
+	t.Delete("recovery")
 }
 
 func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedError) {

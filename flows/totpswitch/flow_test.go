@@ -533,6 +533,7 @@ func TestStableValues(t *testing.T) {
 		totpswitch.StateActivated: "activated", totpswitch.StateDone: "done", totpswitch.StateCancelled: "cancelled",
 		totpswitch.StateExpired: "expired", totpswitch.StateAlreadyTOTP: "already_totp", totpswitch.StateLocked: "locked",
 		totpswitch.StateFailed: "failed", totpswitch.StateRestoring: "restoring",
+		totpswitch.StateRecoveryCodes: "showing_recovery_codes",
 	}
 	for s, want := range got {
 		if string(s) != want {

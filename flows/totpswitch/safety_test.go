@@ -2,6 +2,7 @@ package totpswitch_test
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -261,5 +262,49 @@ func TestSafeSwapAbandonChangesNothing(t *testing.T) {
 				t.Fatal("reminder sent although SMS 2FA never went off")
 			}
 		})
+	}
+}
+
+var recoveryCode = regexp.MustCompile(`[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}`)
+
+func TestRecoveryCodesStep(t *testing.T) {
+	env := testkit.New(t, testkit.Options{RecoveryCodes: 6})
+	pw := env.AddAccount(t, "uma@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("uma@example.com")
+	c.text(pw)
+	c.press("setup")
+	r := c.press("app")
+	if !strings.Contains(r[0].Text, "Step 5 of 7") {
+		t.Fatalf("QR caption %q: the flow gains one step", r[0].Text)
+	}
+	key := env.KeyFromQR(t, r[0].Image)
+	c.text(env.TOTPCode(t, key, 0))
+	r = c.press("okay")
+	wantIDs(t, r, "totp.recovery_codes")
+	if !r[0].Protected || !r[0].Sensitive || r[0].Ref != "recovery" {
+		t.Fatalf("recovery codes message not protected: %+v", r[0].LogValue())
+	}
+	codes := recoveryCode.FindAllString(r[0].Text, -1)
+	if len(codes) != 6 {
+		t.Fatalf("%d codes in %q", len(codes), r[0].Text)
+	}
+	env.AddSecret(codes...)
+	wantIDs(t, c.press("saved"), "delete:recovery", "totp.done")
+	acc, err := env.Core.LookupAccount(context.Background(), "uma@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, code := range codes {
+		if err := env.Core.VerifyRecoveryCode(context.Background(), acc.ID, code); err != nil {
+			t.Fatalf("code %d: %v", i, err)
+		}
+	}
+	if err := env.Core.VerifyRecoveryCode(context.Background(), acc.ID, codes[0]); err == nil {
+		t.Fatal("a recovery code worked twice")
+	}
+	if _, ok := c.session().Messages["recovery"]; ok {
+		t.Fatal("the recovery codes message is still tracked as present")
 	}
 }

@@ -55,6 +55,10 @@ const (
 	// StateActivated reports success and offers "Okay" (KB step 10).
 	// Exits: done.
 	StateActivated bot.State = "activated"
+	// StateRecoveryCodes shows the recovery codes (only when enabled) until
+	// the user confirms they saved them.
+	// Exits: done.
+	StateRecoveryCodes bot.State = "showing_recovery_codes"
 	// StateDone is terminal: TOTP active, confirmation e-mailed (KB step 11).
 	StateDone bot.State = "done"
 	// StateCancelled is terminal: the user cancelled.
@@ -89,7 +93,8 @@ var transitions = map[bot.State][]bot.State{
 	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP},
 	StateAwaitingTOTPCode: {StateVerifying},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
-	StateActivated:        {StateDone},
+	StateActivated:        {StateDone, StateRecoveryCodes},
+	StateRecoveryCodes:    {StateDone},
 	StateRestoring:        {StateCancelled, StateExpired, StateLocked, StateFailed},
 	StateDone:             nil,
 	StateCancelled:        nil,
@@ -122,6 +127,7 @@ var progress = map[bot.State]int{
 	StateActivated:        6,
 	StateDone:             6,
 	StateRestoring:        2,
+	StateRecoveryCodes:    7,
 }
 
 // Steps is the number of steps the user sees.

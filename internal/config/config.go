@@ -59,14 +59,24 @@ type Config struct {
 	// DataDir holds the embedded portal's database, its key file, the
 	// session store and the mail outbox. "" means [DefaultDataDir]; see
 	// [Config.DataDirOrDefault].
-	DataDir  string         `koanf:"data_dir"`
-	Log      LogConfig      `koanf:"log"`
-	Portal   PortalConfig   `koanf:"portal"`
-	Mail     MailConfig     `koanf:"mail"`
-	SMTP     SMTPConfig     `koanf:"smtp"`
-	Flow     FlowConfig     `koanf:"flow"`
-	Telegram TelegramConfig `koanf:"telegram"`
-	Slack    SlackConfig    `koanf:"slack"`
+	DataDir string       `koanf:"data_dir"`
+	Log     LogConfig    `koanf:"log"`
+	Portal  PortalConfig `koanf:"portal"`
+	Mail    MailConfig   `koanf:"mail"`
+	SMTP    SMTPConfig   `koanf:"smtp"`
+	Flow    FlowConfig   `koanf:"flow"`
+	// Enrollment configures what the TOTP enrollment adds.
+	Enrollment EnrollmentConfig `koanf:"enrollment"`
+	Telegram   TelegramConfig   `koanf:"telegram"`
+	Slack      SlackConfig      `koanf:"slack"`
+}
+
+// EnrollmentConfig configures the TOTP enrollment step.
+type EnrollmentConfig struct {
+	// RecoveryCodes is how many single-use recovery codes (NIST SP 800-63B
+	// §5.1.2 look-up secrets) the account gets once the app is verified;
+	// 0 (default) issues none and the flow skips that step; at most 20.
+	RecoveryCodes int `koanf:"recovery_codes"`
 }
 
 // LogConfig configures the process log (log/slog).

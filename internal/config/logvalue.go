@@ -22,6 +22,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("flow",
 			"idle_timeout", c.Flow.IdleTimeout, "max_duration", c.Flow.MaxDuration, "order", c.Flow.Order,
 			"reminder_after", c.Flow.ReminderAfter, "sweep_interval", c.Flow.SweepInterval),
+		slog.Group("enrollment", "recovery_codes", c.Enrollment.RecoveryCodes),
 		slog.Group("telegram",
 			"token", c.Telegram.Token, "api_url", c.Telegram.APIURL, "webhook_url", c.Telegram.WebhookURL,
 			"listen", c.Telegram.Listen, "webhook_secret", c.Telegram.WebhookSecret, "bot_username", c.Telegram.BotUsername),

@@ -49,6 +49,10 @@ func (c Config) Validate() error {
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
 
+	if n := c.Enrollment.RecoveryCodes; n < 0 || n > 20 {
+		bad("enrollment.recovery_codes", "%d is outside 0-20", n)
+	}
+
 	p := c.Portal
 	switch {
 	case strings.TrimSpace(p.Issuer) == "":

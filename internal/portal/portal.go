@@ -218,6 +218,17 @@ type Core interface {
 	// another key) or had no SMS before. Idempotent by key.
 	RestoreFactor(ctx context.Context, disableKey, key string) error
 
+	// IssueRecoveryCodes replaces the account's recovery codes with n new
+	// single-use codes (NIST SP 800-63B §5.1.2 look-up secrets) and returns
+	// them in clear, once: each 10 characters from an unambiguous alphabet,
+	// shown as "XXXXX-XXXXX", stored only as salted hashes. It needs an
+	// enrollment confirmed within the last 10 minutes: ErrWrongState when it
+	// is not confirmed, ErrExpired when that was longer ago, ErrNotFound for
+	// an unknown id; n outside 1..20 is an error. Calling it again issues a
+	// new set and voids the earlier one (a crash before the codes were shown
+	// loses nothing).
+	IssueRecoveryCodes(ctx context.Context, enrollmentID string, n int) ([]string, error)
+
 	// CancelTOTPEnrollment voids a pending enrollment and erases its secret.
 	// Cancelling an enrollment that is already void or confirmed is not an
 	// error; an unknown id returns ErrNotFound.

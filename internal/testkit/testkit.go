@@ -67,6 +67,8 @@ type Options struct {
 	// Order is the flow order (totpswitch.OrderDisableThenEnroll when
 	// empty).
 	Order string
+	// RecoveryCodes is the flow's number of recovery codes (0: none).
+	RecoveryCodes int
 }
 
 // New returns an Env whose files are checked on cleanup: the session
@@ -118,7 +120,7 @@ func (e *Env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order})
+	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes})
 	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
 		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook})
 	if err != nil {

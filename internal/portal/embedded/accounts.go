@@ -33,6 +33,8 @@ type accountRec struct {
 	LockedUntil      time.Time
 	SMSSent          []time.Time `json:",omitempty"` // challenges sent within failureWindow
 
+	RecoveryCodes []string `json:",omitempty"` // argon2id PHC hashes of unused recovery codes
+
 	Challenge  string `json:",omitempty"` // current SMS challenge id
 	Enrollment string `json:",omitempty"` // current pending enrollment id
 }
@@ -180,7 +182,7 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 			}
 		}
 		a.Name, a.Phone, a.Method, a.PasswordHash = na.Name, na.Phone, na.Method, hash
-		a.TOTPSecret, a.Challenge, a.Enrollment = nil, "", ""
+		a.TOTPSecret, a.Challenge, a.Enrollment, a.RecoveryCodes = nil, "", "", nil
 		a.PasswordFailures, a.CodeFailures, a.SMSSent, a.LockedUntil = nil, nil, nil, time.Time{}
 		return put(tx, bAccounts, a.ID, a)
 	})

@@ -37,6 +37,8 @@ type enrollmentRec struct {
 	ExpiresAt time.Time
 	Failures  int
 	State     portal.EnrollmentState
+	// ConfirmedAt is when the enrollment was confirmed (zero before).
+	ConfirmedAt time.Time `json:",omitzero"`
 }
 
 // state is e's state at now: a pending enrollment past ExpiresAt is void.
@@ -320,7 +322,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		}
 		prevMethod := a.Method
 		a.Method, a.TOTPSecret, a.LastStep, a.Enrollment = portal.MethodTOTP, c.seal(secret, totpAAD(a.ID)), step, ""
-		e.State, e.Secret = portal.EnrollmentConfirmed, nil
+		e.State, e.Secret, e.ConfirmedAt = portal.EnrollmentConfirmed, nil, now
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}
