@@ -9,10 +9,29 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+)
+
+// Ids of the engine's own messages (bot/locales), for adapters that show
+// some of them differently (e.g. MsgStaleButton as a callback answer).
+const (
+	// MsgStaleButton answers a button, modal or secret from an earlier step.
+	MsgStaleButton = "engine.stale_button"
+	// MsgNoSession answers input when no flow is running.
+	MsgNoSession = "engine.no_session"
+	// MsgNotOwner answers someone else's input in another user's flow.
+	MsgNotOwner = "engine.not_owner"
+	// MsgInternalError answers a turn that failed.
+	MsgInternalError = "engine.internal_error"
+	// MsgDeleteFailed asks the user to delete a secret message themselves.
+	MsgDeleteFailed = "engine.delete_failed"
+	// MsgDeleteUserSecret is the id of the OpDelete reply that removes the
+	// user's message holding a secret.
+	MsgDeleteUserSecret = "engine.delete_user_secret"
 )
 
 //go:embed locales/*.yaml
@@ -214,7 +233,21 @@ func (e *Engine) Dispatch(ctx context.Context, ev Event, done func(error)) {
 	}()
 }
 
-func (e *Engine) handleLocked(ctx context.Context, ev Event) error {
+// ErrPanic is wrapped by the error Handle, Dispatch and Sweep return when a
+// flow panicked; the panic is logged with its stack and the process goes on.
+var ErrPanic = errors.New("bot: flow panicked")
+
+// recoverTurn turns a panic of the current turn into an error wrapping
+// ErrPanic.
+func (e *Engine) recoverTurn(conv Conversation, err *error) {
+	if r := recover(); r != nil {
+		e.log.Error("turn panicked", "conversation", conv.String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		*err = fmt.Errorf("%w: %v", ErrPanic, r)
+	}
+}
+
+func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
+	defer e.recoverTurn(ev.Conversation, &err)
 	if ev.UpdateID != "" {
 		seen, err := e.store.Seen(ctx, ev.Conversation.Channel, ev.UpdateID)
 		if err != nil {
@@ -244,20 +277,23 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) error {
 		return e.handleIdle(ctx, ev, now, s, justExpired)
 	}
 	if ev.UserID != "" && s.UserID != "" && ev.UserID != s.UserID {
-		return e.answerOnly(ctx, ev, s.Locale, "engine.not_owner")
+		return e.answerOnly(ctx, ev, s.Locale, MsgNotOwner)
 	}
 	t := &Turn{Event: ev, Now: now, Session: s, engine: e, wake: s.WakeAt}
+	if ev.Kind == KindCommand && e.startCmds[ev.Command] {
+		t.Event.Kind, t.Event.Data = KindStart, ev.Text
+	}
 	s.Parked = false
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
 		if !ok {
-			return e.answerOnly(ctx, ev, s.Locale, "engine.stale_button")
+			return e.answerOnly(ctx, ev, s.Locale, MsgStaleButton)
 		}
 		t.Event.Data = action
 	case KindSecret:
 		if s.Expect == SecretNone || (ev.Data != "" && ev.Data != e.nonce(s)) {
-			return e.answerOnly(ctx, ev, s.Locale, "engine.stale_button")
+			return e.answerOnly(ctx, ev, s.Locale, MsgStaleButton)
 		}
 	case KindText:
 		if s.Expect != SecretNone {
@@ -265,8 +301,14 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) error {
 			t.Event.Secret = Secret(ev.Text)
 			t.Event.Text = ""
 			if ev.MessageID != "" {
-				t.Send(Reply{Op: OpDelete, MessageID: ev.MessageID, ID: "engine.delete_user_secret"})
+				t.Send(Reply{Op: OpDelete, MessageID: ev.MessageID, ID: MsgDeleteUserSecret})
 			}
+		}
+	case KindUnsupported:
+		// A caption or an edit may hold the secret the prompt asked for:
+		// delete it all the same.
+		if s.Expect != SecretNone && ev.MessageID != "" {
+			t.Send(Reply{Op: OpDelete, MessageID: ev.MessageID, ID: MsgDeleteUserSecret})
 		}
 	}
 	s.ExpiresAt = e.expiry(s, now)
@@ -300,10 +342,10 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 			}
 			return e.store.MarkSeen(ctx, ev.Conversation.Channel, ev.UpdateID)
 		}
-		id := "engine.no_session"
+		id := MsgNoSession
 		switch {
 		case ev.Kind == KindButton || ev.Kind == KindSecret:
-			id = "engine.stale_button"
+			id = MsgStaleButton
 		case ev.Kind == KindCommand && ev.Command == "help":
 			id = "engine.help_idle"
 		case ev.Kind == KindUnsupported:
@@ -376,7 +418,7 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 // failTurn reports a flow error to the user without saving the turn.
 func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 	e.log.Error("turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
-	r := Reply{Op: OpSend, ID: "engine.internal_error", Text: e.catalog.Text(t.Session.Locale, "engine.internal_error", nil)}
+	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
 		if _, derr := d.Deliver(ctx, t.Session.Conversation, r); derr != nil {
 			e.log.Warn("deliver failed", "reply", r, "err", derr)
@@ -467,7 +509,7 @@ func (e *Engine) deliver(ctx context.Context, s *Session, replies []Reply) bool 
 			e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
 			if r.Op == OpDelete && r.Ref == "" {
 				// The user's own message held a secret and is still there.
-				warn := Reply{Op: OpSend, ID: "engine.delete_failed", Text: e.catalog.Text(s.Locale, "engine.delete_failed", nil)}
+				warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.Text(s.Locale, MsgDeleteFailed, nil)}
 				if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
 					e.log.Warn("deliver failed", "session", s.ID, "reply", warn, "err", err)
 				}
@@ -535,9 +577,10 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-func (e *Engine) wake(ctx context.Context, c Conversation) error {
+func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
 	unlock := e.queue.lock(c.String())
 	defer unlock()
+	defer e.recoverTurn(c, &err)
 	if e.deliverer(c.Channel) == nil {
 		return nil
 	}

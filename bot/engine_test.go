@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -392,5 +393,62 @@ func TestMaxDurationCapsActiveSession(t *testing.T) {
 	}
 	if rec.last().ID != "engine.stale_button" { // echoFlow's expiry text
 		t.Fatalf("last reply %q", rec.last().ID)
+	}
+}
+
+// panicFlow panics on the text "boom".
+type panicFlow struct{ echoFlow }
+
+func (f *panicFlow) Handle(ctx context.Context, t *bot.Turn) error {
+	if t.Event.Text == "boom" {
+		panic("boom")
+	}
+	return f.echoFlow.Handle(ctx, t)
+}
+
+func TestPanicIsRecoveredAndConversationGoesOn(t *testing.T) {
+	st, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "sessions.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f := &panicFlow{}
+	e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	e.Register("test", rec)
+	mustHandle(t, e, ev(bot.KindStart, "1"))
+	boom := ev(bot.KindText, "2")
+	boom.Text = "boom"
+	done := make(chan error, 1)
+	e.Dispatch(context.Background(), boom, func(err error) { done <- err })
+	if err := <-done; !errors.Is(err, bot.ErrPanic) {
+		t.Fatalf("Dispatch returned %v, want ErrPanic", err)
+	}
+	// The conversation is not stuck: the next event is handled.
+	next := ev(bot.KindText, "3")
+	next.Text = "after"
+	mustHandle(t, e, next)
+	if !slices.Equal(f.order, []string{"after"}) {
+		t.Fatalf("flow saw %v after the panic", f.order)
+	}
+}
+
+func TestStartCommandBecomesStartAndUnsupportedSecretIsDeleted(t *testing.T) {
+	e, f, rec, _, _ := newEngine(t)
+	mustHandle(t, e, ev(bot.KindStart, "1"))
+	press := ev(bot.KindButton, "2")
+	press.Data = rec.last().Buttons[0].Data
+	mustHandle(t, e, press) // now a password is expected
+	photo := ev(bot.KindUnsupported, "3")
+	photo.MessageID = "77"
+	mustHandle(t, e, photo)
+	if got := rec.ids(); got[len(got)-1] != "delete:engine.delete_user_secret" || rec.last().MessageID != "77" {
+		t.Fatalf("replies %v: the message that may hold the secret was not deleted", got)
+	}
+	if f.handled != 2 {
+		t.Fatalf("flow handled %d events", f.handled)
 	}
 }

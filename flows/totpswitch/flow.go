@@ -239,7 +239,11 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	case ev.Kind == bot.KindCommand && ev.Command == "help":
 		f.help(t)
 		return nil
-	case ev.Kind == bot.KindStart || ev.Kind == bot.KindCommand:
+	case ev.Kind == bot.KindCommand:
+		// An unknown command changes nothing; say what works.
+		f.help(t)
+		return nil
+	case ev.Kind == bot.KindStart:
 		// /start or /2fa in the middle: release what this session holds and
 		// begin again in a new session.
 		f.release(ctx, t)

@@ -544,3 +544,20 @@ func TestStableValues(t *testing.T) {
 		t.Errorf("%d pinned states, table has %d", len(got), len(totpswitch.Transitions()))
 	}
 }
+
+func TestUnknownCommandDoesNotRestart(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "val@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("val@example.com")
+	c.text(pw)
+	before := c.session()
+	wantIDs(t, c.cmd("frobnicate"), "totp.help")
+	after := c.session()
+	if after.ID != before.ID || after.State != totpswitch.StateAwaitingSMSCode || after.Step != before.Step {
+		t.Fatalf("unknown command changed the session: %s/%q/%d → %s/%q/%d", before.ID, before.State, before.Step, after.ID, after.State, after.Step)
+	}
+	// /2fa is a start command: it restarts.
+	wantIDs(t, c.cmd("2fa"), "totp.restarting", "totp.welcome", "totp.ask_email")
+}

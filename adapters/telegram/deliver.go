@@ -1,0 +1,446 @@
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"guidedfix/bot"
+)
+
+const (
+	// maxText and maxCaption are the Bot API limits of sendMessage text
+	// and sendPhoto caption, in UTF-16 code units.
+	maxText    = 4096
+	maxCaption = 1024
+	// maxAnswer is the limit of an answerCallbackQuery text.
+	maxAnswer = 200
+	// maxAttempts bounds the tries of one Bot API call (429 and
+	// transient failures).
+	maxAttempts = 5
+	// callTimeout bounds one attempt.
+	callTimeout = 30 * time.Second
+	// staleID is the engine's reply to a button from an earlier step; on
+	// a callback query it becomes the query's answer instead of a message.
+	staleID = "engine.stale_button"
+)
+
+// inlineKeyboard and inlineButton are the Bot API InlineKeyboardMarkup and
+// InlineKeyboardButton with only the fields the adapter sets:
+// go-telegram/bot's models.InlineKeyboardButton always serialises
+// "copy_text":{"text":""}, which Telegram rejects (BUTTON_COPY_TEXT_INVALID).
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type inlineButton struct {
+	Text         string `json:"text"`
+	CallbackData string `json:"callback_data"`
+}
+
+// keyboard returns the reply_markup for buttons, one per row, or nil.
+func keyboard(buttons []bot.Button) models.ReplyMarkup {
+	if len(buttons) == 0 {
+		return nil
+	}
+	kb := inlineKeyboard{InlineKeyboard: make([][]inlineButton, len(buttons))}
+	for i, b := range buttons {
+		kb.InlineKeyboard[i] = []inlineButton{{Text: b.Label, CallbackData: b.Data}}
+	}
+	return kb
+}
+
+// Deliver performs r in the chat to.ID (a Telegram chat id):
+//
+//   - OpSend: sendMessage with the plain text (no parse_mode), split into
+//     parts of at most 4096 UTF-16 code units, the inline keyboard on the
+//     last part; or, with r.Image, sendPhoto uploading the PNG as "qr.png"
+//     with r.Text as caption (shortened to 1024). protect_content follows
+//     r.Protected. It returns the message id, or the ids of the parts
+//     joined by ",".
+//   - OpEdit: editMessageText of r.MessageID (its last part) with the text
+//     (shortened to 4096) and keyboard; "message is not modified" is no
+//     error. It returns "".
+//   - OpDelete: deleteMessage of every id in r.MessageID. It returns "".
+//
+// Sends and edits respect Options.PerChatInterval and GlobalPerSecond.
+// A 429 is retried after its retry_after (seconds); network errors and
+// 5xx answers are retried with backoff from 0.5 s, at most 5 tries in
+// all. A 403 (the user blocked the bot) returns bot.ErrBlocked at once.
+// A delete of a message that is not found, or of a bot message that can't
+// be deleted, and an edit of a message that is not found return
+// bot.ErrMessageGone; a user's message that can't be deleted returns a
+// plain error, so the engine asks the user to delete it.
+//
+// Within a callback query's turn (recognised by ctx: the engine hands the
+// context of Engine.Handle to Deliver), the first reply first answers the
+// query (answerCallbackQuery) and removes the pressed message's inline
+// keyboard; an "engine.stale_button" reply becomes the answer's text and
+// is not sent as a message. A to.ID that is not a number is an error.
+func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
+	chat, err := strconv.ParseInt(to.ID, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("telegram: chat id %q: %w", to.ID, err)
+	}
+	if cb, ok := ctx.Value(callbackKey{}).(*callback); ok && a.settle(ctx, cb, &r) {
+		return "", nil
+	}
+	switch r.Op {
+	case bot.OpDelete:
+		return "", a.delete(ctx, chat, r)
+	case bot.OpEdit:
+		return "", a.edit(ctx, chat, r)
+	case bot.OpSend, "":
+		return a.send(ctx, chat, r)
+	}
+	return "", fmt.Errorf("telegram: unknown reply op %q", r.Op)
+}
+
+func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, error) {
+	markup := keyboard(r.Buttons)
+	if len(r.Image) > 0 {
+		var m *models.Message
+		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
+			p := &tg.SendPhotoParams{ChatID: chat, Caption: shorten(r.Text, maxCaption), ProtectContent: r.Protected,
+				Photo: &models.InputFileUpload{Filename: "qr.png", Data: bytes.NewReader(r.Image)}}
+			if markup != nil {
+				p.ReplyMarkup = markup
+			}
+			m, err = a.b.SendPhoto(ctx, p)
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(m.ID), nil
+	}
+	parts := split(r.Text, maxText)
+	ids := make([]string, 0, len(parts))
+	for i, part := range parts {
+		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected}
+		if i == len(parts)-1 && markup != nil {
+			p.ReplyMarkup = markup
+		}
+		var m *models.Message
+		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
+			m, err = a.b.SendMessage(ctx, p)
+			return err
+		})
+		if err != nil {
+			return strings.Join(ids, ","), err
+		}
+		ids = append(ids, strconv.Itoa(m.ID))
+	}
+	return strings.Join(ids, ","), nil
+}
+
+func (a *Adapter) edit(ctx context.Context, chat int64, r bot.Reply) error {
+	ids := strings.Split(r.MessageID, ",")
+	id, err := strconv.Atoi(ids[len(ids)-1])
+	if err != nil {
+		return fmt.Errorf("telegram: message id %q: %w", r.MessageID, err)
+	}
+	p := &tg.EditMessageTextParams{ChatID: chat, MessageID: id, Text: shorten(r.Text, maxText)}
+	if markup := keyboard(r.Buttons); markup != nil {
+		p.ReplyMarkup = markup
+	}
+	err = a.call(ctx, chat, true, func(ctx context.Context) error {
+		_, err := a.b.EditMessageText(ctx, p)
+		return err
+	})
+	switch {
+	case apiError(err, "message is not modified"):
+		return nil
+	case apiError(err, "message to edit not found"):
+		return fmt.Errorf("%w: %w", bot.ErrMessageGone, err)
+	}
+	return err
+}
+
+func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
+	var firstErr error
+	gone := 0
+	ids := strings.Split(r.MessageID, ",")
+	for _, s := range ids {
+		id, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("telegram: message id %q: %w", r.MessageID, err)
+		}
+		err = a.call(ctx, chat, false, func(ctx context.Context) error {
+			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
+			return err
+		})
+		switch {
+		case err == nil:
+		case apiError(err, "message to delete not found"),
+			// A bot message that can't be deleted any more is as good as
+			// gone; a user's message that held a secret is not.
+			apiError(err, "message can't be deleted") && r.Ref != "":
+			gone++
+		case firstErr == nil:
+			firstErr = err
+		}
+	}
+	if firstErr == nil && gone == len(ids) {
+		return fmt.Errorf("telegram: %w", bot.ErrMessageGone)
+	}
+	return firstErr
+}
+
+// apiError reports whether err is a Bot API 400 whose description
+// contains text.
+func apiError(err error, text string) bool {
+	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), text)
+}
+
+// call runs one Bot API request with the rate limits (when limited),
+// retrying 429 after retry_after and transient failures with backoff. A
+// 403 becomes bot.ErrBlocked.
+func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(context.Context) error) error {
+	backoff := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if limited {
+			if err := a.sleep(ctx, a.limiter.delay(a.now(), chat)); err != nil {
+				return err
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		err := fn(cctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		var tooMany *tg.TooManyRequestsError
+		wait := backoff
+		switch {
+		case errors.As(err, &tooMany):
+			wait = time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
+		case errors.Is(err, tg.ErrorForbidden):
+			return fmt.Errorf("telegram: %w: %w", bot.ErrBlocked, err)
+		case !transient(ctx, err):
+			return fmt.Errorf("telegram: %w", err)
+		default:
+			backoff *= 2
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("telegram: %d attempts: %w", attempt, err)
+		}
+		a.log.Info("Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+		if err := a.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// transient reports whether err is worth retrying: not a Bot API 4xx
+// answer, and ctx is still live.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var migrate *tg.MigrateError
+	for _, permanent := range []error{tg.ErrorBadRequest, tg.ErrorUnauthorized, tg.ErrorForbidden, tg.ErrorNotFound, tg.ErrorConflict} {
+		if errors.Is(err, permanent) {
+			return false
+		}
+	}
+	return !errors.As(err, &migrate)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// callback is the callback query of the turn in progress.
+type callback struct {
+	id      string
+	conv    bot.Conversation
+	pressed int // message whose keyboard was used; 0 if unknown
+
+	mu      sync.Mutex
+	settled bool
+}
+
+type callbackKey struct{}
+
+// settle answers cb once (answerCallbackQuery), before the turn's first
+// reply r (nil at the end of a turn that sent nothing). It reports whether
+// r was consumed: a stale-button notice becomes the answer's text. Before
+// any other reply but an internal error, the pressed message's inline
+// keyboard is removed (editMessageReplyMarkup without reply_markup).
+func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if cb.settled {
+		return false
+	}
+	cb.settled = true
+	p := &tg.AnswerCallbackQueryParams{CallbackQueryID: cb.id}
+	stale := r != nil && r.Op == bot.OpSend && r.ID == staleID && utf16Len(r.Text) <= maxAnswer
+	if stale {
+		p.Text = r.Text
+	}
+	err := a.call(ctx, 0, false, func(ctx context.Context) error {
+		_, err := a.b.AnswerCallbackQuery(ctx, p)
+		return err
+	})
+	if err != nil {
+		a.log.Warn("answerCallbackQuery failed", "err", err)
+		return false
+	}
+	if stale {
+		return true
+	}
+	// Keep the keyboard when the turn failed, so the user can press again.
+	if r != nil && cb.pressed != 0 && r.ID != "engine.internal_error" {
+		chat, _ := strconv.ParseInt(cb.conv.ID, 10, 64)
+		err := a.call(ctx, chat, false, func(ctx context.Context) error {
+			_, err := a.b.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
+			return err
+		})
+		if err != nil && !apiError(err, "message is not modified") {
+			a.log.Debug("removing a used inline keyboard failed", "err", err)
+		}
+	}
+	return false
+}
+
+// utf16Len is the length of s in UTF-16 code units, the unit of the Bot
+// API's text limits.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += units(r)
+	}
+	return n
+}
+
+func units(r rune) int {
+	if r >= 0x10000 {
+		return 2
+	}
+	return 1
+}
+
+// prefix returns the byte length of the longest prefix of s with at most
+// limit UTF-16 code units.
+func prefix(s string, limit int) int {
+	n := 0
+	for i, r := range s {
+		if n += units(r); n > limit {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// split cuts s into parts of at most limit UTF-16 code units, after the
+// last newline or space that keeps a part within limit when there is one.
+// The parts concatenate to s.
+func split(s string, limit int) []string {
+	var parts []string
+	for utf16Len(s) > limit {
+		cut := prefix(s, limit)
+		if i := strings.LastIndexAny(s[:cut], "\n "); i > 0 {
+			cut = i + 1
+		}
+		parts = append(parts, s[:cut])
+		s = s[cut:]
+	}
+	return append(parts, s)
+}
+
+// shorten returns s cut to at most limit UTF-16 code units, ending in "…"
+// when cut.
+func shorten(s string, limit int) string {
+	if utf16Len(s) <= limit {
+		return s
+	}
+	return s[:prefix(s, limit-1)] + "…"
+}
+
+// limiter spaces sends per chat and overall with the generic cell rate
+// algorithm: a bucket allows burst sends at once, then one per interval.
+type limiter struct {
+	mu     sync.Mutex
+	chat   rate
+	global rate
+	chats  map[int64]*time.Time
+	all    time.Time
+}
+
+type rate struct {
+	interval time.Duration // 0: unlimited
+	burst    int
+}
+
+func newLimiter(perChat time.Duration, burst, perSecond int) *limiter {
+	l := &limiter{chats: map[int64]*time.Time{}}
+	if perChat > 0 {
+		l.chat = rate{perChat, burst}
+	}
+	if perSecond > 0 {
+		l.global = rate{time.Second / time.Duration(perSecond), perSecond}
+	}
+	return l
+}
+
+// reserve books the next send at or after at for a bucket whose
+// theoretical arrival time is *tat and returns when it may go.
+func (r rate) reserve(tat *time.Time, at time.Time) time.Time {
+	if r.interval <= 0 {
+		return at
+	}
+	t := *tat
+	if t.Before(at) {
+		t = at
+	}
+	send := t.Add(-time.Duration(r.burst-1) * r.interval)
+	if send.Before(at) {
+		send = at
+	}
+	*tat = t.Add(r.interval)
+	return send
+}
+
+// delay books a send in chat at now and returns how long to wait for it.
+func (l *limiter) delay(now time.Time, chat int64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at := now
+	if l.chat.interval > 0 {
+		tat := l.chats[chat]
+		if tat == nil {
+			if len(l.chats) >= 4096 {
+				for k, t := range l.chats {
+					if !t.After(now) {
+						delete(l.chats, k)
+					}
+				}
+			}
+			tat = &time.Time{}
+			l.chats[chat] = tat
+		}
+		at = l.chat.reserve(tat, at)
+	}
+	at = l.global.reserve(&l.all, at)
+	return at.Sub(now)
+}

@@ -1,0 +1,645 @@
+// Package fakebotapi is an in-process fake of the Telegram Bot API server
+// (core.telegram.org/bots/api) for tests and load benchmarks of the
+// Telegram adapter. It listens on 127.0.0.1 (net/http/httptest) and speaks
+// the wire format of github.com/go-telegram/bot: every method is a POST
+// to /bot<token>/<method> with a multipart/form-data body whose structured
+// fields are JSON strings; answers are {"ok":..,"result":..} objects.
+//
+// It implements getMe, getUpdates (a held long poll fed by Inject),
+// setWebhook, deleteWebhook, setMyCommands, sendMessage, sendPhoto,
+// editMessageText, editMessageReplyMarkup, deleteMessage and
+// answerCallbackQuery, with Telegram's checks that matter to the adapter
+// (text lengths, inline keyboard fields, missing messages). It records
+// every call, tracks which messages exist in each chat, and fails calls on
+// request (FailNext). All methods are safe for concurrent use.
+package fakebotapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Token, when set, is the only bot token accepted; requests for
+	// another token get error 401 "Unauthorized". Empty accepts any.
+	Token string
+	// BotUsername is the bot's username returned by getMe; default
+	// "fake_bot".
+	BotUsername string
+	// MaxPoll caps how long a getUpdates call is held when no update is
+	// pending, whatever its timeout field says; default 50 s (the
+	// library's HTTP client gives up after 60 s).
+	MaxPoll time.Duration
+}
+
+// Server is the fake Bot API server.
+type Server struct {
+	// URL is the server's base URL, "http://127.0.0.1:port", for
+	// go-telegram/bot's WithServerURL.
+	URL string
+
+	ts      *httptest.Server
+	maxPoll time.Duration
+	token   string
+	bot     User
+	closed  chan struct{}
+	once    sync.Once
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every change
+	calls     []Call
+	pending   []Update
+	failures  map[string][]failure
+	chats     map[int64]map[int]*Message
+	chatType  map[int64]Chat
+	msgSeq    map[int64]int
+	answered  map[string]bool
+	updateSeq int64
+	cbSeq     int
+	fileSeq   int
+	webhook   string
+	secret    string
+}
+
+// Call is one recorded Bot API request. Its maps are shared: read them,
+// do not change them.
+type Call struct {
+	// Method is the Bot API method name, e.g. "sendMessage".
+	Method string
+	// Fields are the form fields as sent (JSON text for objects, "true"
+	// for booleans).
+	Fields map[string]string
+	// Files are the uploaded files by field name ("photo").
+	Files map[string]File
+	// ErrorCode is the error_code the fake answered, 0 for success.
+	ErrorCode int
+	// Result is the JSON "result" the fake answered (nil on error).
+	Result json.RawMessage
+}
+
+// File is an uploaded file.
+type File struct {
+	// Name is the file name given in the multipart header.
+	Name string
+	// Data is the file's bytes.
+	Data []byte
+}
+
+// MessageID returns the message_id of the Message in c.Result, or 0 when
+// the result is not a Message.
+func (c Call) MessageID() int {
+	var m struct {
+		ID int `json:"message_id"`
+	}
+	_ = json.Unmarshal(c.Result, &m)
+	return m.ID
+}
+
+type failure struct {
+	code       int
+	desc       string
+	retryAfter int
+}
+
+// New starts a fake server on 127.0.0.1; Close stops it.
+func New(opts Options) *Server {
+	if opts.BotUsername == "" {
+		opts.BotUsername = "fake_bot"
+	}
+	if opts.MaxPoll <= 0 {
+		opts.MaxPoll = 50 * time.Second
+	}
+	s := &Server{
+		maxPoll:  opts.MaxPoll,
+		token:    opts.Token,
+		bot:      User{ID: 1000, IsBot: true, FirstName: "Fake", Username: opts.BotUsername},
+		closed:   make(chan struct{}),
+		changed:  make(chan struct{}),
+		failures: map[string][]failure{},
+		chats:    map[int64]map[int]*Message{},
+		chatType: map[int64]Chat{},
+		msgSeq:   map[int64]int{},
+		answered: map[string]bool{},
+	}
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.ts.URL
+	return s
+}
+
+// Close releases held getUpdates calls and shuts the server down.
+func (s *Server) Close() {
+	s.once.Do(func() { close(s.closed) })
+	s.ts.Close()
+}
+
+// Bot returns the bot's own User (as getMe answers it).
+func (s *Server) Bot() User { return s.bot }
+
+// Inject queues updates for getUpdates, in order. An update stays queued
+// until a getUpdates call confirms it with a higher offset, so injecting
+// one twice delivers it twice (a duplicate).
+func (s *Server) Inject(updates ...Update) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(s.pending, updates...)
+	s.notify()
+}
+
+// FailNext makes the next call of method fail with error_code code and
+// description; retryAfter (seconds), when positive, is sent as
+// parameters.retry_after (use it with code 429). Failures queue up in
+// order.
+func (s *Server) FailNext(method string, code int, description string, retryAfter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], failure{code, description, retryAfter})
+}
+
+// Calls returns the recorded calls of the given methods (all calls when
+// none is given), oldest first.
+func (s *Server) Calls(methods ...string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filter(methods)
+}
+
+// ResetCalls forgets the recorded calls (long benchmarks).
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// WaitCalls blocks until at least n calls of method were recorded and
+// returns them; it returns ctx's error (and the calls so far) when ctx
+// ends first.
+func (s *Server) WaitCalls(ctx context.Context, method string, n int) ([]Call, error) {
+	for {
+		s.mu.Lock()
+		cs, ch := s.filter([]string{method}), s.changed
+		s.mu.Unlock()
+		if len(cs) >= n {
+			return cs, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return cs, fmt.Errorf("waiting for %d %s calls, have %d: %w", n, method, len(cs), ctx.Err())
+		}
+	}
+}
+
+// Messages returns the messages that exist in chat (sent by the bot or
+// built for a user, and not deleted), by message id.
+func (s *Server) Messages(chat int64) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.chats[chat] {
+		out = append(out, *m)
+	}
+	slices.SortFunc(out, func(a, b Message) int { return a.ID - b.ID })
+	return out
+}
+
+// Exists reports whether message id exists in chat.
+func (s *Server) Exists(chat int64, id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.chats[chat][id]
+	return ok
+}
+
+// PostWebhook posts u as JSON to url the way Telegram delivers a webhook
+// update, with the X-Telegram-Bot-Api-Secret-Token header set to secret
+// (no header when secret is empty). It returns the HTTP status code.
+func PostWebhook(ctx context.Context, url, secret string, u Update) (int, error) {
+	body, err := json.Marshal(u)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+func (s *Server) filter(methods []string) []Call {
+	var out []Call
+	for _, c := range s.calls {
+		if len(methods) == 0 || slices.Contains(methods, c.Method) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// notify wakes every waiter; s.mu must be held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) record(c Call) {
+	s.calls = append(s.calls, c)
+	s.notify()
+}
+
+// apiError is a Bot API error answer.
+type apiError struct {
+	code       int
+	desc       string
+	retryAfter int
+}
+
+func badRequest(desc string) *apiError { return &apiError{code: 400, desc: "Bad Request: " + desc} }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
+	token, method, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 || r.Method != http.MethodPost {
+		writeAnswer(w, nil, &apiError{code: 404, desc: "Not Found"})
+		return
+	}
+	if s.token != "" && token != s.token {
+		writeAnswer(w, nil, &apiError{code: 401, desc: "Unauthorized"})
+		return
+	}
+	call, err := readCall(r, method)
+	if err != nil {
+		writeAnswer(w, nil, badRequest(err.Error()))
+		return
+	}
+	if method == "getUpdates" {
+		s.getUpdates(w, r, call)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, aerr := s.failure(method); aerr != nil {
+		s.answer(w, call, nil, aerr)
+		return
+	}
+	result, aerr := s.apply(call)
+	s.answer(w, call, result, aerr)
+}
+
+// failure takes the next injected failure of method; s.mu must be held.
+func (s *Server) failure(method string) (any, *apiError) {
+	fs := s.failures[method]
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	s.failures[method] = fs[1:]
+	return nil, &apiError{fs[0].code, fs[0].desc, fs[0].retryAfter}
+}
+
+// getUpdates answers the pending updates from offset on, holding the call
+// until one is pending, the timeout passes, the client leaves or the
+// server closes.
+func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, c Call) {
+	offset, _ := strconv.ParseInt(c.Fields["offset"], 10, 64)
+	limit, _ := strconv.Atoi(c.Fields["limit"])
+	if limit <= 0 || limit > 100 {
+		limit = 100
+	}
+	timeout, _ := strconv.Atoi(c.Fields["timeout"])
+	hold := min(time.Duration(timeout)*time.Second, s.maxPoll)
+	timer := time.NewTimer(hold)
+	defer timer.Stop()
+	expired := hold <= 0
+	for {
+		s.mu.Lock()
+		if _, aerr := s.failure("getUpdates"); aerr != nil {
+			s.answer(w, c, nil, aerr)
+			s.mu.Unlock()
+			return
+		}
+		if s.webhook != "" {
+			s.answer(w, c, nil, &apiError{code: 409, desc: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"})
+			s.mu.Unlock()
+			return
+		}
+		s.pending = slices.DeleteFunc(s.pending, func(u Update) bool { return u.ID < offset })
+		if len(s.pending) > 0 || expired {
+			batch := s.pending[:min(limit, len(s.pending))]
+			s.answer(w, c, append([]Update{}, batch...), nil)
+			s.mu.Unlock()
+			return
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			expired = true
+		case <-s.closed:
+			expired = true
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// answer writes and records; s.mu must be held.
+func (s *Server) answer(w http.ResponseWriter, c Call, result any, aerr *apiError) {
+	raw := writeAnswer(w, result, aerr)
+	if aerr != nil {
+		c.ErrorCode = aerr.code
+	} else {
+		c.Result = raw
+	}
+	s.record(c)
+}
+
+func writeAnswer(w http.ResponseWriter, result any, aerr *apiError) json.RawMessage {
+	w.Header().Set("Content-Type", "application/json")
+	if aerr != nil {
+		body := map[string]any{"ok": false, "error_code": aerr.code, "description": aerr.desc}
+		if aerr.retryAfter > 0 {
+			body["parameters"] = map[string]any{"retry_after": aerr.retryAfter}
+		}
+		w.WriteHeader(aerr.code)
+		_ = json.NewEncoder(w).Encode(body)
+		return nil
+	}
+	raw, _ := json.Marshal(result)
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "result": json.RawMessage(raw)})
+	return raw
+}
+
+// readCall decodes a multipart (or url-encoded) form into a Call. An empty
+// body (getMe in go-telegram/bot) has no fields.
+func readCall(r *http.Request, method string) (Call, error) {
+	c := Call{Method: method, Fields: map[string]string{}, Files: map[string]File{}}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	if err != nil || len(body) == 0 {
+		return c, err
+	}
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := r.ParseForm(); err != nil {
+			return c, err
+		}
+		for k, v := range r.PostForm {
+			c.Fields[k] = v[0]
+		}
+		return c, nil
+	}
+	form, err := multipart.NewReader(bytes.NewReader(body), params["boundary"]).ReadForm(64 << 20)
+	if err != nil {
+		return c, fmt.Errorf("multipart form: %w", err)
+	}
+	defer form.RemoveAll()
+	for k, v := range form.Value {
+		c.Fields[k] = v[0]
+	}
+	for k, fhs := range form.File {
+		f, err := fhs[0].Open()
+		if err != nil {
+			return c, err
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return c, err
+		}
+		c.Files[k] = File{Name: fhs[0].Filename, Data: data}
+	}
+	return c, nil
+}
+
+// apply performs a method other than getUpdates; s.mu must be held.
+func (s *Server) apply(c Call) (any, *apiError) {
+	f := c.Fields
+	switch c.Method {
+	case "getMe":
+		return s.bot, nil
+	case "setWebhook":
+		s.webhook, s.secret = f["url"], f["secret_token"]
+		return true, nil
+	case "deleteWebhook":
+		s.webhook, s.secret = "", ""
+		if f["drop_pending_updates"] == "true" {
+			s.pending = nil
+		}
+		return true, nil
+	case "setMyCommands":
+		var cmds []struct{ Command, Description string }
+		if err := json.Unmarshal([]byte(f["commands"]), &cmds); err != nil || len(cmds) == 0 {
+			return nil, badRequest("can't parse commands JSON object")
+		}
+		return true, nil
+	case "sendMessage", "sendPhoto":
+		return s.send(c)
+	case "editMessageText", "editMessageReplyMarkup":
+		return s.edit(c)
+	case "deleteMessage":
+		chat, id, aerr := s.target(f)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if _, ok := s.chats[chat][id]; !ok {
+			return nil, badRequest("message to delete not found")
+		}
+		delete(s.chats[chat], id)
+		return true, nil
+	case "answerCallbackQuery":
+		id := f["callback_query_id"]
+		if id == "" || s.answered[id] {
+			return nil, badRequest("query is too old and response timeout expired or query ID is invalid")
+		}
+		if utf16Len(f["text"]) > 200 {
+			return nil, badRequest("MESSAGE_TOO_LONG")
+		}
+		s.answered[id] = true
+		return true, nil
+	}
+	return nil, &apiError{code: 404, desc: "Not Found"}
+}
+
+func (s *Server) send(c Call) (any, *apiError) {
+	f := c.Fields
+	chat, err := strconv.ParseInt(f["chat_id"], 10, 64)
+	if err != nil {
+		return nil, badRequest("chat not found")
+	}
+	markup, aerr := checkMarkup(f["reply_markup"])
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := checkParseMode(f["parse_mode"]); aerr != nil {
+		return nil, aerr
+	}
+	m := &Message{Chat: s.chat(chat), From: &s.bot, Date: s.now().Unix(), HasProtectedContent: f["protect_content"] == "true", ReplyMarkup: markup}
+	if c.Method == "sendMessage" {
+		switch n := utf16Len(f["text"]); {
+		case strings.TrimSpace(f["text"]) == "":
+			return nil, badRequest("message text is empty")
+		case n > 4096:
+			return nil, badRequest("message is too long")
+		}
+		m.Text = f["text"]
+	} else {
+		file, ok := c.Files["photo"]
+		if !ok || len(file.Data) == 0 {
+			return nil, badRequest("there is no photo in the request")
+		}
+		if utf16Len(f["caption"]) > 1024 {
+			return nil, badRequest("message caption is too long")
+		}
+		s.fileSeq++
+		id := "photo" + strconv.Itoa(s.fileSeq)
+		m.Caption = f["caption"]
+		m.Photo = []PhotoSize{{FileID: id, FileUniqueID: id + "u", Width: 320, Height: 320, FileSize: len(file.Data)}}
+	}
+	m.ID = s.nextMessageID(chat)
+	s.store(chat, m)
+	return m, nil
+}
+
+func (s *Server) edit(c Call) (any, *apiError) {
+	chat, id, aerr := s.target(c.Fields)
+	if aerr != nil {
+		return nil, aerr
+	}
+	markup, aerr := checkMarkup(c.Fields["reply_markup"])
+	if aerr != nil {
+		return nil, aerr
+	}
+	m, ok := s.chats[chat][id]
+	if !ok {
+		return nil, badRequest("message to edit not found")
+	}
+	text := m.Text
+	if c.Method == "editMessageText" {
+		if aerr := checkParseMode(c.Fields["parse_mode"]); aerr != nil {
+			return nil, aerr
+		}
+		text = c.Fields["text"]
+		switch {
+		case m.Text == "":
+			return nil, badRequest("there is no text in the message to edit")
+		case strings.TrimSpace(text) == "":
+			return nil, badRequest("message text is empty")
+		case utf16Len(text) > 4096:
+			return nil, badRequest("MESSAGE_TOO_LONG")
+		}
+	}
+	if text == m.Text && bytes.Equal(markup, m.ReplyMarkup) {
+		return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+	}
+	m.Text, m.ReplyMarkup, m.EditDate = text, markup, s.now().Unix()
+	return m, nil
+}
+
+func (s *Server) target(f map[string]string) (int64, int, *apiError) {
+	chat, err := strconv.ParseInt(f["chat_id"], 10, 64)
+	if err != nil {
+		return 0, 0, badRequest("chat not found")
+	}
+	id, err := strconv.Atoi(f["message_id"])
+	if err != nil || id <= 0 {
+		return 0, 0, badRequest("message identifier is not specified")
+	}
+	return chat, id, nil
+}
+
+// chat returns the chat with id as a builder introduced it, or a private
+// chat; s.mu must be held.
+func (s *Server) chat(id int64) Chat {
+	if c, ok := s.chatType[id]; ok {
+		return c
+	}
+	return Chat{ID: id, Type: "private"}
+}
+
+func (s *Server) nextMessageID(chat int64) int {
+	s.msgSeq[chat]++
+	return s.msgSeq[chat]
+}
+
+func (s *Server) store(chat int64, m *Message) {
+	if s.chats[chat] == nil {
+		s.chats[chat] = map[int]*Message{}
+	}
+	s.chats[chat][m.ID] = m
+}
+
+// checkParseMode accepts no parse mode or one of Telegram's three.
+func checkParseMode(mode string) *apiError {
+	switch mode {
+	case "", "MarkdownV2", "Markdown", "HTML":
+		return nil
+	}
+	return badRequest("unsupported parse_mode")
+}
+
+// checkMarkup validates an inline keyboard as Telegram does for the
+// fields the adapter may send: every button has a text and exactly one
+// action; callback_data is 1-64 bytes; a copy_text needs a non-empty text
+// (go-telegram/bot's own InlineKeyboardButton always sends
+// "copy_text":{"text":""}, which Telegram rejects). It returns the
+// compacted JSON.
+func checkMarkup(raw string) (json.RawMessage, *apiError) {
+	if raw == "" {
+		return nil, nil
+	}
+	var kb struct {
+		InlineKeyboard [][]map[string]json.RawMessage `json:"inline_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(raw), &kb); err != nil || kb.InlineKeyboard == nil {
+		return nil, badRequest("can't parse reply keyboard markup JSON object")
+	}
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			var text string
+			if err := json.Unmarshal(b["text"], &text); err != nil || text == "" {
+				return nil, badRequest("BUTTON_TEXT_INVALID")
+			}
+			if ct, ok := b["copy_text"]; ok {
+				var v struct{ Text string }
+				if err := json.Unmarshal(ct, &v); err != nil || v.Text == "" {
+					return nil, badRequest("BUTTON_COPY_TEXT_INVALID")
+				}
+			}
+			if cd, ok := b["callback_data"]; ok {
+				var data string
+				if err := json.Unmarshal(cd, &data); err != nil || data == "" || len(data) > 64 {
+					return nil, badRequest("BUTTON_DATA_INVALID")
+				}
+			}
+			if len(b) != 2 {
+				return nil, badRequest("BUTTON_TYPE_INVALID")
+			}
+		}
+	}
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, []byte(raw)) // valid: it was just decoded
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,472 @@
+// Package telegram is the Telegram adapter: customers run the guided change
+// in a private chat with the bot. Every Bot API call goes through
+// github.com/go-telegram/bot; the engine and the flows stay platform-free.
+//
+// Updates arrive by long polling (getUpdates, the default) or by webhook
+// (setWebhook with a secret token, checked on every request). Each update
+// becomes a bot.Event; the updates of one chat are handled one at a time in
+// order, chats in parallel. Replies go out as plain text without
+// parse_mode, so user-supplied text such as "a_b*c" is never parsed as
+// markup; buttons are inline keyboards; the QR code is an uploaded PNG with
+// protect_content. Flows run only in private chats: in a group the bot
+// answers commands with a link to its private chat and never asks for a
+// secret.
+package telegram
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"guidedfix/bot"
+)
+
+//go:embed locales/*.yaml
+var messages embed.FS
+
+// Channel is the adapter's channel name in bot.Conversation and in the
+// engine's record of processed update ids.
+const Channel = "telegram"
+
+// DefaultAPIURL is the public Bot API server.
+const DefaultAPIURL = "https://api.telegram.org"
+
+// SecretHeader is the header in which Telegram sends the webhook's secret
+// token (Bot API setWebhook, secret_token).
+const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
+
+// allowedUpdates are the update kinds the adapter reads (Bot API
+// getUpdates/setWebhook allowed_updates).
+var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery}
+
+// Options configure an Adapter.
+type Options struct {
+	// Token is the bot token from @BotFather (required).
+	Token string
+	// APIURL is the Bot API server's base URL, without the "/bot<token>"
+	// part: a self-hosted telegram-bot-api server or a test fake. Default
+	// DefaultAPIURL.
+	APIURL string
+	// BotUsername is the bot's @username without "@", used for the
+	// https://t.me/<username> link given in groups and to recognise
+	// "/cmd@username". Empty: Run asks getMe.
+	BotUsername string
+	// WebhookURL is the public HTTPS URL Telegram posts updates to; empty
+	// (default) means long polling.
+	WebhookURL string
+	// WebhookSecret is the secret_token given to setWebhook and required
+	// in SecretHeader on every webhook request: 1-256 characters of
+	// A-Z a-z 0-9 _ -. Required with WebhookURL.
+	WebhookSecret string
+	// Listen is the local address of the webhook's HTTP server, e.g.
+	// ":8443"; default ":8443". It serves plain HTTP on every path: TLS is
+	// terminated in front of it (Telegram only posts to HTTPS URLs).
+	Listen string
+	// Engine runs the flows (required); New registers the adapter with it
+	// as the deliverer of channel "telegram".
+	Engine *bot.Engine
+	// Logger receives operator logs (never message texts or secrets);
+	// default slog.Default().
+	Logger *slog.Logger
+	// PerChatInterval is the sustained interval between messages sent
+	// (or edited) in one chat, with a burst of 3; default 1 s, negative
+	// disables the per-chat limit.
+	PerChatInterval time.Duration
+	// GlobalPerSecond is how many messages the bot sends per second over
+	// all chats (burst of the same size); default 30, negative disables
+	// the global limit.
+	GlobalPerSecond int
+	// HTTPClient, if set, makes the Bot API requests. Its Timeout must be
+	// 0 or above 60 s: getUpdates is held up to 59 s.
+	HTTPClient *http.Client
+}
+
+// Adapter connects the engine to one Telegram bot. It implements
+// bot.Deliverer; its methods are safe for concurrent use.
+type Adapter struct {
+	opts    Options
+	b       *tg.Bot
+	eng     *bot.Engine
+	log     *slog.Logger
+	user    atomic.Pointer[string]
+	queue   serial
+	recent  recentSet
+	limiter *limiter
+
+	mu     sync.Mutex // guards closed and wg.Add
+	closed bool
+	wg     sync.WaitGroup
+
+	// Seams for tests.
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	onDone   func(updateID int64)
+	listener net.Listener // serve the webhook here instead of Listen
+}
+
+var _ bot.Deliverer = (*Adapter)(nil)
+
+// New returns an adapter for opts and registers it with opts.Engine as the
+// deliverer of channel "telegram"; it loads the adapter's texts into the
+// engine's catalog. It makes no network call. It returns an error when
+// Token or Engine is missing, when WebhookURL is set without
+// WebhookSecret, or when the Bot API client cannot be created.
+func New(opts Options) (*Adapter, error) {
+	switch {
+	case opts.Token == "":
+		return nil, errors.New("telegram: Options.Token is required")
+	case opts.Engine == nil:
+		return nil, errors.New("telegram: Options.Engine is required")
+	case opts.WebhookURL != "" && opts.WebhookSecret == "":
+		return nil, errors.New("telegram: a webhook needs Options.WebhookSecret")
+	}
+	if opts.APIURL == "" {
+		opts.APIURL = DefaultAPIURL
+	}
+	opts.APIURL = strings.TrimRight(opts.APIURL, "/")
+	if opts.Listen == "" {
+		opts.Listen = ":8443"
+	}
+	if opts.PerChatInterval == 0 {
+		opts.PerChatInterval = time.Second
+	}
+	if opts.GlobalPerSecond == 0 {
+		opts.GlobalPerSecond = 30
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &Adapter{
+		opts:    opts,
+		eng:     opts.Engine,
+		log:     opts.Logger.With("channel", Channel),
+		limiter: newLimiter(opts.PerChatInterval, 3, opts.GlobalPerSecond),
+		now:     time.Now,
+		sleep:   sleepCtx,
+	}
+	name := strings.TrimPrefix(opts.BotUsername, "@")
+	a.user.Store(&name)
+	if err := a.eng.Catalog().Load(messages, "locales/en.yaml"); err != nil {
+		return nil, err
+	}
+	tgOpts := []tg.Option{
+		tg.WithServerURL(opts.APIURL),
+		tg.WithSkipGetMe(),
+		tg.WithDefaultHandler(a.onUpdate),
+		// One consumer that only queues, so that an update is taken from
+		// getUpdates (and confirmed by the next offset) only once queued.
+		tg.WithNotAsyncHandlers(),
+		tg.WithUpdatesChannelCap(0),
+		tg.WithAllowedUpdates(allowedUpdates),
+		tg.WithErrorsHandler(func(err error) { a.log.Warn("Bot API client", "err", err) }),
+	}
+	if opts.HTTPClient != nil {
+		tgOpts = append(tgOpts, tg.WithHTTPClient(time.Minute, opts.HTTPClient))
+	}
+	b, err := tg.New(opts.Token, tgOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("telegram: %w", err)
+	}
+	a.b = b
+	a.eng.Register(Channel, a)
+	return a, nil
+}
+
+// Run receives updates until ctx is done. It first asks getMe when
+// Options.BotUsername is empty and registers the commands /start, /2fa,
+// /cancel and /help with setMyCommands. Then, with no WebhookURL, it calls
+// deleteWebhook and long-polls getUpdates; with a WebhookURL it serves
+// WebhookHandler on Options.Listen and calls setWebhook (url, secret_token,
+// allowed_updates message, edited_message, callback_query). When ctx is
+// done it stops taking updates (webhook requests get 503), waits for the
+// turns in flight and returns nil, also when ctx ends during startup. It
+// returns an error when a startup call (getMe, setMyCommands,
+// deleteWebhook, setWebhook) fails, or the webhook server cannot listen or
+// stops. An Adapter runs once.
+func (a *Adapter) Run(ctx context.Context) error {
+	err := a.run(ctx)
+	a.close()
+	a.wg.Wait()
+	if ctx.Err() != nil {
+		return nil // a startup call cut short by the shutdown is no failure
+	}
+	return err
+}
+
+func (a *Adapter) run(ctx context.Context) error {
+	if a.username() == "" {
+		me, err := a.b.GetMe(ctx)
+		if err != nil {
+			return fmt.Errorf("telegram: getMe: %w", err)
+		}
+		a.user.Store(&me.Username)
+	}
+	if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands()}); err != nil {
+		return fmt.Errorf("telegram: setMyCommands: %w", err)
+	}
+	if a.opts.WebhookURL == "" {
+		return a.poll(ctx)
+	}
+	return a.serveWebhook(ctx)
+}
+
+// close makes receive refuse new updates.
+func (a *Adapter) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closed = true
+}
+
+func (a *Adapter) poll(ctx context.Context) error {
+	if _, err := a.b.DeleteWebhook(ctx, &tg.DeleteWebhookParams{}); err != nil {
+		return fmt.Errorf("telegram: deleteWebhook: %w", err)
+	}
+	a.log.Info("receiving updates by long polling")
+	a.b.Start(ctx)
+	return nil
+}
+
+func (a *Adapter) serveWebhook(ctx context.Context) error {
+	ln := a.listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.opts.Listen); err != nil {
+			return fmt.Errorf("telegram: webhook listen: %w", err)
+		}
+	}
+	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	_, err := a.b.SetWebhook(ctx, &tg.SetWebhookParams{URL: a.opts.WebhookURL, SecretToken: a.opts.WebhookSecret, AllowedUpdates: allowedUpdates})
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("telegram: setWebhook: %w", err)
+	}
+	a.log.Info("receiving updates by webhook", "listen", ln.Addr().String())
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("telegram: webhook server: %w", err)
+	}
+	a.close()
+	// Shutdown waits for the requests in flight, which wait for their turns.
+	_ = srv.Shutdown(context.WithoutCancel(ctx))
+	return nil
+}
+
+// WebhookHandler returns the webhook endpoint (Bot API "Getting updates",
+// setWebhook). A request must be a POST whose SecretHeader equals
+// Options.WebhookSecret (compared in constant time); otherwise it gets 401
+// (405 for other methods) and changes nothing. The JSON body (at most
+// 1 MiB) is one Update; a malformed one gets 400. The handler answers
+// after the update's turn: 200 when it was handled, ignored or is a
+// redelivery of one already handled, 500 when the engine failed (Telegram
+// then redelivers it), 503 once Run has stopped. It can be mounted on any
+// mux; without Run, set Options.BotUsername.
+func (a *Adapter) WebhookHandler() http.Handler {
+	want := sha256.Sum256([]byte(a.opts.WebhookSecret))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		got := sha256.Sum256([]byte(r.Header.Get(SecretHeader)))
+		if a.opts.WebhookSecret == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		var u models.Update
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&u); err != nil {
+			http.Error(w, "malformed update", http.StatusBadRequest)
+			return
+		}
+		done, ok := a.receive(&u)
+		if !ok {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				http.Error(w, "update not processed", http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		case <-r.Context().Done():
+		}
+	})
+}
+
+// onUpdate is go-telegram/bot's handler for every polled update.
+func (a *Adapter) onUpdate(_ context.Context, _ *tg.Bot, u *models.Update) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("panic while reading an update; recovered", "update", u.ID, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	a.receive(u)
+}
+
+// receive queues u behind the earlier updates of its chat and returns a
+// channel that gets the result of its turn; ok is false once Run stopped.
+// A redelivered update (same update_id, seen by this process) or one the
+// adapter ignores completes at once; the engine drops duplicates that
+// survive a restart.
+func (a *Adapter) receive(u *models.Update) (<-chan error, bool) {
+	done := make(chan error, 1)
+	w, handle := a.route(u)
+	if !handle || a.recent.has(u.ID) {
+		a.finish(u.ID)
+		done <- nil
+		return done, true
+	}
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil, false
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
+	a.queue.do(w.conv.ID, func() {
+		defer a.wg.Done()
+		err := a.process(w)
+		if err == nil {
+			a.recent.add(u.ID)
+		} else {
+			a.log.Error("update not processed", "update", u.ID, "err", err)
+		}
+		a.finish(u.ID)
+		done <- err
+	})
+	return done, true
+}
+
+func (a *Adapter) finish(id int64) {
+	if a.onDone != nil {
+		a.onDone(id)
+	}
+}
+
+// process runs one update's turn. A panic is logged and the update
+// counts as handled, so that a redelivery does not crash it again.
+func (a *Adapter) process(w work) (err error) {
+	ctx := context.Background()
+	if w.cb != nil {
+		w.cb.conv, w.cb.pressed = w.conv, w.pressed
+		ctx = context.WithValue(ctx, callbackKey{}, w.cb)
+		defer a.settle(ctx, w.cb, nil) // every callback query is answered
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Error("panic while handling an update; recovered", "conversation", w.conv.String(), "panic", p, "stack", string(debug.Stack()))
+			err = nil
+		}
+	}()
+	switch {
+	case w.ev != nil:
+		return a.eng.Handle(ctx, *w.ev)
+	case w.link:
+		r := bot.Reply{Op: bot.OpSend, ID: "telegram.private_only",
+			Text: a.eng.Catalog().Text(w.locale, "telegram.private_only", map[string]any{"Link": "https://t.me/" + a.username()})}
+		if _, err := a.Deliver(ctx, w.conv, r); err != nil {
+			a.log.Warn("deliver failed", "conversation", w.conv.String(), "reply", r, "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *Adapter) username() string { return *a.user.Load() }
+
+func (a *Adapter) botCommands() []models.BotCommand {
+	out := make([]models.BotCommand, len(commands))
+	for i, c := range commands {
+		out[i] = models.BotCommand{Command: c, Description: a.eng.Catalog().Text("", "telegram.command."+c, nil)}
+	}
+	return out
+}
+
+// serial runs the functions given for one key one after the other, in the
+// order given, each key in its own goroutine.
+type serial struct {
+	mu sync.Mutex
+	m  map[string][]func()
+}
+
+func (s *serial) do(key string, f func()) {
+	s.mu.Lock()
+	q, running := s.m[key]
+	if s.m == nil {
+		s.m = map[string][]func(){}
+	}
+	s.m[key] = append(q, f)
+	s.mu.Unlock()
+	if !running {
+		go s.run(key)
+	}
+}
+
+func (s *serial) run(key string) {
+	for {
+		s.mu.Lock()
+		q := s.m[key]
+		if len(q) == 0 {
+			delete(s.m, key)
+			s.mu.Unlock()
+			return
+		}
+		f := q[0]
+		s.m[key] = q[1:]
+		s.mu.Unlock()
+		f()
+	}
+}
+
+// recentSet remembers the last recentMax handled update ids, so that a
+// webhook redelivery is answered without queueing a turn.
+type recentSet struct {
+	mu   sync.Mutex
+	ids  map[int64]bool
+	ring [recentMax]int64
+	next int
+}
+
+const recentMax = 4096
+
+func (s *recentSet) has(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[id]
+}
+
+func (s *recentSet) add(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[int64]bool{}
+	}
+	if s.ids[id] {
+		return
+	}
+	if len(s.ids) == recentMax {
+		delete(s.ids, s.ring[s.next])
+	}
+	s.ids[id] = true
+	s.ring[s.next] = id
+	s.next = (s.next + 1) % recentMax
+}

@@ -1,0 +1,485 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit"
+)
+
+func TestHappyPathLongPolling(t *testing.T) {
+	h := newHarness(t, false)
+	happyPath(t, h)
+	cmds := h.fake.Calls("setMyCommands")
+	var got []struct{ Command, Description string }
+	if len(cmds) != 1 || json.Unmarshal([]byte(cmds[0].Fields["commands"]), &got) != nil {
+		t.Fatalf("setMyCommands calls %+v", cmds)
+	}
+	var names []string
+	for _, c := range got {
+		names = append(names, c.Command)
+	}
+	if !slices.Equal(names, []string{"start", "2fa", "cancel", "help"}) || got[0].Description == "" {
+		t.Fatalf("commands %+v", got)
+	}
+	if n := len(h.fake.Calls("deleteWebhook")); n != 1 {
+		t.Fatalf("%d deleteWebhook calls, want 1 before long polling", n)
+	}
+}
+
+func TestHappyPathWebhook(t *testing.T) {
+	h := newHarness(t, true)
+	sw := h.fake.Calls("setWebhook")
+	if len(sw) != 1 || sw[0].Fields["url"] != "https://bot.example.com/telegram" || sw[0].Fields["secret_token"] != testSecret ||
+		sw[0].Fields["allowed_updates"] != `["message","edited_message","callback_query"]` {
+		t.Fatalf("setWebhook calls %+v", sw)
+	}
+	happyPath(t, h)
+	if n := len(h.fake.Calls("getUpdates")); n != 0 {
+		t.Fatalf("%d getUpdates calls in webhook mode", n)
+	}
+}
+
+// happyPath runs the whole guided change for an SMS account and checks
+// what reached the Bot API. A 429 on sendPhoto is retried after its
+// retry_after.
+func happyPath(t *testing.T, h *harness) {
+	env, chat := h.env, h.chat.ID
+	pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h.calls()
+
+	h.text("/start")
+	cs := h.want("sendMessage", "sendMessage")
+	wantText(t, cs[0], h.msg("totp.welcome", nil))
+	wantText(t, cs[1], h.msg("totp.ask_email", nil))
+
+	h.text("alice@example.com")
+	wantText(t, h.want("sendMessage")[0], h.msg("totp.ask_password", nil))
+
+	pwMsg := h.text(pw)
+	cs = h.want("deleteMessage", "sendMessage")
+	if cs[0].Fields["chat_id"] != strconv.FormatInt(chat, 10) || cs[0].Fields["message_id"] != strconv.Itoa(pwMsg.Message.ID) {
+		t.Fatalf("deleteMessage %v, want the password message %d", cs[0].Fields, pwMsg.Message.ID)
+	}
+	h.wantState(totpswitch.StateAwaitingSMSCode)
+
+	smsMsg := h.text(env.LastSMSCode(t))
+	cs = h.want("deleteMessage", "sendMessage")
+	if cs[0].Fields["message_id"] != strconv.Itoa(smsMsg.Message.ID) {
+		t.Fatalf("deleteMessage %v, want the SMS code message %d", cs[0].Fields, smsMsg.Message.ID)
+	}
+	nonce := env.Engine.Nonce(h.session())
+	wantMarkup := `{"inline_keyboard":[[{"text":"Disable 2FA","callback_data":"disable|` + nonce +
+		`"}],[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
+	if got := cs[1].Fields["reply_markup"]; got != wantMarkup {
+		t.Fatalf("reply_markup\n%s\nwant\n%s", got, wantMarkup)
+	}
+	wantText(t, cs[1], h.msg("totp.confirm_disable", nil))
+
+	pressed := h.press("disable")
+	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage")
+	if cs[0].Fields["callback_query_id"] != pressed.CallbackQuery.ID || cs[0].Fields["text"] != "" {
+		t.Fatalf("answerCallbackQuery %v", cs[0].Fields)
+	}
+	if cs[1].Fields["message_id"] != strconv.Itoa(pressed.CallbackQuery.Message.ID) || cs[1].Fields["reply_markup"] != "" {
+		t.Fatalf("editMessageReplyMarkup %v: want the pressed keyboard removed", cs[1].Fields)
+	}
+	if a, _ := env.Core.LookupAccount(context.Background(), "alice@example.com"); a.Method != portal.MethodNone {
+		t.Fatalf("after Disable 2FA the method is %q", a.Method)
+	}
+
+	h.press("setup")
+	h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")
+
+	h.fake.FailNext("sendPhoto", 429, "Too Many Requests: retry after 1", 1)
+	h.press("app")
+	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendPhoto", "sendPhoto", "sendMessage", "sendMessage")
+	if cs[2].ErrorCode != 429 || cs[3].ErrorCode != 0 {
+		t.Fatalf("sendPhoto error codes %d, %d; want 429 then success", cs[2].ErrorCode, cs[3].ErrorCode)
+	}
+	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Fatalf("slept %v, want exactly retry_after = [1s]", got)
+	}
+	photo, keyMsg := cs[3], cs[4]
+	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != h.msg("totp.qr_caption", nil) {
+		t.Fatalf("sendPhoto fields %v file %q", photo.Fields, photo.Files["photo"].Name)
+	}
+	key := env.KeyFromQR(t, photo.Files["photo"].Data)
+	if key.AccountName() != "alice@example.com" {
+		t.Fatalf("QR for %q", key.AccountName())
+	}
+	if keyMsg.Fields["protect_content"] != "true" || !strings.Contains(keyMsg.Fields["text"], key.Secret()[:4]) {
+		t.Fatalf("manual key message not protected or without the key")
+	}
+	qrID, keyID := photo.MessageID(), keyMsg.MessageID()
+	if !h.fake.Exists(chat, qrID) || !h.fake.Exists(chat, keyID) {
+		t.Fatal("QR or key message missing")
+	}
+
+	codeMsg := h.text(env.TOTPCode(t, key, 0))
+	cs = h.want("deleteMessage", "deleteMessage", "deleteMessage", "sendMessage")
+	var deleted []string
+	for _, c := range cs[:3] {
+		deleted = append(deleted, c.Fields["message_id"])
+	}
+	if want := []string{strconv.Itoa(codeMsg.Message.ID), strconv.Itoa(qrID), strconv.Itoa(keyID)}; !slices.Equal(deleted, want) {
+		t.Fatalf("deleted %v, want code, QR, key %v", deleted, want)
+	}
+	wantText(t, cs[3], h.msg("totp.activated", nil))
+
+	h.press("okay")
+	wantText(t, h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")[2], h.msg("totp.done", nil))
+	if s := h.session(); s.State != totpswitch.StateDone || !s.Done {
+		t.Fatalf("final state %q done %v", s.State, s.Done)
+	}
+	if a, _ := env.Core.LookupAccount(context.Background(), "alice@example.com"); a.Method != portal.MethodTOTP {
+		t.Fatalf("final method %q, want TOTP", a.Method)
+	}
+
+	// Nothing sensitive is left in the chat.
+	for _, id := range []int{pwMsg.Message.ID, smsMsg.Message.ID, codeMsg.Message.ID, qrID, keyID} {
+		if h.fake.Exists(chat, id) {
+			t.Errorf("message %d is still in the chat", id)
+		}
+	}
+	for _, m := range h.fake.Messages(chat) {
+		if m.HasProtectedContent || len(m.Photo) > 0 || strings.Contains(m.Text, key.Secret()[:8]) {
+			t.Errorf("sensitive message %d left in the chat", m.ID)
+		}
+	}
+	for _, c := range h.fake.Calls() {
+		if _, ok := c.Fields["parse_mode"]; ok {
+			t.Errorf("%s sent parse_mode", c.Method)
+		}
+		if strings.Contains(c.Fields["reply_markup"], "copy_text") {
+			t.Errorf("%s sent copy_text", c.Method)
+		}
+	}
+}
+
+// toSMSCode runs the conversation up to the SMS code prompt.
+func toSMSCode(t *testing.T, h *harness) {
+	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h.text("/start")
+	h.text("alice@example.com")
+	h.text(pw)
+	h.wantState(totpswitch.StateAwaitingSMSCode)
+	h.calls()
+}
+
+func TestBlockedUserParksSession(t *testing.T) {
+	h := newHarness(t, false)
+	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h.text("/start")
+	h.calls()
+	h.fake.FailNext("sendMessage", 403, "Forbidden: bot was blocked by the user", 0)
+	h.text("alice@example.com")
+	if cs := h.want("sendMessage"); cs[0].ErrorCode != 403 {
+		t.Fatalf("error code %d", cs[0].ErrorCode)
+	}
+	if s := h.session(); !s.Parked || s.State != totpswitch.StateAwaitingPassword {
+		t.Fatalf("parked %v state %q; want parked at awaiting_password", s.Parked, s.State)
+	}
+	if got := h.slept(); len(got) != 0 {
+		t.Fatalf("a 403 was retried: slept %v", got)
+	}
+}
+
+func TestDuplicateUpdateProcessedOnceAcrossRestart(t *testing.T) {
+	env, fake := newEnv(t)
+	h := start(t, env, fake, false)
+	u := fake.Text(h.chat, h.user, "/start")
+	h.deliver(u, u) // one getUpdates batch holding the update twice
+	h.want("sendMessage", "sendMessage")
+	before := h.session()
+	h.stop()
+
+	// A new adapter remembers nothing; the engine's store does.
+	h2 := start(t, env, fake, false)
+	h2.deliver(u)
+	h2.want()
+	if after := h2.session(); after.Version != before.Version || after.ID != before.ID {
+		t.Fatalf("session changed: version %d → %d", before.Version, after.Version)
+	}
+}
+
+func TestWebhookSecretAndRedelivery(t *testing.T) {
+	h := newHarness(t, true)
+	u := h.fake.Text(h.chat, h.user, "/start")
+	for _, secret := range []string{"", "wrong", testSecret + "x", strings.ToUpper(testSecret)} {
+		if code := h.post(u, secret); code != 401 {
+			t.Fatalf("secret %q: status %d, want 401", secret, code)
+		}
+	}
+	h.want()
+	h.noSession(h.conv())
+
+	h.deliver(u)
+	h.want("sendMessage", "sendMessage")
+	before := h.session()
+	h.deliver(u) // Telegram redelivers: 200, nothing again
+	h.want()
+	if after := h.session(); after.Version != before.Version {
+		t.Fatalf("redelivery changed the session: version %d → %d", before.Version, after.Version)
+	}
+}
+
+func TestWebhookRejectsOtherMethods(t *testing.T) {
+	h := newHarness(t, true)
+	resp, err := http.Get(h.hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 {
+		t.Fatalf("GET answered %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestStaleCallbackAndDoubleTap(t *testing.T) {
+	h := newHarness(t, false)
+	toSMSCode(t, h)
+	h.text(h.env.LastSMSCode(t))
+	h.calls()
+	msgID, data := h.button("disable")
+	stale := h.msg("engine.stale_button", nil)
+
+	// A double tap: two callback queries for the same button in one batch.
+	u1 := h.fake.Callback(h.chat, h.user, msgID, data)
+	u2 := h.fake.Callback(h.chat, h.user, msgID, data)
+	h.deliver(u1, u2)
+	cs := h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage", "answerCallbackQuery")
+	if cs[0].Fields["callback_query_id"] != u1.CallbackQuery.ID || cs[4].Fields["callback_query_id"] != u2.CallbackQuery.ID {
+		t.Fatalf("answered %q and %q", cs[0].Fields["callback_query_id"], cs[4].Fields["callback_query_id"])
+	}
+	if cs[4].Fields["text"] != stale {
+		t.Fatalf("second tap answered %q, want %q", cs[4].Fields["text"], stale)
+	}
+	if st := h.env.Core.Stats(); st.Disables != 1 {
+		t.Fatalf("%d disables, want 1", st.Disables)
+	}
+
+	// The same button once the flow moved on: answered, nothing changes.
+	before := h.session()
+	u3 := h.fake.Callback(h.chat, h.user, msgID, data)
+	h.deliver(u3)
+	cs = h.want("answerCallbackQuery")
+	if cs[0].Fields["callback_query_id"] != u3.CallbackQuery.ID || cs[0].Fields["text"] != stale {
+		t.Fatalf("stale press answered %v", cs[0].Fields)
+	}
+	if after := h.session(); after.Version != before.Version || after.State != totpswitch.StateOfferSetup {
+		t.Fatalf("stale press changed the session: version %d → %d, state %q", before.Version, after.Version, after.State)
+	}
+}
+
+func TestGroupChatGetsOnlyALink(t *testing.T) {
+	h := newHarness(t, false)
+	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	group := fakebotapi.GroupChat(-100123, "Team")
+	h.deliver(
+		h.fake.Text(group, h.user, "/start"),
+		h.fake.Text(group, h.user, "/2fa@"+botName),
+		h.fake.Text(group, h.user, "alice@example.com"),
+		h.fake.Text(group, h.user, "/start@other_bot"),
+		h.fake.Sticker(group, h.user),
+	)
+	cs := h.want("sendMessage", "sendMessage")
+	link := h.msg("telegram.private_only", map[string]any{"Link": "https://t.me/" + botName})
+	if !strings.Contains(link, "https://t.me/"+botName) {
+		t.Fatalf("link text %q", link)
+	}
+	for _, c := range cs {
+		wantText(t, c, link)
+		if c.Fields["chat_id"] != "-100123" || c.Fields["reply_markup"] != "" {
+			t.Fatalf("group message %v", c.Fields)
+		}
+	}
+	h.noSession(conversation(group.ID))
+}
+
+func TestUnsupportedMessagesChangeNothing(t *testing.T) {
+	h := newHarness(t, false)
+	toSMSCode(t, h)
+	before := h.session()
+	hint := h.msg("totp.type_text", map[string]any{"Hint": h.msg("totp.hint_code", nil)})
+	mine := h.fake.Text(h.chat, h.user, "typo")
+	for _, u := range []fakebotapi.Update{
+		h.fake.Sticker(h.chat, h.user),
+		h.fake.Photo(h.chat, h.user, "123456"),
+		h.fake.Edited(h.chat, h.user, mine.Message.ID, "123456"),
+	} {
+		h.deliver(u)
+		wantText(t, h.want("sendMessage")[0], hint)
+		after := h.session()
+		if after.State != before.State || after.Step != before.Step || after.Expect != before.Expect || string(after.Data) != string(before.Data) {
+			t.Fatalf("state %q step %d expect %q after unsupported; was %q %d %q", after.State, after.Step, after.Expect, before.State, before.Step, before.Expect)
+		}
+	}
+	if st := h.env.Core.Stats(); st.Disables != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestUndeletableSecretWarnsUser(t *testing.T) {
+	h := newHarness(t, false)
+	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h.text("/start")
+	h.text("alice@example.com")
+	h.calls()
+	h.fake.FailNext("deleteMessage", 400, "Bad Request: message can't be deleted", 0)
+	h.text(pw)
+	cs := h.want("deleteMessage", "sendMessage", "sendMessage")
+	wantText(t, cs[1], h.msg("engine.delete_failed", nil))
+	h.wantState(totpswitch.StateAwaitingSMSCode)
+}
+
+func TestPanicInTurnIsRecovered(t *testing.T) {
+	var boom atomic.Bool
+	env := testkit.New(t, testkit.Options{Hook: func(p bot.Hook, _ *bot.Session) {
+		if p == bot.HookSaved && boom.CompareAndSwap(true, false) {
+			panic("boom")
+		}
+	}})
+	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
+	t.Cleanup(fake.Close)
+	h := start(t, env, fake, false)
+	boom.Store(true)
+	h.text("/start")
+	h.want()
+	if !strings.Contains(env.Log.String(), "turn panicked") {
+		t.Fatal("the panic was not logged")
+	}
+	h.text("/help") // the process and the conversation still work
+	wantText(t, h.want("sendMessage")[0], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
+}
+
+func TestRunWaitsForTurnsInFlight(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	env := testkit.New(t, testkit.Options{Hook: func(p bot.Hook, _ *bot.Session) {
+		if p == bot.HookSaved {
+			once.Do(func() { close(entered); <-release })
+		}
+	}})
+	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
+	t.Cleanup(fake.Close)
+	h := start(t, env, fake, false)
+	h.fake.Inject(h.fake.Text(h.chat, h.user, "/start"))
+	<-entered // the turn is saved, its replies not yet delivered
+	h.cancel()
+	close(release)
+	h.stop()
+	h.want("sendMessage", "sendMessage")
+}
+
+func TestDeliverSplitsLongTextAndSendsPlainText(t *testing.T) {
+	h := newHarness(t, false)
+	ctx := context.Background()
+	long := strings.Repeat("word ", 1000) + strings.Repeat("😀", 100)
+	id, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpSend, Text: long, Protected: true,
+		Buttons: []bot.Button{{Label: "OK", Data: "ok|n1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := h.want("sendMessage", "sendMessage")
+	if cs[0].Fields["text"]+cs[1].Fields["text"] != long {
+		t.Fatal("the parts do not add up to the text")
+	}
+	for _, c := range cs {
+		if n := utf16Len(c.Fields["text"]); n > 4096 {
+			t.Fatalf("part of %d UTF-16 units", n)
+		}
+		if c.Fields["protect_content"] != "true" {
+			t.Fatal("part not protected")
+		}
+	}
+	if cs[0].Fields["reply_markup"] != "" || cs[1].Fields["reply_markup"] != `{"inline_keyboard":[[{"text":"OK","callback_data":"ok|n1"}]]}` {
+		t.Fatalf("reply_markup %q / %q", cs[0].Fields["reply_markup"], cs[1].Fields["reply_markup"])
+	}
+	if want := strconv.Itoa(cs[0].MessageID()) + "," + strconv.Itoa(cs[1].MessageID()); id != want {
+		t.Fatalf("id %q, want %q", id, want)
+	}
+	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpDelete, Ref: "key", MessageID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.fake.Messages(h.chat.ID)) != 0 {
+		t.Fatal("split message not deleted completely")
+	}
+	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpDelete, Ref: "key", MessageID: id}); !errors.Is(err, bot.ErrMessageGone) {
+		t.Fatalf("deleting again: %v, want ErrMessageGone", err)
+	}
+
+	name := "Name: a_b*c [x](y) `z` <b>"
+	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpSend, Text: name}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.want("deleteMessage", "deleteMessage", "deleteMessage", "deleteMessage", "sendMessage")[4]
+	if _, ok := c.Fields["parse_mode"]; ok || c.Fields["text"] != name {
+		t.Fatalf("sent %v", c.Fields)
+	}
+}
+
+func TestDeliverEditAndGone(t *testing.T) {
+	h := newHarness(t, false)
+	ctx := context.Background()
+	id, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpSend, Text: "first", Buttons: []bot.Button{{Label: "A", Data: "a|1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second edit changes nothing: "not modified" is fine
+		if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpEdit, Text: "second", MessageID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := h.want("sendMessage", "editMessageText", "editMessageText")
+	if cs[2].ErrorCode != 400 {
+		t.Fatalf("second edit: code %d", cs[2].ErrorCode)
+	}
+	m := h.fake.Messages(h.chat.ID)
+	if len(m) != 1 || m[0].Text != "second" || m[0].ReplyMarkup != nil {
+		t.Fatalf("messages %+v", m)
+	}
+	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpEdit, Text: "x", MessageID: "999"}); !errors.Is(err, bot.ErrMessageGone) {
+		t.Fatalf("edit of a missing message: %v", err)
+	}
+	// A user's message that is already gone is no reason to warn.
+	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpDelete, MessageID: "999"}); !errors.Is(err, bot.ErrMessageGone) {
+		t.Fatalf("delete of a missing message: %v", err)
+	}
+}
+
+func TestDeliverRetriesServerErrorsAndRespectsRateLimit(t *testing.T) {
+	h := newHarness(t, false, func(o *Options) { o.PerChatInterval, o.GlobalPerSecond = time.Second, 30 })
+	ctx := context.Background()
+	h.fake.FailNext("sendMessage", 502, "Bad Gateway", 0)
+	for i := range 5 {
+		if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpSend, Text: "m" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Burst of 3 (the 502 and its retry use two), then one per second;
+	// the retry waited 0.5 s first.
+	want := []time.Duration{500 * time.Millisecond, 500 * time.Millisecond, time.Second, time.Second}
+	if got := h.slept(); !slices.Equal(got, want) {
+		t.Fatalf("slept %v, want %v", got, want)
+	}
+	if _, err := h.a.Deliver(ctx, conversation(777), bot.Reply{Op: bot.OpSend, Text: "other chat"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.slept(); len(got) != len(want) {
+		t.Fatalf("another chat waited: %v", got[len(want):])
+	}
+}
