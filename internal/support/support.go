@@ -1,0 +1,311 @@
+// Package support keeps what support teams need around the guided fixes:
+// hand-off tokens that let an agent start a guided fix for a customer, the
+// threads where agents watch them, and the append-only audit log of every
+// security and staff action. It stores them in its own bbolt file
+// (DATA/support.db) and never holds a password, code or TOTP secret; a
+// hand-off token is stored only as its SHA-256 hash.
+package support
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
+)
+
+// HandoffTTL is how long a hand-off token can be used: 24 hours.
+const HandoffTTL = 24 * time.Hour
+
+// Errors of the support store.
+var (
+	// ErrInvalidToken is returned by Redeem for a token that is unknown,
+	// already used or expired; the three are not told apart, so a token
+	// reveals nothing about the account.
+	ErrInvalidToken = errors.New("support: this link is not valid any more")
+	// ErrNotFound is returned when a hand-off does not exist.
+	ErrNotFound = errors.New("support: not found")
+)
+
+// Handoff is a guided fix an agent handed to a customer.
+type Handoff struct {
+	// ID identifies the hand-off (not secret).
+	ID string `json:"id"`
+	// AccountID and Email are the portal account the fix is for.
+	AccountID string `json:"account_id"`
+	Email     string `json:"email"`
+	// Flow is the guided fix to run ("totpswitch").
+	Flow string `json:"flow"`
+	// CreatedBy is the agent (platform:user id) who created it.
+	CreatedBy string `json:"created_by"`
+	// Ticket is the agent's ticket reference; may be empty.
+	Ticket string `json:"ticket,omitempty"`
+	// CreatedAt and ExpiresAt bound the token's use (UTC).
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// UsedAt is when the customer opened the link (zero before).
+	UsedAt time.Time `json:"used_at,omitzero"`
+	// Conversation is the customer's conversation ("telegram:42") once
+	// used.
+	Conversation string `json:"conversation,omitempty"`
+	// WatchChannel and WatchThread locate the thread where agents watch
+	// the fix (Slack channel id and thread ts).
+	WatchChannel string `json:"watch_channel,omitempty"`
+	WatchThread  string `json:"watch_thread,omitempty"`
+	// Outcome is how it ended: "completed", "cancelled", "expired",
+	// "failed: …"; empty while running.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Entry is one audit log record: when, which channel and user, which
+// account, what, outcome. It never holds a secret.
+type Entry struct {
+	// At is when it happened (UTC).
+	At time.Time `json:"at"`
+	// Channel is the chat platform ("telegram", "slack", "console", "cli").
+	Channel string `json:"channel"`
+	// UserID is the platform user (customer or staff).
+	UserID string `json:"user_id"`
+	// AccountID is the portal account concerned; may be empty.
+	AccountID string `json:"account_id,omitempty"`
+	// Action is a stable name: "step", "handoff_created", "takeover", …
+	Action string `json:"action"`
+	// Outcome says how it ended or where the flow is now.
+	Outcome string `json:"outcome"`
+	// Staff marks actions taken by support staff.
+	Staff bool `json:"staff,omitempty"`
+}
+
+var (
+	bHandoffs = []byte("handoffs")     // handoff id -> Handoff
+	bTokens   = []byte("tokens")       // sha256(token) hex -> handoff id
+	bByConv   = []byte("conversation") // conversation -> handoff id
+	bAudit    = []byte("audit")        // unix nanos + seq -> Entry
+)
+
+// Store is the support database. It is safe for concurrent use.
+type Store struct {
+	db  *bbolt.DB
+	now func() time.Time
+}
+
+// Open opens (creating 0600, parent 0700) the support database at path,
+// waiting at most 1 second for the file lock; a file held by another
+// process fails with an error wrapping bbolt's ErrTimeout. now defaults to
+// time.Now.
+func Open(path string, now func() time.Time) (*Store, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if errors.Is(err, bberrors.ErrTimeout) {
+		return nil, fmt.Errorf("support database %s is in use by another guidedfix process: %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open support database %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bHandoffs, bTokens, bByConv, bAudit} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, now: now}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func tokenKey(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return []byte(hex.EncodeToString(sum[:]))
+}
+
+// CreateHandoff stores a hand-off for accountID and returns it with its
+// token: 32 random bytes in base64url (43 characters of [A-Za-z0-9_-], so
+// it fits a Telegram deep link's 64-character start payload). Only the
+// token's hash is stored; the token is returned once.
+func (s *Store) CreateHandoff(ctx context.Context, h Handoff) (Handoff, string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return Handoff{}, "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	id := make([]byte, 9)
+	if _, err := rand.Read(id); err != nil {
+		return Handoff{}, "", err
+	}
+	now := s.now().UTC()
+	h.ID = "ho_" + base64.RawURLEncoding.EncodeToString(id)
+	h.CreatedAt, h.ExpiresAt = now, now.Add(HandoffTTL)
+	h.UsedAt, h.Conversation, h.Outcome = time.Time{}, "", ""
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if err := putJSON(tx.Bucket(bHandoffs), []byte(h.ID), h); err != nil {
+			return err
+		}
+		return tx.Bucket(bTokens).Put(tokenKey(token), []byte(h.ID))
+	})
+	if err != nil {
+		return Handoff{}, "", err
+	}
+	return h, token, nil
+}
+
+// Redeem uses token once for the customer's conversation conv: it returns
+// the hand-off and marks it used, in one transaction, so two concurrent
+// redemptions give one success. It returns ErrInvalidToken for an unknown,
+// used or expired token.
+func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error) {
+	now := s.now().UTC()
+	var h Handoff
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		id := tx.Bucket(bTokens).Get(tokenKey(token))
+		if id == nil {
+			return ErrInvalidToken
+		}
+		if err := getJSON(tx.Bucket(bHandoffs), id, &h); err != nil {
+			return err
+		}
+		if !h.UsedAt.IsZero() || !now.Before(h.ExpiresAt) {
+			return ErrInvalidToken
+		}
+		h.UsedAt, h.Conversation = now, conv
+		if err := tx.Bucket(bTokens).Delete(tokenKey(token)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bByConv).Put([]byte(conv), []byte(h.ID)); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bHandoffs), []byte(h.ID), h)
+	})
+	return h, err
+}
+
+// Handoff returns the hand-off with id, or ErrNotFound.
+func (s *Store) Handoff(ctx context.Context, id string) (Handoff, error) {
+	var h Handoff
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bHandoffs).Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &h)
+	})
+	return h, err
+}
+
+// ByConversation returns the hand-off last redeemed in conversation conv,
+// or ErrNotFound.
+func (s *Store) ByConversation(ctx context.Context, conv string) (Handoff, error) {
+	var id []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bByConv).Get([]byte(conv)); v != nil {
+			id = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	if err != nil {
+		return Handoff{}, err
+	}
+	if id == nil {
+		return Handoff{}, ErrNotFound
+	}
+	return s.Handoff(ctx, string(id))
+}
+
+// Update applies fn to the stored hand-off id in one transaction (watch
+// thread, outcome). It returns ErrNotFound for an unknown id and fn's
+// error, which writes nothing.
+func (s *Store) Update(ctx context.Context, id string, fn func(*Handoff) error) (Handoff, error) {
+	var h Handoff
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bHandoffs)
+		v := b.Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := json.Unmarshal(v, &h); err != nil {
+			return err
+		}
+		if err := fn(&h); err != nil {
+			return err
+		}
+		return putJSON(b, []byte(id), h)
+	})
+	return h, err
+}
+
+// Append adds e to the audit log (At defaults to now). The log is
+// append-only: nothing in this package changes or deletes an entry.
+func (s *Store) Append(ctx context.Context, e Entry) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	e.At = e.At.UTC()
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bAudit)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		key := make([]byte, 16)
+		binary.BigEndian.PutUint64(key, uint64(e.At.UnixNano()))
+		binary.BigEndian.PutUint64(key[8:], seq)
+		return putJSON(b, key, e)
+	})
+}
+
+// Audit returns up to limit of the newest entries about accountID ("" for
+// all), newest first.
+func (s *Store) Audit(ctx context.Context, accountID string, limit int) ([]Entry, error) {
+	var out []Entry
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bAudit).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var e Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			if accountID == "" || e.AccountID == accountID {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func putJSON(b *bbolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
+}
+
+func getJSON(b *bbolt.Bucket, key []byte, v any) error {
+	raw := b.Get(key)
+	if raw == nil {
+		return ErrNotFound
+	}
+	return json.Unmarshal(raw, v)
+}
