@@ -111,6 +111,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Hook, if set, is called at the named points of every turn (tests).
 	Hook func(Hook, *Session)
+	// Observer, if set, is called after every saved turn that changed a
+	// session's state (audit log, support threads). It runs inside the
+	// conversation's turn, so it must be quick and must not call the
+	// engine for the same conversation.
+	Observer func(context.Context, Transition)
+	// Support, if set, offers "Talk to a person" on every prompt and lets
+	// staff take a conversation over (TakeOver, AgentSay, HandBack).
+	Support Support
 }
 
 // Engine runs flows for events from any number of adapters. It is safe for
@@ -126,6 +134,8 @@ type Engine struct {
 	now        func() time.Time
 	log        *slog.Logger
 	hooks      hooks
+	observer   func(context.Context, Transition)
+	support    Support
 	catalog    *Catalog
 	queue      keyedQueue
 	mu         sync.RWMutex
@@ -148,6 +158,8 @@ func New(opts Options) (*Engine, error) {
 		now:        opts.Now,
 		log:        opts.Logger,
 		hooks:      opts.Hook,
+		observer:   opts.Observer,
+		support:    opts.Support,
 		catalog:    NewCatalog(),
 		deliverers: map[string]Deliverer{},
 	}
@@ -279,16 +291,22 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if ev.UserID != "" && s.UserID != "" && ev.UserID != s.UserID {
 		return e.answerOnly(ctx, ev, s.Locale, MsgNotOwner)
 	}
-	t := &Turn{Event: ev, Now: now, Session: s, engine: e, wake: s.WakeAt}
+	t := &Turn{Event: ev, Now: now, Session: s, engine: e, wake: s.WakeAt, from: s.State}
 	if ev.Kind == KindCommand && e.startCmds[ev.Command] {
 		t.Event.Kind, t.Event.Data = KindStart, ev.Text
 	}
 	s.Parked = false
+	if s.Agent != "" && t.Event.Kind != KindCommand {
+		return e.relayTurn(ctx, t)
+	}
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
 		if !ok {
 			return e.answerOnly(ctx, ev, s.Locale, MsgStaleButton)
+		}
+		if action == actionHuman && e.support != nil {
+			return e.escalate(ctx, t)
 		}
 		t.Event.Data = action
 	case KindSecret:
@@ -397,7 +415,7 @@ func (e *Engine) starts(ev Event) bool {
 // expire runs the flow's Expire for s and saves it as done.
 func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 	f, ok := e.flows[s.Flow]
-	t := &Turn{Event: Event{Conversation: s.Conversation, Kind: KindTimer}, Now: now, Session: s, engine: e}
+	t := &Turn{Event: Event{Conversation: s.Conversation, Kind: KindTimer}, Now: now, Session: s, engine: e, from: s.State}
 	if ok {
 		if err := f.Expire(ctx, t); err != nil {
 			e.log.Error("expire failed", "session", s.ID, "err", err)
@@ -452,6 +470,7 @@ func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
 	s := t.Session
 	s.WakeAt = t.wake
 	s.UpdatedAt = t.Now
+	e.addHumanButton(t)
 	nonce := e.nonce(s)
 	for i := range t.replies {
 		r := &t.replies[i]
@@ -466,6 +485,7 @@ func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
 		return fmt.Errorf("save session %s: %w", s.ID, err)
 	}
 	e.hooks.fire(HookSaved, s)
+	e.observe(ctx, t)
 	if e.deliver(ctx, s, t.replies) {
 		if err := e.store.Save(ctx, s, ""); err != nil {
 			return fmt.Errorf("save delivered refs %s: %w", s.ID, err)
@@ -602,7 +622,7 @@ func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
 	if !ok {
 		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
 	}
-	t := &Turn{Event: Event{Conversation: c, Kind: KindTimer}, Now: now, Session: s, engine: e}
+	t := &Turn{Event: Event{Conversation: c, Kind: KindTimer}, Now: now, Session: s, engine: e, from: s.State}
 	if err := f.Handle(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
 	}

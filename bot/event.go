@@ -32,6 +32,9 @@ const (
 	// KindUnsupported is anything the flow cannot read: a photo, sticker,
 	// voice note, file or edited message. It never changes state.
 	KindUnsupported Kind = "unsupported"
+	// KindResume asks the flow to show the current step's prompt again: the
+	// engine sends it when an agent hands the conversation back.
+	KindResume Kind = "resume"
 	// KindTimer is raised by the engine itself when a session's WakeAt has
 	// come: a reminder, or resuming a step a crash interrupted.
 	KindTimer Kind = "timer"

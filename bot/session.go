@@ -68,6 +68,14 @@ type Session struct {
 	// Parked marks a session whose user cannot be reached (blocked the
 	// bot); nothing is delivered until the user writes again.
 	Parked bool `json:"parked,omitempty"`
+	// Agent is the support agent who took the conversation over; while set,
+	// the user's text goes to the agent instead of the flow.
+	Agent string `json:"agent,omitempty"`
+	// HeldExpect is the secret the flow expected when an agent took over,
+	// expected again after the hand-back.
+	HeldExpect SecretField `json:"held_expect,omitempty"`
+	// Tags are the flow's public facts about the session (Turn.Tag).
+	Tags map[string]string `json:"tags,omitempty"`
 	// Messages maps a reply's Ref to the platform message id it was
 	// delivered as, so later replies can edit or delete it.
 	Messages map[string]string `json:"messages,omitempty"`

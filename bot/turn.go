@@ -23,6 +23,7 @@ type Turn struct {
 	replies []Reply
 	wake    time.Time
 	restart bool
+	from    State
 }
 
 // T returns the localized text of message id for the session's locale.
@@ -91,6 +92,21 @@ func (t *Turn) End(s State) {
 func (t *Turn) Restart(s State) {
 	t.End(s)
 	t.restart = true
+}
+
+// Tag sets the session tag k to v ("" deletes it). Tags are the flow's
+// public facts about a session — the portal account, a hand-off, the last
+// error — for observers such as the audit log and support threads; they
+// must never hold a secret.
+func (t *Turn) Tag(k, v string) {
+	if v == "" {
+		delete(t.Session.Tags, k)
+		return
+	}
+	if t.Session.Tags == nil {
+		t.Session.Tags = map[string]string{}
+	}
+	t.Session.Tags[k] = v
 }
 
 // WakeAt asks the engine to run the flow with a KindTimer event at at

@@ -54,10 +54,22 @@ type Options struct {
 	// ReminderAfter is how long after SMS 2FA was disabled, with no app
 	// verified yet, the user is reminded; default 10 minutes.
 	ReminderAfter time.Duration
+	// Handoffs redeems the start payload of a support hand-off (a deep
+	// link's token); nil disables hand-offs.
+	Handoffs Handoffs
 	// RecoveryCodes is how many single-use recovery codes to issue once
 	// the app is verified (0, the default, issues none and skips the step;
 	// at most 20).
 	RecoveryCodes int
+}
+
+// Handoffs redeems hand-off tokens: a support agent started the guided fix
+// for a customer's account and sent the customer a link carrying the token.
+type Handoffs interface {
+	// Redeem uses token once for conversation (a bot.Conversation string)
+	// and returns the portal account id and the hand-off id. Any error
+	// (unknown, used or expired token) gets the same answer.
+	Redeem(ctx context.Context, token, conversation string) (accountID, handoffID string, err error)
 }
 
 // Flow orders (Options.Order).
@@ -80,6 +92,7 @@ type Flow struct {
 	swap     bool
 	reminder time.Duration
 	recovery int
+	handoffs Handoffs
 }
 
 var (
@@ -98,7 +111,7 @@ func New(opts Options) *Flow {
 	}
 	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin,
 		swap: opts.Order == OrderEnrollThenSwitch, reminder: opts.ReminderAfter,
-		recovery: min(opts.RecoveryCodes, 20)}
+		recovery: min(opts.RecoveryCodes, 20), handoffs: opts.Handoffs}
 	if f.reminder <= 0 {
 		f.reminder = 10 * time.Minute
 	}
@@ -195,6 +208,11 @@ func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 	t := f.turn(bt, &data{})
 	t.Goto(StateAwaitingEmail)
 	t.say("totp.welcome", nil)
+	if payload := bt.Event.Data; payload != "" {
+		if f.handoff(ctx, t, payload) {
+			return t.SetData(t.d)
+		}
+	}
 	if email := strings.TrimSpace(bt.Event.Email); email != "" {
 		f.identify(ctx, t, email, true)
 	} else {
@@ -259,6 +277,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		return f.resume(ctx, t)
 	case ev.Kind == bot.KindUnsupported:
 		f.unsupported(t)
+		return nil
+	case ev.Kind == bot.KindResume:
+		f.reprompt(t)
 		return nil
 	}
 	switch t.Session.State {
@@ -370,6 +391,43 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	return nil
 }
 
+// handoff starts the flow from a support hand-off link: the account is
+// identified by the token, and the user still proves password and the
+// current SMS code. It reports whether the token was good; a bad one gets
+// one answer that reveals nothing.
+func (f *Flow) handoff(ctx context.Context, t *turn, token string) bool {
+	if f.handoffs == nil {
+		return false
+	}
+	accountID, handoffID, err := f.handoffs.Redeem(ctx, token, t.Session.Conversation.String())
+	if err != nil {
+		t.say("totp.handoff_invalid", nil)
+		return false
+	}
+	acc, err := f.core.Account(ctx, accountID)
+	if err != nil {
+		t.say("totp.handoff_invalid", nil)
+		return false
+	}
+	t.d.AccountID = acc.ID
+	t.Tag("account", acc.ID)
+	t.Tag("handoff", handoffID)
+	t.Goto(StateAwaitingPassword)
+	t.say("totp.handoff_welcome", map[string]any{"Email": maskEmail(acc.Email)})
+	t.ask(bot.SecretPassword, "totp.ask_password", nil, t.cancelButton())
+	return true
+}
+
+// maskEmail shows the first character of the local part and the domain:
+// "a•••@example.com".
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	return local[:1] + "•••@" + domain
+}
+
 // identify records which account the conversation is about. An unknown
 // e-mail is not revealed: the flow asks the password all the same and
 // answers as for a wrong password.
@@ -383,6 +441,7 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 	switch {
 	case err == nil:
 		t.d.AccountID, t.d.Unknown = acc.ID, false
+		t.Tag("account", acc.ID)
 	case errors.Is(err, portal.ErrNotFound):
 		t.d.AccountID, t.d.Unknown = "", true
 	default:
@@ -416,6 +475,7 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 			f.end(ctx, t, StateFailed, "totp.too_many_tries", nil)
 			return nil
 		}
+		t.Tag("last_error", "wrong password")
 		t.ask(bot.SecretPassword, "totp.bad_password", map[string]any{"Count": left}, t.cancelButton())
 		return nil
 	case err != nil:
@@ -489,6 +549,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 		t.ask(bot.SecretSMSCode, "totp.code_format", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
 		return nil
 	case errors.As(err, &bad):
+		t.Tag("last_error", "wrong SMS code")
 		t.ask(bot.SecretSMSCode, "totp.bad_sms_code", map[string]any{"Count": bad.AttemptsLeft},
 			t.Button("totp.button.resend", "resend"), t.cancelButton())
 		return nil
@@ -616,6 +677,7 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 		return nil
 	case errors.As(err, &bad):
 		t.Goto(StateAwaitingTOTPCode)
+		t.Tag("last_error", "wrong authenticator code")
 		t.ask(bot.SecretTOTPCode, "totp.bad_totp_code", map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
 		return nil
 	case errors.Is(err, portal.ErrCodeReplayed):
@@ -844,6 +906,35 @@ func (f *Flow) unsupported(t *turn) {
 		}
 	}
 	t.say("totp.type_text", map[string]any{"Hint": t.T(hint, nil)})
+}
+
+// reprompt shows the current step's prompt again (after a hand-back from
+// a support agent).
+func (f *Flow) reprompt(t *turn) {
+	switch t.Session.State {
+	case StateAwaitingEmail:
+		t.say("totp.ask_email", nil, t.cancelButton())
+	case StateAwaitingPassword:
+		t.ask(bot.SecretPassword, "totp.ask_password", nil, t.cancelButton())
+	case StateAwaitingSMSCode:
+		t.ask(bot.SecretSMSCode, "totp.hint_code", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
+	case StateConfirmDisable:
+		t.say("totp.confirm_disable", nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
+	case StateOfferSetup:
+		t.say("totp.offer_setup", nil, t.Button("totp.button.setup", "setup"), t.cancelButton())
+	case StateChooseMethod:
+		t.say("totp.choose_method", nil, t.Button("totp.button.app", "app"), t.cancelButton())
+	case StateAwaitingReauth:
+		t.ask(bot.SecretPassword, "totp.reauth", nil, t.cancelButton())
+	case StateAwaitingTOTPCode:
+		t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
+	case StateActivated:
+		t.say("totp.activated", nil, t.Button("totp.button.okay", "okay"))
+	case StateRecoveryCodes:
+		t.say("totp.use_buttons", nil)
+	default:
+		f.help(t)
+	}
 }
 
 func (f *Flow) help(t *turn) {

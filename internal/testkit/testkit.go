@@ -69,6 +69,10 @@ type Options struct {
 	Order string
 	// RecoveryCodes is the flow's number of recovery codes (0: none).
 	RecoveryCodes int
+	// Support, Observer and Handoffs are passed to the engine and the flow.
+	Support  bot.Support
+	Observer func(context.Context, bot.Transition)
+	Handoffs totpswitch.Handoffs
 }
 
 // New returns an Env whose files are checked on cleanup: the session
@@ -120,9 +124,9 @@ func (e *Env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes})
+	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})
 	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
-		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook})
+		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: opts.Observer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,198 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Transition is a saved change of a session's state, handed to
+// Options.Observer after the turn's save.
+type Transition struct {
+	// Conversation and UserID say where and who.
+	Conversation Conversation
+	UserID       string
+	// SessionID and Flow name the session.
+	SessionID string
+	Flow      string
+	// From and To are the states before and after the turn (From is empty
+	// for a new session).
+	From, To State
+	// Done says the session ended with this turn.
+	Done bool
+	// At is the turn's instant (UTC).
+	At time.Time
+	// Tags are a copy of the session's tags (account, hand-off, …).
+	Tags map[string]string
+}
+
+// Support connects conversations to support staff: "Talk to a person"
+// and the customer's side of a take-over. Implementations must be safe for
+// concurrent use; they are called inside the conversation's turn.
+type Support interface {
+	// Escalate tells staff that the user of s asked for a person; s is a
+	// copy (account and last error are in s.Tags). An error makes the
+	// engine answer with MsgInternalError.
+	Escalate(ctx context.Context, s Session) error
+	// Relay forwards text the user wrote while agent s.Agent has the
+	// conversation. It is never called for a secret.
+	Relay(ctx context.Context, s Session, text string) error
+}
+
+// Errors of the take-over methods.
+var (
+	// ErrNotActive is returned when the conversation has no active session.
+	ErrNotActive = errors.New("bot: no guided fix is running in this conversation")
+	// ErrNotTakenOver is returned by AgentSay and HandBack when no agent
+	// has the conversation.
+	ErrNotTakenOver = errors.New("bot: no agent has taken this conversation over")
+)
+
+// actionHuman is the button action of "Talk to a person".
+const actionHuman = "_human"
+
+// Ids of the engine's support messages.
+const (
+	// MsgEscalated confirms "Talk to a person" to the user.
+	MsgEscalated = "engine.escalated"
+	// MsgTakenOver tells the user an agent joined.
+	MsgTakenOver = "engine.taken_over"
+	// MsgAgentMessage carries an agent's text to the user.
+	MsgAgentMessage = "engine.agent_message"
+	// MsgHandedBack tells the user the guided steps continue.
+	MsgHandedBack = "engine.handed_back"
+	// MsgWithAgent answers buttons pressed while an agent has the chat.
+	MsgWithAgent = "engine.with_agent"
+)
+
+// addHumanButton offers "Talk to a person" under the turn's last reply
+// that has buttons, when support is configured and no agent is there yet.
+func (e *Engine) addHumanButton(t *Turn) {
+	s := t.Session
+	if e.support == nil || s.Done || s.Agent != "" {
+		return
+	}
+	for i := len(t.replies) - 1; i >= 0; i-- {
+		if len(t.replies[i].Buttons) > 0 {
+			t.replies[i].Buttons = append(t.replies[i].Buttons, t.Button("engine.button.human", actionHuman))
+			return
+		}
+	}
+}
+
+// observe hands the turn's state change to the observer.
+func (e *Engine) observe(ctx context.Context, t *Turn) {
+	s := t.Session
+	if e.observer == nil || (s.State == t.from && !s.Done) {
+		return
+	}
+	tags := make(map[string]string, len(s.Tags))
+	for k, v := range s.Tags {
+		tags[k] = v
+	}
+	e.observer(ctx, Transition{Conversation: s.Conversation, UserID: s.UserID, SessionID: s.ID, Flow: s.Flow,
+		From: t.from, To: s.State, Done: s.Done, At: t.Now, Tags: tags})
+}
+
+// escalate runs "Talk to a person": it tells Support and the user; the
+// flow stays where it is.
+func (e *Engine) escalate(ctx context.Context, t *Turn) error {
+	if err := e.support.Escalate(ctx, *t.Session); err != nil {
+		return e.failTurn(ctx, t, fmt.Errorf("escalate: %w", err))
+	}
+	t.Send(Reply{ID: MsgEscalated, Text: t.T(MsgEscalated, nil)})
+	return e.finish(ctx, t, t.Event.UpdateID)
+}
+
+// relayTurn handles the user's input while an agent has the conversation:
+// text goes to the agent, anything else is answered with MsgWithAgent.
+func (e *Engine) relayTurn(ctx context.Context, t *Turn) error {
+	s := t.Session
+	s.ExpiresAt = e.expiry(s, t.Now)
+	if t.Event.Kind == KindText {
+		if err := e.support.Relay(ctx, *s, t.Event.Text); err != nil {
+			return e.failTurn(ctx, t, fmt.Errorf("relay: %w", err))
+		}
+	} else {
+		t.Send(Reply{ID: MsgWithAgent, Text: t.T(MsgWithAgent, nil)})
+	}
+	return e.finish(ctx, t, t.Event.UpdateID)
+}
+
+// TakeOver gives the conversation c to agent (a display name): from now on
+// the user's text is relayed to Support.Relay instead of the flow, and the
+// flow's pending secret prompt is set aside, so nothing the user writes to
+// the agent is taken for a password. It returns ErrNotActive when no flow
+// is running and an error when support is not configured.
+func (e *Engine) TakeOver(ctx context.Context, c Conversation, agent string) error {
+	return e.agentTurn(ctx, c, func(t *Turn) error {
+		s := t.Session
+		if s.Agent == "" {
+			s.HeldExpect, s.Expect = s.Expect, SecretNone
+		}
+		s.Agent = agent
+		t.Send(Reply{ID: MsgTakenOver, Text: t.T(MsgTakenOver, map[string]any{"Agent": agent})})
+		return nil
+	})
+}
+
+// AgentSay delivers text from the agent who has conversation c to its
+// user. It returns ErrNotTakenOver when no agent has it.
+func (e *Engine) AgentSay(ctx context.Context, c Conversation, text string) error {
+	return e.agentTurn(ctx, c, func(t *Turn) error {
+		s := t.Session
+		if s.Agent == "" {
+			return ErrNotTakenOver
+		}
+		t.Send(Reply{ID: MsgAgentMessage, Text: t.T(MsgAgentMessage, map[string]any{"Agent": s.Agent, "Text": text})})
+		return nil
+	})
+}
+
+// HandBack returns conversation c from its agent to the flow, at the step
+// where the user left it: the flow shows that step's prompt again (a
+// KindResume event). It returns ErrNotTakenOver when no agent has it.
+func (e *Engine) HandBack(ctx context.Context, c Conversation) error {
+	return e.agentTurn(ctx, c, func(t *Turn) error {
+		s := t.Session
+		if s.Agent == "" {
+			return ErrNotTakenOver
+		}
+		s.Agent, s.Expect, s.HeldExpect = "", s.HeldExpect, SecretNone
+		t.Send(Reply{ID: MsgHandedBack, Text: t.T(MsgHandedBack, nil)})
+		f, ok := e.flows[s.Flow]
+		if !ok {
+			return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
+		}
+		t.Event = Event{Conversation: c, UserID: s.UserID, Kind: KindResume}
+		return f.Handle(ctx, t)
+	})
+}
+
+// agentTurn runs fn as a turn of conversation c started by staff.
+func (e *Engine) agentTurn(ctx context.Context, c Conversation, fn func(*Turn) error) (err error) {
+	if e.support == nil {
+		return errors.New("bot: support is not configured")
+	}
+	unlock := e.queue.lock(c.String())
+	defer unlock()
+	defer e.recoverTurn(c, &err)
+	s, err := e.store.Load(ctx, c)
+	if errors.Is(err, ErrNoSession) {
+		return ErrNotActive
+	}
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC()
+	if s.Done || !now.Before(s.ExpiresAt) {
+		return ErrNotActive
+	}
+	t := &Turn{Event: Event{Conversation: c}, Now: now, Session: s, engine: e, wake: s.WakeAt, from: s.State}
+	s.ExpiresAt = e.expiry(s, now)
+	if err := fn(t); err != nil {
+		return err
+	}
+	return e.finish(ctx, t, "")
+}
