@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -91,6 +92,7 @@ var (
 	bTokens   = []byte("tokens")       // sha256(token) hex -> handoff id
 	bByConv   = []byte("conversation") // conversation -> handoff id
 	bAudit    = []byte("audit")        // unix nanos + seq -> Entry
+	bEscal    = []byte("escalations")  // conversation -> "channel\x00thread"
 )
 
 // Store is the support database. It is safe for concurrent use.
@@ -118,7 +120,7 @@ func Open(path string, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("open support database %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bHandoffs, bTokens, bByConv, bAudit} {
+		for _, b := range [][]byte{bHandoffs, bTokens, bByConv, bAudit, bEscal} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -252,6 +254,29 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Handoff) error) 
 		return putJSON(b, []byte(id), h)
 	})
 	return h, err
+}
+
+// SetEscalation records the support-channel thread of conversation conv's
+// latest escalation.
+func (s *Store) SetEscalation(ctx context.Context, conv, channel, thread string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bEscal).Put([]byte(conv), []byte(channel+"\x00"+thread))
+	})
+}
+
+// Escalation returns the thread recorded by SetEscalation for conv, or
+// ErrNotFound.
+func (s *Store) Escalation(ctx context.Context, conv string) (channel, thread string, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bEscal).Get([]byte(conv))
+		if v == nil {
+			return ErrNotFound
+		}
+		ch, th, _ := strings.Cut(string(v), "\x00")
+		channel, thread = ch, th
+		return nil
+	})
+	return channel, thread, err
 }
 
 // Append adds e to the audit log (At defaults to now). The log is

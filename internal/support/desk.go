@@ -1,0 +1,287 @@
+package support
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"guidedfix/bot"
+	"guidedfix/internal/mail"
+	"guidedfix/internal/portal"
+)
+
+// ErrNoAccount is returned by HandOff when no portal account has the
+// e-mail: staff are told plainly; customers never see it.
+var ErrNoAccount = errors.New("support: no Customer Portal account has this e-mail")
+
+// Notifier is where support staff watch: a support channel with one
+// thread per hand-off or escalation (the Slack adapter implements it).
+// Texts never contain a secret.
+type Notifier interface {
+	// OpenThread posts text as the start of a new thread in the support
+	// channel and returns the channel and thread ids.
+	OpenThread(ctx context.Context, text string) (channel, thread string, err error)
+	// Post adds text to a thread.
+	Post(ctx context.Context, channel, thread, text string) error
+	// Escalate posts an escalation (who, where, step, last error) with a
+	// "Take over" action for conversation conv and returns its thread.
+	Escalate(ctx context.Context, conv bot.Conversation, text string) (channel, thread string, err error)
+}
+
+// Desk is the support service: hand-offs, watching, escalations and the
+// audit log. It implements bot.Support and, with Observe, the engine's
+// observer. All methods are safe for concurrent use.
+type Desk struct {
+	// Store keeps hand-offs and the audit log (required).
+	Store *Store
+	// Core looks up accounts (required).
+	Core portal.Core
+	// Mail sends the hand-off link to the customer (required for HandOff).
+	Mail mail.Sender
+	// BotUsername is the Telegram bot's username for deep links.
+	BotUsername string
+	// Notifier posts to the support channel; nil keeps only the log.
+	Notifier Notifier
+	// Logger receives operator logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+var _ bot.Support = (*Desk)(nil)
+
+func (d *Desk) log() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
+}
+
+// DeepLink returns the Telegram deep link that starts the bot with token
+// (core.telegram.org/bots/features#deep-linking): https://t.me/<bot>?start=<token>.
+func (d *Desk) DeepLink(token string) string {
+	return "https://t.me/" + d.BotUsername + "?start=" + url.QueryEscape(token)
+}
+
+// HandOff creates a hand-off of the SMS → authenticator app fix for the
+// account registered with email, on behalf of staff (e.g. "slack:U123"),
+// e-mails the customer the deep link and records it in the audit log. It
+// returns the link (for the agent's ticket) and the hand-off. It returns
+// ErrNoAccount when no account has the e-mail, and an error when the
+// e-mail cannot be sent (the hand-off then stays unused).
+func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUser string) (string, Handoff, error) {
+	if d.BotUsername == "" {
+		return "", Handoff{}, errors.New("support: telegram.bot_username is not configured, so no link can be made")
+	}
+	acc, err := d.Core.LookupAccount(ctx, email)
+	if errors.Is(err, portal.ErrNotFound) {
+		d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, Action: "handoff_created", Outcome: "refused: no account for the e-mail", Staff: true})
+		return "", Handoff{}, ErrNoAccount
+	}
+	if err != nil {
+		return "", Handoff{}, err
+	}
+	h, token, err := d.Store.CreateHandoff(ctx, Handoff{AccountID: acc.ID, Email: acc.Email, Flow: "totpswitch",
+		CreatedBy: staffChannel + ":" + staffUser, Ticket: ticket})
+	if err != nil {
+		return "", Handoff{}, err
+	}
+	link := d.DeepLink(token)
+	msg := mail.Message{
+		ID:      "handoff-" + strings.TrimPrefix(h.ID, "ho_"),
+		To:      acc.Email,
+		Subject: "Finish your account security change in Telegram",
+		Text: fmt.Sprintf(`Hello,
+
+Our support team has prepared a guided change of your Customer Portal
+account's two-factor authentication from SMS codes to an authenticator app.
+Open this link on your phone to do it step by step in Telegram:
+
+%s
+
+The link works once and expires on %s UTC. You will be asked for your
+password and a code sent to your phone: nobody from our team will ever ask
+you for them. If you did not contact our support, ignore this e-mail.
+`, link, h.ExpiresAt.Format("2006-01-02 15:04")),
+	}
+	if err := d.Mail.Send(ctx, msg); err != nil {
+		return "", Handoff{}, fmt.Errorf("e-mail the link: %w", err)
+	}
+	outcome := "link e-mailed"
+	if ticket != "" {
+		outcome += ", ticket " + ticket
+	}
+	d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, AccountID: acc.ID, Action: "handoff_created", Outcome: outcome, Staff: true})
+	if d.Notifier != nil {
+		text := fmt.Sprintf("Hand-off %s for %s created by <@%s>%s. I will post each step here.", h.ID, acc.Email, staffUser, ticketText(ticket))
+		ch, th, err := d.Notifier.OpenThread(ctx, text)
+		if err != nil {
+			d.log().Warn("support thread not opened", "handoff", h.ID, "err", err)
+		} else if h, err = d.Store.Update(ctx, h.ID, func(h *Handoff) error { h.WatchChannel, h.WatchThread = ch, th; return nil }); err != nil {
+			d.log().Warn("support thread not recorded", "handoff", h.ID, "err", err)
+		}
+	}
+	return link, h, nil
+}
+
+func ticketText(ticket string) string {
+	if ticket == "" {
+		return ""
+	}
+	return " (ticket " + ticket + ")"
+}
+
+// Observe records every state change of a guided fix in the audit log and
+// posts it to the hand-off's watch thread, ending with the outcome. It is
+// the engine's Options.Observer.
+func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
+	account := tr.Tags["account"]
+	outcome := StepName(tr.To)
+	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: account,
+		Action: "step", Outcome: outcome})
+	id := tr.Tags["handoff"]
+	if id == "" {
+		return
+	}
+	h, err := d.Store.Handoff(ctx, id)
+	if err != nil {
+		d.log().Warn("hand-off not found", "handoff", id, "err", err)
+		return
+	}
+	if tr.Done {
+		if h, err = d.Store.Update(ctx, id, func(h *Handoff) error { h.Outcome = Outcome(tr.To); return nil }); err != nil {
+			d.log().Warn("hand-off outcome not recorded", "handoff", id, "err", err)
+		}
+	}
+	if d.Notifier != nil && h.WatchThread != "" {
+		text := fmt.Sprintf("%s — %s", tr.At.UTC().Format("15:04:05 UTC"), outcome)
+		if tr.Done {
+			text += " — finished: " + Outcome(tr.To)
+		}
+		if err := d.Notifier.Post(ctx, h.WatchChannel, h.WatchThread, text); err != nil {
+			d.log().Warn("watch post failed", "handoff", id, "err", err)
+		}
+	}
+}
+
+// Escalate implements bot.Support: it posts the account, channel, step and
+// last error to the support channel with a "Take over" action.
+func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
+	account := s.Tags["account"]
+	email := "unknown account"
+	if account != "" {
+		if acc, err := d.Core.Account(ctx, account); err == nil {
+			email = acc.Email
+		}
+	}
+	lastErr := s.Tags["last_error"]
+	if lastErr == "" {
+		lastErr = "none"
+	}
+	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated", Outcome: "asked for a person at " + StepName(s.State)})
+	if d.Notifier == nil {
+		return errors.New("support: no support channel is configured")
+	}
+	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s\nChannel: %s\nStep: %s\nLast error: %s",
+		email, s.Conversation.Channel, StepName(s.State), lastErr)
+	ch, th, err := d.Notifier.Escalate(ctx, s.Conversation, text)
+	if err != nil {
+		return err
+	}
+	return d.Store.SetEscalation(ctx, s.Conversation.String(), ch, th)
+}
+
+// Relay implements bot.Support: it posts the customer's text to the
+// escalation thread of the conversation.
+func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
+	if d.Notifier == nil {
+		return errors.New("support: no support channel is configured")
+	}
+	ch, th, err := d.Store.Escalation(ctx, s.Conversation.String())
+	if err != nil {
+		return fmt.Errorf("support: no escalation thread for this conversation: %w", err)
+	}
+	return d.Notifier.Post(ctx, ch, th, "Customer: "+text)
+}
+
+// RecordStaff appends a staff action to the audit log.
+func (d *Desk) RecordStaff(ctx context.Context, channel, user, account, action, outcome string) {
+	d.audit(ctx, Entry{Channel: channel, UserID: user, AccountID: account, Action: action, Outcome: outcome, Staff: true})
+}
+
+func (d *Desk) audit(ctx context.Context, e Entry) {
+	if err := d.Store.Append(ctx, e); err != nil {
+		d.log().Error("audit log append failed", "action", e.Action, "err", err)
+	}
+}
+
+// AuditFor returns the newest limit audit entries of the account with
+// email, newest first; ErrNoAccount when there is none.
+func (d *Desk) AuditFor(ctx context.Context, email string, limit int) ([]Entry, error) {
+	acc, err := d.Core.LookupAccount(ctx, email)
+	if errors.Is(err, portal.ErrNotFound) {
+		return nil, ErrNoAccount
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.Store.Audit(ctx, acc.ID, limit)
+}
+
+// FormatEntry renders an audit entry as one line:
+// "2026-11-29 10:00:00 UTC  telegram:42  step  Identity verified".
+func FormatEntry(e Entry) string {
+	who := e.Channel + ":" + e.UserID
+	if e.Staff {
+		who += " (staff)"
+	}
+	return fmt.Sprintf("%s  %-22s %-16s %s", e.At.UTC().Format(time.DateTime+" UTC"), who, e.Action, e.Outcome)
+}
+
+// stepNames are the watch thread's names of the totpswitch states.
+var stepNames = map[bot.State]string{
+	"awaiting_email":         "Identify account",
+	"awaiting_password":      "Verify password",
+	"sending_sms":            "Sending SMS code",
+	"awaiting_sms_code":      "Verify SMS code",
+	"confirm_disable":        "Identity verified; confirm Disable 2FA",
+	"disabling":              "Disabling SMS 2FA",
+	"offer_setup":            "Setup Two-Factor Authentication",
+	"choose_method":          "Choose Authenticator App",
+	"awaiting_reauth":        "Confirm password again",
+	"enrolling":              "Creating QR code",
+	"awaiting_totp_code":     "QR code sent; waiting for the app's code",
+	"verifying":              "Verifying the app's code",
+	"activated":              "Authenticator app verified",
+	"showing_recovery_codes": "Recovery codes shown",
+	"restoring":              "Restoring SMS 2FA",
+	"done":                   "Completed",
+	"cancelled":              "Cancelled",
+	"expired":                "Expired",
+	"already_totp":           "Already used an authenticator app",
+	"locked":                 "Account locked",
+	"failed":                 "Too many wrong answers",
+}
+
+// StepName is the human name of a flow state for staff ("Verify SMS code").
+func StepName(s bot.State) string {
+	if n, ok := stepNames[s]; ok {
+		return n
+	}
+	return string(s)
+}
+
+// Outcome is the hand-off outcome of a terminal state: "completed",
+// "cancelled", "expired", or "failed: <reason>".
+func Outcome(s bot.State) string {
+	switch s {
+	case "done":
+		return "completed"
+	case "cancelled", "expired":
+		return string(s)
+	default:
+		return "failed: " + StepName(s)
+	}
+}
