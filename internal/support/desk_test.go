@@ -106,7 +106,7 @@ func TestObservePostsStepsAndOutcome(t *testing.T) {
 	}
 	tags := map[string]string{"account": h.AccountID, "handoff": h.ID}
 	conv := bot.Conversation{Channel: "telegram", ID: "9"}
-	at := portaltest.Start
+	at := env.Clock.Now()
 	d.Observe(context.Background(), bot.Transition{Conversation: conv, UserID: "9", From: "awaiting_password", To: "awaiting_sms_code", At: at, Tags: tags})
 	d.Observe(context.Background(), bot.Transition{Conversation: conv, UserID: "9", From: "activated", To: "done", Done: true, At: at, Tags: tags})
 	posts := ch.posts[h.WatchThread]
