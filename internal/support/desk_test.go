@@ -10,7 +10,6 @@ import (
 
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
-	"guidedfix/internal/portal/portaltest"
 	"guidedfix/internal/support"
 	"guidedfix/internal/testkit"
 )
