@@ -18,6 +18,7 @@ import (
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/store"
+	"guidedfix/internal/support"
 )
 
 // app is everything a subcommand may need, wired from the configuration.
@@ -29,6 +30,8 @@ type app struct {
 	mail    mail.Sender
 	core    *embedded.Core
 	store   *store.Bolt
+	support *support.Store
+	desk    *support.Desk
 	engine  *bot.Engine
 	closers []func() error
 }
@@ -56,6 +59,16 @@ type openOptions struct {
 	engine bool
 	// now overrides the clock (tests).
 	now func() time.Time
+	// notifier is the support channel (Slack); nil: no escalations.
+	notifier support.Notifier
+}
+
+// handoffs lets the flow redeem hand-off tokens from the support store.
+type handoffs struct{ s *support.Store }
+
+func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
+	ho, err := h.s.Redeem(ctx, token, conv)
+	return ho.AccountID, ho.ID, err
 }
 
 // loadConfig reads the configuration and resolves the data directory:
@@ -77,8 +90,24 @@ func loadConfig(g *globalFlags) (config.Config, string, error) {
 	return cfg, dir, nil
 }
 
+// openAdmin opens the core and the support store for an administration
+// command; its logs go to DATA/guidedfix.log, not the terminal.
 func openAdmin(cmd *cobra.Command, g *globalFlags) (*app, error) {
-	return openApp(cmd.Context(), g, openOptions{})
+	_, dir, err := loadConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "guidedfix.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	a, err := openApp(cmd.Context(), g, openOptions{logOut: logf})
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	a.closers = append([]func() error{logf.Close}, a.closers...)
+	return a, nil
 }
 
 // openApp wires the portal core (and, on request, the engine) from the
@@ -135,6 +164,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.core = core
 	a.closers = append(a.closers, core.Close)
+	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.support = sup
+	a.closers = append(a.closers, sup.Close)
+	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log}
 	if !o.engine {
 		return a, nil
 	}
@@ -146,10 +183,16 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.store = st
 	a.closers = append(a.closers, st.Close)
 	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer,
-		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes})
+		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
+		Handoffs: handoffs{sup}})
+	var desk bot.Support
+	if o.notifier != nil {
+		a.desk.Notifier = o.notifier
+		desk = a.desk
+	}
 	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
-		MaxDuration: cfg.Flow.MaxDuration,
-		Now:         o.now, Logger: a.log})
+		MaxDuration: cfg.Flow.MaxDuration, Observer: a.desk.Observe, Support: desk,
+		Now: o.now, Logger: a.log})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os/user"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"guidedfix/internal/support"
+)
+
+func newHandoffCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "handoff EMAIL [TICKET]",
+		Short: "Hand the SMS → authenticator app fix to a customer: e-mail them a one-time Telegram link",
+		Long: "handoff creates a single-use link (valid 24 hours) that starts the guided\n" +
+			"change in Telegram with the customer's account already identified; the\n" +
+			"customer still proves their password and current SMS code. The link is\n" +
+			"e-mailed to the account's address and printed for the ticket.",
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openAdmin(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ticket := ""
+			if len(args) == 2 {
+				ticket = args[1]
+			}
+			link, h, err := a.desk.HandOff(cmd.Context(), args[0], ticket, "cli", operator())
+			if errors.Is(err, support.ErrNoAccount) {
+				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Hand-off %s e-mailed to %s, valid until %s UTC:\n%s\n",
+				h.ID, h.Email, h.ExpiresAt.Format("2006-01-02 15:04"), link)
+			return nil
+		},
+	}
+}
+
+func newAuditCmd(g *globalFlags) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "audit EMAIL",
+		Short: "Show the newest audit log entries of an account (security and staff actions)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openAdmin(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			entries, err := a.desk.AuditFor(cmd.Context(), args[0], limit)
+			if errors.Is(err, support.ErrNoAccount) {
+				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(entries) == 0 {
+				fmt.Fprintln(out, "no entries")
+			}
+			for _, e := range entries {
+				fmt.Fprintln(out, support.FormatEntry(e))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many entries, newest first")
+	return cmd
+}
+
+// operator names the person at the command line for the audit log.
+func operator() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return strings.ReplaceAll(u.Username, " ", "_")
+	}
+	return "unknown"
+}
