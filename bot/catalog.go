@@ -77,3 +77,12 @@ func (c *Catalog) Text(locale, id string, data map[string]any) string {
 	}
 	return s
 }
+
+// TextFor is Text with a channel variant: it renders "<id>@<channel>" when
+// the catalog defines it, and id otherwise.
+func (c *Catalog) TextFor(locale, channel, id string, data map[string]any) string {
+	if channel != "" && c.Has(id+"@"+channel) {
+		return c.Text(locale, id+"@"+channel, data)
+	}
+	return c.Text(locale, id, data)
+}

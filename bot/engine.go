@@ -457,7 +457,7 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	if d == nil {
 		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
 	}
-	r := Reply{Op: OpSend, ID: id, Text: e.catalog.Text(locale, id, nil)}
+	r := Reply{Op: OpSend, ID: id, Text: e.catalog.TextFor(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.Warn("deliver failed", "reply", r, "err", err)
 	}

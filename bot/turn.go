@@ -26,9 +26,11 @@ type Turn struct {
 	from    State
 }
 
-// T returns the localized text of message id for the session's locale.
+// T returns the localized text of message id for the session's locale,
+// preferring the channel's variant "<id>@<channel>" when the catalog has
+// one (e.g. "totp.welcome@slack", where commands are typed differently).
 func (t *Turn) T(id string, data map[string]any) string {
-	return t.engine.catalog.Text(t.Session.Locale, id, data)
+	return t.engine.catalog.TextFor(t.Session.Locale, t.Session.Conversation.Channel, id, data)
 }
 
 // Send queues r for delivery after the turn's state is saved.
@@ -76,6 +78,14 @@ func (t *Turn) Goto(s State) {
 	t.Session.State = s
 	t.Session.Step++
 	t.Session.Expect = SecretNone
+}
+
+// SetState moves the session to state s within the same step: buttons
+// and prompts offered before stay valid. Flows use it for transient states
+// that persist progress before a portal call (DESIGN.md "persist, then
+// call") and return to the step on failure.
+func (t *Turn) SetState(s State) {
+	t.Session.State = s
 }
 
 // End marks the session done: its flow reached a terminal state.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"guidedfix/adapters/slack"
 	"guidedfix/adapters/telegram"
 )
 
@@ -26,7 +27,9 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			"receives SIGINT or SIGTERM; then it stops taking updates, finishes the turns\n" +
 			"in flight and closes the databases. Telegram runs when TELEGRAM_BOT_TOKEN\n" +
 			"(or telegram.token) is set: long polling by default, a webhook with\n" +
-			"--telegram-webhook-url.",
+			"--telegram-webhook-url. Slack runs when SLACK_BOT_TOKEN (or\n" +
+			"slack.bot_token) is set: Socket Mode by default (SLACK_APP_TOKEN), or HTTP\n" +
+			"endpoints with slack.mode: http (SLACK_SIGNING_SECRET).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), g, sf)
@@ -80,8 +83,25 @@ func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
 		}
 		runners = append(runners, runner{"telegram", tg.Run})
 	}
+	if cfg.Slack.Enabled() {
+		sl, err := slack.New(slack.Options{
+			BotToken:      cfg.Slack.BotToken.Reveal(),
+			AppToken:      cfg.Slack.AppToken.Reveal(),
+			SigningSecret: cfg.Slack.SigningSecret.Reveal(),
+			APIURL:        cfg.Slack.APIURL,
+			Mode:          cfg.Slack.Mode,
+			Listen:        cfg.Slack.Listen,
+			Command:       cfg.Slack.Command,
+			Engine:        a.engine,
+			Logger:        a.log,
+		})
+		if err != nil {
+			return err
+		}
+		runners = append(runners, runner{"slack", sl.Run})
+	}
 	if len(runners) == 0 {
-		return errors.New("no chat platform is configured: set TELEGRAM_BOT_TOKEN (see README, \"Telegram\"), or try `guidedfix demo`")
+		return errors.New("no chat platform is configured: set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN (see README), or try `guidedfix demo`")
 	}
 	a.log.Info("guidedfix serving", "version", version, "data_dir", a.dataDir, "config", cfg)
 

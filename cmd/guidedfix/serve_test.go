@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"guidedfix/adapters/slack/fakeslack"
 	"guidedfix/adapters/telegram/fakebotapi"
 )
 
@@ -62,5 +63,52 @@ func TestServeWithoutPlatformSaysWhatToDo(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatal("unexpected cancel")
+	}
+}
+
+// TestServeSlackSocketMode runs `guidedfix serve` with Slack tokens from
+// the environment against the fake Slack (Socket Mode): a DM saying "2fa"
+// starts the flow in the user's DM, with the profile e-mail proposed.
+func TestServeSlackSocketMode(t *testing.T) {
+	fake := fakeslack.New(fakeslack.Options{BotToken: "xoxb-test", AppToken: "xapp-test"})
+	t.Cleanup(fake.Close)
+	fake.AddUser(fakeslack.User{ID: "U1", Email: "staff@example.com", Locale: "en-US"})
+	t.Setenv("TELEGRAM_BOT_TOKEN", "")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
+	t.Setenv("SLACK_APP_TOKEN", "xapp-test")
+	t.Setenv("GUIDEDFIX_SLACK__API_URL", fake.APIURL)
+	t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, &globalFlags{dataDir: t.TempDir()}, serveFlags{}) }()
+
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	dm := fake.IM("U1")
+	body, _ := fake.MessageEvent("U1", dm, "2fa")
+	id, err := fake.Push(wait, "events_api", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitAck(wait, id); err != nil {
+		t.Fatalf("no ack: %v", err)
+	}
+	for {
+		var texts []string
+		for _, m := range fake.History(dm) {
+			texts = append(texts, m.Text)
+		}
+		if strings.Contains(strings.Join(texts, "\n"), "registered to staff@example.com") {
+			break
+		}
+		select {
+		case <-wait.Done():
+			t.Fatalf("DM history %q", texts)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
 	}
 }

@@ -355,7 +355,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			f.unsupported(t)
 			return nil
 		}
-		t.Goto(StateVerifying)
+		t.SetState(StateVerifying)
 		return f.verify(ctx, t, ev.Secret)
 	case StateVerifying:
 		// Resuming after an interruption: the core answers a repeated key
@@ -668,7 +668,7 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 		t.say("totp.activated", nil, t.Button("totp.button.okay", "okay"))
 		return nil
 	case errors.Is(err, portal.ErrCodeFormat):
-		t.Goto(StateAwaitingTOTPCode)
+		t.SetState(StateAwaitingTOTPCode)
 		if code == "" {
 			t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
 		} else {
@@ -676,12 +676,12 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 		}
 		return nil
 	case errors.As(err, &bad):
-		t.Goto(StateAwaitingTOTPCode)
+		t.SetState(StateAwaitingTOTPCode)
 		t.Tag("last_error", "wrong authenticator code")
 		t.ask(bot.SecretTOTPCode, "totp.bad_totp_code", map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
 		return nil
 	case errors.Is(err, portal.ErrCodeReplayed):
-		t.Goto(StateAwaitingTOTPCode)
+		t.SetState(StateAwaitingTOTPCode)
 		t.ask(bot.SecretTOTPCode, "totp.code_replayed", nil, t.cancelButton())
 		return nil
 	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
