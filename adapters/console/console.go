@@ -8,6 +8,8 @@ package console
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -144,52 +146,94 @@ func (c *Console) printButtons(bs []bot.Button) {
 }
 
 // Run starts the default flow and then feeds the user's lines to handle
-// until the session is done, the input ends, or ctx is cancelled. expect
-// reports which secret the session waits for, so the next line is read
-// without echo. It returns nil at the end of input or of the session.
+// until the input ends or ctx is cancelled (Ctrl-C, SIGTERM); a finished
+// guided change does not end it, so "/start" begins another. session
+// reports the conversation's session, so a line is read without echo
+// when a secret is expected. Update ids carry a random run id, so lines of
+// an earlier run are never taken for duplicates. It returns nil at the end
+// of input or on cancellation, and restores the terminal it changed.
 func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Event) error, session func(context.Context) (*bot.Session, error)) error {
+	if c.tty {
+		if st, err := term.GetState(c.fd); err == nil {
+			defer term.Restore(c.fd, st)
+		}
+	}
+	runID := make([]byte, 6)
+	_, _ = rand.Read(runID)
+	prefix := "c" + hex.EncodeToString(runID) + "-"
 	seq := 0
-	next := func() string { seq++; return "c" + strconv.Itoa(seq) }
+	next := func() string { seq++; return prefix + strconv.Itoa(seq) }
 	if err := handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindStart, Locale: c.opts.Locale}); err != nil {
 		return err
 	}
-	for ctx.Err() == nil {
+	requests, results := make(chan bool), make(chan readResult)
+	go func() {
+		for secret := range requests {
+			line, err := c.readLine(secret)
+			results <- readResult{line, err}
+		}
+	}()
+	defer close(requests)
+	hinted := false
+	for {
 		s, err := session(ctx)
 		if err != nil && !errors.Is(err, bot.ErrNoSession) {
 			return err
 		}
-		if s == nil || s.Done {
+		expect := bot.SecretNone
+		if s != nil && !s.Done {
+			expect = s.Expect
+			hinted = false
+		} else if !hinted {
+			hinted = true
+			c.mu.Lock()
+			fmt.Fprintln(c.opts.Out, "          (Send /start to begin again, or press Ctrl-D to leave.)")
+			c.mu.Unlock()
+		}
+		select {
+		case requests <- expect != bot.SecretNone:
+		case <-ctx.Done():
 			return nil
 		}
-		expect := s.Expect
-		line, err := c.readLine(expect != bot.SecretNone)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
+		var r readResult
+		select {
+		case r = <-results:
+		case <-ctx.Done():
+			return nil
+		}
+		if r.err != nil {
+			if errors.Is(r.err, io.EOF) {
 				return nil
 			}
-			return err
+			return r.err
 		}
-		ev := c.event(line, expect)
+		ev := c.event(r.line, expect)
 		ev.UpdateID = next()
-		if err := handle(ctx, ev); err != nil {
+		if err := handle(ctx, ev); err != nil && !errors.Is(err, bot.ErrPanic) {
 			return err
 		}
 	}
-	return ctx.Err()
 }
 
+type readResult struct {
+	line string
+	err  error
+}
+
+// commands are the commands that work at every step, also while a secret
+// is expected.
+var commands = map[string]bool{"start": true, "2fa": true, "cancel": true, "help": true}
+
 // event turns one typed line into an event: a command, a button press (by
-// label or number), a secret answer, or text.
+// label or number), a secret answer, or text. A secret keeps its spaces.
 func (c *Console) event(line string, expect bot.SecretField) bot.Event {
 	ev := bot.Event{Conversation: c.conv, UserID: c.opts.UserID, Locale: c.opts.Locale}
 	trimmed := strings.TrimSpace(line)
-	if strings.HasPrefix(trimmed, "/") && expect == bot.SecretNone || isCommand(trimmed) {
-		name, arg, _ := strings.Cut(strings.TrimPrefix(trimmed, "/"), " ")
-		name = strings.ToLower(name)
+	if name, arg, ok := command(trimmed); ok && (expect == bot.SecretNone || commands[name]) {
 		if name == "start" {
-			ev.Kind, ev.Data = bot.KindStart, strings.TrimSpace(arg)
+			ev.Kind, ev.Data = bot.KindStart, arg
 		} else {
-			ev.Kind, ev.Command, ev.Text = bot.KindCommand, name, strings.TrimSpace(arg)
+			ev.Kind, ev.Command, ev.Text = bot.KindCommand, name, arg
 		}
 		return ev
 	}
@@ -197,56 +241,60 @@ func (c *Console) event(line string, expect bot.SecretField) bot.Event {
 	buttons := c.buttons
 	c.mu.Unlock()
 	for i, b := range buttons {
-		if strings.EqualFold(trimmed, b.Label) || trimmed == strconv.Itoa(i+1) && expect == bot.SecretNone {
+		// A button's number is never a secret: passwords have 8 or more
+		// characters and codes 6 digits.
+		if strings.EqualFold(trimmed, b.Label) || trimmed == strconv.Itoa(i+1) {
 			ev.Kind, ev.Data = bot.KindButton, b.Data
 			return ev
 		}
 	}
 	if expect != bot.SecretNone {
-		ev.Kind, ev.Secret = bot.KindSecret, bot.Secret(trimmed)
+		ev.Kind, ev.Secret = bot.KindSecret, bot.Secret(line)
 		return ev
 	}
 	ev.Kind, ev.Text = bot.KindText, trimmed
 	return ev
 }
 
-// isCommand reports whether line is one of the commands that work at every
-// step, also while a secret is expected.
-func isCommand(line string) bool {
-	switch strings.ToLower(line) {
-	case "/cancel", "/help", "/start", "/2fa":
-		return true
+// command splits "/name arg" into the lower-cased name and the argument.
+func command(line string) (name, arg string, ok bool) {
+	if !strings.HasPrefix(line, "/") {
+		return "", "", false
 	}
-	return false
+	name, arg, _ = strings.Cut(strings.TrimPrefix(line, "/"), " ")
+	return strings.ToLower(name), strings.TrimSpace(arg), name != ""
 }
 
-// readLine reads one line; secret lines are read without echo on a
-// terminal.
+// readLine reads one line without its line ending; secret lines are read
+// without echo on a terminal.
 func (c *Console) readLine(secret bool) (string, error) {
 	c.mu.Lock()
 	fmt.Fprint(c.opts.Out, "you › ")
 	c.mu.Unlock()
 	if secret && c.tty {
 		b, err := term.ReadPassword(c.fd)
+		c.mu.Lock()
 		fmt.Fprintln(c.opts.Out)
+		c.mu.Unlock()
 		return string(b), err
 	}
 	line, err := c.in.ReadString('\n')
 	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
 		return "", err
 	}
+	line = strings.TrimRight(line, "\r\n")
 	if !c.tty {
 		// Echo piped input so a transcript reads like a conversation; a
-		// secret shows as dots.
-		shown := strings.TrimRight(line, "\r\n")
-		if secret {
+		// secret shows as dots, a command in clear.
+		shown := line
+		if name, _, ok := command(strings.TrimSpace(line)); secret && !(ok && commands[name]) {
 			shown = "••••••"
 		}
 		c.mu.Lock()
 		fmt.Fprintln(c.opts.Out, shown)
 		c.mu.Unlock()
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return line, nil
 }
 
 // QRDir returns the default QR directory under dataDir: DATA/outbox/qr.

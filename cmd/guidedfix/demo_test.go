@@ -26,7 +26,10 @@ import (
 // terminal would: it reads the password from the banner, the SMS code from
 // the phone box, the QR code from the PNG file named on screen.
 type demoUser struct {
-	t        *testing.T
+	t *testing.T
+	// step is the time step offset of the codes the user types (the app's
+	// next code is accepted too, RFC 6238 §5.2 one step of skew).
+	step     int
 	password string
 	secrets  []string
 	key      *otp.Key
@@ -73,7 +76,7 @@ func (u *demoUser) answer(screen string) string {
 		if u.key, err = otp.NewKeyFromURL(uri); err != nil {
 			u.t.Fatal(err)
 		}
-		code, err := totp.GenerateCode(u.key.Secret(), time.Now())
+		code, err := totp.GenerateCode(u.key.Secret(), time.Now().Add(time.Duration(u.step)*30*time.Second))
 		if err != nil {
 			u.t.Fatal(err)
 		}
@@ -85,20 +88,19 @@ func (u *demoUser) answer(screen string) string {
 	return ""
 }
 
-// TestDemoEndToEnd runs `guidedfix demo` on a fresh data directory through
-// pipes, as a person at the terminal would, and checks the outcome on disk.
-func TestDemoEndToEnd(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+// runDemoAsUser runs the demo on dir with opts and answers its prompts as
+// u until the guided change ends; it returns the transcript and the number
+// of answers typed.
+func runDemoAsUser(t *testing.T, dir string, opts demoOptions, u *demoUser) (string, int) {
+	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := runDemo(context.Background(), &globalFlags{dataDir: dir}, inR, outW, demoOptions{})
+		err := runDemo(context.Background(), &globalFlags{dataDir: dir}, inR, outW, opts)
 		outW.Close()
 		done <- err
 	}()
-	u := &demoUser{t: t}
 	var transcript, screen bytes.Buffer
 	buf := make([]byte, 4096)
 	answers := 0
@@ -106,6 +108,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		n, err := outR.Read(buf)
 		transcript.Write(buf[:n])
 		screen.Write(buf[:n])
+		if strings.HasSuffix(screen.String(), "you › ") && strings.Contains(screen.String(), "press Ctrl-D to leave") {
+			inW.Close() // the guided change has ended: leave
+			screen.Reset()
+		}
 		if strings.HasSuffix(screen.String(), "you › ") {
 			line := u.answer(screen.String())
 			if line == "" {
@@ -128,7 +134,16 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("demo: %v\n%s", err, transcript.String())
 	}
-	out := transcript.String()
+	return transcript.String(), answers
+}
+
+// TestDemoEndToEnd runs `guidedfix demo` on a fresh data directory through
+// pipes, as a person at the terminal would, and checks the outcome on disk.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	u := &demoUser{t: t}
+	out, answers := runDemoAsUser(t, dir, demoOptions{}, u)
 	if answers != 8 {
 		t.Errorf("%d answers, want 8 (e-mail, password, SMS code, Disable 2FA, Setup, Authenticator App, code, Okay)", answers)
 	}
@@ -210,5 +225,20 @@ func TestDemoEndToEnd(t *testing.T) {
 	old, _ := totp.GenerateCode(u.key.Secret(), time.Now().Add(-60*time.Second))
 	if err := core.VerifyTOTP(context.Background(), acc.ID, old); err == nil {
 		t.Error("a code two time steps old was accepted")
+	}
+}
+
+// TestDemoRunsAgainOnTheSameDataDir runs the demo a second time with
+// --reset on a used data directory: the new run's lines must be handled,
+// not dropped as duplicates of the first run's.
+func TestDemoRunsAgainOnTheSameDataDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	runDemoAsUser(t, dir, demoOptions{}, &demoUser{t: t})
+	// The first run's code used this time step; the account never accepts
+	// it again, so the user types the app's next code.
+	out, answers := runDemoAsUser(t, dir, demoOptions{reset: true}, &demoUser{t: t, step: 1})
+	if answers != 8 || !strings.Contains(out, "All done!") {
+		t.Fatalf("second run: %d answers\n%s", answers, out)
 	}
 }
