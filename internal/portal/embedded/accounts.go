@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	netmail "net/mail"
 	"regexp"
@@ -111,6 +112,10 @@ type NewAccount struct {
 	Password string
 }
 
+// MaxPasswordBytes is the longest password accepted, in bytes (NIST SP
+// 800-63B §5.1.1.2 asks for at least 64 characters).
+const MaxPasswordBytes = 1024
+
 var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
 
 // AddAccount validates na and creates the account with an argon2id hash of
@@ -181,6 +186,11 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 				return err
 			}
 		}
+		// A reset is a password change: every grant issued before is void,
+		// so a conversation in progress must authenticate again.
+		if err := revokeGrants(tx, a.ID); err != nil {
+			return err
+		}
 		a.Name, a.Phone, a.Method, a.PasswordHash = na.Name, na.Phone, na.Method, hash
 		a.TOTPSecret, a.Challenge, a.Enrollment, a.RecoveryCodes = nil, "", "", nil
 		a.PasswordFailures, a.CodeFailures, a.SMSSent, a.LockedUntil = nil, nil, nil, time.Time{}
@@ -193,6 +203,31 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 	return a.public(), nil
 }
 
+// revokeGrants deletes every grant of accountID.
+func revokeGrants(tx *bbolt.Tx, accountID string) error {
+	b := tx.Bucket(bGrants)
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var g grantRec
+		if err := json.Unmarshal(v, &g); err != nil {
+			return err
+		}
+		if g.AccountID == accountID {
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // validate checks na and returns its normalised e-mail; it defaults an
 // empty Method to portal.MethodNone.
 func (na *NewAccount) validate() (string, error) {
@@ -203,6 +238,8 @@ func (na *NewAccount) validate() (string, error) {
 	if na.Method == "" {
 		na.Method = portal.MethodNone
 	}
+	// "+60 12-345 6789" and "+60 (12) 3456789" are the same number.
+	na.Phone = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "").Replace(na.Phone)
 	switch {
 	case na.Phone != "" && !e164.MatchString(na.Phone):
 		return "", fmt.Errorf("%w: phone must be E.164 like +60123456789", ErrInvalidAccount)
@@ -212,6 +249,8 @@ func (na *NewAccount) validate() (string, error) {
 		return "", fmt.Errorf("%w: method sms needs a phone", ErrInvalidAccount)
 	case utf8.RuneCountInString(na.Password) < 8:
 		return "", fmt.Errorf("%w: password must have at least 8 characters", ErrInvalidAccount)
+	case len(na.Password) > MaxPasswordBytes || !utf8.ValidString(na.Password):
+		return "", fmt.Errorf("%w: password must be valid UTF-8 of at most %d bytes", ErrInvalidAccount, MaxPasswordBytes)
 	}
 	return email, nil
 }

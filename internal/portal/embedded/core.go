@@ -182,7 +182,8 @@ var (
 // 32 bytes or its file cannot be read or created, ErrInvalidLabel for an
 // Issuer refused in otpauth URIs, and, after 1 s, an error wrapping
 // bbolt's errors.ErrTimeout ("portal database <path> is in use by another
-// process") when another process or another Core holds the file lock.
+// guidedfix process") when another process or another Core holds the file
+// lock.
 func Open(opts Options) (*Core, error) {
 	if opts.Path == "" || opts.Mail == nil || opts.SMS == nil {
 		return nil, errors.New("portal: Options.Path, Mail and SMS are required")
@@ -213,23 +214,12 @@ func Open(opts Options) (*Core, error) {
 	}
 	c.sem = make(chan struct{}, n)
 
-	key, err := loadKey(opts.Key, opts.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.setKeys(key); err != nil {
-		return nil, err
-	}
-	if c.dummy, err = c.hashPassword(context.Background(), randomText(16)); err != nil {
-		return nil, err
-	}
-
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}
 	db, err := bbolt.Open(opts.Path, 0o600, &bbolt.Options{Timeout: time.Second})
 	if errors.Is(err, bberrors.ErrTimeout) {
-		return nil, fmt.Errorf("portal database %s is in use by another process: %w", opts.Path, err)
+		return nil, fmt.Errorf("portal database %s is in use by another guidedfix process: %w", opts.Path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("portal: open %s: %w", opts.Path, err)
@@ -247,6 +237,20 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("portal: init %s: %w", opts.Path, err)
 	}
 	c.db = db
+	// The key is read (or created) only once this process holds the
+	// database lock, so two processes starting on a new data directory
+	// cannot race for the key file.
+	key, err := loadKey(opts.Key, opts.KeyFile)
+	if err == nil {
+		err = c.setKeys(key)
+	}
+	if err == nil {
+		c.dummy, err = c.hashPassword(context.Background(), randomText(16))
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	c.deliverPending(context.Background())
 	return c, nil
 }

@@ -274,7 +274,7 @@ func TestSecondOpenFailsFast(t *testing.T) {
 	if !errors.Is(err, bberrors.ErrTimeout) {
 		t.Fatalf("second Open: %v, want ErrTimeout", err)
 	}
-	want := fmt.Sprintf("portal database %s is in use by another process", e.opts.Path)
+	want := fmt.Sprintf("portal database %s is in use by another guidedfix process", e.opts.Path)
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q lacks %q", err, want)
 	}

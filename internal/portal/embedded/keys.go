@@ -44,25 +44,31 @@ func loadKey(explicit []byte, file string) ([]byte, error) {
 	return key, nil
 }
 
-// writeNewFile creates file (0600, failing when it exists) holding data.
+// writeNewFile creates file (0600) holding data, failing with
+// fs.ErrExist when it exists. The data is written to a temporary file and
+// linked into place, so a concurrent reader never sees a partial file.
 func writeNewFile(file string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(dir, ".key-*.tmp") // 0600
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(file)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return err
 	}
-	return f.Close()
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Link(tmp.Name(), file)
 }
 
 // setKeys installs the sealing key and derives the SMS-code MAC key from it

@@ -90,3 +90,65 @@ func TestRestoreFactorRefusals(t *testing.T) {
 		t.Fatalf("restore with an enrollment key: %v", err)
 	}
 }
+
+func TestResetAccountRevokesGrants(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.alice(t)
+	g, _ := e.elevated(t, a)
+	if _, err := e.core.ResetAccount(ctx, NewAccount{Email: a.Email, Phone: a.Phone, Method: portal.MethodSMS, Password: "another-password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.core.BeginTOTPEnrollment(ctx, g.Token, "after-reset"); !errors.Is(err, portal.ErrBadGrant) {
+		t.Fatalf("a grant from before the reset still works: %v", err)
+	}
+	if err := e.core.Disable2FA(ctx, g.Token, "after-reset-2"); !errors.Is(err, portal.ErrBadGrant) {
+		t.Fatalf("disable with a revoked grant: %v", err)
+	}
+}
+
+func TestSMSAttemptsLeftCountsAccountFailures(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.alice(t)
+	// Wrong SMS codes across two challenges: the fifth code failure locks.
+	g := e.grant(t, a)
+	var last error
+	for round := 1; round <= 2; round++ {
+		ch, err := e.core.SendSMSChallenge(ctx, g.Token, "sms-round-"+string(rune('0'+round)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := e.sms.LastCode(a.Phone)
+		for i := 0; i < 3 && !errors.Is(last, portal.ErrLocked); i++ {
+			_, last = e.core.VerifySMSChallenge(ctx, g.Token, ch.ID, flipDigit(code))
+			if round == 2 && i == 0 {
+				var bad *portal.BadCodeError
+				// 4 failures so far: one more before the lock, whatever
+				// the new challenge allows.
+				if !errors.As(last, &bad) || bad.AttemptsLeft != 1 {
+					t.Fatalf("4th failure: %v, want 1 attempt left", last)
+				}
+			}
+		}
+	}
+	if !errors.Is(last, portal.ErrLocked) {
+		t.Fatalf("5 code failures: %v, want locked", last)
+	}
+}
+
+func TestPhoneIsNormalised(t *testing.T) {
+	e := newEnv(t)
+	a, err := e.core.AddAccount(context.Background(), NewAccount{Email: "ph@example.com", Phone: "+60 (12) 345-6789", Method: portal.MethodSMS, Password: "12345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Phone != "+60123456789" {
+		t.Fatalf("phone %q", a.Phone)
+	}
+}
+
+// flipDigit returns code with its last digit changed.
+func flipDigit(code string) string {
+	return code[:5] + string(rune('0'+(int(code[5]-'0')+1)%10))
+}

@@ -200,6 +200,10 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 			if lockErr := a.fail(now, &a.CodeFailures); lockErr != nil {
 				ch.Void, ch.MAC = true, nil
 				result = lockErr
+			} else if bad, ok := result.(*portal.BadCodeError); ok {
+				// Say the tighter limit: the challenge's tries or the
+				// account's failures before the lock.
+				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now))
 			}
 			if err := put(tx, bChallenges, ch.ID, ch); err != nil {
 				return err
