@@ -20,6 +20,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
@@ -170,6 +171,10 @@ type data struct {
 	Label        string            `json:"label,omitempty"`
 }
 
+// forgetGrant erases the re-authentication grant: a finished session keeps
+// no credential.
+func (d *data) forgetGrant() { d.Grant, d.GrantLevel, d.GrantExpires = "", "", time.Time{} }
+
 // needsRestore reports whether the flow disabled SMS 2FA and nothing has
 // replaced it yet: ending now would leave the account with a password only.
 func (d *data) needsRestore() bool { return d.Disabled && !d.Activated && !d.Restored }
@@ -232,6 +237,9 @@ func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
 		return err
 	}
 	f.schedule(t)
+	if t.Session.Done {
+		t.d.forgetGrant()
+	}
 	return t.SetData(t.d)
 }
 
@@ -264,11 +272,12 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	case ev.Kind == bot.KindStart:
 		// /start or /2fa in the middle: release what this session holds and
 		// begin again in a new session.
+		hadQR := t.d.EnrollmentID != ""
 		f.release(ctx, t)
 		if t.d.needsRestore() && !f.restore(ctx, t, StateCancelled, "totp.restarting", nil) {
 			return nil
 		}
-		if !t.d.Restored {
+		if !t.d.Restored && hadQR {
 			t.say("totp.restarting", nil)
 		}
 		t.Restart(StateCancelled)
@@ -359,8 +368,10 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		return f.verify(ctx, t, ev.Secret)
 	case StateVerifying:
 		// Resuming after an interruption: the core answers a repeated key
-		// with its first result; without one, the user types the code again.
-		return f.verify(ctx, t, "")
+		// with its first result. Without one, the code of the redelivered
+		// update is checked now; a wake-up without a code asks for it
+		// again (see verify).
+		return f.verify(ctx, t, t.Event.Secret)
 	case StateActivated:
 		if ev.Kind == bot.KindButton && ev.Data == "okay" {
 			if f.recovery > 0 {
@@ -428,6 +439,19 @@ func maskEmail(email string) string {
 	return local[:1] + "•••@" + domain
 }
 
+// maxPasswordBytes bounds what is sent to the core as a password.
+const maxPasswordBytes = 1024
+
+// passwordButtons are the buttons of a password prompt: at step 1 (not
+// from a hand-off) "Use another e-mail", to correct a mistyped address,
+// and always Cancel.
+func (f *Flow) passwordButtons(t *turn) []bot.Button {
+	if t.Session.State == StateAwaitingPassword && t.Session.Tags["handoff"] == "" {
+		return []bot.Button{t.Button("totp.button.other_email", "other_email"), t.cancelButton()}
+	}
+	return []bot.Button{t.cancelButton()}
+}
+
 // identify records which account the conversation is about. An unknown
 // e-mail is not revealed: the flow asks the password all the same and
 // answers as for a wrong password.
@@ -450,18 +474,21 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 		t.d.AccountID, t.d.Unknown = "", true
 	}
 	t.Goto(StateAwaitingPassword)
-	buttons := []bot.Button{t.cancelButton()}
 	if proposed {
 		t.say("totp.proposed_email", map[string]any{"Email": email})
-		buttons = append([]bot.Button{t.Button("totp.button.other_email", "other_email")}, buttons...)
 	}
-	t.ask(bot.SecretPassword, "totp.ask_password", nil, buttons...)
+	t.ask(bot.SecretPassword, "totp.ask_password", nil, f.passwordButtons(t)...)
 }
 
 // password checks the password (identity at step 1, or re-authentication
 // at step 4).
 func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 	reauth := t.Session.State == StateAwaitingReauth
+	if p := pw.Reveal(); strings.TrimSpace(p) == "" || len(p) > maxPasswordBytes || !utf8.ValidString(p) {
+		// Not a password anybody could have: ask again, count nothing.
+		t.ask(bot.SecretPassword, "totp.hint_password", nil, f.passwordButtons(t)...)
+		return nil
+	}
 	g, err := f.core.VerifyPassword(ctx, t.d.AccountID, pw.Reveal())
 	var locked *portal.LockedError
 	switch {
@@ -472,11 +499,13 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 		t.d.Tries++
 		left := f.tries - t.d.Tries
 		if left <= 0 {
-			f.end(ctx, t, StateFailed, "totp.too_many_tries", nil)
+			// The same answer as the core's lock, so that an unknown e-mail
+			// cannot be told apart from a real account.
+			f.lockedEnd(ctx, t, &portal.LockedError{RetryAfter: t.Now.Add(15 * time.Minute)})
 			return nil
 		}
 		t.Tag("last_error", "wrong password")
-		t.ask(bot.SecretPassword, "totp.bad_password", map[string]any{"Count": left}, t.cancelButton())
+		t.ask(bot.SecretPassword, "totp.bad_password", map[string]any{"Count": left}, f.passwordButtons(t)...)
 		return nil
 	case err != nil:
 		return err
@@ -562,7 +591,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 			return nil
 		}
 		t.Goto(StateAwaitingSMSCode)
-		t.say("totp.sms_expired", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
+		t.ask(bot.SecretSMSCode, "totp.sms_expired", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
 		return nil
 	case err != nil:
 		return err
@@ -670,6 +699,10 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 	case errors.Is(err, portal.ErrCodeFormat):
 		t.SetState(StateAwaitingTOTPCode)
 		if code == "" {
+			// A wake-up resumed a confirmation that never reached the
+			// core, and the update that carried the code was not delivered
+			// again: ask for the code again, as a new step.
+			t.Goto(StateAwaitingTOTPCode)
 			t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
 		} else {
 			t.ask(bot.SecretTOTPCode, "totp.code_format", nil, t.cancelButton())
@@ -721,6 +754,11 @@ func (f *Flow) recoveryCodes(ctx context.Context, t *turn) error {
 
 // cancel ends the flow at the user's request.
 func (f *Flow) cancel(ctx context.Context, t *turn) error {
+	if t.d.Activated {
+		// The app is already verified: there is nothing left to cancel.
+		f.end(ctx, t, StateDone, "totp.done", nil)
+		return nil
+	}
 	f.end(ctx, t, StateCancelled, "totp.cancelled", nil)
 	return nil
 }
@@ -848,6 +886,9 @@ func (f *Flow) Expire(ctx context.Context, bt *bot.Turn) error {
 	} else {
 		f.end(ctx, t, StateExpired, "totp.expired", nil)
 	}
+	if t.Session.Done {
+		t.d.forgetGrant()
+	}
 	return t.SetData(t.d)
 }
 
@@ -864,7 +905,7 @@ func (f *Flow) release(ctx context.Context, t *turn) {
 }
 
 func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedError) {
-	mins := int(math.Ceil(locked.RetryAfter.Sub(t.Now).Minutes()))
+	mins := int(math.Round(locked.RetryAfter.Sub(t.Now).Minutes()))
 	if mins < 1 {
 		mins = 1
 	}
@@ -890,7 +931,14 @@ func (t *turn) grantValid() bool {
 	return t.d.Grant != "" && t.Now.Add(t.margin).Before(t.d.GrantExpires)
 }
 
-func (f *Flow) useButtons(t *turn) { t.say("totp.use_buttons", nil) }
+// useButtons answers text where a button is expected: it shows the
+// step's prompt with its buttons again.
+func (f *Flow) useButtons(t *turn) {
+	t.say("totp.use_buttons", nil)
+	if t.Session.State != StateRecoveryCodes {
+		f.reprompt(t)
+	}
+}
 
 func (f *Flow) unsupported(t *turn) {
 	hint := "totp.hint_code"
@@ -915,7 +963,7 @@ func (f *Flow) reprompt(t *turn) {
 	case StateAwaitingEmail:
 		t.say("totp.ask_email", nil, t.cancelButton())
 	case StateAwaitingPassword:
-		t.ask(bot.SecretPassword, "totp.ask_password", nil, t.cancelButton())
+		t.ask(bot.SecretPassword, "totp.ask_password", nil, f.passwordButtons(t)...)
 	case StateAwaitingSMSCode:
 		t.ask(bot.SecretSMSCode, "totp.hint_code", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
 	case StateConfirmDisable:

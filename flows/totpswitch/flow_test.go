@@ -293,8 +293,48 @@ func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		wantIDs(t, c.text("guess-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
 	}
-	wantIDs(t, c.text("guess-5"), "delete:engine.delete_user_secret", "totp.too_many_tries")
-	c.wantState(totpswitch.StateFailed)
+	// The fifth answer gets the same lock message as a real account.
+	r := c.text("guess-5")
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.locked")
+	if !strings.Contains(r[1].Text, "in about 15 minutes") {
+		t.Fatalf("lock message %q", r[1].Text)
+	}
+	c.wantState(totpswitch.StateLocked)
+}
+
+func TestBlankOrHugePasswordCostsNoTry(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "ben@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("ben@example.com")
+	wantIDs(t, c.text("   "), "delete:engine.delete_user_secret", "totp.hint_password")
+	wantIDs(t, c.text(strings.Repeat("x", 5000)), "delete:engine.delete_user_secret", "totp.hint_password")
+	r := c.text("wrong-password")
+	if !strings.Contains(r[1].Text, "4 tries left") {
+		t.Fatalf("after two non-passwords and one wrong one: %q", r[1].Text)
+	}
+	// A mistyped e-mail can be corrected from the password prompt.
+	wantIDs(t, c.press("other_email"), "totp.ask_email")
+	c.text("ben@example.com")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
+}
+
+func TestCancelAfterActivationSaysDone(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "cy@example.com", portal.MethodNone)
+	c := newChat(t, env)
+	c.start()
+	c.text("cy@example.com")
+	c.text(pw)
+	c.press("setup")
+	key := env.KeyFromQR(t, c.press("app")[0].Image)
+	c.text(env.TOTPCode(t, key, 0))
+	wantIDs(t, c.cmd("cancel"), "totp.done")
+	c.wantState(totpswitch.StateDone)
+	if g := string(c.session().Data); strings.Contains(g, `"grant"`) {
+		t.Fatalf("a finished session keeps its grant: %s", g)
+	}
 }
 
 func TestWrongSMSCodesAndFormat(t *testing.T) {
@@ -559,5 +599,6 @@ func TestUnknownCommandDoesNotRestart(t *testing.T) {
 		t.Fatalf("unknown command changed the session: %s/%q/%d → %s/%q/%d", before.ID, before.State, before.Step, after.ID, after.State, after.Step)
 	}
 	// /2fa is a start command: it restarts.
-	wantIDs(t, c.cmd("2fa"), "totp.restarting", "totp.welcome", "totp.ask_email")
+	// No QR code was shown yet, so there is none to invalidate.
+	wantIDs(t, c.cmd("2fa"), "totp.welcome", "totp.ask_email")
 }
