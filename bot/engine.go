@@ -266,8 +266,10 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 			return fmt.Errorf("check update %s: %w", ev.UpdateID, err)
 		}
 		if seen {
+			// A redelivery: the turn was saved, but the process may have
+			// stopped before delivering all of its replies.
 			e.log.Debug("duplicate update ignored", "event", ev)
-			return nil
+			return e.flushStored(ctx, ev.Conversation)
 		}
 	}
 	now := e.now().UTC()
@@ -277,6 +279,12 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		s = nil
 	case err != nil:
 		return fmt.Errorf("load session %s: %w", ev.Conversation, err)
+	}
+	if s != nil {
+		// Replies a crash left behind go out before this event's.
+		if err := e.deliverOutbox(ctx, s, nil); err != nil {
+			return err
+		}
 	}
 	justExpired := false
 	if s != nil && !s.Done && !now.Before(s.ExpiresAt) {
@@ -299,9 +307,16 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if s.Agent != "" && t.Event.Kind != KindCommand {
 		return e.relayTurn(ctx, t)
 	}
+	// The update whose turn a crash interrupted after a checkpoint, delivered
+	// again: it resumes that turn, although the step moved on meanwhile.
+	resumed := ev.UpdateID != "" && ev.UpdateID == s.Update
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
+		if !ok && resumed {
+			action, _, _ = strings.Cut(ev.Data, "|")
+			ok = true
+		}
 		if !ok {
 			return e.answerOnly(ctx, ev, s.Locale, MsgStaleButton)
 		}
@@ -310,7 +325,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		}
 		t.Event.Data = action
 	case KindSecret:
-		if s.Expect == SecretNone || (ev.Data != "" && ev.Data != e.nonce(s)) {
+		if !resumed && (s.Expect == SecretNone || (ev.Data != "" && ev.Data != e.nonce(s))) {
 			return e.answerOnly(ctx, ev, s.Locale, MsgStaleButton)
 		}
 	case KindText:
@@ -438,6 +453,14 @@ func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 	e.log.Error("turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
 	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
+		// The user's message that held a secret is deleted all the same.
+		for _, q := range append(t.staged, t.replies...) {
+			if q.Op == OpDelete && q.ID == MsgDeleteUserSecret && q.MessageID != "" {
+				if _, derr := d.Deliver(ctx, t.Session.Conversation, q); derr != nil && !errors.Is(derr, ErrMessageGone) {
+					e.log.Warn("deliver failed", "reply", q, "err", derr)
+				}
+			}
+		}
 		if _, derr := d.Deliver(ctx, t.Session.Conversation, r); derr != nil {
 			e.log.Warn("deliver failed", "reply", r, "err", derr)
 		}
@@ -464,20 +487,24 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	return nil
 }
 
-// finish saves the turn's session (recording updateID), then delivers the
-// replies and saves again if delivery changed message refs or parking.
+// finish saves the turn's session (recording updateID) with its replies
+// in the outbox, then delivers them (see deliverOutbox).
 func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
 	s := t.Session
 	s.WakeAt = t.wake
 	s.UpdatedAt = t.Now
 	e.addHumanButton(t)
-	nonce := e.nonce(s)
-	for i := range t.replies {
-		r := &t.replies[i]
-		if len(r.Buttons) > 0 {
-			r.ButtonsStep = s.Step
-			for j := range r.Buttons {
-				r.Buttons[j].Data = r.Buttons[j].Data + "|" + nonce
+	e.stage(t)
+	if pending := s.Update; pending != "" {
+		// This turn finishes a step a checkpoint saved for another update
+		// (a crash interrupted it): that update is processed too.
+		s.Update = ""
+		switch {
+		case updateID == "":
+			updateID = pending
+		case pending != updateID:
+			if err := e.store.MarkSeen(ctx, s.Conversation.Channel, pending); err != nil {
+				return fmt.Errorf("record update %s: %w", pending, err)
 			}
 		}
 	}
@@ -486,70 +513,9 @@ func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
 	}
 	e.hooks.fire(HookSaved, s)
 	e.observe(ctx, t)
-	if e.deliver(ctx, s, t.replies) {
-		if err := e.store.Save(ctx, s, ""); err != nil {
-			return fmt.Errorf("save delivered refs %s: %w", s.ID, err)
-		}
-	}
-	return nil
-}
-
-// deliver performs replies in order and reports whether s changed
-// (message refs, parking).
-func (e *Engine) deliver(ctx context.Context, s *Session, replies []Reply) bool {
-	d := e.deliverer(s.Conversation.Channel)
-	if d == nil {
-		e.log.Error("no deliverer for channel", "channel", s.Conversation.Channel, "session", s.ID)
-		return false
-	}
-	changed := false
-	for _, r := range replies {
-		if s.Parked {
-			break
-		}
-		if r.Op != OpSend && r.MessageID == "" {
-			id, ok := s.Messages[r.Ref]
-			if !ok {
-				continue
-			}
-			r.MessageID = id
-		}
-		id, err := d.Deliver(ctx, s.Conversation, r)
-		switch {
-		case errors.Is(err, ErrBlocked):
-			e.log.Info("user unreachable; session parked", "session", s.ID)
-			s.Parked = true
-			changed = true
-		case errors.Is(err, ErrMessageGone):
-			if r.Ref != "" && r.Op == OpDelete {
-				delete(s.Messages, r.Ref)
-				changed = true
-			}
-		case err != nil:
-			e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
-			if r.Op == OpDelete && r.Ref == "" {
-				// The user's own message held a secret and is still there.
-				warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.Text(s.Locale, MsgDeleteFailed, nil)}
-				if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
-					e.log.Warn("deliver failed", "session", s.ID, "reply", warn, "err", err)
-				}
-			}
-		default:
-			switch {
-			case r.Op == OpSend && r.Ref != "":
-				if s.Messages == nil {
-					s.Messages = map[string]string{}
-				}
-				s.Messages[r.Ref] = id
-				changed = true
-			case r.Op == OpDelete && r.Ref != "":
-				delete(s.Messages, r.Ref)
-				changed = true
-			}
-		}
-		e.hooks.fire(HookDelivered, s)
-	}
-	return changed
+	live := t.staged
+	t.staged = nil
+	return e.deliverOutbox(ctx, s, live)
 }
 
 // checkButton splits button data "action|nonce" and reports whether the
@@ -588,7 +554,16 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, c := range due {
-		if err := e.wake(ctx, c); err != nil {
+		if ctx.Err() != nil {
+			break // shutting down: the next start sweeps again
+		}
+		if e.queue.busy(c.String()) {
+			// A turn of c is running (its replies or checkpoint made it
+			// due); it finishes them itself.
+			continue
+		}
+		// A turn once begun runs to its end, also during a shutdown.
+		if err := e.wake(context.WithoutCancel(ctx), c); err != nil {
 			e.log.Error("sweep turn failed", "conversation", c.String(), "err", err)
 			continue
 		}
@@ -606,6 +581,9 @@ func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
 	}
 	s, err := e.store.Load(ctx, c)
 	if err != nil {
+		return err
+	}
+	if err := e.deliverOutbox(ctx, s, nil); err != nil {
 		return err
 	}
 	now := e.now().UTC()
@@ -688,6 +666,14 @@ func (q *keyedQueue) lock(k string) (unlock func()) {
 	wait, unlock := q.ticket(k)
 	<-wait
 	return unlock
+}
+
+// busy reports whether some caller holds or waits for k.
+func (q *keyedQueue) busy(k string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.m[k]
+	return ok
 }
 
 // ticket takes a place in k's line now; wait is closed when it is this

@@ -79,21 +79,39 @@ type Session struct {
 	// Messages maps a reply's Ref to the platform message id it was
 	// delivered as, so later replies can edit or delete it.
 	Messages map[string]string `json:"messages,omitempty"`
+	// Update is the platform update whose turn a Checkpoint saved and that
+	// has not finished yet. The turn that finishes the session's step (the
+	// sweeper resuming it after a crash, or the update redelivered) records
+	// it as processed, so that a redelivery after the resumed turn is not
+	// taken for new input.
+	Update string `json:"update,omitempty"`
+	// Outbox holds the replies of saved turns that are not delivered yet,
+	// oldest first (see Pending): a turn saves its replies with its new
+	// state and removes each one once delivered, so a crash loses none.
+	Outbox []Pending `json:"outbox,omitempty"`
 	// Data is the flow's own JSON-encoded data.
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
-// Deadline returns the earliest of ExpiresAt and a non-zero WakeAt: the
-// instant the engine's sweeper must look at the session. A done session has
-// no deadline (zero time).
+// Deadline returns the instant the engine's sweeper must look at the
+// session: the earliest of ExpiresAt and a non-zero WakeAt, and, while the
+// outbox holds replies, UpdatedAt plus a grace of 10 s (the sweeper then
+// delivers what a crash left behind). A done session with an empty outbox
+// has no deadline (zero time).
 func (s *Session) Deadline() time.Time {
-	if s.Done {
-		return time.Time{}
+	var d time.Time
+	if !s.Done {
+		d = s.ExpiresAt
+		if !s.WakeAt.IsZero() && s.WakeAt.Before(d) {
+			d = s.WakeAt
+		}
 	}
-	if !s.WakeAt.IsZero() && s.WakeAt.Before(s.ExpiresAt) {
-		return s.WakeAt
+	if len(s.Outbox) > 0 && !s.UpdatedAt.IsZero() {
+		if o := s.UpdatedAt.Add(redeliveryGrace); d.IsZero() || o.Before(d) {
+			d = o
+		}
 	}
-	return s.ExpiresAt
+	return d
 }
 
 // Errors of a Store.
@@ -127,8 +145,9 @@ type Store interface {
 	// Seen reports whether (channel, updateID) was recorded as processed.
 	Seen(ctx context.Context, channel, updateID string) (bool, error)
 
-	// Due returns up to limit conversations whose session is not done and
-	// whose Deadline is at or before now, earliest first.
+	// Due returns up to limit conversations whose session is not done (or
+	// still has replies in its outbox) and whose Deadline is at or before
+	// now, earliest first.
 	Due(ctx context.Context, now time.Time, limit int) ([]Conversation, error)
 
 	// Delete removes the session of c; deleting a missing one is no error.

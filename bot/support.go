@@ -185,6 +185,9 @@ func (e *Engine) agentTurn(ctx context.Context, c Conversation, fn func(*Turn) e
 	if err != nil {
 		return err
 	}
+	if err := e.deliverOutbox(ctx, s, nil); err != nil {
+		return err
+	}
 	now := e.now().UTC()
 	if s.Done || !now.Before(s.ExpiresAt) {
 		return ErrNotActive

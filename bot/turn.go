@@ -21,6 +21,7 @@ type Turn struct {
 
 	engine  *Engine
 	replies []Reply
+	staged  []Reply // replies moved into Session.Outbox, with content
 	wake    time.Time
 	restart bool
 	from    State
@@ -129,13 +130,27 @@ func (t *Turn) WakeAt(at time.Time) { t.wake = at }
 func (t *Turn) Key(step string) string { return t.Session.ID + ":" + step }
 
 // Checkpoint saves the session now, before the flow calls the portal core
-// for a mutating operation (DESIGN.md "persist, then call"). It sets the
-// session's WakeAt to Now, so that if the process dies before the turn
-// ends the sweeper resumes the flow with a KindTimer event. It returns the
-// store's error (ErrConflict if the session changed elsewhere).
+// for a mutating operation (DESIGN.md "persist, then call"), with the
+// replies queued so far. It sets the session's WakeAt, so that if the
+// process dies before the turn ends the sweeper resumes the flow with a
+// KindTimer event: at once for a turn without a platform update (a timer),
+// 10 s later for one with (the platform redelivers an update it got no
+// answer for, with the input the store does not keep; see Session.Update).
+// It returns the store's error (ErrConflict if the session changed
+// elsewhere).
 func (t *Turn) Checkpoint(ctx context.Context) error {
 	t.Session.WakeAt = t.Now
+	if t.Event.UpdateID != "" {
+		t.Session.WakeAt = t.Now.Add(redeliveryGrace)
+	}
 	t.Session.UpdatedAt = t.Now
+	// The replies queued so far are part of the saved progress (e.g. the
+	// deletion of the message that held the password just checked): a
+	// resumed turn delivers them.
+	t.engine.stage(t)
+	if t.Event.UpdateID != "" {
+		t.Session.Update = t.Event.UpdateID
+	}
 	if err := t.engine.store.Save(ctx, t.Session, ""); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", t.Session.State, err)
 	}

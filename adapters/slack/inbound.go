@@ -56,8 +56,9 @@ type prompt struct {
 	ref   modalRef
 }
 
-// onEvent handles an Events API event: a DM message or the App Home tab
-// being opened. It returns at once; the work goes on in the engine.
+// onEvent handles an Events API event: a DM message, an agent's reply in
+// an escalation thread of the support channel, or the App Home tab being
+// opened. It returns at once; the work goes on in the engine.
 func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if !ok {
@@ -65,6 +66,12 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	}
 	switch in := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
+		if a.isAgentReply(in) {
+			if cb.EventID == "" || a.staffEvents.first("ev:"+cb.EventID) {
+				a.inLine(func(ctx context.Context) { a.agentReply(ctx, in) })
+			}
+			return
+		}
 		if in.ChannelType != "im" || !isDM(in.Channel) || in.BotID != "" || in.User == "" || in.User == a.botUser {
 			return
 		}
@@ -92,10 +99,20 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 
 // onCommand handles the slash command and returns the acknowledgement's
 // body: an ephemeral note when the command was typed outside a DM (the
-// conversation moves to the DM), else nil.
+// conversation moves to the DM), else nil. The staff commands "handoff"
+// and "audit" (with a Desk) are acknowledged with nothing and answered
+// ephemerally through the command's response_url once done.
 func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
 	if cmd.Command != a.command || cmd.UserID == "" {
 		return nil
+	}
+	if f := strings.Fields(cmd.Text); len(f) > 0 && a.desk != nil {
+		if w := strings.ToLower(f[0]); w == "handoff" || w == "audit" {
+			if cmd.TriggerID == "" || a.staffEvents.first("cmd:"+cmd.TriggerID) {
+				a.goWork(func(ctx context.Context) { a.staffCommand(ctx, cmd, w, f[1:]) })
+			}
+			return nil
+		}
 	}
 	name := "2fa"
 	if f := strings.Fields(strings.ToLower(cmd.Text)); len(f) > 0 {
@@ -123,7 +140,8 @@ type commandReply struct {
 }
 
 // onAction handles block_actions: the Enter button opens the modal, the
-// App Home button starts the flow, the other buttons go to the engine.
+// App Home button starts the flow, Take over and Hand back (support
+// channel) go to the staff side, the other buttons go to the engine.
 func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 	for _, act := range ic.ActionCallback.BlockActions {
 		id := "act:" + act.ActionID + ":" + act.ActionTs
@@ -133,6 +151,15 @@ func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 				trigger := ic.TriggerID
 				a.goWork(func(ctx context.Context) { a.openModal(ctx, trigger, ref) })
 			}
+		case (act.ActionID == actionTakeOver || act.ActionID == actionHandBack) && a.desk != nil:
+			if !a.staffEvents.first(id + ":" + ic.User.ID) {
+				continue
+			}
+			f, value := a.takeOver, act.Value
+			if act.ActionID == actionHandBack {
+				f = a.handBack
+			}
+			a.inLine(func(ctx context.Context) { f(ctx, ic, value) })
 		case act.ActionID == actionStart:
 			a.route(bot.Event{UserID: ic.User.ID, UpdateID: id, Kind: bot.KindStart})
 		case strings.HasPrefix(act.ActionID, actionButton):

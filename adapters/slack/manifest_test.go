@@ -46,13 +46,16 @@ func TestManifest(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	// chat.postMessage/update/delete, commands, files v2 + files.delete,
-	// message.im, conversations.open, users.info (+ profile e-mail).
-	wantScopes := []string{"chat:write", "commands", "files:write", "im:history", "im:write", "users:read", "users:read.email"}
+	// chat.postMessage/update/delete/postEphemeral, commands, files v2 +
+	// files.delete, message.im, conversations.open, users.info (+ profile
+	// e-mail), agent replies in the support channel (public or private:
+	// message.channels, message.groups), usergroups.users.list.
+	wantScopes := []string{"channels:history", "chat:write", "commands", "files:write", "groups:history",
+		"im:history", "im:write", "usergroups:read", "users:read", "users:read.email"}
 	if got := m.OAuth.Scopes.Bot; !slices.Equal(got, wantScopes) || len(m.OAuth.Scopes.User) != 0 {
 		t.Errorf("bot scopes %q (user %q), want %q", got, m.OAuth.Scopes.User, wantScopes)
 	}
-	if got := m.Settings.Events.Bot; !slices.Equal(got, []string{"app_home_opened", "message.im"}) || len(m.Settings.Events.User) != 0 {
+	if got := m.Settings.Events.Bot; !slices.Equal(got, []string{"app_home_opened", "message.channels", "message.groups", "message.im"}) || len(m.Settings.Events.User) != 0 {
 		t.Errorf("bot events %q", got)
 	}
 	if len(m.Features.Commands) != 1 || m.Features.Commands[0].Command != "/guidedfix" {

@@ -13,6 +13,14 @@
 // uploaded to the DM only (files upload v2) and deleted with the manual key
 // when the enrollment ends.
 //
+// Support staff use the same app (staff.go): "/guidedfix handoff" and
+// "/guidedfix audit" for the members of Options.StaffUserIDs or
+// Options.StaffGroup, the "Take over" and "Hand back" buttons of
+// escalations in the support channel, and replies in an escalation's
+// thread, which reach the customer. The adapter is also the support
+// desk's notifier (notify.go): hand-off watch threads and escalations are
+// posted in Options.SupportChannel.
+//
 // Two transports deliver the same inbound traffic: Socket Mode (default,
 // app-level token, no public URL) and HTTP (Events API, interactivity and
 // slash-command endpoints, each request verified with the signing secret).
@@ -91,6 +99,22 @@ type Options struct {
 	// Now returns the current time for the request-timestamp check of
 	// signed requests; default time.Now.
 	Now func() time.Time
+
+	// SupportChannel is the id of the channel ("C…" public, "G…"
+	// private) where the adapter, as the support desk's notifier, posts
+	// hand-off watch threads and escalations, and where it reads the
+	// replies of the agent who took a conversation over. The app must be
+	// a member. Empty: no notifier.
+	SupportChannel string
+	// StaffUserIDs are the Slack user ids of support staff.
+	StaffUserIDs []string
+	// StaffGroup is a Slack user group ("S…") whose members are support
+	// staff (usergroups.users.list, re-read at most once a minute).
+	StaffGroup string
+	// Desk, if set, enables the staff side: the handoff and audit
+	// commands, take-over and hand-back, agent replies. Without it those
+	// commands are answered with the help.
+	Desk Desk
 }
 
 // Adapter connects Slack to the engine. It is safe for concurrent use.
@@ -114,6 +138,13 @@ type Adapter struct {
 	sleep func(ctx context.Context, d time.Duration) error
 	// ackBudget is how long a view submission may wait for the engine.
 	ackBudget time.Duration
+
+	// The staff side (staff.go).
+	desk           Desk
+	supportChannel string
+	staff          *staffSet
+	staffLine      staffLine
+	staffEvents    recentIDs
 }
 
 var _ bot.Deliverer = (*Adapter)(nil)
@@ -164,6 +195,11 @@ func New(opts Options) (*Adapter, error) {
 	if a.listen == "" {
 		a.listen = ":3000"
 	}
+	if ch := opts.SupportChannel; ch != "" && !strings.HasPrefix(ch, "C") && !strings.HasPrefix(ch, "G") {
+		return nil, fmt.Errorf("slack: support channel %q is not a channel id (C… or G…)", ch)
+	}
+	a.desk, a.supportChannel = opts.Desk, opts.SupportChannel
+	a.staff = newStaffSet(opts.StaffUserIDs, opts.StaffGroup)
 	var apiOpts []slackapi.Option
 	if opts.APIURL != "" {
 		u := opts.APIURL
@@ -265,6 +301,11 @@ func (a *Adapter) dispatch(ev bot.Event, c *capture, done func(ctx context.Conte
 // text renders catalog message id in locale.
 func (a *Adapter) text(locale, id string) string {
 	return a.engine.Catalog().Text(locale, id, nil)
+}
+
+// staffText renders catalog message id for staff (English) with data.
+func (a *Adapter) staffText(id string, data map[string]any) string {
+	return a.engine.Catalog().Text("", id, data)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -24,6 +24,7 @@ const maxSkew = 5 * time.Minute
 // Handler returns the HTTP mode's endpoints, for Slack's request URLs:
 //
 //   - POST /slack/events: Events API (url_verification, message.im,
+//     message.channels and message.groups in the support channel,
 //     app_home_opened), answered 200 at once;
 //   - POST /slack/interactivity: block_actions, answered 200 at once, and
 //     view_submission, answered within 2.5 s with a response_action body

@@ -54,6 +54,10 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // getUpdates/setWebhook allowed_updates).
 var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery}
 
+// maxIdleConns is how many idle connections to the Bot API server the
+// adapter keeps for reuse.
+const maxIdleConns = 64
+
 // Options configure an Adapter.
 type Options struct {
 	// Token is the bot token from @BotFather (required).
@@ -92,7 +96,8 @@ type Options struct {
 	// the global limit.
 	GlobalPerSecond int
 	// HTTPClient, if set, makes the Bot API requests. Its Timeout must be
-	// 0 or above 60 s: getUpdates is held up to 59 s.
+	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
+	// to 64 idle connections to the Bot API server.
 	HTTPClient *http.Client
 }
 
@@ -175,9 +180,17 @@ func New(opts Options) (*Adapter, error) {
 		tg.WithAllowedUpdates(allowedUpdates),
 		tg.WithErrorsHandler(func(err error) { a.log.Warn("Bot API client", "err", err) }),
 	}
-	if opts.HTTPClient != nil {
-		tgOpts = append(tgOpts, tg.WithHTTPClient(time.Minute, opts.HTTPClient))
+	client := opts.HTTPClient
+	if client == nil {
+		// go-telegram/bot's default client uses http.DefaultTransport,
+		// which keeps 2 idle connections per host: with more turns in
+		// flight, every other Bot API call opened (and TLS-handshook) a new
+		// connection and left one in TIME_WAIT.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = maxIdleConns
+		client = &http.Client{Transport: tr, Timeout: time.Minute}
 	}
+	tgOpts = append(tgOpts, tg.WithHTTPClient(time.Minute, client))
 	b, err := tg.New(opts.Token, tgOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("telegram: %w", err)

@@ -365,8 +365,13 @@ func TestPanicInTurnIsRecovered(t *testing.T) {
 	if !strings.Contains(env.Log.String(), "turn panicked") {
 		t.Fatal("the panic was not logged")
 	}
-	h.text("/help") // the process and the conversation still work
-	wantText(t, h.want("sendMessage")[0], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
+	// The process and the conversation still work, and the replies the
+	// panic held back (saved in the session's outbox) come first.
+	h.text("/help")
+	cs := h.want("sendMessage", "sendMessage", "sendMessage")
+	wantText(t, cs[0], h.msg("totp.welcome", nil))
+	wantText(t, cs[1], h.msg("totp.ask_email", nil))
+	wantText(t, cs[2], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
 }
 
 func TestRunWaitsForTurnsInFlight(t *testing.T) {
@@ -484,5 +489,62 @@ func TestDeliverRetriesServerErrorsAndRespectsRateLimit(t *testing.T) {
 	}
 	if got := h.slept(); len(got) != len(want) {
 		t.Fatalf("another chat waited: %v", got[len(want):])
+	}
+}
+
+// TestWebhookSameInstantSameChat posts 20 updates of one chat at the same
+// instant: each is handled, one after the other (a turn overlapping
+// another would fail the session's compare-and-swap and get 500), and
+// updates of other chats at the same instant are handled too.
+func TestWebhookSameInstantSameChat(t *testing.T) {
+	h := newHarness(t, true)
+	h.text("/start")
+	h.want("sendMessage", "sendMessage")
+	before := h.session().Version
+	const n = 20
+	var ups []fakebotapi.Update
+	for i := 0; i < n; i++ {
+		ups = append(ups, h.fake.Text(h.chat, h.user, "/help"))
+		other := fakebotapi.User{ID: 5000 + int64(i), FirstName: "Other"}
+		ups = append(ups, h.fake.Text(fakebotapi.PrivateChat(other), other, "/start"))
+	}
+	gate := make(chan struct{})
+	codes := make([]int, len(ups))
+	var wg sync.WaitGroup
+	for i, u := range ups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			code, err := fakebotapi.PostWebhook(context.Background(), h.hook, testSecret, u)
+			if err != nil {
+				t.Error(err)
+			}
+			codes[i] = code
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	for i, code := range codes {
+		if code != 200 {
+			t.Fatalf("update %d answered %d", i, code)
+		}
+	}
+	if got := h.session().Version; got != before+2*n {
+		t.Fatalf("session version %d, want %d: turns overlapped or were lost", got, before+2*n)
+	}
+	help := 0
+	for _, m := range h.fake.Messages(h.chat.ID) {
+		if strings.HasPrefix(m.Text, "You are at step") {
+			help++
+		}
+	}
+	if help != n {
+		t.Fatalf("%d help answers, want %d", help, n)
+	}
+	for i := 0; i < n; i++ {
+		if len(h.fake.Messages(5000+int64(i))) < 3 { // /start, welcome, ask e-mail
+			t.Fatalf("chat %d was not handled", 5000+i)
+		}
 	}
 }

@@ -33,7 +33,9 @@ type app struct {
 	support *support.Store
 	desk    *support.Desk
 	engine  *bot.Engine
-	closers []func() error
+	// supportOn says the engine offers escalations (openOptions.support).
+	supportOn bool
+	closers   []func() error
 }
 
 // Close closes what open opened, in reverse order.
@@ -59,8 +61,12 @@ type openOptions struct {
 	engine bool
 	// now overrides the clock (tests).
 	now func() time.Time
-	// notifier is the support channel (Slack); nil: no escalations.
-	notifier support.Notifier
+	// support offers "Talk to a person" and take-overs when Slack and
+	// its support channel (slack.support_channel) are configured: the
+	// engine gets the desk as its bot.Support and app.supportOn is set.
+	// The caller must then set a.desk.Notifier (the Slack adapter)
+	// before any event is handled.
+	support bool
 }
 
 // handoffs lets the flow redeem hand-off tokens from the support store.
@@ -186,9 +192,8 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
 	var desk bot.Support
-	if o.notifier != nil {
-		a.desk.Notifier = o.notifier
-		desk = a.desk
+	if o.support && cfg.Slack.Enabled() && cfg.Slack.SupportChannel != "" {
+		desk, a.supportOn = a.desk, true
 	}
 	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
 		MaxDuration: cfg.Flow.MaxDuration, Observer: a.desk.Observe, Support: desk,

@@ -4,18 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/telegram"
+	"guidedfix/bot"
+	"guidedfix/internal/support"
 )
 
 // serveFlags override configuration keys from the command line.
 type serveFlags struct {
 	telegramWebhookURL string
 	telegramListen     string
+	debugListen        string
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -37,13 +43,27 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&sf.telegramWebhookURL, "telegram-webhook-url", "", "public HTTPS URL Telegram posts updates to (default: long polling)")
 	cmd.Flags().StringVar(&sf.telegramListen, "telegram-listen", "", "local address of the webhook server, host:port (default :8443)")
+	cmd.Flags().StringVar(&sf.debugListen, "debug-listen", "", "serve pprof and expvar on this address, e.g. 127.0.0.1:6060 (default: off)")
 	return cmd
 }
 
 // runServe opens the engine and runs every configured adapter and the
 // deadline sweeper until ctx is done or one of them fails.
 func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
-	a, err := openApp(ctx, g, openOptions{engine: true})
+	return serve(ctx, g, sf, serveOptions{})
+}
+
+// serveOptions adjust serve for tests.
+type serveOptions struct {
+	// logOut receives the logs; nil means stderr.
+	logOut io.Writer
+	// telegram, if set, adjusts the Telegram adapter's options (rate
+	// limits).
+	telegram func(*telegram.Options)
+}
+
+func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) error {
+	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut})
 	if err != nil {
 		return err
 	}
@@ -68,7 +88,7 @@ func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
 		if cfg.Telegram.WebhookURL != "" && secret == "" {
 			return errors.New("telegram.webhook_secret is required with a webhook URL")
 		}
-		tg, err := telegram.New(telegram.Options{
+		topts := telegram.Options{
 			Token:         cfg.Telegram.Token.Reveal(),
 			APIURL:        cfg.Telegram.APIURL,
 			BotUsername:   cfg.Telegram.BotUsername,
@@ -77,7 +97,14 @@ func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
 			Listen:        cfg.Telegram.Listen,
 			Engine:        a.engine,
 			Logger:        a.log,
-		})
+
+			PerChatInterval: cfg.Telegram.PerChatInterval,
+			GlobalPerSecond: cfg.Telegram.GlobalPerSecond,
+		}
+		if so.telegram != nil {
+			so.telegram(&topts)
+		}
+		tg, err := telegram.New(topts)
 		if err != nil {
 			return err
 		}
@@ -85,18 +112,25 @@ func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
 	}
 	if cfg.Slack.Enabled() {
 		sl, err := slack.New(slack.Options{
-			BotToken:      cfg.Slack.BotToken.Reveal(),
-			AppToken:      cfg.Slack.AppToken.Reveal(),
-			SigningSecret: cfg.Slack.SigningSecret.Reveal(),
-			APIURL:        cfg.Slack.APIURL,
-			Mode:          cfg.Slack.Mode,
-			Listen:        cfg.Slack.Listen,
-			Command:       cfg.Slack.Command,
-			Engine:        a.engine,
-			Logger:        a.log,
+			BotToken:       cfg.Slack.BotToken.Reveal(),
+			AppToken:       cfg.Slack.AppToken.Reveal(),
+			SigningSecret:  cfg.Slack.SigningSecret.Reveal(),
+			APIURL:         cfg.Slack.APIURL,
+			Mode:           cfg.Slack.Mode,
+			Listen:         cfg.Slack.Listen,
+			Command:        cfg.Slack.Command,
+			Engine:         a.engine,
+			Logger:         a.log,
+			SupportChannel: cfg.Slack.SupportChannel,
+			StaffUserIDs:   cfg.Slack.StaffUserIDs,
+			StaffGroup:     cfg.Slack.StaffGroup,
+			Desk:           slackDesk{a.desk, a.log},
 		})
 		if err != nil {
 			return err
+		}
+		if a.supportOn {
+			a.desk.Notifier = sl
 		}
 		runners = append(runners, runner{"slack", sl.Run})
 	}
@@ -123,8 +157,80 @@ func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
 		start(r.name, r.run)
 	}
 	start("sweeper", func(ctx context.Context) error { return a.engine.Run(ctx, cfg.Flow.SweepInterval) })
+	if sf.debugListen != "" {
+		start("debug", func(ctx context.Context) error { return serveDebug(ctx, sf.debugListen, a.log) })
+	}
 	wg.Wait()
 	close(errs)
 	a.log.Info("guidedfix stopped")
 	return <-errs
+}
+
+// slackDesk is the support desk as the Slack adapter's staff side sees it
+// (slack.Desk). It only reads accounts (support.Desk.Core is read-only):
+// no staff action changes a customer's 2FA.
+type slackDesk struct {
+	d   *support.Desk
+	log *slog.Logger
+}
+
+var (
+	_ slack.Desk       = slackDesk{}
+	_ support.Notifier = (*slack.Adapter)(nil)
+)
+
+func (s slackDesk) HandOff(ctx context.Context, staff, email, ticket string) (string, error) {
+	link, _, err := s.d.HandOff(ctx, email, ticket, slack.Channel, staff)
+	if errors.Is(err, support.ErrNoAccount) {
+		return "", slack.ErrNoAccount
+	}
+	return link, err
+}
+
+func (s slackDesk) Audit(ctx context.Context, staff, email string, limit int) ([]string, error) {
+	entries, err := s.d.AuditFor(ctx, email, limit)
+	if errors.Is(err, support.ErrNoAccount) {
+		return nil, slack.ErrNoAccount
+	}
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]string, len(entries))
+	for i, e := range entries {
+		lines[i] = support.FormatEntry(e)
+	}
+	account := ""
+	if acc, err := s.d.Core.LookupAccount(ctx, email); err == nil {
+		account = acc.ID
+	}
+	s.d.RecordStaff(ctx, slack.Channel, staff, account, "audit_viewed", fmt.Sprintf("read %d audit entries", len(entries)))
+	return lines, nil
+}
+
+func (s slackDesk) Record(ctx context.Context, user, account, action, outcome string, staff bool) {
+	if staff {
+		s.d.RecordStaff(ctx, slack.Channel, user, account, action, outcome)
+		return
+	}
+	e := support.Entry{Channel: slack.Channel, UserID: user, AccountID: account, Action: action, Outcome: "refused: not staff: " + outcome}
+	if err := s.d.Store.Append(ctx, e); err != nil {
+		s.log.Error("audit log append failed", "action", action, "err", err)
+	}
+}
+
+func (s slackDesk) Claim(ctx context.Context, conv bot.Conversation, agent string) (string, error) {
+	return s.d.Store.ClaimEscalation(ctx, conv.String(), agent)
+}
+
+func (s slackDesk) Release(ctx context.Context, conv bot.Conversation) error {
+	return s.d.Store.ReleaseEscalation(ctx, conv.String())
+}
+
+func (s slackDesk) Thread(ctx context.Context, channel, thread string) (bot.Conversation, string, error) {
+	conv, agent, err := s.d.Store.EscalationByThread(ctx, channel, thread)
+	if err != nil {
+		return bot.Conversation{}, "", err
+	}
+	ch, id, _ := strings.Cut(conv, ":")
+	return bot.Conversation{Channel: ch, ID: id}, agent, nil
 }

@@ -204,6 +204,14 @@ type TelegramConfig struct {
 	// t.me deep links; 5-32 characters from A-Z, a-z, 0-9, '_'. A leading
 	// '@' is removed by [Load].
 	BotUsername string `koanf:"bot_username"`
+	// PerChatInterval spaces the messages sent into one chat: a burst of
+	// 3, then one per interval. 0 (default) means 1 s, Telegram's advice;
+	// a negative value turns the limit off (a self-hosted Bot API server
+	// or a benchmark's fake).
+	PerChatInterval time.Duration `koanf:"per_chat_interval"`
+	// GlobalPerSecond caps the messages sent per second over all chats.
+	// 0 (default) means 30, Telegram's limit; negative turns it off.
+	GlobalPerSecond int `koanf:"global_per_second"`
 }
 
 // Enabled reports whether the Telegram adapter should run (Token is set).

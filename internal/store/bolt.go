@@ -12,9 +12,12 @@
 //   - bucket "seen": channel + "\x00" + update id → 8-byte big-endian unix
 //     nanos of when the update was recorded as processed.
 //
-// Every write is one bbolt read-write transaction, fsync'ed before the call
-// returns (NoSync is never set). Read transactions never outlive the call
-// that opened them and values are copied out before they are used.
+// Every write is fsync'ed before the call returns (NoSync is never set).
+// Writes of concurrent callers share a transaction when they arrive while
+// another commit is in progress (group commit: one fsync for many), and a
+// write that fails never fails the others it shared a transaction with.
+// Read transactions never outlive the call that opened them and values are
+// copied out before they are used.
 package store
 
 import (
@@ -68,6 +71,7 @@ type Bolt struct {
 	path    string
 	seenTTL time.Duration
 	now     func() time.Time
+	writes  *committer
 }
 
 var _ bot.Store = (*Bolt)(nil)
@@ -116,7 +120,7 @@ func Open(opts Options) (*Bolt, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: initialise session store %s: %w", opts.Path, err)
 	}
-	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now}, nil
+	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: newCommitter(db)}, nil
 }
 
 // Load returns the session of conversation c, decoded from a copy of the
@@ -188,7 +192,7 @@ func (b *Bolt) Save(ctx context.Context, s *bot.Session, updateID string) error 
 	newDue := dueKey(stored.Deadline(), key)
 	recorded := putNanos(b.now())
 
-	err = b.db.Update(func(tx *bolt.Tx) error {
+	err = b.writes.write(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket([]byte(bucketSessions))
 		due := tx.Bucket([]byte(bucketDue))
 		var current uint64
@@ -245,7 +249,7 @@ func (b *Bolt) MarkSeen(ctx context.Context, channel, updateID string) error {
 		return err
 	}
 	recorded := putNanos(b.now())
-	err = b.db.Update(func(tx *bolt.Tx) error {
+	err = b.writes.write(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucketSeen)).Put(key, recorded)
 	})
 	if err != nil {
@@ -276,8 +280,8 @@ func (b *Bolt) Seen(ctx context.Context, channel, updateID string) (bool, error)
 	return found, nil
 }
 
-// Due returns up to limit conversations whose session is not done and whose
-// Deadline is at or before now, earliest deadline first (ties in key order).
+// Due returns up to limit conversations whose session is not done (or still
+// has replies in its outbox) and whose Deadline is at or before now, earliest deadline first (ties in key order).
 // A limit of zero or less returns no conversations. It fails for a cancelled
 // ctx or a closed store.
 func (b *Bolt) Due(ctx context.Context, now time.Time, limit int) ([]bot.Conversation, error) {
@@ -311,9 +315,10 @@ func (b *Bolt) Due(ctx context.Context, now time.Time, limit int) ([]bot.Convers
 				continue
 			}
 			var st struct {
-				Done bool `json:"done"`
+				Done   bool              `json:"done"`
+				Outbox []json.RawMessage `json:"outbox"`
 			}
-			if err := json.Unmarshal(raw, &st); err != nil || st.Done {
+			if err := json.Unmarshal(raw, &st); err != nil || (st.Done && len(st.Outbox) == 0) {
 				continue
 			}
 			out = append(out, conv)
@@ -338,7 +343,7 @@ func (b *Bolt) Delete(ctx context.Context, c bot.Conversation) error {
 	if err != nil {
 		return err
 	}
-	err = b.db.Update(func(tx *bolt.Tx) error {
+	err = b.writes.write(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket([]byte(bucketSessions))
 		raw := sessions.Get(key)
 		if raw == nil {
@@ -441,6 +446,7 @@ func (b *Bolt) Count(ctx context.Context) (int, error) {
 // Close (with an error wrapping bbolt's errors.ErrDatabaseNotOpen); a second
 // Close returns nil.
 func (b *Bolt) Close() error {
+	b.writes.shutdown()
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", b.path, err)
 	}

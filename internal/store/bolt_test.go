@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -593,5 +594,56 @@ func TestDueSkipsStaleEntries(t *testing.T) {
 	got, err := b.Due(ctx, t0.Add(time.Minute), 1)
 	if err != nil || !slices.Equal(got, []bot.Conversation{live.Conversation}) {
 		t.Errorf("Due = %v, %v; want [%s]", got, err, live.Conversation)
+	}
+}
+
+// TestGroupCommitIsolatesConflicts saves from many goroutines at once,
+// half of them with a stale version: the stale ones get bot.ErrConflict
+// and write nothing, every other save persists, although they may share a
+// transaction (group commit).
+func TestGroupCommitIsolatesConflicts(t *testing.T) {
+	ctx := context.Background()
+	b, err := store.Open(store.Options{Path: dbPath(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 200
+	sessions := make([]*bot.Session, n)
+	for i := range sessions {
+		sessions[i] = session("telegram", fmt.Sprint(i), t0.Add(time.Hour))
+		if err := b.Save(ctx, sessions[i], ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i, s := range sessions {
+		if i%2 == 1 {
+			s.Version = 0 // stale: the stored one is version 1
+		}
+		s.State = "moved"
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = b.Save(ctx, s, fmt.Sprint("u", i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		got, lerr := b.Load(ctx, sessions[i].Conversation)
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		seen, _ := b.Seen(ctx, "telegram", fmt.Sprint("u", i))
+		switch {
+		case i%2 == 1 && (!errors.Is(err, bot.ErrConflict) || got.State == "moved" || seen):
+			t.Errorf("stale save %d: err %v, stored state %q, seen %v", i, err, got.State, seen)
+		case i%2 == 0 && (err != nil || got.State != "moved" || got.Version != 2 || !seen):
+			t.Errorf("save %d: err %v, stored state %q version %d, seen %v", i, err, got.State, got.Version, seen)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,14 +33,26 @@ type Notifier interface {
 	Escalate(ctx context.Context, conv bot.Conversation, text string) (channel, thread string, err error)
 }
 
+// Accounts is the read-only part of the portal core the desk uses: it
+// looks accounts up and cannot change one, so no staff action reaches a
+// customer's 2FA (every change needs the customer's own password and
+// current factor, in the flow).
+type Accounts interface {
+	// LookupAccount returns the account registered with email, or
+	// portal.ErrNotFound.
+	LookupAccount(ctx context.Context, email string) (portal.Account, error)
+	// Account returns the account with id.
+	Account(ctx context.Context, accountID string) (portal.Account, error)
+}
+
 // Desk is the support service: hand-offs, watching, escalations and the
 // audit log. It implements bot.Support and, with Observe, the engine's
 // observer. All methods are safe for concurrent use.
 type Desk struct {
 	// Store keeps hand-offs and the audit log (required).
 	Store *Store
-	// Core looks up accounts (required).
-	Core portal.Core
+	// Core looks up accounts (required); the desk never changes one.
+	Core Accounts
 	// Mail sends the hand-off link to the customer (required for HandOff).
 	Mail mail.Sender
 	// BotUsername is the Telegram bot's username for deep links.
@@ -194,7 +207,10 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 }
 
 // Relay implements bot.Support: it posts the customer's text to the
-// escalation thread of the conversation.
+// escalation thread of the conversation. The engine never relays an
+// answer to a secret prompt; as a second line of defence, any run of 6 or
+// more digits (a code the customer might type to the agent despite the
+// warning) is withheld.
 func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
@@ -203,7 +219,17 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 	if err != nil {
 		return fmt.Errorf("support: no escalation thread for this conversation: %w", err)
 	}
-	return d.Notifier.Post(ctx, ch, th, "Customer: "+text)
+	return d.Notifier.Post(ctx, ch, th, "Customer: "+WithholdCodes(text))
+}
+
+// codeLike matches 6 or more digits (any script), single spaces or
+// hyphens allowed between them: what a one-time code looks like.
+var codeLike = regexp.MustCompile(`\p{Nd}(?:[ -]?\p{Nd}){5,}`)
+
+// WithholdCodes replaces every run of 6 or more digits in text by
+// "[number withheld]".
+func WithholdCodes(text string) string {
+	return codeLike.ReplaceAllString(text, "[number withheld]")
 }
 
 // RecordStaff appends a staff action to the audit log.

@@ -143,3 +143,26 @@ func TestEscalateAndRelayUseOneThread(t *testing.T) {
 		t.Fatalf("relay posts %q", ch.posts)
 	}
 }
+
+func TestRelayWithholdsCodes(t *testing.T) {
+	d, _, ch := newDesk(t)
+	s := bot.Session{Conversation: bot.Conversation{Channel: "telegram", ID: "6"}, UserID: "6", State: "awaiting_sms_code"}
+	if err := d.Escalate(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"my code is 123456", "it's 123 456 ok", "१२३४५६ here", "12-34-56", "call +60123456789"} {
+		if err := d.Relay(context.Background(), s, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"Customer: my code is [number withheld]", "Customer: it's [number withheld] ok",
+		"Customer: [number withheld] here", "Customer: [number withheld]", "Customer: call +[number withheld]"}
+	if got := ch.posts["ts1"]; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("relayed %q\nwant %q", got, want)
+	}
+	for in, want := range map[string]string{"step 5 of 6": "step 5 of 6", "12345 is short": "12345 is short", "": ""} {
+		if got := support.WithholdCodes(in); got != want {
+			t.Errorf("WithholdCodes(%q) = %q", in, got)
+		}
+	}
+}

@@ -92,7 +92,8 @@ var (
 	bTokens   = []byte("tokens")       // sha256(token) hex -> handoff id
 	bByConv   = []byte("conversation") // conversation -> handoff id
 	bAudit    = []byte("audit")        // unix nanos + seq -> Entry
-	bEscal    = []byte("escalations")  // conversation -> "channel\x00thread"
+	bEscal    = []byte("escalations")  // conversation -> "channel\x00thread\x00agent"
+	bThreads  = []byte("threads")      // "channel\x00thread" -> conversation
 )
 
 // Store is the support database. It is safe for concurrent use.
@@ -120,7 +121,7 @@ func Open(path string, now func() time.Time) (*Store, error) {
 		return nil, fmt.Errorf("open support database %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bHandoffs, bTokens, bByConv, bAudit, bEscal} {
+		for _, b := range [][]byte{bHandoffs, bTokens, bByConv, bAudit, bEscal, bThreads} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -257,10 +258,13 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Handoff) error) 
 }
 
 // SetEscalation records the support-channel thread of conversation conv's
-// latest escalation.
+// latest escalation; no agent has it yet.
 func (s *Store) SetEscalation(ctx context.Context, conv, channel, thread string) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bEscal).Put([]byte(conv), []byte(channel+"\x00"+thread))
+		if err := tx.Bucket(bThreads).Put([]byte(channel+"\x00"+thread), []byte(conv)); err != nil {
+			return err
+		}
+		return putEscalation(tx, escalation{conv: conv, channel: channel, thread: thread})
 	})
 }
 
@@ -268,15 +272,94 @@ func (s *Store) SetEscalation(ctx context.Context, conv, channel, thread string)
 // ErrNotFound.
 func (s *Store) Escalation(ctx context.Context, conv string) (channel, thread string, err error) {
 	err = s.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bEscal).Get([]byte(conv))
+		e, err := getEscalation(tx, conv)
+		channel, thread = e.channel, e.thread
+		return err
+	})
+	return channel, thread, err
+}
+
+// EscalationByThread returns the conversation whose latest escalation is
+// the thread (channel, thread) and the agent who has taken it over ("" if
+// nobody). A thread of an earlier escalation of the conversation, or one
+// that is no escalation, gives ErrNotFound.
+func (s *Store) EscalationByThread(ctx context.Context, channel, thread string) (conv, agent string, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bThreads).Get([]byte(channel + "\x00" + thread))
 		if v == nil {
 			return ErrNotFound
 		}
-		ch, th, _ := strings.Cut(string(v), "\x00")
-		channel, thread = ch, th
+		e, err := getEscalation(tx, string(v))
+		if err != nil {
+			return err
+		}
+		if e.channel != channel || e.thread != thread {
+			return ErrNotFound
+		}
+		conv, agent = e.conv, e.agent
 		return nil
 	})
-	return channel, thread, err
+	return conv, agent, err
+}
+
+// ClaimEscalation gives the latest escalation of conv to agent unless
+// another agent has it, in one transaction, and returns the agent who has
+// it afterwards: agent itself when the claim succeeded (or agent already
+// had it), the other agent otherwise. It returns ErrNotFound when conv was
+// never escalated.
+func (s *Store) ClaimEscalation(ctx context.Context, conv, agent string) (holder string, err error) {
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		e, err := getEscalation(tx, conv)
+		if err != nil {
+			return err
+		}
+		if e.agent == "" {
+			e.agent = agent
+			if err := putEscalation(tx, e); err != nil {
+				return err
+			}
+		}
+		holder = e.agent
+		return nil
+	})
+	return holder, err
+}
+
+// ReleaseEscalation records that no agent has conv's latest escalation
+// any more (hand-back, or a take-over that failed). It returns ErrNotFound
+// when conv was never escalated.
+func (s *Store) ReleaseEscalation(ctx context.Context, conv string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		e, err := getEscalation(tx, conv)
+		if err != nil {
+			return err
+		}
+		e.agent = ""
+		return putEscalation(tx, e)
+	})
+}
+
+// escalation is a stored escalation record.
+type escalation struct{ conv, channel, thread, agent string }
+
+func getEscalation(tx *bbolt.Tx, conv string) (escalation, error) {
+	v := tx.Bucket(bEscal).Get([]byte(conv))
+	if v == nil {
+		return escalation{}, ErrNotFound
+	}
+	parts := strings.SplitN(string(v), "\x00", 3)
+	e := escalation{conv: conv, channel: parts[0]}
+	if len(parts) > 1 {
+		e.thread = parts[1]
+	}
+	if len(parts) > 2 {
+		e.agent = parts[2]
+	}
+	return e, nil
+}
+
+func putEscalation(tx *bbolt.Tx, e escalation) error {
+	return tx.Bucket(bEscal).Put([]byte(e.conv), []byte(e.channel+"\x00"+e.thread+"\x00"+e.agent))
 }
 
 // Append adds e to the audit log (At defaults to now). The log is

@@ -127,3 +127,81 @@ func TestAuditNewestFirstByAccount(t *testing.T) {
 		t.Fatalf("limit/all %+v", all)
 	}
 }
+
+func TestEscalationClaimAndThread(t *testing.T) {
+	s, _, path := open(t)
+	ctx := context.Background()
+	if _, err := s.ClaimEscalation(ctx, "telegram:1", "U1"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("claim without an escalation: %v", err)
+	}
+	if err := s.SetEscalation(ctx, "telegram:1", "C1", "100.1"); err != nil {
+		t.Fatal(err)
+	}
+	if conv, agent, err := s.EscalationByThread(ctx, "C1", "100.1"); err != nil || conv != "telegram:1" || agent != "" {
+		t.Fatalf("by thread: %q %q %v", conv, agent, err)
+	}
+	// One agent at a time; the same agent may claim again.
+	for _, c := range []struct{ agent, want string }{{"U1", "U1"}, {"U2", "U1"}, {"U1", "U1"}} {
+		if got, err := s.ClaimEscalation(ctx, "telegram:1", c.agent); err != nil || got != c.want {
+			t.Fatalf("claim by %s: %q %v, want %q", c.agent, got, err, c.want)
+		}
+	}
+	if _, agent, _ := s.EscalationByThread(ctx, "C1", "100.1"); agent != "U1" {
+		t.Fatalf("agent %q", agent)
+	}
+	if ch, th, err := s.Escalation(ctx, "telegram:1"); err != nil || ch != "C1" || th != "100.1" {
+		t.Fatalf("escalation %q %q %v", ch, th, err)
+	}
+	if err := s.ReleaseEscalation(ctx, "telegram:1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ClaimEscalation(ctx, "telegram:1", "U2"); got != "U2" {
+		t.Fatalf("claim after release: %q", got)
+	}
+	// A new escalation replaces the thread, with no agent; the old
+	// thread is no longer the conversation's.
+	if err := s.SetEscalation(ctx, "telegram:1", "C1", "200.2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.EscalationByThread(ctx, "C1", "100.1"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("old thread: %v", err)
+	}
+	if _, _, err := s.EscalationByThread(ctx, "C1", "999.9"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("unknown thread: %v", err)
+	}
+	if conv, agent, err := s.EscalationByThread(ctx, "C1", "200.2"); err != nil || conv != "telegram:1" || agent != "" {
+		t.Fatalf("new thread: %q %q %v", conv, agent, err)
+	}
+	if err := s.ReleaseEscalation(ctx, "telegram:9"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("release without an escalation: %v", err)
+	}
+	// Concurrent claims: one agent wins.
+	if err := s.SetEscalation(ctx, "telegram:2", "C1", "300.3"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	holders := make([]string, 8)
+	for i := range holders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			holders[i], _ = s.ClaimEscalation(ctx, "telegram:2", "U"+string(rune('A'+i)))
+		}()
+	}
+	wg.Wait()
+	for _, h := range holders {
+		if h != holders[0] {
+			t.Fatalf("holders %q", holders)
+		}
+	}
+	// The records survive a reopen.
+	s.Close()
+	s2, err := support.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if conv, agent, err := s2.EscalationByThread(ctx, "C1", "300.3"); err != nil || conv != "telegram:2" || agent != holders[0] {
+		t.Fatalf("after reopen: %q %q %v", conv, agent, err)
+	}
+}

@@ -21,12 +21,16 @@ import (
 // with Client.Command, or as a Socket Mode "slash_commands" payload with
 // FormJSON.
 func (s *Server) Command(user, channel, command, text string) url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := strconv.Itoa(s.next())
+	s.responses[id] = Message{Channel: channel, User: user}
 	return url.Values{
 		"token": {"legacy-verification-token"}, "team_id": {TeamID}, "team_domain": {"fake"},
 		"channel_id": {channel}, "channel_name": {channelName(channel)}, "user_id": {user},
 		"user_name": {strings.ToLower(user)}, "command": {command}, "text": {text}, "api_app_id": {AppID},
-		"is_enterprise_install": {"false"}, "response_url": {s.URL + "commands/response"},
-		"trigger_id": {s.trigger(user)},
+		"is_enterprise_install": {"false"}, "response_url": {s.URL + "response/" + id},
+		"trigger_id": {s.triggerLocked(user)},
 	}
 }
 
@@ -59,12 +63,36 @@ func (s *Server) MessageEvent(user, channel, text string) (body []byte, ts strin
 	defer s.mu.Unlock()
 	m := &Message{Channel: channel, TS: s.newTS(), User: user, Text: text}
 	s.channels[channel] = append(s.channels[channel], m)
-	kind := "channel"
-	if strings.HasPrefix(channel, "D") {
-		kind = "im"
+	return s.eventLocked(map[string]any{"type": "message", "channel": channel, "user": user, "text": text,
+		"ts": m.TS, "event_ts": m.TS, "channel_type": channelType(channel), "client_msg_id": fmt.Sprintf("msg-%d", s.seq)}), m.TS
+}
+
+// ReplyEvent records a reply that user wrote in the thread of message
+// thread in channel and returns its Events API body and its ts.
+func (s *Server) ReplyEvent(user, channel, thread, text string) (body []byte, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := &Message{Channel: channel, TS: s.newTS(), User: user, Text: text, ThreadTS: thread}
+	s.channels[channel] = append(s.channels[channel], m)
+	for _, r := range s.channels[channel] {
+		if r.TS == thread {
+			r.ThreadTS = thread
+		}
 	}
 	return s.eventLocked(map[string]any{"type": "message", "channel": channel, "user": user, "text": text,
-		"ts": m.TS, "event_ts": m.TS, "channel_type": kind, "client_msg_id": fmt.Sprintf("msg-%d", s.seq)}), m.TS
+		"ts": m.TS, "thread_ts": thread, "event_ts": m.TS, "channel_type": channelType(channel),
+		"client_msg_id": fmt.Sprintf("msg-%d", s.seq)}), m.TS
+}
+
+// channelType is an Events API message's channel_type for channel id.
+func channelType(id string) string {
+	switch {
+	case strings.HasPrefix(id, "D"):
+		return "im"
+	case strings.HasPrefix(id, "G"):
+		return "group"
+	}
+	return "channel"
 }
 
 // HomeOpenedEvent returns the Events API body of user opening the App
@@ -182,15 +210,18 @@ func (s *Server) Click(user string, b Button) []byte {
 		p["container"] = map[string]any{"type": "view", "view_id": v.ID}
 		p["view"] = v.wire()
 	} else {
-		p["container"] = map[string]any{"type": "message", "message_ts": b.MessageTS, "channel_id": b.Channel, "is_ephemeral": false}
+		container := map[string]any{"type": "message", "message_ts": b.MessageTS, "channel_id": b.Channel, "is_ephemeral": false}
 		p["channel"] = map[string]any{"id": b.Channel, "name": channelName(b.Channel)}
 		msg := map[string]any{"type": "message", "ts": b.MessageTS, "user": BotUserID}
 		for _, m := range s.channels[b.Channel] {
 			if m.TS == b.MessageTS {
 				msg["text"], msg["blocks"] = m.Text, m.Blocks
+				if m.ThreadTS != "" {
+					msg["thread_ts"], container["thread_ts"] = m.ThreadTS, m.ThreadTS
+				}
 			}
 		}
-		p["message"] = msg
+		p["container"], p["message"] = container, msg
 	}
 	out, _ := json.Marshal(p)
 	return out

@@ -6,13 +6,17 @@
 //   - the Web API under /api/ (point slack.OptionAPIURL at APIURL):
 //     auth.test, conversations.open, chat.postMessage, chat.update,
 //     chat.delete, chat.postEphemeral, views.open, views.update,
-//     views.publish, users.info, files.getUploadURLExternal,
-//     files.completeUploadExternal, files.delete and apps.connections.open.
+//     views.publish, users.info, usergroups.users.list,
+//     files.getUploadURLExternal, files.completeUploadExternal,
+//     files.delete and apps.connections.open (chat.postMessage with
+//     thread_ts replies in the thread of a message of the channel).
 //     Form methods carry the token as a "token" field, JSON methods as
 //     "Authorization: Bearer"; answers are {"ok":true,...} or
 //     {"ok":false,"error":code} objects, as Slack's;
 //   - the file upload URL (/upload/<file id>) on its own host, so that
 //     slack-go's token-leak guard accepts it;
+//   - each slash command's response_url (/response/<n>): an ephemeral
+//     answer is recorded with Ephemeral, an in_channel one is posted;
 //   - a Socket Mode WebSocket endpoint (/ws) that says hello, pushes
 //     envelopes (Push) and records the acknowledgements (WaitAck).
 //
@@ -84,6 +88,8 @@ type Server struct {
 	triggers  map[string]string // trigger_id -> user id; "" once used
 	failures  map[string][]Failure
 	ephemeral []Message
+	groups    map[string][]string // user group id -> member ids
+	responses map[string]Message  // response_url id -> the command's channel and user
 
 	socket
 }
@@ -96,6 +102,8 @@ type User struct {
 	Email string
 	// Locale is the locale users.info returns ("en-US").
 	Locale string
+	// Name is the display and real name users.info returns; "" for none.
+	Name string
 }
 
 // Call is one recorded request.
@@ -142,6 +150,9 @@ type Message struct {
 	Blocks json.RawMessage
 	// Files are the ids of the files shared with the message.
 	Files []string
+	// ThreadTS is the ts of the thread's first message for a reply in a
+	// thread; "" otherwise.
+	ThreadTS string
 }
 
 // File is an uploaded file.
@@ -206,20 +217,23 @@ func SlackError(code string) Failure { return Failure{Error: code} }
 // New starts a fake Slack on 127.0.0.1; Close stops it.
 func New(opts Options) *Server {
 	s := &Server{
-		opts:     opts,
-		users:    map[string]User{},
-		ims:      map[string]string{},
-		channels: map[string][]*Message{},
-		files:    map[string]*File{},
-		views:    map[string]*View{},
-		home:     map[string]string{},
-		triggers: map[string]string{},
-		failures: map[string][]Failure{},
-		socket:   newSocket(),
+		opts:      opts,
+		users:     map[string]User{},
+		ims:       map[string]string{},
+		channels:  map[string][]*Message{},
+		files:     map[string]*File{},
+		views:     map[string]*View{},
+		home:      map[string]string{},
+		triggers:  map[string]string{},
+		failures:  map[string][]Failure{},
+		groups:    map[string][]string{},
+		responses: map[string]Message{},
+		socket:    newSocket(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.serveAPI)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
+	mux.HandleFunc("POST /response/{id}", s.serveResponse)
 	mux.HandleFunc("GET /ws", s.serveWS)
 	s.ts = httptest.NewServer(mux)
 	s.URL = s.ts.URL + "/"
@@ -238,6 +252,15 @@ func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[u.ID] = u
+}
+
+// AddUserGroup adds a user group ("S…") with members
+// (usergroups.users.list answers with them); adding it again replaces
+// its members.
+func (s *Server) AddUserGroup(id string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[id] = slices.Clone(members)
 }
 
 // AddChannel adds a public or private channel (id "C…" or "G…") so that
@@ -291,13 +314,27 @@ func (s *Server) Calls(methods ...string) []Call {
 }
 
 // History returns copies of the messages that exist in channel, oldest
-// first.
+// first, replies in threads included (their ThreadTS is set).
 func (s *Server) History(channel string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Message, 0, len(s.channels[channel]))
 	for _, m := range s.channels[channel] {
 		out = append(out, *m)
+	}
+	return out
+}
+
+// Thread returns copies of the replies in the thread of message ts in
+// channel, oldest first (the first message itself is not included).
+func (s *Server) Thread(channel, ts string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.channels[channel] {
+		if m.ThreadTS == ts && m.TS != ts {
+			out = append(out, *m)
+		}
 	}
 	return out
 }
@@ -317,7 +354,9 @@ func (s *Server) Channels() []string {
 	return out
 }
 
-// Ephemeral returns the ephemeral messages posted (chat.postEphemeral).
+// Ephemeral returns the ephemeral messages posted (chat.postEphemeral,
+// and ephemeral answers to a response_url, with the command's channel and
+// user), oldest first.
 func (s *Server) Ephemeral() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -45,6 +45,7 @@ var methods = map[string]func(s *Server, r request) (result, string){
 	"views.update":                 (*Server).viewsUpdate,
 	"views.publish":                (*Server).viewsPublish,
 	"users.info":                   (*Server).usersInfo,
+	"usergroups.users.list":        (*Server).usergroupsUsersList,
 	"files.getUploadURLExternal":   (*Server).filesGetUploadURL,
 	"files.completeUploadExternal": (*Server).filesComplete,
 	"files.delete":                 (*Server).filesDelete,
@@ -150,7 +151,20 @@ func (s *Server) chatPostMessage(r request) (result, string) {
 	if r.get("text") == "" && r.get("blocks") == "" {
 		return nil, "no_text"
 	}
-	m := &Message{Channel: ch, TS: s.newTS(), User: BotUserID, Text: r.get("text")}
+	thread := r.get("thread_ts")
+	if thread != "" {
+		// A reply goes to the thread of the first message, also when
+		// thread_ts names a reply (as Slack does).
+		i := slices.IndexFunc(s.channels[ch], func(m *Message) bool { return m.TS == thread })
+		if i < 0 {
+			return nil, "thread_not_found"
+		}
+		if root := s.channels[ch][i].ThreadTS; root != "" {
+			thread = root
+		}
+		s.channels[ch][i].ThreadTS = thread
+	}
+	m := &Message{Channel: ch, TS: s.newTS(), User: BotUserID, Text: r.get("text"), ThreadTS: thread}
 	if b := r.get("blocks"); b != "" {
 		m.Blocks = json.RawMessage(b)
 	}
@@ -281,7 +295,54 @@ func (s *Server) usersInfo(r request) (result, string) {
 		return nil, "user_not_found"
 	}
 	return result{"user": map[string]any{"id": u.ID, "team_id": TeamID, "name": strings.ToLower(u.ID), "locale": u.Locale,
-		"profile": map[string]any{"email": u.Email}}}, ""
+		"real_name": u.Name, "profile": map[string]any{"email": u.Email, "display_name": u.Name, "real_name": u.Name}}}, ""
+}
+
+func (s *Server) usergroupsUsersList(r request) (result, string) {
+	members, ok := s.groups[r.get("usergroup")]
+	if !ok {
+		return nil, "no_such_subteam"
+	}
+	return result{"users": slices.Clone(members)}, ""
+}
+
+// serveResponse receives an answer posted to a slash command's
+// response_url (JSON, no token): "ephemeral" (the default) is recorded
+// for Ephemeral, "in_channel" is posted in the command's channel.
+func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var msg struct {
+		Text         string          `json:"text"`
+		ResponseType string          `json:"response_type"`
+		Blocks       json.RawMessage `json:"blocks"`
+	}
+	if json.Unmarshal(body, &msg) != nil {
+		http.Error(w, "bad JSON", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, Call{Method: "response_url", JSON: body})
+	cmd, ok := s.responses[r.PathValue("id")]
+	if !ok {
+		http.Error(w, "unknown response_url", http.StatusNotFound)
+		return
+	}
+	m := Message{Channel: cmd.Channel, TS: s.newTS(), User: cmd.User, Text: msg.Text}
+	if len(msg.Blocks) > 0 && string(msg.Blocks) != "null" {
+		m.Blocks = msg.Blocks
+	}
+	if msg.ResponseType == "in_channel" {
+		m.User = BotUserID
+		s.channels[cmd.Channel] = append(s.channels[cmd.Channel], &m)
+	} else {
+		s.ephemeral = append(s.ephemeral, m)
+	}
+	writeJSON(w, map[string]any{"ok": true})
 }
 
 func (s *Server) filesGetUploadURL(r request) (result, string) {

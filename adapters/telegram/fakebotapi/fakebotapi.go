@@ -43,6 +43,15 @@ type Options struct {
 	// pending, whatever its timeout field says; default 50 s (the
 	// library's HTTP client gives up after 60 s).
 	MaxPoll time.Duration
+	// OnCall, if set, is called for every request other than getUpdates,
+	// outside the fake's lock: first before the fake applies it (applied
+	// false), then after it applied it and before the answer is written
+	// (applied true; ErrorCode and Result set). Crash tests kill the
+	// client there; benchmarks time the answers. When the first call
+	// returns false the request is dropped: nothing is applied or
+	// recorded and the client gets HTTP 502, as if the request never
+	// reached Telegram.
+	OnCall func(c Call, applied bool) bool
 }
 
 // Server is the fake Bot API server.
@@ -53,6 +62,7 @@ type Server struct {
 
 	ts      *httptest.Server
 	maxPoll time.Duration
+	onCall  func(Call, bool) bool
 	token   string
 	bot     User
 	closed  chan struct{}
@@ -67,6 +77,7 @@ type Server struct {
 	chatType  map[int64]Chat
 	msgSeq    map[int64]int
 	answered  map[string]bool
+	files     map[string][]byte
 	updateSeq int64
 	cbSeq     int
 	fileSeq   int
@@ -124,6 +135,8 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		maxPoll:  opts.MaxPoll,
+		onCall:   opts.OnCall,
+		files:    map[string][]byte{},
 		token:    opts.Token,
 		bot:      User{ID: 1000, IsBot: true, FirstName: "Fake", Username: opts.BotUsername},
 		closed:   make(chan struct{}),
@@ -298,14 +311,61 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.getUpdates(w, r, call)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, aerr := s.failure(method); aerr != nil {
-		s.answer(w, call, nil, aerr)
+	if s.onCall != nil && !s.onCall(call, false) {
+		http.Error(w, "dropped", http.StatusBadGateway)
 		return
 	}
-	result, aerr := s.apply(call)
-	s.answer(w, call, result, aerr)
+	s.mu.Lock()
+	_, aerr := s.failure(method)
+	var result any
+	if aerr == nil {
+		result, aerr = s.apply(call)
+	}
+	body, status := encodeAnswer(result, aerr)
+	if aerr != nil {
+		call.ErrorCode = aerr.code
+	} else {
+		call.Result = body.Result
+	}
+	s.record(call)
+	s.mu.Unlock()
+	if s.onCall != nil {
+		s.onCall(call, true)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// answerBody is a Bot API answer.
+type answerBody struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	ErrorCode   int             `json:"error_code,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Parameters  map[string]any  `json:"parameters,omitempty"`
+}
+
+// encodeAnswer returns the answer to a call and its HTTP status.
+func encodeAnswer(result any, aerr *apiError) (answerBody, int) {
+	if aerr != nil {
+		b := answerBody{ErrorCode: aerr.code, Description: aerr.desc}
+		if aerr.retryAfter > 0 {
+			b.Parameters = map[string]any{"retry_after": aerr.retryAfter}
+		}
+		return b, aerr.code
+	}
+	raw, _ := json.Marshal(result)
+	return answerBody{OK: true, Result: raw}, http.StatusOK
+}
+
+// FileData returns the bytes of an uploaded file by its file_id (the
+// Bot API's getFile and download, in one call).
+func (s *Server) FileData(fileID string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.files[fileID]
+	return b, ok
 }
 
 // failure takes the next injected failure of method; s.mu must be held.
@@ -515,6 +575,7 @@ func (s *Server) send(c Call) (any, *apiError) {
 		}
 		s.fileSeq++
 		id := "photo" + strconv.Itoa(s.fileSeq)
+		s.files[id] = file.Data
 		m.Caption = f["caption"]
 		m.Photo = []PhotoSize{{FileID: id, FileUniqueID: id + "u", Width: 320, Height: 320, FileSize: len(file.Data)}}
 	}

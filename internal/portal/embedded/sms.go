@@ -31,6 +31,11 @@ type challengeRec struct {
 	ExpiresAt time.Time
 	Attempts  int  // wrong codes so far
 	Void      bool // replaced, used up or consumed
+	// Unsent is true from the commit of the challenge until the SMS
+	// sender accepted its code. A challenge left unsent (the process died
+	// in between) gets a fresh code and its SMS when its key is repeated.
+	// (Records written before this field existed read as sent.)
+	Unsent bool `json:",omitempty"`
 }
 
 func (ch challengeRec) public(phone string) portal.Challenge {
@@ -50,13 +55,17 @@ func randomCode() string {
 // SendSMSChallenge sends a fresh uniformly random 6-digit code to the
 // account's phone, valid 5 minutes and 3 tries (OWASP ASVS 2.7.2), replacing
 // any earlier challenge, and returns the challenge. The SMS leaves after the
-// challenge is committed. It needs an unexpired grant (portal.ErrBadGrant
-// for an unknown token, portal.ErrExpired) and portal.MethodSMS
+// challenge is committed; the challenge is then marked sent. It needs an
+// unexpired grant (portal.ErrBadGrant for an unknown token,
+// portal.ErrExpired) and portal.MethodSMS
 // (*portal.WrongStateError). An account may get 5 challenges per 15
 // minutes; the 6th returns *portal.LockedError with RetryAfter when the
 // oldest of them leaves the window; a locked account gets its lock error. A
 // repeated key returns the first challenge (current AttemptsLeft) without a
-// second SMS; a key used for another operation or account returns
+// second SMS — unless the first call stopped (a crash) between committing
+// the challenge and the SMS sender accepting it: then the same challenge
+// gets a fresh code, sent now, so that no retried step leaves the user
+// without an SMS. A key used for another operation or account returns
 // portal.ErrIdempotencyMismatch. When the SMS sender fails the challenge is
 // voided, the key forgotten, and the error returned.
 func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (portal.Challenge, error) {
@@ -65,10 +74,15 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 	}
 	now := c.clock()
 	code := randomCode()
-	ch := challengeRec{ID: newID("chl"), ExpiresAt: now.Add(smsCodeTTL)}
+	ch := challengeRec{ID: newID("chl"), ExpiresAt: now.Add(smsCodeTTL), Unsent: true}
 	ch.MAC = c.codeMAC(ch.ID, code)
 	var phone string
-	repeated := false
+	repeated, resend := false, false
+	// The challenge being sent by this process: a concurrent repeat of the
+	// key must not send it again.
+	fresh := "sms:" + ch.ID
+	c.sending.Store(fresh, true)
+	defer c.sending.Delete(fresh)
 	err := c.update(func(tx *bbolt.Tx) error {
 		g, err := loadGrant(tx, grantToken)
 		if err != nil {
@@ -84,9 +98,18 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 			return err
 		}
 		if found {
-			repeated, ch = true, challengeRec{}
-			_, err := get(tx, bChallenges, rec.Ref, &ch)
-			return err
+			repeated, resend, ch = true, false, challengeRec{}
+			if _, err := get(tx, bChallenges, rec.Ref, &ch); err != nil {
+				return err
+			}
+			if _, busy := c.sending.Load("sms:" + ch.ID); !ch.Unsent || ch.Void || !now.Before(ch.ExpiresAt) || busy {
+				return nil
+			}
+			// Committed but never sent: a fresh code for the same
+			// challenge (the lost one was never seen).
+			c.sending.Store("sms:"+ch.ID, true)
+			resend, ch.MAC = true, c.codeMAC(ch.ID, code)
+			return put(tx, bChallenges, ch.ID, ch)
 		}
 		if !now.Before(g.ExpiresAt) {
 			return portal.ErrExpired
@@ -114,7 +137,10 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opSMS, AccountID: a.ID, Ref: ch.ID})
 	})
-	if err != nil || repeated {
+	if resend {
+		defer c.sending.Delete("sms:" + ch.ID)
+	}
+	if err != nil || (repeated && !resend) {
 		c.log.Info("portal sms challenge", "challenge", ch.ID, "repeated", repeated, "error", errText(err))
 		return ch.public(phone), err
 	}
@@ -131,7 +157,15 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		return portal.Challenge{}, fmt.Errorf("portal: sending the SMS: %w", err)
 	}
 	c.smsSent.Add(1)
-	c.log.Info("portal sms challenge", "challenge", ch.ID, "account", ch.AccountID, "sent", true)
+	err = c.update(func(tx *bbolt.Tx) error {
+		var cur challengeRec
+		if ok, err := get(tx, bChallenges, ch.ID, &cur); !ok || err != nil {
+			return err
+		}
+		cur.Unsent = false
+		return put(tx, bChallenges, ch.ID, cur)
+	})
+	c.log.Info("portal sms challenge", "challenge", ch.ID, "account", ch.AccountID, "sent", true, "resent", resend, "error", errText(err))
 	return ch.public(phone), nil
 }
 

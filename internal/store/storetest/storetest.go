@@ -36,7 +36,7 @@ var base = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 //     channel;
 //   - Due returns not-done sessions with Deadline at or before now, earliest
 //     first, at most limit, following Deadline changes; done sessions are
-//     never due;
+//     never due unless their outbox still holds replies;
 //   - Delete removes the session and its due entry, and is idempotent;
 //   - 20 goroutines saving distinct conversations concurrently all persist;
 //   - calls after Close fail.
@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"DueOrderAndLimit", testDueOrderAndLimit},
 		{"DueFollowsDeadline", testDueFollowsDeadline},
 		{"DoneNotDue", testDoneNotDue},
+		{"OutboxDue", testOutboxDue},
 		{"Delete", testDelete},
 		{"ConcurrentSaves", testConcurrentSaves},
 		{"Close", testClose},
@@ -353,6 +354,24 @@ func testDoneNotDue(t *testing.T, st bot.Store) {
 	born.Done = true
 	mustSave(t, st, born, "")
 	mustDue(t, st, base.Add(time.Hour), 10, other.Conversation)
+}
+
+// testOutboxDue: replies left in the outbox make a session due 10 s after
+// its turn, done or not, until they are delivered.
+func testOutboxDue(t *testing.T, st bot.Store) {
+	s := newSession("telegram", "o", base.Add(time.Hour))
+	s.UpdatedAt = base
+	s.Done = true
+	s.Outbox = []bot.Pending{{Op: bot.OpSend, ID: "m", Text: "hello"}}
+	mustSave(t, st, s, "")
+	mustDue(t, st, base.Add(9*time.Second), 10)
+	mustDue(t, st, base.Add(10*time.Second), 10, s.Conversation)
+	if got := mustLoad(t, st, s.Conversation); len(got.Outbox) != 1 || got.Outbox[0].Text != "hello" {
+		t.Errorf("outbox %+v after a round trip", got.Outbox)
+	}
+	s.Outbox = nil
+	mustSave(t, st, s, "")
+	mustDue(t, st, base.Add(time.Hour), 10)
 }
 
 func testDelete(t *testing.T, st bot.Store) {

@@ -1,0 +1,84 @@
+package slack
+
+import (
+	"context"
+	"errors"
+
+	slackapi "github.com/slack-go/slack"
+
+	"guidedfix/bot"
+)
+
+// Block Kit ids of the support channel's buttons.
+const (
+	actionTakeOver = "guidedfix_takeover" // value: the customer's conversation, "telegram:12345"
+	actionHandBack = "guidedfix_handback" // value: the customer's conversation
+)
+
+// errNoSupportChannel is returned by the notifier methods when
+// Options.SupportChannel is empty.
+var errNoSupportChannel = errors.New("slack: no support channel is configured")
+
+// OpenThread posts text (Slack mrkdwn, e.g. "<@U123>" mentions) as a new
+// message in the support channel and returns the channel and the
+// message's ts, which is the thread's id. It implements the support
+// desk's Notifier (hand-off watch threads).
+func (a *Adapter) OpenThread(ctx context.Context, text string) (channel, thread string, err error) {
+	if a.supportChannel == "" {
+		return "", "", errNoSupportChannel
+	}
+	return a.postSupport(ctx, a.supportChannel, "", text, false, mrkdwnSection(text))
+}
+
+// Post adds text to the thread (channel, thread) with chat.postMessage and
+// thread_ts. The text is escaped (&, <, >), so that a customer's words
+// relayed here cannot mention anybody or make a link: "<!channel>" shows
+// as typed. It implements the support desk's Notifier (watch steps,
+// relayed customer text).
+func (a *Adapter) Post(ctx context.Context, channel, thread, text string) error {
+	_, _, err := a.postSupport(ctx, channel, thread, text, true)
+	return err
+}
+
+// Escalate posts an escalation, text (mrkdwn) and a "Take over" button
+// whose value is conv ("telegram:12345"), as a new message in the support
+// channel and returns the channel and the thread's id. It implements the
+// support desk's Notifier.
+func (a *Adapter) Escalate(ctx context.Context, conv bot.Conversation, text string) (channel, thread string, err error) {
+	if a.supportChannel == "" {
+		return "", "", errNoSupportChannel
+	}
+	take := slackapi.NewButtonBlockElement(actionTakeOver, conv.String(), plain(a.staffText("slack.button.take_over", nil)))
+	take.Style = slackapi.StylePrimary
+	return a.postSupport(ctx, a.supportChannel, "", text, false, mrkdwnSection(text), slackapi.NewActionBlock("", take))
+}
+
+// postSupport posts text (escaped when escape is set), with blocks if
+// any, to channel, in thread when thread is not empty; it returns the
+// channel and the message's ts.
+func (a *Adapter) postSupport(ctx context.Context, channel, thread, text string, escape bool, blocks ...slackapi.Block) (string, string, error) {
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, escape)}
+	if len(blocks) > 0 {
+		opts = append(opts, slackapi.MsgOptionBlocks(blocks...))
+	}
+	if thread != "" {
+		opts = append(opts, slackapi.MsgOptionTS(thread))
+	}
+	var ch, ts string
+	err := a.call(ctx, func() (err error) {
+		ch, ts, err = a.api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	if ch == "" {
+		ch = channel
+	}
+	return ch, ts, nil
+}
+
+// mrkdwnSection is a section block of mrkdwn text.
+func mrkdwnSection(text string) slackapi.Block {
+	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil)
+}

@@ -1,0 +1,480 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"guidedfix/bot"
+)
+
+// ErrNoAccount is returned by Desk.HandOff and Desk.Audit when no Customer
+// Portal account has the e-mail; staff are told so plainly.
+var ErrNoAccount = errors.New("slack: no Customer Portal account has this e-mail")
+
+// Desk is the support desk behind the staff side of the adapter
+// (cmd/guidedfix wires it to internal/support). It never changes a
+// customer's account: staff start, watch and talk; every change of the
+// customer's 2FA still needs the customer's own password and current
+// factor, in the flow. Implementations must be safe for concurrent use.
+type Desk interface {
+	// HandOff creates a hand-off of the guided fix for the account with
+	// email on behalf of staff (a Slack user id), with an optional
+	// ticket reference, e-mails the customer the deep link, opens the
+	// hand-off's watch thread and returns the link. It returns
+	// ErrNoAccount when no account has the e-mail.
+	HandOff(ctx context.Context, staff, email, ticket string) (link string, err error)
+	// Audit returns the newest limit audit entries of the account with
+	// email, one line each, newest first, and records that staff read
+	// them. It returns ErrNoAccount when no account has the e-mail.
+	Audit(ctx context.Context, staff, email string, limit int) ([]string, error)
+	// Record appends an action of Slack user (staff when staff is set,
+	// else a refused attempt) about account (may be empty) to the audit
+	// log.
+	Record(ctx context.Context, user, account, action, outcome string, staff bool)
+	// Claim gives conv's latest escalation to agent unless another agent
+	// has it, and returns who has it afterwards (agent when claimed).
+	Claim(ctx context.Context, conv bot.Conversation, agent string) (holder string, err error)
+	// Release records that no agent has conv's latest escalation.
+	Release(ctx context.Context, conv bot.Conversation) error
+	// Thread returns the conversation whose latest escalation is the
+	// support-channel thread (channel, thread) and the agent who has it
+	// ("" if nobody); an error when the thread is no such escalation.
+	Thread(ctx context.Context, channel, thread string) (conv bot.Conversation, agent string, err error)
+}
+
+// auditLimit is how many audit entries "/guidedfix audit" shows.
+const auditLimit = 20
+
+// staffGroupTTL is how long the staff group's members are cached.
+const staffGroupTTL = time.Minute
+
+// staffSet says who is staff: configured user ids, and the members of a
+// user group, read with usergroups.users.list and cached.
+type staffSet struct {
+	ids   map[string]bool
+	group string
+
+	mu      sync.Mutex
+	members map[string]bool
+	fetched time.Time
+}
+
+func newStaffSet(ids []string, group string) *staffSet {
+	s := &staffSet{ids: map[string]bool{}, group: group}
+	for _, id := range ids {
+		s.ids[id] = true
+	}
+	return s
+}
+
+// isStaff reports whether user is support staff. It returns an error
+// when the staff group's members could not be read (and user is not
+// among the configured ids).
+func (a *Adapter) isStaff(ctx context.Context, user string) (bool, error) {
+	s := a.staff
+	if user == "" {
+		return false, nil
+	}
+	if s.ids[user] {
+		return true, nil
+	}
+	if s.group == "" {
+		return false, nil
+	}
+	s.mu.Lock()
+	if s.members != nil && time.Since(s.fetched) < staffGroupTTL {
+		ok := s.members[user]
+		s.mu.Unlock()
+		return ok, nil
+	}
+	s.mu.Unlock()
+	var users []string
+	err := a.call(ctx, func() (err error) { users, err = a.api.GetUserGroupMembersContext(ctx, s.group); return err })
+	if err != nil {
+		return false, fmt.Errorf("slack: usergroups.users.list %s: %w", s.group, err)
+	}
+	members := make(map[string]bool, len(users))
+	for _, u := range users {
+		members[u] = true
+	}
+	s.mu.Lock()
+	s.members, s.fetched = members, time.Now()
+	s.mu.Unlock()
+	return members[user], nil
+}
+
+// checkStaff runs the staff check for an attempt to do what (a phrase:
+// "create hand-offs") and, when user is not staff, tells them with say
+// and records the refused attempt. It reports whether user may go on.
+func (a *Adapter) checkStaff(ctx context.Context, user, action, what string, say func(string)) bool {
+	ok, err := a.isStaff(ctx, user)
+	if err != nil {
+		a.log.Error("slack: staff check failed", "user", user, "err", err)
+		say(a.staffText("slack.staff.check_failed", nil))
+		return false
+	}
+	if !ok {
+		a.log.Warn("slack: staff action refused", "user", user, "action", action)
+		a.desk.Record(ctx, user, "", "staff_refused", action, false)
+		say(a.staffText("slack.staff.refused", map[string]any{"What": what}))
+	}
+	return ok
+}
+
+// staffCommand runs "/guidedfix handoff EMAIL [TICKET]" or "/guidedfix
+// audit EMAIL" and answers the staff member ephemerally.
+func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, name string, args []string) {
+	say := func(text string) { a.respond(ctx, cmd, text) }
+	what := map[string]string{"handoff": "create hand-offs", "audit": "read the audit log"}[name]
+	if !a.checkStaff(ctx, cmd.UserID, name, what, say) {
+		return
+	}
+	if len(args) == 0 {
+		say(a.staffText("slack.staff.usage_"+name, nil))
+		return
+	}
+	email := strings.TrimSpace(plainText(args[0]))
+	data := map[string]any{"Email": escape(email)}
+	switch name {
+	case "handoff":
+		ticket := strings.TrimSpace(plainText(strings.Join(args[1:], " ")))
+		if len(ticket) > 100 {
+			ticket = ticket[:100]
+		}
+		link, err := a.desk.HandOff(ctx, cmd.UserID, email, ticket)
+		switch {
+		case errors.Is(err, ErrNoAccount):
+			say(a.staffText("slack.staff.no_account", data))
+		case err != nil:
+			a.log.Error("slack: hand-off failed", "user", cmd.UserID, "err", err)
+			say(a.staffText("slack.staff.handoff_failed", data))
+		default:
+			data["Link"], data["Ticket"], data["Channel"] = link, escape(ticket), a.supportChannel
+			say(a.staffText("slack.staff.handoff_done", data))
+		}
+	case "audit":
+		lines, err := a.desk.Audit(ctx, cmd.UserID, email, auditLimit)
+		switch {
+		case errors.Is(err, ErrNoAccount):
+			say(a.staffText("slack.staff.no_account", data))
+		case err != nil:
+			a.log.Error("slack: audit failed", "user", cmd.UserID, "err", err)
+			say(a.staffText("slack.staff.failed", nil))
+		case len(lines) == 0:
+			say(a.staffText("slack.staff.audit_empty", data))
+		default:
+			data["N"] = len(lines)
+			say(a.staffText("slack.staff.audit", data) + "\n```\n" + escape(strings.Join(lines, "\n")) + "\n```")
+		}
+	}
+}
+
+// respond answers a slash command ephemerally through its response_url
+// (which works in any channel), or with chat.postEphemeral without one.
+func (a *Adapter) respond(ctx context.Context, cmd slackapi.SlashCommand, text string) {
+	if cmd.ResponseURL == "" {
+		a.ephemeral(ctx, cmd.ChannelID, cmd.UserID, text)
+		return
+	}
+	err := a.call(ctx, func() error {
+		_, _, err := a.api.PostMessageContext(ctx, cmd.ChannelID, slackapi.MsgOptionText(text, false),
+			slackapi.MsgOptionResponseURL(cmd.ResponseURL, slackapi.ResponseTypeEphemeral))
+		return err
+	})
+	if err != nil {
+		a.log.Error("slack: response_url failed", "user", cmd.UserID, "err", err)
+	}
+}
+
+// ephemeral shows text to user only, in channel (chat.postEphemeral).
+func (a *Adapter) ephemeral(ctx context.Context, channel, user, text string) {
+	err := a.call(ctx, func() error {
+		_, err := a.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false))
+		return err
+	})
+	if err != nil {
+		a.log.Error("slack: chat.postEphemeral failed", "channel", channel, "user", user, "err", err)
+	}
+}
+
+// takeOver handles the "Take over" button of an escalation: after the
+// staff check, the agent claims the escalation, the engine hands the
+// conversation to them (its pending secret prompt is set aside) and the
+// thread says so, with a "Hand back" button.
+func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback, value string) {
+	user, ch, ts := ic.User.ID, containerChannel(ic), ic.Container.MessageTs
+	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
+	if !a.checkStaff(ctx, user, "takeover", "take a conversation over", say) {
+		return
+	}
+	conv, ok := parseConv(value)
+	current, holder, err := a.desk.Thread(ctx, ch, ts)
+	if !ok || err != nil || current != conv {
+		say(a.staffText("slack.staff.stale_escalation", nil))
+		return
+	}
+	if holder == "" {
+		if holder, err = a.desk.Claim(ctx, conv, user); err != nil {
+			a.log.Error("slack: claim failed", "conversation", conv.String(), "err", err)
+			say(a.staffText("slack.staff.failed", nil))
+			return
+		}
+		if holder == user {
+			holder = "" // claimed now
+		}
+	}
+	switch holder {
+	case "":
+	case user:
+		say(a.staffText("slack.staff.you_have_it", nil))
+		return
+	default:
+		say(a.staffText("slack.staff.already_taken", map[string]any{"Holder": holder}))
+		return
+	}
+	name := a.displayName(ctx, user)
+	if err := a.engine.TakeOver(ctx, conv, name); err != nil {
+		if rerr := a.desk.Release(ctx, conv); rerr != nil {
+			a.log.Error("slack: release failed", "conversation", conv.String(), "err", rerr)
+		}
+		if errors.Is(err, bot.ErrNotActive) {
+			say(a.staffText("slack.staff.not_active", nil))
+			return
+		}
+		a.log.Error("slack: take-over failed", "conversation", conv.String(), "err", err)
+		say(a.staffText("slack.staff.failed", nil))
+		return
+	}
+	text := a.staffText("slack.staff.took_over", map[string]any{"User": user, "Name": escape(name)})
+	back := slackapi.NewButtonBlockElement(actionHandBack, conv.String(), plain(a.staffText("slack.button.hand_back", nil)))
+	if _, _, err := a.postSupport(ctx, ch, ts, text, false, mrkdwnSection(text), slackapi.NewActionBlock("", back)); err != nil {
+		a.log.Error("slack: take-over note failed", "conversation", conv.String(), "err", err)
+	}
+	a.desk.Record(ctx, user, a.account(ctx, conv), "takeover", "took over "+conv.String()+" as "+name, true)
+}
+
+// handBack handles the "Hand back" button: the engine returns the
+// conversation to the flow at the step where the customer left it.
+func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback, value string) {
+	user, ch := ic.User.ID, containerChannel(ic)
+	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
+	if !a.checkStaff(ctx, user, "handback", "hand a conversation back", say) {
+		return
+	}
+	conv, ok := parseConv(value)
+	if !ok {
+		say(a.staffText("slack.staff.stale_escalation", nil))
+		return
+	}
+	thread := ic.Container.ThreadTs
+	if thread == "" {
+		thread = ic.Message.ThreadTimestamp
+	}
+	holder := user
+	if _, h, err := a.desk.Thread(ctx, ch, thread); err == nil && h != "" {
+		holder = h
+	}
+	err := a.engine.HandBack(ctx, conv)
+	if err == nil || errors.Is(err, bot.ErrNotTakenOver) || errors.Is(err, bot.ErrNotActive) {
+		if rerr := a.desk.Release(ctx, conv); rerr != nil {
+			a.log.Error("slack: release failed", "conversation", conv.String(), "err", rerr)
+		}
+	}
+	switch {
+	case errors.Is(err, bot.ErrNotTakenOver):
+		say(a.staffText("slack.staff.not_taken_over", nil))
+		return
+	case errors.Is(err, bot.ErrNotActive):
+		say(a.staffText("slack.staff.not_active", nil))
+		return
+	case err != nil:
+		a.log.Error("slack: hand-back failed", "conversation", conv.String(), "err", err)
+		say(a.staffText("slack.staff.failed", nil))
+		return
+	}
+	// The note with the Hand back button loses its button.
+	if ts := ic.Container.MessageTs; ts != "" {
+		done := a.staffText("slack.staff.took_over_done", map[string]any{"User": holder})
+		err := a.call(ctx, func() error {
+			_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ts, slackapi.MsgOptionText(done, false),
+				slackapi.MsgOptionBlocks(mrkdwnSection(done)))
+			return err
+		})
+		if err != nil {
+			a.log.Warn("slack: hand-back button not removed", "err", err)
+		}
+	}
+	if thread != "" {
+		text := a.staffText("slack.staff.handed_back", map[string]any{"User": user})
+		if _, _, err := a.postSupport(ctx, ch, thread, text, false, mrkdwnSection(text)); err != nil {
+			a.log.Error("slack: hand-back note failed", "conversation", conv.String(), "err", err)
+		}
+	}
+	a.desk.Record(ctx, user, a.account(ctx, conv), "handback", "handed "+conv.String()+" back to the guided steps", true)
+}
+
+// agentReply handles a message in a thread of the support channel: when
+// the thread is a conversation's latest escalation and its author the
+// agent who took it over, the text goes to the customer (Engine.AgentSay).
+// Other people's messages in the thread stay among staff.
+func (a *Adapter) agentReply(ctx context.Context, in *slackevents.MessageEvent) {
+	conv, holder, err := a.desk.Thread(ctx, in.Channel, in.ThreadTimeStamp)
+	if err != nil {
+		return // a watch thread, an older escalation or any other thread
+	}
+	say := func(text string) { a.ephemeral(ctx, in.Channel, in.User, text) }
+	switch holder {
+	case in.User:
+	case "":
+		if ok, _ := a.isStaff(ctx, in.User); ok {
+			say(a.staffText("slack.staff.take_over_first", nil))
+		}
+		return
+	default:
+		return
+	}
+	if !a.checkStaff(ctx, in.User, "agent_message", "write to customers", say) {
+		return
+	}
+	text := strings.TrimSpace(plainText(in.Text))
+	if text == "" {
+		return
+	}
+	switch err := a.engine.AgentSay(ctx, conv, text); {
+	case errors.Is(err, bot.ErrNotActive):
+		say(a.staffText("slack.staff.not_delivered_ended", nil))
+		return
+	case errors.Is(err, bot.ErrNotTakenOver):
+		say(a.staffText("slack.staff.not_delivered_handed_back", nil))
+		return
+	case err != nil:
+		a.log.Error("slack: agent message failed", "conversation", conv.String(), "err", err)
+		say(a.staffText("slack.staff.failed", nil))
+		return
+	}
+	a.desk.Record(ctx, in.User, a.account(ctx, conv), "agent_message", fmt.Sprintf("wrote to %s (%d characters)", conv, len([]rune(text))), true)
+}
+
+// isAgentReply reports whether in is a person's message in a thread of
+// the support channel, which agentReply looks at.
+func (a *Adapter) isAgentReply(in *slackevents.MessageEvent) bool {
+	return a.desk != nil && a.supportChannel != "" && in.Channel == a.supportChannel &&
+		in.ThreadTimeStamp != "" && in.ThreadTimeStamp != in.TimeStamp &&
+		in.BotID == "" && in.User != "" && in.User != a.botUser &&
+		(in.SubType == "" || in.SubType == "thread_broadcast")
+}
+
+// displayName is the name the customer sees for agent user: the Slack
+// display name, else the real name, else "Support".
+func (a *Adapter) displayName(ctx context.Context, user string) string {
+	var u *slackapi.User
+	err := a.call(ctx, func() (err error) { u, err = a.api.GetUserInfoContext(ctx, user); return err })
+	if err != nil {
+		a.log.Warn("slack: users.info failed; the agent is called Support", "user", user, "err", err)
+		return "Support"
+	}
+	for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName} {
+		if n = strings.TrimSpace(n); n != "" {
+			return n
+		}
+	}
+	return "Support"
+}
+
+// account returns the portal account id of conv's session, "" if unknown.
+func (a *Adapter) account(ctx context.Context, conv bot.Conversation) string {
+	s, err := a.engine.Session(ctx, conv)
+	if err != nil {
+		return ""
+	}
+	return s.Tags["account"]
+}
+
+// parseConv parses a conversation written by bot.Conversation.String.
+func parseConv(v string) (bot.Conversation, bool) {
+	ch, id, ok := strings.Cut(v, ":")
+	return bot.Conversation{Channel: ch, ID: id}, ok && ch != "" && id != ""
+}
+
+// containerChannel is the channel of the message holding a pressed button.
+func containerChannel(ic slackapi.InteractionCallback) string {
+	if ic.Container.ChannelID != "" {
+		return ic.Container.ChannelID
+	}
+	return ic.Channel.ID
+}
+
+// escape makes s literal in Slack mrkdwn: &, < and > become entities.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// staffLine runs the support channel's work (take-overs, hand-backs,
+// agent replies) one at a time, in the order it arrived, so that an
+// agent's quick replies reach the customer in order.
+type staffLine struct {
+	mu   sync.Mutex
+	tail chan struct{}
+}
+
+// inLine runs f after the staff work queued before it, counted by a.work.
+func (a *Adapter) inLine(f func(ctx context.Context)) {
+	l := &a.staffLine
+	l.mu.Lock()
+	prev, done := l.tail, make(chan struct{})
+	l.tail = done
+	l.mu.Unlock()
+	a.goWork(func(ctx context.Context) {
+		defer close(done)
+		if prev != nil {
+			select {
+			case <-prev:
+			case <-ctx.Done():
+				return
+			}
+		}
+		f(ctx)
+	})
+}
+
+// maxRecent is how many delivery ids recentIDs remembers.
+const maxRecent = 4096
+
+// recentIDs remembers the ids of the staff side's latest deliveries
+// (events, actions, commands), so that one redelivered by Slack is handled
+// once. The engine de-duplicates the customers' events; staff actions do
+// not go through its de-duplication.
+type recentIDs struct {
+	mu    sync.Mutex
+	seen  map[string]bool
+	order []string
+}
+
+// first records id and reports whether it is new; "" is always new.
+func (r *recentIDs) first(id string) bool {
+	if id == "" {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[id] {
+		return false
+	}
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
+	r.seen[id] = true
+	r.order = append(r.order, id)
+	if len(r.order) > maxRecent {
+		delete(r.seen, r.order[0])
+		r.order = r.order[1:]
+	}
+	return true
+}

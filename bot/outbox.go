@@ -1,0 +1,241 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The reply outbox (DESIGN.md "persist, then call", applied to chat
+// messages). A turn's replies are written into Session.Outbox by the same
+// Save that records the new state and the processed update id; then they
+// are delivered one by one, and after each delivered message the session
+// is saved again without it. A process killed anywhere in a turn
+// therefore neither loses a reply (the restarted engine delivers what is
+// left: before the conversation's next event, when a redelivered update
+// comes, or by the sweeper) nor sends one twice — except in one window per
+// message that no client of a chat API without idempotency keys can close:
+// between the platform accepting a send and the engine's save of its
+// delivered mark (one HTTP answer plus one fsync'ed commit). A kill there
+// sends that one message again after the restart. Edits and deletes are
+// idempotent and never duplicate.
+//
+// A Sensitive reply (QR code, manual key, recovery codes) is stored
+// without its content: the session store never holds a secret. If a crash
+// leaves one undelivered, the engine asks the flow to render it again
+// (Rerenderer); a flow that cannot drops it.
+
+// redeliveryGrace is how long the engine leaves a turn a crash interrupted
+// to the platform's redelivery of its update before the sweeper finishes
+// it itself: the sweeper delivers replies left in the outbox this long
+// after their turn, and resumes a checkpointed step this long after the
+// checkpoint. The redelivered update is better: it carries the input
+// (a typed code) that the session store never holds. A turn that was not
+// interrupted finishes long before.
+const redeliveryGrace = 10 * time.Second
+
+// Pending is one reply of a saved turn that is not delivered yet
+// (Session.Outbox): the stored form of a Reply.
+type Pending struct {
+	Op          Op          `json:"op"`
+	ID          string      `json:"id,omitempty"`
+	Text        string      `json:"text,omitempty"`
+	Buttons     []Button    `json:"buttons,omitempty"`
+	Image       []byte      `json:"image,omitempty"`
+	QR          string      `json:"qr,omitempty"`
+	Protected   bool        `json:"protected,omitempty"`
+	Sensitive   bool        `json:"sensitive,omitempty"`
+	Secret      SecretField `json:"secret,omitempty"`
+	Ref         string      `json:"ref,omitempty"`
+	MessageID   string      `json:"message_id,omitempty"`
+	ButtonsStep int         `json:"buttons_step,omitempty"`
+	// Redacted marks a Sensitive reply stored without its text, image and
+	// QR; it is rendered again before delivery (Rerenderer).
+	Redacted bool `json:"redacted,omitempty"`
+}
+
+// pendingOf returns the stored form of r, without its content when r is
+// Sensitive.
+func pendingOf(r Reply) Pending {
+	p := Pending{Op: r.Op, ID: r.ID, Text: r.Text, Buttons: r.Buttons, Image: r.Image, QR: r.QR,
+		Protected: r.Protected, Sensitive: r.Sensitive, Secret: r.Secret, Ref: r.Ref,
+		MessageID: r.MessageID, ButtonsStep: r.ButtonsStep}
+	if r.Sensitive {
+		p.Text, p.Image, p.QR, p.Redacted = "", nil, "", true
+	}
+	return p
+}
+
+// Reply returns the reply p stores (without content when Redacted).
+func (p Pending) Reply() Reply {
+	return Reply{Op: p.Op, ID: p.ID, Text: p.Text, Buttons: p.Buttons, Image: p.Image, QR: p.QR,
+		Protected: p.Protected, Sensitive: p.Sensitive, Secret: p.Secret, Ref: p.Ref,
+		MessageID: p.MessageID, ButtonsStep: p.ButtonsStep}
+}
+
+// Rerenderer is implemented by flows that send Sensitive replies. When a
+// crash left such a reply undelivered, the engine calls Rerender with the
+// stored reply (ID, Ref, Buttons and flags kept; Text, Image and QR empty)
+// and delivers the reply it returns. t.Session is the session as saved
+// with that reply; Rerender must not change it (it may read its data and
+// use t.Key and t.T). An error drops the reply.
+type Rerenderer interface {
+	Rerender(ctx context.Context, t *Turn, r Reply) (Reply, error)
+}
+
+// stage stamps the buttons of the replies queued so far with the current
+// step's nonce and moves them into the session's outbox (stored by the
+// next Save) and, with their content, into t.staged for delivery by this
+// process.
+func (e *Engine) stage(t *Turn) {
+	s := t.Session
+	nonce := e.nonce(s)
+	for i := range t.replies {
+		r := &t.replies[i]
+		if len(r.Buttons) > 0 {
+			r.ButtonsStep = s.Step
+			for j := range r.Buttons {
+				r.Buttons[j].Data = r.Buttons[j].Data + "|" + nonce
+			}
+		}
+		s.Outbox = append(s.Outbox, pendingOf(*r))
+	}
+	t.staged = append(t.staged, t.replies...)
+	t.replies = nil
+}
+
+// deliverOutbox delivers the session's outbox in order, saving the session
+// after each message sent (and after the last reply), so that a restart
+// resends at most the one message whose delivered mark was not saved yet.
+// live holds the content of the last len(live) entries (this turn's
+// replies); earlier entries, left by a crash, are delivered from their
+// stored form. It returns the store's error, or ctx's when ctx ended
+// before the outbox was delivered (the rest stays for later).
+func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) error {
+	if len(s.Outbox) == 0 {
+		return nil
+	}
+	d := e.deliverer(s.Conversation.Channel)
+	if d == nil {
+		e.log.Error("no deliverer for channel; replies kept", "channel", s.Conversation.Channel, "session", s.ID)
+		return nil
+	}
+	entries := s.Outbox
+	stored := len(entries) - len(live)
+	dirty := false
+	for i, p := range entries {
+		if s.Parked {
+			// The user blocked the bot: nothing more is delivered.
+			s.Outbox, dirty = nil, true
+			break
+		}
+		r, ok := p.Reply(), true
+		switch {
+		case i >= stored:
+			r = live[i-stored]
+		case p.Redacted:
+			r, ok = e.rerender(ctx, s, r)
+		}
+		if ok {
+			if err := e.deliverOne(ctx, d, s, r); err != nil {
+				return err
+			}
+		}
+		s.Outbox, dirty = entries[i+1:], true
+		if r.Op == OpSend || i == len(entries)-1 {
+			if len(s.Outbox) == 0 {
+				s.Outbox = nil
+			}
+			if err := e.store.Save(ctx, s, ""); err != nil {
+				return fmt.Errorf("save delivered replies %s: %w", s.ID, err)
+			}
+			dirty = false
+		}
+	}
+	if dirty {
+		if err := e.store.Save(ctx, s, ""); err != nil {
+			return fmt.Errorf("save delivered replies %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// deliverOne performs r and records what it changed in s (message refs,
+// parking). A reply that fails for another reason is logged and counts as
+// done; only the end of ctx is returned, so that the reply stays.
+func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Reply) error {
+	if r.Op != OpSend && r.MessageID == "" {
+		id, ok := s.Messages[r.Ref]
+		if !ok {
+			return nil
+		}
+		r.MessageID = id
+	}
+	id, err := d.Deliver(ctx, s.Conversation, r)
+	switch {
+	case errors.Is(err, ErrBlocked):
+		e.log.Info("user unreachable; session parked", "session", s.ID)
+		s.Parked = true
+	case errors.Is(err, ErrMessageGone):
+		if r.Ref != "" && r.Op == OpDelete {
+			delete(s.Messages, r.Ref)
+		}
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
+		if r.Op == OpDelete && r.Ref == "" {
+			// The user's own message held a secret and is still there.
+			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.TextFor(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
+				e.log.Warn("deliver failed", "session", s.ID, "reply", warn, "err", err)
+			}
+		}
+	default:
+		switch {
+		case r.Op == OpSend && r.Ref != "":
+			if s.Messages == nil {
+				s.Messages = map[string]string{}
+			}
+			s.Messages[r.Ref] = id
+		case r.Op == OpDelete && r.Ref != "":
+			delete(s.Messages, r.Ref)
+		}
+	}
+	e.hooks.fire(HookDelivered, s)
+	return nil
+}
+
+// rerender asks the session's flow to render a Redacted reply again.
+func (e *Engine) rerender(ctx context.Context, s *Session, r Reply) (Reply, bool) {
+	f, ok := e.flows[s.Flow].(Rerenderer)
+	if !ok {
+		e.log.Warn("undelivered sensitive reply dropped: the flow cannot render it again", "session", s.ID, "reply", r)
+		return r, false
+	}
+	t := &Turn{Event: Event{Conversation: s.Conversation, UserID: s.UserID, Kind: KindTimer}, Now: e.now().UTC(), Session: s, engine: e, from: s.State}
+	out, err := f.Rerender(ctx, t, r)
+	if err != nil {
+		e.log.Warn("undelivered sensitive reply dropped", "session", s.ID, "reply", r, "err", err)
+		return r, false
+	}
+	out.Op, out.Ref, out.Sensitive = r.Op, r.Ref, true
+	if out.Buttons == nil {
+		out.Buttons, out.ButtonsStep = r.Buttons, r.ButtonsStep
+	}
+	return out, true
+}
+
+// flushStored delivers what a crash left in the stored session of c, if
+// anything. The caller holds c's place in the queue.
+func (e *Engine) flushStored(ctx context.Context, c Conversation) error {
+	s, err := e.store.Load(ctx, c)
+	switch {
+	case errors.Is(err, ErrNoSession):
+		return nil
+	case err != nil:
+		return fmt.Errorf("load session %s: %w", c, err)
+	}
+	return e.deliverOutbox(ctx, s, nil)
+}

@@ -1,0 +1,1042 @@
+// Command loadgen is guidedfix's load benchmark. It builds the real
+// binary, starts `guidedfix serve` in Telegram webhook mode against an
+// in-process fake Bot API (adapters/telegram/fakebotapi) and drives
+// simulated customers (internal/simcustomer) through the whole flow, each
+// computing its TOTP code from the QR code it received. In one run it
+// measures, on this machine and disk:
+//
+//   - the raw bbolt ceiling: small writes per second with DB.Batch from as
+//     many goroutines as there are customers;
+//   - the engine alone (in this process: engine, session store, a minimal
+//     flow, no HTTP) at that concurrency: durable transitions per second;
+//   - N concurrent customers with the OWASP argon2id cost, the password
+//     step sent by all of them at the same instant (a burst of N password
+//     attempts), then again with argon2id lowered for the benchmark only:
+//     completed flows and user turns per second, turn latency (webhook
+//     request sent → last reply accepted by the fake Bot API), errors,
+//     peak resident memory, and the server's durable transitions (session
+//     saves) per second against the bbolt ceiling;
+//   - resident memory per idle session: 10,000 conversations left waiting
+//     for a password.
+//
+// It prints the results as Markdown (BENCHMARKS.md).
+//
+//	go run ./cmd/loadgen [-customers 1000] [-idle 10000]
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/bot"
+	"guidedfix/internal/mail"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/simcustomer"
+	"guidedfix/internal/store"
+)
+
+const (
+	token  = "123456:LOAD-token"
+	secret = "load_Webhook-secret"
+)
+
+type options struct {
+	customers int
+	idle      int
+	ceiling   time.Duration
+	bin       string
+	phases    string
+	profile   string
+	work      string
+	keep      bool
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.customers, "customers", 1000, "concurrent customers in each flow phase")
+	flag.IntVar(&o.idle, "idle", 10000, "idle sessions for the memory measurement")
+	flag.DurationVar(&o.ceiling, "ceiling-time", 5*time.Second, "how long the raw bbolt and engine-only measurements run")
+	flag.StringVar(&o.bin, "bin", "", "guidedfix binary to run (default: go build ./cmd/guidedfix)")
+	flag.StringVar(&o.phases, "phases", "ceiling,engine,owasp,lowered,burst,idle", "phases to run, comma-separated")
+	flag.StringVar(&o.profile, "profile", "", "directory for the server's CPU profile of each flow phase (pprof)")
+	flag.StringVar(&o.work, "work", "", "work directory on the disk to measure (default: a new temporary directory)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	self := flag.String("self-profile", "", "write loadgen's own CPU profile (customers, fake Bot API) to this file")
+	flag.Parse()
+	log.SetFlags(log.Ltime)
+	if *self != "" {
+		f, err := os.Create(*self)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(o); err != nil {
+		pprof.StopCPUProfile()
+		log.Fatal(err)
+	}
+}
+
+func run(o options) error {
+	if o.work == "" {
+		dir, err := os.MkdirTemp("", "guidedfix-bench-")
+		if err != nil {
+			return err
+		}
+		o.work = dir
+	}
+	if !o.keep {
+		defer os.RemoveAll(o.work)
+	}
+	if o.bin == "" {
+		o.bin = filepath.Join(o.work, "guidedfix")
+		log.Printf("building %s", o.bin)
+		out, err := exec.Command("go", "build", "-o", o.bin, "./cmd/guidedfix").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
+	want := map[string]bool{}
+	for _, p := range strings.Split(o.phases, ",") {
+		want[strings.TrimSpace(p)] = true
+	}
+	var r report
+	r.opts = o
+	r.cpus = runtime.NumCPU()
+	r.goVersion = runtime.Version()
+	if want["ceiling"] {
+		log.Printf("raw bbolt ceiling: %d goroutines, %v", o.customers, o.ceiling)
+		v, err := rawCeiling(filepath.Join(o.work, "ceiling.db"), o.customers, o.ceiling)
+		if err != nil {
+			return err
+		}
+		r.ceiling = v
+	}
+	if want["engine"] {
+		log.Printf("engine alone: %d conversations, %v", o.customers, o.ceiling)
+		v, err := engineOnly(filepath.Join(o.work, "engine.db"), o.customers, o.ceiling)
+		if err != nil {
+			return err
+		}
+		r.engine = v
+	}
+	for _, ph := range []struct {
+		name  string
+		cheap bool
+	}{{"owasp", false}, {"lowered", true}} {
+		if !want[ph.name] {
+			continue
+		}
+		res, err := flows(o, filepath.Join(o.work, ph.name), ph.name, ph.cheap)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ph.name, err)
+		}
+		r.flows = append(r.flows, res)
+	}
+	if want["burst"] {
+		for _, n := range []int{o.customers / 10, o.customers} {
+			res, err := burst(o, filepath.Join(o.work, fmt.Sprintf("burst-%d", n)), n)
+			if err != nil {
+				return fmt.Errorf("burst: %w", err)
+			}
+			r.bursts = append(r.bursts, res)
+		}
+	}
+	if want["idle"] {
+		res, err := idle(o, filepath.Join(o.work, "idle"))
+		if err != nil {
+			return fmt.Errorf("idle: %w", err)
+		}
+		r.idle = &res
+	}
+	r.print(os.Stdout)
+	return nil
+}
+
+// rawCeiling measures small (100-byte) writes per second with bbolt's
+// DB.Batch from g goroutines, each write its own key, for d.
+func rawCeiling(path string, g int, d time.Duration) (float64, error) {
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { db.Close(); os.Remove(path) }()
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("b")); return err }); err != nil {
+		return 0, err
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	value := make([]byte, 100)
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; time.Now().Before(stop); j++ {
+				key := []byte(strconv.Itoa(i) + "-" + strconv.Itoa(j))
+				if err := db.Batch(func(tx *bolt.Tx) error { return tx.Bucket([]byte("b")).Put(key, value) }); err != nil {
+					log.Print(err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds(), nil
+}
+
+// stepFlow is the engine-only benchmark's flow: every event is a new step
+// with one reply, like a button press in the real flow.
+type stepFlow struct{}
+
+func (stepFlow) Name() string { return "step" }
+func (stepFlow) Start(ctx context.Context, t *bot.Turn) error {
+	t.Goto("s0")
+	t.Say("engine.help_idle", nil)
+	return nil
+}
+func (stepFlow) Handle(ctx context.Context, t *bot.Turn) error {
+	t.Goto(bot.State("s" + strconv.Itoa(t.Session.Step%10)))
+	t.Say("engine.help_idle", nil)
+	return nil
+}
+func (stepFlow) Expire(ctx context.Context, t *bot.Turn) error { return nil }
+
+type nullDeliverer struct{ n atomic.Int64 }
+
+func (d *nullDeliverer) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
+	return strconv.FormatInt(d.n.Add(1), 10), nil
+}
+
+type engineResult struct {
+	turns, saves float64 // per second
+}
+
+// engineOnly drives g conversations through the real engine and session
+// store (no HTTP, no portal core) for d and counts turns and session saves.
+func engineOnly(path string, g int, d time.Duration) (engineResult, error) {
+	st, err := store.Open(store.Options{Path: path})
+	if err != nil {
+		return engineResult{}, err
+	}
+	defer func() { st.Close(); os.Remove(path) }()
+	e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{stepFlow{}}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return engineResult{}, err
+	}
+	e.Register("bench", &nullDeliverer{})
+	var turns atomic.Int64
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := bot.Conversation{Channel: "bench", ID: strconv.Itoa(i)}
+			for j := 0; time.Now().Before(stop); j++ {
+				ev := bot.Event{Conversation: c, UserID: "u", UpdateID: strconv.Itoa(i) + "-" + strconv.Itoa(j), Kind: bot.KindText, Text: "x"}
+				if j == 0 {
+					ev.Kind = bot.KindStart
+				}
+				if err := e.Handle(ctx, ev); err != nil {
+					log.Print(err)
+					return
+				}
+				turns.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	var saves uint64
+	for i := 0; i < g; i++ {
+		s, err := st.Load(ctx, bot.Conversation{Channel: "bench", ID: strconv.Itoa(i)})
+		if err == nil {
+			saves += s.Version
+		}
+	}
+	return engineResult{turns: float64(turns.Load()) / el, saves: float64(saves) / el}, nil
+}
+
+// server is one guidedfix serve process.
+type server struct {
+	bin, dir, listen, debug string
+	cmd                     *exec.Cmd
+	exited                  chan struct{}
+	logPath                 string
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool) (*server, error) {
+	listen, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	debug, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{bin: bin, dir: dir, listen: listen, debug: debug, exited: make(chan struct{}), logPath: filepath.Join(dir, "serve.log")}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"TELEGRAM_BOT_TOKEN=" + token,
+		"GUIDEDFIX_DATA_DIR=" + dir,
+		"GUIDEDFIX_TELEGRAM__API_URL=" + fake.URL,
+		"GUIDEDFIX_TELEGRAM__WEBHOOK_URL=https://bot.example.com/telegram",
+		"GUIDEDFIX_TELEGRAM__WEBHOOK_SECRET=" + secret,
+		"GUIDEDFIX_TELEGRAM__LISTEN=" + listen,
+		"GUIDEDFIX_TELEGRAM__BOT_USERNAME=guidedfix_bot",
+		// The fake Bot API has no rate limits; Telegram's would make the
+		// benchmark measure them (30 messages/s) instead of guidedfix.
+		"GUIDEDFIX_TELEGRAM__PER_CHAT_INTERVAL=-1s",
+		"GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND=-1",
+		"GUIDEDFIX_LOG__LEVEL=warn",
+	}
+	if v := os.Getenv("LOADGEN_SERVER_ENV"); v != "" {
+		env = append(env, strings.Fields(v)...) // experiments: extra configuration
+	}
+	if cheap {
+		env = append(env, "GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=64", "GUIDEDFIX_PORTAL__ARGON2__TIME=1")
+	}
+	ready := len(fake.Calls("setWebhook"))
+	s.cmd = exec.Command(bin, "serve", "--debug-listen", debug)
+	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, logf, logf
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(fake.Calls("setWebhook")) <= ready {
+		select {
+		case <-s.exited:
+			b, _ := os.ReadFile(s.logPath)
+			return nil, fmt.Errorf("guidedfix serve ended: %s", b)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("guidedfix serve did not register its webhook")
+		}
+	}
+	return s, nil
+}
+
+func (s *server) stop() error {
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(time.Minute):
+		_ = s.cmd.Process.Kill()
+		return errors.New("guidedfix serve did not stop within a minute of SIGTERM")
+	}
+	if st := s.cmd.ProcessState; !st.Success() {
+		return fmt.Errorf("guidedfix serve exited %v", st)
+	}
+	return nil
+}
+
+// status reads VmRSS and VmHWM (bytes) of the server process.
+func (s *server) status() (rss, hwm int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = n << 10
+		case "VmHWM":
+			hwm = n << 10
+		}
+	}
+	return rss, hwm
+}
+
+// cpu returns the server's user+system CPU time so far.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// freeMemory asks the server to collect garbage and return free memory to
+// the OS (serve --debug-listen).
+func (s *server) freeMemory() {
+	resp, err := http.Post("http://"+s.debug+"/debug/free-os-memory", "", nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+}
+
+// heapInuse reads runtime.MemStats.HeapInuse from the server's expvar.
+func (s *server) heapInuse() int64 {
+	resp, err := http.Get("http://" + s.debug + "/debug/vars")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Memstats struct{ HeapInuse int64 } `json:"memstats"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return v.Memstats.HeapInuse
+}
+
+func (s *server) cpuProfile(path string, d time.Duration) error {
+	return s.fetch(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())), path)
+}
+
+// fetch saves a debug endpoint's answer (a profile) to path.
+func (s *server) fetch(endpoint, path string) error {
+	resp, err := http.Get("http://" + s.debug + endpoint)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// errorLines counts the ERROR lines of the server's log.
+func (s *server) errorLines() (int, string) {
+	b, _ := os.ReadFile(s.logPath)
+	n, first := 0, ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			if n == 0 {
+				first = l
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+type account struct{ email, password, phone string }
+
+// addAccounts creates n accounts with SMS 2FA, hashed with p.
+func addAccounts(dir string, n int, p embedded.Argon2Params) ([]account, error) {
+	ob, err := mail.NewOutbox(filepath.Join(dir, "outbox", "mail"))
+	if err != nil {
+		return nil, err
+	}
+	core, err := embedded.Open(embedded.Options{
+		Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
+		Mail: ob, SMS: embedded.FileSMS{Dir: filepath.Join(dir, "outbox", "sms")}, Argon2: p,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer core.Close()
+	accs := make([]account, n)
+	var wg sync.WaitGroup
+	var first atomic.Pointer[error]
+	sem := make(chan struct{}, 2*runtime.NumCPU())
+	for i := range accs {
+		accs[i] = account{email: fmt.Sprintf("load-%d@example.com", i), password: fmt.Sprintf("pw-load-%d-Secret!", i), phone: fmt.Sprintf("+6012%07d", i)}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			a := accs[i]
+			if _, err := core.AddAccount(context.Background(), embedded.NewAccount{Email: a.email, Name: "Load " + a.email,
+				Phone: a.phone, Method: portal.MethodSMS, Password: a.password}); err != nil {
+				first.CompareAndSwap(nil, &err)
+			}
+		}()
+	}
+	wg.Wait()
+	if e := first.Load(); e != nil {
+		return nil, *e
+	}
+	return accs, nil
+}
+
+type flowResult struct {
+	name          string
+	cheap         bool
+	customers     int
+	completed     int
+	errors        []string
+	serverErrors  int
+	firstError    string
+	wall          time.Duration
+	turns         int
+	redeliveries  int
+	repeats       int
+	latencies     []time.Duration
+	baseRSS       int64
+	peakRSS       int64 // VmHWM
+	burstPeak     int64 // highest VmRSS sample during the password burst
+	burstTime     time.Duration
+	saves         uint64 // Σ session versions
+	notDone       int
+	pending       int // sessions with undelivered replies
+	serverCPU     time.Duration
+	argon2Memory  uint32
+	argon2Time    uint32
+	hashSlots     int
+	sessionsBytes int64
+}
+
+// flows runs o.customers customers through the whole flow at once.
+func flows(o options, dir, name string, cheap bool) (flowResult, error) {
+	r := flowResult{name: name, cheap: cheap, customers: o.customers, hashSlots: 2 * runtime.NumCPU()}
+	p := embedded.DefaultArgon2
+	if cheap {
+		p = embedded.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+	}
+	r.argon2Memory, r.argon2Time = p.Memory, p.Time
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return r, err
+	}
+	log.Printf("%s: creating %d accounts (argon2id m=%d KiB t=%d)", name, o.customers, p.Memory, p.Time)
+	accs, err := addAccounts(dir, o.customers, p)
+	if err != nil {
+		return r, err
+	}
+
+	var lastMu sync.Mutex
+	last := map[int64]time.Time{}
+	fake := fakebotapi.New(fakebotapi.Options{Token: token, BotUsername: "guidedfix_bot", OnCall: func(c fakebotapi.Call, applied bool) bool {
+		if applied && c.ErrorCode == 0 {
+			if chat, err := strconv.ParseInt(c.Fields["chat_id"], 10, 64); err == nil {
+				now := time.Now()
+				lastMu.Lock()
+				last[chat] = now
+				lastMu.Unlock()
+			}
+		}
+		return true
+	}})
+	defer fake.Close()
+	srv, err := startServer(o.bin, dir, fake, cheap)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if srv.cmd.ProcessState == nil {
+			_ = srv.cmd.Process.Kill()
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	r.baseRSS, _ = srv.status()
+	cpu0 := srv.cpu()
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.customers, MaxIdleConnsPerHost: o.customers, IdleConnTimeout: time.Minute}}
+	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(dir, "outbox", "sms")}
+
+	// The burst: every customer waits before its password until all are
+	// there (or gave up), then all send it at once.
+	var (
+		arrived  atomic.Int64
+		release  = make(chan struct{})
+		allThere = make(chan struct{})
+		once     sync.Once
+	)
+	arrive := func() {
+		if arrived.Add(1) == int64(o.customers) {
+			once.Do(func() { close(allThere) })
+		}
+	}
+
+	results := make([]simcustomer.Result, o.customers)
+	errs := make([]error, o.customers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, a := range accs {
+		wg.Add(1)
+		held := false
+		c := &simcustomer.Customer{
+			Fake: fake, Webhook: "http://" + srv.listen + "/telegram", Secret: secret, Client: client,
+			User:  fakebotapi.User{ID: int64(100000 + i), FirstName: "Load", LanguageCode: "en"},
+			Email: a.email, Password: a.password, Phone: a.phone, SMS: inbox,
+			Stall: 30 * time.Second, Timeout: 10 * time.Minute,
+			LastAccepted: func(chat int64) time.Time {
+				lastMu.Lock()
+				defer lastMu.Unlock()
+				return last[chat]
+			},
+			BeforeInput: func(kind string) {
+				if kind == "password" && !held {
+					held = true
+					arrive()
+					<-release
+				}
+			},
+		}
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = c.Run(context.Background())
+			if !held {
+				arrive() // never reached the password: do not hold the others
+			}
+		}()
+	}
+	<-allThere
+	log.Printf("%s: %d customers at the password step after %v; releasing the burst", name, o.customers, time.Since(start).Round(time.Millisecond))
+	burstStart := time.Now()
+	// Resident memory from the burst to the end of the phase, every 20 ms.
+	samplerDone, stopSampler := make(chan struct{}), make(chan struct{})
+	var burstPeak atomic.Int64
+	go func() {
+		defer close(samplerDone)
+		for {
+			if rss, _ := srv.status(); rss > burstPeak.Load() {
+				burstPeak.Store(rss)
+			}
+			select {
+			case <-stopSampler:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	profDone := make(chan error, 1)
+	if o.profile != "" {
+		go func() { profDone <- srv.cpuProfile(filepath.Join(o.profile, name+".cpu.pprof"), 10*time.Second) }()
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			if err := srv.fetch("/debug/pprof/heap", filepath.Join(o.profile, name+".heap.pprof")); err != nil {
+				log.Printf("heap profile: %v", err)
+			}
+		}()
+	} else {
+		profDone <- nil
+	}
+	close(release)
+	wg.Wait()
+	r.wall = time.Since(start)
+	r.burstTime = time.Since(burstStart)
+	close(stopSampler)
+	<-samplerDone
+	r.burstPeak = burstPeak.Load()
+	if err := <-profDone; err != nil {
+		log.Printf("profile: %v", err)
+	}
+	r.serverCPU = srv.cpu() - cpu0
+	_, r.peakRSS = srv.status()
+	for i, res := range results {
+		r.turns += res.Turns
+		r.redeliveries += res.Redeliveries
+		r.repeats += res.Repeats
+		r.latencies = append(r.latencies, res.Latencies...)
+		if errs[i] != nil {
+			r.errors = append(r.errors, errs[i].Error())
+		} else {
+			r.completed++
+		}
+	}
+	client.CloseIdleConnections()
+	if err := srv.stop(); err != nil {
+		return r, err
+	}
+	r.serverErrors, r.firstError = srv.errorLines()
+	if err := readSessions(filepath.Join(dir, "sessions.db"), &r); err != nil {
+		return r, err
+	}
+	log.Printf("%s: %d/%d flows in %v (%d turns)", name, r.completed, o.customers, r.wall.Round(time.Millisecond), r.turns)
+	return r, nil
+}
+
+// readSessions sums the versions (one per durable save) of the Telegram
+// sessions in path and counts sessions not done or with replies left.
+func readSessions(path string, r *flowResult) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if fi, err := os.Stat(path); err == nil {
+		r.sessionsBytes = fi.Size()
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("sessions")).ForEach(func(k, v []byte) error {
+			var s bot.Session
+			if err := json.Unmarshal(v, &s); err != nil {
+				return err
+			}
+			r.saves += s.Version
+			if !s.Done || s.State != "done" {
+				r.notDone++
+			}
+			if len(s.Outbox) > 0 {
+				r.pending++
+			}
+			return nil
+		})
+	})
+}
+
+type burstResult struct {
+	n          int
+	rss0, peak int64
+	took       time.Duration
+	failed     int
+}
+
+// burst measures the server's resident memory under n password attempts
+// sent at the same instant (OWASP argon2id cost): n customers send /start
+// and their e-mail, then all send their password at once.
+func burst(o options, dir string, n int) (burstResult, error) {
+	r := burstResult{n: n}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return r, err
+	}
+	log.Printf("burst: %d simultaneous password attempts", n)
+	accs, err := addAccounts(dir, n, embedded.DefaultArgon2)
+	if err != nil {
+		return r, err
+	}
+	fake := fakebotapi.New(fakebotapi.Options{Token: token, BotUsername: "guidedfix_bot"})
+	defer fake.Close()
+	srv, err := startServer(o.bin, dir, fake, false)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if srv.cmd.ProcessState == nil {
+			_ = srv.cmd.Process.Kill()
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	hook := "http://" + srv.listen + "/telegram"
+	users := make([]fakebotapi.User, n)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for i := range users {
+		users[i] = fakebotapi.User{ID: int64(700000 + i), FirstName: "Burst"}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chat := fakebotapi.PrivateChat(users[i])
+			for _, text := range []string{"/start", accs[i].email} {
+				if code, err := post(client, hook, fake.Text(chat, users[i], text)); err != nil || code != 200 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(time.Second)
+	srv.freeMemory()
+	time.Sleep(time.Second)
+	r.rss0, _ = srv.status()
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	var peak atomic.Int64
+	go func() {
+		defer close(sampled)
+		for {
+			if rss, _ := srv.status(); rss > peak.Load() {
+				peak.Store(rss)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	gate := make(chan struct{})
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := fake.Text(fakebotapi.PrivateChat(users[i]), users[i], accs[i].password)
+			<-gate
+			if code, err := post(client, hook, u); err != nil || code != 200 {
+				failed.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	close(gate)
+	wg.Wait()
+	r.took = time.Since(start)
+	close(stop)
+	<-sampled
+	r.peak = peak.Load()
+	r.failed = int(failed.Load())
+	client.CloseIdleConnections()
+	return r, srv.stop()
+}
+
+type idleResult struct {
+	sessions       int
+	rss0, rss1     int64
+	heap0, heap1   int64
+	fileBytes      int64
+	wall           time.Duration
+	errors         int
+	serverErrors   int
+	peakRSS        int64
+	turnsPerSecond float64
+}
+
+// idle leaves o.idle conversations waiting for a password (after /start
+// and an e-mail) and measures the server's resident memory per session.
+func idle(o options, dir string) (idleResult, error) {
+	r := idleResult{sessions: o.idle}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return r, err
+	}
+	fake := fakebotapi.New(fakebotapi.Options{Token: token, BotUsername: "guidedfix_bot"})
+	defer fake.Close()
+	srv, err := startServer(o.bin, dir, fake, true)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if srv.cmd.ProcessState == nil {
+			_ = srv.cmd.Process.Kill()
+		}
+	}()
+	settle := func() (int64, int64) {
+		time.Sleep(time.Second)
+		srv.freeMemory()
+		time.Sleep(2 * time.Second)
+		srv.freeMemory()
+		time.Sleep(time.Second)
+		rss, _ := srv.status()
+		return rss, srv.heapInuse()
+	}
+	r.rss0, r.heap0 = settle()
+	log.Printf("idle: %d sessions", o.idle)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	hook := "http://" + srv.listen + "/telegram"
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < 256; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(o.idle) {
+					return
+				}
+				u := fakebotapi.User{ID: 500000 + i, FirstName: "Idle"}
+				chat := fakebotapi.PrivateChat(u)
+				for _, text := range []string{"/start", fmt.Sprintf("idle-%d@example.com", i)} {
+					if code, err := post(client, hook, fake.Text(chat, u, text)); err != nil || code != 200 {
+						failed.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r.wall = time.Since(start)
+	r.turnsPerSecond = float64(2*o.idle) / r.wall.Seconds()
+	r.errors = int(failed.Load())
+	client.CloseIdleConnections()
+	r.rss1, r.heap1 = settle()
+	_, r.peakRSS = srv.status()
+	if err := srv.stop(); err != nil {
+		return r, err
+	}
+	r.serverErrors, _ = srv.errorLines()
+	if fi, err := os.Stat(filepath.Join(dir, "sessions.db")); err == nil {
+		r.fileBytes = fi.Size()
+	}
+	return r, nil
+}
+
+func post(client *http.Client, url string, u fakebotapi.Update) (int, error) {
+	body, err := json.Marshal(u)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+type report struct {
+	opts      options
+	cpus      int
+	goVersion string
+	ceiling   float64
+	engine    engineResult
+	flows     []flowResult
+	bursts    []burstResult
+	idle      *idleResult
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(p*float64(len(s))+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "Measured %s on %d CPUs (%s), %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), r.cpus, runtime.GOARCH, r.goVersion)
+	if r.ceiling > 0 {
+		fmt.Fprintf(w, "Raw bbolt ceiling on this disk: **%.0f small writes/s** (DB.Batch, %d goroutines, 100-byte values, %v).\n\n",
+			r.ceiling, r.opts.customers, r.opts.ceiling)
+	}
+	if r.engine.turns > 0 {
+		fmt.Fprintf(w, "Engine alone (engine + session store, minimal flow, no HTTP, %d conversations): %.0f turns/s, **%.0f durable transitions/s = %.0f %% of the ceiling**.\n\n",
+			r.opts.customers, r.engine.turns, r.engine.saves, 100*r.engine.saves/r.ceiling)
+	}
+	if len(r.flows) > 0 {
+		fmt.Fprintf(w, "| %d concurrent customers, whole flow through the Telegram webhook |", r.opts.customers)
+		for _, f := range r.flows {
+			if f.cheap {
+				fmt.Fprintf(w, " argon2id **lowered for the benchmark** (m=%d KiB, t=%d) |", f.argon2Memory, f.argon2Time)
+			} else {
+				fmt.Fprintf(w, " argon2id OWASP cost (m=%d KiB, t=%d) |", f.argon2Memory, f.argon2Time)
+			}
+		}
+		fmt.Fprint(w, "\n|---|")
+		for range r.flows {
+			fmt.Fprint(w, "---|")
+		}
+		fmt.Fprintln(w)
+		row := func(name string, f func(flowResult) string) {
+			fmt.Fprintf(w, "| %s |", name)
+			for _, fr := range r.flows {
+				fmt.Fprintf(w, " %s |", f(fr))
+			}
+			fmt.Fprintln(w)
+		}
+		row("completed flows", func(f flowResult) string { return fmt.Sprintf("%d / %d", f.completed, f.customers) })
+		row("completed flows/s", func(f flowResult) string { return fmt.Sprintf("%.1f", float64(f.completed)/f.wall.Seconds()) })
+		row("user turns/s", func(f flowResult) string { return fmt.Sprintf("%.0f", float64(f.turns)/f.wall.Seconds()) })
+		row("turn latency p50 / p95 / p99", func(f flowResult) string {
+			return fmt.Sprintf("%v / %v / %v", pct(f.latencies, .5).Round(100*time.Microsecond), pct(f.latencies, .95).Round(100*time.Microsecond), pct(f.latencies, .99).Round(100*time.Microsecond))
+		})
+		row("errors (customers, server log), lost turns", func(f flowResult) string {
+			return fmt.Sprintf("%d, %d, %d", len(f.errors), f.serverErrors, f.notDone+f.pending)
+		})
+		row("webhook redeliveries, repeated inputs", func(f flowResult) string { return fmt.Sprintf("%d, %d", f.redeliveries, f.repeats) })
+		row("durable transitions/s (session saves)", func(f flowResult) string {
+			return fmt.Sprintf("%.0f (%.1f per flow)", float64(f.saves)/f.wall.Seconds(), float64(f.saves)/float64(max(1, f.completed)))
+		})
+		if r.ceiling > 0 {
+			row("… as share of the raw bbolt ceiling", func(f flowResult) string {
+				return fmt.Sprintf("%.1f %%", 100*float64(f.saves)/f.wall.Seconds()/r.ceiling)
+			})
+		}
+		row("server CPU per flow", func(f flowResult) string {
+			return fmt.Sprintf("%.1f ms", float64(f.serverCPU.Microseconds())/1000/float64(max(1, f.completed)))
+		})
+		row("server RSS: idle, peak (VmHWM)", func(f flowResult) string { return mib(f.baseRSS) + ", " + mib(f.peakRSS) })
+		row(fmt.Sprintf("peak RSS during the burst of %d passwords", r.opts.customers), func(f flowResult) string {
+			return fmt.Sprintf("%s (rest of the phase: %v; %d hashes at most at once)", mib(f.burstPeak), f.burstTime.Round(time.Millisecond), f.hashSlots)
+		})
+		for _, f := range r.flows {
+			for i, e := range f.errors {
+				if i == 3 {
+					break
+				}
+				fmt.Fprintf(w, "\n%s: customer error: %s\n", f.name, e)
+			}
+			if f.firstError != "" {
+				fmt.Fprintf(w, "\n%s: first server error: %s\n", f.name, f.firstError)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.bursts) > 0 {
+		fmt.Fprintf(w, "Password bursts (argon2id OWASP cost, at most %d hashes at once): ", 2*r.cpus)
+		for j, b := range r.bursts {
+			if j > 0 {
+				fmt.Fprint(w, "; ")
+			}
+			fmt.Fprintf(w, "**%d** simultaneous attempts: server RSS %s before, **peak %s** (+%s), all answered in %v, %d errors",
+				b.n, mib(b.rss0), mib(b.peak), mib(b.peak-b.rss0), b.took.Round(time.Millisecond), b.failed)
+		}
+		fmt.Fprint(w, ".\n\n")
+	}
+	if i := r.idle; i != nil {
+		per := float64(i.rss1-i.rss0) / float64(i.sessions)
+		fmt.Fprintf(w, "Idle sessions: %d conversations waiting for a password (%.0f turns/s to park them, %d errors): server RSS %s → %s, **%.0f bytes per session**; Go heap in use %s → %s (%.0f bytes per session); sessions.db %s (%.0f bytes per session).\n",
+			i.sessions, i.turnsPerSecond, i.errors+i.serverErrors, mib(i.rss0), mib(i.rss1), per, mib(i.heap0), mib(i.heap1),
+			float64(i.heap1-i.heap0)/float64(i.sessions), mib(i.fileBytes), float64(i.fileBytes)/float64(i.sessions))
+	}
+}

@@ -1,0 +1,72 @@
+package totpswitch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"guidedfix/bot"
+	"guidedfix/internal/qr"
+)
+
+var _ bot.Rerenderer = (*Flow)(nil)
+
+// Checkpoint saves the session with the flow's data as it is now, before a
+// mutating portal call (DESIGN.md "persist, then call"): a turn resumed
+// after a crash must find the grant, the rounds and the flags this turn
+// set, or it would repeat the call under another idempotency key.
+func (t *turn) Checkpoint(ctx context.Context) error {
+	if err := t.SetData(t.d); err != nil {
+		return err
+	}
+	return t.Turn.Checkpoint(ctx)
+}
+
+// Rerender renders again a Sensitive reply that a crash left undelivered:
+// the engine stores such replies without their content (no secret in the
+// session store). The QR code and the manual key come from the core again
+// under the enrollment's idempotency key, which returns the same pending
+// enrollment (same secret) and changes nothing; recovery codes cannot be
+// shown twice (only their hashes are kept), so a new set is issued, which
+// voids the unseen one.
+func (f *Flow) Rerender(ctx context.Context, bt *bot.Turn, r bot.Reply) (bot.Reply, error) {
+	var d data
+	if len(bt.Session.Data) > 0 {
+		if err := json.Unmarshal(bt.Session.Data, &d); err != nil {
+			return r, fmt.Errorf("decode session data: %w", err)
+		}
+	}
+	t := f.turn(bt, &d)
+	switch r.Ref {
+	case "qr", "key":
+		if d.EnrollRound == 0 || d.EnrollmentID == "" {
+			return r, fmt.Errorf("totpswitch: no enrollment to show again")
+		}
+		en, err := f.core.BeginTOTPEnrollment(ctx, d.Grant, t.Key(fmt.Sprintf("enroll:%d", d.EnrollRound)))
+		if err != nil {
+			return r, err
+		}
+		if en.ID != d.EnrollmentID {
+			return r, fmt.Errorf("totpswitch: enrollment %s is not the session's %s", en.ID, d.EnrollmentID)
+		}
+		if r.Ref == "key" {
+			r.Text = t.T("totp.manual_key", map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)})
+			return r, nil
+		}
+		png, err := qr.PNG(en.URI)
+		if err != nil {
+			return r, fmt.Errorf("render QR: %w", err)
+		}
+		r.Text, r.Image, r.QR = t.T("totp.qr_caption", t.withSteps(nil)), png, en.URI
+		return r, nil
+	case "recovery":
+		codes, err := f.core.IssueRecoveryCodes(ctx, d.EnrollmentID, f.recovery)
+		if err != nil {
+			return r, err
+		}
+		r.Text = t.T("totp.recovery_codes", t.withSteps(map[string]any{"Codes": strings.Join(codes, "\n")}))
+		return r, nil
+	}
+	return r, fmt.Errorf("totpswitch: cannot render reply %q again", r.ID)
+}
