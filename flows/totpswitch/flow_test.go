@@ -461,6 +461,9 @@ func TestCancelAfterDisableRestoresSMS(t *testing.T) {
 	if st := env.Core.Stats(); st.Restores != 1 || st.RestoreMailsSent != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	if tag := c.session().Tags["restored"]; tag != "sms" {
+		t.Fatalf("restored tag %q: support would not hear of it", tag)
+	}
 }
 
 func TestIdleExpiryDeletesQR(t *testing.T) {

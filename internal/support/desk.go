@@ -154,6 +154,9 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 	outcome := StepName(tr.To)
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: account,
 		Action: "step", Outcome: outcome})
+	if tr.Done && tr.Tags["restored"] != "" {
+		d.alertRestored(ctx, tr)
+	}
 	id := tr.Tags["handoff"]
 	if id == "" {
 		return
@@ -176,6 +179,25 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 		if err := d.Notifier.Post(ctx, h.WatchChannel, h.WatchThread, text); err != nil {
 			d.log().Warn("watch post failed", "handoff", id, "err", err)
 		}
+	}
+}
+
+// alertRestored reports to the support channel an account whose SMS
+// factor was restored after an abandoned switch, so someone can follow up.
+func (d *Desk) alertRestored(ctx context.Context, tr bot.Transition) {
+	email := "unknown account"
+	if acc, err := d.Core.Account(ctx, tr.Tags["account"]); err == nil {
+		email = acc.Email
+	}
+	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: tr.Tags["account"],
+		Action: "sms_restored", Outcome: "switch abandoned at " + StepName(tr.From) + "; SMS 2FA restored"})
+	if d.Notifier == nil {
+		return
+	}
+	text := fmt.Sprintf("SMS 2FA was restored for %s: the switch to an authenticator app was abandoned (%s, ended: %s). Someone may want to follow up.",
+		email, tr.Conversation.Channel, Outcome(tr.To))
+	if _, _, err := d.Notifier.OpenThread(ctx, text); err != nil {
+		d.log().Warn("restore alert not posted", "err", err)
 	}
 }
 
