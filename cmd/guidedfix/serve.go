@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -157,6 +158,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		start(r.name, r.run)
 	}
 	start("sweeper", func(ctx context.Context) error { return a.engine.Run(ctx, cfg.Flow.SweepInterval) })
+	start("pruner", func(ctx context.Context) error { return prune(ctx, a, time.Hour) })
 	if sf.debugListen != "" {
 		start("debug", func(ctx context.Context) error { return serveDebug(ctx, sf.debugListen, a.log) })
 	}
@@ -233,4 +235,24 @@ func (s slackDesk) Thread(ctx context.Context, channel, thread string) (bot.Conv
 	}
 	ch, id, _ := strings.Cut(conv, ":")
 	return bot.Conversation{Channel: ch, ID: id}, agent, nil
+}
+
+// prune drops processed-update records older than the store's SeenTTL
+// (7 days) once at start and then every interval, so the de-duplication
+// records do not grow without bound. It returns nil when ctx is done.
+func prune(ctx context.Context, a *app, interval time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if n, err := a.store.Prune(ctx, 100000); err != nil && ctx.Err() == nil {
+			a.log.Warn("prune of processed update ids failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("pruned processed update ids", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }
