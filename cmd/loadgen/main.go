@@ -644,21 +644,7 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 	log.Printf("%s: %d customers at the password step after %v; releasing the burst", name, o.customers, time.Since(start).Round(time.Millisecond))
 	burstStart := time.Now()
 	// Resident memory from the burst to the end of the phase, every 20 ms.
-	samplerDone, stopSampler := make(chan struct{}), make(chan struct{})
-	var burstPeak atomic.Int64
-	go func() {
-		defer close(samplerDone)
-		for {
-			if rss, _ := srv.status(); rss > burstPeak.Load() {
-				burstPeak.Store(rss)
-			}
-			select {
-			case <-stopSampler:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	stopSampler := sampleRSS(srv, 20*time.Millisecond)
 	profDone := make(chan error, 1)
 	if o.profile != "" {
 		go func() { profDone <- srv.cpuProfile(filepath.Join(o.profile, name+".cpu.pprof"), 10*time.Second) }()
@@ -675,9 +661,7 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 	wg.Wait()
 	r.wall = time.Since(start)
 	r.burstTime = time.Since(burstStart)
-	close(stopSampler)
-	<-samplerDone
-	r.burstPeak = burstPeak.Load()
+	r.burstPeak = stopSampler()
 	if err := <-profDone; err != nil {
 		log.Printf("profile: %v", err)
 	}
@@ -789,21 +773,7 @@ func burst(o options, dir string, n int) (burstResult, error) {
 	srv.freeMemory()
 	time.Sleep(time.Second)
 	r.rss0, _ = srv.status()
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	var peak atomic.Int64
-	go func() {
-		defer close(sampled)
-		for {
-			if rss, _ := srv.status(); rss > peak.Load() {
-				peak.Store(rss)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}()
+	stopPeak := sampleRSS(srv, 10*time.Millisecond)
 	gate := make(chan struct{})
 	for i := range users {
 		wg.Add(1)
@@ -820,9 +790,7 @@ func burst(o options, dir string, n int) (burstResult, error) {
 	close(gate)
 	wg.Wait()
 	r.took = time.Since(start)
-	close(stop)
-	<-sampled
-	r.peak = peak.Load()
+	r.peak = stopPeak()
 	r.failed = int(failed.Load())
 	client.CloseIdleConnections()
 	return r, srv.stop()
@@ -1038,5 +1006,30 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "Idle sessions: %d conversations waiting for a password (%.0f turns/s to park them, %d errors): server RSS %s → %s, **%.0f bytes per session**; Go heap in use %s → %s (%.0f bytes per session); sessions.db %s (%.0f bytes per session).\n",
 			i.sessions, i.turnsPerSecond, i.errors+i.serverErrors, mib(i.rss0), mib(i.rss1), per, mib(i.heap0), mib(i.heap1),
 			float64(i.heap1-i.heap0)/float64(i.sessions), mib(i.fileBytes), float64(i.fileBytes)/float64(i.sessions))
+	}
+}
+
+// sampleRSS samples the server's resident memory every interval until the
+// returned stop is called; stop returns the highest sample, in bytes.
+func sampleRSS(srv *server, interval time.Duration) (stop func() int64) {
+	done, quit := make(chan struct{}), make(chan struct{})
+	var peak atomic.Int64
+	go func() {
+		defer close(done)
+		for {
+			if rss, _ := srv.status(); rss > peak.Load() {
+				peak.Store(rss)
+			}
+			select {
+			case <-quit:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	return func() int64 {
+		close(quit)
+		<-done
+		return peak.Load()
 	}
 }
