@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -87,7 +88,10 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	if cfg.Telegram.Enabled() {
 		secret := cfg.Telegram.WebhookSecret.Reveal()
 		if cfg.Telegram.WebhookURL != "" && secret == "" {
-			return errors.New("telegram.webhook_secret is required with a webhook URL")
+			// The URL came from --telegram-webhook-url, after the
+			// configuration made its own: a random secret for this run,
+			// registered with setWebhook (Bot API secret_token charset).
+			secret = rand.Text()
 		}
 		topts := telegram.Options{
 			Token:         cfg.Telegram.Token.Reveal(),

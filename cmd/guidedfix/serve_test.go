@@ -112,3 +112,37 @@ func TestServeSlackSocketMode(t *testing.T) {
 		t.Fatalf("serve returned %v", err)
 	}
 }
+
+// TestServeWebhookFlagMakesSecret runs serve with --telegram-webhook-url
+// and no configured secret: it registers the webhook with a random one.
+func TestServeWebhookFlagMakesSecret(t *testing.T) {
+	fake := fakebotapi.New(fakebotapi.Options{Token: "123:TEST", BotUsername: "guidedfix_bot"})
+	t.Cleanup(fake.Close)
+	t.Setenv("TELEGRAM_BOT_TOKEN", "123:TEST")
+	t.Setenv("SLACK_BOT_TOKEN", "")
+	t.Setenv("GUIDEDFIX_TELEGRAM__API_URL", fake.URL)
+	t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, &globalFlags{dataDir: t.TempDir()},
+			serveFlags{telegramWebhookURL: "https://bot.example.com/telegram", telegramListen: "127.0.0.1:0"})
+	}()
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	calls, err := fake.WaitCalls(wait, "setWebhook", 1)
+	if err != nil {
+		t.Fatalf("no setWebhook: %v", err)
+	}
+	secret := calls[0].Fields["secret_token"]
+	if len(secret) < 16 || strings.Trim(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+		t.Fatalf("secret_token %q", secret)
+	}
+	if calls[0].Fields["url"] != "https://bot.example.com/telegram" {
+		t.Fatalf("url %q", calls[0].Fields["url"])
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}

@@ -269,6 +269,12 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		// An unknown command changes nothing; say what works.
 		f.help(t)
 		return nil
+	case ev.Kind == bot.KindStart && ev.Data != "" && t.Session.Tags["handoff"] != "":
+		// The customer opened the hand-off link again (a second click):
+		// keep the progress and show where they are.
+		t.say("totp.continue", nil)
+		f.reprompt(t)
+		return nil
 	case ev.Kind == bot.KindStart:
 		// /start or /2fa in the middle: release what this session holds and
 		// begin again in a new session.
@@ -303,7 +309,10 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		f.identify(ctx, t, ev.Text, false)
 	case StateAwaitingPassword, StateAwaitingReauth:
 		if ev.Kind == bot.KindButton && ev.Data == "other_email" && t.Session.State == StateAwaitingPassword {
-			*t.d = data{Tries: t.d.Tries}
+			// A new address starts a new count: the tries shown belong to the
+			// address being tried (the core's own lock counts per account).
+			*t.d = data{}
+			t.Tag("account", "")
 			t.Goto(StateAwaitingEmail)
 			t.say("totp.ask_email", nil, t.cancelButton())
 			return nil

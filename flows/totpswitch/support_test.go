@@ -170,3 +170,21 @@ func buttonLabels(r bot.Reply) []string {
 	}
 	return out
 }
+
+func TestHandoffLinkClickedAgainKeepsProgress(t *testing.T) {
+	ho := &fixedHandoffs{token: "tok_again"}
+	env := testkit.New(t, testkit.Options{Handoffs: ho})
+	pw := env.AddAccount(t, "hal2@example.com", portal.MethodSMS)
+	acc, _ := env.Core.LookupAccount(context.Background(), "hal2@example.com")
+	ho.accountID = acc.ID
+	c := newChat(t, env)
+	c.send(bot.Event{Kind: bot.KindStart, Data: "tok_again"})
+	c.text(pw)
+	c.text(env.LastSMSCode(t))
+	c.press("disable")
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_again"}), "totp.continue", "totp.offer_setup")
+	c.wantState(totpswitch.StateOfferSetup)
+	if st := env.Core.Stats(); st.Restores != 0 {
+		t.Fatalf("a second click restored SMS: %+v", st)
+	}
+}
