@@ -3,7 +3,9 @@
 // github.com/go-telegram/bot; the engine and the flows stay platform-free.
 //
 // Updates arrive by long polling (getUpdates, the default) or by webhook
-// (setWebhook with a secret token, checked on every request). Each update
+// (setWebhook with a secret token, checked on every request). A polled
+// update is held on disk (Options.Inbox) before getUpdates can confirm it
+// and released after its turn, so a crash loses none. Each update
 // becomes a bot.Event; the updates of one chat are handled one at a time in
 // order, chats in parallel. Replies go out as plain text without
 // parse_mode, so user-supplied text such as "a_b*c" is never parsed as
@@ -95,6 +97,13 @@ type Options struct {
 	// all chats (burst of the same size); default 30, negative disables
 	// the global limit.
 	GlobalPerSecond int
+	// Inbox, if set, holds long-polled updates from the moment getUpdates
+	// returns them until their turn ends, and Run replays the held ones
+	// when it starts (bot.Inbox): without it an update confirmed by the
+	// next getUpdates is lost if the process dies before its turn ends.
+	// Webhook mode needs none (Telegram redelivers until the 200), but Run
+	// replays what an earlier polling run held.
+	Inbox bot.Inbox
 	// HTTPClient, if set, makes the Bot API requests. Its Timeout must be
 	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
 	// to 64 idle connections to the Bot API server.
@@ -190,6 +199,9 @@ func New(opts Options) (*Adapter, error) {
 		tr.MaxIdleConnsPerHost = maxIdleConns
 		client = &http.Client{Transport: tr, Timeout: time.Minute}
 	}
+	if opts.Inbox != nil && opts.WebhookURL == "" {
+		client = withHolding(client, opts.Inbox)
+	}
 	tgOpts = append(tgOpts, tg.WithHTTPClient(time.Minute, client))
 	b, err := tg.New(opts.Token, tgOpts...)
 	if err != nil {
@@ -228,6 +240,11 @@ func (a *Adapter) run(ctx context.Context) error {
 			return fmt.Errorf("telegram: getMe: %w", err)
 		}
 		a.user.Store(&me.Username)
+	}
+	if a.opts.Inbox != nil {
+		if err := a.replayHeld(ctx); err != nil {
+			return err
+		}
 	}
 	if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands()}); err != nil {
 		return fmt.Errorf("telegram: setMyCommands: %w", err)
@@ -309,7 +326,7 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "malformed update", http.StatusBadRequest)
 			return
 		}
-		done, ok := a.receive(&u)
+		done, ok := a.receive(&u, false)
 		if !ok {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
@@ -333,18 +350,23 @@ func (a *Adapter) onUpdate(_ context.Context, _ *tg.Bot, u *models.Update) {
 			a.log.Error("panic while reading an update; recovered", "update", u.ID, "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
-	a.receive(u)
+	a.receive(u, a.opts.Inbox != nil)
 }
 
 // receive queues u behind the earlier updates of its chat and returns a
 // channel that gets the result of its turn; ok is false once Run stopped.
 // A redelivered update (same update_id, seen by this process) or one the
 // adapter ignores completes at once; the engine drops duplicates that
-// survive a restart.
-func (a *Adapter) receive(u *models.Update) (<-chan error, bool) {
+// survive a restart. A held update (in Options.Inbox) is released when its
+// turn succeeded or it was ignored; one whose turn failed stays held for
+// the next start.
+func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 	done := make(chan error, 1)
 	w, handle := a.route(u)
 	if !handle || a.recent.has(u.ID) {
+		if held {
+			a.release(u.ID)
+		}
 		a.finish(u.ID)
 		done <- nil
 		return done, true
@@ -361,6 +383,9 @@ func (a *Adapter) receive(u *models.Update) (<-chan error, bool) {
 		err := a.process(w)
 		if err == nil {
 			a.recent.add(u.ID)
+			if held {
+				a.release(u.ID)
+			}
 		} else {
 			a.log.Error("update not processed", "update", u.ID, "err", err)
 		}

@@ -101,6 +101,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 			WebhookSecret: secret,
 			Listen:        cfg.Telegram.Listen,
 			Engine:        a.engine,
+			Inbox:         a.store,
 			Logger:        a.log,
 
 			PerChatInterval: cfg.Telegram.PerChatInterval,

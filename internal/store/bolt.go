@@ -10,7 +10,10 @@
 //     sessions key → empty value; one entry per session with a non-zero
 //     deadline, so the sweeper's query is a range scan;
 //   - bucket "seen": channel + "\x00" + update id → 8-byte big-endian unix
-//     nanos of when the update was recorded as processed.
+//     nanos of when the update was recorded as processed;
+//   - bucket "inbox": channel + "\x00" + 8-byte big-endian update id with
+//     the sign bit flipped → the update's raw JSON (bot.Inbox: updates a
+//     transport confirmed before their turn ended).
 //
 // Every write is fsync'ed before the call returns (NoSync is never set).
 // Writes of concurrent callers share a transaction when they arrive while
@@ -109,7 +112,7 @@ func Open(opts Options) (*Bolt, error) {
 		return nil, fmt.Errorf("store: open session store %s: %w", opts.Path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketSessions, bucketDue, bucketSeen} {
+		for _, name := range []string{bucketSessions, bucketDue, bucketSeen, bucketInbox} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("bucket %q: %w", name, err)
 			}

@@ -267,7 +267,7 @@ func TestOnDiskFormat(t *testing.T) {
 			names = append(names, string(name))
 			return nil
 		})
-		if want := []string{"due", "seen", "sessions"}; !slices.Equal(names, want) {
+		if want := []string{"due", "inbox", "seen", "sessions"}; !slices.Equal(names, want) {
 			t.Errorf("buckets = %q, want %q", names, want)
 		}
 		sessions := dump(tx, "sessions")

@@ -17,6 +17,7 @@ const (
 	bucketSessions = "sessions"
 	bucketDue      = "due"
 	bucketSeen     = "seen"
+	bucketInbox    = "inbox"
 )
 
 // sep separates the channel from the conversation or update id in keys. A

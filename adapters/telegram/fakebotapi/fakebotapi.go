@@ -83,6 +83,7 @@ type Server struct {
 	fileSeq   int
 	webhook   string
 	secret    string
+	confirmed int64 // highest offset a getUpdates call has asked with
 }
 
 // Call is one recorded Bot API request. Its maps are shared: read them,
@@ -179,6 +180,15 @@ func (s *Server) FailNext(method string, code int, description string, retryAfte
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[method] = append(s.failures[method], failure{code, description, retryAfter})
+}
+
+// Confirmed returns the highest offset any getUpdates call has sent: every
+// update with a lower update_id is confirmed and will not be sent again
+// (Bot API getUpdates, offset). A held call counts from its arrival.
+func (s *Server) Confirmed() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.confirmed
 }
 
 // Calls returns the recorded calls of the given methods (all calls when
@@ -388,6 +398,12 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, c Call) {
 		limit = 100
 	}
 	timeout, _ := strconv.Atoi(c.Fields["timeout"])
+	s.mu.Lock()
+	if offset > s.confirmed {
+		s.confirmed = offset
+		s.notify()
+	}
+	s.mu.Unlock()
 	hold := min(time.Duration(timeout)*time.Second, s.maxPoll)
 	timer := time.NewTimer(hold)
 	defer timer.Stop()

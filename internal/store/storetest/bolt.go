@@ -45,7 +45,8 @@ func Open(t testing.TB, opts store.Options) *store.Bolt {
 // and an independent reading of the format documented in package store,
 // and reports (t.Errorf, up to 20 lines) every broken invariant:
 //
-//   - the file has exactly the buckets "due", "seen" and "sessions";
+//   - the file has exactly the buckets "due", "inbox", "seen" and
+//     "sessions";
 //   - every session decodes as a bot.Session, is stored under its own
 //     channel + "\x00" + id key, and has a Version of at least 1;
 //   - the due bucket holds exactly one empty-valued entry, 8-byte
@@ -85,11 +86,11 @@ func check(path string) ([]string, error) {
 			names = append(names, string(name))
 			return nil
 		})
-		if want := []string{"due", "seen", "sessions"}; !slices.Equal(names, want) {
+		if want := []string{"due", "inbox", "seen", "sessions"}; !slices.Equal(names, want) {
 			bad("buckets %q, want %q", names, want)
 		}
-		sessions, due, seen := tx.Bucket([]byte("sessions")), tx.Bucket([]byte("due")), tx.Bucket([]byte("seen"))
-		if sessions == nil || due == nil || seen == nil {
+		sessions, due, seen, inbox := tx.Bucket([]byte("sessions")), tx.Bucket([]byte("due")), tx.Bucket([]byte("seen")), tx.Bucket([]byte("inbox"))
+		if sessions == nil || due == nil || seen == nil || inbox == nil {
 			return nil
 		}
 
@@ -133,6 +134,15 @@ func check(path string) ([]string, error) {
 			}
 			if len(v) != 8 {
 				bad("seen value of %q has %d bytes, want 8", k, len(v))
+			}
+			return nil
+		})
+		_ = inbox.ForEach(func(k, v []byte) error {
+			if i := bytes.IndexByte(k, 0); i <= 0 || len(k)-i-1 != 8 {
+				bad("inbox key %q is not channel NUL 8-byte update id", k)
+			}
+			if !json.Valid(v) {
+				bad("inbox value of %q is not JSON", k)
 			}
 			return nil
 		})

@@ -1,0 +1,200 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+)
+
+// held returns the update ids the store holds for the channel.
+func held(t *testing.T, in bot.Inbox) []int64 {
+	t.Helper()
+	hs, err := in.Held(context.Background(), Channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []int64{}
+	for _, h := range hs {
+		ids = append(ids, h.ID)
+	}
+	return ids
+}
+
+// waitOffset waits for a getUpdates call whose offset is above id: the
+// call that confirms update id to Telegram.
+func waitOffset(t *testing.T, fake *fakebotapi.Server, id int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if fake.Confirmed() > id {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("no getUpdates call confirmed update %d", id)
+}
+
+// TestPollingHoldsUpdateUntilItsTurnEnds: while an update's turn is still
+// running, getUpdates has already confirmed it to Telegram; the update is
+// then held in the session store, and released when the turn ends.
+func TestPollingHoldsUpdateUntilItsTurnEnds(t *testing.T) {
+	env, _ := newEnv(t)
+	var mu sync.Mutex
+	blocked, unblock := make(chan struct{}), make(chan struct{})
+	armed := true
+	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName, OnCall: func(c fakebotapi.Call, applied bool) bool {
+		mu.Lock()
+		hold := armed && !applied && c.Method == "sendMessage"
+		armed = armed && !hold
+		mu.Unlock()
+		if hold {
+			close(blocked)
+			<-unblock
+		}
+		return true
+	}})
+	t.Cleanup(fake.Close)
+	var release sync.Once
+	free := func() { release.Do(func() { close(unblock) }) }
+	h := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
+	t.Cleanup(free) // runs before h.stop, which waits for the turn
+
+	u := fake.Text(h.chat, h.user, "/start")
+	fake.Inject(u)
+	select {
+	case <-blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the turn did not start")
+	}
+	waitOffset(t, fake, u.ID)
+	if got := held(t, env.Store); len(got) != 1 || got[0] != u.ID {
+		t.Fatalf("held %v while the confirmed update's turn runs, want [%d]", got, u.ID)
+	}
+	hs, _ := env.Store.Held(context.Background(), Channel)
+	var raw struct {
+		UpdateID int64 `json:"update_id"`
+		Message  struct {
+			Text string `json:"text"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(hs[0].Raw, &raw); err != nil || raw.UpdateID != u.ID || raw.Message.Text != "/start" {
+		t.Fatalf("held raw update %s (%v)", hs[0].Raw, err)
+	}
+	free()
+	h.waitDone(u.ID)
+	h.want("sendMessage", "sendMessage")
+	if got := held(t, env.Store); len(got) != 0 {
+		t.Fatalf("held %v after the turn ended, want none", got)
+	}
+}
+
+// TestPollingReplaysHeldUpdatesAfterACrash: updates held by a process that
+// died are replayed when the adapter starts; one whose turn had run (its
+// release lost) changes nothing, the other runs once.
+func TestPollingReplaysHeldUpdatesAfterACrash(t *testing.T) {
+	env, fake := newEnv(t)
+	h := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
+	first := fake.Text(h.chat, h.user, "/start")
+	h.deliver(first)
+	welcome := h.want("sendMessage", "sendMessage")
+	before := h.session()
+	h.stop()
+
+	// The died process had taken both from getUpdates: the first one's
+	// turn ran but its release was lost, the second one's never ran.
+	second := fake.Text(h.chat, h.user, "alice@example.com")
+	var hold []bot.Inbound
+	for _, u := range []fakebotapi.Update{second, first} {
+		raw, err := json.Marshal(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold = append(hold, bot.Inbound{ID: u.ID, Raw: raw})
+	}
+	if err := env.Store.Hold(context.Background(), Channel, hold); err != nil {
+		t.Fatal(err)
+	}
+
+	h2 := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
+	h2.waitDone(first.ID)
+	h2.waitDone(second.ID)
+	if after := h2.session(); after.State != totpswitch.StateAwaitingPassword {
+		t.Fatalf("state %q after the replay (was %q), want awaiting_password: the held e-mail was not handled", after.State, before.State)
+	}
+	sent := h2.want("sendMessage")
+	for _, w := range welcome {
+		if sent[0].Fields["text"] == w.Fields["text"] {
+			t.Fatalf("the /start whose turn had run was handled again: %q", w.Fields["text"])
+		}
+	}
+	if want := h2.msg("totp.ask_password", nil); !strings.Contains(sent[0].Fields["text"], want[:20]) {
+		t.Fatalf("reply to the replayed e-mail %q, want the password prompt %q", sent[0].Fields["text"], want)
+	}
+	if got := held(t, env.Store); len(got) != 0 {
+		t.Fatalf("held %v after the replay, want none", got)
+	}
+	if !strings.Contains(env.Log.String(), `msg="replaying updates held by an earlier run" channel=telegram count=2`) {
+		t.Fatalf("no replay log line:\n%s", env.Log.String())
+	}
+}
+
+// failingInbox fails its first Hold (a full disk) and then holds in the
+// real store.
+type failingInbox struct {
+	bot.Inbox
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *failingInbox) Hold(ctx context.Context, channel string, in []bot.Inbound) error {
+	f.mu.Lock()
+	fail := f.fails > 0
+	f.fails--
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk full")
+	}
+	return f.Inbox.Hold(ctx, channel, in)
+}
+
+// TestPollingHoldFailureDoesNotConfirm: when the updates of a getUpdates
+// answer cannot be held, the answer is not handed on, the next call asks
+// with the same offset (nothing confirmed) and the update runs once.
+func TestPollingHoldFailureDoesNotConfirm(t *testing.T) {
+	env, fake := newEnv(t)
+	in := &failingInbox{Inbox: env.Store, fails: 1}
+	h := start(t, env, fake, false, func(o *Options) { o.Inbox = in })
+	u := fake.Text(h.chat, h.user, "/start")
+	h.deliver(u)
+	h.want("sendMessage", "sendMessage")
+	waitOffset(t, fake, u.ID)
+	// getUpdates calls are recorded when answered: the one whose updates
+	// could not be held and the one that asked again with the same offset.
+	var asked []int64
+	for _, c := range fake.Calls("getUpdates") {
+		if off, _ := strconv.ParseInt(c.Fields["offset"], 10, 64); off <= u.ID {
+			asked = append(asked, off)
+		}
+	}
+	if len(asked) < 2 || asked[len(asked)-1] != asked[len(asked)-2] {
+		t.Fatalf("getUpdates offsets up to update %d: %v, want the same offset asked again after the failed hold", u.ID, asked)
+	}
+	if got := fake.Confirmed(); got != u.ID+1 {
+		t.Fatalf("confirmed below %d, want %d", got, u.ID+1)
+	}
+	if !strings.Contains(env.Log.String(), "hold updates: disk full") {
+		t.Fatalf("the failed hold was not logged:\n%s", env.Log.String())
+	}
+	if got := held(t, env.Store); len(got) != 0 {
+		t.Fatalf("held %v, want none", got)
+	}
+}
