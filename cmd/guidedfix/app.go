@@ -181,7 +181,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	if !o.engine {
 		return a, nil
 	}
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: o.now})
+	// Held Telegram updates may hold a typed password or code: they are
+	// sealed under a key derived from the portal key.
+	inboxKey, err := core.DeriveKey(store.InboxKeyPurpose)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: o.now, InboxKey: inboxKey})
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -12,8 +12,9 @@
 //   - bucket "seen": channel + "\x00" + update id → 8-byte big-endian unix
 //     nanos of when the update was recorded as processed;
 //   - bucket "inbox": channel + "\x00" + 8-byte big-endian update id with
-//     the sign bit flipped → the update's raw JSON (bot.Inbox: updates a
-//     transport confirmed before their turn ended).
+//     the sign bit flipped → 12-byte nonce + AES-256-GCM sealed raw JSON
+//     of the update (Options.InboxKey; the key is the additional data), for
+//     bot.Inbox: updates a transport confirmed before their turn ended.
 //
 // Every write is fsync'ed before the call returns (NoSync is never set).
 // Writes of concurrent callers share a transaction when they arrive while
@@ -26,6 +27,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -64,6 +67,11 @@ type Options struct {
 	// Now returns the current time, used to stamp processed update ids and
 	// by Prune; nil means time.Now.
 	Now func() time.Time
+	// InboxKey is the 32-byte AES-256-GCM key that seals held updates
+	// (Hold): a held update may be a message holding a password or a code,
+	// which is never written in clear. Without it Hold and Held fail with
+	// ErrNoInboxKey; Open fails for a key of another length.
+	InboxKey []byte
 }
 
 // Bolt is a bot.Store on a bbolt file. It is safe for concurrent use; writes
@@ -75,6 +83,7 @@ type Bolt struct {
 	seenTTL time.Duration
 	now     func() time.Time
 	writes  *committer
+	inbox   cipher.AEAD // nil without Options.InboxKey
 }
 
 var _ bot.Store = (*Bolt)(nil)
@@ -100,6 +109,19 @@ func Open(opts Options) (*Bolt, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	var inbox cipher.AEAD
+	if opts.InboxKey != nil {
+		if len(opts.InboxKey) != 32 {
+			return nil, fmt.Errorf("store: Options.InboxKey must be 32 bytes, got %d", len(opts.InboxKey))
+		}
+		block, err := aes.NewCipher(opts.InboxKey)
+		if err != nil {
+			return nil, fmt.Errorf("store: inbox key: %w", err)
+		}
+		if inbox, err = cipher.NewGCM(block); err != nil {
+			return nil, fmt.Errorf("store: inbox key: %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory of session store %s: %w", opts.Path, err)
 	}
@@ -123,7 +145,7 @@ func Open(opts Options) (*Bolt, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: initialise session store %s: %w", opts.Path, err)
 	}
-	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: newCommitter(db)}, nil
+	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: newCommitter(db), inbox: inbox}, nil
 }
 
 // Load returns the session of conversation c, decoded from a copy of the

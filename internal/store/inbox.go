@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -12,6 +14,14 @@ import (
 )
 
 var _ bot.Inbox = (*Bolt)(nil)
+
+// InboxKeyPurpose is the purpose guidedfix derives Options.InboxKey for
+// from the portal key (embedded.Core.DeriveKey).
+const InboxKeyPurpose = "sessions inbox aes-256-gcm"
+
+// ErrNoInboxKey is returned by Hold and Held of a store opened without
+// Options.InboxKey.
+var ErrNoInboxKey = errors.New("store: no inbox key (Options.InboxKey)")
 
 // inboxKey returns channel + "\x00" + the id as 8 bytes big-endian with
 // the sign bit flipped, so that keys sort by id, negative ids first.
@@ -25,11 +35,13 @@ func inboxKey(channel string, id int64) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(k, uint64(id)^(1<<63)), nil
 }
 
-// Hold records updates in the "inbox" bucket under channel, in one
-// transaction that is fsync'ed before it returns (bot.Inbox). Holding no
-// updates writes nothing. It fails for an empty or NUL-containing channel,
-// a cancelled ctx, a closed store or a failed write, and then holds none
-// of them.
+// Hold records updates in the "inbox" bucket under channel, each sealed
+// with AES-256-GCM under Options.InboxKey (NIST SP 800-38D: random 96-bit
+// nonce, the bucket key as additional data), in one transaction that is
+// fsync'ed before it returns (bot.Inbox). Holding no updates writes
+// nothing. It fails with ErrNoInboxKey without a key, and for an empty or
+// NUL-containing channel, a cancelled ctx, a closed store or a failed
+// write, and then holds none of them.
 func (b *Bolt) Hold(ctx context.Context, channel string, updates []bot.Inbound) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: hold: %w", err)
@@ -37,17 +49,23 @@ func (b *Bolt) Hold(ctx context.Context, channel string, updates []bot.Inbound) 
 	if err := checkChannel(channel); err != nil {
 		return err
 	}
+	if b.inbox == nil {
+		return ErrNoInboxKey
+	}
 	if len(updates) == 0 {
 		return nil
 	}
-	keys := make([][]byte, len(updates))
+	keys, sealed := make([][]byte, len(updates)), make([][]byte, len(updates))
 	for i, u := range updates {
 		keys[i], _ = inboxKey(channel, u.ID)
+		nonce := make([]byte, b.inbox.NonceSize())
+		rand.Read(nonce)
+		sealed[i] = b.inbox.Seal(nonce, nonce, u.Raw, keys[i])
 	}
 	err := b.writes.write(func(tx *bolt.Tx) error {
 		in := tx.Bucket([]byte(bucketInbox))
-		for i, u := range updates {
-			if err := in.Put(keys[i], bytes.Clone(u.Raw)); err != nil {
+		for i := range updates {
+			if err := in.Put(keys[i], sealed[i]); err != nil {
 				return err
 			}
 		}
@@ -79,15 +97,20 @@ func (b *Bolt) Release(ctx context.Context, channel string, id int64) error {
 	return nil
 }
 
-// Held returns copies of the updates held for channel, in increasing ID
-// order (bot.Inbox). It fails for an invalid channel, a cancelled ctx or a
-// closed store.
+// Held returns the updates held for channel, unsealed, in increasing ID
+// order (bot.Inbox). An update that does not unseal (held under another
+// key, or altered) is returned with a nil Raw, for the caller to report and
+// Release. It fails with ErrNoInboxKey without a key, and for an invalid
+// channel, a cancelled ctx or a closed store.
 func (b *Bolt) Held(ctx context.Context, channel string) ([]bot.Inbound, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: held: %w", err)
 	}
 	if err := checkChannel(channel); err != nil {
 		return nil, err
+	}
+	if b.inbox == nil {
+		return nil, ErrNoInboxKey
 	}
 	prefix := []byte(channel + sep)
 	var out []bot.Inbound
@@ -98,7 +121,11 @@ func (b *Bolt) Held(ctx context.Context, channel string) ([]bot.Inbound, error) 
 				continue
 			}
 			id := int64(binary.BigEndian.Uint64(k[len(prefix):]) ^ (1 << 63))
-			out = append(out, bot.Inbound{ID: id, Raw: bytes.Clone(v)})
+			var raw []byte
+			if n := b.inbox.NonceSize(); len(v) >= n {
+				raw, _ = b.inbox.Open(nil, v[:n], v[n:], k)
+			}
+			out = append(out, bot.Inbound{ID: id, Raw: raw})
 		}
 		return nil
 	})

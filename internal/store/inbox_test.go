@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"reflect"
 	"testing"
 
@@ -12,12 +14,14 @@ import (
 	"guidedfix/internal/store"
 )
 
+var testInboxKey = bytes.Repeat([]byte{0x42}, 32)
+
 // TestInboxHoldReleaseAcrossReopen holds updates, releases one, and reads
 // the rest back in id order after the file was closed and opened again.
 func TestInboxHoldReleaseAcrossReopen(t *testing.T) {
 	ctx := context.Background()
 	path := dbPath(t)
-	b, err := store.Open(store.Options{Path: path})
+	b, err := store.Open(store.Options{Path: path, InboxKey: testInboxKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,14 @@ func TestInboxHoldReleaseAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b, err = store.Open(store.Options{Path: path})
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(`"update_id":900`)) || bytes.Contains(raw, []byte(`"again":true`)) {
+		t.Fatal("sessions.db holds a held update in clear")
+	}
+	b, err = store.Open(store.Options{Path: path, InboxKey: testInboxKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +85,49 @@ func TestInboxHoldReleaseAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestInboxKey: without a key nothing is held; under another key a held
+// update comes back with a nil Raw; a key of the wrong size is refused.
+func TestInboxKey(t *testing.T) {
+	ctx := context.Background()
+	path := dbPath(t)
+	if _, err := store.Open(store.Options{Path: path, InboxKey: make([]byte, 16)}); err == nil {
+		t.Fatal("Open took a 16-byte inbox key")
+	}
+	b, err := store.Open(store.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Hold(ctx, "telegram", []bot.Inbound{{ID: 1, Raw: []byte("{}")}}); !errors.Is(err, store.ErrNoInboxKey) {
+		t.Fatalf("Hold without a key: %v, want ErrNoInboxKey", err)
+	}
+	if _, err := b.Held(ctx, "telegram"); !errors.Is(err, store.ErrNoInboxKey) {
+		t.Fatalf("Held without a key: %v, want ErrNoInboxKey", err)
+	}
+	b.Close()
+
+	b, err = store.Open(store.Options{Path: path, InboxKey: testInboxKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Hold(ctx, "telegram", []bot.Inbound{{ID: 1, Raw: []byte(`{"update_id":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	other := bytes.Repeat([]byte{7}, 32)
+	b, err = store.Open(store.Options{Path: path, InboxKey: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	got, err := b.Held(ctx, "telegram")
+	if err != nil || len(got) != 1 || got[0].ID != 1 || got[0].Raw != nil {
+		t.Fatalf("Held under another key = %+v, %v; want update 1 with a nil Raw", got, err)
+	}
+}
+
 func TestInboxInvalidAndClosed(t *testing.T) {
 	ctx := context.Background()
-	b, err := store.Open(store.Options{Path: dbPath(t)})
+	b, err := store.Open(store.Options{Path: dbPath(t), InboxKey: testInboxKey})
 	if err != nil {
 		t.Fatal(err)
 	}

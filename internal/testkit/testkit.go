@@ -120,7 +120,11 @@ func (e *Env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Store, err = store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: e.Clock.Now})
+	inboxKey, err := e.Core.DeriveKey(store.InboxKeyPurpose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Store, err = store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: e.Clock.Now, InboxKey: inboxKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,3 +125,17 @@ func (c *Core) codeMAC(challengeID, code string) []byte {
 	m.Write([]byte(code))
 	return m.Sum(nil)
 }
+
+// DeriveKey returns a 32-byte key for purpose (a non-empty label such as
+// "sessions inbox"), derived from the core's sealing key (Options.Key or
+// the key file) with HKDF-SHA256 (RFC 5869, info "guidedfix " + purpose).
+// Other parts of guidedfix seal their data with it, without a key file of
+// their own and without sharing a key with the core: different purposes
+// give independent keys, and the same purpose the same key on every open.
+// It fails for an empty purpose.
+func (c *Core) DeriveKey(purpose string) ([]byte, error) {
+	if purpose == "" {
+		return nil, errors.New("portal: DeriveKey needs a purpose")
+	}
+	return hkdf.Key(sha256.New, c.sealKey, nil, "guidedfix "+purpose, keySize)
+}

@@ -141,8 +141,8 @@ func check(path string) ([]string, error) {
 			if i := bytes.IndexByte(k, 0); i <= 0 || len(k)-i-1 != 8 {
 				bad("inbox key %q is not channel NUL 8-byte update id", k)
 			}
-			if !json.Valid(v) {
-				bad("inbox value of %q is not JSON", k)
+			if len(v) < 12+16 || json.Valid(v) {
+				bad("inbox value of %q is not a sealed update (nonce, ciphertext, tag)", k)
 			}
 			return nil
 		})
