@@ -498,7 +498,20 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 		t.ask(bot.SecretPassword, "totp.hint_password", nil, f.passwordButtons(t)...)
 		return nil
 	}
-	g, err := f.core.VerifyPassword(ctx, t.d.AccountID, pw.Reveal())
+	var g portal.Grant
+	var err error
+	if reauth && t.d.Disabled && t.d.Grant != "" {
+		// KB step 8 after the factor was switched off: renew the grant
+		// that proved it, so that the new one keeps its elevation. A new
+		// password-only grant cannot set up the app in this window.
+		g, err = f.core.Reauthenticate(ctx, t.d.Grant, pw.Reveal())
+		if errors.Is(err, portal.ErrExpired) || errors.Is(err, portal.ErrBadGrant) {
+			f.end(ctx, t, StateExpired, "totp.reauth_expired", nil)
+			return nil
+		}
+	} else {
+		g, err = f.core.VerifyPassword(ctx, t.d.AccountID, pw.Reveal())
+	}
 	var locked *portal.LockedError
 	switch {
 	case errors.As(err, &locked):
@@ -657,6 +670,13 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	}
 	en, err := f.core.BeginTOTPEnrollment(ctx, t.d.Grant, t.Key(fmt.Sprintf("enroll:%d", t.d.EnrollRound)))
 	switch {
+	case errors.Is(err, portal.ErrNeedElevation) && t.d.StartMethod == portal.MethodNone:
+		// This conversation found the account without a second factor,
+		// but the core says it lost it to a switch still under way in
+		// another conversation: a password alone must not set up the app
+		// now, and asking it again would not change that.
+		f.end(ctx, t, StateFailed, "totp.switch_in_progress", nil)
+		return nil
 	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrBadGrant), errors.Is(err, portal.ErrNeedElevation):
 		if t.d.StartMethod == portal.MethodSMS && !t.d.Disabled {
 			f.reverify(t)

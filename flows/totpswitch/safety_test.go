@@ -11,6 +11,7 @@ import (
 	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/testkit"
 )
 
@@ -306,5 +307,65 @@ func TestRecoveryCodesStep(t *testing.T) {
 	}
 	if _, ok := c.session().Messages["recovery"]; ok {
 		t.Fatal("the recovery codes message is still tracked as present")
+	}
+}
+
+// TestPasswordAloneCannotBindDuringOpenSwitch: while the holder's switch
+// has SMS off, someone with only the password, in another chat, can
+// neither void the holder's QR code nor bind an authenticator app; the
+// holder finishes with their own app.
+func TestPasswordAloneCannotBindDuringOpenSwitch(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	holder := newChat(t, env)
+	toConfirmDisable(t, holder, "alice@example.com", pw)
+	holder.press("disable")
+	holder.press("setup")
+	r := holder.press("app")
+	wantIDs(t, r, "totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+	key := env.KeyFromQR(t, r[0].Image)
+
+	attacker := newChat(t, env)
+	attacker.start()
+	attacker.text("alice@example.com")
+	wantIDs(t, attacker.text(pw), "delete:engine.delete_user_secret", "totp.not_active", "totp.offer_setup")
+	attacker.press("setup")
+	wantIDs(t, attacker.press("app"), "totp.switch_in_progress")
+	attacker.wantState(totpswitch.StateFailed)
+	if m := method(t, env, "alice@example.com"); m != portal.MethodNone {
+		t.Fatalf("method %q after the refused setup, want none (the holder's switch goes on)", m)
+	}
+
+	wantIDs(t, holder.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	if m := method(t, env, "alice@example.com"); m != portal.MethodTOTP {
+		t.Fatalf("final method %q", m)
+	}
+	if st := env.Core.Stats(); st.Activations != 1 || st.Disables != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestReauthWithVoidedGrantEnds: when the grant of the switch is gone (an
+// administrator reset the account meanwhile), the "password again" step
+// cannot carry the earlier SMS proof over: the change ends, nothing is
+// enrolled.
+func TestReauthWithVoidedGrantEnds(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "gil@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "gil@example.com", pw)
+	c.press("disable")
+	c.press("setup")
+	env.Clock.Advance(11 * time.Minute)
+	wantIDs(t, c.press("app"), "totp.reauth")
+	if _, err := env.Core.ResetAccount(context.Background(), embedded.NewAccount{
+		Email: "gil@example.com", Name: "Gil", Phone: "+60123456789", Method: portal.MethodSMS, Password: pw,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.reauth_expired")
+	c.wantState(totpswitch.StateExpired)
+	if st := env.Core.Stats(); st.Activations != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -71,7 +71,8 @@ const (
 	// StateLocked is terminal: the account is locked after too many
 	// failures; the user was told when to retry.
 	StateLocked bot.State = "locked"
-	// StateFailed is terminal: too many wrong answers in this conversation.
+	// StateFailed is terminal: too many wrong answers in this conversation,
+	// or the account's factor is off for a switch under way in another one.
 	StateFailed bot.State = "failed"
 )
 
@@ -90,7 +91,7 @@ var transitions = map[bot.State][]bot.State{
 	StateOfferSetup:       {StateChooseMethod},
 	StateChooseMethod:     {StateEnrolling, StateAwaitingReauth},
 	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed},
-	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP},
+	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP, StateFailed},
 	StateAwaitingTOTPCode: {StateVerifying},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
 	StateActivated:        {StateDone, StateRecoveryCodes},

@@ -166,6 +166,17 @@ type Core interface {
 	// *LockedError until the lock ends.
 	VerifyPassword(ctx context.Context, accountID, password string) (Grant, error)
 
+	// Reauthenticate checks password again for the account of grantToken,
+	// a grant that may have expired up to 10 minutes ago (so at most 20
+	// minutes after an elevation), and returns a new grant valid for 5
+	// minutes at the old grant's level, voiding the old one: the KB's
+	// "password again" step keeps the second factor proved earlier in the
+	// same conversation, which a new VerifyPassword never has. It returns
+	// ErrBadGrant for an unknown or voided token, ErrExpired when it
+	// expired longer ago, and the errors of VerifyPassword (failures count
+	// the same way).
+	Reauthenticate(ctx context.Context, grantToken, password string) (Grant, error)
+
 	// SendSMSChallenge sends a fresh 6-digit code to the account's phone,
 	// valid 5 minutes and 3 tries, replacing any earlier challenge. It needs
 	// an unexpired grant for the account (ErrExpired, ErrBadGrant) and an
@@ -190,7 +201,9 @@ type Core interface {
 	// BeginTOTPEnrollment creates the account's one pending enrollment with
 	// a fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending one. It needs an unexpired grant: LevelElevated while the
-	// account still has a second factor, LevelPassword once it has none.
+	// account still has a second factor or lost it to a Disable2FA whose
+	// switch is under way (neither restored nor followed by a confirmed
+	// TOTP), LevelPassword for an account that simply has none.
 	// It returns ErrWrongState when the account already uses TOTP. The same
 	// key returns the same enrollment (the same secret) while it is
 	// pending.

@@ -38,6 +38,13 @@ type accountRec struct {
 
 	Challenge  string `json:",omitempty"` // current SMS challenge id
 	Enrollment string `json:",omitempty"` // current pending enrollment id
+
+	// SwitchOpen is set by Disable2FA and cleared when TOTP is confirmed,
+	// the factor restored or the account reset: while it is set the
+	// account is without a second factor only because a switch is under
+	// way, and BeginTOTPEnrollment needs an elevated grant (one that
+	// proved the factor just removed), never a password alone.
+	SwitchOpen bool `json:",omitempty"`
 }
 
 func (a accountRec) public() portal.Account {
@@ -192,7 +199,7 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 			return err
 		}
 		a.Name, a.Phone, a.Method, a.PasswordHash = na.Name, na.Phone, na.Method, hash
-		a.TOTPSecret, a.Challenge, a.Enrollment, a.RecoveryCodes = nil, "", "", nil
+		a.TOTPSecret, a.Challenge, a.Enrollment, a.RecoveryCodes, a.SwitchOpen = nil, "", "", nil, false
 		a.PasswordFailures, a.CodeFailures, a.SMSSent, a.LockedUntil = nil, nil, nil, time.Time{}
 		return put(tx, bAccounts, a.ID, a)
 	})

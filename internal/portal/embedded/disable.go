@@ -52,7 +52,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 			return &portal.WrongStateError{Method: a.Method}
 		}
 		prev := a.Method
-		a.Method, a.TOTPSecret = portal.MethodNone, nil
+		a.Method, a.TOTPSecret, a.SwitchOpen = portal.MethodNone, nil, true
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}
@@ -115,7 +115,11 @@ func (c *Core) RestoreFactor(ctx context.Context, disableKey, key string) error 
 			}
 			a.Enrollment = ""
 		}
-		a.Method = portal.MethodSMS
+		a.Method, a.SwitchOpen = portal.MethodSMS, false
+		// Grants issued for the abandoned switch end with it.
+		if err := revokeGrants(tx, a.ID); err != nil {
+			return err
+		}
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}

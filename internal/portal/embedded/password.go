@@ -23,6 +23,7 @@ const (
 	elevatedGrantTTL = 10 * time.Minute // LevelElevated grant
 	failureWindow    = 15 * time.Minute // failures counted within, and lock length
 	maxFailures      = 5                // failures per account within failureWindow
+	reauthWindow     = 10 * time.Minute // how long after its expiry a grant can be renewed by Reauthenticate
 )
 
 func withDefaults(p Argon2Params) Argon2Params {
@@ -157,6 +158,38 @@ func loadGrant(tx *bbolt.Tx, token string) (grantRec, error) {
 // even with the right password (NIST SP 800-63B §5.2.2). Success clears the
 // password failures. ctx bounds the wait for a hashing slot.
 func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
+	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, "")
+}
+
+// Reauthenticate implements portal.Core.Reauthenticate: the password of
+// the account of grantToken is checked like VerifyPassword's (the same
+// counters and lock), and on success the old grant is deleted and a new
+// one issued at its level, valid 5 minutes, in one transaction. It
+// returns portal.ErrBadGrant for an unknown token (also one revoked by a
+// factor change or a reset) and portal.ErrExpired for a grant that
+// expired more than reauthWindow ago, before any hashing.
+func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) (portal.Grant, error) {
+	now := c.clock()
+	var g grantRec
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		g, err = loadGrant(tx, grantToken)
+		return err
+	})
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	if !now.Before(g.ExpiresAt.Add(reauthWindow)) {
+		return portal.Grant{}, portal.ErrExpired
+	}
+	return c.verifyPassword(ctx, g.AccountID, password, g.Level, grantKey(grantToken))
+}
+
+// verifyPassword checks password for accountID and issues a grant of
+// level valid passwordGrantTTL; a non-empty replaces is the key of the
+// grant it replaces, deleted in the same transaction (which fails with
+// portal.ErrBadGrant if it is gone meanwhile).
+func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, replaces string) (portal.Grant, error) {
 	now := c.clock()
 	var acct accountRec
 	err := c.db.View(func(tx *bbolt.Tx) error {
@@ -184,7 +217,7 @@ func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (
 	grant := portal.Grant{
 		Token:     base64.RawURLEncoding.EncodeToString(randomBytes(32)),
 		AccountID: accountID,
-		Level:     portal.LevelPassword,
+		Level:     level,
 		ExpiresAt: now.Add(passwordGrantTTL),
 	}
 	err = c.update(func(tx *bbolt.Tx) error {
@@ -205,13 +238,22 @@ func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (
 			}
 			return keep(portal.ErrBadPassword)
 		}
+		if replaces != "" {
+			b := tx.Bucket(bGrants)
+			if b.Get([]byte(replaces)) == nil {
+				return portal.ErrBadGrant // revoked while the hash ran
+			}
+			if err := b.Delete([]byte(replaces)); err != nil {
+				return err
+			}
+		}
 		acct.PasswordFailures = nil
 		if err := put(tx, bAccounts, accountID, acct); err != nil {
 			return err
 		}
 		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt})
 	})
-	c.log.Info("portal password check", "account", accountID, "ok", err == nil, "error", errText(err))
+	c.log.Info("portal password check", "account", accountID, "reauth", replaces != "", "level", level, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err
 	}

@@ -211,6 +211,10 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 			return &portal.WrongStateError{Method: a.Method}
 		case a.Method != portal.MethodNone && g.Level != portal.LevelElevated:
 			return portal.ErrNeedElevation
+		case a.SwitchOpen && g.Level != portal.LevelElevated:
+			// The factor is off only for a switch under way: a password
+			// alone must not bind an authenticator in that window.
+			return portal.ErrNeedElevation
 		}
 		uri, b32Secret, err := newTOTPKey(c.issuer, a.Email, nil)
 		if err != nil {
@@ -322,6 +326,13 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		}
 		prevMethod := a.Method
 		a.Method, a.TOTPSecret, a.LastStep, a.Enrollment = portal.MethodTOTP, c.seal(secret, totpAAD(a.ID)), step, ""
+		a.SwitchOpen = false
+		// A factor change voids every grant: one elevated by the SMS code
+		// must not go on to disable the new factor (OWASP MFA Cheat Sheet,
+		// "Changing MFA Factors": factor replacement is high-risk).
+		if err := revokeGrants(tx, a.ID); err != nil {
+			return err
+		}
 		e.State, e.Secret, e.ConfirmedAt = portal.EnrollmentConfirmed, nil, now
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err

@@ -59,6 +59,9 @@ func Run(t *testing.T, h Harness) {
 		{"BeginEnrollment", testBegin},
 		{"BeginNeedsElevationWhileSMS", testBeginNeedsElevation},
 		{"BeginReplacesPending", testBeginReplaces},
+		{"OpenSwitchNeedsElevation", testOpenSwitchNeedsElevation},
+		{"GrantsVoidAfterFactorChange", testGrantsVoidAfterFactorChange},
+		{"Reauthenticate", testReauthenticate},
 		{"ConfirmEnrollment", testConfirm},
 		{"ConfirmFiveWrongCodes", testConfirmFiveWrong},
 		{"ConfirmExpiry", testConfirmExpiry},
@@ -592,7 +595,110 @@ func testBeginReplaces(s *suite) {
 		s.t.Fatal(err)
 	}
 	_, err = s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b3")
+	WantErr(s.t, err, portal.ErrBadGrant) // the activation voided it
+	_, err = s.Core.BeginTOTPEnrollment(s.ctx, s.grant(a).Token, "b4")
 	WantWrongState(s.t, err, portal.MethodTOTP)
+}
+
+// testOpenSwitchNeedsElevation: while the SMS factor is off for a switch
+// under way, the password alone (an attacker's, from another chat) cannot
+// begin an enrollment and so cannot void the holder's pending QR code or
+// bind an authenticator; the holder's elevated grant can.
+func testOpenSwitchNeedsElevation(s *suite) {
+	a := s.alice()
+	eg := s.elevated(a)
+	if err := s.Core.Disable2FA(s.ctx, eg.Token, "d1"); err != nil {
+		s.t.Fatal(err)
+	}
+	mine, err := s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	_, err = s.Core.BeginTOTPEnrollment(s.ctx, s.grant(a).Token, "attacker")
+	WantErr(s.t, err, portal.ErrNeedElevation)
+	if st := s.state(mine.ID); st != portal.EnrollmentPending {
+		s.t.Fatalf("the holder's enrollment is %q after the refused begin, want pending", st)
+	}
+	if err := s.Core.RestoreFactor(s.ctx, "d1", "r1"); err != nil {
+		s.t.Fatal(err)
+	}
+	if m := s.method(a.ID); m != portal.MethodSMS {
+		s.t.Fatalf("method after restore = %q, want sms", m)
+	}
+	// Restored: the grants of the abandoned switch are void.
+	_, err = s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b2")
+	WantErr(s.t, err, portal.ErrBadGrant)
+
+	// An account that simply has no second factor needs only the password.
+	b := s.bob(portal.MethodNone)
+	if _, err := s.Core.BeginTOTPEnrollment(s.ctx, s.grant(b).Token, "b3"); err != nil {
+		s.t.Fatalf("password grant on an account without 2FA: %v", err)
+	}
+}
+
+// testGrantsVoidAfterFactorChange: a grant elevated by the SMS code cannot
+// disable the authenticator app it just helped to bind.
+func testGrantsVoidAfterFactorChange(s *suite) {
+	a := s.alice()
+	eg := s.elevated(a)
+	if err := s.Core.Disable2FA(s.ctx, eg.Token, "d1"); err != nil {
+		s.t.Fatal(err)
+	}
+	e, err := s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.Core.ConfirmTOTPEnrollment(s.ctx, e.ID, Code(s.t, e.Secret, s.Now()), "c1"); err != nil {
+		s.t.Fatal(err)
+	}
+	err = s.Core.Disable2FA(s.ctx, eg.Token, "d2")
+	WantErr(s.t, err, portal.ErrBadGrant)
+	if m := s.method(a.ID); m != portal.MethodTOTP {
+		s.t.Fatalf("method = %q, want totp", m)
+	}
+	_, err = s.Core.Reauthenticate(s.ctx, eg.Token, Password)
+	WantErr(s.t, err, portal.ErrBadGrant)
+}
+
+// testReauthenticate: the KB's "password again" renews a lapsed elevated
+// grant at its level for 5 minutes, once, up to 10 minutes after it
+// lapsed; a wrong password counts like VerifyPassword's.
+func testReauthenticate(s *suite) {
+	a := s.alice()
+	eg := s.elevated(a)
+	if err := s.Core.Disable2FA(s.ctx, eg.Token, "d1"); err != nil {
+		s.t.Fatal(err)
+	}
+	s.SetNow(eg.ExpiresAt.Add(time.Minute))
+	_, err := s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b1")
+	WantErr(s.t, err, portal.ErrExpired)
+	_, err = s.Core.Reauthenticate(s.ctx, eg.Token, Password+"x")
+	WantErr(s.t, err, portal.ErrBadPassword)
+	g, err := s.Core.Reauthenticate(s.ctx, eg.Token, Password)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if g.AccountID != a.ID || g.Level != portal.LevelElevated || !g.ExpiresAt.Equal(s.Now().Add(5*time.Minute)) || g.Token == eg.Token {
+		s.t.Fatalf("renewed grant %+v, want elevated for %s until now+5m", g, a.ID)
+	}
+	_, err = s.Core.Reauthenticate(s.ctx, eg.Token, Password)
+	WantErr(s.t, err, portal.ErrBadGrant) // renewed once: the old one is gone
+	if _, err := s.Core.BeginTOTPEnrollment(s.ctx, g.Token, "b2"); err != nil {
+		s.t.Fatalf("begin with the renewed grant: %v", err)
+	}
+
+	// A password grant renews as a password grant; too late is too late.
+	pg := s.grant(a)
+	s.SetNow(pg.ExpiresAt.Add(10*time.Minute - time.Second))
+	rg, err := s.Core.Reauthenticate(s.ctx, pg.Token, Password)
+	if err != nil || rg.Level != portal.LevelPassword {
+		s.t.Fatalf("renewed password grant %+v, %v", rg, err)
+	}
+	s.SetNow(rg.ExpiresAt.Add(10 * time.Minute))
+	_, err = s.Core.Reauthenticate(s.ctx, rg.Token, Password)
+	WantErr(s.t, err, portal.ErrExpired)
+	_, err = s.Core.Reauthenticate(s.ctx, "no-such-token", Password)
+	WantErr(s.t, err, portal.ErrBadGrant)
 }
 
 func testConfirm(s *suite) {
