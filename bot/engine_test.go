@@ -452,3 +452,26 @@ func TestStartCommandBecomesStartAndUnsupportedSecretIsDeleted(t *testing.T) {
 		t.Fatalf("flow handled %d events", f.handled)
 	}
 }
+
+func TestLooksSecret(t *testing.T) {
+	for text, want := range map[string]bool{
+		"hunter2hunter2":                 true,
+		"  Tr0ub4dor&3  ":                true,
+		"123456":                         true,
+		"123 456":                        true,
+		"12-34-56":                       true,
+		"٠١٢٣٤٥":                         true,
+		"12345":                          false,
+		"short":                          false,
+		"thanks!":                        false,
+		"alice@example.com":              false,
+		"https://portal.example.com/faq": false,
+		"my code 123456 does not work":   false, // relayed, digits masked by Support
+		"I lost my phone":                false,
+		"":                               false,
+	} {
+		if got := bot.LooksSecret(text); got != want {
+			t.Errorf("LooksSecret(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Transition is a saved change of a session's state, handed to
@@ -64,6 +67,12 @@ const (
 	MsgHandedBack = "engine.handed_back"
 	// MsgWithAgent answers buttons pressed while an agent has the chat.
 	MsgWithAgent = "engine.with_agent"
+	// MsgSecretWithheld tells the user that a message written while an
+	// agent has the chat looked like a password or code, so it was
+	// deleted and not passed on.
+	MsgSecretWithheld = "engine.secret_withheld"
+	// WithheldNote is what the agent gets instead of such a message.
+	WithheldNote = "[withheld: the customer sent something that looked like a password or a code; it was deleted]"
 )
 
 // addHumanButton offers "Talk to a person" under the turn's last reply
@@ -111,7 +120,17 @@ func (e *Engine) relayTurn(ctx context.Context, t *Turn) error {
 	s := t.Session
 	s.ExpiresAt = e.expiry(s, t.Now)
 	if t.Event.Kind == KindText {
-		if err := e.support.Relay(ctx, *s, t.Event.Text); err != nil {
+		text := t.Event.Text
+		if LooksSecret(text) {
+			// The customer may be answering the prompt that was set aside:
+			// the agent must never see it, and the chat must not keep it.
+			if t.Event.MessageID != "" {
+				t.Send(Reply{Op: OpDelete, MessageID: t.Event.MessageID, ID: MsgDeleteUserSecret})
+			}
+			t.Send(Reply{ID: MsgSecretWithheld, Text: t.T(MsgSecretWithheld, nil)})
+			text = WithheldNote
+		}
+		if err := e.support.Relay(ctx, *s, text); err != nil {
 			return e.failTurn(ctx, t, fmt.Errorf("relay: %w", err))
 		}
 	} else {
@@ -198,4 +217,43 @@ func (e *Engine) agentTurn(ctx context.Context, c Conversation, fn func(*Turn) e
 		return err
 	}
 	return e.finish(ctx, t, "")
+}
+
+// LooksSecret reports whether text, written to an agent, may be a password
+// or a code and so must not be relayed: after trimming it is one word of 8
+// or more characters (the portal's shortest password) that is not an
+// e-mail address or a web link, or it is a code alone (6 or more digits of
+// any script, spaces and hyphens between them allowed). A sentence that
+// mentions a code is relayed with the digits masked by the Support side.
+func LooksSecret(text string) bool {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return false
+	}
+	if !strings.ContainsFunc(t, unicode.IsSpace) {
+		lower := strings.ToLower(t)
+		if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") || looksLikeEmail(t) {
+			return false
+		}
+		if utf8.RuneCountInString(t) >= 8 {
+			return true
+		}
+	}
+	digits := 0
+	for _, r := range t {
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+		case r == ' ' || r == '-':
+		default:
+			return false
+		}
+	}
+	return digits >= 6
+}
+
+// looksLikeEmail reports whether word is local@domain.tld.
+func looksLikeEmail(word string) bool {
+	at := strings.LastIndexByte(word, '@')
+	return at > 0 && strings.Contains(word[at+1:], ".") && !strings.HasSuffix(word, ".")
 }

@@ -145,7 +145,7 @@ func TestEscalateTakeOverRelayHandBack(t *testing.T) {
 func TestTakeOverWhileSecretPendingRelaysNoSecret(t *testing.T) {
 	desk := &deskRecorder{}
 	env := testkit.New(t, testkit.Options{Support: desk})
-	env.AddAccount(t, "yan@example.com", portal.MethodSMS)
+	pw := env.AddAccount(t, "yan@example.com", portal.MethodSMS)
 	c := newChat(t, env)
 	c.start()
 	c.text("yan@example.com") // the password is expected now
@@ -157,6 +157,18 @@ func TestTakeOverWhileSecretPendingRelaysNoSecret(t *testing.T) {
 	wantIDs(t, c.press("cancel"), bot.MsgWithAgent)
 	if len(desk.relayed) != 0 {
 		t.Fatalf("relayed %q", desk.relayed)
+	}
+	// The customer answers the prompt that was set aside: the password
+	// (and a code) is deleted from the chat and never reaches the agent.
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", bot.MsgSecretWithheld)
+	wantIDs(t, c.text("１２３ ４５６"), "delete:engine.delete_user_secret", bot.MsgSecretWithheld)
+	wantIDs(t, c.text("I lost my phone, can you help?"))
+	want := []string{bot.WithheldNote, bot.WithheldNote, "I lost my phone, can you help?"}
+	if !slices.Equal(desk.relayed, want) {
+		t.Fatalf("relayed %q, want %q", desk.relayed, want)
+	}
+	if s := c.session(); s.State != totpswitch.StateAwaitingPassword || s.Agent != "Nadia" {
+		t.Fatalf("session %q agent %q: a withheld message changed the flow", s.State, s.Agent)
 	}
 	if err := env.Engine.TakeOver(context.Background(), bot.Conversation{Channel: "test", ID: "nobody"}, "Nadia"); !errors.Is(err, bot.ErrNotActive) {
 		t.Fatalf("take over of nothing: %v", err)
