@@ -149,6 +149,10 @@ func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales
 type data struct {
 	AccountID    string            `json:"account_id,omitempty"`
 	Unknown      bool              `json:"unknown,omitempty"`
+	// Probe is portal.UnknownAccount of the e-mail typed when it has no
+	// account: the core counts and locks its wrong passwords like a real
+	// account's.
+	Probe string `json:"probe,omitempty"`
 	Grant        string            `json:"grant,omitempty"`
 	GrantExpires time.Time         `json:"grant_expires,omitzero"`
 	GrantLevel   portal.GrantLevel `json:"grant_level,omitempty"`
@@ -473,14 +477,14 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 	acc, err := f.core.LookupAccount(ctx, email)
 	switch {
 	case err == nil:
-		t.d.AccountID, t.d.Unknown = acc.ID, false
+		t.d.AccountID, t.d.Unknown, t.d.Probe = acc.ID, false, ""
 		t.Tag("account", acc.ID)
 	case errors.Is(err, portal.ErrNotFound):
-		t.d.AccountID, t.d.Unknown = "", true
+		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, portal.UnknownAccount(email)
 	default:
 		// Treat a lookup failure like an unknown account; the password
 		// step then fails without telling why.
-		t.d.AccountID, t.d.Unknown = "", true
+		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, ""
 	}
 	t.Goto(StateAwaitingPassword)
 	if proposed {
@@ -509,6 +513,8 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 			f.end(ctx, t, StateExpired, "totp.reauth_expired", nil)
 			return nil
 		}
+	} else if t.d.Unknown {
+		g, err = f.core.VerifyPassword(ctx, t.d.Probe, pw.Reveal())
 	} else {
 		g, err = f.core.VerifyPassword(ctx, t.d.AccountID, pw.Reveal())
 	}

@@ -302,6 +302,34 @@ func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
 	c.wantState(totpswitch.StateLocked)
 }
 
+// TestUnknownEmailLockedAcrossConversations: an unknown e-mail's lock, like
+// a real account's, holds in a new conversation, with the same answer and
+// retry time, so the lock does not tell real addresses apart.
+func TestUnknownEmailLockedAcrossConversations(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	env.AddAccount(t, "real@example.com", portal.MethodSMS)
+	answers := map[string][]string{}
+	for _, email := range []string{"real@example.com", "ghost2@example.com"} {
+		first := newChat(t, env)
+		first.start()
+		first.text(email)
+		for i := 0; i < 5; i++ {
+			first.text("guess-" + strconv.Itoa(i))
+		}
+		first.wantState(totpswitch.StateLocked)
+		again := newChat(t, env)
+		again.start()
+		again.text(email)
+		r := again.text("guess-again")
+		wantIDs(t, r, "delete:engine.delete_user_secret", "totp.locked")
+		again.wantState(totpswitch.StateLocked)
+		answers[email] = append(answers[email], r[1].Text)
+	}
+	if answers["real@example.com"][0] != answers["ghost2@example.com"][0] {
+		t.Fatalf("lock answers differ: real %q, unknown %q", answers["real@example.com"][0], answers["ghost2@example.com"][0])
+	}
+}
+
 func TestBlankOrHugePasswordCostsNoTry(t *testing.T) {
 	env := testkit.New(t, testkit.Options{})
 	pw := env.AddAccount(t, "ben@example.com", portal.MethodSMS)

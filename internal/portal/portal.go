@@ -13,6 +13,7 @@ package portal
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -160,10 +161,11 @@ type Core interface {
 
 	// VerifyPassword checks password for the account and returns a
 	// LevelPassword grant valid for 5 minutes. Failures count per account:
-	// a wrong password returns ErrBadPassword (with the account unknown too,
-	// so callers cannot enumerate accounts; pass the empty accountID for an
-	// unknown e-mail); after 5 failures in 15 minutes it returns
-	// *LockedError until the lock ends.
+	// a wrong password returns ErrBadPassword; after 5 failures in 15
+	// minutes it returns *LockedError until the lock ends. For an e-mail
+	// with no account pass UnknownAccount(email): its failures count and
+	// lock the same way, so neither the answers nor the lock tell a real
+	// address from an unknown one (OWASP ASVS 5 6.3.8).
 	VerifyPassword(ctx context.Context, accountID, password string) (Grant, error)
 
 	// Reauthenticate checks password again for the account of grantToken,
@@ -258,4 +260,11 @@ type SMSSender interface {
 	// SendSMS delivers text to phone; it returns an error when the message
 	// was not accepted for delivery.
 	SendSMS(ctx context.Context, phone, text string) error
+}
+
+// UnknownAccount returns the accountID to give VerifyPassword for email when
+// LookupAccount found no account: "unknown:" + the trimmed, lower-cased
+// e-mail, which no real account id can equal.
+func UnknownAccount(email string) string {
+	return "unknown:" + strings.ToLower(strings.TrimSpace(email))
 }

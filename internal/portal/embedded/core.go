@@ -173,6 +173,7 @@ var (
 	bIdempotency = []byte("idempotency") // key -> idemRec
 	bOutbox      = []byte("mail_outbox") // message id -> outboxRec
 	bAudit       = []byte("audit")       // 8-byte unix nanos + 8-byte sequence -> AuditEntry
+	bUnknown     = []byte("unknown")     // hex HMAC-SHA256(macKey, portal.UnknownAccount id) -> accountRec with failures and lock only
 )
 
 // Open opens (creating when missing, mode 0600, parent directory 0700) the
@@ -225,7 +226,7 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("portal: open %s: %w", opts.Path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bAccounts, bEmails, bGrants, bChallenges, bEnrollments, bIdempotency, bOutbox, bAudit} {
+		for _, b := range [][]byte{bAccounts, bEmails, bGrants, bChallenges, bEnrollments, bIdempotency, bOutbox, bAudit, bUnknown} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -201,10 +202,7 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 		return portal.Grant{}, err
 	}
 	if err != nil {
-		if _, err := c.checkPassword(ctx, c.dummy, password); err != nil {
-			return portal.Grant{}, err
-		}
-		return portal.Grant{}, portal.ErrBadPassword
+		return portal.Grant{}, c.failUnknown(ctx, accountID, password, now)
 	}
 	if err := acct.lockError(now); err != nil {
 		return portal.Grant{}, err
@@ -266,4 +264,53 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// failUnknown answers a password for an accountID with no account as a
+// wrong one, after the same work as for a real account: a locked one
+// answers *portal.LockedError at once, any other after one hash. The
+// failures of a non-empty id (portal.UnknownAccount) count and lock like
+// an account's, under a keyed hash of the id, so that the lock does not
+// tell a real e-mail from an unknown one.
+func (c *Core) failUnknown(ctx context.Context, accountID, password string, now time.Time) error {
+	var key string
+	var rec accountRec
+	if accountID != "" {
+		m := hmac.New(sha256.New, c.macKey)
+		m.Write([]byte(accountID))
+		key = hex.EncodeToString(m.Sum(nil))
+		err := c.db.View(func(tx *bbolt.Tx) error {
+			_, err := get(tx, bUnknown, key, &rec)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := rec.lockError(now); err != nil {
+			return err
+		}
+	}
+	if _, err := c.checkPassword(ctx, c.dummy, password); err != nil {
+		return err
+	}
+	if key == "" {
+		return portal.ErrBadPassword
+	}
+	return c.update(func(tx *bbolt.Tx) error {
+		var rec accountRec
+		if _, err := get(tx, bUnknown, key, &rec); err != nil {
+			return err
+		}
+		if err := rec.lockError(now); err != nil {
+			return err
+		}
+		lockErr := rec.fail(now, &rec.PasswordFailures)
+		if err := put(tx, bUnknown, key, rec); err != nil {
+			return err
+		}
+		if lockErr != nil {
+			return keep(lockErr)
+		}
+		return keep(portal.ErrBadPassword)
+	})
 }

@@ -278,13 +278,37 @@ func testPasswordGrant(s *suite) {
 }
 
 func testPasswordUnknownAccount(s *suite) {
-	s.alice()
+	a := s.alice()
 	for i := 0; i < 7; i++ {
-		for _, id := range []string{"", "no-such-id"} {
-			_, err := s.Core.VerifyPassword(s.ctx, id, Password)
+		_, err := s.Core.VerifyPassword(s.ctx, "", Password)
+		WantErr(s.t, err, portal.ErrBadPassword)
+	}
+	// An unknown e-mail's failures lock it exactly as a real account's
+	// (no enumeration through the lock), whatever the password.
+	unknown := portal.UnknownAccount(" Nobody@Example.com ")
+	if unknown != "unknown:nobody@example.com" {
+		s.t.Fatalf("UnknownAccount = %q", unknown)
+	}
+	for i := 0; i < 4; i++ {
+		for _, id := range []string{unknown, a.ID} {
+			_, err := s.Core.VerifyPassword(s.ctx, id, "wrong password")
 			WantErr(s.t, err, portal.ErrBadPassword)
 		}
+		s.advance(time.Minute)
 	}
+	retry := s.Now().Add(15 * time.Minute)
+	for _, id := range []string{unknown, a.ID} {
+		_, err := s.Core.VerifyPassword(s.ctx, id, "wrong password")
+		WantLocked(s.t, err, retry)
+		_, err = s.Core.VerifyPassword(s.ctx, id, Password)
+		WantLocked(s.t, err, retry)
+	}
+	// Another unknown e-mail has its own count.
+	_, err := s.Core.VerifyPassword(s.ctx, portal.UnknownAccount("other@example.com"), Password)
+	WantErr(s.t, err, portal.ErrBadPassword)
+	s.SetNow(retry)
+	_, err = s.Core.VerifyPassword(s.ctx, unknown, Password)
+	WantErr(s.t, err, portal.ErrBadPassword)
 }
 
 func testPasswordLock(s *suite) {
