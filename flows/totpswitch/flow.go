@@ -147,12 +147,12 @@ func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales
 // grant token (a short-lived bearer credential bound to one account,
 // expiring within 10 minutes), never a password, code or secret.
 type data struct {
-	AccountID    string            `json:"account_id,omitempty"`
-	Unknown      bool              `json:"unknown,omitempty"`
+	AccountID string `json:"account_id,omitempty"`
+	Unknown   bool   `json:"unknown,omitempty"`
 	// Probe is portal.UnknownAccount of the e-mail typed when it has no
 	// account: the core counts and locks its wrong passwords like a real
 	// account's.
-	Probe string `json:"probe,omitempty"`
+	Probe        string            `json:"probe,omitempty"`
 	Grant        string            `json:"grant,omitempty"`
 	GrantExpires time.Time         `json:"grant_expires,omitzero"`
 	GrantLevel   portal.GrantLevel `json:"grant_level,omitempty"`
