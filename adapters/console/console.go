@@ -151,7 +151,9 @@ func (c *Console) printButtons(bs []bot.Button) {
 // reports the conversation's session, so a line is read without echo
 // when a secret is expected. Update ids carry a random run id, so lines of
 // an earlier run are never taken for duplicates. It returns nil at the end
-// of input or on cancellation, and restores the terminal it changed.
+// of input or on cancellation, after sending /cancel to a guided change
+// that has not ended (so SMS 2FA is back on and the QR image deleted), and
+// restores the terminal it changed.
 func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Event) error, session func(context.Context) (*bot.Session, error)) error {
 	if c.tty {
 		if st, err := term.GetState(c.fd); err == nil {
@@ -174,6 +176,10 @@ func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Even
 		}
 	}()
 	defer close(requests)
+	// At the end of input or on cancellation (Ctrl-D, Ctrl-C, a closed
+	// pipe) an unfinished guided change is cancelled, so that no account
+	// is left with SMS 2FA off and no QR code image stays on disk.
+	defer c.cancelUnfinished(context.WithoutCancel(ctx), handle, session, next)
 	hinted := false
 	for {
 		s, err := session(ctx)
@@ -213,6 +219,19 @@ func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Even
 			return err
 		}
 	}
+}
+
+// cancelUnfinished sends /cancel when the conversation's guided change has
+// not ended, and says why.
+func (c *Console) cancelUnfinished(ctx context.Context, handle func(context.Context, bot.Event) error, session func(context.Context) (*bot.Session, error), next func() string) {
+	s, err := session(ctx)
+	if err != nil || s == nil || s.Done {
+		return
+	}
+	c.mu.Lock()
+	fmt.Fprintln(c.opts.Out, "\n          (Input ended before the guided change was finished: cancelling it.)")
+	c.mu.Unlock()
+	_ = handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindCommand, Command: "cancel", Locale: c.opts.Locale})
 }
 
 type readResult struct {

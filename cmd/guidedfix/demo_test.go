@@ -33,6 +33,9 @@ type demoUser struct {
 	password string
 	secrets  []string
 	key      *otp.Key
+	// quitAt, if set, makes the user close the input (Ctrl-D) instead of
+	// answering the first screen that contains it.
+	quitAt string
 }
 
 var (
@@ -110,6 +113,10 @@ func runDemoAsUser(t *testing.T, dir string, opts demoOptions, u *demoUser) (str
 		screen.Write(buf[:n])
 		if strings.HasSuffix(screen.String(), "you › ") && strings.Contains(screen.String(), "press Ctrl-D to leave") {
 			inW.Close() // the guided change has ended: leave
+			screen.Reset()
+		}
+		if u.quitAt != "" && strings.HasSuffix(screen.String(), "you › ") && strings.Contains(screen.String(), u.quitAt) {
+			inW.Close()
 			screen.Reset()
 		}
 		if strings.HasSuffix(screen.String(), "you › ") {
@@ -240,5 +247,37 @@ func TestDemoRunsAgainOnTheSameDataDir(t *testing.T) {
 	out, answers := runDemoAsUser(t, dir, demoOptions{reset: true}, &demoUser{t: t, step: 1})
 	if answers != 8 || !strings.Contains(out, "All done!") {
 		t.Fatalf("second run: %d answers\n%s", answers, out)
+	}
+}
+
+// TestDemoInputEndsAfterDisable: the input ends (Ctrl-D, a closed pipe)
+// with SMS 2FA off and the QR code on disk: the demo cancels the change
+// before it exits, so the account has SMS 2FA again and no QR image stays.
+func TestDemoInputEndsAfterDisable(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	u := &demoUser{t: t, quitAt: "Cannot scan?"}
+	out, _ := runDemoAsUser(t, dir, demoOptions{}, u)
+	for _, want := range []string{"cancelling it", "turned SMS two-factor authentication back on"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, out)
+		}
+	}
+	if pngs, _ := filepath.Glob(filepath.Join(dir, "outbox", "qr", "*.png")); len(pngs) != 0 {
+		t.Errorf("QR files left: %v", pngs)
+	}
+	core, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
+		Mail: &portaltest.MailRecorder{}, SMS: &portaltest.SMSRecorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	acc, err := core.LookupAccount(context.Background(), "demo@example.com")
+	if err != nil || acc.Method != portal.MethodSMS {
+		t.Fatalf("account %+v, %v: want method sms again", acc, err)
+	}
+	mails, _ := filepath.Glob(filepath.Join(dir, "outbox", "mail", "*.eml"))
+	if len(mails) != 2 { // the disable alert and the "restored" notice
+		t.Fatalf("%d e-mails, want the alert and the restore notice", len(mails))
 	}
 }
