@@ -945,7 +945,11 @@ func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedErro
 	if mins < 1 {
 		mins = 1
 	}
-	f.end(ctx, t, StateLocked, "totp.locked", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
+	msg := "totp.locked"
+	if locked.SMSLimit {
+		msg = "totp.sms_limit"
+	}
+	f.end(ctx, t, StateLocked, msg, map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
 }
 
 // reverify sends the user back to the password step because the grant

@@ -633,3 +633,29 @@ func TestUnknownCommandDoesNotRestart(t *testing.T) {
 	// No QR code was shown yet, so there is none to invalidate.
 	wantIDs(t, c.cmd("2fa"), "totp.welcome", "totp.ask_email")
 }
+
+// TestSMSLimitIsNotCalledALock: after 5 codes sent within 15 minutes the
+// customer is told that no more codes can be sent yet, not that the
+// account is locked after failed attempts.
+func TestSMSLimitIsNotCalledALock(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "sam@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("sam@example.com")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
+	for i := 0; i < 4; i++ {
+		env.Clock.Advance(50 * time.Second)
+		wantIDs(t, c.press("resend"), "totp.sms_sent")
+	}
+	env.Clock.Advance(50 * time.Second)
+	r := c.press("resend")
+	wantIDs(t, r, "totp.sms_limit")
+	if !strings.Contains(r[0].Text, "Too many sign-in codes") || strings.Contains(r[0].Text, "failed attempts") {
+		t.Fatalf("reply %q", r[0].Text)
+	}
+	c.wantState(totpswitch.StateLocked)
+	if st := env.Core.Stats(); st.SMSSent != 5 {
+		t.Fatalf("stats %+v, want 5 SMS", st)
+	}
+}

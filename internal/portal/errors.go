@@ -49,6 +49,10 @@ var (
 type LockedError struct {
 	// RetryAfter is the instant (UTC) from which a new attempt is allowed.
 	RetryAfter time.Time
+	// SMSLimit is true when the cause is the cap on SMS codes sent to the
+	// account (SendSMSChallenge: 5 within 15 minutes) rather than failed
+	// attempts; only sending another code waits until RetryAfter.
+	SMSLimit bool
 }
 
 func (e *LockedError) Error() string {

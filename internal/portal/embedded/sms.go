@@ -121,7 +121,7 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 			return &portal.WrongStateError{Method: a.Method}
 		}
 		if a.SMSSent = recent(a.SMSSent, now); len(a.SMSSent) >= maxSMSPerWindow {
-			return &portal.LockedError{RetryAfter: a.SMSSent[0].Add(failureWindow)}
+			return &portal.LockedError{RetryAfter: a.SMSSent[0].Add(failureWindow), SMSLimit: true}
 		}
 		if err := voidChallenge(tx, a.Challenge); err != nil {
 			return err

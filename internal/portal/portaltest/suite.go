@@ -322,6 +322,9 @@ func testPasswordLock(s *suite) {
 	retry := fifth.Add(15 * time.Minute)
 	_, err := s.Core.VerifyPassword(s.ctx, a.ID, "wrong password")
 	WantLocked(s.t, err, retry)
+	if le := new(portal.LockedError); !errors.As(err, &le) || le.SMSLimit {
+		s.t.Fatalf("error %#v: a failures lock marked as the SMS limit", err)
+	}
 	_, err = s.Core.VerifyPassword(s.ctx, a.ID, Password)
 	WantLocked(s.t, err, retry)
 	s.SetNow(retry.Add(-time.Second))
@@ -478,6 +481,9 @@ func testSMSRate(s *suite) {
 	}
 	_, err := s.Core.SendSMSChallenge(s.ctx, g.Token, "k5")
 	WantLocked(s.t, err, Start.Add(15*time.Minute))
+	if le := new(portal.LockedError); !errors.As(err, &le) || !le.SMSLimit {
+		s.t.Fatalf("error %#v, want the SMS limit marked", err)
+	}
 	if _, n := s.LastSMSCode(AlicePhone); n != 5 {
 		s.t.Fatalf("%d SMS, want 5", n)
 	}
