@@ -108,9 +108,25 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			r, err := a.core.Restrictions(cmd.Context(), acc.ID)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
+			method := string(st.Method)
+			if r.SwitchOpen {
+				method += " (SMS switched off for a change to the authenticator app still under way)"
+			}
 			fmt.Fprintf(out, "e-mail:  %s\nname:    %s\nid:      %s\n2FA:     %s\nphone:   %s\ncreated: %s\n",
-				acc.Email, acc.Name, acc.ID, st.Method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+				acc.Email, acc.Name, acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+			locked := fmt.Sprintf("no (%d of 5 failures in the last 15 minutes)", r.Failures)
+			if !r.LockedUntil.IsZero() {
+				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"
+			}
+			fmt.Fprintf(out, "locked:  %s\n", locked)
+			if !r.SMSUntil.IsZero() {
+				fmt.Fprintf(out, "SMS:     5 codes sent in 15 minutes; the next one after %s\n", r.SMSUntil.UTC().Format("2006-01-02 15:04 UTC"))
+			}
 			return nil
 		},
 	}

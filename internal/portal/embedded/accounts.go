@@ -319,6 +319,46 @@ func (c *Core) SecurityStatus(ctx context.Context, accountID string) (portal.Sta
 	return portal.Status{AccountID: a.ID, Method: a.Method, MaskedPhone: MaskPhone(a.Phone)}, nil
 }
 
+// Restrictions is what currently holds an account back, for
+// administrators (guidedfix portal show).
+type Restrictions struct {
+	// LockedUntil is the end of a lock after failed attempts; zero when
+	// the account is not locked.
+	LockedUntil time.Time
+	// Failures is the number of wrong passwords and codes counted toward
+	// the next lock (within the last 15 minutes).
+	Failures int
+	// SMSUntil is when another SMS code can be sent, when the cap of 5
+	// within 15 minutes is reached; zero otherwise.
+	SMSUntil time.Time
+	// SwitchOpen is true while the second factor is off for a switch
+	// under way (Disable2FA done, neither restored nor TOTP confirmed).
+	SwitchOpen bool
+}
+
+// Restrictions returns the account's locks and limits at the core's
+// current time; portal.ErrNotFound for an unknown id.
+func (c *Core) Restrictions(ctx context.Context, accountID string) (Restrictions, error) {
+	now := c.clock()
+	var a accountRec
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		a, err = loadAccount(tx, accountID)
+		return err
+	})
+	if err != nil {
+		return Restrictions{}, err
+	}
+	r := Restrictions{SwitchOpen: a.SwitchOpen, Failures: maxFailures - a.failuresLeft(now)}
+	if now.Before(a.LockedUntil) {
+		r.LockedUntil = a.LockedUntil
+	}
+	if sent := recent(a.SMSSent, now); len(sent) >= maxSMSPerWindow {
+		r.SMSUntil = sent[0].Add(failureWindow)
+	}
+	return r, nil
+}
+
 // MaskPhone masks an E.164 number for display: it keeps "+", the first 2
 // digits and the last 4 and replaces each other digit by '•'
 // ("+60123456789" -> "+60•••••6789"). It returns "" for "" and only '•'s
