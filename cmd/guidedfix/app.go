@@ -177,7 +177,15 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.support = sup
 	a.closers = append(a.closers, sup.Close)
-	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log}
+	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
+		CoreAudit: func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
+			changes, err := core.AuditLog(ctx, accountID, limit)
+			out := make([]support.Entry, len(changes))
+			for i, c := range changes {
+				out[i] = support.Entry{At: c.At, Channel: "portal", UserID: "-", AccountID: c.AccountID, Action: c.Action, Outcome: c.Detail}
+			}
+			return out, err
+		}}
 	if !o.engine {
 		return a, nil
 	}

@@ -60,3 +60,30 @@ func TestPortalShowsLock(t *testing.T) {
 		t.Fatalf("show after 5 failures (%v):\n%s", err, out)
 	}
 }
+
+// TestAuditShowsFactorChanges: after a demo run, `guidedfix audit` shows
+// the core's factor changes among the conversation's steps, newest first.
+func TestAuditShowsFactorChanges(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	runDemoAsUser(t, dir, demoOptions{}, &demoUser{t: t})
+	out, err := runCLI(t, "", "audit", "--data-dir", dir, "demo@example.com")
+	if err != nil {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	activated := strings.Index(out, "totp_activated   none -> totp")
+	disabled := strings.Index(out, "2fa_disabled     sms -> none")
+	if activated < 0 || disabled < 0 || activated > disabled {
+		t.Fatalf("audit lacks the factor changes, newest first:\n%s", out)
+	}
+	if !strings.Contains(out, "portal:-") {
+		t.Fatalf("factor changes not attributed to the portal:\n%s", out)
+	}
+	out, err = runCLI(t, "", "audit", "--data-dir", dir, "--limit", "2", "demo@example.com")
+	if n := strings.Count(out, "\n"); err != nil || n != 2 || !strings.Contains(out, "Completed") {
+		t.Fatalf("--limit 2: %d lines, %v:\n%s", n, err, out)
+	}
+	if out, err := runCLI(t, "", "audit", "--data-dir", dir, "--limit", "0", "demo@example.com"); err == nil || !strings.Contains(err.Error(), "--limit must be 1 or more") {
+		t.Fatalf("--limit 0: %v\n%s", err, out)
+	}
+}

@@ -51,6 +51,9 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 		Short: "Show the newest audit log entries of an account (security and staff actions)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 {
+				return fmt.Errorf("--limit must be 1 or more, got %d", limit)
+			}
 			a, err := openAdmin(cmd, g)
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,10 @@ type Desk struct {
 	BotUsername string
 	// Notifier posts to the support channel; nil keeps only the log.
 	Notifier Notifier
+	// CoreAudit, if set, returns the newest limit entries of the portal
+	// core's own record of factor changes for an account (2FA disabled,
+	// TOTP activated, SMS restored), newest first; AuditFor merges them in.
+	CoreAudit func(ctx context.Context, accountID string, limit int) ([]Entry, error)
 	// Logger receives operator logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -266,8 +271,12 @@ func (d *Desk) audit(ctx context.Context, e Entry) {
 }
 
 // AuditFor returns the newest limit audit entries of the account with
-// email, newest first; ErrNoAccount when there is none.
+// email, newest first, merged with CoreAudit's when set; ErrNoAccount when
+// there is none, an error for a limit below 1.
 func (d *Desk) AuditFor(ctx context.Context, email string, limit int) ([]Entry, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("support: audit limit %d: want 1 or more", limit)
+	}
 	acc, err := d.Core.LookupAccount(ctx, email)
 	if errors.Is(err, portal.ErrNotFound) {
 		return nil, ErrNoAccount
@@ -275,7 +284,17 @@ func (d *Desk) AuditFor(ctx context.Context, email string, limit int) ([]Entry, 
 	if err != nil {
 		return nil, err
 	}
-	return d.Store.Audit(ctx, acc.ID, limit)
+	entries, err := d.Store.Audit(ctx, acc.ID, limit)
+	if err != nil || d.CoreAudit == nil {
+		return entries, err
+	}
+	changes, err := d.CoreAudit(ctx, acc.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	entries = append(entries, changes...)
+	slices.SortStableFunc(entries, func(a, b Entry) int { return b.At.Compare(a.At) })
+	return entries[:min(limit, len(entries))], nil
 }
 
 // FormatEntry renders an audit entry as one line:
