@@ -626,7 +626,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 	}
 	f.setGrant(t, g)
 	t.Goto(StateConfirmDisable)
-	t.say("totp.confirm_disable", nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
+	t.say(f.confirmDisableMsg(), nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
 	return nil
 }
 
@@ -1007,7 +1007,7 @@ func (f *Flow) reprompt(t *turn) {
 	case StateAwaitingSMSCode:
 		t.ask(bot.SecretSMSCode, "totp.hint_code", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
 	case StateConfirmDisable:
-		t.say("totp.confirm_disable", nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
+		t.say(f.confirmDisableMsg(), nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
 	case StateOfferSetup:
 		t.say("totp.offer_setup", nil, t.Button("totp.button.setup", "setup"), t.cancelButton())
 	case StateChooseMethod:
@@ -1045,4 +1045,13 @@ func groupKey(k string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// confirmDisableMsg is the step-2 text: what "Disable 2FA" does in the
+// configured order.
+func (f *Flow) confirmDisableMsg() string {
+	if f.swap {
+		return "totp.confirm_swap"
+	}
+	return "totp.confirm_disable"
 }

@@ -129,13 +129,18 @@ func method(t *testing.T, env *testkit.Env, email string) portal.Method {
 	return a.Method
 }
 
-// toConfirmDisable runs the identity step for an SMS account.
+// toConfirmDisable runs the identity step for an SMS account; step 2's
+// text depends on the order (enroll-then-switch says SMS stays on).
 func toConfirmDisable(t *testing.T, c *chat, email, pw string) {
 	t.Helper()
 	wantIDs(t, c.start(), "totp.welcome", "totp.ask_email")
 	wantIDs(t, c.text(email), "totp.ask_password")
 	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
-	wantIDs(t, c.text(c.env.LastSMSCode(t)), "delete:engine.delete_user_secret", "totp.confirm_disable")
+	step2 := "totp.confirm_disable"
+	if c.env.Options().Order == totpswitch.OrderEnrollThenSwitch {
+		step2 = "totp.confirm_swap"
+	}
+	wantIDs(t, c.text(c.env.LastSMSCode(t)), "delete:engine.delete_user_secret", step2)
 }
 
 func TestHappyPath(t *testing.T) {

@@ -313,3 +313,6 @@ func (r *Recorder) Since(n int) ([]bot.Reply, int) {
 	out := append([]bot.Reply(nil), r.Replies[n:]...)
 	return out, len(r.Replies)
 }
+
+// Options returns the options e was made with.
+func (e *Env) Options() Options { return e.opts }
