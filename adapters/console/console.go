@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"golang.org/x/term"
 
@@ -304,9 +305,11 @@ func (c *Console) readLine(secret bool) (string, error) {
 	line = strings.TrimRight(line, "\r\n")
 	if !c.tty {
 		// Echo piped input so a transcript reads like a conversation; a
-		// secret shows as dots, a command in clear.
-		shown := line
-		if name, _, ok := command(strings.TrimSpace(line)); secret && !(ok && commands[name]) {
+		// secret, or what looks like a password or code at another prompt,
+		// shows as dots, a command in clear; control characters (escape
+		// sequences that would drive the terminal) as "�".
+		shown := printable(line)
+		if name, _, ok := command(strings.TrimSpace(line)); (secret || bot.LooksSecret(line)) && !(ok && commands[name]) {
 			shown = "••••••"
 		}
 		c.mu.Lock()
@@ -314,6 +317,16 @@ func (c *Console) readLine(secret bool) (string, error) {
 		c.mu.Unlock()
 	}
 	return line, nil
+}
+
+// printable replaces the control characters of s (C0, DEL, C1) by U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\t' {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, s)
 }
 
 // QRDir returns the default QR directory under dataDir: DATA/outbox/qr.
