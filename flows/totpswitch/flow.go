@@ -740,17 +740,17 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 			t.Goto(StateAwaitingTOTPCode)
 			t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
 		} else {
-			t.ask(bot.SecretTOTPCode, "totp.code_format", nil, t.cancelButton())
+			t.ask(bot.SecretTOTPCode, "totp.code_format", nil, t.Button("totp.button.verify", "verify"), t.cancelButton())
 		}
 		return nil
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingTOTPCode)
 		t.Tag("last_error", "wrong authenticator code")
-		t.ask(bot.SecretTOTPCode, "totp.bad_totp_code", map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
+		t.ask(bot.SecretTOTPCode, "totp.bad_totp_code", map[string]any{"Count": bad.AttemptsLeft}, t.Button("totp.button.verify", "verify"), t.cancelButton())
 		return nil
 	case errors.Is(err, portal.ErrCodeReplayed):
 		t.SetState(StateAwaitingTOTPCode)
-		t.ask(bot.SecretTOTPCode, "totp.code_replayed", nil, t.cancelButton())
+		t.ask(bot.SecretTOTPCode, "totp.code_replayed", nil, t.Button("totp.button.verify", "verify"), t.cancelButton())
 		return nil
 	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
 		// The enrollment is void: start the QR step again with a new one.
