@@ -455,6 +455,11 @@ func maskEmail(email string) string {
 // maxPasswordBytes bounds what is sent to the core as a password.
 const maxPasswordBytes = 1024
 
+// minPasswordRunes is the portal's shortest password (embedded.NewAccount
+// validation): a shorter answer (a mistyped button number, "ok") is not
+// sent to the core and costs no try.
+const minPasswordRunes = 8
+
 // passwordButtons are the buttons of a password prompt: at step 1 (not
 // from a hand-off) "Use another e-mail", to correct a mistyped address,
 // and always Cancel.
@@ -497,7 +502,7 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 // at step 4).
 func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 	reauth := t.Session.State == StateAwaitingReauth
-	if p := pw.Reveal(); strings.TrimSpace(p) == "" || len(p) > maxPasswordBytes || !utf8.ValidString(p) {
+	if p := pw.Reveal(); strings.TrimSpace(p) == "" || len(p) > maxPasswordBytes || !utf8.ValidString(p) || utf8.RuneCountInString(p) < minPasswordRunes {
 		// Not a password anybody could have: ask again, count nothing.
 		t.ask(bot.SecretPassword, "totp.hint_password", nil, f.passwordButtons(t)...)
 		return nil

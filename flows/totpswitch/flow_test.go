@@ -270,10 +270,10 @@ func TestTooManyPasswordsThenLocked(t *testing.T) {
 	c.start()
 	c.text("erin@example.com")
 	for i := 0; i < 4; i++ {
-		wantIDs(t, c.text("wrong-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
+		wantIDs(t, c.text("wrong-pw-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
 	}
 	// The fifth wrong password locks the account in the core.
-	wantIDs(t, c.text("wrong-5"), "delete:engine.delete_user_secret", "totp.locked")
+	wantIDs(t, c.text("wrong-pw-5"), "delete:engine.delete_user_secret", "totp.locked")
 	c.wantState(totpswitch.StateLocked)
 	// A new conversation on another channel does not reset the account's
 	// counter: the right password is refused with the time to retry.
@@ -296,10 +296,10 @@ func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
 	c.start()
 	c.text("ghost@example.com")
 	for i := 0; i < 4; i++ {
-		wantIDs(t, c.text("guess-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
+		wantIDs(t, c.text("guess-pw-"+strconv.Itoa(i)), "delete:engine.delete_user_secret", "totp.bad_password")
 	}
 	// The fifth answer gets the same lock message as a real account.
-	r := c.text("guess-5")
+	r := c.text("guess-pw-5")
 	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.locked")
 	if !strings.Contains(r[1].Text, "in about 15 minutes") {
 		t.Fatalf("lock message %q", r[1].Text)
@@ -319,7 +319,7 @@ func TestUnknownEmailLockedAcrossConversations(t *testing.T) {
 		first.start()
 		first.text(email)
 		for i := 0; i < 5; i++ {
-			first.text("guess-" + strconv.Itoa(i))
+			first.text("guess-pw-" + strconv.Itoa(i))
 		}
 		first.wantState(totpswitch.StateLocked)
 		again := newChat(t, env)
@@ -343,9 +343,10 @@ func TestBlankOrHugePasswordCostsNoTry(t *testing.T) {
 	c.text("ben@example.com")
 	wantIDs(t, c.text("   "), "delete:engine.delete_user_secret", "totp.hint_password")
 	wantIDs(t, c.text(strings.Repeat("x", 5000)), "delete:engine.delete_user_secret", "totp.hint_password")
+	wantIDs(t, c.text("3"), "delete:engine.delete_user_secret", "totp.hint_password") // a button number out of range
 	r := c.text("wrong-password")
 	if !strings.Contains(r[1].Text, "4 tries left") {
-		t.Fatalf("after two non-passwords and one wrong one: %q", r[1].Text)
+		t.Fatalf("after three non-passwords and one wrong one: %q", r[1].Text)
 	}
 	// A mistyped e-mail can be corrected from the password prompt.
 	wantIDs(t, c.press("other_email"), "totp.ask_email")
