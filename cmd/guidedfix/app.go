@@ -153,6 +153,10 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		return nil, err
 	}
 	mem, iter, threads := cfg.Portal.Argon2.Params()
+	if cfg.Portal.Argon2.BelowOWASP() {
+		a.log.Warn("portal.argon2 is below the OWASP minimum (e.g. memory_kib 19456, time 2): use such a cost only for tests",
+			"memory_kib", mem, "time", iter)
+	}
 	core, err := embedded.Open(embedded.Options{
 		Path:                filepath.Join(dir, "portal.db"),
 		KeyFile:             filepath.Join(dir, "portal.key"),

@@ -130,6 +130,15 @@ func (a Argon2Config) Params() (memoryKiB, time uint32, threads uint8) {
 	return uint32(a.MemoryKiB), uint32(a.Time), uint8(a.Threads)
 }
 
+// BelowOWASP reports whether the cost is below every argon2id setting of
+// the OWASP Password Storage Cheat Sheet (m=47104 KiB t=1, 19456 t=2,
+// 12288 t=3, 9216 t=4, 7168 t=5, each p=1): memory under 7168 KiB or
+// memory × time under 35840 KiB. Such values are accepted, for tests and
+// benchmarks, and guidedfix logs a warning.
+func (a Argon2Config) BelowOWASP() bool {
+	return a.MemoryKiB < 7168 || a.MemoryKiB*a.Time < 35840
+}
+
 // MailConfig configures outgoing e-mail.
 type MailConfig struct {
 	// From is the From header of every e-mail, one RFC 5322 address.

@@ -540,3 +540,18 @@ func TestEnvName(t *testing.T) {
 		}
 	}
 }
+
+func TestArgon2BelowOWASP(t *testing.T) {
+	for _, c := range []struct {
+		mem, time int
+		below     bool
+	}{
+		{19456, 2, false}, {47104, 1, false}, {12288, 3, false}, {9216, 4, false}, {7168, 5, false},
+		{19456, 1, true}, {7167, 10, true}, {1024, 1, true}, {12288, 2, true},
+	} {
+		a := Argon2Config{MemoryKiB: c.mem, Time: c.time, Threads: 1}
+		if got := a.BelowOWASP(); got != c.below {
+			t.Errorf("m=%d t=%d: BelowOWASP %v, want %v", c.mem, c.time, got, c.below)
+		}
+	}
+}
