@@ -538,7 +538,12 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 			return nil
 		}
 		t.Tag("last_error", "wrong password")
-		t.ask(bot.SecretPassword, "totp.bad_password", map[string]any{"Count": left}, f.passwordButtons(t)...)
+		msg := "totp.bad_password"
+		if reauth {
+			// The account is known by now: no need to hide which is wrong.
+			msg = "totp.bad_reauth_password"
+		}
+		t.ask(bot.SecretPassword, msg, map[string]any{"Count": left}, f.passwordButtons(t)...)
 		return nil
 	case err != nil:
 		return err
@@ -799,7 +804,11 @@ func (f *Flow) cancel(ctx context.Context, t *turn) error {
 		f.end(ctx, t, StateDone, "totp.done", nil)
 		return nil
 	}
-	f.end(ctx, t, StateCancelled, "totp.cancelled", nil)
+	msg := "totp.cancelled"
+	if !t.d.Disabled {
+		msg = "totp.cancelled_unchanged"
+	}
+	f.end(ctx, t, StateCancelled, msg, nil)
 	return nil
 }
 

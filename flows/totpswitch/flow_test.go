@@ -668,3 +668,30 @@ func TestSMSLimitIsNotCalledALock(t *testing.T) {
 		t.Fatalf("stats %+v, want 5 SMS", st)
 	}
 }
+
+// TestCancelWordingSaysWhatChanged: cancelled before "Disable 2FA" the
+// account is unchanged, and the reply says so; a wrong password at the
+// password-again step names the password alone (the account is known).
+func TestCancelWordingSaysWhatChanged(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "una@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "una@example.com", pw)
+	r := c.cmd("cancel")
+	wantIDs(t, r, "totp.cancelled_unchanged")
+	if r[0].Text != "Cancelled. Nothing was changed on your account." {
+		t.Fatalf("cancel reply %q", r[0].Text)
+	}
+
+	d := newChat(t, env)
+	toConfirmDisable(t, d, "una@example.com", pw)
+	d.press("disable")
+	d.press("setup")
+	env.Clock.Advance(11 * time.Minute)
+	wantIDs(t, d.press("app"), "totp.reauth")
+	r = d.text("not-the-password")
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.bad_reauth_password")
+	if !strings.HasPrefix(r[1].Text, "That password is not right.") {
+		t.Fatalf("reauth wrong password reply %q", r[1].Text)
+	}
+}
