@@ -86,6 +86,9 @@ type server struct {
 	fake   *fakebotapi.Server
 	listen string // 127.0.0.1:port of the webhook server
 	extra  []string
+	// polling runs the server with Telegram long polling instead of the
+	// webhook; customers then queue their updates in the fake.
+	polling bool
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -117,7 +120,12 @@ func newServer(t *testing.T, dir string, fake *fakebotapi.Server, extraEnv ...st
 
 // webhook is the URL the customers post to (what a TLS terminator would
 // forward to).
-func (s *server) webhook() string { return "http://" + s.listen + "/telegram" }
+func (s *server) webhook() string {
+	if s.polling {
+		return ""
+	}
+	return "http://" + s.listen + "/telegram"
+}
 
 func (s *server) env() []string {
 	env := []string{
@@ -126,9 +134,6 @@ func (s *server) env() []string {
 		"TELEGRAM_BOT_TOKEN=" + procToken,
 		"GUIDEDFIX_DATA_DIR=" + s.dir,
 		"GUIDEDFIX_TELEGRAM__API_URL=" + s.fake.URL,
-		"GUIDEDFIX_TELEGRAM__WEBHOOK_URL=https://bot.example.com/telegram",
-		"GUIDEDFIX_TELEGRAM__WEBHOOK_SECRET=" + procSecret,
-		"GUIDEDFIX_TELEGRAM__LISTEN=" + s.listen,
 		"GUIDEDFIX_TELEGRAM__BOT_USERNAME=" + procBot,
 		"GUIDEDFIX_TELEGRAM__PER_CHAT_INTERVAL=-1s",
 		"GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND=-1",
@@ -136,6 +141,12 @@ func (s *server) env() []string {
 		"GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=1024",
 		"GUIDEDFIX_PORTAL__ARGON2__TIME=1",
 		"GUIDEDFIX_LOG__LEVEL=info",
+	}
+	if !s.polling {
+		env = append(env,
+			"GUIDEDFIX_TELEGRAM__WEBHOOK_URL=https://bot.example.com/telegram",
+			"GUIDEDFIX_TELEGRAM__WEBHOOK_SECRET="+procSecret,
+			"GUIDEDFIX_TELEGRAM__LISTEN="+s.listen)
 	}
 	return append(env, s.extra...)
 }
@@ -145,7 +156,11 @@ func (s *server) env() []string {
 // starting, or failed).
 func (s *server) start() error {
 	s.t.Helper()
-	ready := len(s.fake.Calls("setWebhook"))
+	readyCall := "setWebhook" // the last startup call
+	if s.polling {
+		readyCall = "deleteWebhook"
+	}
+	ready := len(s.fake.Calls(readyCall))
 	s.mu.Lock()
 	s.starts++
 	log, err := os.Create(filepath.Join(s.logDir, fmt.Sprintf("serve-%03d.log", s.starts)))
@@ -173,7 +188,7 @@ func (s *server) start() error {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for len(s.fake.Calls("setWebhook")) <= ready {
+	for len(s.fake.Calls(readyCall)) <= ready {
 		select {
 		case <-exited:
 			return fmt.Errorf("guidedfix serve ended while starting: %v", s.exitErr())

@@ -39,7 +39,9 @@ type Customer struct {
 	// Fake is the fake Bot API the server talks to (required).
 	Fake *fakebotapi.Server
 	// Webhook is the server's webhook endpoint as the TLS terminator
-	// would forward to it, e.g. http://127.0.0.1:8443/telegram (required).
+	// would forward to it, e.g. http://127.0.0.1:8443/telegram. Empty: the
+	// server long-polls, and each update is queued in Fake for getUpdates
+	// and counts as delivered once a getUpdates call has confirmed it.
 	Webhook string
 	// Secret is the webhook's secret token.
 	Secret string
@@ -72,6 +74,14 @@ type Customer struct {
 	Log func(format string, args ...any)
 
 	secret string
+	// floor is the id of the newest message acted on: with long polling
+	// an input counts as delivered before its turn ends, so the chat may
+	// not show the turn's replies yet, and an older prompt must not be
+	// answered again; floorText is that message's text and caption. A
+	// newer message with the same text is the prompt sent once more after
+	// a crash (the window bot/outbox.go documents): already answered.
+	floor     int
+	floorText string
 }
 
 // Result is what a Run did.
@@ -158,6 +168,14 @@ func (c *Customer) Run(ctx context.Context) (res Result, err error) {
 			continue
 		}
 		last = a
+		if c.Webhook == "" && a.msg > c.floor {
+			c.floor = a.msg
+			for _, m := range c.botMessages() {
+				if m.ID == a.msg {
+					c.floorText = m.Text + m.Caption
+				}
+			}
+		}
 		if c.BeforeInput != nil {
 			c.BeforeInput(a.kind)
 		}
@@ -209,8 +227,25 @@ func (c *Customer) input(ctx context.Context, chat fakebotapi.Chat, a action) (f
 	return nil, fmt.Errorf("simcustomer: unknown action %q", a.kind)
 }
 
-// deliver posts u to the webhook until it answers 200.
+// deliver posts u to the webhook until it answers 200, or, without a
+// webhook, queues it for getUpdates and waits until it is confirmed.
 func (c *Customer) deliver(ctx context.Context, u fakebotapi.Update, res *Result) error {
+	if c.Webhook == "" {
+		if c.BeforePost != nil {
+			c.BeforePost(u, 1)
+		}
+		start := time.Now()
+		c.Fake.Inject(u)
+		for c.Fake.Confirmed() <= u.ID {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("simcustomer: update %d not confirmed by getUpdates: %w", u.ID, err)
+			}
+			sleep(ctx, 2*time.Millisecond)
+		}
+		res.Turns++
+		res.Latencies = append(res.Latencies, time.Since(start))
+		return nil
+	}
 	client := c.Client
 	if client == nil {
 		client = http.DefaultClient
@@ -314,7 +349,13 @@ func (c *Customer) decide() action {
 	msgs := c.botMessages()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
+		if m.ID < c.floor {
+			break
+		}
 		text := m.Text + m.Caption
+		if m.ID > c.floor && c.floor > 0 && text == c.floorText {
+			continue
+		}
 		for _, p := range prompts {
 			if !strings.Contains(text, p.text) {
 				continue
