@@ -317,6 +317,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			// address being tried (the core's own lock counts per account).
 			*t.d = data{}
 			t.Tag("account", "")
+			t.Tag("verified", "")
 			t.Goto(StateAwaitingEmail)
 			t.say("totp.ask_email", nil, t.cancelButton())
 			return nil
@@ -550,6 +551,9 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 	}
 	t.d.Tries = 0
 	f.setGrant(t, g)
+	if t.Session.Tags["verified"] == "" {
+		t.Tag("verified", "password")
+	}
 	if reauth {
 		t.Goto(StateEnrolling)
 		return f.enroll(ctx, t)
@@ -635,6 +639,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 		return err
 	}
 	f.setGrant(t, g)
+	t.Tag("verified", "password and SMS code")
 	t.Goto(StateConfirmDisable)
 	t.say(f.confirmDisableMsg(), nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
 	return nil

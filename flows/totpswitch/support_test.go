@@ -92,7 +92,7 @@ func TestEscalateTakeOverRelayHandBack(t *testing.T) {
 		t.Fatalf("buttons %q", labels)
 	}
 	wantIDs(t, c.press("_human"), bot.MsgEscalated)
-	if len(desk.escalations) != 1 || desk.escalations[0].State != totpswitch.StateAwaitingSMSCode {
+	if len(desk.escalations) != 1 || desk.escalations[0].State != totpswitch.StateAwaitingSMSCode || desk.escalations[0].Tags["verified"] != "password" {
 		t.Fatalf("escalations %+v", desk.escalations)
 	}
 	// The agent takes over: the pending SMS-code prompt is set aside.

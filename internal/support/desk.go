@@ -224,8 +224,15 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
 	}
-	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s\nChannel: %s\nStep: %s\nLast error: %s",
-		email, s.Conversation.Channel, StepName(s.State), lastErr)
+	verified := "not verified yet: the person has only named this account"
+	if v := s.Tags["verified"]; v != "" {
+		verified = "verified by " + v
+	}
+	if account == "" {
+		verified = "none named or known yet"
+	}
+	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
+		email, verified, s.Conversation.Channel, StepName(s.State), lastErr)
 	ch, th, err := d.Notifier.Escalate(ctx, s.Conversation, text)
 	if err != nil {
 		return err

@@ -133,8 +133,18 @@ func TestEscalateAndRelayUseOneThread(t *testing.T) {
 	if err := d.Escalate(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	if len(ch.threads) != 1 || !strings.Contains(ch.threads[0], "bo@example.com") || !strings.Contains(ch.threads[0], "Verify SMS code") || !strings.Contains(ch.threads[0], "wrong SMS code") {
+	if len(ch.threads) != 1 || !strings.Contains(ch.threads[0], "Account: bo@example.com (not verified yet: the person has only named this account)\n") ||
+		!strings.Contains(ch.threads[0], "Verify SMS code") || !strings.Contains(ch.threads[0], "wrong SMS code") {
 		t.Fatalf("escalation %q", ch.threads)
+	}
+	// Once the flow tagged the proof, staff see it.
+	s2 := s
+	s2.Conversation.ID, s2.Tags = "55", map[string]string{"account": acc.ID, "verified": "password and SMS code"}
+	if err := d.Escalate(context.Background(), s2); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.threads) != 2 || !strings.Contains(ch.threads[1], "Account: bo@example.com (verified by password and SMS code)\n") {
+		t.Fatalf("escalation after verification %q", ch.threads)
 	}
 	if err := d.Relay(context.Background(), s, "hello?"); err != nil {
 		t.Fatal(err)
