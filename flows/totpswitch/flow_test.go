@@ -540,7 +540,7 @@ func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
 	if after.State != before.State || after.Step != before.Step || after.Expect != bot.SecretSMSCode {
 		t.Fatalf("state changed: %q/%d → %q/%d expect %q", before.State, before.Step, after.State, after.Step, after.Expect)
 	}
-	if !strings.Contains(c.last[0].Text, "step 1 of 6") {
+	if !strings.Contains(c.last[0].Text, "step 1 of 5") {
 		t.Fatalf("help: %q", c.last[0].Text)
 	}
 }

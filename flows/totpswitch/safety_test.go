@@ -281,7 +281,7 @@ func TestRecoveryCodesStep(t *testing.T) {
 	c.text(pw)
 	c.press("setup")
 	r := c.press("app")
-	if !strings.Contains(r[0].Text, "Step 5 of 7") {
+	if !strings.Contains(r[0].Text, "Step 4 of 6") {
 		t.Fatalf("QR caption %q: the flow gains one step", r[0].Text)
 	}
 	key := env.KeyFromQR(t, r[0].Image)

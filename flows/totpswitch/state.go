@@ -121,18 +121,21 @@ var progress = map[bot.State]int{
 	StateDisabling:        2,
 	StateOfferSetup:       3,
 	StateChooseMethod:     3,
-	StateAwaitingReauth:   4,
-	StateEnrolling:        5,
-	StateAwaitingTOTPCode: 5,
-	StateVerifying:        5,
-	StateActivated:        6,
-	StateDone:             6,
+	StateAwaitingReauth:   4, // the password again, only when the grant lapsed
+	StateEnrolling:        4,
+	StateAwaitingTOTPCode: 4,
+	StateVerifying:        4,
+	StateActivated:        5,
+	StateDone:             5,
 	StateRestoring:        2,
-	StateRecoveryCodes:    7,
+	StateRecoveryCodes:    6,
 }
 
-// Steps is the number of steps the user sees.
-const Steps = 6
+// Steps is the number of steps the user sees: verify identity, Disable
+// 2FA, choose the authenticator app, set it up (the password again when
+// the earlier check has lapsed, the QR code, the code), done; one more
+// with recovery codes.
+const Steps = 5
 
 // Transitions returns a copy of the transition table: each state and the
 // states it may move to (cancelled and expired are implicit exits of every
