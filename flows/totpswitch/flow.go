@@ -1044,14 +1044,42 @@ func (f *Flow) reprompt(t *turn) {
 	}
 }
 
+// help says which step the user is at and what it is about, with the
+// step's buttons, so that the answer to /help can be acted on at once.
 func (f *Flow) help(t *turn) {
-	what := map[int]string{1: "totp.what.identify", 2: "totp.what.disable", 3: "totp.what.setup",
-		4: "totp.what.reauth", 5: "totp.what.scan", 6: "totp.what.finish"}
+	var what string
+	var buttons []bot.Button
+	switch t.Session.State {
+	case StateAwaitingEmail:
+		what, buttons = "totp.what.identify", []bot.Button{t.cancelButton()}
+	case StateAwaitingPassword:
+		what, buttons = "totp.what.identify", f.passwordButtons(t)
+	case StateAwaitingSMSCode:
+		what, buttons = "totp.what.identify", []bot.Button{t.Button("totp.button.resend", "resend"), t.cancelButton()}
+	case StateConfirmDisable:
+		what, buttons = "totp.what.disable", []bot.Button{t.Button("totp.button.disable", "disable"), t.cancelButton()}
+	case StateOfferSetup:
+		what, buttons = "totp.what.setup", []bot.Button{t.Button("totp.button.setup", "setup"), t.cancelButton()}
+	case StateChooseMethod:
+		what, buttons = "totp.what.setup", []bot.Button{t.Button("totp.button.app", "app"), t.cancelButton()}
+	case StateAwaitingReauth:
+		what, buttons = "totp.what.reauth", []bot.Button{t.cancelButton()}
+	case StateAwaitingTOTPCode:
+		what, buttons = "totp.what.scan", []bot.Button{t.Button("totp.button.verify", "verify"), t.cancelButton()}
+	case StateActivated:
+		t.say("totp.help_activated", map[string]any{"Step": progress[StateActivated]}, t.Button("totp.button.okay", "okay"))
+		return
+	case StateRecoveryCodes:
+		t.say("totp.help_recovery", map[string]any{"Step": progress[StateRecoveryCodes]})
+		return
+	default:
+		what = "totp.what.identify"
+	}
 	step := progress[t.Session.State]
 	if step == 0 {
 		step = 1
 	}
-	t.say("totp.help", map[string]any{"Step": step, "What": t.T(what[step], nil)})
+	t.say("totp.help", map[string]any{"Step": step, "What": t.T(what, nil)}, buttons...)
 }
 
 // groupKey splits a base32 key in groups of 4 for easier typing.

@@ -543,6 +543,33 @@ func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
 	if !strings.Contains(c.last[0].Text, "step 1 of 5") {
 		t.Fatalf("help: %q", c.last[0].Text)
 	}
+	if labels := buttonLabels(c.last[0]); !slices.Equal(labels, []string{"Send a new code", "Cancel"}) {
+		t.Fatalf("help buttons %q", labels)
+	}
+}
+
+// TestHelpOffersTheStepsButtons: /help answers with the step's buttons,
+// and after the app is verified it does not offer to cancel.
+func TestHelpOffersTheStepsButtons(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "hel@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "hel@example.com", pw)
+	r := c.cmd("help")
+	wantIDs(t, r, "totp.help")
+	if labels := buttonLabels(r[0]); !slices.Equal(labels, []string{"Disable 2FA", "Cancel"}) {
+		t.Fatalf("help buttons at step 2 %q", labels)
+	}
+	wantIDs(t, c.press("disable"), "totp.disabled", "totp.offer_setup")
+	c.press("setup")
+	key := env.KeyFromQR(t, c.press("app")[0].Image)
+	c.text(env.TOTPCode(t, key, 0))
+	r = c.cmd("help")
+	wantIDs(t, r, "totp.help_activated")
+	if labels := buttonLabels(r[0]); !slices.Equal(labels, []string{"Okay"}) || strings.Contains(r[0].Text, "/cancel") {
+		t.Fatalf("help after activation %q buttons %q", r[0].Text, labels)
+	}
+	wantIDs(t, c.press("okay"), "totp.done")
 }
 
 func TestRestartInvalidatesOldQR(t *testing.T) {
