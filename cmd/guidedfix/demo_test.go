@@ -17,8 +17,6 @@ import (
 
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
-	"guidedfix/internal/portal/embedded"
-	"guidedfix/internal/portal/portaltest"
 	"guidedfix/internal/qr/qrdecode"
 )
 
@@ -219,15 +217,10 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	// The account now uses TOTP; the app's current code is a replay, a code
 	// two time steps old is refused.
-	core, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
-		Mail: &portaltest.MailRecorder{}, SMS: &portaltest.SMSRecorder{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	core, acc := openAccount(t, dir, "demo@example.com")
 	defer core.Close()
-	acc, err := core.LookupAccount(context.Background(), "demo@example.com")
-	if err != nil || acc.Method != portal.MethodTOTP {
-		t.Fatalf("account %+v, %v: want method totp", acc, err)
+	if acc.Method != portal.MethodTOTP {
+		t.Fatalf("account %+v: want method totp", acc)
 	}
 	old, _ := totp.GenerateCode(u.key.Secret(), time.Now().Add(-60*time.Second))
 	if err := core.VerifyTOTP(context.Background(), acc.ID, old); err == nil {
@@ -266,15 +259,10 @@ func TestDemoInputEndsAfterDisable(t *testing.T) {
 	if pngs, _ := filepath.Glob(filepath.Join(dir, "outbox", "qr", "*.png")); len(pngs) != 0 {
 		t.Errorf("QR files left: %v", pngs)
 	}
-	core, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
-		Mail: &portaltest.MailRecorder{}, SMS: &portaltest.SMSRecorder{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	core, acc := openAccount(t, dir, "demo@example.com")
 	defer core.Close()
-	acc, err := core.LookupAccount(context.Background(), "demo@example.com")
-	if err != nil || acc.Method != portal.MethodSMS {
-		t.Fatalf("account %+v, %v: want method sms again", acc, err)
+	if acc.Method != portal.MethodSMS {
+		t.Fatalf("account %+v: want method sms again", acc)
 	}
 	mails, _ := filepath.Glob(filepath.Join(dir, "outbox", "mail", "*.eml"))
 	if len(mails) != 2 { // the disable alert and the "restored" notice

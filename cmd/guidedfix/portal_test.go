@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/portal/portaltest"
 )
@@ -25,6 +26,24 @@ func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// openAccount opens the embedded core of data directory dir (no process
+// may have it open) and looks up the account with email; the caller closes
+// the core.
+func openAccount(t *testing.T, dir, email string) (*embedded.Core, portal.Account) {
+	t.Helper()
+	core, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
+		Mail: &portaltest.MailRecorder{}, SMS: &portaltest.SMSRecorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := core.LookupAccount(context.Background(), email)
+	if err != nil {
+		core.Close()
+		t.Fatal(err)
+	}
+	return core, acc
+}
+
 // TestPortalShowsLock: after 5 wrong passwords `portal show` says the
 // account is locked and until when; before, how many failures count.
 func TestPortalShowsLock(t *testing.T) {
@@ -35,16 +54,8 @@ func TestPortalShowsLock(t *testing.T) {
 		t.Fatalf("add-account: %v\n%s", err, out)
 	}
 	wrong := func(n int) {
-		core, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
-			Mail: &portaltest.MailRecorder{}, SMS: &portaltest.SMSRecorder{}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		core, acc := openAccount(t, dir, "lock@example.com")
 		defer core.Close()
-		acc, err := core.LookupAccount(context.Background(), "lock@example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
 		for range n {
 			_, _ = core.VerifyPassword(context.Background(), acc.ID, "not the password")
 		}
