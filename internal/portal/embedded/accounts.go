@@ -51,6 +51,18 @@ func (a accountRec) public() portal.Account {
 	return portal.Account{ID: a.ID, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: a.Method, CreatedAt: a.CreatedAt}
 }
 
+// viewAccount reads the account with id in a read transaction, or
+// portal.ErrNotFound.
+func (c *Core) viewAccount(id string) (accountRec, error) {
+	var a accountRec
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		a, err = loadAccount(tx, id)
+		return err
+	})
+	return a, err
+}
+
 // loadAccount returns the account with id, or portal.ErrNotFound.
 func loadAccount(tx *bbolt.Tx, id string) (accountRec, error) {
 	var a accountRec
@@ -297,12 +309,7 @@ func (c *Core) LookupAccount(ctx context.Context, email string) (portal.Account,
 
 // Account returns the account with accountID, or portal.ErrNotFound.
 func (c *Core) Account(ctx context.Context, accountID string) (portal.Account, error) {
-	var a accountRec
-	err := c.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		a, err = loadAccount(tx, accountID)
-		return err
-	})
+	a, err := c.viewAccount(accountID)
 	if err != nil {
 		return portal.Account{}, err
 	}
@@ -340,12 +347,7 @@ type Restrictions struct {
 // current time; portal.ErrNotFound for an unknown id.
 func (c *Core) Restrictions(ctx context.Context, accountID string) (Restrictions, error) {
 	now := c.clock()
-	var a accountRec
-	err := c.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		a, err = loadAccount(tx, accountID)
-		return err
-	})
+	a, err := c.viewAccount(accountID)
 	if err != nil {
 		return Restrictions{}, err
 	}

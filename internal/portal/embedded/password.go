@@ -192,12 +192,7 @@ func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) 
 // portal.ErrBadGrant if it is gone meanwhile).
 func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, replaces string) (portal.Grant, error) {
 	now := c.clock()
-	var acct accountRec
-	err := c.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		acct, err = loadAccount(tx, accountID)
-		return err
-	})
+	acct, err := c.viewAccount(accountID)
 	if err != nil && !errors.Is(err, portal.ErrNotFound) {
 		return portal.Grant{}, err
 	}

@@ -132,12 +132,7 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		return portal.ErrCodeFormat
 	}
 	now := c.clock()
-	var a accountRec
-	err := c.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		a, err = loadAccount(tx, accountID)
-		return err
-	})
+	a, err := c.viewAccount(accountID)
 	if err != nil {
 		return err
 	}

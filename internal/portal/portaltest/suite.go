@@ -60,7 +60,6 @@ func Run(t *testing.T, h Harness) {
 		{"BeginNeedsElevationWhileSMS", testBeginNeedsElevation},
 		{"BeginReplacesPending", testBeginReplaces},
 		{"OpenSwitchNeedsElevation", testOpenSwitchNeedsElevation},
-		{"GrantsVoidAfterFactorChange", testGrantsVoidAfterFactorChange},
 		{"Reauthenticate", testReauthenticate},
 		{"ConfirmEnrollment", testConfirm},
 		{"ConfirmFiveWrongCodes", testConfirmFiveWrong},
@@ -662,30 +661,6 @@ func testOpenSwitchNeedsElevation(s *suite) {
 	// password: testBeginNeedsElevation.)
 }
 
-// testGrantsVoidAfterFactorChange: a grant elevated by the SMS code cannot
-// disable the authenticator app it just helped to bind.
-func testGrantsVoidAfterFactorChange(s *suite) {
-	a := s.alice()
-	eg := s.elevated(a)
-	if err := s.Core.Disable2FA(s.ctx, eg.Token, "d1"); err != nil {
-		s.t.Fatal(err)
-	}
-	e, err := s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b1")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := s.Core.ConfirmTOTPEnrollment(s.ctx, e.ID, Code(s.t, e.Secret, s.Now()), "c1"); err != nil {
-		s.t.Fatal(err)
-	}
-	err = s.Core.Disable2FA(s.ctx, eg.Token, "d2")
-	WantErr(s.t, err, portal.ErrBadGrant)
-	if m := s.method(a.ID); m != portal.MethodTOTP {
-		s.t.Fatalf("method = %q, want totp", m)
-	}
-	_, err = s.Core.Reauthenticate(s.ctx, eg.Token, Password)
-	WantErr(s.t, err, portal.ErrBadGrant)
-}
-
 // testReauthenticate: the KB's "password again" renews a lapsed elevated
 // grant at its level for 5 minutes, once, up to 10 minutes after it
 // lapsed; a wrong password counts like VerifyPassword's.
@@ -892,6 +867,15 @@ func testKBFlow(s *suite) {
 	if n := len(s.mailsTo(AliceEmail)); n != 2 {
 		s.t.Fatalf("%d e-mails, want alert + confirmation", n)
 	}
+	// The activation voided the grant elevated by the SMS code: it cannot
+	// disable the app it just helped to bind, nor be renewed.
+	err = s.Core.Disable2FA(s.ctx, eg.Token, "d2")
+	WantErr(s.t, err, portal.ErrBadGrant)
+	if m := s.method(a.ID); m != portal.MethodTOTP {
+		s.t.Fatalf("method = %q, want totp", m)
+	}
+	_, err = s.Core.Reauthenticate(s.ctx, eg.Token, Password)
+	WantErr(s.t, err, portal.ErrBadGrant)
 }
 
 // testSafeSwap binds TOTP without disabling SMS first: the method goes
