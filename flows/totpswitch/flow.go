@@ -163,6 +163,11 @@ type data struct {
 	Tries        int               `json:"tries,omitempty"`
 	StartMethod  portal.Method     `json:"start_method,omitempty"`
 	Disabled     bool              `json:"disabled,omitempty"`
+	// DisableTried is set before Disable2FA is called: if the answer is
+	// lost (a crash, a failed save) the disable may have committed
+	// although Disabled is false, so an ending restores all the same
+	// (RestoreFactor finds nothing to undo when it had not).
+	DisableTried bool `json:"disable_tried,omitempty"`
 	DisabledAt   time.Time         `json:"disabled_at,omitzero"`
 	ReminderSent bool              `json:"reminder_sent,omitempty"`
 	EnrollExpiry time.Time         `json:"enroll_expires,omitzero"`
@@ -182,6 +187,12 @@ func (d *data) forgetGrant() { d.Grant, d.GrantLevel, d.GrantExpires = "", "", t
 // needsRestore reports whether the flow disabled SMS 2FA and nothing has
 // replaced it yet: ending now would leave the account with a password only.
 func (d *data) needsRestore() bool { return d.Disabled && !d.Activated && !d.Restored }
+
+// mustRestore reports whether an ending has to call RestoreFactor: SMS 2FA
+// is off, or may be (DisableTried), and no app is verified.
+func (d *data) mustRestore() bool {
+	return (d.Disabled || d.DisableTried) && !d.Activated && !d.Restored
+}
 
 // turn bundles a bot turn with the decoded data for one handler run.
 type turn struct {
@@ -284,7 +295,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		// begin again in a new session.
 		hadQR := t.d.EnrollmentID != ""
 		f.release(ctx, t)
-		if t.d.needsRestore() && !f.restore(ctx, t, StateCancelled, "totp.restarting", nil) {
+		if t.d.mustRestore() && !f.restore(ctx, t, StateCancelled, "totp.restarting", nil) {
 			return nil
 		}
 		if !t.d.Restored && hadQR {
@@ -510,12 +521,18 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 	}
 	var g portal.Grant
 	var err error
-	if reauth && t.d.Disabled && t.d.Grant != "" {
-		// KB step 8 after the factor was switched off: renew the grant
-		// that proved it, so that the new one keeps its elevation. A new
-		// password-only grant cannot set up the app in this window.
+	if reauth && t.d.Grant != "" && t.d.GrantLevel == portal.LevelElevated {
+		// KB step 8: renew the grant that proved the SMS code, so that the
+		// new one keeps its elevation (a new password-only grant cannot
+		// set up the app while SMS is on, nor while a switch has it off).
+		// The core keeps the old grant, so a lost answer can be retried.
 		g, err = f.core.Reauthenticate(ctx, t.d.Grant, pw.Reveal())
 		if errors.Is(err, portal.ErrExpired) || errors.Is(err, portal.ErrBadGrant) {
+			if !t.d.Disabled {
+				// SMS is still on: verify the identity again from the start.
+				f.reverify(t)
+				return nil
+			}
 			f.end(ctx, t, StateExpired, "totp.reauth_expired", nil)
 			return nil
 		}
@@ -647,6 +664,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 
 // disable turns SMS 2FA off (KB step 5) under the session's "disable" key.
 func (f *Flow) disable(ctx context.Context, t *turn) error {
+	t.d.DisableTried = true
 	if err := t.Checkpoint(ctx); err != nil {
 		return err
 	}
@@ -810,7 +828,7 @@ func (f *Flow) cancel(ctx context.Context, t *turn) error {
 		return nil
 	}
 	msg := "totp.cancelled"
-	if !t.d.Disabled {
+	if !t.d.Disabled && !t.d.DisableTried {
 		msg = "totp.cancelled_unchanged"
 	}
 	f.end(ctx, t, StateCancelled, msg, nil)
@@ -824,7 +842,7 @@ func (f *Flow) cancel(ctx context.Context, t *turn) error {
 // StateRestoring and retries.
 func (f *Flow) end(ctx context.Context, t *turn, state bot.State, msg string, msgData map[string]any) {
 	f.release(ctx, t)
-	if t.d.needsRestore() && !f.restore(ctx, t, state, msg, msgData) {
+	if t.d.mustRestore() && !f.restore(ctx, t, state, msg, msgData) {
 		return
 	}
 	t.End(state)

@@ -90,7 +90,7 @@ var transitions = map[bot.State][]bot.State{
 	StateDisabling:        {StateOfferSetup, StateAwaitingPassword},
 	StateOfferSetup:       {StateChooseMethod},
 	StateChooseMethod:     {StateEnrolling, StateAwaitingReauth},
-	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed},
+	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed, StateAwaitingPassword},
 	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP, StateFailed},
 	StateAwaitingTOTPCode: {StateVerifying},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},

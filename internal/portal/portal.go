@@ -169,14 +169,16 @@ type Core interface {
 	VerifyPassword(ctx context.Context, accountID, password string) (Grant, error)
 
 	// Reauthenticate checks password again for the account of grantToken,
-	// a grant that may have expired up to 10 minutes ago (so at most 20
-	// minutes after an elevation), and returns a new grant valid for 5
-	// minutes at the old grant's level, voiding the old one: the KB's
-	// "password again" step keeps the second factor proved earlier in the
-	// same conversation, which a new VerifyPassword never has. It returns
-	// ErrBadGrant for an unknown or voided token, ErrExpired when it
-	// expired longer ago, and the errors of VerifyPassword (failures count
-	// the same way).
+	// a grant that may have expired, and returns a new grant at the old
+	// grant's level, valid for 5 minutes but never more than 20 minutes
+	// after the proof behind that level (the password check, or the SMS
+	// code of an elevated grant): the KB's "password again" step keeps the
+	// second factor proved earlier in the same conversation, which a new
+	// VerifyPassword never has, and renewing a renewal never stretches the
+	// proof. The old grant is left to lapse, so a call whose answer was
+	// lost can be repeated. It returns ErrBadGrant for an unknown or voided
+	// token, ErrExpired when the proof is 20 minutes old, and the errors of
+	// VerifyPassword (failures count the same way).
 	Reauthenticate(ctx context.Context, grantToken, password string) (Grant, error)
 
 	// SendSMSChallenge sends a fresh 6-digit code to the account's phone,

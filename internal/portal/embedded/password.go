@@ -24,7 +24,7 @@ const (
 	elevatedGrantTTL = 10 * time.Minute // LevelElevated grant
 	failureWindow    = 15 * time.Minute // failures counted within, and lock length
 	maxFailures      = 5                // failures per account within failureWindow
-	reauthWindow     = 10 * time.Minute // how long after its expiry a grant can be renewed by Reauthenticate
+	proofLife        = 20 * time.Minute // how long after its proof a grant can be renewed by Reauthenticate (the flow's bound)
 )
 
 func withDefaults(p Argon2Params) Argon2Params {
@@ -131,6 +131,11 @@ type grantRec struct {
 	AccountID string
 	Level     portal.GrantLevel
 	ExpiresAt time.Time
+	// ProvedAt is when the proof behind Level was given: the password
+	// check of a LevelPassword grant, the SMS code of a LevelElevated one.
+	// Reauthenticate carries it over, so that renewals never stretch a
+	// proof beyond proofLife.
+	ProvedAt time.Time `json:",omitzero"`
 }
 
 func grantKey(token string) string {
@@ -159,16 +164,19 @@ func loadGrant(tx *bbolt.Tx, token string) (grantRec, error) {
 // even with the right password (NIST SP 800-63B §5.2.2). Success clears the
 // password failures. ctx bounds the wait for a hashing slot.
 func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
-	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, "")
+	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, time.Time{})
 }
 
 // Reauthenticate implements portal.Core.Reauthenticate: the password of
 // the account of grantToken is checked like VerifyPassword's (the same
-// counters and lock), and on success the old grant is deleted and a new
-// one issued at its level, valid 5 minutes, in one transaction. It
-// returns portal.ErrBadGrant for an unknown token (also one revoked by a
-// factor change or a reset) and portal.ErrExpired for a grant that
-// expired more than reauthWindow ago, before any hashing.
+// counters and lock), and on success a new grant is issued at the old
+// one's level with the same proof time, valid 5 minutes but never past
+// proof time + 20 minutes. The old grant is left as it is (it lapses on its
+// own), so a call whose answer was lost can be made again. It returns
+// portal.ErrBadGrant for an unknown token (also one revoked by a factor
+// change or a reset) and portal.ErrExpired when the proof behind the grant
+// is 20 minutes old or more (or the grant predates proof times), before
+// any hashing.
 func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) (portal.Grant, error) {
 	now := c.clock()
 	var g grantRec
@@ -180,17 +188,17 @@ func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) 
 	if err != nil {
 		return portal.Grant{}, err
 	}
-	if !now.Before(g.ExpiresAt.Add(reauthWindow)) {
+	if g.ProvedAt.IsZero() || !now.Before(g.ProvedAt.Add(proofLife)) {
 		return portal.Grant{}, portal.ErrExpired
 	}
-	return c.verifyPassword(ctx, g.AccountID, password, g.Level, grantKey(grantToken))
+	return c.verifyPassword(ctx, g.AccountID, password, g.Level, g.ProvedAt)
 }
 
 // verifyPassword checks password for accountID and issues a grant of
-// level valid passwordGrantTTL; a non-empty replaces is the key of the
-// grant it replaces, deleted in the same transaction (which fails with
-// portal.ErrBadGrant if it is gone meanwhile).
-func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, replaces string) (portal.Grant, error) {
+// level, valid passwordGrantTTL: a fresh proof when provedAt is zero, else
+// a renewal of the proof given at provedAt (ending by provedAt +
+// proofLife).
+func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, provedAt time.Time) (portal.Grant, error) {
 	now := c.clock()
 	acct, err := c.viewAccount(accountID)
 	if err != nil && !errors.Is(err, portal.ErrNotFound) {
@@ -213,6 +221,12 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 		Level:     level,
 		ExpiresAt: now.Add(passwordGrantTTL),
 	}
+	renewal := !provedAt.IsZero()
+	if !renewal {
+		provedAt = now
+	} else if end := provedAt.Add(proofLife); grant.ExpiresAt.After(end) {
+		grant.ExpiresAt = end
+	}
 	err = c.update(func(tx *bbolt.Tx) error {
 		acct, err := loadAccount(tx, accountID)
 		if err != nil {
@@ -231,22 +245,13 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 			}
 			return keep(portal.ErrBadPassword)
 		}
-		if replaces != "" {
-			b := tx.Bucket(bGrants)
-			if b.Get([]byte(replaces)) == nil {
-				return portal.ErrBadGrant // revoked while the hash ran
-			}
-			if err := b.Delete([]byte(replaces)); err != nil {
-				return err
-			}
-		}
 		acct.PasswordFailures = nil
 		if err := put(tx, bAccounts, accountID, acct); err != nil {
 			return err
 		}
-		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt})
+		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt, provedAt})
 	})
-	c.log.Info("portal password check", "account", accountID, "reauth", replaces != "", "level", level, "ok", err == nil, "error", errText(err))
+	c.log.Info("portal password check", "account", accountID, "renewal", renewal, "level", level, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err
 	}

@@ -249,7 +249,7 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		}
 		ch.Void, ch.MAC = true, nil
 		a.CodeFailures = nil
-		g.Level, g.ExpiresAt = portal.LevelElevated, now.Add(elevatedGrantTTL)
+		g.Level, g.ExpiresAt, g.ProvedAt = portal.LevelElevated, now.Add(elevatedGrantTTL), now
 		if err := put(tx, bChallenges, ch.ID, ch); err != nil {
 			return err
 		}
