@@ -167,17 +167,17 @@ type data struct {
 	// lost (a crash, a failed save) the disable may have committed
 	// although Disabled is false, so an ending restores all the same
 	// (RestoreFactor finds nothing to undo when it had not).
-	DisableTried bool `json:"disable_tried,omitempty"`
-	DisabledAt   time.Time         `json:"disabled_at,omitzero"`
-	ReminderSent bool              `json:"reminder_sent,omitempty"`
-	EnrollExpiry time.Time         `json:"enroll_expires,omitzero"`
-	Activated    bool              `json:"activated,omitempty"`
-	Restored     bool              `json:"restored,omitempty"`
-	Ending       bot.State         `json:"ending,omitempty"`
-	EndingMsg    string            `json:"ending_msg,omitempty"`
-	EndingData   map[string]any    `json:"ending_data,omitempty"`
-	RetryNoted   bool              `json:"retry_noted,omitempty"`
-	Label        string            `json:"label,omitempty"`
+	DisableTried bool           `json:"disable_tried,omitempty"`
+	DisabledAt   time.Time      `json:"disabled_at,omitzero"`
+	ReminderSent bool           `json:"reminder_sent,omitempty"`
+	EnrollExpiry time.Time      `json:"enroll_expires,omitzero"`
+	Activated    bool           `json:"activated,omitempty"`
+	Restored     bool           `json:"restored,omitempty"`
+	Ending       bot.State      `json:"ending,omitempty"`
+	EndingMsg    string         `json:"ending_msg,omitempty"`
+	EndingData   map[string]any `json:"ending_data,omitempty"`
+	RetryNoted   bool           `json:"retry_noted,omitempty"`
+	Label        string         `json:"label,omitempty"`
 }
 
 // forgetGrant erases the re-authentication grant: a finished session keeps
