@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/portal"
 )
 
 // held returns the update ids the store holds for the channel.
@@ -207,5 +211,56 @@ func TestPollingHoldFailureDoesNotConfirm(t *testing.T) {
 	}
 	if got := held(t, env.Store); len(got) != 0 {
 		t.Fatalf("held %v, want none", got)
+	}
+}
+
+// flakyCore fails the first SecurityStatus call (a portal outage).
+type flakyCore struct {
+	portal.Core
+	failed atomic.Bool
+}
+
+func (c *flakyCore) SecurityStatus(ctx context.Context, id string) (portal.Status, error) {
+	if c.failed.CompareAndSwap(false, true) {
+		return portal.Status{}, errors.New("portal unavailable")
+	}
+	return c.Core.SecurityStatus(ctx, id)
+}
+
+// TestPollingFailedTurnRetriedInPlace: a long-polled update whose turn
+// fails is tried again at once (after a pause), before the chat's later
+// updates, and then released: it is never left for a replay at a later
+// start that would answer an old step.
+func TestPollingFailedTurnRetriedInPlace(t *testing.T) {
+	env, fake := newEnv(t)
+	pw := env.AddAccount(t, "flaky@example.com", portal.MethodSMS)
+	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: &flakyCore{Core: env.Core}})},
+		Now: env.Clock.Now, Logger: slog.New(slog.NewTextHandler(env.Log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, env, fake, false, func(o *Options) { o.Engine, o.Inbox = eng, env.Store })
+	h.text("/start")
+	h.text("flaky@example.com")
+	h.calls()
+	u := fake.Text(h.chat, h.user, pw)
+	later := fake.Text(h.chat, h.user, "123456")
+	h.deliver(u, later)
+	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second}) {
+		t.Fatalf("slept %v, want one pause of 1s before the second try", got)
+	}
+	// The password's turn ran (the SMS went out) before the later update,
+	// which was then taken as the SMS code (a wrong one).
+	if st := env.Core.Stats(); st.SMSSent != 1 {
+		t.Fatalf("stats %+v, want one SMS", st)
+	}
+	if s := h.session(); s.State != totpswitch.StateAwaitingSMSCode {
+		t.Fatalf("state %q, want awaiting_sms_code", s.State)
+	}
+	if got := held(t, env.Store); len(got) != 0 {
+		t.Fatalf("held %v, want none", got)
+	}
+	if !strings.Contains(env.Log.String(), "update not processed; trying again") {
+		t.Fatalf("the retry was not logged:\n%s", env.Log.String())
 	}
 }
