@@ -454,24 +454,33 @@ func TestStartCommandBecomesStartAndUnsupportedSecretIsDeleted(t *testing.T) {
 }
 
 func TestLooksSecret(t *testing.T) {
-	for text, want := range map[string]bool{
-		"hunter2hunter2":                 true,
-		"  Tr0ub4dor&3  ":                true,
-		"123456":                         true,
-		"123 456":                        true,
-		"12-34-56":                       true,
-		"٠١٢٣٤٥":                         true,
-		"12345":                          false,
-		"short":                          false,
-		"thanks!":                        false,
-		"alice@example.com":              false,
-		"https://portal.example.com/faq": false,
-		"my code 123456 does not work":   false, // relayed, digits masked by Support
-		"I lost my phone":                false,
-		"":                               false,
+	for _, c := range []struct {
+		text       string
+		promptHeld bool
+		want       bool
+	}{
+		{"hunter2hunter2", false, true},
+		{"  Tr0ub4dor&3  ", false, true},
+		{"123456", false, true},
+		{"123 456", false, true},
+		{"12-34-56", false, true},
+		{"٠١٢٣٤٥", false, true},
+		{"12345", false, false},
+		{"short", false, false},
+		{"thanks!", false, false},
+		{"alice@example.com", false, false},
+		{"https://portal.example.com/faq", false, false},
+		// Asked for a password when the agent came: an address-like word
+		// may be the password.
+		{"P@ssw0rd.2024", true, true},
+		{"alice@example.com", true, true},
+		{"https://x.example/faq", true, true},
+		{"my code 123456 does not work", true, false}, // relayed, digits masked by Support
+		{"I lost my phone", true, false},
+		{"", true, false},
 	} {
-		if got := bot.LooksSecret(text); got != want {
-			t.Errorf("LooksSecret(%q) = %v, want %v", text, got, want)
+		if got := bot.LooksSecret(c.text, c.promptHeld); got != c.want {
+			t.Errorf("LooksSecret(%q, %v) = %v, want %v", c.text, c.promptHeld, got, c.want)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func (e *Engine) relayTurn(ctx context.Context, t *Turn) error {
 	s.ExpiresAt = e.expiry(s, t.Now)
 	if t.Event.Kind == KindText {
 		text := t.Event.Text
-		if LooksSecret(text) {
+		if LooksSecret(text, s.HeldExpect != SecretNone) {
 			// The customer may be answering the prompt that was set aside:
 			// the agent must never see it, and the chat must not keep it.
 			if t.Event.MessageID != "" {
@@ -221,23 +221,23 @@ func (e *Engine) agentTurn(ctx context.Context, c Conversation, fn func(*Turn) e
 
 // LooksSecret reports whether text, written to an agent, may be a password
 // or a code and so must not be relayed: after trimming it is one word of 8
-// or more characters (the portal's shortest password) that is not an
-// e-mail address or a web link, or it is a code alone (6 or more digits of
-// any script, spaces and hyphens between them allowed). A sentence that
-// mentions a code is relayed with the digits masked by the Support side.
-func LooksSecret(text string) bool {
+// or more characters (the portal's shortest password), or it is a code
+// alone (6 or more digits of any script, spaces and hyphens between them
+// allowed). An e-mail address or a web link of one word is relayed, unless
+// promptHeld says the user was asked for a password or code when the agent
+// took over: then any one word of 8 or more characters is withheld (a
+// password may look like an address). A sentence that mentions a code is
+// relayed with the digits masked by the Support side; a passphrase with
+// spaces cannot be told from a sentence.
+func LooksSecret(text string, promptHeld bool) bool {
 	t := strings.TrimSpace(text)
 	if t == "" {
 		return false
 	}
-	if !strings.ContainsFunc(t, unicode.IsSpace) {
+	if !strings.ContainsFunc(t, unicode.IsSpace) && utf8.RuneCountInString(t) >= 8 {
 		lower := strings.ToLower(t)
-		if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") || looksLikeEmail(t) {
-			return false
-		}
-		if utf8.RuneCountInString(t) >= 8 {
-			return true
-		}
+		harmless := strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") || looksLikeEmail(t)
+		return promptHeld || !harmless
 	}
 	digits := 0
 	for _, r := range t {

@@ -309,7 +309,7 @@ func (c *Console) readLine(secret bool) (string, error) {
 		// shows as dots, a command in clear; control characters (escape
 		// sequences that would drive the terminal) as "�".
 		shown := printable(line)
-		if name, _, ok := command(strings.TrimSpace(line)); (secret || bot.LooksSecret(line)) && !(ok && commands[name]) {
+		if name, _, ok := command(strings.TrimSpace(line)); (secret || bot.LooksSecret(line, false)) && !(ok && commands[name]) {
 			shown = "••••••"
 		}
 		c.mu.Lock()

@@ -162,8 +162,9 @@ func TestTakeOverWhileSecretPendingRelaysNoSecret(t *testing.T) {
 	// (and a code) is deleted from the chat and never reaches the agent.
 	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", bot.MsgSecretWithheld)
 	wantIDs(t, c.text("１２３ ４５６"), "delete:engine.delete_user_secret", bot.MsgSecretWithheld)
+	wantIDs(t, c.text("P@ssw0rd.2024"), "delete:engine.delete_user_secret", bot.MsgSecretWithheld) // looks like an address
 	wantIDs(t, c.text("I lost my phone, can you help?"))
-	want := []string{bot.WithheldNote, bot.WithheldNote, "I lost my phone, can you help?"}
+	want := []string{bot.WithheldNote, bot.WithheldNote, bot.WithheldNote, "I lost my phone, can you help?"}
 	if !slices.Equal(desk.relayed, want) {
 		t.Fatalf("relayed %q, want %q", desk.relayed, want)
 	}
