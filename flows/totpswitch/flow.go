@@ -149,7 +149,7 @@ func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales
 type data struct {
 	AccountID string `json:"account_id,omitempty"`
 	Unknown   bool   `json:"unknown,omitempty"`
-	// Probe is portal.UnknownAccount of the e-mail typed when it has no
+	// Probe is the core's opaque UnknownAccount id of the e-mail typed when it has no
 	// account: the core counts and locks its wrong passwords like a real
 	// account's.
 	Probe        string            `json:"probe,omitempty"`
@@ -497,7 +497,7 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 		t.d.AccountID, t.d.Unknown, t.d.Probe = acc.ID, false, ""
 		t.Tag("account", acc.ID)
 	case errors.Is(err, portal.ErrNotFound):
-		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, portal.UnknownAccount(email)
+		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, f.core.UnknownAccount(email)
 	default:
 		// Treat a lookup failure like an unknown account; the password
 		// step then fails without telling why.

@@ -1,8 +1,10 @@
 package totpswitch_test
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -332,6 +334,17 @@ func TestUnknownEmailLockedAcrossConversations(t *testing.T) {
 	}
 	if answers["real@example.com"][0] != answers["ghost2@example.com"][0] {
 		t.Fatalf("lock answers differ: real %q, unknown %q", answers["real@example.com"][0], answers["ghost2@example.com"][0])
+	}
+	// The conversations keep only an opaque id of the unknown address
+	// (which may be a password typed into the wrong prompt).
+	for _, f := range []string{"sessions.db", "portal.db"} {
+		raw, err := os.ReadFile(filepath.Join(env.Dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte("ghost2@example.com")) {
+			t.Fatalf("%s holds the unknown address in clear", f)
+		}
 	}
 }
 

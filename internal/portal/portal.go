@@ -13,7 +13,6 @@ package portal
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -168,6 +167,13 @@ type Core interface {
 	// address from an unknown one (OWASP ASVS 5 6.3.8).
 	VerifyPassword(ctx context.Context, accountID, password string) (Grant, error)
 
+	// UnknownAccount returns the accountID to give VerifyPassword for an
+	// e-mail LookupAccount found no account for: an opaque id, the same
+	// for the same address (case and surrounding spaces aside), that no
+	// real account id equals and that does not reveal the address (a
+	// keyed hash), so a conversation may keep it.
+	UnknownAccount(email string) string
+
 	// Reauthenticate checks password again for the account of grantToken,
 	// a grant that may have expired, and returns a new grant at the old
 	// grant's level, valid for 5 minutes but never more than 20 minutes
@@ -264,9 +270,3 @@ type SMSSender interface {
 	SendSMS(ctx context.Context, phone, text string) error
 }
 
-// UnknownAccount returns the accountID to give VerifyPassword for email when
-// LookupAccount found no account: "unknown:" + the trimmed, lower-cased
-// e-mail, which no real account id can equal.
-func UnknownAccount(email string) string {
-	return "unknown:" + strings.ToLower(strings.TrimSpace(email))
-}

@@ -173,7 +173,7 @@ var (
 	bIdempotency = []byte("idempotency") // key -> idemRec
 	bOutbox      = []byte("mail_outbox") // message id -> outboxRec
 	bAudit       = []byte("audit")       // 8-byte unix nanos + 8-byte sequence -> AuditEntry
-	bUnknown     = []byte("unknown")     // hex HMAC-SHA256(macKey, portal.UnknownAccount id) -> accountRec with failures and lock only
+	bUnknown     = []byte("unknown")     // hex HMAC-SHA256(macKey, UnknownAccount id) -> accountRec with failures and lock only
 )
 
 // Open opens (creating when missing, mode 0600, parent directory 0700) the

@@ -266,10 +266,19 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// UnknownAccount implements portal.Core.UnknownAccount: "unknown:" + hex
+// HMAC-SHA256 (under a key derived from the portal key) of the trimmed,
+// lower-cased e-mail.
+func (c *Core) UnknownAccount(email string) string {
+	m := hmac.New(sha256.New, c.macKey)
+	m.Write([]byte("unknown-email\x00" + strings.ToLower(strings.TrimSpace(email))))
+	return "unknown:" + hex.EncodeToString(m.Sum(nil))
+}
+
 // failUnknown answers a password for an accountID with no account as a
 // wrong one, after the same work as for a real account: a locked one
 // answers *portal.LockedError at once, any other after one hash. The
-// failures of a non-empty id (portal.UnknownAccount) count and lock like
+// failures of a non-empty id (UnknownAccount) count and lock like
 // an account's, under a keyed hash of the id, so that the lock does not
 // tell a real e-mail from an unknown one.
 func (c *Core) failUnknown(ctx context.Context, accountID, password string, now time.Time) error {
