@@ -269,4 +269,3 @@ type SMSSender interface {
 	// was not accepted for delivery.
 	SendSMS(ctx context.Context, phone, text string) error
 }
-
