@@ -544,3 +544,40 @@ func TestResetAccountRestoresSMSAndKeepsLastStep(t *testing.T) {
 		t.Fatalf("reset of unknown account: %v", err)
 	}
 }
+
+// TestUnknownRecordsPruned: the failure records of unknown e-mails do not
+// pile up: once their 15 minutes are over, the next failure prunes them.
+func TestUnknownRecordsPruned(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	count := func() int {
+		n := 0
+		_ = e.core.db.View(func(tx *bbolt.Tx) error {
+			n = tx.Bucket(bUnknown).Stats().KeyN
+			return nil
+		})
+		return n
+	}
+	for i := range 20 {
+		_, err := e.core.VerifyPassword(ctx, e.core.UnknownAccount(fmt.Sprintf("ghost%d@example.com", i)), "guess-password")
+		portaltest.WantErr(t, err, portal.ErrBadPassword)
+	}
+	if n := count(); n != 20 {
+		t.Fatalf("%d records, want 20", n)
+	}
+	e.clock.Advance(16 * time.Minute)
+	_, err := e.core.VerifyPassword(ctx, e.core.UnknownAccount("late@example.com"), "guess-password")
+	portaltest.WantErr(t, err, portal.ErrBadPassword)
+	if n := count(); n != 1 {
+		t.Fatalf("%d records after the window, want only the new one", n)
+	}
+	// A record still counting is kept: 4 more failures lock it.
+	for range 3 {
+		_, _ = e.core.VerifyPassword(ctx, e.core.UnknownAccount("late@example.com"), "guess-password")
+	}
+	_, err = e.core.VerifyPassword(ctx, e.core.UnknownAccount("late@example.com"), "guess-password")
+	var locked *portal.LockedError
+	if !errors.As(err, &locked) {
+		t.Fatalf("fifth failure: %v, want locked", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -317,9 +318,47 @@ func (c *Core) failUnknown(ctx context.Context, accountID, password string, now 
 		if err := put(tx, bUnknown, key, rec); err != nil {
 			return err
 		}
+		if err := pruneUnknown(tx, now, key); err != nil {
+			return err
+		}
 		if lockErr != nil {
 			return keep(lockErr)
 		}
 		return keep(portal.ErrBadPassword)
 	})
+}
+
+// pruneScan is how many records of the unknown bucket each new failure
+// looks at for pruning.
+const pruneScan = 32
+
+// pruneUnknown deletes, among the first pruneScan records of the unknown
+// bucket other than keep, those with no lock and no failure left at now,
+// so that the bucket holds about the addresses tried in the last 15
+// minutes however many were tried before. Keys are keyed hashes, so the
+// first records are a random sample, and each deletion brings others in.
+func pruneUnknown(tx *bbolt.Tx, now time.Time, keep string) error {
+	b := tx.Bucket(bUnknown)
+	var stale [][]byte
+	cur := b.Cursor()
+	n := 0
+	for k, v := cur.First(); k != nil && n < pruneScan; k, v = cur.Next() {
+		n++
+		if string(k) == keep {
+			continue
+		}
+		var rec accountRec
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		if rec.lockError(now) == nil && rec.failuresLeft(now) == maxFailures {
+			stale = append(stale, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range stale {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
