@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"guidedfix/bot"
 	"guidedfix/internal/store"
 )
 
@@ -90,4 +92,48 @@ func BenchmarkSaveConcurrent1000(b *testing.B) {
 		total.Add(int64(i))
 	})
 	b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "saves/s")
+}
+
+// BenchmarkHoldRelease measures what long polling adds per update: one
+// sealed Hold of a getUpdates answer of batch updates (one fsync), then
+// one Release per update (group-committed), from 8 pollers' worth of
+// concurrent releases.
+func BenchmarkHoldRelease(b *testing.B) {
+	for _, batch := range []int{1, 100} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			st, err := store.Open(store.Options{Path: dbPath(b), InboxKey: testInboxKey})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			raw := []byte(`{"update_id":1,"message":{"message_id":7,"chat":{"id":42,"type":"private"},"text":"alice@example.com"}}`)
+			in := make([]bot.Inbound, batch)
+			next := int64(0)
+			updates := 0
+			b.ResetTimer()
+			for b.Loop() {
+				for i := range in {
+					next++
+					in[i] = bot.Inbound{ID: next, Raw: raw}
+				}
+				if err := st.Hold(ctx, "telegram", in); err != nil {
+					b.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				for _, u := range in {
+					wg.Add(1)
+					go func(id int64) {
+						defer wg.Done()
+						if err := st.Release(ctx, "telegram", id); err != nil {
+							b.Error(err)
+						}
+					}(u.ID)
+				}
+				wg.Wait()
+				updates += batch
+			}
+			b.ReportMetric(float64(updates)/b.Elapsed().Seconds(), "updates/s")
+		})
+	}
 }
