@@ -576,16 +576,22 @@ func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
 	unlock := e.queue.lock(c.String())
 	defer unlock()
 	defer e.recoverTurn(c, &err)
-	if e.deliverer(c.Channel) == nil {
-		return nil
-	}
 	s, err := e.store.Load(ctx, c)
 	if err != nil {
 		return err
 	}
+	if e.deliverer(c.Channel) == nil {
+		return e.wakeUnserved(ctx, s)
+	}
 	if err := e.deliverOutbox(ctx, s, nil); err != nil {
 		return err
 	}
+	return e.runDeadline(ctx, s)
+}
+
+// runDeadline expires s or gives it its KindTimer turn when that time has
+// come; otherwise it does nothing.
+func (e *Engine) runDeadline(ctx context.Context, s *Session) error {
 	now := e.now().UTC()
 	if s.Done {
 		return nil
@@ -600,11 +606,30 @@ func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
 	if !ok {
 		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
 	}
-	t := &Turn{Event: Event{Conversation: c, Kind: KindTimer}, Now: now, Session: s, engine: e, from: s.State}
+	t := &Turn{Event: Event{Conversation: s.Conversation, Kind: KindTimer}, Now: now, Session: s, engine: e, from: s.State}
 	if err := f.Handle(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
 	}
 	return e.finish(ctx, t, "")
+}
+
+// wakeUnserved handles a due session of a channel no adapter serves here
+// (a platform turned off in the configuration, or the console while serve
+// runs). Its deadlines still run, so an abandoned change ends and the flow
+// undoes what it must (an SMS factor switched off is restored); the
+// replies, which nobody can deliver, are dropped, so that the session
+// leaves the sweep instead of coming back every time.
+func (e *Engine) wakeUnserved(ctx context.Context, s *Session) error {
+	if err := e.runDeadline(ctx, s); err != nil {
+		return err
+	}
+	s, err := e.store.Load(ctx, s.Conversation)
+	if err != nil || len(s.Outbox) == 0 {
+		return err
+	}
+	e.log.Warn("no adapter serves this channel: replies dropped", "channel", s.Conversation.Channel, "session", s.ID, "replies", len(s.Outbox))
+	s.Outbox = nil
+	return e.store.Save(ctx, s, "")
 }
 
 // Run sweeps once at once (resuming what a restart interrupted) and then

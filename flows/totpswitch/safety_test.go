@@ -2,6 +2,7 @@ package totpswitch_test
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -371,5 +372,40 @@ func TestReauthWithVoidedGrantEnds(t *testing.T) {
 	c.wantState(totpswitch.StateExpired)
 	if st := env.Core.Stats(); st.Activations != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestUnservedChannelStillRestores: a switch abandoned on a channel that no
+// adapter serves any more (Slack turned off, the console while serve
+// runs) still expires and gets SMS 2FA back; its undeliverable replies are
+// dropped, so the session leaves the sweep.
+func TestUnservedChannelStillRestores(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "una2@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, "una2@example.com", pw)
+	c.press("disable")
+	if m := method(t, env, "una2@example.com"); m != portal.MethodNone {
+		t.Fatalf("method %q", m)
+	}
+	// Another process on the same store, without the chat's adapter.
+	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: env.Core})},
+		Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(21 * time.Minute)
+	if n, err := eng.Sweep(context.Background(), 100); err != nil || n != 1 {
+		t.Fatalf("sweep handled %d, %v; want 1", n, err)
+	}
+	if m := method(t, env, "una2@example.com"); m != portal.MethodSMS {
+		t.Fatalf("method %q after the expiry, want sms again", m)
+	}
+	s, err := eng.Session(context.Background(), c.conv)
+	if err != nil || !s.Done || len(s.Outbox) != 0 {
+		t.Fatalf("session %+v, %v: want done with nothing left to deliver", s, err)
+	}
+	if n, err := eng.Sweep(context.Background(), 100); err != nil || n != 0 {
+		t.Fatalf("second sweep handled %d, %v; want 0", n, err)
 	}
 }
