@@ -353,22 +353,13 @@ func (a *Adapter) onUpdate(_ context.Context, _ *tg.Bot, u *models.Update) {
 	a.receive(u, a.opts.Inbox != nil)
 }
 
-// heldAttempts is how many times the turn of a held (long-polled) update
-// is tried, heldRetryPause the pause before the second try (then twice
-// that, …).
-const (
-	heldAttempts   = 4
-	heldRetryPause = time.Second
-)
-
 // receive queues u behind the earlier updates of its chat and returns a
 // channel that gets the result of its turn; ok is false once Run stopped.
 // A redelivered update (same update_id, seen by this process) or one the
 // adapter ignores completes at once; the engine drops duplicates that
-// survive a restart. The turn of a held update (in Options.Inbox) is tried
-// up to heldAttempts times; the update is released when the turn
-// succeeded, was given up or the update was ignored, so that a replay
-// after a crash never brings back an answer to an old step.
+// survive a restart. A held update (in Options.Inbox) is released when its
+// turn has ended, done or failed (the engine then told the user to try
+// again), or it was ignored: only a crash leaves it held, for the replay.
 func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 	done := make(chan error, 1)
 	w, handle := a.route(u)
@@ -390,22 +381,17 @@ func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 	a.queue.do(w.conv.ID, func() {
 		defer a.wg.Done()
 		err := a.process(w)
-		// A held update has no redelivery to wait for (getUpdates has
-		// confirmed it): try its turn again here, before the chat's later
-		// updates, as Telegram retries a webhook that answered 500.
-		for attempt := 1; err != nil && held && attempt < heldAttempts; attempt++ {
-			a.log.Warn("update not processed; trying again", "update", u.ID, "attempt", attempt, "err", err)
-			_ = a.sleep(context.Background(), time.Duration(attempt)*heldRetryPause)
-			err = a.process(w)
-		}
 		if err == nil {
 			a.recent.add(u.ID)
 		} else {
 			a.log.Error("update not processed", "update", u.ID, "err", err)
 		}
 		if held {
-			// Done, or given up: replaying it at a later start, after
-			// newer updates of the chat, would answer an old step.
+			// Its turn ended: done, or failed after the engine told the
+			// user to try again. Trying it again here could repeat what
+			// the turn did before failing (a wrong password counted
+			// twice), and replaying it at a later start, after newer
+			// updates of the chat, would answer an old step.
 			a.release(u.ID)
 		}
 		a.finish(u.ID)

@@ -581,3 +581,83 @@ func TestUnknownRecordsPruned(t *testing.T) {
 		t.Fatalf("fifth failure: %v, want locked", err)
 	}
 }
+
+// TestChangesDuringTheHashWin: the password hash runs outside any
+// transaction; a factor change or a password reset that commits meanwhile
+// wins over the answer being prepared.
+func TestChangesDuringTheHashWin(t *testing.T) {
+	ctx := context.Background()
+	t.Run("app confirmed during a renewal", func(t *testing.T) {
+		e := newEnv(t)
+		a := e.alice(t)
+		eg, _ := e.elevated(t, a)
+		e.clock.Advance(6 * time.Minute)
+		if err := e.core.Disable2FA(ctx, eg.Token, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		en, err := e.core.BeginTOTPEnrollment(ctx, eg.Token, "b1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(5 * time.Minute) // the grant has lapsed, the QR code not
+		var once sync.Once
+		e.core.hashHook = func() {
+			once.Do(func() {
+				if err := e.core.ConfirmTOTPEnrollment(ctx, en.ID, portaltest.Code(t, en.Secret, e.clock.Now()), "c1"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		_, err = e.core.Reauthenticate(ctx, eg.Token, portaltest.Password)
+		portaltest.WantErr(t, err, portal.ErrBadGrant)
+	})
+	t.Run("password reset during a check", func(t *testing.T) {
+		e := newEnv(t)
+		a := e.alice(t)
+		var once sync.Once
+		e.core.hashHook = func() {
+			once.Do(func() {
+				err := e.core.db.Update(func(tx *bbolt.Tx) error {
+					acct, err := loadAccount(tx, a.ID)
+					if err != nil {
+						return err
+					}
+					acct.PasswordHash = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+					return put(tx, bAccounts, a.ID, acct)
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		_, err := e.core.VerifyPassword(ctx, a.ID, portaltest.Password)
+		portaltest.WantErr(t, err, portal.ErrBadPassword)
+		r, err := e.core.Restrictions(ctx, a.ID)
+		if err != nil || r.Failures != 0 {
+			t.Fatalf("restrictions %+v, %v: the refused check must count nothing", r, err)
+		}
+	})
+}
+
+// TestUnknownRecordsStayBounded: with a steady stream of new unknown
+// addresses (5 a minute for 3 hours, 75 counting at any time), the records
+// stay near those still counting instead of growing with every address.
+func TestUnknownRecordsStayBounded(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for minute := range 180 {
+		for i := range 5 {
+			_, _ = e.core.VerifyPassword(ctx, e.core.UnknownAccount(fmt.Sprintf("g%d-%d@example.com", minute, i)), "guess-password")
+		}
+		e.clock.Advance(time.Minute)
+	}
+	n := 0
+	_ = e.core.db.View(func(tx *bbolt.Tx) error {
+		n = tx.Bucket(bUnknown).Stats().KeyN
+		return nil
+	})
+	if n > 150 {
+		t.Fatalf("%d records after 900 addresses, 75 of them still counting; want at most 150", n)
+	}
+	t.Logf("%d records", n)
+}

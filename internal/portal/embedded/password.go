@@ -165,7 +165,7 @@ func loadGrant(tx *bbolt.Tx, token string) (grantRec, error) {
 // even with the right password (NIST SP 800-63B §5.2.2). Success clears the
 // password failures. ctx bounds the wait for a hashing slot.
 func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
-	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, time.Time{})
+	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, time.Time{}, "")
 }
 
 // Reauthenticate implements portal.Core.Reauthenticate: the password of
@@ -192,14 +192,18 @@ func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) 
 	if g.ProvedAt.IsZero() || !now.Before(g.ProvedAt.Add(proofLife)) {
 		return portal.Grant{}, portal.ErrExpired
 	}
-	return c.verifyPassword(ctx, g.AccountID, password, g.Level, g.ProvedAt)
+	return c.verifyPassword(ctx, g.AccountID, password, g.Level, g.ProvedAt, grantKey(grantToken))
 }
 
 // verifyPassword checks password for accountID and issues a grant of
 // level, valid passwordGrantTTL: a fresh proof when provedAt is zero, else
 // a renewal of the proof given at provedAt (ending by provedAt +
-// proofLife).
-func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, provedAt time.Time) (portal.Grant, error) {
+// proofLife) of the grant stored under renews. The hash runs outside any
+// transaction, so the transaction that issues the grant checks again that
+// the password hash is the one checked (portal.ErrBadPassword, counting
+// nothing, after a reset meanwhile) and that the renewed grant still
+// exists (portal.ErrBadGrant after a factor change voided it meanwhile).
+func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, provedAt time.Time, renews string) (portal.Grant, error) {
 	now := c.clock()
 	acct, err := c.viewAccount(accountID)
 	if err != nil && !errors.Is(err, portal.ErrNotFound) {
@@ -211,7 +215,8 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 	if err := acct.lockError(now); err != nil {
 		return portal.Grant{}, err
 	}
-	ok, err := c.checkPassword(ctx, acct.PasswordHash, password)
+	checked := acct.PasswordHash
+	ok, err := c.checkPassword(ctx, checked, password)
 	if err != nil {
 		return portal.Grant{}, err
 	}
@@ -235,6 +240,12 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 		}
 		if err := acct.lockError(now); err != nil {
 			return err // locked meanwhile by concurrent failures
+		}
+		if acct.PasswordHash != checked {
+			return portal.ErrBadPassword // reset while the hash ran
+		}
+		if renews != "" && tx.Bucket(bGrants).Get([]byte(renews)) == nil {
+			return portal.ErrBadGrant // voided while the hash ran
 		}
 		if !ok {
 			lockErr := acct.fail(now, &acct.PasswordFailures)
@@ -332,28 +343,39 @@ func (c *Core) failUnknown(ctx context.Context, accountID, password string, now 
 // looks at for pruning.
 const pruneScan = 32
 
-// pruneUnknown deletes, among the first pruneScan records of the unknown
-// bucket other than keep, those with no lock and no failure left at now,
-// so that the bucket holds about the addresses tried in the last 15
-// minutes however many were tried before. Keys are keyed hashes, so the
-// first records are a random sample, and each deletion brings others in.
+// pruneUnknown deletes, among pruneScan records of the unknown bucket
+// from a random key on (wrapping around), those other than keep with no
+// lock and no failure left at now. Each failure adds at most one record
+// and looks at pruneScan, so the bucket stays near the number of
+// addresses tried in the last 15 minutes however many were tried before.
 func pruneUnknown(tx *bbolt.Tx, now time.Time, keep string) error {
 	b := tx.Bucket(bUnknown)
 	var stale [][]byte
 	cur := b.Cursor()
-	n := 0
-	for k, v := cur.First(); k != nil && n < pruneScan; k, v = cur.Next() {
-		n++
-		if string(k) == keep {
-			continue
+	k, v := cur.Seek([]byte(hex.EncodeToString(randomBytes(32))))
+	if k == nil {
+		k, v = cur.First()
+	}
+	first := string(k)
+	next := func() {
+		if k, v = cur.Next(); k == nil {
+			k, v = cur.First()
 		}
-		var rec accountRec
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return err
+	}
+	for n := 0; k != nil && n < pruneScan; n++ {
+		if n > 0 && string(k) == first {
+			break // went all the way round
 		}
-		if rec.lockError(now) == nil && rec.failuresLeft(now) == maxFailures {
-			stale = append(stale, append([]byte(nil), k...))
+		if string(k) != keep {
+			var rec accountRec
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			if rec.lockError(now) == nil && rec.failuresLeft(now) == maxFailures {
+				stale = append(stale, append([]byte(nil), k...))
+			}
 		}
+		next()
 	}
 	for _, k := range stale {
 		if err := b.Delete(k); err != nil {
