@@ -219,10 +219,12 @@ func New(opts Options) (*Adapter, error) {
 // WebhookHandler on Options.Listen and calls setWebhook (url, secret_token,
 // allowed_updates message, edited_message, callback_query). When ctx is
 // done it stops taking updates (webhook requests get 503), waits for the
-// turns in flight and returns nil, also when ctx ends during startup. It
-// returns an error when a startup call (getMe, setMyCommands,
-// deleteWebhook, setWebhook) fails, or the webhook server cannot listen or
-// stops. An Adapter runs once.
+// turns in flight and returns nil, also when ctx ends during startup. A
+// startup call (getMe, setMyCommands, deleteWebhook, setWebhook) that
+// cannot reach the Bot API, or gets 5xx or 429, is tried again with a
+// growing pause (at most 30 s); it returns an error when one is refused
+// for good (401 bad token, 400, 403, 404), or the webhook server cannot
+// listen or stops. An Adapter runs once.
 func (a *Adapter) Run(ctx context.Context) error {
 	err := a.run(ctx)
 	a.close()
@@ -233,21 +235,62 @@ func (a *Adapter) Run(ctx context.Context) error {
 	return err
 }
 
+// startup makes one startup call, again and again while the Bot API
+// cannot be reached, answers 5xx or 429 (a network outage or a restart of
+// a self-hosted server must not stop guidedfix), waiting 1 s, 2 s, 4 s, …
+// up to 30 s or Telegram's retry_after. An answer that will not change by
+// trying again (401 bad token, 400, 403, 404) is returned at once, as is
+// ctx's error.
+func (a *Adapter) startup(ctx context.Context, method string, call func(context.Context) error) error {
+	pause := time.Second
+	for {
+		err := call(ctx)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, tg.ErrorUnauthorized), errors.Is(err, tg.ErrorBadRequest),
+			errors.Is(err, tg.ErrorForbidden), errors.Is(err, tg.ErrorNotFound):
+			return fmt.Errorf("telegram: %s: %w", method, err)
+		}
+		wait := pause
+		var tooMany *tg.TooManyRequestsError
+		if errors.As(err, &tooMany) && tooMany.RetryAfter > 0 {
+			wait = time.Duration(tooMany.RetryAfter) * time.Second
+		}
+		a.log.Warn("Bot API call failed at startup; trying again", "method", method, "in", wait, "err", err)
+		if err := a.sleep(ctx, wait); err != nil {
+			return err
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
+}
+
 func (a *Adapter) run(ctx context.Context) error {
 	if a.username() == "" {
-		me, err := a.b.GetMe(ctx)
+		err := a.startup(ctx, "getMe", func(ctx context.Context) error {
+			me, err := a.b.GetMe(ctx)
+			if err == nil {
+				a.user.Store(&me.Username)
+			}
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("telegram: getMe: %w", err)
+			return err
 		}
-		a.user.Store(&me.Username)
 	}
 	if a.opts.Inbox != nil {
 		if err := a.replayHeld(ctx); err != nil {
 			return err
 		}
 	}
-	if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands()}); err != nil {
-		return fmt.Errorf("telegram: setMyCommands: %w", err)
+	err := a.startup(ctx, "setMyCommands", func(ctx context.Context) error {
+		_, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands()})
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if a.opts.WebhookURL == "" {
 		return a.poll(ctx)
@@ -263,8 +306,12 @@ func (a *Adapter) close() {
 }
 
 func (a *Adapter) poll(ctx context.Context) error {
-	if _, err := a.b.DeleteWebhook(ctx, &tg.DeleteWebhookParams{}); err != nil {
-		return fmt.Errorf("telegram: deleteWebhook: %w", err)
+	err := a.startup(ctx, "deleteWebhook", func(ctx context.Context) error {
+		_, err := a.b.DeleteWebhook(ctx, &tg.DeleteWebhookParams{})
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	a.log.Info("receiving updates by long polling")
 	a.b.Start(ctx)
@@ -282,10 +329,13 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	_, err := a.b.SetWebhook(ctx, &tg.SetWebhookParams{URL: a.opts.WebhookURL, SecretToken: a.opts.WebhookSecret, AllowedUpdates: allowedUpdates})
+	err := a.startup(ctx, "setWebhook", func(ctx context.Context) error {
+		_, err := a.b.SetWebhook(ctx, &tg.SetWebhookParams{URL: a.opts.WebhookURL, SecretToken: a.opts.WebhookSecret, AllowedUpdates: allowedUpdates})
+		return err
+	})
 	if err != nil {
 		srv.Close()
-		return fmt.Errorf("telegram: setWebhook: %w", err)
+		return err
 	}
 	a.log.Info("receiving updates by webhook", "listen", ln.Addr().String())
 	select {

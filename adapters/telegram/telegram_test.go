@@ -548,3 +548,34 @@ func TestWebhookSameInstantSameChat(t *testing.T) {
 		}
 	}
 }
+
+// TestStartupRetriesUntilTheBotAPIAnswers: a Bot API that answers 502 or
+// 429 at startup is asked again after a pause (retry_after when given);
+// a bad token stops Run at once.
+func TestStartupRetriesUntilTheBotAPIAnswers(t *testing.T) {
+	env, fake := newEnv(t)
+	fake.FailNext("setMyCommands", 502, "Bad Gateway", 0)
+	fake.FailNext("setMyCommands", 502, "Bad Gateway", 0)
+	fake.FailNext("setMyCommands", 429, "Too Many Requests: retry after 7", 7)
+	h := start(t, env, fake, false)
+	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second, 2 * time.Second, 7 * time.Second}) {
+		t.Fatalf("slept %v, want 1s, 2s, then retry_after 7s", got)
+	}
+	if n := len(fake.Calls("setMyCommands")); n != 4 {
+		t.Fatalf("%d setMyCommands calls, want 4", n)
+	}
+	h.deliver(fake.Text(h.chat, h.user, "/start"))
+	h.want("sendMessage", "sendMessage")
+
+	_, fake2 := newEnv(t)
+	fake2.FailNext("getMe", 401, "Unauthorized", 0)
+	a, err := New(Options{Token: testToken, APIURL: fake2.URL, Engine: env.Engine, PerChatInterval: -1, GlobalPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Run(ctx); err == nil || !strings.Contains(err.Error(), "getMe") || !strings.Contains(err.Error(), "unauthorized") {
+		t.Fatalf("Run with a bad token: %v, want a getMe unauthorized error", err)
+	}
+}
