@@ -228,11 +228,25 @@ func New(opts Options) (*Adapter, error) {
 // listen, or Socket Mode gives up (invalid or revoked app token).
 func (a *Adapter) Run(ctx context.Context) error {
 	var me *slackapi.AuthTestResponse
-	if err := a.call(ctx, func() (err error) { me, err = a.api.AuthTestContext(ctx); return err }); err != nil {
+	for pause := time.Second; ; pause = min(2*pause, 30*time.Second) {
+		err := a.call(ctx, func() (err error) { me, err = a.api.AuthTestContext(ctx); return err })
+		if err == nil {
+			break
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("slack: auth.test: %w", err)
+		var refused slackapi.SlackErrorResponse
+		if errors.As(err, &refused) {
+			// Slack answered (invalid_auth, account_inactive, …): trying
+			// again will not help.
+			return fmt.Errorf("slack: auth.test: %w", err)
+		}
+		// Slack not reachable, or 5xx: keep trying, as a restart would.
+		a.log.Warn("slack: auth.test failed at startup; trying again", "in", pause, "err", err)
+		if err := a.sleep(ctx, pause); err != nil {
+			return nil
+		}
 	}
 	a.botUser = me.UserID
 	var err error
