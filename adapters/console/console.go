@@ -319,10 +319,12 @@ func (c *Console) readLine(secret bool) (string, error) {
 	return line, nil
 }
 
-// printable replaces the control characters of s (C0, DEL, C1) by U+FFFD.
+// printable replaces the control characters of s (C0, DEL, C1) and the
+// bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, …,
+// which reorder how a terminal shows the line) by U+FFFD.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\t' {
+		if (unicode.IsControl(r) && r != '\t') || unicode.Is(unicode.Bidi_Control, r) {
 			return unicode.ReplacementChar
 		}
 		return r

@@ -11,8 +11,8 @@ import (
 // or code is shown as dots even at a prompt that is not a secret one.
 func TestPipedEchoIsSafe(t *testing.T) {
 	var out bytes.Buffer
-	c := New(Options{In: strings.NewReader("x\x1b]0;pwned\x07 y\x08z\n609 900\nhello there\n/help\nS3cret-passw0rd\n"), Out: &out})
-	for range 5 {
+	c := New(Options{In: strings.NewReader("x\x1b]0;pwned\x07 y\x08z\n609 900\nhello there\n/help\nS3cret-passw0rd\nab \u202egnp.exe\n"), Out: &out})
+	for range 6 {
 		if _, err := c.readLine(false); err != nil {
 			t.Fatal(err)
 		}
@@ -21,7 +21,8 @@ func TestPipedEchoIsSafe(t *testing.T) {
 		"you › ••••••\n" +
 		"you › hello there\n" +
 		"you › /help\n" +
-		"you › ••••••\n"
+		"you › ••••••\n" +
+		"you › ab \uFFFDgnp.exe\n"
 	if got := out.String(); got != want {
 		t.Fatalf("echo\n%q\nwant\n%q", got, want)
 	}

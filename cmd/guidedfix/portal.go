@@ -124,9 +124,11 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"
 			}
 			fmt.Fprintf(out, "locked:  %s\n", locked)
+			sms := fmt.Sprintf("%d of 5 codes sent in the last 15 minutes", r.SMSSent)
 			if !r.SMSUntil.IsZero() {
-				fmt.Fprintf(out, "SMS:     5 codes sent in 15 minutes; the next one after %s\n", r.SMSUntil.UTC().Format("2006-01-02 15:04 UTC"))
+				sms += "; the next one after " + r.SMSUntil.UTC().Format("2006-01-02 15:04 UTC")
 			}
+			fmt.Fprintf(out, "SMS:     %s\n", sms)
 			return nil
 		},
 	}

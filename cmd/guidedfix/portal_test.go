@@ -62,7 +62,8 @@ func TestPortalShowsLock(t *testing.T) {
 	}
 	wrong(2)
 	out, err := runCLI(t, "", "portal", "show", "--data-dir", dir, "lock@example.com")
-	if err != nil || !strings.Contains(out, "2FA:     sms\n") || !strings.Contains(out, "locked:  no (2 of 5 failures in the last 15 minutes)\n") {
+	if err != nil || !strings.Contains(out, "2FA:     sms\n") || !strings.Contains(out, "locked:  no (2 of 5 failures in the last 15 minutes)\n") ||
+		!strings.Contains(out, "SMS:     0 of 5 codes sent in the last 15 minutes\n") {
 		t.Fatalf("show after 2 failures (%v):\n%s", err, out)
 	}
 	wrong(3)

@@ -609,6 +609,12 @@ func (f *Flow) sendSMS(ctx context.Context, t *turn) error {
 	ch, err := f.core.SendSMSChallenge(ctx, t.d.Grant, t.Key(fmt.Sprintf("sms:%d", t.d.SMSRound)))
 	var locked *portal.LockedError
 	switch {
+	case errors.As(err, &locked) && locked.SMSLimit && t.d.ChallengeID != "":
+		// "Send a new code" once too often: the code already sent still
+		// counts, so the conversation waits for it instead of ending.
+		t.Goto(StateAwaitingSMSCode)
+		t.ask(bot.SecretSMSCode, "totp.sms_limit_keep", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC")}, t.cancelButton())
+		return nil
 	case errors.As(err, &locked):
 		f.lockedEnd(ctx, t, locked)
 		return nil
@@ -1076,6 +1082,9 @@ func (f *Flow) help(t *turn) {
 		what, buttons = "totp.what.identify", []bot.Button{t.Button("totp.button.resend", "resend"), t.cancelButton()}
 	case StateConfirmDisable:
 		what, buttons = "totp.what.disable", []bot.Button{t.Button("totp.button.disable", "disable"), t.cancelButton()}
+		if f.swap {
+			what = "totp.what.swap"
+		}
 	case StateOfferSetup:
 		what, buttons = "totp.what.setup", []bot.Button{t.Button("totp.button.setup", "setup"), t.cancelButton()}
 	case StateChooseMethod:
@@ -1097,7 +1106,16 @@ func (f *Flow) help(t *turn) {
 	if step == 0 {
 		step = 1
 	}
-	t.say("totp.help", map[string]any{"Step": step, "What": t.T(what, nil)}, buttons...)
+	msg := "totp.help"
+	if t.d.needsRestore() {
+		// SMS 2FA is off already: /cancel turns it back on.
+		msg = "totp.help_sms_off"
+		if t.d.ReminderSent {
+			// Keep the reminder's "Resume setup" at hand.
+			buttons = append([]bot.Button{t.Button("totp.button.resume", "resume")}, buttons...)
+		}
+	}
+	t.say(msg, map[string]any{"Step": step, "What": t.T(what, nil)}, buttons...)
 }
 
 // groupKey splits a base32 key in groups of 4 for easier typing.

@@ -574,6 +574,11 @@ func TestHelpOffersTheStepsButtons(t *testing.T) {
 		t.Fatalf("help buttons at step 2 %q", labels)
 	}
 	wantIDs(t, c.press("disable"), "totp.disabled", "totp.offer_setup")
+	r = c.cmd("help")
+	wantIDs(t, r, "totp.help_sms_off") // /cancel now turns SMS back on
+	if !strings.Contains(r[0].Text, "SMS codes are then turned back on") {
+		t.Fatalf("help with SMS off %q", r[0].Text)
+	}
 	c.press("setup")
 	key := env.KeyFromQR(t, c.press("app")[0].Image)
 	c.text(env.TOTPCode(t, key, 0))
@@ -699,14 +704,24 @@ func TestSMSLimitIsNotCalledALock(t *testing.T) {
 	}
 	env.Clock.Advance(50 * time.Second)
 	r := c.press("resend")
-	wantIDs(t, r, "totp.sms_limit")
+	wantIDs(t, r, "totp.sms_limit_keep")
 	if !strings.Contains(r[0].Text, "Too many sign-in codes") || strings.Contains(r[0].Text, "failed attempts") {
 		t.Fatalf("reply %q", r[0].Text)
 	}
-	c.wantState(totpswitch.StateLocked)
+	// The fifth code, already sent, still finishes the step.
+	c.wantState(totpswitch.StateAwaitingSMSCode)
 	if st := env.Core.Stats(); st.SMSSent != 5 {
 		t.Fatalf("stats %+v, want 5 SMS", st)
 	}
+	wantIDs(t, c.text(env.LastSMSCode(t)), "delete:engine.delete_user_secret", "totp.confirm_disable")
+
+	// A new conversation within the 15 minutes cannot get a first code.
+	d := newChat(t, env)
+	d.start()
+	d.text("sam@example.com")
+	r = d.text(pw)
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.sms_limit")
+	d.wantState(totpswitch.StateLocked)
 }
 
 // TestCancelWordingSaysWhatChanged: cancelled before "Disable 2FA" the

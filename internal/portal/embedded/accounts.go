@@ -335,6 +335,9 @@ type Restrictions struct {
 	// Failures is the number of wrong passwords and codes counted toward
 	// the next lock (within the last 15 minutes).
 	Failures int
+	// SMSSent is how many SMS codes were sent within the last 15 minutes
+	// (at most 5 are).
+	SMSSent int
 	// SMSUntil is when another SMS code can be sent, when the cap of 5
 	// within 15 minutes is reached; zero otherwise.
 	SMSUntil time.Time
@@ -355,7 +358,9 @@ func (c *Core) Restrictions(ctx context.Context, accountID string) (Restrictions
 	if now.Before(a.LockedUntil) {
 		r.LockedUntil = a.LockedUntil
 	}
-	if sent := recent(a.SMSSent, now); len(sent) >= maxSMSPerWindow {
+	sent := recent(a.SMSSent, now)
+	r.SMSSent = len(sent)
+	if len(sent) >= maxSMSPerWindow {
 		r.SMSUntil = sent[0].Add(failureWindow)
 	}
 	return r, nil
