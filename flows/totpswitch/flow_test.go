@@ -131,6 +131,18 @@ func method(t *testing.T, env *testkit.Env, email string) portal.Method {
 	return a.Method
 }
 
+// atConfirmDisable makes an SMS account email on a new env with opts and
+// runs the identity step in a new chat; it returns the env, the chat and
+// the account's password.
+func atConfirmDisable(t *testing.T, opts testkit.Options, email string) (*testkit.Env, *chat, string) {
+	t.Helper()
+	env := testkit.New(t, opts)
+	pw := env.AddAccount(t, email, portal.MethodSMS)
+	c := newChat(t, env)
+	toConfirmDisable(t, c, email, pw)
+	return env, c, pw
+}
+
 // toConfirmDisable runs the identity step for an SMS account; step 2's
 // text depends on the order (enroll-then-switch says SMS stays on).
 func toConfirmDisable(t *testing.T, c *chat, email, pw string) {
@@ -415,10 +427,7 @@ func toFullWidth(s string) string {
 }
 
 func TestReauthWhenGrantExpired(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "gus@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "gus@example.com", pw)
+	env, c, pw := atConfirmDisable(t, testkit.Options{}, "gus@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(11 * time.Minute) // the elevated grant lasts 10 minutes
@@ -431,10 +440,7 @@ func TestReauthWhenGrantExpired(t *testing.T) {
 }
 
 func TestGrantStillFreshSkipsReauth(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "hal@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "hal@example.com", pw)
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "hal@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(9 * time.Minute)
@@ -479,10 +485,7 @@ func wrongCode(code string) string {
 }
 
 func TestStaleAndDoubleTapDisable(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "jon@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "jon@example.com", pw)
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "jon@example.com")
 	data := c.button("disable")
 	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: data}), "totp.disabled", "totp.offer_setup")
 	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: data}), "engine.stale_button")
@@ -493,10 +496,7 @@ func TestStaleAndDoubleTapDisable(t *testing.T) {
 }
 
 func TestCancelAfterDisableRestoresSMS(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "kim@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "kim@example.com", pw)
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "kim@example.com")
 	c.press("disable")
 	c.press("setup")
 	c.press("app")
@@ -564,10 +564,7 @@ func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
 // TestHelpOffersTheStepsButtons: /help answers with the step's buttons,
 // and after the app is verified it does not offer to cancel.
 func TestHelpOffersTheStepsButtons(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "hel@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "hel@example.com", pw)
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "hel@example.com")
 	r := c.cmd("help")
 	wantIDs(t, r, "totp.help")
 	if labels := buttonLabels(r[0]); !slices.Equal(labels, []string{"Disable 2FA", "Cancel"}) {
@@ -728,10 +725,7 @@ func TestSMSLimitIsNotCalledALock(t *testing.T) {
 // account is unchanged, and the reply says so; a wrong password at the
 // password-again step names the password alone (the account is known).
 func TestCancelWordingSaysWhatChanged(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "una@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "una@example.com", pw)
+	env, c, pw := atConfirmDisable(t, testkit.Options{}, "una@example.com")
 	r := c.cmd("cancel")
 	wantIDs(t, r, "totp.cancelled_unchanged")
 	if r[0].Text != "Cancelled. Nothing was changed on your account." {

@@ -141,10 +141,7 @@ func TestReauthAfterLostAnswerCanBeRetried(t *testing.T) {
 // password-again step renews the elevated grant too, instead of sending
 // the customer back to password and SMS code.
 func TestSwapOrderReauthKeepsTheSMSProof(t *testing.T) {
-	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderEnrollThenSwitch})
-	pw := env.AddAccount(t, "swa@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "swa@example.com", pw)
+	env, c, pw := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderEnrollThenSwitch}, "swa@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(11 * time.Minute)

@@ -147,10 +147,7 @@ func count(rs []bot.Reply, id string) int {
 }
 
 func TestReminderResumesAtQRStep(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "quinn@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "quinn@example.com", pw)
+	env, c, pw := atConfirmDisable(t, testkit.Options{}, "quinn@example.com")
 	c.press("disable")
 	c.press("setup")
 	sweepAt(t, c, env.Clock.Now().Add(10*time.Minute))
@@ -179,10 +176,7 @@ func TestReminderResumesAtQRStep(t *testing.T) {
 // is closed, as if unreachable) keeps the session and retries after a
 // restart until it succeeds.
 func TestRestoreRetriedAfterFailure(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "ray@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "ray@example.com", pw)
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "ray@example.com")
 	c.press("disable")
 	// The core becomes unreachable: the cancel cannot restore yet.
 	if err := env.Core.Close(); err != nil {
@@ -355,10 +349,7 @@ func TestPasswordAloneCannotBindDuringOpenSwitch(t *testing.T) {
 // cannot carry the earlier SMS proof over: the change ends, nothing is
 // enrolled.
 func TestReauthWithVoidedGrantEnds(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "gil@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "gil@example.com", pw)
+	env, c, pw := atConfirmDisable(t, testkit.Options{}, "gil@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(11 * time.Minute)
@@ -380,10 +371,7 @@ func TestReauthWithVoidedGrantEnds(t *testing.T) {
 // runs) still expires and gets SMS 2FA back; its undeliverable replies are
 // dropped, so the session leaves the sweep.
 func TestUnservedChannelStillRestores(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
-	pw := env.AddAccount(t, "una2@example.com", portal.MethodSMS)
-	c := newChat(t, env)
-	toConfirmDisable(t, c, "una2@example.com", pw)
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "una2@example.com")
 	c.press("disable")
 	if m := method(t, env, "una2@example.com"); m != portal.MethodNone {
 		t.Fatalf("method %q", m)
