@@ -536,10 +536,12 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 			f.end(ctx, t, StateExpired, "totp.reauth_expired", nil)
 			return nil
 		}
-	} else if t.d.Unknown {
-		g, err = f.core.VerifyPassword(ctx, t.d.Probe, pw.Reveal())
 	} else {
-		g, err = f.core.VerifyPassword(ctx, t.d.AccountID, pw.Reveal())
+		id := t.d.AccountID
+		if t.d.Unknown {
+			id = t.d.Probe
+		}
+		g, err = f.core.VerifyPassword(ctx, id, pw.Reveal())
 	}
 	var locked *portal.LockedError
 	switch {
@@ -1042,25 +1044,26 @@ func (f *Flow) unsupported(t *turn) {
 // reprompt shows the current step's prompt again (after a hand-back from
 // a support agent).
 func (f *Flow) reprompt(t *turn) {
+	buttons := f.stepButtons(t)
 	switch t.Session.State {
 	case StateAwaitingEmail:
-		t.say("totp.ask_email", nil, t.cancelButton())
+		t.say("totp.ask_email", nil, buttons...)
 	case StateAwaitingPassword:
-		t.ask(bot.SecretPassword, "totp.ask_password", nil, f.passwordButtons(t)...)
+		t.ask(bot.SecretPassword, "totp.ask_password", nil, buttons...)
 	case StateAwaitingSMSCode:
-		t.ask(bot.SecretSMSCode, "totp.hint_code", nil, t.Button("totp.button.resend", "resend"), t.cancelButton())
+		t.ask(bot.SecretSMSCode, "totp.hint_code", nil, buttons...)
 	case StateConfirmDisable:
-		t.say(f.confirmDisableMsg(), nil, t.Button("totp.button.disable", "disable"), t.cancelButton())
+		t.say(f.confirmDisableMsg(), nil, buttons...)
 	case StateOfferSetup:
-		t.say("totp.offer_setup", nil, t.Button("totp.button.setup", "setup"), t.cancelButton())
+		t.say("totp.offer_setup", nil, buttons...)
 	case StateChooseMethod:
-		t.say("totp.choose_method", nil, t.Button("totp.button.app", "app"), t.cancelButton())
+		t.say("totp.choose_method", nil, buttons...)
 	case StateAwaitingReauth:
-		t.ask(bot.SecretPassword, "totp.reauth", nil, t.cancelButton())
+		t.ask(bot.SecretPassword, "totp.reauth", nil, buttons...)
 	case StateAwaitingTOTPCode:
-		t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, t.Button("totp.button.verify", "verify"), t.cancelButton())
+		t.ask(bot.SecretTOTPCode, "totp.ask_totp", map[string]any{"Issuer": f.issuer}, buttons...)
 	case StateActivated:
-		t.say("totp.activated", nil, t.Button("totp.button.okay", "okay"))
+		t.say("totp.activated", nil, buttons...)
 	case StateRecoveryCodes:
 		t.say("totp.use_buttons", nil)
 	default:
@@ -1068,40 +1071,51 @@ func (f *Flow) reprompt(t *turn) {
 	}
 }
 
+// stepButtons returns the buttons of the current step's prompt.
+func (f *Flow) stepButtons(t *turn) []bot.Button {
+	switch t.Session.State {
+	case StateAwaitingEmail, StateAwaitingReauth:
+		return []bot.Button{t.cancelButton()}
+	case StateAwaitingPassword:
+		return f.passwordButtons(t)
+	case StateAwaitingSMSCode:
+		return []bot.Button{t.Button("totp.button.resend", "resend"), t.cancelButton()}
+	case StateConfirmDisable:
+		return []bot.Button{t.Button("totp.button.disable", "disable"), t.cancelButton()}
+	case StateOfferSetup:
+		return []bot.Button{t.Button("totp.button.setup", "setup"), t.cancelButton()}
+	case StateChooseMethod:
+		return []bot.Button{t.Button("totp.button.app", "app"), t.cancelButton()}
+	case StateAwaitingTOTPCode:
+		return []bot.Button{t.Button("totp.button.verify", "verify"), t.cancelButton()}
+	case StateActivated:
+		return []bot.Button{t.Button("totp.button.okay", "okay")}
+	}
+	return nil
+}
+
 // help says which step the user is at and what it is about, with the
 // step's buttons, so that the answer to /help can be acted on at once.
 func (f *Flow) help(t *turn) {
-	var what string
-	var buttons []bot.Button
-	switch t.Session.State {
-	case StateAwaitingEmail:
-		what, buttons = "totp.what.identify", []bot.Button{t.cancelButton()}
-	case StateAwaitingPassword:
-		what, buttons = "totp.what.identify", f.passwordButtons(t)
-	case StateAwaitingSMSCode:
-		what, buttons = "totp.what.identify", []bot.Button{t.Button("totp.button.resend", "resend"), t.cancelButton()}
-	case StateConfirmDisable:
-		what, buttons = "totp.what.disable", []bot.Button{t.Button("totp.button.disable", "disable"), t.cancelButton()}
-		if f.swap {
-			what = "totp.what.swap"
-		}
-	case StateOfferSetup:
-		what, buttons = "totp.what.setup", []bot.Button{t.Button("totp.button.setup", "setup"), t.cancelButton()}
-	case StateChooseMethod:
-		what, buttons = "totp.what.setup", []bot.Button{t.Button("totp.button.app", "app"), t.cancelButton()}
-	case StateAwaitingReauth:
-		what, buttons = "totp.what.reauth", []bot.Button{t.cancelButton()}
-	case StateAwaitingTOTPCode:
-		what, buttons = "totp.what.scan", []bot.Button{t.Button("totp.button.verify", "verify"), t.cancelButton()}
-	case StateActivated:
-		t.say("totp.help_activated", map[string]any{"Step": progress[StateActivated]}, t.Button("totp.button.okay", "okay"))
+	what := map[bot.State]string{
+		StateAwaitingEmail: "totp.what.identify", StateAwaitingPassword: "totp.what.identify",
+		StateAwaitingSMSCode: "totp.what.identify", StateConfirmDisable: "totp.what.disable",
+		StateOfferSetup: "totp.what.setup", StateChooseMethod: "totp.what.setup",
+		StateAwaitingReauth: "totp.what.reauth", StateAwaitingTOTPCode: "totp.what.scan",
+	}[t.Session.State]
+	switch {
+	case t.Session.State == StateActivated:
+		t.say("totp.help_activated", map[string]any{"Step": progress[StateActivated]}, f.stepButtons(t)...)
 		return
-	case StateRecoveryCodes:
+	case t.Session.State == StateRecoveryCodes:
 		t.say("totp.help_recovery", map[string]any{"Step": progress[StateRecoveryCodes]})
 		return
-	default:
+	case what == "":
 		what = "totp.what.identify"
+	case what == "totp.what.disable" && f.swap:
+		what = "totp.what.swap"
 	}
+	buttons := f.stepButtons(t)
 	step := progress[t.Session.State]
 	if step == 0 {
 		step = 1
