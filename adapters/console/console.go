@@ -230,7 +230,7 @@ func (c *Console) cancelUnfinished(ctx context.Context, handle func(context.Cont
 		return
 	}
 	c.mu.Lock()
-	fmt.Fprintln(c.opts.Out, "\n          (Input ended before the guided change was finished: cancelling it.)")
+	fmt.Fprintln(c.opts.Out, "\n          (Input ended before the guided change was finished: ending it.)")
 	c.mu.Unlock()
 	_ = handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindCommand, Command: "cancel", Locale: c.opts.Locale})
 }

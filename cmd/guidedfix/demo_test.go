@@ -251,7 +251,7 @@ func TestDemoInputEndsAfterDisable(t *testing.T) {
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
 	u := &demoUser{t: t, quitAt: "Cannot scan?"}
 	out, _ := runDemoAsUser(t, dir, demoOptions{}, u)
-	for _, want := range []string{"cancelling it", "turned SMS two-factor authentication back on"} {
+	for _, want := range []string{"ending it", "turned SMS two-factor authentication back on"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, out)
 		}

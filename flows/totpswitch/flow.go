@@ -157,12 +157,15 @@ type data struct {
 	GrantExpires time.Time         `json:"grant_expires,omitzero"`
 	GrantLevel   portal.GrantLevel `json:"grant_level,omitempty"`
 	ChallengeID  string            `json:"challenge_id,omitempty"`
-	SMSRound     int               `json:"sms_round,omitempty"`
-	EnrollmentID string            `json:"enrollment_id,omitempty"`
-	EnrollRound  int               `json:"enroll_round,omitempty"`
-	Tries        int               `json:"tries,omitempty"`
-	StartMethod  portal.Method     `json:"start_method,omitempty"`
-	Disabled     bool              `json:"disabled,omitempty"`
+	// ChallengeDead says the core refused ChallengeID as expired or
+	// used up; a new challenge clears it.
+	ChallengeDead bool          `json:"challenge_dead,omitempty"`
+	SMSRound      int           `json:"sms_round,omitempty"`
+	EnrollmentID  string        `json:"enrollment_id,omitempty"`
+	EnrollRound   int           `json:"enroll_round,omitempty"`
+	Tries         int           `json:"tries,omitempty"`
+	StartMethod   portal.Method `json:"start_method,omitempty"`
+	Disabled      bool          `json:"disabled,omitempty"`
 	// DisableTried is set before Disable2FA is called: if the answer is
 	// lost (a crash, a failed save) the disable may have committed
 	// although Disabled is false, so an ending restores all the same
@@ -298,7 +301,11 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		if t.d.mustRestore() && !f.restore(ctx, t, StateCancelled, "totp.restarting", nil) {
 			return nil
 		}
-		if !t.d.Restored && hadQR {
+		switch {
+		case t.d.Activated:
+			// The app was verified already: nothing to start over.
+			t.say("totp.done", nil)
+		case !t.d.Restored && hadQR:
 			t.say("totp.restarting", nil)
 		}
 		t.Restart(StateCancelled)
@@ -611,7 +618,7 @@ func (f *Flow) sendSMS(ctx context.Context, t *turn) error {
 	ch, err := f.core.SendSMSChallenge(ctx, t.d.Grant, t.Key(fmt.Sprintf("sms:%d", t.d.SMSRound)))
 	var locked *portal.LockedError
 	switch {
-	case errors.As(err, &locked) && locked.SMSLimit && t.d.ChallengeID != "":
+	case errors.As(err, &locked) && locked.SMSLimit && t.d.ChallengeID != "" && !t.d.ChallengeDead:
 		// "Send a new code" once too often: the code already sent still
 		// counts, so the conversation waits for it instead of ending.
 		t.Goto(StateAwaitingSMSCode)
@@ -626,7 +633,7 @@ func (f *Flow) sendSMS(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
-	t.d.ChallengeID = ch.ID
+	t.d.ChallengeID, t.d.ChallengeDead = ch.ID, false
 	t.Goto(StateAwaitingSMSCode)
 	t.ask(bot.SecretSMSCode, "totp.sms_sent", map[string]any{"Phone": ch.MaskedPhone},
 		t.Button("totp.button.resend", "resend"), t.cancelButton())
@@ -653,6 +660,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 		f.reverify(t)
 		return nil
 	case errors.Is(err, portal.ErrExpired):
+		t.d.ChallengeDead = true
 		if !t.grantValid() {
 			f.reverify(t)
 			return nil
@@ -915,7 +923,8 @@ func (f *Flow) timer(ctx context.Context, t *turn) error {
 	}
 	if !t.d.ReminderSent && !t.Now.Before(t.d.DisabledAt.Add(f.reminder)) {
 		t.d.ReminderSent = true
-		t.say("totp.reminder", nil, t.Button("totp.button.resume", "resume"), t.cancelButton())
+		// The step's own buttons stay at hand beside "Resume setup".
+		t.say("totp.reminder", nil, append([]bot.Button{t.Button("totp.button.resume", "resume")}, f.stepButtons(t)...)...)
 	}
 	return nil
 }
@@ -1124,8 +1133,10 @@ func (f *Flow) help(t *turn) {
 	if t.d.needsRestore() {
 		// SMS 2FA is off already: /cancel turns it back on.
 		msg = "totp.help_sms_off"
-		if t.d.ReminderSent {
-			// Keep the reminder's "Resume setup" at hand.
+		if t.d.ReminderSent && t.Session.Expect == bot.SecretNone {
+			// Keep the reminder's "Resume setup" at hand (not at a
+			// password or code prompt, where a typed label would be
+			// taken for the answer).
 			buttons = append([]bot.Button{t.Button("totp.button.resume", "resume")}, buttons...)
 		}
 	}

@@ -744,3 +744,39 @@ func TestCancelWordingSaysWhatChanged(t *testing.T) {
 		t.Fatalf("reauth wrong password reply %q", r[1].Text)
 	}
 }
+
+// TestSMSLimitAfterTheLastCodeDied: with the cap reached and the last code
+// used up by wrong tries, "Send a new code" says when to come back instead
+// of pointing at a code that no longer works.
+func TestSMSLimitAfterTheLastCodeDied(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "sid@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	c.start()
+	c.text("sid@example.com")
+	c.text(pw)
+	for range 4 {
+		env.Clock.Advance(50 * time.Second)
+		c.press("resend")
+	}
+	wrong := wrongCode(env.LastSMSCode(t))
+	c.text(wrong)
+	c.text(wrong)
+	wantIDs(t, c.text(wrong), "delete:engine.delete_user_secret", "totp.sms_expired")
+	wantIDs(t, c.press("resend"), "totp.sms_limit")
+	c.wantState(totpswitch.StateLocked)
+}
+
+// TestRestartAfterActivationSaysDone: /start after the app was verified
+// (the "Okay" never came) does not tell the user to start over.
+func TestRestartAfterActivationSaysDone(t *testing.T) {
+	env, c, _ := atConfirmDisable(t, testkit.Options{}, "ada@example.com")
+	c.press("disable")
+	c.press("setup")
+	key := env.KeyFromQR(t, c.press("app")[0].Image)
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	r := c.start()
+	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 {
+		t.Fatalf("/start after activation: %v", ids(r))
+	}
+}
