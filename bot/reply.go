@@ -65,6 +65,22 @@ type Reply struct {
 	// ButtonsStep is the session step the buttons belong to (filled by the
 	// engine); adapters that keep their own state (Slack modals) echo it.
 	ButtonsStep int
+	// Link, when not nil, is a web link the adapter shows as the first
+	// button of the message: the secure entry page (internal/entry) adds
+	// it at delivery time. It is never stored.
+	Link *Link
+}
+
+// Link is a button that opens a web page instead of sending data back.
+type Link struct {
+	// Label is the localized text on the button.
+	Label string
+	// URL is the absolute https URL the button opens. It holds a one-time
+	// token: adapters never log it or put it into message text.
+	URL string
+	// WebApp asks Telegram to open URL as a Mini App (inline button
+	// web_app) instead of a browser link; other adapters ignore it.
+	WebApp bool
 }
 
 // LogValue prints a reply without its text or image when it is Sensitive.
