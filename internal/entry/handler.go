@@ -215,11 +215,19 @@ func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, view{State: st, Heading: heading, WebApp: rec.WebApp, locale: sess.Locale, Lang: lang(sess.Locale)})
 }
 
-// sameOrigin refuses a POST whose Origin header names another site (a
-// cross-site form); browsers send Origin with every form POST.
+// sameOrigin refuses a POST that a browser marks as coming from another
+// site (a cross-site form): Sec-Fetch-Site other than same-origin or none
+// (Fetch Metadata, W3C), or an Origin header naming another origin. Under
+// Referrer-Policy no-referrer browsers send "Origin: null" for the page's
+// own form, so "null" passes; the link's token stays the capability.
 func (s *Server) sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
 	o := r.Header.Get("Origin")
-	return o == "" || o == s.origin
+	return o == "" || o == "null" || o == s.origin
 }
 
 // checkWebApp validates the form's init_data for a Mini App record: signed
