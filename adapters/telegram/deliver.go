@@ -65,7 +65,8 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //     last part; or, with r.Image, sendPhoto uploading the PNG as "qr.png"
 //     with r.Text as caption (shortened to 1024). protect_content follows
 //     r.Protected. It returns the message id, or the ids of the parts
-//     joined by ",".
+//     joined by ",". A r.Link becomes the keyboard's first row, a web_app
+//     (Mini App) or url button, with link previews off (link.go).
 //   - OpEdit: editMessageText of r.MessageID (its last part) with the text
 //     (shortened to 4096) and keyboard; "message is not modified" is no
 //     error. It returns "".
@@ -105,7 +106,7 @@ func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 }
 
 func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, error) {
-	markup := keyboard(r.Buttons)
+	markup := replyMarkup(r)
 	if len(r.Image) > 0 {
 		var m *models.Message
 		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
@@ -125,7 +126,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 	parts := split(r.Text, maxText)
 	ids := make([]string, 0, len(parts))
 	for i, part := range parts {
-		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected}
+		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected, LinkPreviewOptions: noPreview(r)}
 		if i == len(parts)-1 && markup != nil {
 			p.ReplyMarkup = markup
 		}

@@ -1,0 +1,53 @@
+package telegram
+
+import (
+	"github.com/go-telegram/bot/models"
+
+	"guidedfix/bot"
+)
+
+// linkKeyboard is an inline keyboard whose first row is a bot.Link: a
+// web_app button (Bot API WebAppInfo; Telegram opens the URL as a Mini App,
+// in private chats only) or a url button, then the callback buttons. Each
+// button sets exactly one optional field, as the Bot API requires.
+type linkKeyboard struct {
+	InlineKeyboard [][]linkButton `json:"inline_keyboard"`
+}
+
+type linkButton struct {
+	Text         string      `json:"text"`
+	URL          string      `json:"url,omitempty"`
+	WebApp       *webAppInfo `json:"web_app,omitempty"`
+	CallbackData string      `json:"callback_data,omitempty"`
+}
+
+type webAppInfo struct {
+	URL string `json:"url"`
+}
+
+// replyMarkup returns the reply_markup of r: keyboard(r.Buttons) without a
+// Link, otherwise the Link's button on the first row and the buttons below.
+func replyMarkup(r bot.Reply) models.ReplyMarkup {
+	if r.Link == nil || r.Link.URL == "" {
+		return keyboard(r.Buttons)
+	}
+	first := linkButton{Text: r.Link.Label, URL: r.Link.URL}
+	if r.Link.WebApp {
+		first = linkButton{Text: r.Link.Label, WebApp: &webAppInfo{URL: r.Link.URL}}
+	}
+	kb := linkKeyboard{InlineKeyboard: [][]linkButton{{first}}}
+	for _, b := range r.Buttons {
+		kb.InlineKeyboard = append(kb.InlineKeyboard, []linkButton{{Text: b.Label, CallbackData: b.Data}})
+	}
+	return kb
+}
+
+// noPreview is link_preview_options for a message with a Link: previews
+// off, although the link is in a button, not in the text.
+func noPreview(r bot.Reply) *models.LinkPreviewOptions {
+	if r.Link == nil {
+		return nil
+	}
+	off := true
+	return &models.LinkPreviewOptions{IsDisabled: &off}
+}
