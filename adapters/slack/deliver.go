@@ -25,7 +25,8 @@ const filePrefix = "file:"
 // edits and deletes.
 //
 // Text is sent as plain text (a section block) with the buttons as Block
-// Kit buttons (value = Button.Data). A secret prompt (Secret not
+// Kit buttons (value = Button.Data); a r.Link becomes a URL button in
+// front of them, with unfurling off (link.go). A secret prompt (Secret not
 // SecretNone) gets an "Enter password" or "Enter code" button first, which
 // opens the modal that collects the answer. During a view submission the
 // adapter may hold back a prompt that repeats the question just answered
@@ -90,6 +91,9 @@ func (a *Adapter) send(ctx context.Context, ch string, r bot.Reply, p *prompt) (
 			return "", deliverErr(err)
 		}
 		return filePrefix + f.ID, nil
+	}
+	if r.Link != nil {
+		return a.postLink(ctx, ch, r, p)
 	}
 	return a.post(ctx, ch, r.Text, r.Buttons, p)
 }
