@@ -37,7 +37,8 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			"(or telegram.token) is set: long polling by default, a webhook with\n" +
 			"--telegram-webhook-url. Slack runs when SLACK_BOT_TOKEN (or\n" +
 			"slack.bot_token) is set: Socket Mode by default (SLACK_APP_TOKEN), or HTTP\n" +
-			"endpoints with slack.mode: http (SLACK_SIGNING_SECRET).",
+			"endpoints with slack.mode: http (SLACK_SIGNING_SECRET). With\n" +
+			"entry.public_url set, the secure entry page listens on entry.listen.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), g, sf)
@@ -85,6 +86,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		run  func(context.Context) error
 	}
 	var runners []runner
+	adapters := map[string]bot.Deliverer{} // for the entry page
 	if cfg.Telegram.Enabled() {
 		secret := cfg.Telegram.WebhookSecret.Reveal()
 		if cfg.Telegram.WebhookURL != "" && secret == "" {
@@ -114,6 +116,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		if err != nil {
 			return err
 		}
+		adapters[telegram.Channel] = tg
 		runners = append(runners, runner{"telegram", tg.Run})
 	}
 	if cfg.Slack.Enabled() {
@@ -138,7 +141,13 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		if a.supportOn {
 			a.desk.Notifier = sl
 		}
+		adapters[slack.Channel] = sl
 		runners = append(runners, runner{"slack", sl.Run})
+	}
+	if run, err := serveEntry(a, cfg, adapters); err != nil {
+		return err
+	} else if run != nil && len(runners) > 0 {
+		runners = append(runners, runner{"entry", run})
 	}
 	if len(runners) == 0 {
 		return errors.New("no chat platform is configured: set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN (see README), or try `guidedfix demo`")

@@ -69,6 +69,9 @@ type Config struct {
 	Enrollment EnrollmentConfig `koanf:"enrollment"`
 	Telegram   TelegramConfig   `koanf:"telegram"`
 	Slack      SlackConfig      `koanf:"slack"`
+	// Entry and Secrets configure the secure entry page (entry.go).
+	Entry   EntryConfig   `koanf:"entry"`
+	Secrets SecretsConfig `koanf:"secrets"`
 }
 
 // EnrollmentConfig configures the TOTP enrollment step.
@@ -283,6 +286,7 @@ func Default() Config {
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 	}
 }
 

@@ -61,6 +61,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", got, want)
@@ -154,6 +155,7 @@ func TestFileOverrides(t *testing.T) {
 		Slack: SlackConfig{BotToken: "xoxb-file-bot-token", AppToken: "xapp-file-app-token", SigningSecret: "file-signing-secret",
 			APIURL: "http://127.0.0.1:9000/api/", Listen: "127.0.0.1:3001", Command: "/fix", Mode: "http",
 			SupportChannel: "C0123ABCD", StaffUserIDs: []string{"U012AB3CD", "W0456EF7G"}, StaffGroup: "S0789"},
+		Entry: EntryConfig{Listen: "127.0.0.1:8090"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %#v\nwant %#v", got.LogValue(), want.LogValue())
@@ -524,8 +526,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 40 {
-		t.Fatalf("%d keys, want 40", len(keys))
+	if len(keys) != 44 {
+		t.Fatalf("%d keys, want 44", len(keys))
 	}
 }
 

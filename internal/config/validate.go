@@ -174,6 +174,8 @@ func (c Config) Validate() error {
 		}
 	}
 
+	c.validateEntry(bad)
+
 	return errors.Join(errs...)
 }
 
