@@ -143,6 +143,15 @@ func TestBrowserPasswordAndSMSCode(t *testing.T) {
 		t.Fatalf("label font-weight %q: entry.css not applied", fw)
 	}
 	shoot(t, ctx, dir, "password")
+	// Keyboard: Tab moves from the field to the button, whose focus is a
+	// visible 3 px outline.
+	do(t, ctx, chromedp.KeyEvent("\t"))
+	if id := eval[string](t, ctx, "document.activeElement.id"); id != "submit" {
+		t.Fatalf("Tab moved focus to %q, want the submit button", id)
+	}
+	if o := eval[string](t, ctx, "(s => s.outlineStyle + ' ' + s.outlineWidth)(getComputedStyle(document.activeElement))"); o != "solid 3px" {
+		t.Fatalf("focused button outline %q, want solid 3px", o)
+	}
 	do(t, ctx, chromedp.SendKeys(chromedp.ID("secret"), r.pw))
 	if v := eval[string](t, ctx, "document.getElementById('secret').value"); v != r.pw {
 		t.Fatal("the field does not hold what was typed")
