@@ -16,6 +16,8 @@ type Deliverer struct {
 	// Server issues the links.
 	Server *Server
 	// WebApp makes Telegram open the links as a Mini App (web_app button).
+	// Links are then issued only in the user's private chat (conversation
+	// id = user id) and need the Mini App's initData.
 	WebApp bool
 
 	moved sync.Map // conversation string → true: its QR went to the page
@@ -72,8 +74,10 @@ func (d *Deliverer) secretLink(ctx context.Context, to bot.Conversation, r bot.R
 	if err != nil || sess.Expect != r.Secret {
 		return nil
 	}
-	webApp := d.WebApp && sess.UserID == to.ID
-	u, err := d.Server.SecretLink(ctx, sess, webApp)
+	if d.WebApp && sess.UserID != to.ID {
+		return nil // not the user's private chat: no link others could open
+	}
+	u, err := d.Server.SecretLink(ctx, sess, d.WebApp)
 	if err != nil {
 		d.Server.log.Warn("entry: no link for the prompt; chat entry only", "conversation", to.String(), "err", err)
 		return nil
@@ -82,7 +86,7 @@ func (d *Deliverer) secretLink(ctx context.Context, to bot.Conversation, r bot.R
 	if r.Secret == bot.SecretPassword {
 		label = "entry.button.password"
 	}
-	return &bot.Link{Label: d.Server.eng.Catalog().Text(sess.Locale, label, nil), URL: u, WebApp: webApp}
+	return &bot.Link{Label: d.Server.eng.Catalog().Text(sess.Locale, label, nil), URL: u, WebApp: d.WebApp}
 }
 
 func (d *Deliverer) qrLink(ctx context.Context, to bot.Conversation, r bot.Reply) *bot.Link {
@@ -90,11 +94,13 @@ func (d *Deliverer) qrLink(ctx context.Context, to bot.Conversation, r bot.Reply
 	if err != nil {
 		return nil
 	}
-	webApp := d.WebApp && sess.UserID == to.ID
-	u, err := d.Server.QRLink(sess, r.QR, webApp)
+	if d.WebApp && sess.UserID != to.ID {
+		return nil
+	}
+	u, err := d.Server.QRLink(sess, r.QR, d.WebApp)
 	if err != nil {
 		d.Server.log.Warn("entry: no QR link; QR sent in the chat", "conversation", to.String(), "err", err)
 		return nil
 	}
-	return &bot.Link{Label: d.Server.eng.Catalog().Text(sess.Locale, "entry.button.qr", nil), URL: u, WebApp: webApp}
+	return &bot.Link{Label: d.Server.eng.Catalog().Text(sess.Locale, "entry.button.qr", nil), URL: u, WebApp: d.WebApp}
 }

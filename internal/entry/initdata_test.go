@@ -141,3 +141,21 @@ func TestMiniAppBinding(t *testing.T) {
 	}
 	r.checkChat(r.pw)
 }
+
+// TestMiniAppLinksOnlyInPrivateChat: outside the user's private chat
+// (conversation id not the user id) no Mini App link is issued; the chat
+// path stays.
+func TestMiniAppLinksOnlyInPrivateChat(t *testing.T) {
+	r := newRig(t, true)
+	r.conv.ID = "-100500"
+	r.send(startEvent())
+	for _, rep := range r.send(textEvent("alice@example.com")) {
+		if rep.Link != nil {
+			t.Fatalf("reply %s got a link outside the private chat", rep.ID)
+		}
+		if rep.ID == "totp.ask_password" && rep.Secret == "" {
+			t.Fatal("the prompt lost its chat path")
+		}
+	}
+	r.wantState(totpswitch.StateAwaitingPassword)
+}

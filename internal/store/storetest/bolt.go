@@ -46,7 +46,8 @@ func Open(t testing.TB, opts store.Options) *store.Bolt {
 // and reports (t.Errorf, up to 20 lines) every broken invariant:
 //
 //   - the file has exactly the buckets "due", "inbox", "seen" and
-//     "sessions";
+//     "sessions", and maybe "entry_tokens" (the entry page's links: a
+//     32-byte SHA-256 key, an 8-byte expiry first in the value);
 //   - every session decodes as a bot.Session, is stored under its own
 //     channel + "\x00" + id key, and has a Version of at least 1;
 //   - the due bucket holds exactly one empty-valued entry, 8-byte
@@ -86,8 +87,17 @@ func check(path string) ([]string, error) {
 			names = append(names, string(name))
 			return nil
 		})
-		if want := []string{"due", "inbox", "seen", "sessions"}; !slices.Equal(names, want) {
-			bad("buckets %q, want %q", names, want)
+		if want := []string{"due", "inbox", "seen", "sessions"}; !slices.Equal(slices.DeleteFunc(slices.Clone(names),
+			func(n string) bool { return n == "entry_tokens" }), want) {
+			bad("buckets %q, want %q (and maybe \"entry_tokens\")", names, want)
+		}
+		if et := tx.Bucket([]byte("entry_tokens")); et != nil {
+			_ = et.ForEach(func(k, v []byte) error {
+				if len(k) != 32 || len(v) < 8 {
+					bad("entry token record %x: %d-byte key, %d-byte value; want a 32-byte hash and an 8-byte expiry first", k, len(k), len(v))
+				}
+				return nil
+			})
 		}
 		sessions, due, seen, inbox := tx.Bucket([]byte("sessions")), tx.Bucket([]byte("due")), tx.Bucket([]byte("seen")), tx.Bucket([]byte("inbox"))
 		if sessions == nil || due == nil || seen == nil || inbox == nil {
