@@ -17,7 +17,8 @@
 //     bot.Inbox: updates a transport confirmed before their turn ended.
 //   - bucket "entry_tokens" (created by the first PutEntryToken): SHA-256
 //     of an entry-page link's token → 8-byte big-endian unix-nanos expiry
-//     + the entry package's JSON record (entry.go); never the token.
+//     followed by the entry package's JSON record (entry.go); never the
+//     token.
 //
 // Every write is fsync'ed before the call returns (NoSync is never set).
 // Writes of concurrent callers share a transaction when they arrive while
