@@ -94,6 +94,29 @@ func TestSecretPromptLinksToEntryPage(t *testing.T) {
 	if s := h.session(); resp.StatusCode != 200 || s.State != totpswitch.StateConfirmDisable {
 		t.Fatalf("code POST %d, state %q", resp.StatusCode, s.State)
 	}
+	// The QR code and key go to the page: no file upload, no key message.
+	h.press("disable")
+	h.press("setup")
+	h.press("app")
+	if s := h.session(); s.State != totpswitch.StateAwaitingTOTPCode {
+		t.Fatalf("state %q", s.State)
+	}
+	if n := len(h.fake.Calls("files.getUploadURLExternal", "upload", "files.completeUploadExternal")); n != 0 {
+		t.Fatalf("%d file upload calls: the QR code became a Slack file", n)
+	}
+	calls := h.fake.Calls("chat.postMessage")
+	var qrLink string
+	for _, c := range calls {
+		if strings.Contains(c.Params.Get("blocks"), web.URL+"/q/") {
+			qrLink = c.Params.Get("blocks")
+		}
+		if strings.Contains(c.Params.Get("text"), "otpauth") || strings.Contains(c.Params.Get("text"), h.text("totp.manual_key", nil)[:10]) {
+			t.Fatalf("the key reached Slack: %q", c.Params.Get("text"))
+		}
+	}
+	if qrLink == "" {
+		t.Fatal("no message links to the QR page")
+	}
 	for _, out := range h.outbound() {
 		if strings.Contains(out, pw) || strings.Contains(out, code) {
 			t.Fatal("a secret reached Slack")
