@@ -20,7 +20,7 @@ import (
 // browser starts a fresh headless Chromium (Debian package "chromium")
 // for t and returns its context. Without the package the test skips, and
 // fails when CI=true.
-func browser(t *testing.T) context.Context {
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -47,6 +47,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("password-store", "basic"),
 		chromedp.WindowSize(360, 720),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
