@@ -252,3 +252,44 @@ func toQR(t *testing.T, r *rig) {
 		t.Fatalf("state %q", r.state())
 	}
 }
+
+// resultID returns the catalog id of the page's result message.
+func resultID(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID("result")))
+	a, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("result"), "data-message"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Value
+}
+
+// TestBrowserStaleAndExpiredLinks: a link of a step that has passed and
+// an expired link show their own clear error in the browser, and the
+// conversation stays where it is.
+func TestBrowserStaleAndExpiredLinks(t *testing.T) {
+	ctx := browser(t)
+	dir := shots(t)
+	r := newRig(t, false)
+	first := r.toPassword()
+	r.send(startEvent())
+	second := r.link(r.send(textEvent("alice@example.com")), "totp.ask_password")
+
+	do(t, ctx, chromedp.Navigate(first))
+	if id := resultID(t, ctx); id != "entry.error.stale" {
+		t.Fatalf("other-step link shows %q", id)
+	}
+	shoot(t, ctx, dir, "error_stale")
+
+	do(t, ctx, chromedp.Navigate(second), chromedp.WaitVisible(chromedp.ID("secret")))
+	r.env.Clock.Advance(10*time.Minute + time.Second)
+	// The form was open before the link expired: submitting it now fails.
+	do(t, ctx, chromedp.SendKeys(chromedp.ID("secret"), r.pw+"\r"))
+	if id := resultID(t, ctx); id != "entry.error.invalid" {
+		t.Fatalf("expired link shows %q", id)
+	}
+	r.wantState(totpswitch.StateAwaitingPassword)
+	if st := r.env.Core.Stats(); st.SMSSent != 0 {
+		t.Fatalf("a stale or expired link reached the portal: %+v", st)
+	}
+}

@@ -55,6 +55,22 @@ func (p page) state() string {
 	return m[1]
 }
 
+// message returns the catalog id of the page's result message.
+func (p page) message() string {
+	m := regexp.MustCompile(`data-message="([a-z_.]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func wantError(t *testing.T, p page, status int, id string) {
+	t.Helper()
+	if p.status != status || p.state() != "error" || p.message() != id {
+		t.Fatalf("page %d %q %q, want %d error %q", p.status, p.state(), p.message(), status, id)
+	}
+}
+
 func wantPage(t *testing.T, p page, status int, state string) {
 	t.Helper()
 	if p.status != status || p.state() != state {
@@ -90,8 +106,8 @@ func TestPasswordAndCodeThroughPage(t *testing.T) {
 	smsLink := r.link(r.replies(), "totp.sms_sent")
 
 	// The spent link: a clear error, nothing changes.
-	wantPage(t, post(t, link, url.Values{"secret": {r.pw}}), 410, "error")
-	wantPage(t, get(t, link), 410, "error")
+	wantError(t, post(t, link, url.Values{"secret": {r.pw}}), 410, "entry.error.invalid")
+	wantError(t, get(t, link), 410, "entry.error.invalid")
 	r.wantState(totpswitch.StateAwaitingSMSCode)
 
 	p = get(t, smsLink)
@@ -138,13 +154,13 @@ func TestStaleAndExpiredLinksChangeNothing(t *testing.T) {
 	// /start again: a new session; the first link belongs to a step that passed.
 	r.send(startEvent())
 	second := r.link(r.send(textEvent("alice@example.com")), "totp.ask_password")
-	wantPage(t, get(t, first), 409, "error")
-	wantPage(t, post(t, first, url.Values{"secret": {r.pw}}), 409, "error")
+	wantError(t, get(t, first), 409, "entry.error.stale")
+	wantError(t, post(t, first, url.Values{"secret": {r.pw}}), 409, "entry.error.stale")
 	r.wantState(totpswitch.StateAwaitingPassword)
 
 	// Expired: the clock passes the 10-minute lifetime.
 	r.env.Clock.Advance(10*time.Minute + time.Second)
-	wantPage(t, post(t, second, url.Values{"secret": {r.pw}}), 410, "error")
+	wantError(t, post(t, second, url.Values{"secret": {r.pw}}), 410, "entry.error.invalid")
 	r.wantState(totpswitch.StateAwaitingPassword)
 	if st := r.env.Core.Stats(); st.SMSSent != 0 {
 		t.Fatalf("an SMS was sent: %+v", st)

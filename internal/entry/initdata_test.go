@@ -126,7 +126,7 @@ func TestMiniAppBinding(t *testing.T) {
 		"other user": signed(botToken, user(777), now.Unix()),
 	} {
 		p := post(t, link, url.Values{"secret": {r.pw}, "init_data": {initData}})
-		if p.status != 403 || p.state() != "error" {
+		if p.status != 403 || p.state() != "error" || p.message() != "entry.error.telegram" {
 			t.Fatalf("%s init data: page %d %q, want 403 error", name, p.status, p.state())
 		}
 		r.wantState(totpswitch.StateAwaitingPassword)
