@@ -248,36 +248,6 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	}
 }
 
-func TestTypedSecretInDM(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
-	pw := h.env.AddAccount(t, "bob@example.com", portal.MethodSMS)
-	const bob = "U2BOB"
-	h.fake.AddUser(fakeslack.User{ID: bob}) // no profile e-mail
-	dm := h.fake.IM(bob)
-	body, _ := h.fake.MessageEvent(bob, dm, "2fa")
-	h.tr.event(body)
-	// Slack sends a typed e-mail address as a mailto link.
-	body, _ = h.fake.MessageEvent(bob, dm, "<mailto:bob@example.com|bob@example.com>")
-	h.tr.event(body)
-	if s, _ := h.env.Engine.Session(t.Context(), bot.Conversation{Channel: slack.Channel, ID: dm}); s.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("state %q after the e-mail", s.State)
-	}
-	// The password typed as a message: the bot cannot delete it and says so.
-	body, ts := h.fake.MessageEvent(bob, dm, pw)
-	h.tr.event(body)
-	del := h.fake.Calls("chat.delete")
-	if len(del) != 1 || del[0].Params.Get("ts") != ts || del[0].Params.Get("channel") != dm {
-		t.Fatalf("chat.delete calls %+v, want one for the user's message %s", del, ts)
-	}
-	texts := h.texts(dm)
-	if !slices.Contains(texts, h.text("engine.delete_failed", nil)) {
-		t.Fatalf("the user was not told to delete the message: %q", texts)
-	}
-	if s, _ := h.env.Engine.Session(t.Context(), bot.Conversation{Channel: slack.Channel, ID: dm}); s.State != totpswitch.StateAwaitingSMSCode {
-		t.Fatalf("state %q after the typed password", s.State)
-	}
-}
-
 func TestHomeTabStartsFlow(t *testing.T) {
 	h := newHarness(t, setup{mode: slack.ModeSocket})
 	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)

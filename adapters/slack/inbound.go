@@ -82,7 +82,9 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 			if w := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(text)), "/"); commands[w] {
 				e.Kind, e.Command = bot.KindCommand, w
 			} else {
-				e.Kind, e.Text = bot.KindText, text
+				// A bot token cannot delete what the user wrote: text at a
+				// secret prompt is never used (the modal is the only way).
+				e.Kind, e.Text, e.Undeletable = bot.KindText, text, true
 			}
 		case "file_share":
 			e.Kind = bot.KindUnsupported
