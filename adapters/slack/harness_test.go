@@ -36,6 +36,7 @@ type harness struct {
 	a      *slack.Adapter
 	client *fakeslack.Client // HTTP mode
 	tr     transport
+	opts   slack.Options
 
 	mu      sync.Mutex
 	answers [][]byte // every answer the adapter gave Slack
@@ -69,6 +70,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	if s.adapt != nil {
 		s.adapt(&opts)
 	}
+	h.opts = opts
 	var err error
 	if h.a, err = slack.New(opts); err != nil {
 		t.Fatal(err)
@@ -89,6 +91,26 @@ func newHarness(t *testing.T, s setup) *harness {
 	})
 	h.tr = socketTransport{h}
 	return h
+}
+
+// restart simulates a process restart in HTTP mode: the store and the
+// core are reopened on the same files (testkit.Env.Restart) and a new
+// adapter with the same options serves the new engine; the fake Slack
+// keeps its state. It returns the new adapter.
+func (h *harness) restart() *slack.Adapter {
+	h.t.Helper()
+	if h.opts.Mode != slack.ModeHTTP {
+		h.t.Fatal("restart needs HTTP mode")
+	}
+	slack.WaitIdle(h.a)
+	h.env.Restart(h.t)
+	h.opts.Engine = h.env.Engine
+	var err error
+	if h.a, err = slack.New(h.opts); err != nil {
+		h.t.Fatal(err)
+	}
+	h.client = &fakeslack.Client{Server: h.fake, Handler: h.a.Handler(), Secret: signing}
+	return h.a
 }
 
 func (h *harness) answered(b []byte) []byte {

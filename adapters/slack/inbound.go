@@ -67,8 +67,12 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	switch in := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
 		if a.isAgentReply(in) {
-			if cb.EventID == "" || a.staffEvents.first("ev:"+cb.EventID) {
-				a.inLine(func(ctx context.Context) { a.agentReply(ctx, in) })
+			if id := "ev:" + cb.EventID; cb.EventID == "" || a.staffEvents.first(id) {
+				a.inLine(func(ctx context.Context) {
+					if a.firstStored(ctx, id) {
+						a.agentReply(ctx, in)
+					}
+				})
 			}
 			return
 		}
@@ -110,8 +114,12 @@ func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
 	}
 	if f := strings.Fields(cmd.Text); len(f) > 0 && a.desk != nil {
 		if w := strings.ToLower(f[0]); w == "handoff" || w == "audit" {
-			if cmd.TriggerID == "" || a.staffEvents.first("cmd:"+cmd.TriggerID) {
-				a.goWork(func(ctx context.Context) { a.staffCommand(ctx, cmd, w, f[1:]) })
+			if id := "cmd:" + cmd.TriggerID; cmd.TriggerID == "" || a.staffEvents.first(id) {
+				a.goWork(func(ctx context.Context) {
+					if cmd.TriggerID == "" || a.firstStored(ctx, id) {
+						a.staffCommand(ctx, cmd, w, f[1:])
+					}
+				})
 			}
 			return nil
 		}
@@ -154,14 +162,19 @@ func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 				a.goWork(func(ctx context.Context) { a.openModal(ctx, trigger, ref) })
 			}
 		case (act.ActionID == actionTakeOver || act.ActionID == actionHandBack) && a.desk != nil:
-			if !a.staffEvents.first(id + ":" + ic.User.ID) {
+			staffID := id + ":" + ic.User.ID
+			if !a.staffEvents.first(staffID) {
 				continue
 			}
 			f, value := a.takeOver, act.Value
 			if act.ActionID == actionHandBack {
 				f = a.handBack
 			}
-			a.inLine(func(ctx context.Context) { f(ctx, ic, value) })
+			a.inLine(func(ctx context.Context) {
+				if a.firstStored(ctx, staffID) {
+					f(ctx, ic, value)
+				}
+			})
 		case act.ActionID == actionStart:
 			a.route(bot.Event{UserID: ic.User.ID, UpdateID: id, Kind: bot.KindStart})
 		case strings.HasPrefix(act.ActionID, actionButton):

@@ -444,13 +444,26 @@ func (a *Adapter) inLine(f func(ctx context.Context)) {
 	})
 }
 
+// firstStored reports whether the staff delivery id (an event, action or
+// command id) is new, also across restarts: it is recorded in the
+// engine's session store (bot.Engine.FirstDelivery) before the work runs,
+// so that a delivery Slack or anybody replays after a restart runs once.
+// When the store fails the work does not run and the error is logged.
+func (a *Adapter) firstStored(ctx context.Context, id string) bool {
+	ok, err := a.engine.FirstDelivery(ctx, Channel, "staff:"+id)
+	if err != nil {
+		a.log.Error("slack: staff delivery not recorded, so not run", "id", id, "err", err)
+	}
+	return ok
+}
+
 // maxRecent is how many delivery ids recentIDs remembers.
 const maxRecent = 4096
 
 // recentIDs remembers the ids of the staff side's latest deliveries
-// (events, actions, commands), so that one redelivered by Slack is handled
-// once. The engine de-duplicates the customers' events; staff actions do
-// not go through its de-duplication.
+// (events, actions, commands), so that one redelivered by Slack while the
+// first is still handled runs once; firstStored then records it durably.
+// The engine de-duplicates the customers' events itself.
 type recentIDs struct {
 	mu    sync.Mutex
 	seen  map[string]bool
