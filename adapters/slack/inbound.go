@@ -109,8 +109,30 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 // and "audit" (with a Desk) are acknowledged with nothing and answered
 // ephemerally through the command's response_url once done.
 func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
-	if cmd.Command != a.command || cmd.UserID == "" {
+	reply := a.commandAck(cmd)
+	a.handleCommand(cmd)
+	return reply
+}
+
+// commandAck returns the acknowledgement's body of the slash command cmd
+// without doing any work: the "moved to your DM" note for a flow command
+// typed outside a DM, else nil.
+func (a *Adapter) commandAck(cmd slackapi.SlashCommand) *commandReply {
+	if cmd.Command != a.command || cmd.UserID == "" || isDM(cmd.ChannelID) {
 		return nil
+	}
+	if f := strings.Fields(cmd.Text); len(f) > 0 && a.desk != nil {
+		if w := strings.ToLower(f[0]); w == "handoff" || w == "audit" {
+			return nil
+		}
+	}
+	return &commandReply{ResponseType: slackapi.ResponseTypeEphemeral, Text: a.text("", "slack.moved_to_dm")}
+}
+
+// handleCommand starts the work of the slash command cmd (see onCommand).
+func (a *Adapter) handleCommand(cmd slackapi.SlashCommand) {
+	if cmd.Command != a.command || cmd.UserID == "" {
+		return
 	}
 	if f := strings.Fields(cmd.Text); len(f) > 0 && a.desk != nil {
 		if w := strings.ToLower(f[0]); w == "handoff" || w == "audit" {
@@ -121,7 +143,7 @@ func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
 					}
 				})
 			}
-			return nil
+			return
 		}
 	}
 	name := "2fa"
@@ -136,10 +158,6 @@ func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
 		e.UpdateID = "cmd:" + cmd.TriggerID
 	}
 	a.route(e)
-	if isDM(cmd.ChannelID) {
-		return nil
-	}
-	return &commandReply{ResponseType: slackapi.ResponseTypeEphemeral, Text: a.text("", "slack.moved_to_dm")}
 }
 
 // commandReply is the body of a slash command's acknowledgement: a

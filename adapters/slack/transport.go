@@ -166,9 +166,12 @@ func (a *Adapter) runSocket(ctx context.Context) error {
 }
 
 // onEnvelope acknowledges a Socket Mode envelope and handles it. Events,
-// commands and actions are acknowledged at once; a view submission is
-// acknowledged with its response_action within 2.5 s. Acks are dropped
-// once ctx (the connection's) is done.
+// commands and actions are acknowledged first, before any of their work
+// (a command's ack payload is computed without any call); the work that
+// follows in this goroutine only queues (engine.Dispatch, goWork), so the
+// next envelope is read at once. A view submission is acknowledged with
+// its response_action within 2.5 s, from its own goroutine. Acks are
+// dropped once ctx (the connection's) is done.
 func (a *Adapter) onEnvelope(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
 	a.work.Add(1) // before the ack, so that work started by it is counted
 	defer a.work.Done()
@@ -186,10 +189,11 @@ func (a *Adapter) onEnvelope(ctx context.Context, smc *socketmode.Client, evt so
 	case socketmode.EventTypeSlashCommand:
 		cmd, _ := evt.Data.(slackapi.SlashCommand)
 		var payload any
-		if resp := a.onCommand(cmd); resp != nil {
+		if resp := a.commandAck(cmd); resp != nil {
 			payload = resp
 		}
 		ack(payload)
+		a.handleCommand(cmd)
 	case socketmode.EventTypeInteractive:
 		ic, _ := evt.Data.(slackapi.InteractionCallback)
 		if ic.Type != slackapi.InteractionTypeViewSubmission {

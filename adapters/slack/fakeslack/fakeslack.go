@@ -90,6 +90,7 @@ type Server struct {
 	ephemeral []Message
 	groups    map[string][]string // user group id -> member ids
 	responses map[string]Message  // response_url id -> the command's channel and user
+	gate      chan struct{}       // while not nil, Web API calls wait for it to close (Pause)
 
 	socket
 }
@@ -239,6 +240,27 @@ func New(opts Options) *Server {
 	s.URL = s.ts.URL + "/"
 	s.APIURL = s.URL + "api/"
 	return s
+}
+
+// Pause makes every Web API call wait, unanswered, until resume is
+// called (Socket Mode acks are still received); calls made meanwhile are
+// recorded when they are answered. resume may be called more than once.
+func (s *Server) Pause() (resume func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.gate = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.gate == gate {
+				s.gate = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 // Close closes the Socket Mode connection and stops the server.
