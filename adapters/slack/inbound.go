@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -247,6 +248,13 @@ func (a *Adapter) route(e bot.Event) {
 // (views.open). When the trigger has expired (it lives about 3 seconds)
 // the user gets a message with a button that opens the modal again.
 func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
+	if id := a.staleRef(ctx, ref); id != "" {
+		text := a.engine.Catalog().TextFor(ref.Locale, Channel, id, nil)
+		if _, err := a.post(ctx, ref.Chan, text, nil, nil); err != nil {
+			a.log.Warn("slack: stale form answer failed", "err", err)
+		}
+		return
+	}
 	err := a.call(ctx, func() error {
 		_, err := a.api.OpenViewContext(ctx, trigger, a.modal(ref, ""))
 		return err
@@ -264,6 +272,30 @@ func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
 	default:
 		a.log.Error("slack: views.open failed", "err", err)
 	}
+}
+
+// staleRef checks, before a modal opens, that ref's question is still
+// the open one: it returns "" when it is (or when the session cannot be
+// read: the engine checks the submission again), else the id of the
+// answer to give instead of the form: bot.MsgWithAgent while an agent
+// has the conversation, bot.MsgStaleButton when the step has passed or
+// the guided change has ended.
+func (a *Adapter) staleRef(ctx context.Context, ref modalRef) string {
+	s, err := a.engine.Session(ctx, conv(ref.Chan))
+	switch {
+	case errors.Is(err, bot.ErrNoSession):
+		return bot.MsgStaleButton
+	case err != nil:
+		a.log.Warn("slack: session not read before opening the form", "err", err)
+		return ""
+	case s.Done:
+		return bot.MsgStaleButton
+	case s.Agent != "":
+		return bot.MsgWithAgent
+	case s.Expect != ref.Field || a.engine.Nonce(s) != ref.Nonce:
+		return bot.MsgStaleButton
+	}
+	return ""
 }
 
 // modal returns the modal that collects ref's secret, with text (the
