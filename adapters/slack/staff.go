@@ -343,7 +343,12 @@ func (a *Adapter) agentReply(ctx context.Context, in *slackevents.MessageEvent) 
 	if !a.checkStaff(ctx, in.User, "agent_message", "write to customers", say) {
 		return
 	}
-	text := strings.TrimSpace(plainText(in.Text))
+	if in.SubType == "file_share" || (in.Message != nil && len(in.Message.Files) > 0) {
+		// Files never reach the customer (a chat platform's file may hold
+		// anything); the words with it still do.
+		defer say(a.staffText("slack.staff.file_not_relayed", nil))
+	}
+	text := strings.TrimSpace(relayText(in.Text))
 	if text == "" {
 		return
 	}
@@ -368,7 +373,26 @@ func (a *Adapter) isAgentReply(in *slackevents.MessageEvent) bool {
 	return a.desk != nil && a.supportChannel != "" && in.Channel == a.supportChannel &&
 		in.ThreadTimeStamp != "" && in.ThreadTimeStamp != in.TimeStamp &&
 		in.BotID == "" && in.User != "" && in.User != a.botUser &&
-		(in.SubType == "" || in.SubType == "thread_broadcast")
+		(in.SubType == "" || in.SubType == "thread_broadcast" || in.SubType == "file_share")
+}
+
+// relayText turns an agent's Slack message text into what the customer
+// reads: a labelled link <url|label> becomes "label (url)" (the label
+// alone when it is the URL), a mailto link its address, other markup as
+// plainText does it.
+func relayText(s string) string {
+	s = slackMarkup.ReplaceAllStringFunc(s, func(m string) string {
+		sub := slackMarkup.FindStringSubmatch(m)
+		target, label := sub[1], strings.TrimSpace(sub[2])
+		if addr, ok := strings.CutPrefix(target, "mailto:"); ok {
+			return addr
+		}
+		if label == "" || label == target || strings.HasPrefix(target, "@") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "!") {
+			return plainText(m)
+		}
+		return label + " (" + target + ")"
+	})
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
 // displayName is the name the customer sees for agent user: the Slack

@@ -413,9 +413,23 @@ func runTakeOver(t *testing.T, mode string) {
 	}
 	elsewhere, _ := h.fake.ReplyEvent(staffer, ch, th, "not for the customer")
 	h.tr.event(elsewhere)
+	// A file is not relayed and the agent is told; its words are.
+	n := len(h.fake.Ephemeral())
+	withFile, _ := h.fake.FileReplyEvent(staffer, supportCh, thread, "see the screenshot", "screen.png")
+	h.tr.event(withFile)
+	if got := h.ephemeralSince(n, staffer); got != h.text("slack.staff.file_not_relayed", nil) {
+		t.Fatalf("a file in the thread: %q", got)
+	}
+	n = len(h.fake.Ephemeral())
+	fileOnly, _ := h.fake.FileReplyEvent(staffer, supportCh, thread, "", "screen.png")
+	h.tr.event(fileOnly)
+	if got := h.ephemeralSince(n, staffer); got != h.text("slack.staff.file_not_relayed", nil) {
+		t.Fatalf("a file alone in the thread: %q", got)
+	}
 	got := h.texts(h.dm())[before:]
-	want := []string{h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Hi Alice, the portal is fine."}),
-		h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Second message"})}
+	want := []string{h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Hi Alice, the portal (https://portal.example) is fine."}),
+		h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Second message"}),
+		h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "see the screenshot"})}
 	if !slices.Equal(got, want) {
 		t.Fatalf("the user got %q\nwant %q", got, want)
 	}
@@ -445,7 +459,7 @@ func runTakeOver(t *testing.T, mode string) {
 	if got := h.clickAs(grouped, back); got != h.text("slack.staff.not_taken_over", nil) {
 		t.Fatalf("a second hand-back: %q", got)
 	}
-	n := len(h.fake.Ephemeral())
+	n = len(h.fake.Ephemeral())
 	late, _ := h.fake.ReplyEvent(staffer, supportCh, thread, "are you there?")
 	h.tr.event(late)
 	if got := h.ephemeralSince(n, staffer); got != h.text("slack.staff.take_over_first", nil) {
@@ -470,8 +484,9 @@ func runTakeOver(t *testing.T, mode string) {
 	wantRecords := []string{
 		alice + " staff_refused takeover false",
 		staffer + " takeover took over slack:" + h.dm() + " as Sam true",
-		staffer + " agent_message wrote to slack:" + h.dm() + " (29 characters) true",
+		staffer + " agent_message wrote to slack:" + h.dm() + " (54 characters) true",
 		staffer + " agent_message wrote to slack:" + h.dm() + " (14 characters) true",
+		staffer + " agent_message wrote to slack:" + h.dm() + " (18 characters) true",
 		alice + " staff_refused handback false",
 		grouped + " handback handed slack:" + h.dm() + " back to the guided steps true",
 	}
