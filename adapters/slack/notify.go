@@ -40,17 +40,33 @@ func (a *Adapter) Post(ctx context.Context, channel, thread, text string) error 
 	return err
 }
 
-// Escalate posts an escalation, text (mrkdwn) and a "Take over" button
-// whose value is conv ("telegram:12345"), as a new message in the support
-// channel and returns the channel and the thread's id. It implements the
+// Escalate posts an escalation, text (mrkdwn), as a new message in the
+// support channel, calls record (if not nil) with the channel and the
+// message's ts, which is the thread's id, and only then adds the "Take
+// over" button, whose value is conv ("telegram:12345"), with chat.update:
+// a take-over pressed at once finds the escalation stored. An error of
+// record is returned and the message keeps no button. It implements the
 // support desk's Notifier.
-func (a *Adapter) Escalate(ctx context.Context, conv bot.Conversation, text string) (channel, thread string, err error) {
+func (a *Adapter) Escalate(ctx context.Context, conv bot.Conversation, text string, record func(channel, thread string) error) error {
 	if a.supportChannel == "" {
-		return "", "", errNoSupportChannel
+		return errNoSupportChannel
+	}
+	ch, ts, err := a.postSupport(ctx, a.supportChannel, "", text, false, mrkdwnSection(text))
+	if err != nil {
+		return err
+	}
+	if record != nil {
+		if err := record(ch, ts); err != nil {
+			return err
+		}
 	}
 	take := slackapi.NewButtonBlockElement(actionTakeOver, conv.String(), plain(a.staffText("slack.button.take_over", nil)))
 	take.Style = slackapi.StylePrimary
-	return a.postSupport(ctx, a.supportChannel, "", text, false, mrkdwnSection(text), slackapi.NewActionBlock("", take))
+	return a.call(ctx, func() error {
+		_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ts, slackapi.MsgOptionText(text, false),
+			slackapi.MsgOptionBlocks(mrkdwnSection(text), slackapi.NewActionBlock("", take)))
+		return err
+	})
 }
 
 // postSupport posts text (escaped when escape is set), with blocks if

@@ -34,6 +34,8 @@ type memDesk struct {
 	threads  map[string]string      // channel/thread -> conversation
 	records  []string               // "user action outcome staff"
 	handoffs []string               // "staff email ticket"
+	// beforeStore, if set, runs as an escalation is about to be stored.
+	beforeStore func(channel, thread string)
 }
 
 type escalation struct{ ch, th, agent string }
@@ -43,15 +45,16 @@ func newMemDesk() *memDesk {
 }
 
 func (d *memDesk) Escalate(ctx context.Context, s bot.Session) error {
-	ch, th, err := d.a.Escalate(ctx, s.Conversation, "A customer asks for a person.\nStep: "+string(s.State))
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.escal[s.Conversation.String()] = &escalation{ch: ch, th: th}
-	d.threads[ch+"/"+th] = s.Conversation.String()
-	return nil
+	return d.a.Escalate(ctx, s.Conversation, "A customer asks for a person.\nStep: "+string(s.State), func(ch, th string) error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.beforeStore != nil {
+			d.beforeStore(ch, th)
+		}
+		d.escal[s.Conversation.String()] = &escalation{ch: ch, th: th}
+		d.threads[ch+"/"+th] = s.Conversation.String()
+		return nil
+	})
 }
 
 func (d *memDesk) Relay(ctx context.Context, s bot.Session, text string) error {
@@ -315,7 +318,8 @@ func TestNotifier(t *testing.T) {
 		t.Fatalf("thread %+v", replies)
 	}
 	conv := bot.Conversation{Channel: "telegram", ID: "42"}
-	ech, eth, err := h.a.Escalate(ctx, conv, "A customer asks for a person.")
+	var ech, eth string
+	err = h.a.Escalate(ctx, conv, "A customer asks for a person.", func(c, t string) error { ech, eth = c, t; return nil })
 	if err != nil || ech != supportCh || eth == th {
 		t.Fatalf("Escalate: %q %q %v", ech, eth, err)
 	}
@@ -332,7 +336,7 @@ func TestNotifier(t *testing.T) {
 	if _, _, err := plain.OpenThread(ctx, "x"); err == nil {
 		t.Error("OpenThread without a support channel")
 	}
-	if _, _, err := plain.Escalate(ctx, conv, "x"); err == nil {
+	if err := plain.Escalate(ctx, conv, "x", nil); err == nil {
 		t.Error("Escalate without a support channel")
 	}
 	if _, err := slack.New(slack.Options{BotToken: botToken, SigningSecret: signing, Mode: slack.ModeHTTP,

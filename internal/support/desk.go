@@ -30,8 +30,11 @@ type Notifier interface {
 	// Post adds text to a thread.
 	Post(ctx context.Context, channel, thread, text string) error
 	// Escalate posts an escalation (who, where, step, last error) with a
-	// "Take over" action for conversation conv and returns its thread.
-	Escalate(ctx context.Context, conv bot.Conversation, text string) (channel, thread string, err error)
+	// "Take over" action for conversation conv. It calls record with the
+	// escalation's thread before the action can be used (store first, then
+	// offer it), so that a take-over at once finds it; an error of record
+	// is returned and the action is not offered.
+	Escalate(ctx context.Context, conv bot.Conversation, text string, record func(channel, thread string) error) error
 }
 
 // Accounts is the read-only part of the portal core the desk uses: it
@@ -233,11 +236,9 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	}
 	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
 		email, verified, s.Conversation.Channel, StepName(s.State), lastErr)
-	ch, th, err := d.Notifier.Escalate(ctx, s.Conversation, text)
-	if err != nil {
-		return err
-	}
-	return d.Store.SetEscalation(ctx, s.Conversation.String(), ch, th)
+	return d.Notifier.Escalate(ctx, s.Conversation, text, func(ch, th string) error {
+		return d.Store.SetEscalation(ctx, s.Conversation.String(), ch, th)
+	})
 }
 
 // Relay implements bot.Support: it posts the customer's text to the
