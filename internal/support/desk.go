@@ -165,6 +165,9 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 	if tr.Done && tr.Tags["restored"] != "" {
 		d.alertRestored(ctx, tr)
 	}
+	if tr.Done {
+		d.endEscalation(ctx, tr)
+	}
 	id := tr.Tags["handoff"]
 	if id == "" {
 		return
@@ -187,6 +190,30 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 		if err := d.Notifier.Post(ctx, h.WatchChannel, h.WatchThread, text); err != nil {
 			d.log().Warn("watch post failed", "handoff", id, "err", err)
 		}
+	}
+}
+
+// endEscalation tells the thread of the escalation asked for in the
+// session that ended with tr (if any) that the guided fix has ended and
+// how (cancelled, completed, expired, …), so that the agent who took it
+// over, or who is about to, knows their replies no longer reach the
+// customer.
+func (d *Desk) endEscalation(ctx context.Context, tr bot.Transition) {
+	if d.Notifier == nil {
+		return
+	}
+	ch, th, agent, err := d.Store.SessionEscalation(ctx, tr.Conversation.String(), tr.SessionID)
+	if err != nil {
+		return
+	}
+	text := fmt.Sprintf("%s — the customer's guided change has ended: %s. Replies in this thread no longer reach them.",
+		tr.At.UTC().Format("15:04:05 UTC"), Outcome(tr.To))
+	if agent == "" {
+		text = fmt.Sprintf("%s — the customer's guided change has ended: %s. There is nothing to take over any more.",
+			tr.At.UTC().Format("15:04:05 UTC"), Outcome(tr.To))
+	}
+	if err := d.Notifier.Post(ctx, ch, th, text); err != nil {
+		d.log().Warn("escalation end not posted", "conversation", tr.Conversation.String(), "err", err)
 	}
 }
 
@@ -237,7 +264,7 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
 		email, verified, s.Conversation.Channel, StepName(s.State), lastErr)
 	return d.Notifier.Escalate(ctx, s.Conversation, text, func(ch, th string) error {
-		return d.Store.SetEscalation(ctx, s.Conversation.String(), ch, th)
+		return d.Store.SetSessionEscalation(ctx, s.Conversation.String(), s.ID, ch, th)
 	})
 }
 
