@@ -55,6 +55,8 @@ type setup struct {
 	mode  string
 	env   testkit.Options
 	adapt func(*slack.Options)
+	// fake, if set, prepares the fake Slack before the adapter runs.
+	fake func(*fakeslack.Server)
 }
 
 func newHarness(t *testing.T, s setup) *harness {
@@ -65,6 +67,10 @@ func newHarness(t *testing.T, s setup) *harness {
 	h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: "en-US"})
 	h.fake.AddChannel(public)
 	h.fake.AddChannel(private)
+	h.fake.AddChannel(supportCh)
+	if s.fake != nil {
+		s.fake(h.fake)
+	}
 	opts := slack.Options{BotToken: botToken, AppToken: appToken, SigningSecret: signing, APIURL: h.fake.APIURL,
 		Mode: s.mode, Engine: h.env.Engine, Logger: slog.New(slog.NewTextHandler(h.env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if s.adapt != nil {

@@ -156,8 +156,15 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 			a.log.Error("slack: hand-off failed", "user", cmd.UserID, "err", err)
 			say(a.staffText("slack.staff.handoff_failed", data))
 		default:
-			data["Link"], data["Ticket"], data["Channel"] = link, escape(ticket), a.supportChannel
-			say(a.staffText("slack.staff.handoff_done", data))
+			data["Link"], data["Ticket"] = link, escape(ticket)
+			if a.supportReachable() {
+				data["Channel"] = a.supportChannel
+			}
+			text := a.staffText("slack.staff.handoff_done", data)
+			if a.supportChannel != "" && !a.supportReachable() {
+				text += "\n" + a.staffText("slack.staff.support_unreachable", map[string]any{"Channel": a.supportChannel})
+			}
+			say(text)
 		}
 	case "audit":
 		lines, err := a.desk.Audit(ctx, cmd.UserID, email, auditLimit)

@@ -139,12 +139,17 @@ func (d *memDesk) recorded() []string {
 // newStaffHarness is a harness whose adapter has the staff side: staffer
 // is staff by id, grouped by the user group; alice is not staff.
 func newStaffHarness(t *testing.T, mode string) (*harness, *memDesk) {
+	return newStaffHarnessWith(t, mode, nil)
+}
+
+// newStaffHarnessWith is newStaffHarness with prep run on the fake Slack
+// before the adapter runs.
+func newStaffHarnessWith(t *testing.T, mode string, prep func(*fakeslack.Server)) (*harness, *memDesk) {
 	d := newMemDesk()
-	h := newHarness(t, setup{mode: mode, env: testkit.Options{Support: d}, adapt: func(o *slack.Options) {
+	h := newHarness(t, setup{mode: mode, env: testkit.Options{Support: d}, fake: prep, adapt: func(o *slack.Options) {
 		o.SupportChannel, o.StaffUserIDs, o.StaffGroup, o.Desk = supportCh, []string{staffer}, staffGrp, d
 	}})
 	d.a = h.a
-	h.fake.AddChannel(supportCh)
 	h.fake.AddUser(fakeslack.User{ID: staffer, Name: "Sam"})
 	h.fake.AddUser(fakeslack.User{ID: grouped, Name: "Gil"})
 	h.fake.AddUserGroup(staffGrp, grouped)
