@@ -254,7 +254,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 	}
 	a.botUser = me.UserID
-	if err := a.CheckSupportChannel(ctx); err != nil {
+	if err := a.CheckSupportChannel(ctx); err != nil && !errors.Is(err, bot.ErrSupportUnreachable) {
+		a.log.Warn("slack: could not check that the app is in the support channel (scopes channels:read, groups:read?); taking it as usable",
+			"channel", a.supportChannel, "err", err)
+	} else if err != nil {
 		a.log.Error("slack: the support channel cannot be used: hand-offs are not watched there and \"Talk to a person\" says support is unreachable; invite the app to the channel (/invite) and check slack.support_channel",
 			"channel", a.supportChannel, "err", err)
 	}
