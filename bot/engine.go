@@ -329,6 +329,9 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 			return e.answerOnly(ctx, ev, s.Locale, MsgStaleButton)
 		}
 	case KindText:
+		if s.Expect != SecretNone && ev.Undeletable {
+			return e.refuseTypedSecret(ctx, ev, s)
+		}
 		if s.Expect != SecretNone {
 			t.Event.Kind = KindSecret
 			t.Event.Secret = Secret(ev.Text)

@@ -103,6 +103,12 @@ type Event struct {
 	// Email is the e-mail the platform vouches for (Slack profile), used to
 	// propose an account; empty if unknown.
 	Email string
+	// Undeletable says the bot cannot delete the user's message (a bot
+	// token cannot delete what a person wrote in a Slack DM), so text typed
+	// while a secret prompt is open stays visible: the engine never takes
+	// it as the secret, counts no try and answers MsgTypedSecret or
+	// MsgTypedPassword with the prompt's form again (Reply.Secret set).
+	Undeletable bool
 }
 
 // LogValue prints the event without its text, data or secret.

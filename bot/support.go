@@ -50,6 +50,11 @@ var (
 	// ErrNotTakenOver is returned by AgentSay and HandBack when no agent
 	// has the conversation.
 	ErrNotTakenOver = errors.New("bot: no agent has taken this conversation over")
+	// ErrSupportUnreachable is wrapped by Support.Escalate's error when
+	// staff cannot be reached at all (the support channel is missing or
+	// the app is not in it): the user is told so (MsgSupportUnreachable)
+	// instead of getting an internal error, and the flow stays where it is.
+	ErrSupportUnreachable = errors.New("bot: support staff cannot be reached")
 )
 
 // actionHuman is the button action of "Talk to a person".
@@ -59,6 +64,9 @@ const actionHuman = "_human"
 const (
 	// MsgEscalated confirms "Talk to a person" to the user.
 	MsgEscalated = "engine.escalated"
+	// MsgSupportUnreachable answers "Talk to a person" when support staff
+	// cannot be reached (ErrSupportUnreachable).
+	MsgSupportUnreachable = "engine.support_unreachable"
 	// MsgTakenOver tells the user an agent joined.
 	MsgTakenOver = "engine.taken_over"
 	// MsgAgentMessage carries an agent's text to the user.
@@ -107,7 +115,11 @@ func (e *Engine) observe(ctx context.Context, t *Turn) {
 // escalate runs "Talk to a person": it tells Support and the user; the
 // flow stays where it is.
 func (e *Engine) escalate(ctx context.Context, t *Turn) error {
-	if err := e.support.Escalate(ctx, *t.Session); err != nil {
+	if err := e.support.Escalate(ctx, *t.Session); errors.Is(err, ErrSupportUnreachable) {
+		e.log.Error("escalation not posted: support is unreachable", "session", t.Session.ID, "err", err)
+		t.Send(Reply{ID: MsgSupportUnreachable, Text: t.T(MsgSupportUnreachable, nil)})
+		return e.finish(ctx, t, t.Event.UpdateID)
+	} else if err != nil {
 		return e.failTurn(ctx, t, fmt.Errorf("escalate: %w", err))
 	}
 	t.Send(Reply{ID: MsgEscalated, Text: t.T(MsgEscalated, nil)})

@@ -286,17 +286,30 @@ func command(line string) (name, arg string, ok bool) {
 }
 
 // readLine reads one line without its line ending; secret lines are read
-// without echo on a terminal.
+// without echo on a terminal. The end of input (Ctrl-D) returns io.EOF at
+// every prompt, hidden ones too.
 func (c *Console) readLine(secret bool) (string, error) {
 	c.mu.Lock()
 	fmt.Fprint(c.opts.Out, "you › ")
 	c.mu.Unlock()
 	if secret && c.tty {
-		b, err := term.ReadPassword(c.fd)
+		restore, err := echoOff(c.fd)
+		if err != nil {
+			b, err := term.ReadPassword(c.fd)
+			c.mu.Lock()
+			fmt.Fprintln(c.opts.Out)
+			c.mu.Unlock()
+			return string(b), err
+		}
+		line, err := c.in.ReadString('\n')
+		restore()
 		c.mu.Lock()
 		fmt.Fprintln(c.opts.Out)
 		c.mu.Unlock()
-		return string(b), err
+		if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
+			return "", err
+		}
+		return strings.TrimRight(line, "\r\n"), nil
 	}
 	line, err := c.in.ReadString('\n')
 	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {

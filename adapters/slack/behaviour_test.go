@@ -195,11 +195,16 @@ func TestStaleActionsChangeNothing(t *testing.T) {
 	if n := len(h.env.SMS.Messages()); n != sms {
 		t.Fatalf("stale actions sent %d SMS", n-sms)
 	}
-	// The old Enter button opens a modal whose answer is refused too.
+	// The old Enter button opens no modal: the step has passed is said
+	// before anything is typed.
+	opened := len(h.fake.Calls("views.open"))
 	h.tr.interact(h.fake.Click(alice, oldEnter))
-	v, _ = h.fake.LastView()
-	if a := h.submit(v.ID, "123456"); a.Action != "" || h.session().Version != s.Version {
-		t.Fatalf("a modal from the old Enter button was accepted: %+v", a)
+	if n := len(h.fake.Calls("views.open")); n != opened {
+		t.Fatalf("the old Enter button opened %d modals", n-opened)
+	}
+	h.wantLast("engine.stale_button", nil)
+	if h.session().Version != s.Version {
+		t.Fatal("the old Enter button changed the session")
 	}
 }
 
@@ -245,36 +250,6 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	texts := h.texts(h.dm())
 	if len(texts) != 3 || texts[0] != h.text("totp.welcome", map[string]any{"Steps": totpswitch.Steps}) {
 		t.Fatalf("messages after the retries %q", texts)
-	}
-}
-
-func TestTypedSecretInDM(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
-	pw := h.env.AddAccount(t, "bob@example.com", portal.MethodSMS)
-	const bob = "U2BOB"
-	h.fake.AddUser(fakeslack.User{ID: bob}) // no profile e-mail
-	dm := h.fake.IM(bob)
-	body, _ := h.fake.MessageEvent(bob, dm, "2fa")
-	h.tr.event(body)
-	// Slack sends a typed e-mail address as a mailto link.
-	body, _ = h.fake.MessageEvent(bob, dm, "<mailto:bob@example.com|bob@example.com>")
-	h.tr.event(body)
-	if s, _ := h.env.Engine.Session(t.Context(), bot.Conversation{Channel: slack.Channel, ID: dm}); s.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("state %q after the e-mail", s.State)
-	}
-	// The password typed as a message: the bot cannot delete it and says so.
-	body, ts := h.fake.MessageEvent(bob, dm, pw)
-	h.tr.event(body)
-	del := h.fake.Calls("chat.delete")
-	if len(del) != 1 || del[0].Params.Get("ts") != ts || del[0].Params.Get("channel") != dm {
-		t.Fatalf("chat.delete calls %+v, want one for the user's message %s", del, ts)
-	}
-	texts := h.texts(dm)
-	if !slices.Contains(texts, h.text("engine.delete_failed", nil)) {
-		t.Fatalf("the user was not told to delete the message: %q", texts)
-	}
-	if s, _ := h.env.Engine.Session(t.Context(), bot.Conversation{Channel: slack.Channel, ID: dm}); s.State != totpswitch.StateAwaitingSMSCode {
-		t.Fatalf("state %q after the typed password", s.State)
 	}
 }
 

@@ -36,6 +36,7 @@ type harness struct {
 	a      *slack.Adapter
 	client *fakeslack.Client // HTTP mode
 	tr     transport
+	opts   slack.Options
 
 	mu      sync.Mutex
 	answers [][]byte // every answer the adapter gave Slack
@@ -54,6 +55,8 @@ type setup struct {
 	mode  string
 	env   testkit.Options
 	adapt func(*slack.Options)
+	// fake, if set, prepares the fake Slack before the adapter runs.
+	fake func(*fakeslack.Server)
 }
 
 func newHarness(t *testing.T, s setup) *harness {
@@ -64,11 +67,16 @@ func newHarness(t *testing.T, s setup) *harness {
 	h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: "en-US"})
 	h.fake.AddChannel(public)
 	h.fake.AddChannel(private)
+	h.fake.AddChannel(supportCh)
+	if s.fake != nil {
+		s.fake(h.fake)
+	}
 	opts := slack.Options{BotToken: botToken, AppToken: appToken, SigningSecret: signing, APIURL: h.fake.APIURL,
 		Mode: s.mode, Engine: h.env.Engine, Logger: slog.New(slog.NewTextHandler(h.env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if s.adapt != nil {
 		s.adapt(&opts)
 	}
+	h.opts = opts
 	var err error
 	if h.a, err = slack.New(opts); err != nil {
 		t.Fatal(err)
@@ -89,6 +97,26 @@ func newHarness(t *testing.T, s setup) *harness {
 	})
 	h.tr = socketTransport{h}
 	return h
+}
+
+// restart simulates a process restart in HTTP mode: the store and the
+// core are reopened on the same files (testkit.Env.Restart) and a new
+// adapter with the same options serves the new engine; the fake Slack
+// keeps its state. It returns the new adapter.
+func (h *harness) restart() *slack.Adapter {
+	h.t.Helper()
+	if h.opts.Mode != slack.ModeHTTP {
+		h.t.Fatal("restart needs HTTP mode")
+	}
+	slack.WaitIdle(h.a)
+	h.env.Restart(h.t)
+	h.opts.Engine = h.env.Engine
+	var err error
+	if h.a, err = slack.New(h.opts); err != nil {
+		h.t.Fatal(err)
+	}
+	h.client = &fakeslack.Client{Server: h.fake, Handler: h.a.Handler(), Secret: signing}
+	return h.a
 }
 
 func (h *harness) answered(b []byte) []byte {

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -67,8 +68,12 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 	switch in := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
 		if a.isAgentReply(in) {
-			if cb.EventID == "" || a.staffEvents.first("ev:"+cb.EventID) {
-				a.inLine(func(ctx context.Context) { a.agentReply(ctx, in) })
+			if id := "ev:" + cb.EventID; cb.EventID == "" || a.staffEvents.first(id) {
+				a.inLine(func(ctx context.Context) {
+					if a.firstStored(ctx, id) {
+						a.agentReply(ctx, in)
+					}
+				})
 			}
 			return
 		}
@@ -82,7 +87,9 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 			if w := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(text)), "/"); commands[w] {
 				e.Kind, e.Command = bot.KindCommand, w
 			} else {
-				e.Kind, e.Text = bot.KindText, text
+				// A bot token cannot delete what the user wrote: text at a
+				// secret prompt is never used (the modal is the only way).
+				e.Kind, e.Text, e.Undeletable = bot.KindText, text, true
 			}
 		case "file_share":
 			e.Kind = bot.KindUnsupported
@@ -103,15 +110,41 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 // and "audit" (with a Desk) are acknowledged with nothing and answered
 // ephemerally through the command's response_url once done.
 func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
-	if cmd.Command != a.command || cmd.UserID == "" {
+	reply := a.commandAck(cmd)
+	a.handleCommand(cmd)
+	return reply
+}
+
+// commandAck returns the acknowledgement's body of the slash command cmd
+// without doing any work: the "moved to your DM" note for a flow command
+// typed outside a DM, else nil.
+func (a *Adapter) commandAck(cmd slackapi.SlashCommand) *commandReply {
+	if cmd.Command != a.command || cmd.UserID == "" || isDM(cmd.ChannelID) {
 		return nil
 	}
 	if f := strings.Fields(cmd.Text); len(f) > 0 && a.desk != nil {
 		if w := strings.ToLower(f[0]); w == "handoff" || w == "audit" {
-			if cmd.TriggerID == "" || a.staffEvents.first("cmd:"+cmd.TriggerID) {
-				a.goWork(func(ctx context.Context) { a.staffCommand(ctx, cmd, w, f[1:]) })
-			}
 			return nil
+		}
+	}
+	return &commandReply{ResponseType: slackapi.ResponseTypeEphemeral, Text: a.text("", "slack.moved_to_dm")}
+}
+
+// handleCommand starts the work of the slash command cmd (see onCommand).
+func (a *Adapter) handleCommand(cmd slackapi.SlashCommand) {
+	if cmd.Command != a.command || cmd.UserID == "" {
+		return
+	}
+	if f := strings.Fields(cmd.Text); len(f) > 0 && a.desk != nil {
+		if w := strings.ToLower(f[0]); w == "handoff" || w == "audit" {
+			if id := "cmd:" + cmd.TriggerID; cmd.TriggerID == "" || a.staffEvents.first(id) {
+				a.goWork(func(ctx context.Context) {
+					if cmd.TriggerID == "" || a.firstStored(ctx, id) {
+						a.staffCommand(ctx, cmd, w, f[1:])
+					}
+				})
+			}
+			return
 		}
 	}
 	name := "2fa"
@@ -126,10 +159,6 @@ func (a *Adapter) onCommand(cmd slackapi.SlashCommand) *commandReply {
 		e.UpdateID = "cmd:" + cmd.TriggerID
 	}
 	a.route(e)
-	if isDM(cmd.ChannelID) {
-		return nil
-	}
-	return &commandReply{ResponseType: slackapi.ResponseTypeEphemeral, Text: a.text("", "slack.moved_to_dm")}
 }
 
 // commandReply is the body of a slash command's acknowledgement: a
@@ -152,14 +181,19 @@ func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 				a.goWork(func(ctx context.Context) { a.openModal(ctx, trigger, ref) })
 			}
 		case (act.ActionID == actionTakeOver || act.ActionID == actionHandBack) && a.desk != nil:
-			if !a.staffEvents.first(id + ":" + ic.User.ID) {
+			staffID := id + ":" + ic.User.ID
+			if !a.staffEvents.first(staffID) {
 				continue
 			}
 			f, value := a.takeOver, act.Value
 			if act.ActionID == actionHandBack {
 				f = a.handBack
 			}
-			a.inLine(func(ctx context.Context) { f(ctx, ic, value) })
+			a.inLine(func(ctx context.Context) {
+				if a.firstStored(ctx, staffID) {
+					f(ctx, ic, value)
+				}
+			})
 		case act.ActionID == actionStart:
 			a.route(bot.Event{UserID: ic.User.ID, UpdateID: id, Kind: bot.KindStart})
 		case strings.HasPrefix(act.ActionID, actionButton):
@@ -214,6 +248,13 @@ func (a *Adapter) route(e bot.Event) {
 // (views.open). When the trigger has expired (it lives about 3 seconds)
 // the user gets a message with a button that opens the modal again.
 func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
+	if id := a.staleRef(ctx, ref); id != "" {
+		text := a.engine.Catalog().TextFor(ref.Locale, Channel, id, nil)
+		if _, err := a.post(ctx, ref.Chan, text, nil, nil); err != nil {
+			a.log.Warn("slack: stale form answer failed", "err", err)
+		}
+		return
+	}
 	err := a.call(ctx, func() error {
 		_, err := a.api.OpenViewContext(ctx, trigger, a.modal(ref, ""))
 		return err
@@ -231,6 +272,30 @@ func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
 	default:
 		a.log.Error("slack: views.open failed", "err", err)
 	}
+}
+
+// staleRef checks, before a modal opens, that ref's question is still
+// the open one: it returns "" when it is (or when the session cannot be
+// read: the engine checks the submission again), else the id of the
+// answer to give instead of the form: bot.MsgWithAgent while an agent
+// has the conversation, bot.MsgStaleButton when the step has passed or
+// the guided change has ended.
+func (a *Adapter) staleRef(ctx context.Context, ref modalRef) string {
+	s, err := a.engine.Session(ctx, conv(ref.Chan))
+	switch {
+	case errors.Is(err, bot.ErrNoSession):
+		return bot.MsgStaleButton
+	case err != nil:
+		a.log.Warn("slack: session not read before opening the form", "err", err)
+		return ""
+	case s.Done:
+		return bot.MsgStaleButton
+	case s.Agent != "":
+		return bot.MsgWithAgent
+	case s.Expect != ref.Field || a.engine.Nonce(s) != ref.Nonce:
+		return bot.MsgStaleButton
+	}
+	return ""
 }
 
 // modal returns the modal that collects ref's secret, with text (the

@@ -50,8 +50,9 @@ func TestManifest(t *testing.T) {
 	// files.delete, message.im, conversations.open, users.info (+ profile
 	// e-mail), agent replies in the support channel (public or private:
 	// message.channels, message.groups), usergroups.users.list.
-	wantScopes := []string{"channels:history", "chat:write", "commands", "files:write", "groups:history",
-		"im:history", "im:write", "usergroups:read", "users:read", "users:read.email"}
+	// conversations.info (is the app in the support channel?).
+	wantScopes := []string{"channels:history", "channels:read", "chat:write", "commands", "files:write", "groups:history",
+		"groups:read", "im:history", "im:write", "usergroups:read", "users:read", "users:read.email"}
 	if got := m.OAuth.Scopes.Bot; !slices.Equal(got, wantScopes) || len(m.OAuth.Scopes.User) != 0 {
 		t.Errorf("bot scopes %q (user %q), want %q", got, m.OAuth.Scopes.User, wantScopes)
 	}

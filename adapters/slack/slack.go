@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -145,6 +146,10 @@ type Adapter struct {
 	staff          *staffSet
 	staffLine      staffLine
 	staffEvents    recentIDs
+	// supportDown is set while the app cannot post in the support channel
+	// (not a member, channel gone), as found by CheckSupportChannel or a
+	// failed post; hand-offs and escalations then say so.
+	supportDown atomic.Bool
 }
 
 var _ bot.Deliverer = (*Adapter)(nil)
@@ -249,6 +254,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 	}
 	a.botUser = me.UserID
+	if err := a.CheckSupportChannel(ctx); err != nil && !errors.Is(err, bot.ErrSupportUnreachable) {
+		a.log.Warn("slack: could not check that the app is in the support channel (scopes channels:read, groups:read?); taking it as usable",
+			"channel", a.supportChannel, "err", err)
+	} else if err != nil {
+		a.log.Error("slack: the support channel cannot be used: hand-offs are not watched there and \"Talk to a person\" says support is unreachable; invite the app to the channel (/invite) and check slack.support_channel",
+			"channel", a.supportChannel, "err", err)
+	}
 	var err error
 	if a.mode == ModeHTTP {
 		err = a.serveHTTP(ctx)

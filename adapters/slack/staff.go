@@ -156,8 +156,15 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 			a.log.Error("slack: hand-off failed", "user", cmd.UserID, "err", err)
 			say(a.staffText("slack.staff.handoff_failed", data))
 		default:
-			data["Link"], data["Ticket"], data["Channel"] = link, escape(ticket), a.supportChannel
-			say(a.staffText("slack.staff.handoff_done", data))
+			data["Link"], data["Ticket"] = link, escape(ticket)
+			if a.supportReachable() {
+				data["Channel"] = a.supportChannel
+			}
+			text := a.staffText("slack.staff.handoff_done", data)
+			if a.supportChannel != "" && !a.supportReachable() {
+				text += "\n" + a.staffText("slack.staff.support_unreachable", map[string]any{"Channel": a.supportChannel})
+			}
+			say(text)
 		}
 	case "audit":
 		lines, err := a.desk.Audit(ctx, cmd.UserID, email, auditLimit)
@@ -343,7 +350,12 @@ func (a *Adapter) agentReply(ctx context.Context, in *slackevents.MessageEvent) 
 	if !a.checkStaff(ctx, in.User, "agent_message", "write to customers", say) {
 		return
 	}
-	text := strings.TrimSpace(plainText(in.Text))
+	if in.SubType == "file_share" || (in.Message != nil && len(in.Message.Files) > 0) {
+		// Files never reach the customer (a chat platform's file may hold
+		// anything); the words with it still do.
+		defer say(a.staffText("slack.staff.file_not_relayed", nil))
+	}
+	text := strings.TrimSpace(relayText(in.Text))
 	if text == "" {
 		return
 	}
@@ -368,7 +380,26 @@ func (a *Adapter) isAgentReply(in *slackevents.MessageEvent) bool {
 	return a.desk != nil && a.supportChannel != "" && in.Channel == a.supportChannel &&
 		in.ThreadTimeStamp != "" && in.ThreadTimeStamp != in.TimeStamp &&
 		in.BotID == "" && in.User != "" && in.User != a.botUser &&
-		(in.SubType == "" || in.SubType == "thread_broadcast")
+		(in.SubType == "" || in.SubType == "thread_broadcast" || in.SubType == "file_share")
+}
+
+// relayText turns an agent's Slack message text into what the customer
+// reads: a labelled link <url|label> becomes "label (url)" (the label
+// alone when it is the URL), a mailto link its address, other markup as
+// plainText does it.
+func relayText(s string) string {
+	s = slackMarkup.ReplaceAllStringFunc(s, func(m string) string {
+		sub := slackMarkup.FindStringSubmatch(m)
+		target, label := sub[1], strings.TrimSpace(sub[2])
+		if addr, ok := strings.CutPrefix(target, "mailto:"); ok {
+			return addr
+		}
+		if label == "" || label == target || strings.HasPrefix(target, "@") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "!") {
+			return plainText(m)
+		}
+		return label + " (" + target + ")"
+	})
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
 // displayName is the name the customer sees for agent user: the Slack
@@ -444,13 +475,26 @@ func (a *Adapter) inLine(f func(ctx context.Context)) {
 	})
 }
 
+// firstStored reports whether the staff delivery id (an event, action or
+// command id) is new, also across restarts: it is recorded in the
+// engine's session store (bot.Engine.FirstDelivery) before the work runs,
+// so that a delivery Slack or anybody replays after a restart runs once.
+// When the store fails the work does not run and the error is logged.
+func (a *Adapter) firstStored(ctx context.Context, id string) bool {
+	ok, err := a.engine.FirstDelivery(ctx, Channel, "staff:"+id)
+	if err != nil {
+		a.log.Error("slack: staff delivery not recorded, so not run", "id", id, "err", err)
+	}
+	return ok
+}
+
 // maxRecent is how many delivery ids recentIDs remembers.
 const maxRecent = 4096
 
 // recentIDs remembers the ids of the staff side's latest deliveries
-// (events, actions, commands), so that one redelivered by Slack is handled
-// once. The engine de-duplicates the customers' events; staff actions do
-// not go through its de-duplication.
+// (events, actions, commands), so that one redelivered by Slack while the
+// first is still handled runs once; firstStored then records it durably.
+// The engine de-duplicates the customers' events itself.
 type recentIDs struct {
 	mu    sync.Mutex
 	seen  map[string]bool

@@ -34,6 +34,8 @@ type memDesk struct {
 	threads  map[string]string      // channel/thread -> conversation
 	records  []string               // "user action outcome staff"
 	handoffs []string               // "staff email ticket"
+	// beforeStore, if set, runs as an escalation is about to be stored.
+	beforeStore func(channel, thread string)
 }
 
 type escalation struct{ ch, th, agent string }
@@ -43,15 +45,16 @@ func newMemDesk() *memDesk {
 }
 
 func (d *memDesk) Escalate(ctx context.Context, s bot.Session) error {
-	ch, th, err := d.a.Escalate(ctx, s.Conversation, "A customer asks for a person.\nStep: "+string(s.State))
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.escal[s.Conversation.String()] = &escalation{ch: ch, th: th}
-	d.threads[ch+"/"+th] = s.Conversation.String()
-	return nil
+	return d.a.Escalate(ctx, s.Conversation, "A customer asks for a person.\nStep: "+string(s.State), func(ch, th string) error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.beforeStore != nil {
+			d.beforeStore(ch, th)
+		}
+		d.escal[s.Conversation.String()] = &escalation{ch: ch, th: th}
+		d.threads[ch+"/"+th] = s.Conversation.String()
+		return nil
+	})
 }
 
 func (d *memDesk) Relay(ctx context.Context, s bot.Session, text string) error {
@@ -136,12 +139,17 @@ func (d *memDesk) recorded() []string {
 // newStaffHarness is a harness whose adapter has the staff side: staffer
 // is staff by id, grouped by the user group; alice is not staff.
 func newStaffHarness(t *testing.T, mode string) (*harness, *memDesk) {
+	return newStaffHarnessWith(t, mode, nil)
+}
+
+// newStaffHarnessWith is newStaffHarness with prep run on the fake Slack
+// before the adapter runs.
+func newStaffHarnessWith(t *testing.T, mode string, prep func(*fakeslack.Server)) (*harness, *memDesk) {
 	d := newMemDesk()
-	h := newHarness(t, setup{mode: mode, env: testkit.Options{Support: d}, adapt: func(o *slack.Options) {
+	h := newHarness(t, setup{mode: mode, env: testkit.Options{Support: d}, fake: prep, adapt: func(o *slack.Options) {
 		o.SupportChannel, o.StaffUserIDs, o.StaffGroup, o.Desk = supportCh, []string{staffer}, staffGrp, d
 	}})
 	d.a = h.a
-	h.fake.AddChannel(supportCh)
 	h.fake.AddUser(fakeslack.User{ID: staffer, Name: "Sam"})
 	h.fake.AddUser(fakeslack.User{ID: grouped, Name: "Gil"})
 	h.fake.AddUserGroup(staffGrp, grouped)
@@ -315,7 +323,8 @@ func TestNotifier(t *testing.T) {
 		t.Fatalf("thread %+v", replies)
 	}
 	conv := bot.Conversation{Channel: "telegram", ID: "42"}
-	ech, eth, err := h.a.Escalate(ctx, conv, "A customer asks for a person.")
+	var ech, eth string
+	err = h.a.Escalate(ctx, conv, "A customer asks for a person.", func(c, t string) error { ech, eth = c, t; return nil })
 	if err != nil || ech != supportCh || eth == th {
 		t.Fatalf("Escalate: %q %q %v", ech, eth, err)
 	}
@@ -332,7 +341,7 @@ func TestNotifier(t *testing.T) {
 	if _, _, err := plain.OpenThread(ctx, "x"); err == nil {
 		t.Error("OpenThread without a support channel")
 	}
-	if _, _, err := plain.Escalate(ctx, conv, "x"); err == nil {
+	if err := plain.Escalate(ctx, conv, "x", nil); err == nil {
 		t.Error("Escalate without a support channel")
 	}
 	if _, err := slack.New(slack.Options{BotToken: botToken, SigningSecret: signing, Mode: slack.ModeHTTP,
@@ -413,9 +422,23 @@ func runTakeOver(t *testing.T, mode string) {
 	}
 	elsewhere, _ := h.fake.ReplyEvent(staffer, ch, th, "not for the customer")
 	h.tr.event(elsewhere)
+	// A file is not relayed and the agent is told; its words are.
+	n := len(h.fake.Ephemeral())
+	withFile, _ := h.fake.FileReplyEvent(staffer, supportCh, thread, "see the screenshot", "screen.png")
+	h.tr.event(withFile)
+	if got := h.ephemeralSince(n, staffer); got != h.text("slack.staff.file_not_relayed", nil) {
+		t.Fatalf("a file in the thread: %q", got)
+	}
+	n = len(h.fake.Ephemeral())
+	fileOnly, _ := h.fake.FileReplyEvent(staffer, supportCh, thread, "", "screen.png")
+	h.tr.event(fileOnly)
+	if got := h.ephemeralSince(n, staffer); got != h.text("slack.staff.file_not_relayed", nil) {
+		t.Fatalf("a file alone in the thread: %q", got)
+	}
 	got := h.texts(h.dm())[before:]
-	want := []string{h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Hi Alice, the portal is fine."}),
-		h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Second message"})}
+	want := []string{h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Hi Alice, the portal (https://portal.example) is fine."}),
+		h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "Second message"}),
+		h.text(bot.MsgAgentMessage, map[string]any{"Agent": "Sam", "Text": "see the screenshot"})}
 	if !slices.Equal(got, want) {
 		t.Fatalf("the user got %q\nwant %q", got, want)
 	}
@@ -445,7 +468,7 @@ func runTakeOver(t *testing.T, mode string) {
 	if got := h.clickAs(grouped, back); got != h.text("slack.staff.not_taken_over", nil) {
 		t.Fatalf("a second hand-back: %q", got)
 	}
-	n := len(h.fake.Ephemeral())
+	n = len(h.fake.Ephemeral())
 	late, _ := h.fake.ReplyEvent(staffer, supportCh, thread, "are you there?")
 	h.tr.event(late)
 	if got := h.ephemeralSince(n, staffer); got != h.text("slack.staff.take_over_first", nil) {
@@ -470,8 +493,9 @@ func runTakeOver(t *testing.T, mode string) {
 	wantRecords := []string{
 		alice + " staff_refused takeover false",
 		staffer + " takeover took over slack:" + h.dm() + " as Sam true",
-		staffer + " agent_message wrote to slack:" + h.dm() + " (29 characters) true",
+		staffer + " agent_message wrote to slack:" + h.dm() + " (54 characters) true",
 		staffer + " agent_message wrote to slack:" + h.dm() + " (14 characters) true",
+		staffer + " agent_message wrote to slack:" + h.dm() + " (18 characters) true",
 		alice + " staff_refused handback false",
 		grouped + " handback handed slack:" + h.dm() + " back to the guided steps true",
 	}

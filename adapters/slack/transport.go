@@ -146,12 +146,22 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // runSocket connects with Socket Mode (apps.connections.open with the
 // app-level token, then the WebSocket) and handles its envelopes until ctx
-// is done. Envelopes are read in one goroutine, so each conversation's
-// events reach the engine in order.
+// is done. The reading goroutine only acknowledges (ackFirst) and queues
+// each envelope; one worker goroutine then handles them in arrival order,
+// so each conversation's events reach the engine in order and no
+// envelope's ack waits for another's work.
 func (a *Adapter) runSocket(ctx context.Context) error {
 	smc := socketmode.New(a.api)
 	errc := make(chan error, 1)
 	go func() { errc <- smc.RunContext(ctx) }()
+	queue := make(chan socketmode.Event, socketQueue)
+	defer close(queue)
+	go func() {
+		for evt := range queue {
+			a.onEnvelope(ctx, smc, evt)
+			a.work.Done()
+		}
+	}()
 	for {
 		select {
 		case err := <-errc:
@@ -160,40 +170,64 @@ func (a *Adapter) runSocket(ctx context.Context) error {
 			}
 			return err
 		case evt := <-smc.Events:
-			a.onEnvelope(ctx, smc, evt)
+			a.work.Add(1) // before the ack, so that work started by it is counted
+			a.ackFirst(ctx, smc, evt)
+			queue <- evt
 		}
 	}
 }
 
-// onEnvelope acknowledges a Socket Mode envelope and handles it. Events,
-// commands and actions are acknowledged at once; a view submission is
-// acknowledged with its response_action within 2.5 s. Acks are dropped
-// once ctx (the connection's) is done.
-func (a *Adapter) onEnvelope(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
-	a.work.Add(1) // before the ack, so that work started by it is counted
-	defer a.work.Done()
-	ack := func(payload any) {
-		if err := smc.AckCtx(ctx, evt.Request.EnvelopeID, payload); err != nil {
-			a.log.Error("slack: ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
-		}
+// socketQueue is how many acknowledged Socket Mode envelopes may wait for
+// the worker before the reading goroutine waits too.
+const socketQueue = 1024
+
+// ack acknowledges the Socket Mode envelope of evt with payload (nil for
+// none); the ack is dropped once ctx (the connection's) is done.
+func (a *Adapter) ack(ctx context.Context, smc *socketmode.Client, evt socketmode.Event, payload any) {
+	if err := smc.AckCtx(ctx, evt.Request.EnvelopeID, payload); err != nil {
+		a.log.Error("slack: ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
 	}
+}
+
+// ackFirst acknowledges evt before any of its work: events, commands
+// (with the payload commandAck computes without any call) and actions.
+// A view submission is acknowledged later, with its response_action, by
+// onEnvelope.
+func (a *Adapter) ackFirst(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeEventsAPI:
-		ack(nil)
+		a.ack(ctx, smc, evt, nil)
+	case socketmode.EventTypeSlashCommand:
+		cmd, _ := evt.Data.(slackapi.SlashCommand)
+		var payload any
+		if resp := a.commandAck(cmd); resp != nil {
+			payload = resp
+		}
+		a.ack(ctx, smc, evt, payload)
+	case socketmode.EventTypeInteractive:
+		if ic, _ := evt.Data.(slackapi.InteractionCallback); ic.Type != slackapi.InteractionTypeViewSubmission {
+			a.ack(ctx, smc, evt, nil)
+		}
+	}
+}
+
+// onEnvelope handles a Socket Mode envelope that ackFirst has
+// acknowledged, in the worker goroutine: its work only queues
+// (engine.Dispatch, goWork). A view submission is queued for the engine
+// and acknowledged with its response_action within 2.5 s, from its own
+// goroutine.
+func (a *Adapter) onEnvelope(ctx context.Context, smc *socketmode.Client, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeEventsAPI:
 		if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
 			a.onEvent(ev)
 		}
 	case socketmode.EventTypeSlashCommand:
 		cmd, _ := evt.Data.(slackapi.SlashCommand)
-		var payload any
-		if resp := a.onCommand(cmd); resp != nil {
-			payload = resp
-		}
-		ack(payload)
+		a.handleCommand(cmd)
 	case socketmode.EventTypeInteractive:
 		ic, _ := evt.Data.(slackapi.InteractionCallback)
 		if ic.Type != slackapi.InteractionTypeViewSubmission {
-			ack(nil)
 			a.onAction(ic)
 			return
 		}
@@ -203,7 +237,7 @@ func (a *Adapter) onEnvelope(ctx context.Context, smc *socketmode.Client, evt so
 			if resp := wait(); resp != nil {
 				payload = resp
 			}
-			ack(payload)
+			a.ack(ctx, smc, evt, payload)
 		})
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth,
 		socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"guidedfix/adapters/console"
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/telegram"
 	"guidedfix/bot"
@@ -71,6 +72,9 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		return err
 	}
 	defer a.Close()
+	// A demo session abandoned in this data directory (the demo killed)
+	// ends here when its deadline passes: its QR image is deleted too.
+	a.engine.Register(console.Channel, console.Headless{QRDir: console.QRDir(a.dataDir), Logger: a.log})
 	cfg := a.cfg
 	if sf.telegramWebhookURL != "" {
 		cfg.Telegram.WebhookURL = sf.telegramWebhookURL

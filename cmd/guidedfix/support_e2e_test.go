@@ -112,6 +112,16 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 
+	e.start()
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// start runs `guidedfix serve` on e's data directory until e.stop, and
+// waits until Telegram polls. It may run again after e.stop (a restart).
+func (e *e2e) start() {
+	e.t.Helper()
+	starts := len(e.tg.Calls("deleteWebhook")) + 1
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -125,20 +135,18 @@ func newE2E(t *testing.T) *e2e {
 			select {
 			case err := <-done:
 				if err != nil {
-					t.Errorf("serve: %v", err)
+					e.t.Errorf("serve: %v", err)
 				}
 			case <-time.After(70 * time.Second):
-				t.Error("serve did not stop")
+				e.t.Error("serve did not stop")
 			}
 		})
 	}
-	t.Cleanup(e.stop)
 	wait, stop := context.WithTimeout(context.Background(), 20*time.Second)
 	defer stop()
-	if _, err := e.tg.WaitCalls(wait, "deleteWebhook", 1); err != nil {
-		t.Fatalf("Telegram did not start: %v", err)
+	if _, err := e.tg.WaitCalls(wait, "deleteWebhook", starts); err != nil {
+		e.t.Fatalf("Telegram did not start: %v", err)
 	}
-	return e
 }
 
 func (e *e2e) g() *globalFlags { return &globalFlags{dataDir: e.dir} }

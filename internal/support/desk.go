@@ -30,8 +30,11 @@ type Notifier interface {
 	// Post adds text to a thread.
 	Post(ctx context.Context, channel, thread, text string) error
 	// Escalate posts an escalation (who, where, step, last error) with a
-	// "Take over" action for conversation conv and returns its thread.
-	Escalate(ctx context.Context, conv bot.Conversation, text string) (channel, thread string, err error)
+	// "Take over" action for conversation conv. It calls record with the
+	// escalation's thread before the action can be used (store first, then
+	// offer it), so that a take-over at once finds it; an error of record
+	// is returned and the action is not offered.
+	Escalate(ctx context.Context, conv bot.Conversation, text string, record func(channel, thread string) error) error
 }
 
 // Accounts is the read-only part of the portal core the desk uses: it
@@ -162,6 +165,9 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 	if tr.Done && tr.Tags["restored"] != "" {
 		d.alertRestored(ctx, tr)
 	}
+	if tr.Done {
+		d.endEscalation(ctx, tr)
+	}
 	id := tr.Tags["handoff"]
 	if id == "" {
 		return
@@ -184,6 +190,30 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 		if err := d.Notifier.Post(ctx, h.WatchChannel, h.WatchThread, text); err != nil {
 			d.log().Warn("watch post failed", "handoff", id, "err", err)
 		}
+	}
+}
+
+// endEscalation tells the thread of the escalation asked for in the
+// session that ended with tr (if any) that the guided fix has ended and
+// how (cancelled, completed, expired, …), so that the agent who took it
+// over, or who is about to, knows their replies no longer reach the
+// customer.
+func (d *Desk) endEscalation(ctx context.Context, tr bot.Transition) {
+	if d.Notifier == nil {
+		return
+	}
+	ch, th, agent, err := d.Store.SessionEscalation(ctx, tr.Conversation.String(), tr.SessionID)
+	if err != nil {
+		return
+	}
+	text := fmt.Sprintf("%s — the customer's guided change has ended: %s. Replies in this thread no longer reach them.",
+		tr.At.UTC().Format("15:04:05 UTC"), Outcome(tr.To))
+	if agent == "" {
+		text = fmt.Sprintf("%s — the customer's guided change has ended: %s. There is nothing to take over any more.",
+			tr.At.UTC().Format("15:04:05 UTC"), Outcome(tr.To))
+	}
+	if err := d.Notifier.Post(ctx, ch, th, text); err != nil {
+		d.log().Warn("escalation end not posted", "conversation", tr.Conversation.String(), "err", err)
 	}
 }
 
@@ -233,11 +263,9 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	}
 	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
 		email, verified, s.Conversation.Channel, StepName(s.State), lastErr)
-	ch, th, err := d.Notifier.Escalate(ctx, s.Conversation, text)
-	if err != nil {
-		return err
-	}
-	return d.Store.SetEscalation(ctx, s.Conversation.String(), ch, th)
+	return d.Notifier.Escalate(ctx, s.Conversation, text, func(ch, th string) error {
+		return d.Store.SetSessionEscalation(ctx, s.Conversation.String(), s.ID, ch, th)
+	})
 }
 
 // Relay implements bot.Support: it posts the customer's text to the

@@ -39,8 +39,12 @@ func (c *channelRecorder) Post(ctx context.Context, channel, thread, text string
 	return nil
 }
 
-func (c *channelRecorder) Escalate(ctx context.Context, conv bot.Conversation, text string) (string, string, error) {
-	return c.OpenThread(ctx, text)
+func (c *channelRecorder) Escalate(ctx context.Context, conv bot.Conversation, text string, record func(channel, thread string) error) error {
+	ch, th, err := c.OpenThread(ctx, text)
+	if err != nil {
+		return err
+	}
+	return record(ch, th)
 }
 
 func newDesk(t *testing.T) (*support.Desk, *testkit.Env, *channelRecorder) {

@@ -258,14 +258,41 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*Handoff) error) 
 }
 
 // SetEscalation records the support-channel thread of conversation conv's
-// latest escalation; no agent has it yet.
+// latest escalation; no agent has it yet. It is SetSessionEscalation
+// without a session.
 func (s *Store) SetEscalation(ctx context.Context, conv, channel, thread string) error {
+	return s.SetSessionEscalation(ctx, conv, "", channel, thread)
+}
+
+// SetSessionEscalation records the support-channel thread of conversation
+// conv's latest escalation, asked for in the guided fix with session id
+// session (bot.Session.ID); no agent has it yet.
+func (s *Store) SetSessionEscalation(ctx context.Context, conv, session, channel, thread string) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bThreads).Put([]byte(channel+"\x00"+thread), []byte(conv)); err != nil {
 			return err
 		}
-		return putEscalation(tx, escalation{conv: conv, channel: channel, thread: thread})
+		return putEscalation(tx, escalation{conv: conv, channel: channel, thread: thread, session: session})
 	})
+}
+
+// SessionEscalation returns the thread of conv's latest escalation if it
+// was asked for in session (SetSessionEscalation), and the agent who has
+// it ("" if nobody); ErrNotFound when conv's latest escalation belongs to
+// another session or there is none.
+func (s *Store) SessionEscalation(ctx context.Context, conv, session string) (channel, thread, agent string, err error) {
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		e, err := getEscalation(tx, conv)
+		if err != nil {
+			return err
+		}
+		if session == "" || e.session != session {
+			return ErrNotFound
+		}
+		channel, thread, agent = e.channel, e.thread, e.agent
+		return nil
+	})
+	return channel, thread, agent, err
 }
 
 // Escalation returns the thread recorded by SetEscalation for conv, or
@@ -339,15 +366,16 @@ func (s *Store) ReleaseEscalation(ctx context.Context, conv string) error {
 	})
 }
 
-// escalation is a stored escalation record.
-type escalation struct{ conv, channel, thread, agent string }
+// escalation is a stored escalation record: "channel\x00thread\x00agent"
+// and, since the session is recorded, "\x00session".
+type escalation struct{ conv, channel, thread, agent, session string }
 
 func getEscalation(tx *bbolt.Tx, conv string) (escalation, error) {
 	v := tx.Bucket(bEscal).Get([]byte(conv))
 	if v == nil {
 		return escalation{}, ErrNotFound
 	}
-	parts := strings.SplitN(string(v), "\x00", 3)
+	parts := strings.SplitN(string(v), "\x00", 4)
 	e := escalation{conv: conv, channel: parts[0]}
 	if len(parts) > 1 {
 		e.thread = parts[1]
@@ -355,11 +383,18 @@ func getEscalation(tx *bbolt.Tx, conv string) (escalation, error) {
 	if len(parts) > 2 {
 		e.agent = parts[2]
 	}
+	if len(parts) > 3 {
+		e.session = parts[3]
+	}
 	return e, nil
 }
 
 func putEscalation(tx *bbolt.Tx, e escalation) error {
-	return tx.Bucket(bEscal).Put([]byte(e.conv), []byte(e.channel+"\x00"+e.thread+"\x00"+e.agent))
+	v := e.channel + "\x00" + e.thread + "\x00" + e.agent
+	if e.session != "" {
+		v += "\x00" + e.session
+	}
+	return tx.Bucket(bEscal).Put([]byte(e.conv), []byte(v))
 }
 
 // Append adds e to the audit log (At defaults to now). The log is

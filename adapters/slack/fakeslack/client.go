@@ -84,6 +84,20 @@ func (s *Server) ReplyEvent(user, channel, thread, text string) (body []byte, ts
 		"client_msg_id": fmt.Sprintf("msg-%d", s.seq)}), m.TS
 }
 
+// FileReplyEvent records a reply with a file (subtype "file_share") that
+// user wrote in the thread of message thread in channel, with text as
+// its words, and returns its Events API body and its ts.
+func (s *Server) FileReplyEvent(user, channel, thread, text, fileName string) (body []byte, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := fmt.Sprintf("F%06d", s.next())
+	m := &Message{Channel: channel, TS: s.newTS(), User: user, Text: text, ThreadTS: thread, Files: []string{id}}
+	s.channels[channel] = append(s.channels[channel], m)
+	return s.eventLocked(map[string]any{"type": "message", "subtype": "file_share", "channel": channel, "user": user,
+		"text": text, "ts": m.TS, "thread_ts": thread, "event_ts": m.TS, "channel_type": channelType(channel),
+		"files": []map[string]any{{"id": id, "name": fileName}}}), m.TS
+}
+
 // channelType is an Events API message's channel_type for channel id.
 func channelType(id string) string {
 	switch {

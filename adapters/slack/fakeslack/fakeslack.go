@@ -5,7 +5,7 @@
 //
 //   - the Web API under /api/ (point slack.OptionAPIURL at APIURL):
 //     auth.test, conversations.open, chat.postMessage, chat.update,
-//     chat.delete, chat.postEphemeral, views.open, views.update,
+//     chat.delete, chat.postEphemeral, conversations.info, views.open, views.update,
 //     views.publish, users.info, usergroups.users.list,
 //     files.getUploadURLExternal, files.completeUploadExternal,
 //     files.delete and apps.connections.open (chat.postMessage with
@@ -90,6 +90,8 @@ type Server struct {
 	ephemeral []Message
 	groups    map[string][]string // user group id -> member ids
 	responses map[string]Message  // response_url id -> the command's channel and user
+	gate      chan struct{}       // while not nil, Web API calls wait for it to close (Pause)
+	outside   map[string]bool     // channels the app is not a member of (RemoveApp)
 
 	socket
 }
@@ -228,6 +230,7 @@ func New(opts Options) *Server {
 		failures:  map[string][]Failure{},
 		groups:    map[string][]string{},
 		responses: map[string]Message{},
+		outside:   map[string]bool{},
 		socket:    newSocket(),
 	}
 	mux := http.NewServeMux()
@@ -239,6 +242,27 @@ func New(opts Options) *Server {
 	s.URL = s.ts.URL + "/"
 	s.APIURL = s.URL + "api/"
 	return s
+}
+
+// Pause makes every Web API call wait, unanswered, until resume is
+// called (Socket Mode acks are still received); calls made meanwhile are
+// recorded when they are answered. resume may be called more than once.
+func (s *Server) Pause() (resume func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.gate = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.gate == gate {
+				s.gate = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 // Close closes the Socket Mode connection and stops the server.
@@ -271,6 +295,19 @@ func (s *Server) AddChannel(id string) {
 	if _, ok := s.channels[id]; !ok {
 		s.channels[id] = nil
 	}
+	delete(s.outside, id)
+}
+
+// RemoveApp makes the app a non-member of channel (added with AddChannel
+// or not): conversations.info says is_member false, chat.postMessage
+// there fails with not_in_channel. AddChannel makes it a member again.
+func (s *Server) RemoveApp(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.channels[channel]; !ok {
+		s.channels[channel] = nil
+	}
+	s.outside[channel] = true
 }
 
 // IM returns the id of the IM channel between user and the app, opening

@@ -37,6 +37,7 @@ type result map[string]any
 var methods = map[string]func(s *Server, r request) (result, string){
 	"auth.test":                    (*Server).authTest,
 	"conversations.open":           (*Server).conversationsOpen,
+	"conversations.info":           (*Server).conversationsInfo,
 	"chat.postMessage":             (*Server).chatPostMessage,
 	"chat.update":                  (*Server).chatUpdate,
 	"chat.delete":                  (*Server).chatDelete,
@@ -58,6 +59,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	call := Call{Method: method}
 	var req request
@@ -148,6 +159,9 @@ func (s *Server) chatPostMessage(r request) (result, string) {
 	if _, ok := s.channels[ch]; !ok {
 		return nil, "channel_not_found"
 	}
+	if s.outside[ch] {
+		return nil, "not_in_channel"
+	}
 	if r.get("text") == "" && r.get("blocks") == "" {
 		return nil, "no_text"
 	}
@@ -170,6 +184,16 @@ func (s *Server) chatPostMessage(r request) (result, string) {
 	}
 	s.channels[ch] = append(s.channels[ch], m)
 	return result{"channel": ch, "ts": m.TS, "message": map[string]any{"ts": m.TS, "text": m.Text, "user": m.User}}, ""
+}
+
+// conversationsInfo answers for a channel added with AddChannel (or an
+// IM) with its id and is_member; channel_not_found otherwise.
+func (s *Server) conversationsInfo(r request) (result, string) {
+	ch := r.get("channel")
+	if _, ok := s.channels[ch]; !ok {
+		return nil, "channel_not_found"
+	}
+	return result{"channel": map[string]any{"id": ch, "is_member": !s.outside[ch]}}, ""
 }
 
 func (s *Server) chatUpdate(r request) (result, string) {
