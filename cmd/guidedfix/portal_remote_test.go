@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/simcustomer"
+)
+
+const remoteToken = "remote-portal-service-token-1"
+
+// portalProc is a `guidedfix portal serve` process on its own data
+// directory.
+type portalProc struct {
+	dir, url string
+	cmd      *exec.Cmd
+	done     chan error
+}
+
+// startPortal runs `guidedfix portal serve --listen 127.0.0.1:0` on dir
+// and returns once it printed its address.
+func startPortal(t *testing.T, dir string, env ...string) *portalProc {
+	t.Helper()
+	cmd := exec.Command(binary(t), "portal", "serve", "--listen", "127.0.0.1:0")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GUIDEDFIX_DATA_DIR=" + dir,
+		"GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=1024", "GUIDEDFIX_PORTAL__ARGON2__TIME=1"}, env...)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "portal.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, _ := os.Pipe()
+	cmd.Stdout, cmd.Stderr = logf, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	p := &portalProc{dir: dir, cmd: cmd, done: make(chan error, 1)}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			logf.WriteString(line + "\n")
+			if u, ok := strings.CutPrefix(line, "portal serving on "); ok {
+				urlc <- u
+			}
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.done })
+	select {
+	case p.url = <-urlc:
+	case err := <-p.done:
+		p.done <- err
+		b, _ := os.ReadFile(logf.Name())
+		t.Fatalf("portal serve ended: %v\n%s", err, b)
+	case <-time.After(20 * time.Second):
+		t.Fatal("portal serve did not start")
+	}
+	return p
+}
+
+// stop ends the process with SIGTERM and wants exit status 0.
+func (p *portalProc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("portal serve after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("portal serve did not stop")
+	}
+}
+
+// TestTelegramFlowRemotePortal runs the whole change through `guidedfix
+// serve` (Telegram webhook, fake Bot API) whose portal is `guidedfix
+// portal serve` in another process: the account ends on TOTP with one
+// disable, one activation, one alert and one confirmation in the portal's
+// data directory, and the bot's data directory has no portal.db or
+// portal.key, only its sessions.key.
+func TestTelegramFlowRemotePortal(t *testing.T) {
+	portalDir, botDir := t.TempDir(), t.TempDir()
+	accs := addAccounts(t, portalDir, "remote", 1)
+	p := startPortal(t, portalDir, "GUIDEDFIX_PORTAL__SERVE__TOKENS=old-token, "+remoteToken)
+	fake := fakebotapi.New(fakebotapi.Options{Token: procToken, BotUsername: procBot})
+	t.Cleanup(fake.Close)
+	tokFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokFile, []byte(remoteToken+"\n"), 0o600)
+	srv := newServer(t, botDir, fake, "GUIDEDFIX_PORTAL__URL="+p.url, "GUIDEDFIX_PORTAL__TOKEN_FILE="+tokFile)
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(portalDir, "outbox", "sms")}
+	res, err := srv.customer(accs[0], 8101, inbox).Run(context.Background())
+	if err != nil {
+		t.Fatalf("customer: %v\n%s", err, srv.lastLog())
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(t)
+	e := accountEffects(t, portalDir, accs[0].email)
+	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.restores != 0 || e.alerts != 1 || e.confirmations != 1 {
+		t.Fatalf("effects %+v: want totp, 1 disable, 1 activation, 1 alert, 1 confirmation", e)
+	}
+	for _, f := range []string{"portal.db", "portal.key"} {
+		if _, err := os.Stat(filepath.Join(botDir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("bot data directory has %s (%v)", f, err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(botDir, sessionsKeyFile)); err != nil || fi.Size() != 32 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("sessions.key: %v %v", fi, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(botDir, "sessions.db"))
+	for _, s := range []string{accs[0].password, res.TOTPSecret, remoteToken} {
+		if s != "" && strings.Contains(string(raw)+srv.lastLog(), s) {
+			t.Errorf("a secret (%d bytes) in the bot's sessions.db or log", len(s))
+		}
+	}
+}
+
+// TestPortalServeRefusesWithoutToken: no token, or plain HTTP on a
+// non-loopback address, and portal serve exits non-zero naming the fix.
+func TestPortalServeRefusesWithoutToken(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"portal", "serve"}, nil, "GUIDEDFIX_PORTAL__SERVE__TOKENS"},
+		{[]string{"portal", "serve", "--listen", "0.0.0.0:0"}, []string{"GUIDEDFIX_PORTAL__SERVE__TOKENS=t"}, "plain HTTP only on a loopback address"},
+	} {
+		cmd := exec.Command(binary(t), tc.args...)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GUIDEDFIX_DATA_DIR=" + dir}, tc.env...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: %v %q, want a failure naming %q", tc.args, err, out, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "portal.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start opened portal.db (%v)", err)
+	}
+}
