@@ -23,6 +23,7 @@ const remoteToken = "remote-portal-service-token-1"
 // directory.
 type portalProc struct {
 	dir, url string
+	log      string // path of its output
 	cmd      *exec.Cmd
 	done     chan error
 }
@@ -44,7 +45,7 @@ func startPortal(t *testing.T, dir string, env ...string) *portalProc {
 		t.Fatal(err)
 	}
 	pw.Close()
-	p := &portalProc{dir: dir, cmd: cmd, done: make(chan error, 1)}
+	p := &portalProc{dir: dir, log: logf.Name(), cmd: cmd, done: make(chan error, 1)}
 	urlc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -112,6 +113,12 @@ func TestTelegramFlowRemotePortal(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.stop(t)
+	if plog, _ := os.ReadFile(p.log); !strings.Contains(string(plog), "file phone") || strings.Contains(string(plog), remoteToken) {
+		t.Errorf("portal serve log lacks the file-phone warning or holds the token:\n%s", plog)
+	}
+	if n, _ := filepath.Glob(filepath.Join(portalDir, "outbox", "sms", "*.txt")); len(n) != 1 {
+		t.Errorf("%d SMS files, want the one code (not expired yet)", len(n))
+	}
 	e := accountEffects(t, portalDir, accs[0].email)
 	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.restores != 0 || e.alerts != 1 || e.confirmations != 1 {
 		t.Fatalf("effects %+v: want totp, 1 disable, 1 activation, 1 alert, 1 confirmation", e)
@@ -154,5 +161,49 @@ func TestPortalServeRefusesWithoutToken(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "portal.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused start opened portal.db (%v)", err)
+	}
+}
+
+// TestDemoRemotePortal runs `guidedfix demo --portal-url` (in this
+// process, through pipes) against `guidedfix portal serve` in another
+// process, with an account that exists there: the change completes, the
+// account uses TOTP in the portal's directory, and the demo's directory
+// has no portal.db or portal.key.
+func TestDemoRemotePortal(t *testing.T) {
+	portalDir, demoDir := t.TempDir(), t.TempDir()
+	accs := addAccounts(t, portalDir, "demo-remote", 1)
+	p := startPortal(t, portalDir, "GUIDEDFIX_PORTAL__SERVE__TOKENS="+remoteToken)
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
+	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(portalDir, "outbox", "sms")}
+	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, smsCode: func() string {
+		for range 200 {
+			if c, ok := inbox.Latest(accs[0].phone); ok {
+				return c
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatal("no SMS in the portal's outbox")
+		return ""
+	}}
+	out, answers := runDemoAsUser(t, demoDir, demoOptions{portalURL: p.url, email: accs[0].email}, u)
+	if answers != 8 || !strings.Contains(out, "All done!") || !strings.Contains(out, "Remote portal "+p.url) {
+		t.Fatalf("%d answers, transcript:\n%s", answers, out)
+	}
+	p.stop(t)
+	e := accountEffects(t, portalDir, accs[0].email)
+	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.alerts != 1 || e.confirmations != 1 {
+		t.Fatalf("effects %+v", e)
+	}
+	for _, f := range []string{"portal.db", "portal.key"} {
+		if _, err := os.Stat(filepath.Join(demoDir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("demo data directory has %s (%v)", f, err)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(demoDir, "guidedfix.log"))
+	for _, s := range u.secrets {
+		if strings.Contains(string(raw), s) {
+			t.Errorf("a secret (%d bytes) in the demo log", len(s))
+		}
 	}
 }

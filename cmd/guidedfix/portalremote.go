@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/config"
@@ -32,6 +33,17 @@ func openEmbedded(ctx context.Context, a *app, dir string, o openOptions) (*embe
 	sms, err := smsSender(cfg.Portal.SMS, dir)
 	if err != nil {
 		return nil, err
+	}
+	if fs, ok := sms.(embedded.FileSMS); ok {
+		// The file phone keeps each code in clear: delete the files once
+		// their code has expired.
+		sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		go embedded.SweepSMSFiles(sctx, fs.Dir, time.Minute)
+		a.closers = append(a.closers, func() error { stop(); return nil })
+		if o.sms == nil { // serve and portal serve; the demo shows its phone
+			a.log.Warn("SMS codes go to the file phone DATA/outbox/sms, in clear, for the demo only: set portal.sms.gateway_url to deliver them",
+				"dir", fs.Dir)
+		}
 	}
 	if o.sms != nil {
 		sms = o.sms(sms)

@@ -82,10 +82,6 @@ func runPortalServe(ctx context.Context, g *globalFlags, f portalServeFlags, out
 		return err
 	}
 	defer a.Close()
-	if cfg.Portal.SMS.GatewayURL == "" {
-		a.log.Warn("SMS codes go to the file phone DATA/outbox/sms, in clear, for the demo only: set portal.sms.gateway_url to deliver them",
-			"dir", a.dataDir)
-	}
 	ln, err := net.Listen("tcp", sc.Listen)
 	if err != nil {
 		return fmt.Errorf("portal serve: %w", err)
