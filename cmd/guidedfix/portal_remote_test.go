@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +15,10 @@ import (
 	"time"
 
 	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/portal/portalhttp"
 	"guidedfix/internal/simcustomer"
 )
 
@@ -206,4 +211,70 @@ func TestDemoRemotePortal(t *testing.T) {
 			t.Errorf("a secret (%d bytes) in the demo log", len(s))
 		}
 	}
+}
+
+// TestRemotePortalOrderFromCapabilities opens the engine against portals
+// over HTTP with reduced capabilities: without restore support the
+// disable-then-enroll order is refused at start with a message naming it;
+// without the atomic switch enroll-then-switch falls back to
+// disable-then-enroll; a full portal runs the configured order.
+func TestRemotePortalOrderFromCapabilities(t *testing.T) {
+	core := openTestCore(t)
+	for _, tc := range []struct {
+		caps    portal.Capabilities
+		order   string
+		wantErr string
+		note    string
+	}{
+		{portal.Capabilities{ContractVersion: "1", AtomicSwitch: true, RecoveryCodes: true}, "disable-then-enroll", "needs the portal to restore SMS", ""},
+		{portal.Capabilities{ContractVersion: "1"}, "enroll-then-switch", "neither the atomic switch nor restore support", ""},
+		{portal.Capabilities{ContractVersion: "1", RestoreFactor: true}, "enroll-then-switch", "", "running disable-then-enroll"},
+		{portal.Capabilities{ContractVersion: "1", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", "", ""},
+	} {
+		caps := tc.caps
+		srv := httptest.NewServer(portalhttp.Server(core, portalhttp.ServerOptions{Tokens: []string{remoteToken}, Capabilities: &caps}))
+		dir := t.TempDir()
+		t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
+		t.Setenv("GUIDEDFIX_FLOW__ORDER", tc.order)
+		var logs bytes.Buffer
+		a, err := openApp(context.Background(), &globalFlags{dataDir: dir}, openOptions{engine: true, logOut: &logs, portalURL: srv.URL})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("caps %+v order %s: err %v, want %q", tc.caps, tc.order, err, tc.wantErr)
+			}
+		} else if err != nil {
+			t.Errorf("caps %+v order %s: %v", tc.caps, tc.order, err)
+		} else {
+			a.Close()
+			if got := strings.Contains(logs.String(), "no atomic switch"); got != (tc.note != "") || !strings.Contains(logs.String(), tc.note) {
+				t.Errorf("caps %+v order %s: log %q, want note %q", tc.caps, tc.order, logs.String(), tc.note)
+			}
+		}
+		srv.Close()
+		if _, err := os.Stat(filepath.Join(dir, "portal.db")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a remote portal run made portal.db (%v)", err)
+		}
+	}
+}
+
+func mustOutbox(t *testing.T, dir string) *mail.Outbox {
+	t.Helper()
+	ob, err := mail.NewOutbox(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ob
+}
+
+// openTestCore opens an embedded core on a temporary directory.
+func openTestCore(t *testing.T) *embedded.Core {
+	t.Helper()
+	dir := t.TempDir()
+	c, err := embedded.Open(embedded.Options{Path: filepath.Join(dir, "portal.db"), KeyFile: filepath.Join(dir, "portal.key"),
+		Mail: mustOutbox(t, filepath.Join(dir, "mail")), SMS: embedded.FileSMS{Dir: filepath.Join(dir, "sms")}, Argon2: embedded.Argon2Params{Memory: 64, Time: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +128,51 @@ func TestNoSecretInURLOrLog(t *testing.T) {
 	}
 	if !strings.Contains(logged, "retrying") {
 		t.Errorf("no retry warning logged:\n%s", logged)
+	}
+}
+
+// sourceSpy records portal.SourceFromContext of the calls that check a
+// password or a code.
+type sourceSpy struct {
+	portal.Core
+	mu   sync.Mutex
+	seen []string
+}
+
+func (s *sourceSpy) note(ctx context.Context) {
+	s.mu.Lock()
+	s.seen = append(s.seen, portal.SourceFromContext(ctx))
+	s.mu.Unlock()
+}
+
+func (s *sourceSpy) VerifyPassword(ctx context.Context, id, pw string) (portal.Grant, error) {
+	s.note(ctx)
+	return s.Core.VerifyPassword(ctx, id, pw)
+}
+
+func (s *sourceSpy) VerifySMSChallenge(ctx context.Context, g, ch, code string) (portal.Grant, error) {
+	s.note(ctx)
+	return s.Core.VerifySMSChallenge(ctx, g, ch, code)
+}
+
+// TestSourceReachesCore: the source of the client's context arrives in the
+// server's core context (portal.WithSource), and a call without one
+// arrives without one.
+func TestSourceReachesCore(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	spy := &sourceSpy{Core: e.core}
+	srv := httptest.NewServer(portalhttp.Server(spy, portalhttp.ServerOptions{Tokens: []string{testToken}}))
+	defer srv.Close()
+	c, _ := portalhttp.NewClient(portalhttp.ClientOptions{BaseURL: srv.URL, Token: testToken})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	g, err := c.VerifyPassword(portal.WithSource(context.Background(), "slack:U012AB3CD"), a.ID, portaltest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.VerifySMSChallenge(context.Background(), g.Token, "no-such-challenge", "123456")
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	if len(spy.seen) != 2 || spy.seen[0] != "slack:U012AB3CD" || spy.seen[1] != "" {
+		t.Fatalf("sources seen by the core: %q", spy.seen)
 	}
 }
