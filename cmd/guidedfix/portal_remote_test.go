@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"guidedfix/adapters/slack/fakeslack"
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
@@ -277,4 +278,60 @@ func openTestCore(t *testing.T) *embedded.Core {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestServeSlackRemotePortal runs `guidedfix serve --portal-url` with
+// Slack (fake, Socket Mode) against `guidedfix portal serve` in another
+// process: a DM "2fa" from a user whose profile e-mail is an account of
+// the remote portal starts the flow with that account found there.
+func TestServeSlackRemotePortal(t *testing.T) {
+	portalDir := t.TempDir()
+	accs := addAccounts(t, portalDir, "slackremote", 1)
+	p := startPortal(t, portalDir, "GUIDEDFIX_PORTAL__SERVE__TOKENS="+remoteToken)
+	fake := fakeslack.New(fakeslack.Options{BotToken: "xoxb-test", AppToken: "xapp-test"})
+	t.Cleanup(fake.Close)
+	fake.AddUser(fakeslack.User{ID: "U1", Email: accs[0].email, Locale: "en-US"})
+	t.Setenv("TELEGRAM_BOT_TOKEN", "")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test")
+	t.Setenv("SLACK_APP_TOKEN", "xapp-test")
+	t.Setenv("GUIDEDFIX_SLACK__API_URL", fake.APIURL)
+	t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
+	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, &globalFlags{dataDir: dir}, serveFlags{portalURL: p.url}) }()
+
+	wait, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	dm := fake.IM("U1")
+	body, _ := fake.MessageEvent("U1", dm, "2fa")
+	id, err := fake.Push(wait, "events_api", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitAck(wait, id); err != nil {
+		t.Fatalf("no ack: %v", err)
+	}
+	for {
+		var texts []string
+		for _, m := range fake.History(dm) {
+			texts = append(texts, m.Text)
+		}
+		if strings.Contains(strings.Join(texts, "\n"), "registered to "+accs[0].email) {
+			break
+		}
+		select {
+		case <-wait.Done():
+			t.Fatalf("DM history %q", texts)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "portal.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve with a remote portal made portal.db (%v)", err)
+	}
 }

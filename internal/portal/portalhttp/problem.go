@@ -3,6 +3,16 @@
 // Client implements portal.Core against such a server. The wire code
 // (models, routing, request building) is generated into package gen by
 // oapi-codegen; this package holds the mapping between the two.
+//
+// Adding a method to portal.Core: add its operation to
+// api/portal.openapi.yaml (a POST with a JSON body for anything secret, an
+// Idempotency-Key when it may change state, Guidedfix-Source when it
+// checks a password or code, an example, the default problem response),
+// run go generate ./internal/portal/portalhttp/..., then write the
+// server method the generated ServerInterface now asks for (decode, call
+// the core, s.result) and the Client method (call(...) with the generated
+// ...WithResponse). TestDocumentValid counts the operations; the
+// conformance suite then runs the new behaviour through HTTP too.
 package portalhttp
 
 import (
