@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -333,5 +338,58 @@ func TestServeSlackRemotePortal(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "portal.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve with a remote portal made portal.db (%v)", err)
+	}
+}
+
+// TestDemoRemotePortalSMSGateway: `portal serve` with portal.sms.gateway_url
+// delivers the SMS code as signed JSON to the operator endpoint (here a
+// verifying server in the test), writes no SMS file and logs no
+// file-phone warning; the demo completes with the code from the gateway.
+func TestDemoRemotePortalSMSGateway(t *testing.T) {
+	secret := "operator-gateway-secret-0123"
+	var mu sync.Mutex
+	var msgs []embedded.GatewayMessage
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := embedded.VerifyGateway([]byte(secret), r.Header.Get(embedded.GatewayTimestampHeader), r.Header.Get(embedded.GatewaySignatureHeader), body, time.Now(), time.Minute); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var m embedded.GatewayMessage
+		json.Unmarshal(body, &m)
+		mu.Lock()
+		msgs = append(msgs, m)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer gw.Close()
+	portalDir, demoDir := t.TempDir(), t.TempDir()
+	accs := addAccounts(t, portalDir, "gateway", 1)
+	p := startPortal(t, portalDir, "GUIDEDFIX_PORTAL__SERVE__TOKENS="+remoteToken,
+		"GUIDEDFIX_PORTAL__SMS__GATEWAY_URL="+gw.URL, "GUIDEDFIX_PORTAL__SMS__GATEWAY_SECRET="+secret)
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
+	code := regexp.MustCompile(`\b[0-9]{6}\b`)
+	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, smsCode: func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(msgs) != 1 || msgs[0].To != accs[0].phone {
+			t.Fatalf("gateway messages %d", len(msgs))
+		}
+		return code.FindString(msgs[0].Text)
+	}}
+	out, answers := runDemoAsUser(t, demoDir, demoOptions{portalURL: p.url, email: accs[0].email}, u)
+	if answers != 8 || !strings.Contains(out, "All done!") {
+		t.Fatalf("%d answers, transcript:\n%s", answers, out)
+	}
+	p.stop(t)
+	if files, _ := filepath.Glob(filepath.Join(portalDir, "outbox", "sms", "*")); len(files) != 0 {
+		t.Errorf("SMS files with a gateway: %v", files)
+	}
+	if plog, _ := os.ReadFile(p.log); strings.Contains(string(plog), "file phone") || strings.Contains(string(plog), secret) {
+		t.Errorf("portal log warns of the file phone or holds the gateway secret:\n%s", plog)
+	}
+	if e := accountEffects(t, portalDir, accs[0].email); e.method != portal.MethodTOTP {
+		t.Fatalf("effects %+v", e)
 	}
 }
