@@ -98,7 +98,9 @@ func openRemotePortal(c config.PortalConfig, log *slog.Logger) (*portalhttp.Clie
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
+	// A burst of conversations calls the portal at once: keep their
+	// connections for the next calls instead of reconnecting each time.
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 1024
 	if c.CAFile != "" || c.ClientCert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.CAFile != "" {
