@@ -44,3 +44,27 @@ func TestPortalRemoteKeys(t *testing.T) {
 		t.Fatalf("a token in the logged configuration:\n%s", text.String())
 	}
 }
+
+// TestPortalRemoteValidate refuses a plain-http portal.url off loopback
+// (the token would travel in clear), half a client certificate and a
+// client CA without a server certificate.
+func TestPortalRemoteValidate(t *testing.T) {
+	for _, tc := range []struct{ env, key string }{
+		{"GUIDEDFIX_PORTAL__URL=http://portal.example.com:8710", "portal.url"},
+		{"GUIDEDFIX_PORTAL__URL=ftp://127.0.0.1", "portal.url"},
+		{"GUIDEDFIX_PORTAL__CLIENT_CERT=/c.pem", "portal.client_cert"},
+		{"GUIDEDFIX_PORTAL__SERVE__CLIENT_CA=/ca.pem", "portal.serve.client_ca"},
+		{"GUIDEDFIX_PORTAL__SERVE__LISTEN=8710", "portal.serve.listen"},
+		{"GUIDEDFIX_PORTAL__TIMEOUT=-1s", "portal.timeout"},
+	} {
+		_, err := load("", environ(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.key+":") {
+			t.Errorf("%s: %v, want an error for %s", tc.env, err, tc.key)
+		}
+	}
+	for _, ok := range []string{"GUIDEDFIX_PORTAL__URL=http://127.0.0.1:8710", "GUIDEDFIX_PORTAL__URL=https://portal.example.com"} {
+		if _, err := load("", environ(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
