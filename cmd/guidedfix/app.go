@@ -158,6 +158,9 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	if o.portalURL != "" {
 		cfg.Portal.URL = o.portalURL
 		a.cfg.Portal.URL = o.portalURL
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("--portal-url: %w", err)
+		}
 	}
 	if cfg.Portal.Remote() && !o.embeddedOnly {
 		client, err := openRemotePortal(cfg.Portal, a.log)
@@ -168,6 +171,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	} else {
 		core, err := openEmbedded(ctx, a, dir, o)
 		if err != nil {
+			a.Close()
 			return nil, err
 		}
 		a.core, a.portal = core, core

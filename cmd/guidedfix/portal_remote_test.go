@@ -393,3 +393,18 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 		t.Fatalf("effects %+v", e)
 	}
 }
+
+// TestPortalURLFlagValidated: --portal-url with plain http to a host that
+// is not loopback is refused before anything opens (the token would cross
+// the network in clear), and no portal.db is made.
+func TestPortalURLFlagValidated(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
+	_, err := openApp(context.Background(), &globalFlags{dataDir: dir}, openOptions{engine: true, logOut: io.Discard, portalURL: "http://portal.example.com:8710"})
+	if err == nil || !strings.Contains(err.Error(), "portal.url") {
+		t.Fatalf("err %v, want a portal.url error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "portal.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("portal.db made (%v)", err)
+	}
+}
