@@ -29,6 +29,9 @@ type app struct {
 	log     *slog.Logger
 	mail    mail.Sender
 	core    *embedded.Core
+	// portal is the Core the flows and the desk use: core, or the remote
+	// portal's client (then core is nil).
+	portal  portal.Core
 	store   *store.Bolt
 	support *support.Store
 	desk    *support.Desk
@@ -61,6 +64,11 @@ type openOptions struct {
 	engine bool
 	// now overrides the clock (tests).
 	now func() time.Time
+	// portalURL overrides portal.url (the --portal-url flag).
+	portalURL string
+	// embeddedOnly ignores portal.url: the embedded core of the data
+	// directory is opened whatever the configuration says (portal serve).
+	embeddedOnly bool
 	// support offers "Talk to a person" and take-overs when Slack and
 	// its support channel (slack.support_channel) are configured: the
 	// engine gets the desk as its bot.Support and app.supportOn is set.
@@ -107,7 +115,10 @@ func openAdmin(cmd *cobra.Command, g *globalFlags) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := openApp(cmd.Context(), g, openOptions{logOut: logf})
+	// The portal subcommands administer the embedded core of the data
+	// directory (the one `portal serve` exposes), whatever portal.url says.
+	embeddedOnly := cmd.Parent() != nil && cmd.Parent().Name() == "portal"
+	a, err := openApp(cmd.Context(), g, openOptions{logOut: logf, embeddedOnly: embeddedOnly})
 	if err != nil {
 		logf.Close()
 		return nil, err
@@ -144,36 +155,28 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		}
 		a.mail = ob
 	}
-	var sms portal.SMSSender = embedded.FileSMS{Dir: filepath.Join(dir, "outbox", "sms")}
-	if o.sms != nil {
-		sms = o.sms(sms)
+	if o.portalURL != "" {
+		cfg.Portal.URL = o.portalURL
+		a.cfg.Portal.URL = o.portalURL
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("--portal-url: %w", err)
+		}
 	}
-	key, err := cfg.Portal.KeyBytes()
-	if err != nil {
-		return nil, err
+	if cfg.Portal.Remote() && !o.embeddedOnly {
+		client, err := openRemotePortal(cfg.Portal, a.log)
+		if err != nil {
+			return nil, err
+		}
+		a.portal = client
+	} else {
+		core, err := openEmbedded(ctx, a, dir, o)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.core, a.portal = core, core
 	}
-	mem, iter, threads := cfg.Portal.Argon2.Params()
-	if cfg.Portal.Argon2.BelowOWASP() {
-		a.log.Warn("portal.argon2 is below the OWASP minimum (e.g. memory_kib 19456, time 2): use such a cost only for tests",
-			"memory_kib", mem, "time", iter)
-	}
-	core, err := embedded.Open(embedded.Options{
-		Path:                filepath.Join(dir, "portal.db"),
-		KeyFile:             filepath.Join(dir, "portal.key"),
-		Key:                 key,
-		Mail:                a.mail,
-		SMS:                 sms,
-		Issuer:              cfg.Portal.Issuer,
-		Now:                 o.now,
-		Argon2:              embedded.Argon2Params{Memory: mem, Time: iter, Threads: threads, KeyLen: 32, SaltLen: 16},
-		MaxConcurrentHashes: cfg.Portal.HashConcurrency(),
-		Logger:              a.log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.core = core
-	a.closers = append(a.closers, core.Close)
+	core := a.portal
 	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
 	if err != nil {
 		a.Close()
@@ -181,21 +184,24 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.support = sup
 	a.closers = append(a.closers, sup.Close)
-	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
-		CoreAudit: func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
-			changes, err := core.AuditLog(ctx, accountID, limit)
+	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log}
+	if ec := a.core; ec != nil {
+		a.desk.CoreAudit = func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
+			changes, err := ec.AuditLog(ctx, accountID, limit)
 			out := make([]support.Entry, len(changes))
 			for i, c := range changes {
 				out[i] = support.Entry{At: c.At, Channel: "portal", UserID: "-", AccountID: c.AccountID, Action: c.Action, Outcome: c.Detail}
 			}
 			return out, err
-		}}
+		}
+	}
 	if !o.engine {
 		return a, nil
 	}
 	// Held Telegram updates may hold a typed password or code: they are
-	// sealed under a key derived from the portal key.
-	inboxKey, err := core.DeriveKey(store.InboxKeyPurpose)
+	// sealed under a key derived from the portal key, or with a remote
+	// portal from DATA/sessions.key.
+	inboxKey, err := inboxKeyFor(a, dir)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -207,8 +213,13 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
+	order, err := flowOrder(ctx, a, core)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer,
-		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
+		Order: order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
 	var desk bot.Support
 	if o.support && cfg.Slack.Enabled() && cfg.Slack.SupportChannel != "" {

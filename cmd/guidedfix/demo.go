@@ -27,6 +27,7 @@ const (
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
 	var reset, light bool
+	var portalURL, email string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the SMS → authenticator app change in the terminal on the embedded portal core",
@@ -34,14 +35,20 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			"directory it creates the demo account " + demoEmail + " with SMS 2FA and prints\n" +
 			"its generated password. SMS codes appear as the phone would show them; the\n" +
 			"QR code is drawn in the terminal and written under DATA/outbox/qr. It reads\n" +
-			"one answer per line, so it can also be driven through a pipe.",
+			"one answer per line, so it can also be driven through a pipe.\n\n" +
+			"With --portal-url (portal.url) it runs against a remote portal instead, e.g.\n" +
+			"`guidedfix portal serve` in another terminal, with the token portal.token:\n" +
+			"then --email names an account of that portal, its password is typed in the\n" +
+			"conversation, and SMS codes arrive where that portal sends them.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, cmd.InOrStdin(), cmd.OutOrStdout(), demoOptions{reset: reset, light: light})
+			return runDemo(cmd.Context(), g, cmd.InOrStdin(), cmd.OutOrStdout(), demoOptions{reset: reset, light: light, portalURL: portalURL, email: email})
 		},
 	}
 	cmd.Flags().BoolVar(&reset, "reset", false, "give the demo account SMS 2FA and a new password again")
 	cmd.Flags().BoolVar(&light, "light", false, "draw the QR code for a light-background terminal")
+	cmd.Flags().StringVar(&portalURL, "portal-url", "", "use the remote portal at this URL (portal.url) with the service token portal.token")
+	cmd.Flags().StringVar(&email, "email", "", "with a remote portal: the e-mail of an existing account of it")
 	return cmd
 }
 
@@ -49,6 +56,8 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 type demoOptions struct {
 	reset bool // give the demo account SMS 2FA and a new password
 	light bool // QR code for light-background terminals
+	// portalURL overrides portal.url; email names the remote account.
+	portalURL, email string
 }
 
 // runDemo wires the console adapter to a fresh engine and runs one guided
@@ -71,12 +80,17 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 		sms: func(outbox portal.SMSSender) portal.SMSSender {
 			return phone{next: outbox, out: out, mu: &outMu}
 		},
+		portalURL: o.portalURL,
 	})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := ensureDemoAccount(ctx, a.core, out, o.reset); err != nil {
+	if a.core == nil {
+		if err := checkRemoteAccount(ctx, a, out, o); err != nil {
+			return err
+		}
+	} else if err := ensureDemoAccount(ctx, a.core, out, o.reset); err != nil {
 		return err
 	}
 	con := console.New(console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light})
@@ -87,8 +101,12 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 	err = con.Run(ctx, a.engine.Handle, func(ctx context.Context) (*bot.Session, error) {
 		return a.engine.Session(ctx, con.Conversation())
 	})
-	fmt.Fprintf(out, "\nE-mails are in %s, SMS messages in %s, logs in %s.\n",
-		filepath.Join(dir, "outbox", "mail"), filepath.Join(dir, "outbox", "sms"), logf.Name())
+	if a.core == nil {
+		fmt.Fprintf(out, "\nThe portal at %s sent the SMS and e-mails; logs are in %s.\n", a.cfg.Portal.URL, logf.Name())
+	} else {
+		fmt.Fprintf(out, "\nE-mails are in %s, SMS messages in %s, logs in %s.\n",
+			filepath.Join(dir, "outbox", "mail"), filepath.Join(dir, "outbox", "sms"), logf.Name())
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -34,6 +34,10 @@ type demoUser struct {
 	// quitAt, if set, makes the user close the input (Ctrl-D) instead of
 	// answering the first screen that contains it.
 	quitAt string
+	// email is the address typed (default demo@example.com); smsCode, if
+	// set, reads the SMS code from where a remote portal sent it.
+	email   string
+	smsCode func() string
 }
 
 var (
@@ -52,7 +56,14 @@ func (u *demoUser) answer(screen string) string {
 	}
 	switch {
 	case strings.Contains(screen, "Which e-mail address"):
+		if u.email != "" {
+			return u.email
+		}
 		return "demo@example.com"
+	case u.smsCode != nil && strings.Contains(screen, "I sent a 6-digit code by SMS"):
+		code := u.smsCode()
+		u.secrets = append(u.secrets, code)
+		return code
 	case strings.Contains(screen, "type your account password"):
 		return u.password
 	case reSMSCode.MatchString(screen):

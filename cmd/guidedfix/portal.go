@@ -21,7 +21,7 @@ func newPortalCmd(g *globalFlags) *cobra.Command {
 		Use:   "portal",
 		Short: "Administer accounts of the embedded portal core",
 	}
-	cmd.AddCommand(newAddAccountCmd(g), newListCmd(g), newShowCmd(g))
+	cmd.AddCommand(newAddAccountCmd(g), newListCmd(g), newShowCmd(g), newPortalServeCmd(g))
 	return cmd
 }
 

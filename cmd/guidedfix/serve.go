@@ -25,6 +25,7 @@ type serveFlags struct {
 	telegramWebhookURL string
 	telegramListen     string
 	debugListen        string
+	portalURL          string // --portal-url: a remote portal (portal.url)
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -47,6 +48,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&sf.telegramWebhookURL, "telegram-webhook-url", "", "public HTTPS URL Telegram posts updates to (default: long polling)")
 	cmd.Flags().StringVar(&sf.telegramListen, "telegram-listen", "", "local address of the webhook server, host:port (default :8443)")
+	cmd.Flags().StringVar(&sf.portalURL, "portal-url", "", "use the remote portal at this URL (portal.url) with the service token portal.token, instead of the embedded core")
 	cmd.Flags().StringVar(&sf.debugListen, "debug-listen", "", "serve pprof and expvar on this address, e.g. 127.0.0.1:6060 (default: off)")
 	return cmd
 }
@@ -67,7 +69,7 @@ type serveOptions struct {
 }
 
 func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) error {
-	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut})
+	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut, portalURL: sf.portalURL})
 	if err != nil {
 		return err
 	}

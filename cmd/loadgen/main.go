@@ -82,7 +82,7 @@ func main() {
 	flag.IntVar(&o.idle, "idle", 10000, "idle sessions for the memory measurement")
 	flag.DurationVar(&o.ceiling, "ceiling-time", 5*time.Second, "how long the raw bbolt and engine-only measurements run")
 	flag.StringVar(&o.bin, "bin", "", "guidedfix binary to run (default: go build ./cmd/guidedfix)")
-	flag.StringVar(&o.phases, "phases", "ceiling,engine,owasp,lowered,burst,idle", "phases to run, comma-separated")
+	flag.StringVar(&o.phases, "phases", "ceiling,engine,owasp,lowered,burst,idle", "phases to run, comma-separated; also remote: the lowered phase with the portal behind HTTP (guidedfix portal serve) on loopback")
 	flag.StringVar(&o.profile, "profile", "", "directory for the server's CPU profile of each flow phase (pprof)")
 	flag.StringVar(&o.work, "work", "", "work directory on the disk to measure (default: a new temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
@@ -156,7 +156,7 @@ func run(o options) error {
 	for _, ph := range []struct {
 		name  string
 		cheap bool
-	}{{"owasp", false}, {"lowered", true}} {
+	}{{"owasp", false}, {"lowered", true}, {"remote", true}} {
 		if !want[ph.name] {
 			continue
 		}
@@ -312,7 +312,7 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool) (*server, error) {
+func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool, extraEnv ...string) (*server, error) {
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -347,6 +347,7 @@ func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool) (*server,
 	if cheap {
 		env = append(env, "GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=64", "GUIDEDFIX_PORTAL__ARGON2__TIME=1")
 	}
+	env = append(env, extraEnv...)
 	ready := len(fake.Calls("setWebhook"))
 	s.cmd = exec.Command(bin, "serve", "--debug-listen", debug)
 	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, logf, logf
@@ -367,6 +368,51 @@ func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool) (*server,
 		}
 	}
 	return s, nil
+}
+
+// portalToken is the service token between the remote phase's processes.
+const portalToken = "loadgen-portal-token"
+
+// startPortal runs `guidedfix portal serve` on dir (the remote phase) and
+// waits until it answers on its address.
+func startPortal(bin, dir string, cheap bool) (*server, error) {
+	listen, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{bin: bin, dir: dir, listen: listen, exited: make(chan struct{}), logPath: filepath.Join(dir, "portal.log")}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GUIDEDFIX_DATA_DIR=" + dir,
+		"GUIDEDFIX_PORTAL__SERVE__TOKENS=" + portalToken, "GUIDEDFIX_LOG__LEVEL=warn"}
+	if cheap {
+		env = append(env, "GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=64", "GUIDEDFIX_PORTAL__ARGON2__TIME=1")
+	}
+	s.cmd = exec.Command(bin, "portal", "serve", "--listen", listen)
+	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, logf, logf
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", listen)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		select {
+		case <-s.exited:
+			b, _ := os.ReadFile(s.logPath)
+			return nil, fmt.Errorf("guidedfix portal serve ended: %s", b)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("guidedfix portal serve did not listen")
+		}
+	}
 }
 
 func (s *server) stop() error {
@@ -544,11 +590,15 @@ type flowResult struct {
 	argon2Time    uint32
 	hashSlots     int
 	sessionsBytes int64
+	// remote: the portal ran as `guidedfix portal serve` in its own
+	// process, reached over HTTP on loopback; portalCPU is its CPU time.
+	remote    bool
+	portalCPU time.Duration
 }
 
 // flows runs o.customers customers through the whole flow at once.
 func flows(o options, dir, name string, cheap bool) (flowResult, error) {
-	r := flowResult{name: name, cheap: cheap, customers: o.customers, hashSlots: 2 * runtime.NumCPU()}
+	r := flowResult{name: name, cheap: cheap, customers: o.customers, hashSlots: 2 * runtime.NumCPU(), remote: name == "remote"}
 	p := embedded.DefaultArgon2
 	if cheap {
 		p = embedded.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
@@ -557,10 +607,31 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return r, err
 	}
+	portalDir := dir
+	if r.remote {
+		portalDir = filepath.Join(dir, "portal")
+		if err := os.MkdirAll(portalDir, 0o700); err != nil {
+			return r, err
+		}
+	}
 	log.Printf("%s: creating %d accounts (argon2id m=%d KiB t=%d)", name, o.customers, p.Memory, p.Time)
-	accs, err := addAccounts(dir, o.customers, p)
+	accs, err := addAccounts(portalDir, o.customers, p)
 	if err != nil {
 		return r, err
+	}
+	var extraEnv []string
+	var psrv *server
+	if r.remote {
+		psrv, err = startPortal(o.bin, portalDir, cheap)
+		if err != nil {
+			return r, err
+		}
+		defer func() {
+			if psrv.cmd.ProcessState == nil {
+				_ = psrv.cmd.Process.Kill()
+			}
+		}()
+		extraEnv = []string{"GUIDEDFIX_PORTAL__URL=http://" + psrv.listen, "GUIDEDFIX_PORTAL__TOKEN=" + portalToken}
 	}
 
 	var lastMu sync.Mutex
@@ -577,7 +648,7 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		return true
 	}})
 	defer fake.Close()
-	srv, err := startServer(o.bin, dir, fake, cheap)
+	srv, err := startServer(o.bin, dir, fake, cheap, extraEnv...)
 	if err != nil {
 		return r, err
 	}
@@ -589,9 +660,13 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 	time.Sleep(500 * time.Millisecond)
 	r.baseRSS, _ = srv.status()
 	cpu0 := srv.cpu()
+	var pcpu0 time.Duration
+	if psrv != nil {
+		pcpu0 = psrv.cpu()
+	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.customers, MaxIdleConnsPerHost: o.customers, IdleConnTimeout: time.Minute}}
-	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(dir, "outbox", "sms")}
+	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(portalDir, "outbox", "sms")}
 
 	// The burst: every customer waits before its password until all are
 	// there (or gave up), then all send it at once.
@@ -666,6 +741,9 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		log.Printf("profile: %v", err)
 	}
 	r.serverCPU = srv.cpu() - cpu0
+	if psrv != nil {
+		r.portalCPU = psrv.cpu() - pcpu0
+	}
 	_, r.peakRSS = srv.status()
 	for i, res := range results {
 		r.turns += res.Turns
@@ -683,6 +761,16 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		return r, err
 	}
 	r.serverErrors, r.firstError = srv.errorLines()
+	if psrv != nil {
+		if err := psrv.stop(); err != nil {
+			return r, fmt.Errorf("portal serve: %w", err)
+		}
+		n, first := psrv.errorLines()
+		r.serverErrors += n
+		if r.firstError == "" {
+			r.firstError = first
+		}
+	}
 	if err := readSessions(filepath.Join(dir, "sessions.db"), &r); err != nil {
 		return r, err
 	}
@@ -934,7 +1022,9 @@ func (r *report) print(w io.Writer) {
 	if len(r.flows) > 0 {
 		fmt.Fprintf(w, "| %d concurrent customers, whole flow through the Telegram webhook |", r.opts.customers)
 		for _, f := range r.flows {
-			if f.cheap {
+			if f.remote {
+				fmt.Fprintf(w, " lowered argon2id (m=%d KiB, t=%d), **portal over HTTP** (`portal serve`, loopback) |", f.argon2Memory, f.argon2Time)
+			} else if f.cheap {
 				fmt.Fprintf(w, " argon2id **lowered for the benchmark** (m=%d KiB, t=%d) |", f.argon2Memory, f.argon2Time)
 			} else {
 				fmt.Fprintf(w, " argon2id OWASP cost (m=%d KiB, t=%d) |", f.argon2Memory, f.argon2Time)
@@ -972,6 +1062,12 @@ func (r *report) print(w io.Writer) {
 		}
 		row("server CPU per flow", func(f flowResult) string {
 			return fmt.Sprintf("%.1f ms", float64(f.serverCPU.Microseconds())/1000/float64(max(1, f.completed)))
+		})
+		row("portal process CPU per flow", func(f flowResult) string {
+			if !f.remote {
+				return "(in the server)"
+			}
+			return fmt.Sprintf("%.1f ms", float64(f.portalCPU.Microseconds())/1000/float64(max(1, f.completed)))
 		})
 		row("server RSS: idle, peak (VmHWM)", func(f flowResult) string { return mib(f.baseRSS) + ", " + mib(f.peakRSS) })
 		row(fmt.Sprintf("peak RSS during the burst of %d passwords", r.opts.customers), func(f flowResult) string {

@@ -110,6 +110,125 @@ type PortalConfig struct {
 	// 0 (default) means 2 × the number of CPUs; see
 	// [PortalConfig.HashConcurrency].
 	MaxConcurrentHashes int `koanf:"max_concurrent_hashes"`
+
+	// Remote portal (issue 13): see [PortalConfig.Remote].
+
+	// URL is the base address of a remote portal serving
+	// api/portal.openapi.yaml (e.g. "https://portal.internal:8710").
+	// Empty (default) means the embedded core in the data directory.
+	URL string `koanf:"url"`
+	// Token is the service bearer token sent to the remote portal.
+	Token Secret `koanf:"token"`
+	// TokenFile is a file holding Token (surrounding space trimmed), the
+	// *_FILE form for secrets mounted as files; Token wins when both are set.
+	TokenFile string `koanf:"token_file"`
+	// CAFile is a PEM bundle of CAs to trust for the remote portal's TLS
+	// certificate; empty means the system roots.
+	CAFile string `koanf:"ca_file"`
+	// ClientCert and ClientKey are a PEM certificate and key presented to
+	// the remote portal (mutual TLS); both or neither.
+	ClientCert string `koanf:"client_cert"`
+	ClientKey  string `koanf:"client_key"`
+	// Timeout bounds each attempt of a remote portal call (default 10s).
+	Timeout time.Duration `koanf:"timeout"`
+	// Serve configures `guidedfix portal serve`.
+	Serve PortalServeConfig `koanf:"serve"`
+	// SMS configures how the embedded core delivers SMS codes.
+	SMS PortalSMSConfig `koanf:"sms"`
+}
+
+// PortalServeConfig configures `guidedfix portal serve`, which exposes the
+// embedded core over HTTP (api/portal.openapi.yaml).
+type PortalServeConfig struct {
+	// Listen is the host:port to bind (default "127.0.0.1:8710"). Without
+	// TLSCert it must be a loopback address (plain HTTP behind a
+	// terminator on the same machine).
+	Listen string `koanf:"listen"`
+	// Tokens are the accepted service bearer tokens; list two while
+	// rotating. In the environment: comma-separated. Serve refuses to start
+	// without one.
+	Tokens []Secret `koanf:"tokens"`
+	// TokensFile is a file of accepted tokens, one per line, added to
+	// Tokens (the *_FILE form).
+	TokensFile string `koanf:"tokens_file"`
+	// TLSCert and TLSKey are the PEM certificate and key to serve HTTPS.
+	TLSCert string `koanf:"tls_cert"`
+	TLSKey  string `koanf:"tls_key"`
+	// ClientCA is a PEM bundle: when set, a client certificate signed by
+	// it is required (mutual TLS) besides the token. Needs TLSCert.
+	ClientCA string `koanf:"client_ca"`
+}
+
+// PortalSMSConfig configures the embedded core's SMS delivery.
+type PortalSMSConfig struct {
+	// GatewayURL is the operator's HTTPS endpoint the SMS gateway sender
+	// POSTs each message to as signed JSON. Empty (default) means the file
+	// "phone" DATA/outbox/sms, for the demo only.
+	GatewayURL string `koanf:"gateway_url"`
+	// GatewaySecret is the HMAC-SHA256 key signing each message
+	// (required with GatewayURL).
+	GatewaySecret Secret `koanf:"gateway_secret"`
+	// GatewaySecretFile is a file holding GatewaySecret (the *_FILE form).
+	GatewaySecretFile string `koanf:"gateway_secret_file"`
+}
+
+// Remote reports whether guidedfix uses a remote portal (URL is set).
+func (c PortalConfig) Remote() bool { return c.URL != "" }
+
+// ServiceToken returns Token, or the trimmed content of TokenFile. It
+// returns an error when TokenFile cannot be read or both are empty.
+func (c PortalConfig) ServiceToken() (string, error) {
+	if c.Token.IsSet() {
+		return c.Token.Reveal(), nil
+	}
+	if c.TokenFile != "" {
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("portal.token_file: %w", err)
+		}
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("portal.url is set but no service token: set %s or %s", EnvName("portal.token"), EnvName("portal.token_file"))
+}
+
+// AcceptedTokens returns Tokens and the non-empty lines of TokensFile,
+// trimmed. It returns an error when TokensFile cannot be read; an empty
+// result is no error (the caller refuses to start).
+func (c PortalServeConfig) AcceptedTokens() ([]string, error) {
+	var out []string
+	for _, t := range c.Tokens {
+		if v := strings.TrimSpace(t.Reveal()); v != "" {
+			out = append(out, v)
+		}
+	}
+	if c.TokensFile != "" {
+		b, err := os.ReadFile(c.TokensFile)
+		if err != nil {
+			return nil, fmt.Errorf("portal.serve.tokens_file: %w", err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				out = append(out, l)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Secret returns GatewaySecret, or the trimmed content of
+// GatewaySecretFile; "" when neither is set. It returns an error when the
+// file cannot be read.
+func (c PortalSMSConfig) Secret() (string, error) {
+	if c.GatewaySecret.IsSet() || c.GatewaySecretFile == "" {
+		return c.GatewaySecret.Reveal(), nil
+	}
+	b, err := os.ReadFile(c.GatewaySecretFile)
+	if err != nil {
+		return "", fmt.Errorf("portal.sms.gateway_secret_file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Argon2Config is the argon2id cost. The defaults are OWASP's Password
@@ -272,8 +391,10 @@ func Default() Config {
 	return Config{
 		Log: LogConfig{Level: "info", Format: "text"},
 		Portal: PortalConfig{
-			Issuer: "IP ServerOne",
-			Argon2: Argon2Config{MemoryKiB: 19456, Time: 2, Threads: 1},
+			Issuer:  "IP ServerOne",
+			Argon2:  Argon2Config{MemoryKiB: 19456, Time: 2, Threads: 1},
+			Timeout: 10 * time.Second,
+			Serve:   PortalServeConfig{Listen: "127.0.0.1:8710"},
 		},
 		Mail: MailConfig{From: "IP ServerOne <no-reply@ipserverone.example>"},
 		SMTP: SMTPConfig{Port: 587, TLS: "starttls", Timeout: 10 * time.Second},
@@ -423,7 +544,7 @@ func load(path string, environ func() []string) (Config, error) {
 			if value == "" {
 				return "", nil
 			}
-			if key == "slack.staff_user_ids" {
+			if key == "slack.staff_user_ids" || key == "portal.serve.tokens" {
 				return key, splitList(value)
 			}
 			return key, value

@@ -49,6 +49,8 @@ func TestDefaults(t *testing.T) {
 			Key:                 "",
 			Argon2:              Argon2Config{MemoryKiB: 19456, Time: 2, Threads: 1},
 			MaxConcurrentHashes: 0,
+			Timeout:             10 * time.Second,
+			Serve:               PortalServeConfig{Listen: "127.0.0.1:8710"},
 		},
 		Mail: MailConfig{From: "IP ServerOne <no-reply@ipserverone.example>"},
 		SMTP: SMTPConfig{Host: "", Port: 587, Username: "", Password: "", TLS: "starttls", Timeout: 10 * time.Second},
@@ -144,6 +146,8 @@ func TestFileOverrides(t *testing.T) {
 			Key:                 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 			Argon2:              Argon2Config{MemoryKiB: 65536, Time: 3, Threads: 4},
 			MaxConcurrentHashes: 8,
+			Timeout:             10 * time.Second,
+			Serve:               PortalServeConfig{Listen: "127.0.0.1:8710"},
 		},
 		Mail: MailConfig{From: "Example <no-reply@example.com>"},
 		SMTP: SMTPConfig{Host: "smtp.example.com", Port: 465, Username: "mailer", Password: "file-smtp-password", TLS: "tls", Timeout: 30 * time.Second},
@@ -526,8 +530,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 44 {
-		t.Fatalf("%d keys, want 44", len(keys))
+	if len(keys) != 60 {
+		t.Fatalf("%d keys, want 60", len(keys))
 	}
 }
 

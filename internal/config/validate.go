@@ -34,7 +34,13 @@ import (
 // is empty or an http(s) URL, slack.app_token starts with "xapp-", an
 // enabled Slack adapter has slack.app_token in socket mode and
 // slack.signing_secret in http mode, app token or signing secret need
-// slack.bot_token, slack.staff_user_ids are user IDs (U… or W…).
+// slack.bot_token, slack.staff_user_ids are user IDs (U… or W…);
+// portal.url is empty or an https URL (http only on a loopback host, so
+// the service token never crosses a network in clear), portal.timeout >
+// 0, portal.client_cert and portal.client_key come together,
+// portal.serve.listen is host:port, portal.serve.tls_cert and tls_key come
+// together and client_ca needs them, portal.sms.gateway_url is empty or
+// an http(s) URL.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
@@ -176,7 +182,47 @@ func (c Config) Validate() error {
 
 	c.validateEntry(bad)
 
+	validatePortalRemote(c.Portal, bad)
 	return errors.Join(errs...)
+}
+
+// validatePortalRemote checks the remote-portal keys (issue 13).
+func validatePortalRemote(p PortalConfig, bad func(key, format string, args ...any)) {
+	if p.URL != "" {
+		u, err := url.Parse(p.URL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+			bad("portal.url", "%q is not an http(s) URL", p.URL)
+		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+			bad("portal.url", "%q: plain http only to a loopback host (the service token would cross the network in clear); use https", p.URL)
+		}
+	}
+	if p.Timeout <= 0 {
+		bad("portal.timeout", "must be positive")
+	}
+	if (p.ClientCert == "") != (p.ClientKey == "") {
+		bad("portal.client_cert", "portal.client_cert and portal.client_key go together")
+	}
+	if _, _, err := net.SplitHostPort(p.Serve.Listen); err != nil {
+		bad("portal.serve.listen", "%q is not host:port", p.Serve.Listen)
+	}
+	if (p.Serve.TLSCert == "") != (p.Serve.TLSKey == "") {
+		bad("portal.serve.tls_cert", "portal.serve.tls_cert and tls_key go together")
+	}
+	if p.Serve.ClientCA != "" && p.Serve.TLSCert == "" {
+		bad("portal.serve.client_ca", "needs portal.serve.tls_cert and tls_key")
+	}
+	if g := p.SMS.GatewayURL; g != "" {
+		if u, err := url.Parse(g); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			bad("portal.sms.gateway_url", "%q is not an http(s) URL", g)
+		}
+	}
+}
+
+// isLoopbackHost reports whether host is "localhost" or a loopback IP.
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"

@@ -1,0 +1,146 @@
+package portalhttp_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"guidedfix/internal/portal/portalhttp"
+)
+
+const docPath = "../../../api/portal.openapi.yaml"
+
+func loadDoc(t *testing.T) *openapi3.T {
+	t.Helper()
+	l := openapi3.NewLoader()
+	doc, err := l.LoadFromFile(docPath)
+	if err != nil {
+		t.Fatalf("load %s: %v", docPath, err)
+	}
+	return doc
+}
+
+// TestDocumentValid validates api/portal.openapi.yaml with kin-openapi
+// (examples included) and checks the contract's own rules: version 3.1,
+// every path under /v1, every operation with an example per media type,
+// an Idempotency-Key header on every operation that may change state, and
+// the ProblemType enum equal to the types this package maps.
+func TestDocumentValid(t *testing.T) {
+	doc := loadDoc(t)
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("document invalid: %v", err)
+	}
+	ops := 0
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/v1/") {
+			t.Errorf("path %s is not under /v1/", path)
+		}
+		for method, op := range item.Operations() {
+			ops++
+			name := method + " " + path
+			read := method == "GET" || op.Extensions["x-guidedfix-read"] == true
+			hasKey := false
+			for _, p := range op.Parameters {
+				if p.Value.In == "header" && p.Value.Name == "Idempotency-Key" && p.Value.Required {
+					hasKey = true
+				}
+				if p.Value.In == "query" {
+					t.Errorf("%s: query parameter %s (secrets and ids belong in the body)", name, p.Value.Name)
+				}
+			}
+			if !read && !hasKey {
+				t.Errorf("%s changes state but has no required Idempotency-Key", name)
+			}
+			if op.RequestBody != nil {
+				for mt, c := range op.RequestBody.Value.Content {
+					if len(c.Examples) == 0 && c.Example == nil {
+						t.Errorf("%s: request %s has no example", name, mt)
+					}
+				}
+			}
+			for code, r := range op.Responses.Map() {
+				for mt, c := range r.Value.Content {
+					if len(c.Examples) == 0 && c.Example == nil {
+						t.Errorf("%s: response %s %s has no example", name, code, mt)
+					}
+				}
+			}
+			if op.Responses.Default() == nil {
+				t.Errorf("%s: no default problem response", name)
+			}
+		}
+	}
+	if ops != 16 {
+		t.Errorf("%d operations, want 16 (one per portal.Core method and capabilities)", ops)
+	}
+	var enum []string
+	for _, v := range doc.Components.Schemas["ProblemType"].Value.Enum {
+		enum = append(enum, v.(string))
+	}
+	slices.Sort(enum)
+	mapped := portalhttp.ProblemTypes()
+	slices.Sort(mapped)
+	if !slices.Equal(enum, mapped) {
+		t.Errorf("ProblemType enum %v, mapped types %v", enum, mapped)
+	}
+	examples := doc.Components.Responses["Problem"].Value.Content["application/problem+json"].Examples
+	seen := map[string]bool{}
+	for _, ex := range examples {
+		seen[ex.Value.Value.(map[string]any)["type"].(string)] = true
+	}
+	for _, typ := range mapped {
+		if !seen[typ] {
+			t.Errorf("no problem example of type %s", typ)
+		}
+	}
+}
+
+// TestGeneratedCodeFresh regenerates the code of package gen from the
+// document into a temporary directory and fails when it differs from the
+// committed gen/portal.gen.go (run go generate ./internal/portal/portalhttp/...).
+func TestGeneratedCodeFresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the generator")
+	}
+	tmp := t.TempDir()
+	cfg, err := os.ReadFile("gen/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "portal.gen.go")
+	cfg = bytes.Replace(cfg, []byte("output: portal.gen.go"), []byte("output: "+out), 1)
+	if !bytes.Contains(cfg, []byte(out)) {
+		t.Fatal("gen/config.yaml has no `output: portal.gen.go` line")
+	}
+	cfgPath := filepath.Join(tmp, "config.yaml")
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := filepath.Abs(docPath)
+	cmd := exec.Command("go", "tool", "oapi-codegen", "-config", cfgPath, doc)
+	cmd.Dir = "gen"
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oapi-codegen: %v\n%s", err, b)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("gen/portal.gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("gen/portal.gen.go is stale against api/portal.openapi.yaml: run go generate ./internal/portal/portalhttp/...")
+	}
+}
