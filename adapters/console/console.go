@@ -289,11 +289,16 @@ func command(line string) (name, arg string, ok bool) {
 // without echo on a terminal. The end of input (Ctrl-D) returns io.EOF at
 // every prompt, hidden ones too.
 func (c *Console) readLine(secret bool) (string, error) {
-	c.mu.Lock()
-	fmt.Fprint(c.opts.Out, "you › ")
-	c.mu.Unlock()
+	prompt := func() {
+		c.mu.Lock()
+		fmt.Fprint(c.opts.Out, "you › ")
+		c.mu.Unlock()
+	}
 	if secret && c.tty {
+		// Echo goes off before the prompt shows, so nothing typed (or
+		// pasted) as soon as it appears is echoed.
 		restore, err := echoOff(c.fd)
+		prompt()
 		if err != nil {
 			b, err := term.ReadPassword(c.fd)
 			c.mu.Lock()
@@ -311,6 +316,7 @@ func (c *Console) readLine(secret bool) (string, error) {
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
+	prompt()
 	line, err := c.in.ReadString('\n')
 	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
 		return "", err
