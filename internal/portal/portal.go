@@ -243,8 +243,9 @@ type Core interface {
 
 	// IssueRecoveryCodes replaces the account's recovery codes with n new
 	// single-use codes (NIST SP 800-63B §5.1.2 look-up secrets) and returns
-	// them in clear, once: each 10 characters from an unambiguous alphabet,
-	// shown as "XXXXX-XXXXX", stored only as salted hashes. It needs an
+	// them in clear, once: each 15 characters (75 bits, NIST SP 800-63B-4
+	// §4.2.1.1 asks at least 64) of Crockford's unambiguous 32-symbol base32
+	// alphabet, shown as "XXXXX-XXXXX-XXXXX", stored only as salted hashes. It needs an
 	// enrollment confirmed within the last 10 minutes: ErrWrongState when it
 	// is not confirmed, ErrExpired when that was longer ago, ErrNotFound for
 	// an unknown id; n outside 1..20 is an error. Calling it again issues a
