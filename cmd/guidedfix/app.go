@@ -168,6 +168,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		Argon2:              embedded.Argon2Params{Memory: mem, Time: iter, Threads: threads, KeyLen: 32, SaltLen: 16},
 		MaxConcurrentHashes: cfg.Portal.HashConcurrency(),
 		Logger:              a.log,
+		SupportContact:      cfg.Mail.SupportContact,
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.support = sup
 	a.closers = append(a.closers, sup.Close)
-	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
+	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
 		CoreAudit: func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := core.AuditLog(ctx, accountID, limit)
 			out := make([]support.Entry, len(changes))

@@ -147,6 +147,7 @@ func runDemoAsUser(t *testing.T, dir string, opts demoOptions, u *demoUser) (str
 func TestDemoEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	u := &demoUser{t: t}
 	out, answers := runDemoAsUser(t, dir, demoOptions{}, u)
 	if answers != 8 {
@@ -234,6 +235,7 @@ func TestDemoEndToEnd(t *testing.T) {
 func TestDemoRunsAgainOnTheSameDataDir(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	runDemoAsUser(t, dir, demoOptions{}, &demoUser{t: t})
 	// The first run's code used this time step; the account never accepts
 	// it again, so the user types the app's next code.
@@ -249,6 +251,7 @@ func TestDemoRunsAgainOnTheSameDataDir(t *testing.T) {
 func TestDemoInputEndsAfterDisable(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	u := &demoUser{t: t, quitAt: "Cannot scan?"}
 	out, _ := runDemoAsUser(t, dir, demoOptions{}, u)
 	for _, want := range []string{"ending it", "turned SMS two-factor authentication back on"} {

@@ -94,6 +94,7 @@ func newE2E(t *testing.T) *e2e {
 		"GUIDEDFIX_SMTP__TLS":              "none",
 		"GUIDEDFIX_LOG__LEVEL":             "debug",
 		"GUIDEDFIX_FLOW__SWEEP_INTERVAL":   "1s",
+		"GUIDEDFIX_FLOW__ORDER":            "disable-then-enroll", // this test follows the KB order
 	} {
 		t.Setenv(k, v)
 	}

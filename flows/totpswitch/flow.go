@@ -47,10 +47,10 @@ type Options struct {
 	// expired, so that a step does not start with a grant about to lapse;
 	// default 30 seconds.
 	GrantMargin time.Duration
-	// Order is OrderDisableThenEnroll (default: the knowledge-base order,
-	// made safe by compensation) or OrderEnrollThenSwitch (SMS stays active
-	// until the new code is verified; the core swaps the methods in one
-	// transaction).
+	// Order is OrderEnrollThenSwitch (default: SMS stays active until the
+	// new code is verified; the core swaps the methods in one transaction,
+	// so the account is never password-only) or OrderDisableThenEnroll (the
+	// knowledge-base order as written, made safe by compensation).
 	Order string
 	// ReminderAfter is how long after SMS 2FA was disabled, with no app
 	// verified yet, the user is reminded; default 10 minutes.
@@ -111,7 +111,7 @@ func New(opts Options) *Flow {
 		panic("totpswitch: unknown Options.Order " + opts.Order)
 	}
 	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin,
-		swap: opts.Order == OrderEnrollThenSwitch, reminder: opts.ReminderAfter,
+		swap: opts.Order != OrderDisableThenEnroll, reminder: opts.ReminderAfter,
 		recovery: min(opts.RecoveryCodes, 20), handoffs: opts.Handoffs}
 	if f.reminder <= 0 {
 		f.reminder = 10 * time.Minute
@@ -228,6 +228,7 @@ func (t *turn) cancelButton() bot.Button { return t.Button("totp.button.cancel",
 // Start begins the flow: it greets the user and asks for the e-mail, or
 // uses the e-mail the platform vouches for (Event.Email).
 func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
+	ctx = withSource(ctx, bt)
 	t := f.turn(bt, &data{})
 	t.Goto(StateAwaitingEmail)
 	t.say("totp.welcome", nil)
@@ -244,8 +245,21 @@ func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 	return t.SetData(t.d)
 }
 
+// withSource names the platform user behind the turn's event on ctx
+// ("<channel>:<user id>", or the conversation for an event without a
+// user), so the core counts failures per source as well as per account
+// (portal.WithSource).
+func withSource(ctx context.Context, bt *bot.Turn) context.Context {
+	ev := bt.Event
+	if ev.UserID != "" {
+		return portal.WithSource(ctx, ev.Conversation.Channel+":"+ev.UserID)
+	}
+	return portal.WithSource(ctx, ev.Conversation.String())
+}
+
 // Handle runs the handler of the session's state for the event.
 func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
+	ctx = withSource(ctx, bt)
 	d, err := bot.LoadData[data](bt)
 	if err != nil {
 		return err
@@ -772,7 +786,15 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 	}
 	err := f.core.ConfirmTOTPEnrollment(ctx, t.d.EnrollmentID, code.Reveal(), t.Key("confirm:"+t.d.EnrollmentID))
 	var bad *portal.BadCodeError
+	var locked *portal.LockedError
 	switch {
+	case errors.As(err, &locked):
+		// Authenticator codes count per account and source (issue 11
+		// item 4): a new QR code gives no new tries.
+		t.Delete("qr")
+		t.Delete("key")
+		f.lockedEnd(ctx, t, locked)
+		return nil
 	case err == nil:
 		t.d.Activated = true
 		t.Delete("qr")
@@ -1000,8 +1022,11 @@ func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedErro
 		mins = 1
 	}
 	msg := "totp.locked"
-	if locked.SMSLimit {
+	switch {
+	case locked.SMSLimit:
 		msg = "totp.sms_limit"
+	case locked.Operator:
+		msg = "totp.locked_support" // 100 consecutive failures: no retry time
 	}
 	f.end(ctx, t, StateLocked, msg, map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
 }

@@ -81,7 +81,7 @@ func TestHandoffLinkIdentifiesAccountOnce(t *testing.T) {
 
 func TestEscalateTakeOverRelayHandBack(t *testing.T) {
 	desk := &deskRecorder{}
-	env := testkit.New(t, testkit.Options{Support: desk, Observer: desk.observe})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Support: desk, Observer: desk.observe})
 	pw := env.AddAccount(t, "xia@example.com", portal.MethodSMS)
 	c := newChat(t, env)
 	c.start()

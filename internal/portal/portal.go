@@ -260,7 +260,24 @@ type Core interface {
 
 	// EnrollmentState returns the state of an enrollment, or ErrNotFound.
 	EnrollmentState(ctx context.Context, enrollmentID string) (EnrollmentState, error)
+
+	// PasswordInText reports whether text, a message a customer wrote to
+	// a support agent, contains the password of accountID, so that the
+	// message can be withheld from the agent (issue 11 item 8b). The
+	// candidates are the whole trimmed text and each word (split at white
+	// space), as typed, then without 1 or 2 punctuation marks at its end
+	// and 1 at its start, that has at least 8 characters (the shortest
+	// password); at most MaxPasswordCandidates of them are checked, in that
+	// order, so a message costs a bounded number of hashes. It counts no failure,
+	// issues no grant and changes nothing. It returns false for text with
+	// no candidate, ErrNotFound for an unknown account, and ctx's error
+	// when the wait for a hashing slot ends.
+	PasswordInText(ctx context.Context, accountID, text string) (bool, error)
 }
+
+// MaxPasswordCandidates is how many candidates of one message
+// Core.PasswordInText checks at most.
+const MaxPasswordCandidates = 12
 
 // SMSSender delivers an SMS text to a phone number (E.164). It is the
 // boundary to an SMS gateway; the embedded core's default writes each

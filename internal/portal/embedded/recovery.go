@@ -149,8 +149,8 @@ func (c *Core) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n in
 
 // VerifyRecoveryCode checks code (case, spaces and hyphens ignored)
 // against the account's unused recovery codes and consumes the one it
-// matches: each works once. A wrong code counts as a failed code attempt
-// toward the account lock (5 in 15 minutes) and returns
+// matches: each works once. A wrong code counts toward the limits of
+// throttle.go (factor "recovery") and returns
 // *portal.BadCodeError, or *portal.LockedError when it locks; a malformed
 // code returns portal.ErrCodeFormat; a code used concurrently by another
 // call returns portal.ErrCodeReplayed.
@@ -160,11 +160,13 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		return portal.ErrCodeFormat
 	}
 	now := c.clock()
+	src := c.sourceKey(portal.SourceFromContext(ctx))
 	a, err := c.viewAccount(accountID)
 	if err != nil {
 		return err
 	}
-	if err := a.lockError(now); err != nil {
+	if err := a.gate(now, src, factorRecovery, false); err != nil {
+		c.logRefused(accountID, factorRecovery, err)
 		return err
 	}
 	match := ""
@@ -179,18 +181,25 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		}
 	}
 	var result error
+	mailID := ""
 	err = c.update(func(tx *bbolt.Tx) error {
 		a, err := loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
 		if match == "" {
-			result = a.fail(now, &a.CodeFailures)
+			var ev failEvent
+			result, ev = a.fail(now, src, factorRecovery)
 			if result == nil {
-				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now)}
+				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			return put(tx, bAccounts, a.ID, a)
+			if err := put(tx, bAccounts, a.ID, a); err != nil {
+				return err
+			}
+			mailID, err = c.recordFailure(tx, now, a, factorRecovery, ev)
+			return err
 		}
+		a.succeed(src, factorRecovery)
 		i := indexOf(a.RecoveryCodes, match)
 		if i < 0 {
 			result = portal.ErrCodeReplayed
@@ -202,6 +211,9 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		}
 		return appendAudit(tx, now, a.ID, "recovery_code_used", fmt.Sprintf("%d left", len(a.RecoveryCodes)))
 	})
+	if mailID != "" {
+		c.deliver(ctx, mailID)
+	}
 	if err != nil {
 		return err
 	}
