@@ -201,3 +201,45 @@ func TestHandoffLinkClickedAgainKeepsProgress(t *testing.T) {
 		t.Fatalf("a second click restored SMS: %+v", st)
 	}
 }
+
+// TestForgedButtonRefused (issue 11 item 6): a client may send any
+// callback data; an action the current prompt did not offer is refused
+// like a stale button and changes nothing, even with the current step's
+// nonce. In a hand-off the password prompt offers no "Use another
+// e-mail", which would escape the hand-off's account binding.
+func TestForgedButtonRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, action string
+		handoff      bool
+	}{
+		{"other_email in a hand-off", "other_email", true},
+		{"disable at the password step", "disable", false},
+		{"unknown action", "drop_tables", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ho := &fixedHandoffs{token: "tok_forged-1"}
+			env := testkit.New(t, testkit.Options{Handoffs: ho})
+			env.AddAccount(t, "fay@example.com", portal.MethodSMS)
+			acc, _ := env.Core.LookupAccount(context.Background(), "fay@example.com")
+			ho.accountID = acc.ID
+			c := newChat(t, env)
+			if tc.handoff {
+				wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_forged-1"}), "totp.welcome", "totp.handoff_welcome", "totp.ask_password")
+			} else {
+				c.start()
+				c.text("fay@example.com")
+			}
+			before := *c.session()
+			nonce := env.Engine.Nonce(&before)
+			r := c.send(bot.Event{Kind: bot.KindButton, Data: tc.action + "|" + nonce})
+			wantIDs(t, r, bot.MsgStaleButton)
+			after := c.session()
+			if after.State != before.State || after.Step != before.Step || after.Tags["account"] != acc.ID {
+				t.Fatalf("state %s step %d account %q after the forged button, want %s %d %q",
+					after.State, after.Step, after.Tags["account"], before.State, before.Step, acc.ID)
+			}
+			// The offered Cancel button still works.
+			wantIDs(t, c.press("cancel"), "totp.cancelled_unchanged")
+		})
+	}
+}
