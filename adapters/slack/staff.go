@@ -261,7 +261,9 @@ func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback,
 }
 
 // handBack handles the "Hand back" button: the engine returns the
-// conversation to the flow at the step where the customer left it.
+// conversation to the flow at the step where the customer left it. Only
+// the agent holding the escalation may press it; anyone else is refused
+// (and audited).
 func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback, value string) {
 	user, ch := ic.User.ID, containerChannel(ic)
 	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
@@ -280,6 +282,13 @@ func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback,
 	holder := user
 	if _, h, err := a.desk.Thread(ctx, ch, thread); err == nil && h != "" {
 		holder = h
+	}
+	if holder != user {
+		// Only the agent who took the conversation over hands it back
+		// (issue 11 item 10); the refusal is audited under the account.
+		a.desk.Record(ctx, user, a.account(ctx, conv), "handback", "refused: "+conv.String()+" is held by "+holder, true)
+		say(a.staffText("slack.staff.not_your_hand_back", map[string]any{"Holder": holder}))
+		return
 	}
 	err := a.engine.HandBack(ctx, conv)
 	if err == nil || errors.Is(err, bot.ErrNotTakenOver) || errors.Is(err, bot.ErrNotActive) {

@@ -426,7 +426,14 @@ func runTakeOver(t *testing.T, mode string) {
 	if got := h.clickAs(alice, back); got != h.text("slack.staff.refused", map[string]any{"What": "hand a conversation back"}) {
 		t.Fatalf("hand-back by a non-staff member: %q", got)
 	}
-	if got := h.clickAs(grouped, back); got != "" {
+	// Only the agent who took over hands back (issue 11 item 10).
+	if got := h.clickAs(grouped, back); got != h.text("slack.staff.not_your_hand_back", map[string]any{"Holder": staffer}) {
+		t.Fatalf("hand-back by another agent: %q", got)
+	}
+	if s := h.session(); s.Agent != "Sam" || s.Expect != bot.SecretNone {
+		t.Fatalf("after another agent's hand-back: agent %q, expect %q", s.Agent, s.Expect)
+	}
+	if got := h.clickAs(staffer, back); got != "" {
 		t.Fatalf("hand-back answered %q", got)
 	}
 	if s := h.session(); s.Agent != "" || s.Expect != bot.SecretPassword {
@@ -439,7 +446,7 @@ func runTakeOver(t *testing.T, mode string) {
 	}
 	texts := h.threadTexts(thread)
 	if texts[0] != h.text("slack.staff.took_over_done", map[string]any{"User": staffer}) ||
-		texts[len(texts)-1] != h.text("slack.staff.handed_back", map[string]any{"User": grouped}) {
+		texts[len(texts)-1] != h.text("slack.staff.handed_back", map[string]any{"User": staffer}) {
 		t.Fatalf("thread after the hand-back %q", texts)
 	}
 	if got := h.clickAs(grouped, back); got != h.text("slack.staff.not_taken_over", nil) {
@@ -473,7 +480,8 @@ func runTakeOver(t *testing.T, mode string) {
 		staffer + " agent_message wrote to slack:" + h.dm() + " (29 characters) true",
 		staffer + " agent_message wrote to slack:" + h.dm() + " (14 characters) true",
 		alice + " staff_refused handback false",
-		grouped + " handback handed slack:" + h.dm() + " back to the guided steps true",
+		grouped + " handback refused: slack:" + h.dm() + " is held by " + staffer + " true",
+		staffer + " handback handed slack:" + h.dm() + " back to the guided steps true",
 	}
 	if got := d.recorded(); !slices.Equal(got, wantRecords) {
 		t.Fatalf("records\n%q\nwant\n%q", got, wantRecords)
