@@ -196,7 +196,10 @@ func (a *Adapter) respond(ctx context.Context, cmd slackapi.SlashCommand, text s
 // ephemeral shows text to user only, in channel (chat.postEphemeral).
 func (a *Adapter) ephemeral(ctx context.Context, channel, user, text string) {
 	err := a.call(ctx, func() error {
-		_, err := a.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false))
+		// Hand-off links are shown here: no unfurl fetches them (issue 11
+		// item 9).
+		_, err := a.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false),
+			slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
 		return err
 	})
 	if err != nil {

@@ -16,6 +16,9 @@ import (
 	"guidedfix/bot"
 )
 
+// noPreview turns link previews off (Bot API LinkPreviewOptions).
+var noPreview = &models.LinkPreviewOptions{IsDisabled: func() *bool { b := true; return &b }()}
+
 const (
 	// maxText and maxCaption are the Bot API limits of sendMessage text
 	// and sendPhoto caption, in UTF-16 code units.
@@ -125,7 +128,9 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 	parts := split(r.Text, maxText)
 	ids := make([]string, 0, len(parts))
 	for i, part := range parts {
-		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected}
+		// No link preview: a preview fetcher must not open the links we
+		// send (issue 11 item 9).
+		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected, LinkPreviewOptions: noPreview}
 		if i == len(parts)-1 && markup != nil {
 			p.ReplyMarkup = markup
 		}

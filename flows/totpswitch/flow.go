@@ -148,7 +148,11 @@ func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales
 // expiring within 10 minutes), never a password, code or secret.
 type data struct {
 	AccountID string `json:"account_id,omitempty"`
-	Unknown   bool   `json:"unknown,omitempty"`
+	// HandoffToken is the token of a hand-off link opened with /start,
+	// kept until the customer presses Start (it is spent only then, so a
+	// preview fetcher or an accidental open spends nothing).
+	HandoffToken string `json:"handoff_token,omitempty"`
+	Unknown      bool   `json:"unknown,omitempty"`
 	// Probe is the core's opaque UnknownAccount id of the e-mail typed when it has no
 	// account: the core counts and locks its wrong passwords like a real
 	// account's.
@@ -232,10 +236,12 @@ func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 	t := f.turn(bt, &data{})
 	t.Goto(StateAwaitingEmail)
 	t.say("totp.welcome", nil)
-	if payload := bt.Event.Data; payload != "" {
-		if f.handoff(ctx, t, payload) {
-			return t.SetData(t.d)
-		}
+	if payload := bt.Event.Data; payload != "" && f.handoffs != nil {
+		// A hand-off link: the token is spent only by the explicit Start
+		// press (issue 11 item 9).
+		t.d.HandoffToken = payload
+		t.say("totp.handoff_confirm", nil, t.Button("totp.button.handoff_start", "handoff_start"), t.cancelButton())
+		return t.SetData(t.d)
 	}
 	if email := strings.TrimSpace(bt.Event.Email); email != "" {
 		f.identify(ctx, t, email, true)
@@ -335,9 +341,18 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	}
 	switch t.Session.State {
 	case StateAwaitingEmail:
+		if ev.Kind == bot.KindButton && ev.Data == "handoff_start" && t.d.HandoffToken != "" {
+			token := t.d.HandoffToken
+			t.d.HandoffToken = ""
+			if !f.handoff(ctx, t, token) {
+				t.say("totp.ask_email", nil, t.cancelButton())
+			}
+			return nil
+		}
 		if ev.Kind == bot.KindButton {
 			return nil
 		}
+		t.d.HandoffToken = "" // an address typed instead: no hand-off
 		if ev.Kind != bot.KindText {
 			f.unsupported(t)
 			return nil
@@ -1081,7 +1096,11 @@ func (f *Flow) reprompt(t *turn) {
 	buttons := f.stepButtons(t)
 	switch t.Session.State {
 	case StateAwaitingEmail:
-		t.say("totp.ask_email", nil, buttons...)
+		if t.d.HandoffToken != "" {
+			t.say("totp.handoff_confirm", nil, buttons...)
+		} else {
+			t.say("totp.ask_email", nil, buttons...)
+		}
 	case StateAwaitingPassword:
 		t.ask(bot.SecretPassword, "totp.ask_password", nil, buttons...)
 	case StateAwaitingSMSCode:
@@ -1108,7 +1127,12 @@ func (f *Flow) reprompt(t *turn) {
 // stepButtons returns the buttons of the current step's prompt.
 func (f *Flow) stepButtons(t *turn) []bot.Button {
 	switch t.Session.State {
-	case StateAwaitingEmail, StateAwaitingReauth:
+	case StateAwaitingEmail:
+		if t.d.HandoffToken != "" {
+			return []bot.Button{t.Button("totp.button.handoff_start", "handoff_start"), t.cancelButton()}
+		}
+		return []bot.Button{t.cancelButton()}
+	case StateAwaitingReauth:
 		return []bot.Button{t.cancelButton()}
 	case StateAwaitingPassword:
 		return f.passwordButtons(t)

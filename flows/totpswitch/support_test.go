@@ -64,8 +64,15 @@ func TestHandoffLinkIdentifiesAccountOnce(t *testing.T) {
 	acc, _ := env.Core.LookupAccount(context.Background(), "wes@example.com")
 	ho.accountID = acc.ID
 	c := newChat(t, env)
-	r := c.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"})
-	wantIDs(t, r, "totp.welcome", "totp.handoff_welcome", "totp.ask_password")
+	// Opening the link spends nothing; the Start press does (issue 11
+	// item 9).
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"}), "totp.welcome", "totp.handoff_confirm")
+	if ho.used {
+		t.Fatal("the /start that opened the chat spent the link")
+	}
+	r := c.press("handoff_start")
+	wantIDs(t, r, "totp.handoff_welcome", "totp.ask_password")
+	r = append([]bot.Reply{{}}, r...) // keep the indexes below
 	if !strings.Contains(r[1].Text, "w•••@example.com") {
 		t.Fatalf("hand-off welcome %q", r[1].Text)
 	}
@@ -76,7 +83,8 @@ func TestHandoffLinkIdentifiesAccountOnce(t *testing.T) {
 	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
 	// The same link again (another conversation) gets one clear answer.
 	other := newChat(t, env)
-	wantIDs(t, other.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"}), "totp.welcome", "totp.handoff_invalid", "totp.ask_email")
+	wantIDs(t, other.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"}), "totp.welcome", "totp.handoff_confirm")
+	wantIDs(t, other.press("handoff_start"), "totp.handoff_invalid", "totp.ask_email")
 }
 
 func TestEscalateTakeOverRelayHandBack(t *testing.T) {
@@ -192,6 +200,7 @@ func TestHandoffLinkClickedAgainKeepsProgress(t *testing.T) {
 	ho.accountID = acc.ID
 	c := newChat(t, env)
 	c.send(bot.Event{Kind: bot.KindStart, Data: "tok_again"})
+	c.press("handoff_start")
 	c.text(pw)
 	c.text(env.LastSMSCode(t))
 	c.press("disable")
@@ -224,7 +233,8 @@ func TestForgedButtonRefused(t *testing.T) {
 			ho.accountID = acc.ID
 			c := newChat(t, env)
 			if tc.handoff {
-				wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_forged-1"}), "totp.welcome", "totp.handoff_welcome", "totp.ask_password")
+				wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_forged-1"}), "totp.welcome", "totp.handoff_confirm")
+				wantIDs(t, c.press("handoff_start"), "totp.handoff_welcome", "totp.ask_password")
 			} else {
 				c.start()
 				c.text("fay@example.com")
