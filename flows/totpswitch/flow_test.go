@@ -3,6 +3,7 @@ package totpswitch_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -797,4 +798,33 @@ func TestRestartAfterActivationSaysDone(t *testing.T) {
 	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 {
 		t.Fatalf("/start after activation: %v", ids(r))
 	}
+}
+
+// TestCappedPasswordSendsToSupport (issue 11 item 2): after 100 wrong
+// passwords in a row the right one is refused until an operator unlocks
+// the account, and the chat says to contact support (no retry time).
+func TestCappedPasswordSendsToSupport(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "cap@example.com", portal.MethodSMS)
+	acc, _ := env.Core.LookupAccount(context.Background(), "cap@example.com")
+	for i := 0; i < 100; i++ {
+		ctx := portal.WithSource(context.Background(), "test:attacker"+strconv.Itoa(i%3))
+		_, err := env.Core.VerifyPassword(ctx, acc.ID, "wrong-password")
+		var le *portal.LockedError
+		if errors.As(err, &le) && !le.Operator {
+			env.Clock.Set(le.RetryAfter)
+		}
+	}
+	c := newChat(t, env)
+	c.start()
+	c.text("cap@example.com")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.locked_support")
+	c.wantState(totpswitch.StateLocked)
+	if _, err := env.Core.Unlock(context.Background(), "cap@example.com", "test"); err != nil {
+		t.Fatal(err)
+	}
+	again := newChat(t, env)
+	again.start()
+	again.text("cap@example.com")
+	wantIDs(t, again.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
 }
