@@ -143,11 +143,24 @@ func runDemoAsUser(t *testing.T, dir string, opts demoOptions, u *demoUser) (str
 }
 
 // TestDemoEndToEnd runs `guidedfix demo` on a fresh data directory through
-// pipes, as a person at the terminal would, and checks the outcome on disk.
+// pipes, as a person at the terminal would, and checks the outcome on disk,
+// in the default order (enroll-then-switch: SMS is never off, so no
+// "disabled" alert) and in the knowledge-base order.
 func TestDemoEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		order  string
+		alerts int
+	}{{"", 0}, {"disable-then-enroll", 1}} {
+		t.Run("order="+tc.order, func(t *testing.T) { demoEndToEnd(t, tc.order, tc.alerts) })
+	}
+}
+
+func demoEndToEnd(t *testing.T, order string, wantAlerts int) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
-	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
+	if order != "" {
+		t.Setenv("GUIDEDFIX_FLOW__ORDER", order)
+	}
 	u := &demoUser{t: t}
 	out, answers := runDemoAsUser(t, dir, demoOptions{}, u)
 	if answers != 8 {
@@ -194,8 +207,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if len(paths) != 2 || alerts != 1 || confirmations != 1 {
-		t.Errorf("%d e-mails: %d alerts, %d confirmations; want exactly 1 and 1", len(paths), alerts, confirmations)
+	if len(paths) != 1+wantAlerts || alerts != wantAlerts || confirmations != 1 {
+		t.Errorf("%d e-mails: %d alerts, %d confirmations; want exactly %d and 1", len(paths), alerts, confirmations, wantAlerts)
 	}
 	// No secret in the log or the session store.
 	for _, f := range []string{"guidedfix.log", "sessions.db"} {
