@@ -159,9 +159,14 @@ type Core interface {
 	SecurityStatus(ctx context.Context, accountID string) (Status, error)
 
 	// VerifyPassword checks password for the account and returns a
-	// LevelPassword grant valid for 5 minutes. Failures count per account:
-	// a wrong password returns ErrBadPassword; after 5 failures in 15
-	// minutes it returns *LockedError until the lock ends. For an e-mail
+	// LevelPassword grant valid for 5 minutes. Failures count per source
+	// (SourceFromContext), per account and per factor: a wrong password
+	// returns ErrBadPassword; after 5 failures of the caller's source in 15
+	// minutes, or 20 of the account from every source, it returns
+	// *LockedError until that throttle or lock ends (each longer: 15 min
+	// doubling up to 24 h), and after 100 wrong passwords in a row
+	// *LockedError with Operator set until an operator unlocks the
+	// account. The embedded core documents the exact rule. For an e-mail
 	// with no account pass UnknownAccount(email): its failures count and
 	// lock the same way, so neither the answers nor the lock tell a real
 	// address from an unknown one (OWASP ASVS 5 6.3.8).
