@@ -161,10 +161,13 @@ func loadGrant(tx *bbolt.Tx, token string) (grantRec, error) {
 // an unknown account or an empty accountID returns portal.ErrBadPassword
 // after the same one hash computation (no account enumeration by timing,
 // OWASP ASVS 5 6.3.8). Wrong passwords and wrong second-factor codes count
-// per account: the 5th within 15 minutes locks the account for 15 minutes
-// and returns *portal.LockedError, as does every attempt during the lock,
-// even with the right password (NIST SP 800-63B §5.2.2). Success clears the
-// password failures. ctx bounds the wait for a hashing slot.
+// as throttle.go says (NIST SP 800-63B §5.2.2): the source's 5th failure
+// within 15 minutes throttles that source, the account's 20th locks the
+// account, each returning *portal.LockedError for every attempt until it
+// ends, even with the right password; 100 wrong passwords in a row refuse
+// the password until Unlock. A hash made with other parameters than the
+// configured ones is re-made at a successful check. Success clears the
+// password's consecutive count. ctx bounds the wait for a hashing slot.
 func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
 	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, time.Time{}, "", false)
 }
