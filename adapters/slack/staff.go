@@ -114,6 +114,12 @@ func (a *Adapter) isStaff(ctx context.Context, user string) (bool, error) {
 // "create hand-offs") and, when user is not staff, tells them with say
 // and records the refused attempt. It reports whether user may go on.
 func (a *Adapter) checkStaff(ctx context.Context, user, action, what string, say func(string)) bool {
+	return a.checkStaffFor(ctx, user, "", action, what, say)
+}
+
+// checkStaffFor is checkStaff for an action that targets account (may be
+// ""): a refused attempt is audited under that account (issue 11 item 13).
+func (a *Adapter) checkStaffFor(ctx context.Context, user, account, action, what string, say func(string)) bool {
 	ok, err := a.isStaff(ctx, user)
 	if err != nil {
 		a.log.Error("slack: staff check failed", "user", user, "err", err)
@@ -122,7 +128,7 @@ func (a *Adapter) checkStaff(ctx context.Context, user, action, what string, say
 	}
 	if !ok {
 		a.log.Warn("slack: staff action refused", "user", user, "action", action)
-		a.desk.Record(ctx, user, "", "staff_refused", action, false)
+		a.desk.Record(ctx, user, account, "staff_refused", action, false)
 		say(a.staffText("slack.staff.refused", map[string]any{"What": what}))
 	}
 	return ok
@@ -214,10 +220,10 @@ func (a *Adapter) ephemeral(ctx context.Context, channel, user, text string) {
 func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback, value string) {
 	user, ch, ts := ic.User.ID, containerChannel(ic), ic.Container.MessageTs
 	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
-	if !a.checkStaff(ctx, user, "takeover", "take a conversation over", say) {
+	conv, ok := parseConv(value)
+	if !a.checkStaffFor(ctx, user, a.targetAccount(ctx, conv, ok), "takeover", "take a conversation over", say) {
 		return
 	}
-	conv, ok := parseConv(value)
 	current, holder, err := a.desk.Thread(ctx, ch, ts)
 	if !ok || err != nil || current != conv {
 		say(a.staffText("slack.staff.stale_escalation", nil))
@@ -270,10 +276,10 @@ func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback,
 func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback, value string) {
 	user, ch := ic.User.ID, containerChannel(ic)
 	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
-	if !a.checkStaff(ctx, user, "handback", "hand a conversation back", say) {
+	conv, ok := parseConv(value)
+	if !a.checkStaffFor(ctx, user, a.targetAccount(ctx, conv, ok), "handback", "hand a conversation back", say) {
 		return
 	}
-	conv, ok := parseConv(value)
 	if !ok {
 		say(a.staffText("slack.staff.stale_escalation", nil))
 		return
@@ -398,6 +404,14 @@ func (a *Adapter) displayName(ctx context.Context, user string) string {
 		}
 	}
 	return "Support"
+}
+
+// targetAccount is a.account(ctx, conv) when ok (conv parsed), else "".
+func (a *Adapter) targetAccount(ctx context.Context, conv bot.Conversation, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return a.account(ctx, conv)
 }
 
 // account returns the portal account id of conv's session, "" if unknown.

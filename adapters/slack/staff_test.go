@@ -33,6 +33,7 @@ type memDesk struct {
 	escal    map[string]*escalation // conversation -> latest escalation
 	threads  map[string]string      // channel/thread -> conversation
 	records  []string               // "user action outcome staff"
+	accounts []string               // the account of each record
 	handoffs []string               // "staff email ticket"
 }
 
@@ -92,6 +93,16 @@ func (d *memDesk) Record(ctx context.Context, user, account, action, outcome str
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.records = append(d.records, fmt.Sprintf("%s %s %s %v", user, action, outcome, staff))
+	d.accounts = append(d.accounts, account)
+}
+
+func (d *memDesk) lastAccount() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.accounts) == 0 {
+		return ""
+	}
+	return d.accounts[len(d.accounts)-1]
 }
 
 func (d *memDesk) Claim(ctx context.Context, conv bot.Conversation, agent string) (string, error) {
@@ -366,6 +377,11 @@ func runTakeOver(t *testing.T, mode string) {
 	// Only staff take over, and one agent at a time.
 	if got := h.clickAs(alice, take); got != h.text("slack.staff.refused", map[string]any{"What": "take a conversation over"}) {
 		t.Fatalf("take-over by a non-staff member: %q", got)
+	}
+	// The refusal is audited under the account it targeted (issue 11
+	// item 13).
+	if acc := h.session().Tags["account"]; acc == "" || d.lastAccount() != acc {
+		t.Fatalf("refused take-over recorded under account %q, want %q", d.lastAccount(), acc)
 	}
 	if s := h.session(); s.Agent != "" {
 		t.Fatalf("agent %q after a refused take-over", s.Agent)
