@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -522,10 +523,17 @@ func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
 }
 
 // checkButton splits button data "action|nonce" and reports whether the
-// nonce is the session's current one.
+// nonce is the session's current one and the action one that the current
+// step's replies offered (Session.Offered): a client may send any
+// callback data (Bot API), so an action never offered is refused like a
+// stale button (issue 11 item 6).
 func (e *Engine) checkButton(s *Session, data string) (string, bool) {
 	action, nonce, ok := strings.Cut(data, "|")
 	if !ok || nonce != e.nonce(s) {
+		return "", false
+	}
+	if s.OfferedStep != s.Step || !slices.Contains(s.Offered, action) {
+		e.log.Warn("button action not offered by the current step refused", "session", s.ID, "step", s.Step)
 		return "", false
 	}
 	return action, true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -91,11 +92,17 @@ type Rerenderer interface {
 func (e *Engine) stage(t *Turn) {
 	s := t.Session
 	nonce := e.nonce(s)
+	if s.OfferedStep != s.Step {
+		s.Offered, s.OfferedStep = nil, s.Step
+	}
 	for i := range t.replies {
 		r := &t.replies[i]
 		if len(r.Buttons) > 0 {
 			r.ButtonsStep = s.Step
 			for j := range r.Buttons {
+				if !slices.Contains(s.Offered, r.Buttons[j].Data) {
+					s.Offered = append(s.Offered, r.Buttons[j].Data)
+				}
 				r.Buttons[j].Data = r.Buttons[j].Data + "|" + nonce
 			}
 		}

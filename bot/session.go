@@ -45,6 +45,11 @@ type Session struct {
 	// Step counts the transitions so far; buttons carry it so that a button
 	// from an earlier step is recognised as stale.
 	Step int `json:"step"`
+	// Offered are the button actions the replies of step OfferedStep
+	// offered; a button press is accepted only for one of them at the
+	// current step (clients may send any callback data, Bot API).
+	Offered     []string `json:"offered,omitempty"`
+	OfferedStep int      `json:"offered_step,omitempty"`
 	// Version is the store's compare-and-swap counter, incremented by every
 	// successful Store.Save.
 	Version uint64 `json:"version"`

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"guidedfix/internal/portal"
 )
 
 // Transition is a saved change of a session's state, handed to
@@ -39,9 +41,16 @@ type Support interface {
 	// engine answer with MsgInternalError.
 	Escalate(ctx context.Context, s Session) error
 	// Relay forwards text the user wrote while agent s.Agent has the
-	// conversation. It is never called for a secret.
+	// conversation. It is never called for what LooksSecret finds; when
+	// it finds a secret itself (the account's password inside a
+	// sentence) it forwards WithheldNote instead and returns
+	// ErrSecretWithheld, and the engine deletes the message.
 	Relay(ctx context.Context, s Session, text string) error
 }
+
+// ErrSecretWithheld is returned by Support.Relay when the text held a
+// secret and only WithheldNote was forwarded.
+var ErrSecretWithheld = errors.New("bot: the relayed message held a secret and was withheld")
 
 // Errors of the take-over methods.
 var (
@@ -80,6 +89,8 @@ const (
 	// deleted and not passed on.
 	MsgSecretWithheld = "engine.secret_withheld"
 	// WithheldNote is what the agent gets instead of such a message.
+	// (Support.Relay returns ErrSecretWithheld after posting it when it
+	// found a secret the engine could not see.)
 	WithheldNote = "[withheld: the customer sent something that looked like a password or a code; it was deleted]"
 )
 
@@ -142,7 +153,17 @@ func (e *Engine) relayTurn(ctx context.Context, t *Turn) error {
 			t.Send(Reply{ID: MsgSecretWithheld, Text: t.T(MsgSecretWithheld, nil)})
 			text = WithheldNote
 		}
-		if err := e.support.Relay(ctx, *s, text); err != nil {
+		err := e.support.Relay(ctx, *s, text)
+		if errors.Is(err, ErrSecretWithheld) && text != WithheldNote {
+			// Support found the account's password in the message (issue
+			// 11 item 8b): delete it like a secret; the agent got a note.
+			if t.Event.MessageID != "" {
+				t.Send(Reply{Op: OpDelete, MessageID: t.Event.MessageID, ID: MsgDeleteUserSecret})
+			}
+			t.Send(Reply{ID: MsgSecretWithheld, Text: t.T(MsgSecretWithheld, nil)})
+			err = nil
+		}
+		if err != nil {
 			return e.failTurn(ctx, t, fmt.Errorf("relay: %w", err))
 		}
 	} else {
@@ -234,8 +255,8 @@ func (e *Engine) agentTurn(ctx context.Context, c Conversation, fn func(*Turn) e
 // LooksSecret reports whether text, written to an agent, may be a password
 // or a code and so must not be relayed: after trimming it is one word of 8
 // or more characters (the portal's shortest password), or it is a code
-// alone (6 or more digits of any script, spaces and hyphens between them
-// allowed). An e-mail address or a web link of one word is relayed, unless
+// alone (6 or more digits of any script, separated only by what the
+// core's code normaliser drops, portal.IsCodeSeparator). An e-mail address or a web link of one word is relayed, unless
 // promptHeld says the user was asked for a password or code when the agent
 // took over: then any one word of 8 or more characters is withheld (a
 // password may look like an address). A sentence that mentions a code is
@@ -256,7 +277,9 @@ func LooksSecret(text string, promptHeld bool) bool {
 		switch {
 		case unicode.IsDigit(r):
 			digits++
-		case r == ' ' || r == '-':
+		case portal.IsCodeSeparator(r):
+			// What the core's normaliser drops: any space (no-break,
+			// thin, tab), hyphens and dashes (issue 11 item 8).
 		default:
 			return false
 		}

@@ -143,7 +143,7 @@ func TestRedeliveredEventHandledOnce(t *testing.T) {
 				return
 			}
 			// After a restart: a new engine and adapter on the same store.
-			eng, err := bot.New(bot.Options{Store: h.env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: h.env.Core})},
+			eng, err := bot.New(bot.Options{Store: h.env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: h.env.Core, Order: h.env.Options().Order})},
 				Now: h.env.Clock.Now, Logger: slog.New(slog.NewTextHandler(h.env.Log, nil))})
 			if err != nil {
 				t.Fatal(err)

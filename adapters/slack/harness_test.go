@@ -15,6 +15,7 @@ import (
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/slack/fakeslack"
 	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/testkit"
 )
 
@@ -61,6 +62,9 @@ type setup struct {
 
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
+	if s.env.Order == "" {
+		s.env.Order = totpswitch.OrderDisableThenEnroll // these tests follow the KB order
+	}
 	h := &harness{t: t, env: testkit.New(t, s.env)}
 	h.fake = fakeslack.New(fakeslack.Options{BotToken: botToken, AppToken: appToken})
 	t.Cleanup(h.fake.Close)

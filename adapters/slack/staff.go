@@ -114,6 +114,12 @@ func (a *Adapter) isStaff(ctx context.Context, user string) (bool, error) {
 // "create hand-offs") and, when user is not staff, tells them with say
 // and records the refused attempt. It reports whether user may go on.
 func (a *Adapter) checkStaff(ctx context.Context, user, action, what string, say func(string)) bool {
+	return a.checkStaffFor(ctx, user, "", action, what, say)
+}
+
+// checkStaffFor is checkStaff for an action that targets account (may be
+// ""): a refused attempt is audited under that account (issue 11 item 13).
+func (a *Adapter) checkStaffFor(ctx context.Context, user, account, action, what string, say func(string)) bool {
 	ok, err := a.isStaff(ctx, user)
 	if err != nil {
 		a.log.Error("slack: staff check failed", "user", user, "err", err)
@@ -122,7 +128,7 @@ func (a *Adapter) checkStaff(ctx context.Context, user, action, what string, say
 	}
 	if !ok {
 		a.log.Warn("slack: staff action refused", "user", user, "action", action)
-		a.desk.Record(ctx, user, "", "staff_refused", action, false)
+		a.desk.Record(ctx, user, account, "staff_refused", action, false)
 		say(a.staffText("slack.staff.refused", map[string]any{"What": what}))
 	}
 	return ok
@@ -203,7 +209,10 @@ func (a *Adapter) respond(ctx context.Context, cmd slackapi.SlashCommand, text s
 // ephemeral shows text to user only, in channel (chat.postEphemeral).
 func (a *Adapter) ephemeral(ctx context.Context, channel, user, text string) {
 	err := a.call(ctx, func() error {
-		_, err := a.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false))
+		// Hand-off links are shown here: no unfurl fetches them (issue 11
+		// item 9).
+		_, err := a.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText(text, false),
+			slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
 		return err
 	})
 	if err != nil {
@@ -218,10 +227,10 @@ func (a *Adapter) ephemeral(ctx context.Context, channel, user, text string) {
 func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback, value string) {
 	user, ch, ts := ic.User.ID, containerChannel(ic), ic.Container.MessageTs
 	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
-	if !a.checkStaff(ctx, user, "takeover", "take a conversation over", say) {
+	conv, ok := parseConv(value)
+	if !a.checkStaffFor(ctx, user, a.targetAccount(ctx, conv, ok), "takeover", "take a conversation over", say) {
 		return
 	}
-	conv, ok := parseConv(value)
 	current, holder, err := a.desk.Thread(ctx, ch, ts)
 	if !ok || err != nil || current != conv {
 		say(a.staffText("slack.staff.stale_escalation", nil))
@@ -268,14 +277,16 @@ func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback,
 }
 
 // handBack handles the "Hand back" button: the engine returns the
-// conversation to the flow at the step where the customer left it.
+// conversation to the flow at the step where the customer left it. Only
+// the agent holding the escalation may press it; anyone else is refused
+// (and audited).
 func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback, value string) {
 	user, ch := ic.User.ID, containerChannel(ic)
 	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
-	if !a.checkStaff(ctx, user, "handback", "hand a conversation back", say) {
+	conv, ok := parseConv(value)
+	if !a.checkStaffFor(ctx, user, a.targetAccount(ctx, conv, ok), "handback", "hand a conversation back", say) {
 		return
 	}
-	conv, ok := parseConv(value)
 	if !ok {
 		say(a.staffText("slack.staff.stale_escalation", nil))
 		return
@@ -287,6 +298,13 @@ func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback,
 	holder := user
 	if _, h, err := a.desk.Thread(ctx, ch, thread); err == nil && h != "" {
 		holder = h
+	}
+	if holder != user {
+		// Only the agent who took the conversation over hands it back
+		// (issue 11 item 10); the refusal is audited under the account.
+		a.desk.Record(ctx, user, a.account(ctx, conv), "handback", "refused: "+conv.String()+" is held by "+holder, true)
+		say(a.staffText("slack.staff.not_your_hand_back", map[string]any{"Holder": holder}))
+		return
 	}
 	err := a.engine.HandBack(ctx, conv)
 	if err == nil || errors.Is(err, bot.ErrNotTakenOver) || errors.Is(err, bot.ErrNotActive) {
@@ -417,6 +435,14 @@ func (a *Adapter) displayName(ctx context.Context, user string) string {
 		}
 	}
 	return "Support"
+}
+
+// targetAccount is a.account(ctx, conv) when ok (conv parsed), else "".
+func (a *Adapter) targetAccount(ctx context.Context, conv bot.Conversation, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return a.account(ctx, conv)
 }
 
 // account returns the portal account id of conv's session, "" if unknown.

@@ -33,6 +33,7 @@ type memDesk struct {
 	escal    map[string]*escalation // conversation -> latest escalation
 	threads  map[string]string      // channel/thread -> conversation
 	records  []string               // "user action outcome staff"
+	accounts []string               // the account of each record
 	handoffs []string               // "staff email ticket"
 	// beforeStore, if set, runs as an escalation is about to be stored.
 	beforeStore func(channel, thread string)
@@ -95,6 +96,16 @@ func (d *memDesk) Record(ctx context.Context, user, account, action, outcome str
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.records = append(d.records, fmt.Sprintf("%s %s %s %v", user, action, outcome, staff))
+	d.accounts = append(d.accounts, account)
+}
+
+func (d *memDesk) lastAccount() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.accounts) == 0 {
+		return ""
+	}
+	return d.accounts[len(d.accounts)-1]
 }
 
 func (d *memDesk) Claim(ctx context.Context, conv bot.Conversation, agent string) (string, error) {
@@ -376,6 +387,11 @@ func runTakeOver(t *testing.T, mode string) {
 	if got := h.clickAs(alice, take); got != h.text("slack.staff.refused", map[string]any{"What": "take a conversation over"}) {
 		t.Fatalf("take-over by a non-staff member: %q", got)
 	}
+	// The refusal is audited under the account it targeted (issue 11
+	// item 13).
+	if acc := h.session().Tags["account"]; acc == "" || d.lastAccount() != acc {
+		t.Fatalf("refused take-over recorded under account %q, want %q", d.lastAccount(), acc)
+	}
 	if s := h.session(); s.Agent != "" {
 		t.Fatalf("agent %q after a refused take-over", s.Agent)
 	}
@@ -449,7 +465,14 @@ func runTakeOver(t *testing.T, mode string) {
 	if got := h.clickAs(alice, back); got != h.text("slack.staff.refused", map[string]any{"What": "hand a conversation back"}) {
 		t.Fatalf("hand-back by a non-staff member: %q", got)
 	}
-	if got := h.clickAs(grouped, back); got != "" {
+	// Only the agent who took over hands back (issue 11 item 10).
+	if got := h.clickAs(grouped, back); got != h.text("slack.staff.not_your_hand_back", map[string]any{"Holder": staffer}) {
+		t.Fatalf("hand-back by another agent: %q", got)
+	}
+	if s := h.session(); s.Agent != "Sam" || s.Expect != bot.SecretNone {
+		t.Fatalf("after another agent's hand-back: agent %q, expect %q", s.Agent, s.Expect)
+	}
+	if got := h.clickAs(staffer, back); got != "" {
 		t.Fatalf("hand-back answered %q", got)
 	}
 	if s := h.session(); s.Agent != "" || s.Expect != bot.SecretPassword {
@@ -462,7 +485,7 @@ func runTakeOver(t *testing.T, mode string) {
 	}
 	texts := h.threadTexts(thread)
 	if texts[0] != h.text("slack.staff.took_over_done", map[string]any{"User": staffer}) ||
-		texts[len(texts)-1] != h.text("slack.staff.handed_back", map[string]any{"User": grouped}) {
+		texts[len(texts)-1] != h.text("slack.staff.handed_back", map[string]any{"User": staffer}) {
 		t.Fatalf("thread after the hand-back %q", texts)
 	}
 	if got := h.clickAs(grouped, back); got != h.text("slack.staff.not_taken_over", nil) {
@@ -497,7 +520,8 @@ func runTakeOver(t *testing.T, mode string) {
 		staffer + " agent_message wrote to slack:" + h.dm() + " (14 characters) true",
 		staffer + " agent_message wrote to slack:" + h.dm() + " (18 characters) true",
 		alice + " staff_refused handback false",
-		grouped + " handback handed slack:" + h.dm() + " back to the guided steps true",
+		grouped + " handback refused: slack:" + h.dm() + " is held by " + staffer + " true",
+		staffer + " handback handed slack:" + h.dm() + " back to the guided steps true",
 	}
 	if got := d.recorded(); !slices.Equal(got, wantRecords) {
 		t.Fatalf("records\n%q\nwant\n%q", got, wantRecords)

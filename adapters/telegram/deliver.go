@@ -126,7 +126,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 	parts := split(r.Text, maxText)
 	ids := make([]string, 0, len(parts))
 	for i, part := range parts {
-		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected, LinkPreviewOptions: noPreview(r)}
+		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected, LinkPreviewOptions: noPreview}
 		if i == len(parts)-1 && markup != nil {
 			p.ReplyMarkup = markup
 		}

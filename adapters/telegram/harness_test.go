@@ -48,7 +48,7 @@ type harness struct {
 }
 
 func newEnv(t *testing.T) (*testkit.Env, *fakebotapi.Server) {
-	env := testkit.New(t, testkit.Options{})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
 	t.Cleanup(fake.Close)
 	return env, fake

@@ -233,7 +233,7 @@ func (c *flakyCore) SecurityStatus(ctx context.Context, id string) (portal.Statu
 func TestPollingFailedTurnReleased(t *testing.T) {
 	env, fake := newEnv(t)
 	pw := env.AddAccount(t, "flaky@example.com", portal.MethodSMS)
-	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: &flakyCore{Core: env.Core}})},
+	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: &flakyCore{Core: env.Core}, Order: totpswitch.OrderDisableThenEnroll})},
 		Now: env.Clock.Now, Logger: slog.New(slog.NewTextHandler(env.Log, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -42,12 +42,7 @@ func replyMarkup(r bot.Reply) models.ReplyMarkup {
 	return kb
 }
 
-// noPreview is link_preview_options for a message with a Link: previews
-// off, although the link is in a button, not in the text.
-func noPreview(r bot.Reply) *models.LinkPreviewOptions {
-	if r.Link == nil {
-		return nil
-	}
-	off := true
-	return &models.LinkPreviewOptions{IsDisabled: &off}
-}
+// noPreview is the link_preview_options of every message: previews off, so
+// no preview fetcher opens a link we send, in the text or in a button
+// (issue 11 item 9; Bot API LinkPreviewOptions).
+var noPreview = &models.LinkPreviewOptions{IsDisabled: func() *bool { b := true; return &b }()}

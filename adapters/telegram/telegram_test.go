@@ -351,7 +351,7 @@ func TestUndeletableSecretWarnsUser(t *testing.T) {
 
 func TestPanicInTurnIsRecovered(t *testing.T) {
 	var boom atomic.Bool
-	env := testkit.New(t, testkit.Options{Hook: func(p bot.Hook, _ *bot.Session) {
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: func(p bot.Hook, _ *bot.Session) {
 		if p == bot.HookSaved && boom.CompareAndSwap(true, false) {
 			panic("boom")
 		}
@@ -377,7 +377,7 @@ func TestPanicInTurnIsRecovered(t *testing.T) {
 func TestRunWaitsForTurnsInFlight(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	env := testkit.New(t, testkit.Options{Hook: func(p bot.Hook, _ *bot.Session) {
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: func(p bot.Hook, _ *bot.Session) {
 		if p == bot.HookSaved {
 			once.Do(func() { close(entered); <-release })
 		}

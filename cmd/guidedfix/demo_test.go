@@ -154,10 +154,24 @@ func runDemoAsUser(t *testing.T, dir string, opts demoOptions, u *demoUser) (str
 }
 
 // TestDemoEndToEnd runs `guidedfix demo` on a fresh data directory through
-// pipes, as a person at the terminal would, and checks the outcome on disk.
+// pipes, as a person at the terminal would, and checks the outcome on disk,
+// in the default order (enroll-then-switch: SMS is never off, so no
+// "disabled" alert) and in the knowledge-base order.
 func TestDemoEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		order  string
+		alerts int
+	}{{"", 0}, {"disable-then-enroll", 1}} {
+		t.Run("order="+tc.order, func(t *testing.T) { demoEndToEnd(t, tc.order, tc.alerts) })
+	}
+}
+
+func demoEndToEnd(t *testing.T, order string, wantAlerts int) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	if order != "" {
+		t.Setenv("GUIDEDFIX_FLOW__ORDER", order)
+	}
 	u := &demoUser{t: t}
 	out, answers := runDemoAsUser(t, dir, demoOptions{}, u)
 	if answers != 8 {
@@ -204,8 +218,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if len(paths) != 2 || alerts != 1 || confirmations != 1 {
-		t.Errorf("%d e-mails: %d alerts, %d confirmations; want exactly 1 and 1", len(paths), alerts, confirmations)
+	if len(paths) != 1+wantAlerts || alerts != wantAlerts || confirmations != 1 {
+		t.Errorf("%d e-mails: %d alerts, %d confirmations; want exactly %d and 1", len(paths), alerts, confirmations, wantAlerts)
 	}
 	// No secret in the log or the session store.
 	for _, f := range []string{"guidedfix.log", "sessions.db"} {
@@ -245,6 +259,7 @@ func TestDemoEndToEnd(t *testing.T) {
 func TestDemoRunsAgainOnTheSameDataDir(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	runDemoAsUser(t, dir, demoOptions{}, &demoUser{t: t})
 	// The first run's code used this time step; the account never accepts
 	// it again, so the user types the app's next code.
@@ -260,6 +275,7 @@ func TestDemoRunsAgainOnTheSameDataDir(t *testing.T) {
 func TestDemoInputEndsAfterDisable(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	u := &demoUser{t: t, quitAt: "Cannot scan?"}
 	out, _ := runDemoAsUser(t, dir, demoOptions{}, u)
 	for _, want := range []string{"ending it", "turned SMS two-factor authentication back on"} {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,6 +50,7 @@ func openAccount(t *testing.T, dir, email string) (*embedded.Core, portal.Accoun
 func TestPortalShowsLock(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	if out, err := runCLI(t, "a-long-password\n", "portal", "add-account", "--data-dir", dir,
 		"--email", "lock@example.com", "--phone", "+60123456789", "--2fa", "sms"); err != nil {
 		t.Fatalf("add-account: %v\n%s", err, out)
@@ -62,14 +64,52 @@ func TestPortalShowsLock(t *testing.T) {
 	}
 	wrong(2)
 	out, err := runCLI(t, "", "portal", "show", "--data-dir", dir, "lock@example.com")
-	if err != nil || !strings.Contains(out, "2FA:     sms\n") || !strings.Contains(out, "locked:  no (2 of 5 failures in the last 15 minutes)\n") ||
+	if err != nil || !strings.Contains(out, "2FA:     sms\n") || !strings.Contains(out, "locked:  no (2 of 20 failures in the last 15 minutes)\n") ||
 		!strings.Contains(out, "SMS:     0 of 5 codes sent in the last 15 minutes\n") {
 		t.Fatalf("show after 2 failures (%v):\n%s", err, out)
 	}
 	wrong(3)
 	out, err = runCLI(t, "", "portal", "show", "--data-dir", dir, "lock@example.com")
-	if err != nil || !strings.Contains(out, "locked:  until ") || !strings.Contains(out, "(too many failed attempts)") {
+	// One source's 5 failures throttle that source, not the account.
+	if err != nil || !strings.Contains(out, "locked:  no (5 of 20 failures") || !strings.Contains(out, "throttled sources: 1\n") ||
+		!strings.Contains(out, "failures in a row (password): 5 of 100\n") {
 		t.Fatalf("show after 5 failures (%v):\n%s", err, out)
+	}
+}
+
+// TestPortalUnlock (issue 11 item 2): `guidedfix portal unlock EMAIL`
+// clears the counts and throttles and is audited with the operator;
+// an address with nothing to unlock is an error.
+func TestPortalUnlock(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	if out, err := runCLI(t, "a-long-password\n", "portal", "add-account", "--data-dir", dir,
+		"--email", "unl@example.com", "--phone", "+60123456789", "--2fa", "sms"); err != nil {
+		t.Fatalf("add-account: %v\n%s", err, out)
+	}
+	core, acc := openAccount(t, dir, "unl@example.com")
+	for range 5 {
+		_, _ = core.VerifyPassword(context.Background(), acc.ID, "not the password")
+	}
+	if _, err := core.VerifyPassword(context.Background(), acc.ID, "a-long-password"); !errors.Is(err, portal.ErrLocked) {
+		t.Fatalf("right password while throttled: %v", err)
+	}
+	core.Close()
+	out, err := runCLI(t, "", "portal", "unlock", "--data-dir", dir, "--operator", "ops-anna", "unl@example.com")
+	if err != nil || out != "unlocked unl@example.com ("+acc.ID+")\n" {
+		t.Fatalf("unlock (%v): %q", err, out)
+	}
+	core, _ = openAccount(t, dir, "unl@example.com")
+	if _, err := core.VerifyPassword(context.Background(), acc.ID, "a-long-password"); err != nil {
+		t.Fatalf("right password after unlock: %v", err)
+	}
+	log, _ := core.AuditLog(context.Background(), acc.ID, 20)
+	if len(log) == 0 || log[0].Action != "unlocked" || !strings.Contains(log[0].Detail, "by ops-anna") {
+		t.Fatalf("audit %+v, want the unlock by ops-anna first", log)
+	}
+	core.Close()
+	if _, err := runCLI(t, "", "portal", "unlock", "--data-dir", dir, "never@example.com"); err == nil || !strings.Contains(err.Error(), "nothing to unlock") {
+		t.Fatalf("unlock of an unknown, untried address: %v", err)
 	}
 }
 
@@ -78,6 +118,7 @@ func TestPortalShowsLock(t *testing.T) {
 func TestAuditShowsFactorChanges(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	runDemoAsUser(t, dir, demoOptions{}, &demoUser{t: t})
 	out, err := runCLI(t, "", "audit", "--data-dir", dir, "demo@example.com")
 	if err != nil {

@@ -68,6 +68,7 @@ func openEmbedded(ctx context.Context, a *app, dir string, o openOptions) (*embe
 		Argon2:              embedded.Argon2Params{Memory: mem, Time: iter, Threads: threads, KeyLen: 32, SaltLen: 16},
 		MaxConcurrentHashes: cfg.Portal.HashConcurrency(),
 		Logger:              a.log,
+		SupportContact:      cfg.Mail.SupportContact,
 	})
 	if err != nil {
 		return nil, err

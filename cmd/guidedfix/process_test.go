@@ -138,6 +138,7 @@ func (s *server) env() []string {
 		"GUIDEDFIX_TELEGRAM__PER_CHAT_INTERVAL=-1s",
 		"GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND=-1",
 		"GUIDEDFIX_FLOW__SWEEP_INTERVAL=200ms",
+		"GUIDEDFIX_FLOW__ORDER=disable-then-enroll", // these tests follow the KB order; the default is covered in flows/totpswitch
 		"GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=1024",
 		"GUIDEDFIX_PORTAL__ARGON2__TIME=1",
 		"GUIDEDFIX_LOG__LEVEL=info",

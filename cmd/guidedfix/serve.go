@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type serveFlags struct {
 	telegramListen     string
 	debugListen        string
 	portalURL          string // --portal-url: a remote portal (portal.url)
+	debugListenPublic  bool
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {
@@ -49,14 +51,39 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&sf.telegramWebhookURL, "telegram-webhook-url", "", "public HTTPS URL Telegram posts updates to (default: long polling)")
 	cmd.Flags().StringVar(&sf.telegramListen, "telegram-listen", "", "local address of the webhook server, host:port (default :8443)")
 	cmd.Flags().StringVar(&sf.portalURL, "portal-url", "", "use the remote portal at this URL (portal.url) with the service token portal.token, instead of the embedded core")
-	cmd.Flags().StringVar(&sf.debugListen, "debug-listen", "", "serve pprof and expvar on this address, e.g. 127.0.0.1:6060 (default: off)")
+	cmd.Flags().StringVar(&sf.debugListen, "debug-listen", "", "serve pprof and expvar on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
+	cmd.Flags().BoolVar(&sf.debugListenPublic, "debug-listen-public", false, "allow --debug-listen on a non-loopback address (pprof and expvar have no authentication)")
 	return cmd
 }
 
 // runServe opens the engine and runs every configured adapter and the
 // deadline sweeper until ctx is done or one of them fails.
 func runServe(ctx context.Context, g *globalFlags, sf serveFlags) error {
+	if err := checkDebugListen(sf.debugListen, sf.debugListenPublic); err != nil {
+		return err
+	}
 	return serve(ctx, g, sf, serveOptions{})
+}
+
+// checkDebugListen refuses a --debug-listen address that is not on
+// loopback (pprof and expvar have no authentication) unless public is
+// set (--debug-listen-public); "" (off) is fine. An empty host (":6060")
+// listens on every interface and is refused likewise.
+func checkDebugListen(addr string, public bool) error {
+	if addr == "" || public {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--debug-listen %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--debug-listen %q is not a loopback address: pprof and expvar have no authentication; use 127.0.0.1:PORT, or add --debug-listen-public", addr)
 }
 
 // serveOptions adjust serve for tests.

@@ -94,6 +94,7 @@ func newE2E(t *testing.T) *e2e {
 		"GUIDEDFIX_SMTP__TLS":              "none",
 		"GUIDEDFIX_LOG__LEVEL":             "debug",
 		"GUIDEDFIX_FLOW__SWEEP_INTERVAL":   "1s",
+		"GUIDEDFIX_FLOW__ORDER":            "disable-then-enroll", // this test follows the KB order
 	} {
 		t.Setenv(k, v)
 	}
@@ -293,8 +294,20 @@ func (e *e2e) botTexts() string {
 // chat, waiting for it to be there.
 func (e *e2e) press(action string) {
 	e.t.Helper()
+	e.pressIn(e.chat, e.customer, action)
+}
+
+// pressAs presses, as user in their private chat, the newest inline
+// button of the flow action.
+func (e *e2e) pressAs(user fakebotapi.User, action string) {
+	e.t.Helper()
+	e.pressIn(fakebotapi.PrivateChat(user), user, action)
+}
+
+func (e *e2e) pressIn(chat fakebotapi.Chat, user fakebotapi.User, action string) {
+	e.t.Helper()
 	e.eventually("a "+strconv.Quote(action)+" button in the chat", func() bool {
-		msgs := e.tg.Messages(e.chat.ID)
+		msgs := e.tg.Messages(chat.ID)
 		for i := len(msgs) - 1; i >= 0; i-- {
 			var kb struct {
 				Rows [][]struct {
@@ -305,7 +318,7 @@ func (e *e2e) press(action string) {
 			for _, row := range kb.Rows {
 				for _, b := range row {
 					if strings.HasPrefix(b.Data, action+"|") {
-						e.tg.Inject(e.tg.Callback(e.chat, e.customer, msgs[i].ID, b.Data))
+						e.tg.Inject(e.tg.Callback(chat, user, msgs[i].ID, b.Data))
 						return true
 					}
 				}
@@ -399,6 +412,10 @@ func TestSupportHandOffEndToEnd(t *testing.T) {
 	// The customer opens the link: the account is identified, the
 	// password and the current SMS code are still asked.
 	e.text("/start " + token)
+	if got := e.botSaid("Tap \"Start\" to begin"); got.Fields["link_preview_options"] != `{"is_disabled":true}` {
+		t.Fatalf("bot message without link previews off: %v", got.Fields)
+	}
+	e.press("handoff_start")
 	e.botSaid("Our support team started this for your Customer Portal account z•••@example.com")
 	e.botSaid("Please type your account password")
 	e.text(zoePassword)
@@ -504,6 +521,8 @@ func TestSupportHandOffEndToEnd(t *testing.T) {
 	// The link works once: a second /start with it gets one clear
 	// answer that names no account.
 	e.text("/start " + token)
+	e.botSaid("Tap \"Start\" to begin")
+	e.press("handoff_start")
 	invalid := e.botSaid("This link is not valid any more")
 	if strings.Contains(invalid.Fields["text"], "z•••") || strings.Contains(invalid.Fields["text"], zoe) {
 		t.Fatalf("the answer to a used link reveals the account: %q", invalid.Fields["text"])
@@ -512,6 +531,8 @@ func TestSupportHandOffEndToEnd(t *testing.T) {
 	// An unknown token gets the same answer.
 	stranger := fakebotapi.User{ID: 777002, FirstName: "Mallory", LanguageCode: "en"}
 	e.tg.Inject(e.tg.Text(fakebotapi.PrivateChat(stranger), stranger, "/start "+strings.Repeat("A", 43)))
+	e.botSaid("Tap \"Start\" to begin")
+	e.pressAs(stranger, "handoff_start")
 	if got := e.botSaid("This link is not valid any more").Fields["text"]; got != invalid.Fields["text"] {
 		t.Fatalf("an unknown link answered %q, a used one %q", got, invalid.Fields["text"])
 	}

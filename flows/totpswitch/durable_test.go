@@ -38,7 +38,7 @@ type crashDriver struct {
 
 func newCrashDriver(t *testing.T, point bot.Hook, n int) *crashDriver {
 	d := &crashDriver{t: t, point: point, n: n, rec: &testkit.Recorder{}, conv: bot.Conversation{Channel: "test", ID: "7"}}
-	d.env = testkit.New(t, testkit.Options{Hook: d.hook})
+	d.env = testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: d.hook})
 	d.env.Engine.Register("test", d.rec)
 	return d
 }

@@ -47,10 +47,10 @@ type Options struct {
 	// expired, so that a step does not start with a grant about to lapse;
 	// default 30 seconds.
 	GrantMargin time.Duration
-	// Order is OrderDisableThenEnroll (default: the knowledge-base order,
-	// made safe by compensation) or OrderEnrollThenSwitch (SMS stays active
-	// until the new code is verified; the core swaps the methods in one
-	// transaction).
+	// Order is OrderEnrollThenSwitch (default: SMS stays active until the
+	// new code is verified; the core swaps the methods in one transaction,
+	// so the account is never password-only) or OrderDisableThenEnroll (the
+	// knowledge-base order as written, made safe by compensation).
 	Order string
 	// ReminderAfter is how long after SMS 2FA was disabled, with no app
 	// verified yet, the user is reminded; default 10 minutes.
@@ -111,7 +111,7 @@ func New(opts Options) *Flow {
 		panic("totpswitch: unknown Options.Order " + opts.Order)
 	}
 	f := &Flow{core: opts.Core, issuer: opts.Issuer, tries: opts.MaxTries, margin: opts.GrantMargin,
-		swap: opts.Order == OrderEnrollThenSwitch, reminder: opts.ReminderAfter,
+		swap: opts.Order != OrderDisableThenEnroll, reminder: opts.ReminderAfter,
 		recovery: min(opts.RecoveryCodes, 20), handoffs: opts.Handoffs}
 	if f.reminder <= 0 {
 		f.reminder = 10 * time.Minute
@@ -148,7 +148,11 @@ func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales
 // expiring within 10 minutes), never a password, code or secret.
 type data struct {
 	AccountID string `json:"account_id,omitempty"`
-	Unknown   bool   `json:"unknown,omitempty"`
+	// HandoffToken is the token of a hand-off link opened with /start,
+	// kept until the customer presses Start (it is spent only then, so a
+	// preview fetcher or an accidental open spends nothing).
+	HandoffToken string `json:"handoff_token,omitempty"`
+	Unknown      bool   `json:"unknown,omitempty"`
 	// Probe is the core's opaque UnknownAccount id of the e-mail typed when it has no
 	// account: the core counts and locks its wrong passwords like a real
 	// account's.
@@ -228,13 +232,16 @@ func (t *turn) cancelButton() bot.Button { return t.Button("totp.button.cancel",
 // Start begins the flow: it greets the user and asks for the e-mail, or
 // uses the e-mail the platform vouches for (Event.Email).
 func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
+	ctx = withSource(ctx, bt)
 	t := f.turn(bt, &data{})
 	t.Goto(StateAwaitingEmail)
 	t.say("totp.welcome", nil)
-	if payload := bt.Event.Data; payload != "" {
-		if f.handoff(ctx, t, payload) {
-			return t.SetData(t.d)
-		}
+	if payload := bt.Event.Data; payload != "" && f.handoffs != nil {
+		// A hand-off link: the token is spent only by the explicit Start
+		// press (issue 11 item 9).
+		t.d.HandoffToken = payload
+		t.say("totp.handoff_confirm", nil, t.Button("totp.button.handoff_start", "handoff_start"), t.cancelButton())
+		return t.SetData(t.d)
 	}
 	if email := strings.TrimSpace(bt.Event.Email); email != "" {
 		f.identify(ctx, t, email, true)
@@ -244,8 +251,21 @@ func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 	return t.SetData(t.d)
 }
 
+// withSource names the platform user behind the turn's event on ctx
+// ("<channel>:<user id>", or the conversation for an event without a
+// user), so the core counts failures per source as well as per account
+// (portal.WithSource).
+func withSource(ctx context.Context, bt *bot.Turn) context.Context {
+	ev := bt.Event
+	if ev.UserID != "" {
+		return portal.WithSource(ctx, ev.Conversation.Channel+":"+ev.UserID)
+	}
+	return portal.WithSource(ctx, ev.Conversation.String())
+}
+
 // Handle runs the handler of the session's state for the event.
 func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
+	ctx = withSource(ctx, bt)
 	d, err := bot.LoadData[data](bt)
 	if err != nil {
 		return err
@@ -321,9 +341,18 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	}
 	switch t.Session.State {
 	case StateAwaitingEmail:
+		if ev.Kind == bot.KindButton && ev.Data == "handoff_start" && t.d.HandoffToken != "" {
+			token := t.d.HandoffToken
+			t.d.HandoffToken = ""
+			if !f.handoff(ctx, t, token) {
+				t.say("totp.ask_email", nil, t.cancelButton())
+			}
+			return nil
+		}
 		if ev.Kind == bot.KindButton {
 			return nil
 		}
+		t.d.HandoffToken = "" // an address typed instead: no hand-off
 		if ev.Kind != bot.KindText {
 			f.unsupported(t)
 			return nil
@@ -772,7 +801,15 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 	}
 	err := f.core.ConfirmTOTPEnrollment(ctx, t.d.EnrollmentID, code.Reveal(), t.Key("confirm:"+t.d.EnrollmentID))
 	var bad *portal.BadCodeError
+	var locked *portal.LockedError
 	switch {
+	case errors.As(err, &locked):
+		// Authenticator codes count per account and source (issue 11
+		// item 4): a new QR code gives no new tries.
+		t.Delete("qr")
+		t.Delete("key")
+		f.lockedEnd(ctx, t, locked)
+		return nil
 	case err == nil:
 		t.d.Activated = true
 		t.Delete("qr")
@@ -1000,8 +1037,11 @@ func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedErro
 		mins = 1
 	}
 	msg := "totp.locked"
-	if locked.SMSLimit {
+	switch {
+	case locked.SMSLimit:
 		msg = "totp.sms_limit"
+	case locked.Operator:
+		msg = "totp.locked_support" // 100 consecutive failures: no retry time
 	}
 	f.end(ctx, t, StateLocked, msg, map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
 }
@@ -1056,7 +1096,11 @@ func (f *Flow) reprompt(t *turn) {
 	buttons := f.stepButtons(t)
 	switch t.Session.State {
 	case StateAwaitingEmail:
-		t.say("totp.ask_email", nil, buttons...)
+		if t.d.HandoffToken != "" {
+			t.say("totp.handoff_confirm", nil, buttons...)
+		} else {
+			t.say("totp.ask_email", nil, buttons...)
+		}
 	case StateAwaitingPassword:
 		t.ask(bot.SecretPassword, "totp.ask_password", nil, buttons...)
 	case StateAwaitingSMSCode:
@@ -1083,7 +1127,12 @@ func (f *Flow) reprompt(t *turn) {
 // stepButtons returns the buttons of the current step's prompt.
 func (f *Flow) stepButtons(t *turn) []bot.Button {
 	switch t.Session.State {
-	case StateAwaitingEmail, StateAwaitingReauth:
+	case StateAwaitingEmail:
+		if t.d.HandoffToken != "" {
+			return []bot.Button{t.Button("totp.button.handoff_start", "handoff_start"), t.cancelButton()}
+		}
+		return []bot.Button{t.cancelButton()}
+	case StateAwaitingReauth:
 		return []bot.Button{t.cancelButton()}
 	case StateAwaitingPassword:
 		return f.passwordButtons(t)

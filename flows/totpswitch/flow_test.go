@@ -3,6 +3,7 @@ package totpswitch_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -158,7 +159,7 @@ func toConfirmDisable(t *testing.T, c *chat, email, pw string) {
 }
 
 func TestHappyPath(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 	c := newChat(t, env)
 	toConfirmDisable(t, c, "Alice@Example.com", pw)
@@ -289,19 +290,32 @@ func TestTooManyPasswordsThenLocked(t *testing.T) {
 	// The fifth wrong password locks the account in the core.
 	wantIDs(t, c.text("wrong-pw-5"), "delete:engine.delete_user_secret", "totp.locked")
 	c.wantState(totpswitch.StateLocked)
-	// A new conversation on another channel does not reset the account's
+	// A new conversation of the same user does not reset the source's
 	// counter: the right password is refused with the time to retry.
-	other := newChat(t, env)
-	other.start()
-	other.text("erin@example.com")
-	r := other.text(pw)
+	again := c.sameUser("101")
+	again.start()
+	again.text("erin@example.com")
+	r := again.text(pw)
 	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.locked")
 	if !strings.Contains(r[1].Text, "10:15 UTC") {
 		t.Fatalf("locked message lacks the retry time: %q", r[1].Text)
 	}
 	if env.Core.Stats().SMSSent != 0 {
-		t.Fatal("an SMS was sent to a locked account")
+		t.Fatal("an SMS was sent to a throttled source")
 	}
+	// Another user (another source) is not locked out by them (issue 11
+	// item 3): the owner's right password works.
+	other := newChat(t, env)
+	other.start()
+	other.text("erin@example.com")
+	wantIDs(t, other.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
+}
+
+// sameUser returns a new conversation (id) of the same user on the same
+// channel, sharing c's recorder.
+func (c *chat) sameUser(id string) *chat {
+	_, n := c.rec.Since(0)
+	return &chat{t: c.t, env: c.env, rec: c.rec, conv: bot.Conversation{Channel: c.conv.Channel, ID: id}, seen: n, upd: c.upd + 1000}
 }
 
 func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
@@ -336,7 +350,7 @@ func TestUnknownEmailLockedAcrossConversations(t *testing.T) {
 			first.text("guess-pw-" + strconv.Itoa(i))
 		}
 		first.wantState(totpswitch.StateLocked)
-		again := newChat(t, env)
+		again := first.sameUser("101")
 		again.start()
 		again.text(email)
 		r := again.text("guess-again")
@@ -397,7 +411,7 @@ func TestCancelAfterActivationSaysDone(t *testing.T) {
 }
 
 func TestWrongSMSCodesAndFormat(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	pw := env.AddAccount(t, "fay@example.com", portal.MethodSMS)
 	c := newChat(t, env)
 	c.start()
@@ -427,7 +441,7 @@ func toFullWidth(s string) string {
 }
 
 func TestReauthWhenGrantExpired(t *testing.T) {
-	env, c, pw := atConfirmDisable(t, testkit.Options{}, "gus@example.com")
+	env, c, pw := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "gus@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(11 * time.Minute) // the elevated grant lasts 10 minutes
@@ -440,7 +454,7 @@ func TestReauthWhenGrantExpired(t *testing.T) {
 }
 
 func TestGrantStillFreshSkipsReauth(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "hal@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "hal@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(9 * time.Minute)
@@ -474,9 +488,14 @@ func TestWrongTOTPCodesThenNewQR(t *testing.T) {
 	if second.Secret() == first.Secret() {
 		t.Fatal("the new QR code has the old secret")
 	}
-	// The old secret's code no longer works; the new one does.
-	wantIDs(t, c.text(env.TOTPCode(t, first, 0)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
-	wantIDs(t, c.text(env.TOTPCode(t, second, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	// The new QR code gives no 5 new tries (issue 11 item 4): codes count
+	// per account and source, so the next wrong one (the old secret's)
+	// ends the flow locked and deletes the QR code.
+	wantIDs(t, c.text(env.TOTPCode(t, first, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.locked")
+	c.wantState(totpswitch.StateLocked)
+	if a, _ := env.Core.LookupAccount(context.Background(), "ivy@example.com"); a.Method != portal.MethodNone {
+		t.Fatalf("method %s after the lock, want none (unchanged)", a.Method)
+	}
 }
 
 func wrongCode(code string) string {
@@ -485,7 +504,7 @@ func wrongCode(code string) string {
 }
 
 func TestStaleAndDoubleTapDisable(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "jon@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "jon@example.com")
 	data := c.button("disable")
 	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: data}), "totp.disabled", "totp.offer_setup")
 	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: data}), "engine.stale_button")
@@ -496,7 +515,7 @@ func TestStaleAndDoubleTapDisable(t *testing.T) {
 }
 
 func TestCancelAfterDisableRestoresSMS(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "kim@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "kim@example.com")
 	c.press("disable")
 	c.press("setup")
 	c.press("app")
@@ -564,7 +583,7 @@ func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
 // TestHelpOffersTheStepsButtons: /help answers with the step's buttons,
 // and after the app is verified it does not offer to cancel.
 func TestHelpOffersTheStepsButtons(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "hel@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "hel@example.com")
 	r := c.cmd("help")
 	wantIDs(t, r, "totp.help")
 	if labels := buttonLabels(r[0]); !slices.Equal(labels, []string{"Disable 2FA", "Cancel"}) {
@@ -689,7 +708,7 @@ func TestUnknownCommandDoesNotRestart(t *testing.T) {
 // customer is told that no more codes can be sent yet, not that the
 // account is locked after failed attempts.
 func TestSMSLimitIsNotCalledALock(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	pw := env.AddAccount(t, "sam@example.com", portal.MethodSMS)
 	c := newChat(t, env)
 	c.start()
@@ -725,7 +744,7 @@ func TestSMSLimitIsNotCalledALock(t *testing.T) {
 // account is unchanged, and the reply says so; a wrong password at the
 // password-again step names the password alone (the account is known).
 func TestCancelWordingSaysWhatChanged(t *testing.T) {
-	env, c, pw := atConfirmDisable(t, testkit.Options{}, "una@example.com")
+	env, c, pw := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "una@example.com")
 	r := c.cmd("cancel")
 	wantIDs(t, r, "totp.cancelled_unchanged")
 	if r[0].Text != "Cancelled. Nothing was changed on your account." {
@@ -770,7 +789,7 @@ func TestSMSLimitAfterTheLastCodeDied(t *testing.T) {
 // TestRestartAfterActivationSaysDone: /start after the app was verified
 // (the "Okay" never came) does not tell the user to start over.
 func TestRestartAfterActivationSaysDone(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "ada@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "ada@example.com")
 	c.press("disable")
 	c.press("setup")
 	key := env.KeyFromQR(t, c.press("app")[0].Image)
@@ -779,4 +798,33 @@ func TestRestartAfterActivationSaysDone(t *testing.T) {
 	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 {
 		t.Fatalf("/start after activation: %v", ids(r))
 	}
+}
+
+// TestCappedPasswordSendsToSupport (issue 11 item 2): after 100 wrong
+// passwords in a row the right one is refused until an operator unlocks
+// the account, and the chat says to contact support (no retry time).
+func TestCappedPasswordSendsToSupport(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "cap@example.com", portal.MethodSMS)
+	acc, _ := env.Core.LookupAccount(context.Background(), "cap@example.com")
+	for i := 0; i < 100; i++ {
+		ctx := portal.WithSource(context.Background(), "test:attacker"+strconv.Itoa(i%3))
+		_, err := env.Core.VerifyPassword(ctx, acc.ID, "wrong-password")
+		var le *portal.LockedError
+		if errors.As(err, &le) && !le.Operator {
+			env.Clock.Set(le.RetryAfter)
+		}
+	}
+	c := newChat(t, env)
+	c.start()
+	c.text("cap@example.com")
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.locked_support")
+	c.wantState(totpswitch.StateLocked)
+	if _, err := env.Core.Unlock(context.Background(), "cap@example.com", "test"); err != nil {
+		t.Fatal(err)
+	}
+	again := newChat(t, env)
+	again.start()
+	again.text("cap@example.com")
+	wantIDs(t, again.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
 }

@@ -52,7 +52,7 @@ type lossyChat struct {
 }
 
 func newLossyChat(t *testing.T, env *testkit.Env, core portal.Core) *lossyChat {
-	flow := totpswitch.New(totpswitch.Options{Core: core})
+	flow := totpswitch.New(totpswitch.Options{Core: core, Order: env.Options().Order})
 	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{flow}, Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func (c *lossyChat) press(action string) []bot.Reply {
 // answer was lost, so the session still says "disabling"; /cancel then
 // restores SMS 2FA (it may be off) and the owner can start again.
 func TestCancelAfterLostDisableAnswerRestores(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	pw := env.AddAccount(t, "dia@example.com", portal.MethodSMS)
 	c := newLossyChat(t, env, &lossyCore{Core: env.Core, op: "disable"})
 	c.send(bot.Event{Kind: bot.KindStart})

@@ -85,7 +85,7 @@ func TestAbandonAfterDisableRestoresSMSOnce(t *testing.T) {
 	for _, step := range abandonSteps {
 		for _, ab := range abandonments {
 			t.Run(step.name+"/"+ab.name, func(t *testing.T) {
-				env := testkit.New(t, testkit.Options{})
+				env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 				pw := env.AddAccount(t, "pat@example.com", portal.MethodSMS)
 				c := newChat(t, env)
 				toConfirmDisable(t, c, "pat@example.com", pw)
@@ -147,7 +147,7 @@ func count(rs []bot.Reply, id string) int {
 }
 
 func TestReminderResumesAtQRStep(t *testing.T) {
-	env, c, pw := atConfirmDisable(t, testkit.Options{}, "quinn@example.com")
+	env, c, pw := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "quinn@example.com")
 	c.press("disable")
 	c.press("setup")
 	sweepAt(t, c, env.Clock.Now().Add(10*time.Minute))
@@ -176,7 +176,7 @@ func TestReminderResumesAtQRStep(t *testing.T) {
 // is closed, as if unreachable) keeps the session and retries after a
 // restart until it succeeds.
 func TestRestoreRetriedAfterFailure(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "ray@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "ray@example.com")
 	c.press("disable")
 	// The core becomes unreachable: the cancel cannot restore yet.
 	if err := env.Core.Close(); err != nil {
@@ -265,7 +265,7 @@ func TestSafeSwapAbandonChangesNothing(t *testing.T) {
 	}
 }
 
-var recoveryCode = regexp.MustCompile(`[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}`)
+var recoveryCode = regexp.MustCompile(`[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}`)
 
 func TestRecoveryCodesStep(t *testing.T) {
 	env := testkit.New(t, testkit.Options{RecoveryCodes: 6})
@@ -314,7 +314,7 @@ func TestRecoveryCodesStep(t *testing.T) {
 // neither void the holder's QR code nor bind an authenticator app; the
 // holder finishes with their own app.
 func TestPasswordAloneCannotBindDuringOpenSwitch(t *testing.T) {
-	env := testkit.New(t, testkit.Options{})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 	holder := newChat(t, env)
 	toConfirmDisable(t, holder, "alice@example.com", pw)
@@ -349,7 +349,7 @@ func TestPasswordAloneCannotBindDuringOpenSwitch(t *testing.T) {
 // cannot carry the earlier SMS proof over: the change ends, nothing is
 // enrolled.
 func TestReauthWithVoidedGrantEnds(t *testing.T) {
-	env, c, pw := atConfirmDisable(t, testkit.Options{}, "gil@example.com")
+	env, c, pw := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "gil@example.com")
 	c.press("disable")
 	c.press("setup")
 	env.Clock.Advance(11 * time.Minute)
@@ -371,13 +371,13 @@ func TestReauthWithVoidedGrantEnds(t *testing.T) {
 // runs) still expires and gets SMS 2FA back; its undeliverable replies are
 // dropped, so the session leaves the sweep.
 func TestUnservedChannelStillRestores(t *testing.T) {
-	env, c, _ := atConfirmDisable(t, testkit.Options{}, "una2@example.com")
+	env, c, _ := atConfirmDisable(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll}, "una2@example.com")
 	c.press("disable")
 	if m := method(t, env, "una2@example.com"); m != portal.MethodNone {
 		t.Fatalf("method %q", m)
 	}
 	// Another process on the same store, without the chat's adapter.
-	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: env.Core})},
+	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: env.Core, Order: env.Options().Order})},
 		Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

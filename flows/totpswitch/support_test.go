@@ -64,8 +64,15 @@ func TestHandoffLinkIdentifiesAccountOnce(t *testing.T) {
 	acc, _ := env.Core.LookupAccount(context.Background(), "wes@example.com")
 	ho.accountID = acc.ID
 	c := newChat(t, env)
-	r := c.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"})
-	wantIDs(t, r, "totp.welcome", "totp.handoff_welcome", "totp.ask_password")
+	// Opening the link spends nothing; the Start press does (issue 11
+	// item 9).
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"}), "totp.welcome", "totp.handoff_confirm")
+	if ho.used {
+		t.Fatal("the /start that opened the chat spent the link")
+	}
+	r := c.press("handoff_start")
+	wantIDs(t, r, "totp.handoff_welcome", "totp.ask_password")
+	r = append([]bot.Reply{{}}, r...) // keep the indexes below
 	if !strings.Contains(r[1].Text, "w•••@example.com") {
 		t.Fatalf("hand-off welcome %q", r[1].Text)
 	}
@@ -76,12 +83,13 @@ func TestHandoffLinkIdentifiesAccountOnce(t *testing.T) {
 	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
 	// The same link again (another conversation) gets one clear answer.
 	other := newChat(t, env)
-	wantIDs(t, other.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"}), "totp.welcome", "totp.handoff_invalid", "totp.ask_email")
+	wantIDs(t, other.send(bot.Event{Kind: bot.KindStart, Data: "tok_ABC-123"}), "totp.welcome", "totp.handoff_confirm")
+	wantIDs(t, other.press("handoff_start"), "totp.handoff_invalid", "totp.ask_email")
 }
 
 func TestEscalateTakeOverRelayHandBack(t *testing.T) {
 	desk := &deskRecorder{}
-	env := testkit.New(t, testkit.Options{Support: desk, Observer: desk.observe})
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Support: desk, Observer: desk.observe})
 	pw := env.AddAccount(t, "xia@example.com", portal.MethodSMS)
 	c := newChat(t, env)
 	c.start()
@@ -192,6 +200,7 @@ func TestHandoffLinkClickedAgainKeepsProgress(t *testing.T) {
 	ho.accountID = acc.ID
 	c := newChat(t, env)
 	c.send(bot.Event{Kind: bot.KindStart, Data: "tok_again"})
+	c.press("handoff_start")
 	c.text(pw)
 	c.text(env.LastSMSCode(t))
 	c.press("disable")
@@ -199,5 +208,48 @@ func TestHandoffLinkClickedAgainKeepsProgress(t *testing.T) {
 	c.wantState(totpswitch.StateOfferSetup)
 	if st := env.Core.Stats(); st.Restores != 0 {
 		t.Fatalf("a second click restored SMS: %+v", st)
+	}
+}
+
+// TestForgedButtonRefused (issue 11 item 6): a client may send any
+// callback data; an action the current prompt did not offer is refused
+// like a stale button and changes nothing, even with the current step's
+// nonce. In a hand-off the password prompt offers no "Use another
+// e-mail", which would escape the hand-off's account binding.
+func TestForgedButtonRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, action string
+		handoff      bool
+	}{
+		{"other_email in a hand-off", "other_email", true},
+		{"disable at the password step", "disable", false},
+		{"unknown action", "drop_tables", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ho := &fixedHandoffs{token: "tok_forged-1"}
+			env := testkit.New(t, testkit.Options{Handoffs: ho})
+			env.AddAccount(t, "fay@example.com", portal.MethodSMS)
+			acc, _ := env.Core.LookupAccount(context.Background(), "fay@example.com")
+			ho.accountID = acc.ID
+			c := newChat(t, env)
+			if tc.handoff {
+				wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: "tok_forged-1"}), "totp.welcome", "totp.handoff_confirm")
+				wantIDs(t, c.press("handoff_start"), "totp.handoff_welcome", "totp.ask_password")
+			} else {
+				c.start()
+				c.text("fay@example.com")
+			}
+			before := *c.session()
+			nonce := env.Engine.Nonce(&before)
+			r := c.send(bot.Event{Kind: bot.KindButton, Data: tc.action + "|" + nonce})
+			wantIDs(t, r, bot.MsgStaleButton)
+			after := c.session()
+			if after.State != before.State || after.Step != before.Step || after.Tags["account"] != acc.ID {
+				t.Fatalf("state %s step %d account %q after the forged button, want %s %d %q",
+					after.State, after.Step, after.Tags["account"], before.State, before.Step, acc.ID)
+			}
+			// The offered Cancel button still works.
+			wantIDs(t, c.press("cancel"), "totp.cancelled_unchanged")
+		})
 	}
 }

@@ -266,6 +266,10 @@ type MailConfig struct {
 	// From is the From header of every e-mail, one RFC 5322 address.
 	// Default "IP ServerOne <no-reply@ipserverone.example>".
 	From string `koanf:"from"`
+	// SupportContact is how customers reach support (an address, a URL or
+	// a phone number), named in the e-mail sent when failed attempts lock
+	// an account or block a factor; "" says "our support team".
+	SupportContact string `koanf:"support_contact"`
 }
 
 // SMTPConfig says how e-mail leaves. With Host empty (the default) e-mail
@@ -300,8 +304,8 @@ type FlowConfig struct {
 	// MaxDuration ends a flow this long after it started, whatever
 	// happens (default 20 min); > 0 and ≤ [MaxFlowDuration].
 	MaxDuration time.Duration `koanf:"max_duration"`
-	// Order is [OrderDisableThenEnroll] (default) or
-	// [OrderEnrollThenSwitch].
+	// Order is [OrderEnrollThenSwitch] (default: the account is never
+	// without a second factor) or [OrderDisableThenEnroll].
 	Order string `koanf:"order"`
 	// ReminderAfter sends one reminder after this long without a message
 	// (default 10 min); > 0 and < IdleTimeout.
@@ -401,7 +405,7 @@ func Default() Config {
 		Flow: FlowConfig{
 			IdleTimeout:   15 * time.Minute,
 			MaxDuration:   20 * time.Minute,
-			Order:         OrderDisableThenEnroll,
+			Order:         OrderEnrollThenSwitch,
 			ReminderAfter: 10 * time.Minute,
 			SweepInterval: 5 * time.Second,
 		},

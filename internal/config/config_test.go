@@ -57,7 +57,7 @@ func TestDefaults(t *testing.T) {
 		Flow: FlowConfig{
 			IdleTimeout:   15 * time.Minute,
 			MaxDuration:   20 * time.Minute,
-			Order:         "disable-then-enroll",
+			Order:         "enroll-then-switch",
 			ReminderAfter: 10 * time.Minute,
 			SweepInterval: 5 * time.Second,
 		},
@@ -345,7 +345,9 @@ func TestValidateRejects(t *testing.T) {
 		{"smtp password alone", func(c *Config) { c.SMTP.Password = "pw-alone" }, "smtp.password: is set but smtp.username is empty"},
 		{"smtp clear-text auth", func(c *Config) {
 			c.SMTP.Host, c.SMTP.TLS, c.SMTP.Username, c.SMTP.Password = "mail.example.com", "none", "u", "pw-clear"
-		}, "smtp.tls: none would send the SMTP password in clear text"},
+		}, "smtp.tls: none is allowed only to a loopback host"},
+		{"smtp clear text without auth", func(c *Config) { c.SMTP.Host, c.SMTP.TLS = "mail.example.com", "none" }, "smtp.tls: none is allowed only to a loopback host (127.0.0.1, ::1, localhost), not mail.example.com"},
+		{"smtp clear text to a LAN address", func(c *Config) { c.SMTP.Host, c.SMTP.TLS = "10.0.0.5", "none" }, "smtp.tls: none is allowed only to a loopback host"},
 		{"max duration too long", func(c *Config) { c.Flow.MaxDuration = 21 * time.Minute }, "flow.max_duration: 21m0s is outside (0, 20m0s]"},
 		{"max duration zero", func(c *Config) { c.Flow.MaxDuration = 0 }, "flow.max_duration: 0s"},
 		{"idle above max", func(c *Config) { c.Flow.IdleTimeout = 25 * time.Minute }, "flow.idle_timeout: 25m0s must be positive and at most flow.max_duration"},
@@ -530,8 +532,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 60 {
-		t.Fatalf("%d keys, want 60", len(keys))
+	if len(keys) != 61 {
+		t.Fatalf("%d keys, want 61", len(keys))
 	}
 }
 

@@ -21,7 +21,7 @@ func (c Config) LogValue() slog.Value {
 				"tls_cert", c.Portal.Serve.TLSCert, "tls_key", c.Portal.Serve.TLSKey, "client_ca", c.Portal.Serve.ClientCA),
 			slog.Group("sms", "gateway_url", c.Portal.SMS.GatewayURL, "gateway_secret", c.Portal.SMS.GatewaySecret,
 				"gateway_secret_file", c.Portal.SMS.GatewaySecretFile)),
-		slog.Group("mail", "from", c.Mail.From),
+		slog.Group("mail", "from", c.Mail.From, "support_contact", c.Mail.SupportContact),
 		slog.Group("smtp",
 			"host", c.SMTP.Host, "port", c.SMTP.Port, "username", c.SMTP.Username,
 			"password", c.SMTP.Password, "tls", c.SMTP.TLS, "timeout", c.SMTP.Timeout),

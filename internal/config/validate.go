@@ -20,8 +20,8 @@ import (
 // 32 bytes; portal.argon2.time ≥ 1, threads 1-255, memory_kib from
 // 8 × threads to 4194304; portal.max_concurrent_hashes ≥ 0; mail.from is
 // one address; smtp.port 1-65535, smtp.tls starttls, tls or none,
-// smtp.timeout > 0, smtp.password only with smtp.username, and no
-// credentials with smtp.tls none unless smtp.host is loopback;
+// smtp.timeout > 0, smtp.password only with smtp.username, and
+// smtp.tls none only when smtp.host is loopback;
 // 0 < flow.idle_timeout ≤ flow.max_duration ≤ 20 min, 0 <
 // flow.reminder_after < flow.idle_timeout, 0 < flow.sweep_interval <
 // flow.idle_timeout, flow.order disable-then-enroll or
@@ -99,8 +99,10 @@ func (c Config) Validate() error {
 	if s.Password.IsSet() && s.Username == "" {
 		bad("smtp.password", "is set but smtp.username is empty")
 	}
-	if s.Host != "" && s.TLS == "none" && s.Username != "" && !isLoopback(s.Host) {
-		bad("smtp.tls", "none would send the SMTP password in clear text to %s; use starttls or tls", s.Host)
+	if s.Host != "" && s.TLS == "none" && !isLoopback(s.Host) {
+		// Security alerts and confirmations would cross the network in
+		// clear (and a password too): only a relay on this machine.
+		bad("smtp.tls", "none is allowed only to a loopback host (127.0.0.1, ::1, localhost), not %s; use starttls or tls", s.Host)
 	}
 
 	f := c.Flow

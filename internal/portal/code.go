@@ -23,7 +23,7 @@ func NormalizeCode(in string) (string, bool) {
 	var b strings.Builder
 	for _, r := range in {
 		switch {
-		case unicode.IsSpace(r) || r == '-' || r == '\u2010' || r == '\u2011' || r == '\u2012' || r == '\u2013' || r == '\u2212':
+		case IsCodeSeparator(r):
 			continue
 		case r >= '0' && r <= '9':
 			b.WriteRune(r)
@@ -44,6 +44,15 @@ func NormalizeCode(in string) (string, bool) {
 		return "", false
 	}
 	return b.String(), true
+}
+
+// IsCodeSeparator reports whether NormalizeCode drops r between the
+// digits of a code: any Unicode white space (no-break and thin spaces,
+// tabs, …), the hyphen-minus and the hyphen, non-breaking hyphen, figure
+// dash, en dash and minus sign (U+2010-U+2013, U+2212). Filters that must
+// recognise what the core accepts as a code (the support relay) use it.
+func IsCodeSeparator(r rune) bool {
+	return unicode.IsSpace(r) || r == '-' || r == '\u2010' || r == '\u2011' || r == '\u2012' || r == '\u2013' || r == '\u2212'
 }
 
 // digitValue returns the value 0-9 of a Unicode decimal digit (category

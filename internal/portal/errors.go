@@ -53,9 +53,16 @@ type LockedError struct {
 	// account (SendSMSChallenge: 5 within 15 minutes) rather than failed
 	// attempts; only sending another code waits until RetryAfter.
 	SMSLimit bool
+	// Operator is true when the factor reached 100 consecutive failures
+	// (NIST SP 800-63B §5.2.2): it is refused until an operator unlocks the
+	// account; RetryAfter is zero.
+	Operator bool
 }
 
 func (e *LockedError) Error() string {
+	if e.Operator {
+		return "portal: locked after too many failed attempts until an operator unlocks it"
+	}
 	return fmt.Sprintf("portal: account temporarily locked until %s", e.RetryAfter.UTC().Format(time.RFC3339))
 }
 

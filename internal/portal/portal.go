@@ -159,9 +159,14 @@ type Core interface {
 	SecurityStatus(ctx context.Context, accountID string) (Status, error)
 
 	// VerifyPassword checks password for the account and returns a
-	// LevelPassword grant valid for 5 minutes. Failures count per account:
-	// a wrong password returns ErrBadPassword; after 5 failures in 15
-	// minutes it returns *LockedError until the lock ends. For an e-mail
+	// LevelPassword grant valid for 5 minutes. Failures count per source
+	// (SourceFromContext), per account and per factor: a wrong password
+	// returns ErrBadPassword; after 5 failures of the caller's source in 15
+	// minutes, or 20 of the account from every source, it returns
+	// *LockedError until that throttle or lock ends (each longer: 15 min
+	// doubling up to 24 h), and after 100 wrong passwords in a row
+	// *LockedError with Operator set until an operator unlocks the
+	// account. The embedded core documents the exact rule. For an e-mail
 	// with no account pass UnknownAccount(email): its failures count and
 	// lock the same way, so neither the answers nor the lock tell a real
 	// address from an unknown one (OWASP ASVS 5 6.3.8).
@@ -243,8 +248,9 @@ type Core interface {
 
 	// IssueRecoveryCodes replaces the account's recovery codes with n new
 	// single-use codes (NIST SP 800-63B §5.1.2 look-up secrets) and returns
-	// them in clear, once: each 10 characters from an unambiguous alphabet,
-	// shown as "XXXXX-XXXXX", stored only as salted hashes. It needs an
+	// them in clear, once: each 15 characters (75 bits, NIST SP 800-63B-4
+	// §4.2.1.1 asks at least 64) of Crockford's unambiguous 32-symbol base32
+	// alphabet, shown as "XXXXX-XXXXX-XXXXX", stored only as salted hashes. It needs an
 	// enrollment confirmed within the last 10 minutes: ErrWrongState when it
 	// is not confirmed, ErrExpired when that was longer ago, ErrNotFound for
 	// an unknown id; n outside 1..20 is an error. Calling it again issues a
@@ -259,7 +265,24 @@ type Core interface {
 
 	// EnrollmentState returns the state of an enrollment, or ErrNotFound.
 	EnrollmentState(ctx context.Context, enrollmentID string) (EnrollmentState, error)
+
+	// PasswordInText reports whether text, a message a customer wrote to
+	// a support agent, contains the password of accountID, so that the
+	// message can be withheld from the agent (issue 11 item 8b). The
+	// candidates are the whole trimmed text and each word (split at white
+	// space), as typed, then without 1 or 2 punctuation marks at its end
+	// and 1 at its start, that has at least 8 characters (the shortest
+	// password); at most MaxPasswordCandidates of them are checked, in that
+	// order, so a message costs a bounded number of hashes. It counts no failure,
+	// issues no grant and changes nothing. It returns false for text with
+	// no candidate, ErrNotFound for an unknown account, and ctx's error
+	// when the wait for a hashing slot ends.
+	PasswordInText(ctx context.Context, accountID, text string) (bool, error)
 }
+
+// MaxPasswordCandidates is how many candidates of one message
+// Core.PasswordInText checks at most.
+const MaxPasswordCandidates = 12
 
 // SMSSender delivers an SMS text to a phone number (E.164). It is the
 // boundary to an SMS gateway; the embedded core's default writes each

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"guidedfix/bot"
 	"guidedfix/internal/mail"
@@ -49,6 +49,14 @@ type Accounts interface {
 	Account(ctx context.Context, accountID string) (portal.Account, error)
 }
 
+// PasswordChecker finds an account's password inside a text without
+// counting a failure (portal.Core.PasswordInText).
+type PasswordChecker interface {
+	// PasswordInText reports whether text contains the password of
+	// accountID; see portal.Core.PasswordInText.
+	PasswordInText(ctx context.Context, accountID, text string) (bool, error)
+}
+
 // Desk is the support service: hand-offs, watching, escalations and the
 // audit log. It implements bot.Support and, with Observe, the engine's
 // observer. All methods are safe for concurrent use.
@@ -57,6 +65,10 @@ type Desk struct {
 	Store *Store
 	// Core looks up accounts (required); the desk never changes one.
 	Core Accounts
+	// Passwords, when set, checks each message relayed to an agent for
+	// the account's password (portal.Core.PasswordInText): a message that
+	// contains it is withheld.
+	Passwords PasswordChecker
 	// Mail sends the hand-off link to the customer (required for HandOff).
 	Mail mail.Sender
 	// BotUsername is the Telegram bot's username for deep links.
@@ -281,17 +293,56 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 	if err != nil {
 		return fmt.Errorf("support: no escalation thread for this conversation: %w", err)
 	}
+	if account := s.Tags["account"]; account != "" && d.Passwords != nil {
+		found, err := d.Passwords.PasswordInText(ctx, account, text)
+		if err != nil {
+			// Fail closed: a message that could not be checked is not
+			// relayed.
+			d.log().Warn("support: password check of a relayed message failed; withheld", "err", err)
+		}
+		if found || err != nil {
+			if err := d.Notifier.Post(ctx, ch, th, "Customer: "+bot.WithheldNote); err != nil {
+				return err
+			}
+			return bot.ErrSecretWithheld
+		}
+	}
 	return d.Notifier.Post(ctx, ch, th, "Customer: "+WithholdCodes(text))
 }
 
-// codeLike matches 6 or more digits (any script), single spaces or
-// hyphens allowed between them: what a one-time code looks like.
-var codeLike = regexp.MustCompile(`\p{Nd}(?:[ -]?\p{Nd}){5,}`)
-
-// WithholdCodes replaces every run of 6 or more digits in text by
-// "[number withheld]".
+// WithholdCodes replaces by "[number withheld]" every run of 6 or more
+// decimal digits (any script) that may be separated by what the core's
+// code normaliser drops (portal.IsCodeSeparator: any white space, hyphens
+// and dashes), so that whatever portal.NormalizeCode would take for a
+// code ("123 456", "123\u00a0456", "123–456", "１２３４５６") never reaches
+// an agent. Separators around a withheld run are kept.
 func WithholdCodes(text string) string {
-	return codeLike.ReplaceAllString(text, "[number withheld]")
+	rs := []rune(text)
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		if !unicode.Is(unicode.Nd, rs[i]) {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		// A run: digits with separators between them, ending at a digit.
+		end, digits := i, 0
+		for j := i; j < len(rs); j++ {
+			if unicode.Is(unicode.Nd, rs[j]) {
+				digits++
+				end = j + 1
+			} else if !portal.IsCodeSeparator(rs[j]) {
+				break
+			}
+		}
+		if digits >= portal.CodeDigits {
+			b.WriteString("[number withheld]")
+		} else {
+			b.WriteString(string(rs[i:end]))
+		}
+		i = end
+	}
+	return b.String()
 }
 
 // RecordStaff appends a staff action to the audit log.

@@ -81,12 +81,12 @@ func TestHandOffMailsDeepLink(t *testing.T) {
 	if len(log) != 1 || log[0].Action != "handoff_created" || !log[0].Staff || log[0].UserID != "U1" {
 		t.Fatalf("audit %+v", log)
 	}
-	// The token works once.
+	// The token is bound to the first conversation that spends it.
 	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:1"); !errors.Is(err, support.ErrInvalidToken) {
-		t.Fatalf("reuse: %v", err)
+	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:2"); !errors.Is(err, support.ErrInvalidToken) {
+		t.Fatalf("reuse by another conversation: %v", err)
 	}
 }
 

@@ -173,10 +173,14 @@ func (s *Store) CreateHandoff(ctx context.Context, h Handoff) (Handoff, string, 
 	return h, token, nil
 }
 
-// Redeem uses token once for the customer's conversation conv: it returns
-// the hand-off and marks it used, in one transaction, so two concurrent
-// redemptions give one success. It returns ErrInvalidToken for an unknown,
-// used or expired token.
+// Redeem spends token for the customer's conversation conv (the explicit
+// Start press): the first call marks the hand-off used and binds it to
+// conv, in one transaction, so two concurrent first redemptions from two
+// conversations give one success; later calls from that same conversation
+// return it again until the guided change completed or the token expired,
+// so a cancelled or interrupted fix can be reopened. It returns
+// ErrInvalidToken for an unknown or expired token, one already used by
+// another conversation, or one whose change completed.
 func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error) {
 	now := s.now().UTC()
 	var h Handoff
@@ -188,13 +192,19 @@ func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error)
 		if err := getJSON(tx.Bucket(bHandoffs), id, &h); err != nil {
 			return err
 		}
-		if !h.UsedAt.IsZero() || !now.Before(h.ExpiresAt) {
+		if !now.Before(h.ExpiresAt) || h.Outcome == "completed" {
 			return ErrInvalidToken
 		}
-		h.UsedAt, h.Conversation = now, conv
-		if err := tx.Bucket(bTokens).Delete(tokenKey(token)); err != nil {
-			return err
+		if !h.UsedAt.IsZero() {
+			// Bound to the first conversation that pressed Start (a
+			// Telegram private chat is its user): only it reopens the
+			// link, e.g. after a cancel (issue 11 item 9).
+			if h.Conversation != conv {
+				return ErrInvalidToken
+			}
+			return nil
 		}
+		h.UsedAt, h.Conversation = now, conv
 		if err := tx.Bucket(bByConv).Put([]byte(conv), []byte(h.ID)); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,11 +88,11 @@ func TestConcurrentRedeemOneWins(t *testing.T) {
 	}
 	var wins atomic.Int32
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 20; i++ { // 20 conversations
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.Redeem(ctx, token, "telegram:x"); err == nil {
+			if _, err := s.Redeem(ctx, token, fmt.Sprint("telegram:", i)); err == nil {
 				wins.Add(1)
 			}
 		}()
@@ -203,5 +204,48 @@ func TestEscalationClaimAndThread(t *testing.T) {
 	defer s2.Close()
 	if conv, agent, err := s2.EscalationByThread(ctx, "C1", "300.3"); err != nil || conv != "telegram:2" || agent != holders[0] {
 		t.Fatalf("after reopen: %q %q %v", conv, agent, err)
+	}
+}
+
+// TestHandoffBoundToFirstConversation (issue 11 item 9): the first
+// conversation that spends a hand-off token owns it; it may reopen it
+// (after a cancel) until the change completed or the token expired;
+// every other conversation gets ErrInvalidToken.
+func TestHandoffBoundToFirstConversation(t *testing.T) {
+	s, clock, _ := open(t)
+	ctx := context.Background()
+	h, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name    string
+		do      func()
+		conv    string
+		wantErr bool
+	}{
+		{"first Start binds", nil, "telegram:1", false},
+		{"another user", nil, "telegram:2", true},
+		{"the same user again", nil, "telegram:1", false},
+		{"after a cancel", func() { s.Update(ctx, h.ID, func(h *support.Handoff) error { h.Outcome = "cancelled"; return nil }) }, "telegram:1", false},
+		{"after completion", func() { s.Update(ctx, h.ID, func(h *support.Handoff) error { h.Outcome = "completed"; return nil }) }, "telegram:1", true},
+	}
+	for _, st := range steps {
+		if st.do != nil {
+			st.do()
+		}
+		got, err := s.Redeem(ctx, token, st.conv)
+		if st.wantErr != errors.Is(err, support.ErrInvalidToken) || (!st.wantErr && (err != nil || got.ID != h.ID || got.Conversation != "telegram:1")) {
+			t.Fatalf("%s: %+v, %v", st.name, got, err)
+		}
+	}
+	// Expiry ends the reopening too.
+	h2, token2, _ := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc2"})
+	if _, err := s.Redeem(ctx, token2, "telegram:3"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(h2.ExpiresAt)
+	if _, err := s.Redeem(ctx, token2, "telegram:3"); !errors.Is(err, support.ErrInvalidToken) {
+		t.Fatalf("reopen at expiry: %v", err)
 	}
 }

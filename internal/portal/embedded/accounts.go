@@ -29,10 +29,22 @@ type accountRec struct {
 	TOTPSecret []byte `json:",omitempty"` // active TOTP secret, sealed with aad totpAAD(ID)
 	LastStep   int64  `json:",omitempty"` // last accepted TOTP time step (RFC 6238 §5.2)
 
-	PasswordFailures []time.Time `json:",omitempty"` // wrong passwords within failureWindow
-	CodeFailures     []time.Time `json:",omitempty"` // wrong SMS/TOTP codes within failureWindow
-	LockedUntil      time.Time
-	SMSSent          []time.Time `json:",omitempty"` // challenges sent within failureWindow
+	// Failures are the account's failures (every factor, every source)
+	// within failureWindow; accountMaxFailures of them lock the account.
+	Failures    []time.Time `json:",omitempty"`
+	LockedUntil time.Time
+	// Locks is how many account locks the current failure streak caused
+	// (the next lasts lockLength(Locks)).
+	Locks int `json:",omitempty"`
+	// Consecutive is, per factor (factorPassword, …), the failures since
+	// that factor's last success; it survives locks and restarts.
+	Consecutive map[string]int `json:",omitempty"`
+	// Sources are the failure records per source (sourceKey).
+	Sources map[string]sourceRec `json:",omitempty"`
+	// Notified is set once the owner was e-mailed about the current
+	// streak's first lock.
+	Notified bool        `json:",omitempty"`
+	SMSSent  []time.Time `json:",omitempty"` // challenges sent within failureWindow
 
 	RecoveryCodes []string `json:",omitempty"` // argon2id PHC hashes of unused recovery codes
 
@@ -79,28 +91,6 @@ func (a *accountRec) lockError(now time.Time) error {
 		return &portal.LockedError{RetryAfter: a.LockedUntil}
 	}
 	return nil
-}
-
-// fail records a failure at now in list (a.PasswordFailures or
-// a.CodeFailures). When the account then has maxFailures failures within
-// failureWindow it locks the account until now + failureWindow, clears the
-// failures and returns the *portal.LockedError.
-func (a *accountRec) fail(now time.Time, list *[]time.Time) error {
-	*list = append(*list, now)
-	a.PasswordFailures = recent(a.PasswordFailures, now)
-	a.CodeFailures = recent(a.CodeFailures, now)
-	if a.failuresLeft(now) > 0 {
-		return nil
-	}
-	a.LockedUntil = now.Add(failureWindow)
-	a.PasswordFailures, a.CodeFailures = nil, nil
-	return &portal.LockedError{RetryAfter: a.LockedUntil}
-}
-
-// failuresLeft is how many more failures the account tolerates before the
-// lock.
-func (a *accountRec) failuresLeft(now time.Time) int {
-	return maxFailures - len(recent(a.PasswordFailures, now)) - len(recent(a.CodeFailures, now))
 }
 
 // recent returns the instants of ts less than failureWindow before now.
@@ -170,6 +160,7 @@ func (c *Core) AddAccount(ctx context.Context, na NewAccount) (portal.Account, e
 	if err != nil {
 		return portal.Account{}, err
 	}
+	c.countParams(hash, +1)
 	c.log.Info("portal account added", "account", a.ID, "method", a.Method)
 	return a.public(), nil
 }
@@ -191,6 +182,7 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 		return portal.Account{}, err
 	}
 	var a accountRec
+	old := ""
 	err = c.update(func(tx *bbolt.Tx) error {
 		id := tx.Bucket(bEmails).Get([]byte(email))
 		if id == nil {
@@ -210,14 +202,18 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 		if err := revokeGrants(tx, a.ID); err != nil {
 			return err
 		}
+		old = a.PasswordHash
 		a.Name, a.Phone, a.Method, a.PasswordHash = na.Name, na.Phone, na.Method, hash
 		a.TOTPSecret, a.Challenge, a.Enrollment, a.RecoveryCodes, a.SwitchOpen = nil, "", "", nil, false
-		a.PasswordFailures, a.CodeFailures, a.SMSSent, a.LockedUntil = nil, nil, nil, time.Time{}
+		a.Failures, a.SMSSent, a.LockedUntil, a.Locks = nil, nil, time.Time{}, 0
+		a.Consecutive, a.Sources, a.Notified = nil, nil, false
 		return put(tx, bAccounts, a.ID, a)
 	})
 	if err != nil {
 		return portal.Account{}, err
 	}
+	c.countParams(old, -1)
+	c.countParams(hash, +1)
 	c.log.Info("portal account reset", "account", a.ID, "method", a.Method)
 	return a.public(), nil
 }
@@ -332,9 +328,16 @@ type Restrictions struct {
 	// LockedUntil is the end of a lock after failed attempts; zero when
 	// the account is not locked.
 	LockedUntil time.Time
-	// Failures is the number of wrong passwords and codes counted toward
-	// the next lock (within the last 15 minutes).
+	// Failures is the number of wrong passwords and codes of every source
+	// counted toward the next account lock (within the last 15 minutes;
+	// 20 lock).
 	Failures int
+	// Consecutive is, per factor ("password", "sms", "totp", "recovery"),
+	// the failures since that factor's last success (100 refuse it until
+	// Unlock).
+	Consecutive map[string]int
+	// ThrottledSources is how many sources are throttled now.
+	ThrottledSources int
 	// SMSSent is how many SMS codes were sent within the last 15 minutes
 	// (at most 5 are).
 	SMSSent int
@@ -354,7 +357,15 @@ func (c *Core) Restrictions(ctx context.Context, accountID string) (Restrictions
 	if err != nil {
 		return Restrictions{}, err
 	}
-	r := Restrictions{SwitchOpen: a.SwitchOpen, Failures: maxFailures - a.failuresLeft(now)}
+	r := Restrictions{SwitchOpen: a.SwitchOpen, Failures: len(recent(a.Failures, now)), Consecutive: map[string]int{}}
+	for f, n := range a.Consecutive {
+		r.Consecutive[f] = n
+	}
+	for _, s := range a.Sources {
+		if now.Before(s.LockedUntil) {
+			r.ThrottledSources++
+		}
+	}
 	if now.Before(a.LockedUntil) {
 		r.LockedUntil = a.LockedUntil
 	}

@@ -111,6 +111,11 @@ type Options struct {
 	MaxConcurrentHashes int
 	// Logger receives ids and outcomes only; default discards.
 	Logger *slog.Logger
+	// SupportContact is how the account holder reaches support (an
+	// address, a URL or a phone number), named in the e-mails sent when
+	// failed attempts lock an account or refuse a factor
+	// (mail.support_contact); default "our support team".
+	SupportContact string
 }
 
 // Stats counts the side effects performed since Open: the audit of the
@@ -145,9 +150,16 @@ type Core struct {
 	argon  Argon2Params
 	log    *slog.Logger
 
+	support string // Options.SupportContact
+
 	sealKey []byte // AES-256-GCM key for TOTP secrets
 	macKey  []byte // HMAC-SHA256 key for SMS codes, derived from sealKey
-	dummy   string // PHC hash compared against for unknown accounts
+	// dummies are PHC hashes compared against for unknown accounts, one
+	// per argon2id parameter set in use; params counts the stored
+	// password hashes per parameter set (see dummyFor).
+	dummyMu sync.Mutex
+	dummies map[string]string
+	params  map[string]int
 
 	sem         chan struct{} // bounds argon2id computations
 	hashWaiting atomic.Int64  // callers waiting for sem (test instrumentation)
@@ -190,12 +202,13 @@ func Open(opts Options) (*Core, error) {
 		return nil, errors.New("portal: Options.Path, Mail and SMS are required")
 	}
 	c := &Core{
-		mail:   opts.Mail,
-		sms:    opts.SMS,
-		issuer: opts.Issuer,
-		now:    opts.Now,
-		argon:  withDefaults(opts.Argon2),
-		log:    opts.Logger,
+		support: opts.SupportContact,
+		mail:    opts.Mail,
+		sms:     opts.SMS,
+		issuer:  opts.Issuer,
+		now:     opts.Now,
+		argon:   withDefaults(opts.Argon2),
+		log:     opts.Logger,
 	}
 	if c.issuer == "" {
 		c.issuer = "IP ServerOne"
@@ -246,7 +259,7 @@ func Open(opts Options) (*Core, error) {
 		err = c.setKeys(key)
 	}
 	if err == nil {
-		c.dummy, err = c.hashPassword(context.Background(), randomText(16))
+		err = c.loadParams()
 	}
 	if err != nil {
 		db.Close()

@@ -38,10 +38,31 @@ func loadKey(explicit []byte, file string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("portal: key file: %w", err)
 	}
+	if err := checkKeyMode(file); err != nil {
+		return nil, err
+	}
 	if len(key) != keySize {
 		return nil, fmt.Errorf("portal: key file %s must hold %d bytes, has %d", file, keySize, len(key))
 	}
 	return key, nil
+}
+
+// ErrKeyFileMode is returned by Open when the key file can be read by
+// its group or by others (issue 11 item 11): the key decrypts every TOTP
+// secret. The error names the chmod that fixes it.
+var ErrKeyFileMode = errors.New("portal: key file readable by group or others")
+
+// checkKeyMode refuses a key file with any group or other permission bit
+// set, naming the command that fixes it.
+func checkKeyMode(file string) error {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("portal: key file: %w", err)
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o; run: chmod 600 %s", ErrKeyFileMode, file, m, file)
+	}
+	return nil
 }
 
 // writeNewFile creates file (0600) holding data, failing with

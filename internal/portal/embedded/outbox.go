@@ -48,6 +48,8 @@ const (
 	kindAlert        = "alert"
 	kindConfirmation = "confirmation"
 	kindRestored     = "restored"
+	kindLocked       = "locked"  // first lock of a failure streak
+	kindRefused      = "refused" // a factor reached the consecutive-failure cap
 )
 
 // outboxRec is an e-mail written in the transaction of the change it
@@ -196,4 +198,49 @@ func greeting(a accountRec) string {
 		return a.Name
 	}
 	return a.Email
+}
+
+// factorNames are the factors as the owner's e-mail names them.
+var factorNames = map[string]string{
+	factorPassword: "password",
+	factorSMS:      "SMS code",
+	factorTOTP:     "authenticator app code",
+	factorRecovery: "recovery code",
+}
+
+// lockMessage tells the account holder that failed attempts locked the
+// account (the first lock of a streak) or, ev.capped, that the factor is
+// refused until support unlocks it; it names the support contact and
+// never the values tried (NIST SP 800-63B §5.2.2, RFC 4226 §7.2 "inform
+// the user").
+func (c *Core) lockMessage(id string, a accountRec, factor string, ev failEvent, at time.Time) mail.Message {
+	contact := c.support
+	if contact == "" {
+		contact = "our support team"
+	}
+	what := fmt.Sprintf(`There were %d wrong attempts in a row at the %s of your %s Customer
+Portal account %s; the last at %s UTC. Further attempts are paused for a
+while (the pause grows with each new series of wrong attempts).`, ev.count, factorNames[factor], c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"))
+	subject := "Security alert: sign-in attempts on your account were paused"
+	if ev.capped {
+		subject = "Security alert: sign-in on your account is blocked until you contact support"
+		what = fmt.Sprintf(`There were %d wrong attempts in a row at the %s of your %s Customer
+Portal account %s; the last at %s UTC. To protect your account, this step
+is now blocked until our support team unblocks it.`, ev.count, factorNames[factor], c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"))
+	}
+	return mail.Message{
+		ID:      id,
+		To:      a.Email,
+		Subject: subject,
+		Text: fmt.Sprintf(`Hello %s,
+
+%s
+
+If this was you, wait and try again later, or contact %s.
+If this was not you, someone may know your password: change it in the
+Customer Portal and contact %s.
+
+%s team
+`, greeting(a), what, contact, contact, c.issuer),
+	}
 }

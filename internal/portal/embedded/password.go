@@ -23,8 +23,7 @@ import (
 const (
 	passwordGrantTTL = 5 * time.Minute  // LevelPassword grant
 	elevatedGrantTTL = 10 * time.Minute // LevelElevated grant
-	failureWindow    = 15 * time.Minute // failures counted within, and lock length
-	maxFailures      = 5                // failures per account within failureWindow
+	failureWindow    = 15 * time.Minute // failures counted within (see throttle.go for the limits)
 	proofLife        = 20 * time.Minute // how long after its proof a grant can be renewed by Reauthenticate (the flow's bound)
 )
 
@@ -137,6 +136,8 @@ type grantRec struct {
 	// Reauthenticate carries it over, so that renewals never stretch a
 	// proof beyond proofLife.
 	ProvedAt time.Time `json:",omitzero"`
+	// Source is the sourceKey of the platform user who gave the proof.
+	Source string `json:",omitempty"`
 }
 
 func grantKey(token string) string {
@@ -160,12 +161,15 @@ func loadGrant(tx *bbolt.Tx, token string) (grantRec, error) {
 // an unknown account or an empty accountID returns portal.ErrBadPassword
 // after the same one hash computation (no account enumeration by timing,
 // OWASP ASVS 5 6.3.8). Wrong passwords and wrong second-factor codes count
-// per account: the 5th within 15 minutes locks the account for 15 minutes
-// and returns *portal.LockedError, as does every attempt during the lock,
-// even with the right password (NIST SP 800-63B §5.2.2). Success clears the
-// password failures. ctx bounds the wait for a hashing slot.
+// as throttle.go says (NIST SP 800-63B §5.2.2): the source's 5th failure
+// within 15 minutes throttles that source, the account's 20th locks the
+// account, each returning *portal.LockedError for every attempt until it
+// ends, even with the right password; 100 wrong passwords in a row refuse
+// the password until Unlock. A hash made with other parameters than the
+// configured ones is re-made at a successful check. Success clears the
+// password's consecutive count. ctx bounds the wait for a hashing slot.
 func (c *Core) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
-	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, time.Time{}, "")
+	return c.verifyPassword(ctx, accountID, password, portal.LevelPassword, time.Time{}, "", false)
 }
 
 // Reauthenticate implements portal.Core.Reauthenticate: the password of
@@ -192,7 +196,13 @@ func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) 
 	if g.ProvedAt.IsZero() || !now.Before(g.ProvedAt.Add(proofLife)) {
 		return portal.Grant{}, portal.ErrExpired
 	}
-	return c.verifyPassword(ctx, g.AccountID, password, g.Level, g.ProvedAt, grantKey(grantToken))
+	// The holder of an elevated grant is past the SMS proof of a switch:
+	// the account-wide lock, which other sources' failures may cause, does
+	// not stop the same source's "password again" (its own throttle and
+	// the cap do).
+	src := c.sourceKey(portal.SourceFromContext(ctx))
+	own := g.Level == portal.LevelElevated && g.Source == src
+	return c.verifyPassword(ctx, g.AccountID, password, g.Level, g.ProvedAt, grantKey(grantToken), own)
 }
 
 // verifyPassword checks password for accountID and issues a grant of
@@ -203,22 +213,33 @@ func (c *Core) Reauthenticate(ctx context.Context, grantToken, password string) 
 // the password hash is the one checked (portal.ErrBadPassword, counting
 // nothing, after a reset meanwhile) and that the renewed grant still
 // exists (portal.ErrBadGrant after a factor change voided it meanwhile).
-func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, provedAt time.Time, renews string) (portal.Grant, error) {
+func (c *Core) verifyPassword(ctx context.Context, accountID, password string, level portal.GrantLevel, provedAt time.Time, renews string, own bool) (portal.Grant, error) {
 	now := c.clock()
+	src := c.sourceKey(portal.SourceFromContext(ctx))
 	acct, err := c.viewAccount(accountID)
 	if err != nil && !errors.Is(err, portal.ErrNotFound) {
 		return portal.Grant{}, err
 	}
 	if err != nil {
-		return portal.Grant{}, c.failUnknown(ctx, accountID, password, now)
+		return portal.Grant{}, c.failUnknown(ctx, accountID, password, now, src)
 	}
-	if err := acct.lockError(now); err != nil {
+	if err := acct.gate(now, src, factorPassword, own); err != nil {
+		c.logRefused(accountID, factorPassword, err)
 		return portal.Grant{}, err
 	}
 	checked := acct.PasswordHash
 	ok, err := c.checkPassword(ctx, checked, password)
 	if err != nil {
 		return portal.Grant{}, err
+	}
+	// A hash made with other parameters than the configured ones is
+	// replaced at this successful check (OWASP Password Storage Cheat
+	// Sheet, "upgrading the work factor").
+	rehash := ""
+	if ok && c.outdated(checked) {
+		if rehash, err = c.hashPassword(ctx, password); err != nil {
+			return portal.Grant{}, err
+		}
 	}
 
 	grant := portal.Grant{
@@ -233,12 +254,13 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 	} else if end := provedAt.Add(proofLife); grant.ExpiresAt.After(end) {
 		grant.ExpiresAt = end
 	}
+	mailID := ""
 	err = c.update(func(tx *bbolt.Tx) error {
 		acct, err := loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
-		if err := acct.lockError(now); err != nil {
+		if err := acct.gate(now, src, factorPassword, own); err != nil {
 			return err // locked meanwhile by concurrent failures
 		}
 		if acct.PasswordHash != checked {
@@ -248,8 +270,11 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 			return portal.ErrBadGrant // voided while the hash ran
 		}
 		if !ok {
-			lockErr := acct.fail(now, &acct.PasswordFailures)
+			lockErr, ev := acct.fail(now, src, factorPassword)
 			if err := put(tx, bAccounts, accountID, acct); err != nil {
+				return err
+			}
+			if mailID, err = c.recordFailure(tx, now, acct, factorPassword, ev); err != nil {
 				return err
 			}
 			if lockErr != nil {
@@ -257,12 +282,22 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 			}
 			return keep(portal.ErrBadPassword)
 		}
-		acct.PasswordFailures = nil
+		acct.succeed(src, factorPassword)
+		if rehash != "" {
+			acct.PasswordHash = rehash
+		}
 		if err := put(tx, bAccounts, accountID, acct); err != nil {
 			return err
 		}
-		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt, provedAt})
+		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt, provedAt, src})
 	})
+	if rehash != "" && err == nil {
+		c.countParams(checked, -1)
+		c.countParams(rehash, +1)
+	}
+	if mailID != "" {
+		c.deliver(ctx, mailID)
+	}
 	c.log.Info("portal password check", "account", accountID, "renewal", renewal, "level", level, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err
@@ -293,7 +328,7 @@ func (c *Core) UnknownAccount(email string) string {
 // failures of a non-empty id (UnknownAccount) count and lock like
 // an account's, under a keyed hash of the id, so that the lock does not
 // tell a real e-mail from an unknown one.
-func (c *Core) failUnknown(ctx context.Context, accountID, password string, now time.Time) error {
+func (c *Core) failUnknown(ctx context.Context, accountID, password string, now time.Time, src string) error {
 	var key string
 	var rec accountRec
 	if accountID != "" {
@@ -307,11 +342,12 @@ func (c *Core) failUnknown(ctx context.Context, accountID, password string, now 
 		if err != nil {
 			return err
 		}
-		if err := rec.lockError(now); err != nil {
+		if err := rec.gate(now, src, factorPassword, false); err != nil {
+			c.logRefused(accountID, factorPassword, err)
 			return err
 		}
 	}
-	if _, err := c.checkPassword(ctx, c.dummy, password); err != nil {
+	if _, err := c.checkPassword(ctx, c.dummyFor(accountID), password); err != nil {
 		return err
 	}
 	if key == "" {
@@ -322,11 +358,15 @@ func (c *Core) failUnknown(ctx context.Context, accountID, password string, now 
 		if _, err := get(tx, bUnknown, key, &rec); err != nil {
 			return err
 		}
-		if err := rec.lockError(now); err != nil {
+		if err := rec.gate(now, src, factorPassword, false); err != nil {
 			return err
 		}
-		lockErr := rec.fail(now, &rec.PasswordFailures)
+		lockErr, ev := rec.fail(now, src, factorPassword)
 		if err := put(tx, bUnknown, key, rec); err != nil {
+			return err
+		}
+		rec.ID = accountID // audited under the opaque id; no e-mail (no owner)
+		if _, err := c.recordFailure(tx, now, rec, factorPassword, ev); err != nil {
 			return err
 		}
 		if err := pruneUnknown(tx, now, key); err != nil {
@@ -371,7 +411,7 @@ func pruneUnknown(tx *bbolt.Tx, now time.Time, keep string) error {
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
 			}
-			if rec.lockError(now) == nil && rec.failuresLeft(now) == maxFailures {
+			if rec.lockError(now) == nil && len(recent(rec.Failures, now)) == 0 && now.Sub(rec.LockedUntil) > maxLock {
 				stale = append(stale, append([]byte(nil), k...))
 			}
 		}

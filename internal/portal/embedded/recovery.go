@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"time"
@@ -12,45 +11,74 @@ import (
 	"guidedfix/internal/portal"
 )
 
-// recoveryAlphabet has no characters that are easy to confuse (0/O, 1/I/L):
-// 32 symbols, 5 bits each, so a 10-character code carries 50 bits (NIST SP
-// 800-63B §5.1.2.1 asks at least 20 bits for look-up secrets).
-const recoveryAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+// recoveryAlphabet is Crockford's base32 alphabet: 32 symbols, 5 bits
+// each, without I, L, O and U. Input maps the look-alikes back (O -> 0,
+// I and L -> 1), so no symbol can be misread (www.crockford.com/base32).
+const recoveryAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// recoveryLen is the number of alphabet characters in a recovery code.
-const recoveryLen = 10
+// recoveryLen is the number of alphabet characters in a recovery code:
+// 15 × 5 = 75 bits, above the 64 bits NIST SP 800-63B-4 §4.2.1.1 asks of
+// saved recovery codes.
+const recoveryLen = 15
+
+// recoveryGroup is the group length in which a code is shown
+// ("XXXXX-XXXXX-XXXXX").
+const recoveryGroup = 5
+
+// legacyRecoveryAlphabet and legacyRecoveryLen are the codes issued before
+// the 75-bit ones (10 characters, 49 bits): still accepted until used or
+// replaced, never issued.
+const (
+	legacyRecoveryAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	legacyRecoveryLen      = 10
+)
 
 // recoveryWindow is how long after an enrollment was confirmed recovery
 // codes may be issued for it.
 const recoveryWindow = 10 * time.Minute
 
-// newRecoveryCode returns a code "XXXXX-XXXXX" from crypto/rand, uniform
-// over the alphabet (rejection sampling).
+// newRecoveryCode returns a code of recoveryLen symbols from crypto/rand,
+// uniform over the alphabet (256 is a multiple of 32, so a byte's low 5
+// bits are uniform), shown in groups of recoveryGroup joined by '-'.
 func newRecoveryCode() string {
 	var b strings.Builder
-	buf := make([]byte, 1)
-	for b.Len() < recoveryLen+1 {
-		if b.Len() == recoveryLen/2 {
+	buf := randomBytes(recoveryLen)
+	for i, x := range buf {
+		if i > 0 && i%recoveryGroup == 0 {
 			b.WriteByte('-')
 		}
-		if _, err := rand.Read(buf); err != nil {
-			panic(err) // crypto/rand never fails on supported platforms
-		}
-		if int(buf[0]) >= 256-256%len(recoveryAlphabet) {
-			continue
-		}
-		b.WriteByte(recoveryAlphabet[int(buf[0])%len(recoveryAlphabet)])
+		b.WriteByte(recoveryAlphabet[int(x)%len(recoveryAlphabet)])
 	}
 	return b.String()
 }
 
-// normalizeRecoveryCode upper-cases code and drops spaces and hyphens; it
-// returns "" unless recoveryLen alphabet characters remain.
+// normalizeRecoveryCode upper-cases code, drops spaces and hyphens and maps
+// O to 0 and I, L to 1; it returns "" unless recoveryLen alphabet
+// characters remain. A code of legacyRecoveryLen characters of the legacy
+// alphabet (issued before) is returned as it is, upper-cased.
 func normalizeRecoveryCode(code string) string {
+	if len(code) > 64 {
+		return ""
+	}
+	up := strings.ToUpper(code)
+	var legacy strings.Builder
+	for _, r := range up {
+		if r == ' ' || r == '-' {
+			continue
+		}
+		legacy.WriteRune(r)
+	}
+	if l := legacy.String(); len(l) == legacyRecoveryLen && strings.Trim(l, legacyRecoveryAlphabet) == "" {
+		return l
+	}
 	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
+	for _, r := range up {
 		switch {
 		case r == ' ' || r == '-':
+		case r == 'O':
+			b.WriteByte('0')
+		case r == 'I' || r == 'L':
+			b.WriteByte('1')
 		case r < 128 && strings.ContainsRune(recoveryAlphabet, r):
 			b.WriteRune(r)
 		default:
@@ -121,8 +149,8 @@ func (c *Core) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n in
 
 // VerifyRecoveryCode checks code (case, spaces and hyphens ignored)
 // against the account's unused recovery codes and consumes the one it
-// matches: each works once. A wrong code counts as a failed code attempt
-// toward the account lock (5 in 15 minutes) and returns
+// matches: each works once. A wrong code counts toward the limits of
+// throttle.go (factor "recovery") and returns
 // *portal.BadCodeError, or *portal.LockedError when it locks; a malformed
 // code returns portal.ErrCodeFormat; a code used concurrently by another
 // call returns portal.ErrCodeReplayed.
@@ -132,11 +160,13 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		return portal.ErrCodeFormat
 	}
 	now := c.clock()
+	src := c.sourceKey(portal.SourceFromContext(ctx))
 	a, err := c.viewAccount(accountID)
 	if err != nil {
 		return err
 	}
-	if err := a.lockError(now); err != nil {
+	if err := a.gate(now, src, factorRecovery, false); err != nil {
+		c.logRefused(accountID, factorRecovery, err)
 		return err
 	}
 	match := ""
@@ -151,18 +181,25 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		}
 	}
 	var result error
+	mailID := ""
 	err = c.update(func(tx *bbolt.Tx) error {
 		a, err := loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
 		if match == "" {
-			result = a.fail(now, &a.CodeFailures)
+			var ev failEvent
+			result, ev = a.fail(now, src, factorRecovery)
 			if result == nil {
-				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now)}
+				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			return put(tx, bAccounts, a.ID, a)
+			if err := put(tx, bAccounts, a.ID, a); err != nil {
+				return err
+			}
+			mailID, err = c.recordFailure(tx, now, a, factorRecovery, ev)
+			return err
 		}
+		a.succeed(src, factorRecovery)
 		i := indexOf(a.RecoveryCodes, match)
 		if i < 0 {
 			result = portal.ErrCodeReplayed
@@ -174,6 +211,9 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		}
 		return appendAudit(tx, now, a.ID, "recovery_code_used", fmt.Sprintf("%d left", len(a.RecoveryCodes)))
 	})
+	if mailID != "" {
+		c.deliver(ctx, mailID)
+	}
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func TestRecoveryCodesWorkOnceAndAreHashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	format := regexp.MustCompile(`^[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}$`)
+	format := regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$`)
 	seen := map[string]bool{}
 	for _, c := range codes {
 		if !format.MatchString(c) || seen[c] {

@@ -114,7 +114,7 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		if !now.Before(g.ExpiresAt) {
 			return portal.ErrExpired
 		}
-		if err := a.lockError(now); err != nil {
+		if err := a.gate(now, c.sourceKey(portal.SourceFromContext(ctx)), factorSMS, false); err != nil {
 			return err
 		}
 		if a.Method != portal.MethodSMS {
@@ -186,8 +186,10 @@ func voidChallenge(tx *bbolt.Tx, id string) error {
 // (NIST SP 800-63B §6.1.2.1 re-authentication); the same token is returned.
 // A wrong code returns *portal.BadCodeError with the tries left; the 3rd
 // wrong code, or an expired or void challenge, returns portal.ErrExpired.
-// Wrong codes also count towards the account's lock (5 failures of password
-// or code in 15 minutes, *portal.LockedError). It returns portal.ErrBadGrant
+// Wrong codes also count towards the limits of throttle.go (the source's
+// throttle, the account lock, the cap of 100 consecutive wrong SMS codes;
+// *portal.LockedError). A challenge sent before the account's factor
+// changed (or replaced since) returns portal.ErrExpired. It returns portal.ErrBadGrant
 // for an unknown grant or a challenge of another account, portal.ErrExpired
 // for an expired grant and portal.ErrNotFound for an unknown challenge.
 func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, code string) (portal.Grant, error) {
@@ -196,7 +198,9 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		return portal.Grant{}, portal.ErrCodeFormat
 	}
 	now := c.clock()
+	src := c.sourceKey(portal.SourceFromContext(ctx))
 	var g grantRec
+	mailID := ""
 	err := c.update(func(tx *bbolt.Tx) error {
 		var err error
 		if g, err = loadGrant(tx, grantToken); err != nil {
@@ -209,7 +213,8 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		if err != nil {
 			return err
 		}
-		if err := a.lockError(now); err != nil {
+		if err := a.gate(now, src, factorSMS, false); err != nil {
+			c.logRefused(a.ID, factorSMS, err)
 			return err
 		}
 		var ch challengeRec
@@ -224,6 +229,14 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		if ch.Void || !now.Before(ch.ExpiresAt) {
 			return portal.ErrExpired
 		}
+		if a.Method != portal.MethodSMS || a.Challenge != ch.ID {
+			// The factor changed since the code was sent (issue 11 item
+			// 7): the challenge proves nothing any more.
+			if err := voidChallenge(tx, ch.ID); err != nil {
+				return err
+			}
+			return keep(portal.ErrExpired)
+		}
 		if !hmac.Equal(c.codeMAC(ch.ID, code), ch.MAC) {
 			ch.Attempts++
 			var result error = &portal.BadCodeError{AttemptsLeft: smsCodeAttempts - ch.Attempts}
@@ -231,13 +244,14 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 				ch.Void, ch.MAC = true, nil
 				result = portal.ErrExpired
 			}
-			if lockErr := a.fail(now, &a.CodeFailures); lockErr != nil {
+			lockErr, ev := a.fail(now, src, factorSMS)
+			if lockErr != nil {
 				ch.Void, ch.MAC = true, nil
 				result = lockErr
 			} else if bad, ok := result.(*portal.BadCodeError); ok {
 				// Say the tighter limit: the challenge's tries or the
-				// account's failures before the lock.
-				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now))
+				// failures before this source's throttle or the lock.
+				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
 			}
 			if err := put(tx, bChallenges, ch.ID, ch); err != nil {
 				return err
@@ -245,11 +259,14 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 			if err := put(tx, bAccounts, a.ID, a); err != nil {
 				return err
 			}
+			if mailID, err = c.recordFailure(tx, now, a, factorSMS, ev); err != nil {
+				return err
+			}
 			return keep(result)
 		}
 		ch.Void, ch.MAC = true, nil
-		a.CodeFailures = nil
-		g.Level, g.ExpiresAt, g.ProvedAt = portal.LevelElevated, now.Add(elevatedGrantTTL), now
+		a.succeed(src, factorSMS)
+		g.Level, g.ExpiresAt, g.ProvedAt, g.Source = portal.LevelElevated, now.Add(elevatedGrantTTL), now, src
 		if err := put(tx, bChallenges, ch.ID, ch); err != nil {
 			return err
 		}
@@ -258,6 +275,9 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		}
 		return put(tx, bGrants, grantKey(grantToken), g)
 	})
+	if mailID != "" {
+		c.deliver(ctx, mailID)
+	}
 	c.log.Info("portal sms verify", "challenge", challengeID, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err

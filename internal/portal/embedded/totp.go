@@ -37,6 +37,9 @@ type enrollmentRec struct {
 	ExpiresAt time.Time
 	Failures  int
 	State     portal.EnrollmentState
+	// Source is the sourceKey that proved the second factor for the
+	// grant that began the enrollment.
+	Source string `json:",omitempty"`
 	// ConfirmedAt is when the enrollment was confirmed (zero before).
 	ConfirmedAt time.Time `json:",omitzero"`
 }
@@ -224,7 +227,7 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 		if err != nil {
 			return err
 		}
-		e := enrollmentRec{ID: newID("enr"), AccountID: a.ID, ExpiresAt: now.Add(enrollmentTTL), State: portal.EnrollmentPending}
+		e := enrollmentRec{ID: newID("enr"), AccountID: a.ID, ExpiresAt: now.Add(enrollmentTTL), State: portal.EnrollmentPending, Source: g.Source}
 		e.Secret = c.seal(secret, enrollAAD(a.ID, e.ID))
 		if err := voidEnrollment(tx, a.Enrollment); err != nil {
 			return err
@@ -270,8 +273,10 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		return err
 	}
 	now := c.clock()
+	src := c.sourceKey(portal.SourceFromContext(ctx))
 	msgID := messageID(opConfirm, key)
 	repeated := false
+	lockMail := ""
 	err := c.update(func(tx *bbolt.Tx) error {
 		var e enrollmentRec
 		if ok, err := get(tx, bEnrollments, enrollmentID, &e); err != nil {
@@ -304,6 +309,13 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		if a.Method == portal.MethodTOTP {
 			return &portal.WrongStateError{Method: a.Method}
 		}
+		// Codes count per account, not per QR code (issue 11 item 4): the
+		// source's throttle, the account lock (not for the source that
+		// proved the SMS code of this switch) and the cap apply.
+		if err := a.gate(now, src, factorTOTP, e.Source == src); err != nil {
+			c.logRefused(a.ID, factorTOTP, err)
+			return err
+		}
 		secret, err := c.unseal(e.Secret, enrollAAD(a.ID, e.ID))
 		if err != nil {
 			return err
@@ -316,8 +328,28 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 				e.State, e.Secret = portal.EnrollmentVoid, nil
 				result = portal.ErrExpired
 			}
+			lockErr, ev := a.fail(now, src, factorTOTP)
+			if lockErr != nil {
+				e.State, e.Secret = portal.EnrollmentVoid, nil
+				if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
+					result = lockErr
+				}
+			} else if bad, ok := result.(*portal.BadCodeError); ok {
+				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
+			}
 			if err := put(tx, bEnrollments, e.ID, e); err != nil {
 				return err
+			}
+			if err := put(tx, bAccounts, a.ID, a); err != nil {
+				return err
+			}
+			if lockMail, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
+				return err
+			}
+			if e.State == portal.EnrollmentVoid {
+				if err := appendAudit(tx, now, a.ID, "enrollment_voided", fmt.Sprintf("%d wrong codes", e.Failures)); err != nil {
+					return err
+				}
 			}
 			return keep(result)
 		}
@@ -325,6 +357,12 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			return portal.ErrCodeReplayed
 		}
 		prevMethod := a.Method
+		a.succeed(src, factorTOTP)
+		// A factor change voids the pending SMS challenge (issue 11 item 7).
+		if err := voidChallenge(tx, a.Challenge); err != nil {
+			return err
+		}
+		a.Challenge = ""
 		a.Method, a.TOTPSecret, a.LastStep, a.Enrollment = portal.MethodTOTP, c.seal(secret, totpAAD(a.ID)), step, ""
 		a.SwitchOpen = false
 		// A factor change voids every grant: one elevated by the SMS code
@@ -349,6 +387,9 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		return put(tx, bIdempotency, key, idemRec{Op: opConfirm, AccountID: a.ID, Ref: e.ID})
 	})
 	c.log.Info("portal totp enrollment confirm", "enrollment", enrollmentID, "repeated", repeated, "error", errText(err))
+	if lockMail != "" {
+		c.deliver(ctx, lockMail)
+	}
 	if err != nil {
 		return err
 	}
@@ -397,8 +438,9 @@ func (c *Core) EnrollmentState(ctx context.Context, enrollmentID string) (portal
 // portal.ErrCodeFormat) must match time step c-1, c or c+1 and that step
 // must be after the last accepted one (else portal.ErrCodeReplayed); the
 // step is recorded in the same transaction. A wrong code counts towards
-// the account lock and returns *portal.BadCodeError with the failures left
-// before the lock, or *portal.LockedError. It returns portal.ErrNotFound
+// the limits of throttle.go (factor "totp") and returns
+// *portal.BadCodeError with the failures left before the source's
+// throttle or the account lock, or *portal.LockedError. It returns portal.ErrNotFound
 // for an unknown account and *portal.WrongStateError when TOTP is not its
 // method.
 func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
@@ -407,12 +449,15 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 		return portal.ErrCodeFormat
 	}
 	now := c.clock()
+	src := c.sourceKey(portal.SourceFromContext(ctx))
+	mailID := ""
 	err := c.update(func(tx *bbolt.Tx) error {
 		a, err := loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
-		if err := a.lockError(now); err != nil {
+		if err := a.gate(now, src, factorTOTP, false); err != nil {
+			c.logRefused(a.ID, factorTOTP, err)
 			return err
 		}
 		if a.Method != portal.MethodTOTP {
@@ -424,11 +469,14 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 		}
 		step, ok := matchStep(b32.EncodeToString(secret), code, now, otp.DigitsSix)
 		if !ok {
-			var result error = a.fail(now, &a.CodeFailures)
+			result, ev := a.fail(now, src, factorTOTP)
 			if result == nil {
-				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now)}
+				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
 			if err := put(tx, bAccounts, a.ID, a); err != nil {
+				return err
+			}
+			if mailID, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
 				return err
 			}
 			return keep(result)
@@ -436,9 +484,13 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 		if step <= a.LastStep {
 			return portal.ErrCodeReplayed
 		}
-		a.LastStep, a.CodeFailures = step, nil
+		a.LastStep = step
+		a.succeed(src, factorTOTP)
 		return put(tx, bAccounts, a.ID, a)
 	})
+	if mailID != "" {
+		c.deliver(ctx, mailID)
+	}
 	c.log.Info("portal totp verify", "account", accountID, "ok", err == nil, "error", errText(err))
 	return err
 }

@@ -395,3 +395,16 @@ func (c *Client) EnrollmentState(ctx context.Context, enrollmentID string) (port
 	}
 	return portal.EnrollmentState(r.JSON200.State), nil
 }
+
+// PasswordInText implements portal.Core: POST /v1/password/in-text, the
+// text in the JSON body only (it may hold the password). A read: retried
+// like the other reads.
+func (c *Client) PasswordInText(ctx context.Context, accountID, text string) (bool, error) {
+	r, err := call(c, ctx, "passwordInText", http.StatusOK, func(ctx context.Context) (*gen.PasswordInTextResponse, error) {
+		return c.api.PasswordInTextWithResponse(ctx, gen.PasswordInTextRequest{AccountId: accountID, Text: text})
+	})
+	if err != nil {
+		return false, err
+	}
+	return r.JSON200.Found, nil
+}

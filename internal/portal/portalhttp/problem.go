@@ -91,6 +91,13 @@ func problemFor(err error, now time.Time) (gen.Problem, int) {
 		case errors.As(err, &le):
 			at, lim := le.RetryAfter.UTC(), le.SMSLimit
 			p.RetryAfter, p.SmsLimit = &at, &lim
+			if le.Operator {
+				// Refused until an operator unlocks it: no retryAfter,
+				// no Retry-After header.
+				op := true
+				p.RetryAfter, p.Operator = nil, &op
+				break
+			}
 			retry = int((at.Sub(now) + time.Second - 1) / time.Second)
 			if retry < 0 {
 				retry = 0
@@ -120,6 +127,9 @@ func errorFor(p *gen.Problem, status int) error {
 		}
 		if p.SmsLimit != nil {
 			le.SMSLimit = *p.SmsLimit
+		}
+		if p.Operator != nil {
+			le.Operator = *p.Operator
 		}
 		return le
 	case TypeBadCode:

@@ -371,3 +371,13 @@ func (s *server) GetEnrollmentState(w http.ResponseWriter, r *http.Request) {
 	st, err := s.core.EnrollmentState(r.Context(), req.EnrollmentId)
 	s.write(w, r, s.result(gen.EnrollmentStateResult{State: gen.EnrollmentState(st)}, err))
 }
+
+// PasswordInText implements gen.ServerInterface: POST /v1/password/in-text.
+func (s *server) PasswordInText(w http.ResponseWriter, r *http.Request) {
+	var req gen.PasswordInTextRequest
+	if _, ok := s.decode(w, r, &req); !ok {
+		return
+	}
+	found, err := s.core.PasswordInText(r.Context(), req.AccountId, req.Text)
+	s.write(w, r, s.result(gen.PasswordInTextResult{Found: found}, err))
+}

@@ -176,6 +176,19 @@ type GrantRequest struct {
 // Method defines model for Method.
 type Method string
 
+// PasswordInTextRequest defines model for PasswordInTextRequest.
+type PasswordInTextRequest struct {
+	AccountId string `json:"accountId"`
+
+	// Text The customer's message; may contain the password, so it is never logged.
+	Text string `json:"text"`
+}
+
+// PasswordInTextResult defines model for PasswordInTextResult.
+type PasswordInTextResult struct {
+	Found bool `json:"found"`
+}
+
 // Problem RFC 9457 problem details with this contract's extension members.
 type Problem struct {
 	// AttemptsLeft bad-code: wrong codes still tolerated (at least 1).
@@ -183,6 +196,9 @@ type Problem struct {
 	Detail       *string `json:"detail,omitempty"`
 	Instance     *string `json:"instance,omitempty"`
 	Method       *Method `json:"method,omitempty"`
+
+	// Operator locked: true when the factor reached 100 consecutive failures (NIST SP 800-63B §5.2.2) and is refused until an operator unlocks the account; retryAfter is then absent.
+	Operator *bool `json:"operator,omitempty"`
 
 	// RetryAfter locked: when a new attempt is allowed.
 	RetryAfter *time.Time `json:"retryAfter,omitempty"`
@@ -335,6 +351,9 @@ type UnknownAccountJSONRequestBody = EmailRequest
 
 // ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
 type ReauthenticateJSONRequestBody = ReauthenticateRequest
+
+// PasswordInTextJSONRequestBody defines body for PasswordInText for application/json ContentType.
+type PasswordInTextJSONRequestBody = PasswordInTextRequest
 
 // VerifyPasswordJSONRequestBody defines body for VerifyPassword for application/json ContentType.
 type VerifyPasswordJSONRequestBody = VerifyPasswordRequest
@@ -528,6 +547,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/grants/reauthenticate (the `Reauthenticate` operationId).
 	Reauthenticate(ctx context.Context, params *ReauthenticateParams, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordInTextWithBody Whether a customer's message contains the account's password
+	//
+	// Checks the whole trimmed `text` and each word of it (split at white space;
+	// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+	// start) of at least 8 characters against the account's password, at most
+	// 12 candidates in that order, so that a message a customer wrote to a
+	// support agent can be withheld. Counts no failure, issues no grant and
+	// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+	PasswordInTextWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PasswordInText Whether a customer's message contains the account's password
+	//
+	// Checks the whole trimmed `text` and each word of it (split at white space;
+	// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+	// start) of at least 8 characters against the account's password, at most
+	// 12 candidates in that order, so that a message a customer wrote to a
+	// support agent can be withheld. Counts no failure, issues no grant and
+	// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+	PasswordInText(ctx context.Context, body PasswordInTextJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyPasswordWithBody Check a password and get a password-level grant
 	//
@@ -929,6 +976,54 @@ func (c *Client) ReauthenticateWithBody(ctx context.Context, params *Reauthentic
 // Corresponds with POST /v1/grants/reauthenticate (the `Reauthenticate` operationId).
 func (c *Client) Reauthenticate(ctx context.Context, params *ReauthenticateParams, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReauthenticateRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordInTextWithBody Whether a customer's message contains the account's password
+//
+// Checks the whole trimmed `text` and each word of it (split at white space;
+// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+// start) of at least 8 characters against the account's password, at most
+// 12 candidates in that order, so that a message a customer wrote to a
+// support agent can be withheld. Counts no failure, issues no grant and
+// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+func (c *Client) PasswordInTextWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordInTextRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PasswordInText Whether a customer's message contains the account's password
+//
+// Checks the whole trimmed `text` and each word of it (split at white space;
+// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+// start) of at least 8 characters against the account's password, at most
+// 12 candidates in that order, so that a message a customer wrote to a
+// support agent can be withheld. Counts no failure, issues no grant and
+// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+func (c *Client) PasswordInText(ctx context.Context, body PasswordInTextJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPasswordInTextRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1604,6 +1699,46 @@ func NewReauthenticateRequestWithBody(server string, params *ReauthenticateParam
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewPasswordInTextRequest calls the generic PasswordInText builder with application/json body
+func NewPasswordInTextRequest(server string, body PasswordInTextJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPasswordInTextRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPasswordInTextRequestWithBody constructs an http.Request for the PasswordInText method, with any body, and a specified content type
+func NewPasswordInTextRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/password/in-text")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2297,6 +2432,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/grants/reauthenticate (the `Reauthenticate` operationId).
 	ReauthenticateWithResponse(ctx context.Context, params *ReauthenticateParams, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
 
+	// PasswordInTextWithBodyWithResponse Whether a customer's message contains the account's password
+	//
+	// Checks the whole trimmed `text` and each word of it (split at white space;
+	// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+	// start) of at least 8 characters against the account's password, at most
+	// 12 candidates in that order, so that a message a customer wrote to a
+	// support agent can be withheld. Counts no failure, issues no grant and
+	// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+	PasswordInTextWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordInTextResponse, error)
+
+	// PasswordInTextWithResponse Whether a customer's message contains the account's password
+	//
+	// Checks the whole trimmed `text` and each word of it (split at white space;
+	// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+	// start) of at least 8 characters against the account's password, at most
+	// 12 candidates in that order, so that a message a customer wrote to a
+	// support agent can be withheld. Counts no failure, issues no grant and
+	// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+	PasswordInTextWithResponse(ctx context.Context, body PasswordInTextJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordInTextResponse, error)
+
 	// VerifyPasswordWithBodyWithResponse Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
@@ -2852,6 +3015,61 @@ func (r ReauthenticateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReauthenticateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PasswordInTextResponseDefaultHeaders the declared response headers of an HTTP default response for PasswordInText
+type PasswordInTextResponseDefaultHeaders struct {
+	RetryAfter *int
+}
+
+type PasswordInTextResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasswordInTextResult
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *PasswordInTextResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PasswordInTextResponse) GetJSON200() *PasswordInTextResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PasswordInTextResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PasswordInTextResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PasswordInTextResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PasswordInTextResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PasswordInTextResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3529,6 +3747,46 @@ func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, pa
 	return ParseReauthenticateResponse(rsp)
 }
 
+// PasswordInTextWithBodyWithResponse Whether a customer's message contains the account's password
+//
+// Checks the whole trimmed `text` and each word of it (split at white space;
+// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+// start) of at least 8 characters against the account's password, at most
+// 12 candidates in that order, so that a message a customer wrote to a
+// support agent can be withheld. Counts no failure, issues no grant and
+// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+func (c *ClientWithResponses) PasswordInTextWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PasswordInTextResponse, error) {
+	rsp, err := c.PasswordInTextWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordInTextResponse(rsp)
+}
+
+// PasswordInTextWithResponse Whether a customer's message contains the account's password
+//
+// Checks the whole trimmed `text` and each word of it (split at white space;
+// as typed, then without 1 or 2 punctuation marks at its end and 1 at its
+// start) of at least 8 characters against the account's password, at most
+// 12 candidates in that order, so that a message a customer wrote to a
+// support agent can be withheld. Counts no failure, issues no grant and
+// changes nothing (`x-guidedfix-read`); `not-found` for an unknown account.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/password/in-text (the `PasswordInText` operationId).
+func (c *ClientWithResponses) PasswordInTextWithResponse(ctx context.Context, body PasswordInTextJSONRequestBody, reqEditors ...RequestEditorFn) (*PasswordInTextResponse, error) {
+	rsp, err := c.PasswordInText(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePasswordInTextResponse(rsp)
+}
+
 // VerifyPasswordWithBodyWithResponse Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
@@ -4155,6 +4413,52 @@ func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, e
 	return response, nil
 }
 
+// ParsePasswordInTextResponse parses an HTTP response from a PasswordInTextWithResponse call
+func ParsePasswordInTextResponse(rsp *http.Response) (*PasswordInTextResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PasswordInTextResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasswordInTextResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case true:
+		var headers PasswordInTextResponseDefaultHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseVerifyPasswordResponse parses an HTTP response from a VerifyPasswordWithResponse call
 func ParseVerifyPasswordResponse(rsp *http.Response) (*VerifyPasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4619,6 +4923,9 @@ type ServerInterface interface {
 	// Reauthenticate Renew a grant, possibly expired, by checking the password again
 	// (POST /v1/grants/reauthenticate)
 	Reauthenticate(w http.ResponseWriter, r *http.Request, params ReauthenticateParams)
+	// PasswordInText Whether a customer's message contains the account's password
+	// (POST /v1/password/in-text)
+	PasswordInText(w http.ResponseWriter, r *http.Request)
 	// VerifyPassword Check a password and get a password-level grant
 	// (POST /v1/password/verify)
 	VerifyPassword(w http.ResponseWriter, r *http.Request, params VerifyPasswordParams)
@@ -4809,6 +5116,20 @@ func (siw *ServerInterfaceWrapper) Reauthenticate(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.Reauthenticate(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PasswordInText operation middleware
+func (siw *ServerInterfaceWrapper) PasswordInText(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PasswordInText(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -5430,6 +5751,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-enrollments/recovery-codes", wrapper.IssueRecoveryCodes)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-enrollments/cancel", wrapper.CancelTOTPEnrollment)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-enrollments/state", wrapper.GetEnrollmentState)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/password/in-text", wrapper.PasswordInText)
 
 	return m
 }
