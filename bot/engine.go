@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"guidedfix/internal/corr"
 )
 
 // Ids of the engine's own messages (bot/locales), for adapters that show
@@ -119,6 +121,9 @@ type Options struct {
 	// Support, if set, offers "Talk to a person" on every prompt and lets
 	// staff take a conversation over (TakeOver, AgentSay, HandBack).
 	Support Support
+	// Meter, if set, receives turn latencies and the sweeper's numbers
+	// (metrics).
+	Meter Meter
 }
 
 // Engine runs flows for events from any number of adapters. It is safe for
@@ -136,6 +141,7 @@ type Engine struct {
 	hooks      hooks
 	observer   func(context.Context, Transition)
 	support    Support
+	meter      Meter
 	catalog    *Catalog
 	queue      keyedQueue
 	mu         sync.RWMutex
@@ -160,6 +166,7 @@ func New(opts Options) (*Engine, error) {
 		hooks:      opts.Hook,
 		observer:   opts.Observer,
 		support:    opts.Support,
+		meter:      opts.Meter,
 		catalog:    NewCatalog(),
 		deliverers: map[string]Deliverer{},
 	}
@@ -171,6 +178,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.meter == nil {
+		e.meter = noMeter{}
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -259,6 +269,9 @@ func (e *Engine) recoverTurn(conv Conversation, err *error) {
 }
 
 func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
+	ctx = corr.Ensure(ctx)
+	start := time.Now()
+	defer func() { e.meter.Turn(ev.Conversation.Channel, time.Since(start), err) }()
 	defer e.recoverTurn(ev.Conversation, &err)
 	if ev.UpdateID != "" {
 		seen, err := e.store.Seen(ctx, ev.Conversation.Channel, ev.UpdateID)
@@ -548,10 +561,12 @@ func (e *Engine) Nonce(s *Session) string { return e.nonce(s) }
 // most limit sessions and returns how many it handled.
 func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 	now := e.now().UTC()
+	start := time.Now()
 	due, err := e.store.Due(ctx, now, limit)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
+	defer func() { e.meter.Sweep(len(due), time.Since(start)) }()
 	n := 0
 	for _, c := range due {
 		if ctx.Err() != nil {
@@ -573,6 +588,7 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 }
 
 func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
+	ctx = corr.Ensure(ctx)
 	unlock := e.queue.lock(c.String())
 	defer unlock()
 	defer e.recoverTurn(c, &err)
@@ -597,11 +613,13 @@ func (e *Engine) runDeadline(ctx context.Context, s *Session) error {
 		return nil
 	}
 	if !now.Before(s.ExpiresAt) {
+		e.meter.Deadline(now.Sub(s.ExpiresAt))
 		return e.expire(ctx, s, now)
 	}
 	if s.WakeAt.IsZero() || now.Before(s.WakeAt) {
 		return nil
 	}
+	e.meter.Deadline(now.Sub(s.WakeAt))
 	f, ok := e.flows[s.Flow]
 	if !ok {
 		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)

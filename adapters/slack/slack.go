@@ -115,11 +115,18 @@ type Options struct {
 	// commands, take-over and hand-back, agent replies. Without it those
 	// commands are answered with the help.
 	Desk Desk
+	// HTTPClient, if set, makes the Web API requests (slack-go's
+	// OptionHTTPClient), e.g. one whose transport counts them for metrics.
+	HTTPClient *http.Client
+	// Ready, if set, is called once when auth.test has succeeded and
+	// traffic is being received: readiness probes (/readyz) wait for it.
+	Ready func()
 }
 
 // Adapter connects Slack to the engine. It is safe for concurrent use.
 type Adapter struct {
 	api     *slackapi.Client
+	ready   func() // Options.Ready
 	engine  *bot.Engine
 	log     *slog.Logger
 	now     func() time.Time
@@ -171,6 +178,7 @@ func New(opts Options) (*Adapter, error) {
 		secret:    opts.SigningSecret,
 		sleep:     sleep,
 		ackBudget: ackBudget,
+		ready:     opts.Ready,
 	}
 	if a.mode == "" {
 		a.mode = ModeSocket
@@ -211,6 +219,9 @@ func New(opts Options) (*Adapter, error) {
 	if opts.AppToken != "" {
 		apiOpts = append(apiOpts, slackapi.OptionAppLevelToken(opts.AppToken))
 	}
+	if opts.HTTPClient != nil {
+		apiOpts = append(apiOpts, slackapi.OptionHTTPClient(opts.HTTPClient))
+	}
 	a.api = slackapi.New(opts.BotToken, apiOpts...)
 	if err := opts.Engine.Catalog().Load(messages, "locales/en.yaml"); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
@@ -249,6 +260,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 	}
 	a.botUser = me.UserID
+	if a.ready != nil {
+		a.ready()
+	}
 	var err error
 	if a.mode == ModeHTTP {
 		err = a.serveHTTP(ctx)

@@ -108,6 +108,14 @@ type Options struct {
 	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
 	// to 64 idle connections to the Bot API server.
 	HTTPClient *http.Client
+	// Ready, if set, is called once when the startup calls have succeeded
+	// (getMe, setMyCommands, then deleteWebhook or setWebhook) and updates
+	// are being received: readiness probes (/readyz) wait for it.
+	Ready func()
+	// WrapTransport, if set, wraps the Bot API client's transport (e.g.
+	// to count calls for metrics); it gets http.DefaultTransport's clone
+	// or HTTPClient's transport.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Adapter connects the engine to one Telegram bot. It implements
@@ -198,6 +206,14 @@ func New(opts Options) (*Adapter, error) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = maxIdleConns
 		client = &http.Client{Transport: tr, Timeout: time.Minute}
+	}
+	if opts.WrapTransport != nil {
+		c := *client
+		if c.Transport == nil {
+			c.Transport = http.DefaultTransport
+		}
+		c.Transport = opts.WrapTransport(c.Transport)
+		client = &c
 	}
 	if opts.Inbox != nil && opts.WebhookURL == "" {
 		client = withHolding(client, opts.Inbox)
@@ -313,6 +329,9 @@ func (a *Adapter) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.opts.Ready != nil {
+		a.opts.Ready()
+	}
 	a.log.Info("receiving updates by long polling")
 	a.b.Start(ctx)
 	return nil
@@ -336,6 +355,9 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 	if err != nil {
 		srv.Close()
 		return err
+	}
+	if a.opts.Ready != nil {
+		a.opts.Ready()
 	}
 	a.log.Info("receiving updates by webhook", "listen", ln.Addr().String())
 	select {

@@ -15,6 +15,7 @@ import (
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/config"
 	"guidedfix/internal/mail"
+	"guidedfix/internal/metrics"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/store"
@@ -35,7 +36,9 @@ type app struct {
 	engine  *bot.Engine
 	// supportOn says the engine offers escalations (openOptions.support).
 	supportOn bool
-	closers   []func() error
+	// metrics counts what the parts opened here do (ops listener).
+	metrics *metrics.Metrics
+	closers []func() error
 }
 
 // Close closes what open opened, in reverse order.
@@ -123,7 +126,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, dataDir: dir}
+	a := &app{cfg: cfg, dataDir: dir, metrics: metrics.New()}
 	out := o.logOut
 	if out == nil {
 		out = os.Stderr
@@ -161,7 +164,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		Path:                filepath.Join(dir, "portal.db"),
 		KeyFile:             filepath.Join(dir, "portal.key"),
 		Key:                 key,
-		Mail:                a.mail,
+		Mail:                a.metrics.Mail(a.mail),
 		SMS:                 sms,
 		Issuer:              cfg.Portal.Issuer,
 		Now:                 o.now,
@@ -174,6 +177,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.core = core
 	a.closers = append(a.closers, core.Close)
+	registerCoreMetrics(a.metrics, core)
 	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
 	if err != nil {
 		a.Close()
@@ -181,6 +185,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.support = sup
 	a.closers = append(a.closers, sup.Close)
+	a.metrics.AddBolt("support", sup.DBStats)
 	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
 		CoreAudit: func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := core.AuditLog(ctx, accountID, limit)
@@ -207,7 +212,8 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
-	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer,
+	a.metrics.AddBolt("sessions", st.DBStats)
+	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(core), Issuer: cfg.Portal.Issuer,
 		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
 	var desk bot.Support
@@ -215,7 +221,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		desk, a.supportOn = a.desk, true
 	}
 	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
-		MaxDuration: cfg.Flow.MaxDuration, Observer: a.desk.Observe, Support: desk,
+		MaxDuration: cfg.Flow.MaxDuration, Observer: observers(a.desk.Observe, a.metrics.Observe), Meter: a.metrics, Support: desk,
 		Now: o.now, Logger: a.log})
 	if err != nil {
 		a.Close()

@@ -69,6 +69,20 @@ type Config struct {
 	Enrollment EnrollmentConfig `koanf:"enrollment"`
 	Telegram   TelegramConfig   `koanf:"telegram"`
 	Slack      SlackConfig      `koanf:"slack"`
+	// Ops configures the operator's listener (metrics, health, pprof).
+	Ops OpsConfig `koanf:"ops"`
+}
+
+// OpsConfig configures the ops listener of `guidedfix serve`: /metrics,
+// /healthz, /readyz, pprof, expvar and the admin backup endpoint.
+type OpsConfig struct {
+	// Listen is the listener's host:port (default "127.0.0.1:9464");
+	// "off" turns it off. A non-loopback host needs Public.
+	Listen string `koanf:"listen"`
+	// Public allows a Listen address beyond loopback, so that a Prometheus
+	// on another machine can scrape; pprof, expvar and the admin endpoint
+	// still answer loopback clients only. Default false.
+	Public bool `koanf:"public"`
 }
 
 // EnrollmentConfig configures the TOTP enrollment step.
@@ -283,6 +297,7 @@ func Default() Config {
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
 	}
 }
 

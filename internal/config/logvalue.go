@@ -31,5 +31,6 @@ func (c Config) LogValue() slog.Value {
 			"bot_token", c.Slack.BotToken, "app_token", c.Slack.AppToken, "signing_secret", c.Slack.SigningSecret,
 			"api_url", c.Slack.APIURL, "listen", c.Slack.Listen, "command", c.Slack.Command, "mode", c.Slack.Mode,
 			"support_channel", c.Slack.SupportChannel, "staff_user_ids", c.Slack.StaffUserIDs, "staff_group", c.Slack.StaffGroup),
+		slog.Group("ops", "listen", c.Ops.Listen, "public", c.Ops.Public),
 	)
 }
