@@ -30,10 +30,7 @@ func observers(fs ...func(context.Context, bot.Transition)) func(context.Context
 // and its argon2id queue.
 func registerCoreMetrics(m *metrics.Metrics, core *embedded.Core) {
 	m.AddBolt("portal", core.DBStats)
-	m.AddGauge("guidedfix_argon2_waiting", "Password hashes (argon2id) waiting for a slot of portal.max_concurrent_hashes.",
-		func() float64 { w, _ := core.HashQueue(); return float64(w) })
-	m.AddGauge("guidedfix_argon2_running", "Password hashes (argon2id) running now.",
-		func() float64 { _, r := core.HashQueue(); return float64(r) })
+	m.AddHashQueue(core.HashQueue)
 }
 
 // opsOptions returns the ops listener's options for a, listening on addr

@@ -25,7 +25,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", "", "data directory (default: $GUIDEDFIX_DATA_DIR, the config file's data_dir, or the per-user data directory)")
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "YAML configuration file (optional; environment variables GUIDEDFIX_* override it)")
-	root.AddCommand(newDemoCmd(g), newServeCmd(g), newHandoffCmd(g), newAuditCmd(g), newPortalCmd(g), newVersionCmd(), newBackupCmd(g))
+	root.AddCommand(newDemoCmd(g), newServeCmd(g), newHandoffCmd(g), newAuditCmd(g), newPortalCmd(g), newVersionCmd(), newBackupCmd(g), newConfigCmd(g))
 	return root
 }
 

@@ -17,7 +17,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -26,11 +25,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/v2"
 )
 
 // EnvPrefix starts every environment variable that sets a configuration
@@ -391,71 +385,9 @@ func Load(path string) (Config, error) {
 }
 
 func load(path string, environ func() []string) (Config, error) {
-	k := koanf.New(".")
-	if path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return Config{}, fmt.Errorf("config: file %s does not exist", path)
-			}
-			return Config{}, fmt.Errorf("config: file %s: %w", path, err)
-		}
-		for _, key := range k.Keys() {
-			if !known[key] {
-				return Config{}, fmt.Errorf("config: file %s: %q is not a setting", path, key)
-			}
-		}
-	}
-
-	err := k.Load(env.Provider(".", env.Opt{
-		EnvironFunc: environ,
-		TransformFunc: func(name, value string) (string, any) {
-			if value == "" {
-				return "", nil
-			}
-			return conventionalEnv[name], value
-		},
-	}), nil)
-	if err != nil {
-		return Config{}, fmt.Errorf("config: environment: %w", err)
-	}
-
-	var envErrs []error
-	err = k.Load(env.Provider(".", env.Opt{
-		Prefix:      EnvPrefix,
-		EnvironFunc: environ,
-		TransformFunc: func(name, value string) (string, any) {
-			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__", ".")
-			if !known[key] || sections[key] {
-				if err := envTypo(name, key); err != nil {
-					envErrs = append(envErrs, err)
-				}
-				return "", nil
-			}
-			if value == "" {
-				return "", nil
-			}
-			if key == "slack.staff_user_ids" {
-				return key, splitList(value)
-			}
-			return key, value
-		},
-	}), nil)
-	if err == nil {
-		err = errors.Join(envErrs...)
-	}
-	if err != nil {
-		return Config{}, fmt.Errorf("config: environment: %w", err)
-	}
-
-	cfg := Default()
-	if err := k.Unmarshal("", &cfg); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	if err := cfg.normalize(); err != nil {
-		return Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+	cfg, problems := check(path, environ)
+	if len(problems) > 0 {
+		return Config{}, errors.Join(problems...)
 	}
 	return cfg, nil
 }
@@ -507,15 +439,16 @@ func (c *Config) normalize() error {
 // known holds every setting's key path ("smtp.host") and every section's
 // ("smtp"); sections holds the section names alone. Both derive from the
 // koanf tags of Config.
-var known, sections = keySets()
+var known, sections, fields = keySets()
 
-func keySets() (known, sections map[string]bool) {
-	known, sections = map[string]bool{}, map[string]bool{}
+func keySets() (known, sections map[string]bool, fields map[string]reflect.StructField) {
+	known, sections, fields = map[string]bool{}, map[string]bool{}, map[string]reflect.StructField{}
 	var walk func(prefix string, t reflect.Type)
 	walk = func(prefix string, t reflect.Type) {
 		for f := range t.Fields() {
 			key := prefix + f.Tag.Get("koanf")
 			known[key] = true
+			fields[key] = f
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
 				sections[key] = true
 				walk(key+".", f.Type)
@@ -523,7 +456,7 @@ func keySets() (known, sections map[string]bool) {
 		}
 	}
 	walk("", reflect.TypeFor[Config]())
-	return known, sections
+	return known, sections, fields
 }
 
 // Keys returns every setting's key path ("smtp.host"), sorted; [EnvName]

@@ -68,7 +68,7 @@ func TestDefaults(t *testing.T) {
 	}
 	// Unrelated variables change nothing; no file, no GUIDEDFIX_ variables
 	// gives exactly the defaults.
-	got := mustLoad(t, "", "HOME=/root", "PATH=/bin", "GUIDEDFIX_CONFIG=/etc/guidedfix.yaml", "GUIDEDFIXSMTP__HOST=x")
+	got := mustLoad(t, "", "HOME=/root", "PATH=/bin", "GUIDEDFIXSMTP__HOST=x")
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("load(\"\") = %+v\nwant %+v", got, want)
 	}

@@ -24,6 +24,13 @@ var (
 		"Free pages on a bbolt database's freelist (Stats.FreePageN).", []string{"db"}, nil)
 )
 
+// boltNames are the sample names of the bbolt metrics.
+func boltNames() []string {
+	return []string{"guidedfix_bolt_read_transactions_total", "guidedfix_bolt_open_read_transactions",
+		"guidedfix_bolt_pages_written_total", "guidedfix_bolt_write_seconds_total", "guidedfix_bolt_spill_seconds_total",
+		"guidedfix_bolt_rebalance_seconds_total", "guidedfix_bolt_free_pages"}
+}
+
 // boltCollector reads the bbolt Stats of each added database at each
 // scrape.
 type boltCollector struct {

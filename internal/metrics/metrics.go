@@ -18,6 +18,7 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +75,8 @@ type Metrics struct {
 	mailFailed  prometheus.Counter
 
 	bolt *boltCollector
+	// names are the sample names of every metric defined here.
+	names []string
 }
 
 // New returns metrics registered on a new registry, together with the Go
@@ -81,7 +84,8 @@ type Metrics struct {
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f := factory{reg}
+	var names []string
+	f := factory{reg, &names}
 	m := &Metrics{
 		reg: reg,
 		flowsStarted: f.counterVec("guidedfix_flows_started_total",
@@ -124,6 +128,7 @@ func New() *Metrics {
 		mailRetried: f.counter("guidedfix_mail_retried_total", "Attempts to send an e-mail whose earlier attempt failed."),
 		mailFailed:  f.counter("guidedfix_mail_failed_total", "Attempts to send an e-mail that failed (refused, unreachable)."),
 	}
+	m.names = names
 	m.bolt = &boltCollector{dbs: map[string]func() bbolt.Stats{}}
 	reg.MustRegister(m.bolt)
 	return m
@@ -189,6 +194,35 @@ var _ bot.Meter = (*Metrics)(nil)
 // invalid, like prometheus.MustRegister.
 func (m *Metrics) AddGauge(name, help string, fn func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+	m.names = append(m.names, name)
+}
+
+// AddHashQueue exports the password-hashing queue that queue reports:
+// guidedfix_argon2_waiting (hashes waiting for a slot of
+// portal.max_concurrent_hashes) and guidedfix_argon2_running.
+func (m *Metrics) AddHashQueue(queue func() (waiting, running int64)) {
+	m.AddGauge("guidedfix_argon2_waiting", "Password hashes (argon2id) waiting for a slot of portal.max_concurrent_hashes.",
+		func() float64 { w, _ := queue(); return float64(w) })
+	m.AddGauge("guidedfix_argon2_running", "Password hashes (argon2id) running now.",
+		func() float64 { _, r := queue(); return float64(r) })
+}
+
+// Names returns the sample names this registry exports, sorted: every
+// metric defined here (histograms as _bucket, _sum and _count), the bbolt
+// metrics, added gauges, and the Go runtime and process collectors'
+// families. The dashboard test checks its queries against it.
+func (m *Metrics) Names() ([]string, error) {
+	names := append([]string(nil), m.names...)
+	names = append(names, boltNames()...)
+	fams, err := m.reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fams {
+		names = append(names, f.GetName())
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
 // AddBolt exports bbolt's Stats of the database named db ("portal",
@@ -198,35 +232,51 @@ func (m *Metrics) AddBolt(db string, stats func() bbolt.Stats) {
 	m.bolt.add(db, stats)
 }
 
-// factory registers each metric it makes on reg.
-type factory struct{ reg *prometheus.Registry }
+// factory registers each metric it makes on reg and records its name.
+type factory struct {
+	reg   *prometheus.Registry
+	names *[]string
+}
+
+func (f factory) add(name string, histogram bool) {
+	if histogram {
+		*f.names = append(*f.names, name+"_bucket", name+"_sum", name+"_count")
+		return
+	}
+	*f.names = append(*f.names, name)
+}
 
 func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	f.reg.MustRegister(c)
+	f.add(name, false)
 	return c
 }
 
 func (f factory) counter(name, help string) prometheus.Counter {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	f.reg.MustRegister(c)
+	f.add(name, false)
 	return c
 }
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 	f.reg.MustRegister(g)
+	f.add(name, false)
 	return g
 }
 
 func (f factory) histogram(name, help string, buckets []float64) prometheus.Histogram {
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
 	f.reg.MustRegister(h)
+	f.add(name, true)
 	return h
 }
 
 func (f factory) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	f.reg.MustRegister(h)
+	f.add(name, true)
 	return h
 }
