@@ -26,15 +26,22 @@ type opsRun struct {
 	dir      string
 	base     string
 	acc      account
-	cancel   context.CancelFunc
-	done     chan error
-	draining chan func() // receives the drain hook's body
+	cancel context.CancelFunc
+	done   chan error
 }
 
 func startOpsServe(t *testing.T, fake *fakebotapi.Server, onDrain func(base string)) *opsRun {
 	t.Helper()
 	dir := t.TempDir()
 	acc := addAccounts(t, dir, "ops", 1)[0]
+	r := serveOn(t, dir, fake, onDrain)
+	r.acc = acc
+	return r
+}
+
+// serveOn runs serve on the data directory dir (see startOpsServe).
+func serveOn(t *testing.T, dir string, fake *fakebotapi.Server, onDrain func(base string)) *opsRun {
+	t.Helper()
 	t.Setenv("TELEGRAM_BOT_TOKEN", procToken)
 	t.Setenv("SLACK_BOT_TOKEN", "")
 	t.Setenv("GUIDEDFIX_TELEGRAM__API_URL", fake.URL)
@@ -45,7 +52,7 @@ func startOpsServe(t *testing.T, fake *fakebotapi.Server, onDrain func(base stri
 	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__TIME", "1")
 	t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
 	t.Setenv("GUIDEDFIX_OPS__LISTEN", "127.0.0.1:0")
-	r := &opsRun{t: t, dir: dir, acc: acc, done: make(chan error, 1)}
+	r := &opsRun{t: t, dir: dir, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
