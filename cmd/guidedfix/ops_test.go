@@ -22,10 +22,10 @@ import (
 // fake, on a data directory holding one SMS account, and returns the ops
 // listener's base URL. The returned stop cancels serve and waits for it.
 type opsRun struct {
-	t        *testing.T
-	dir      string
-	base     string
-	acc      account
+	t      *testing.T
+	dir    string
+	base   string
+	acc    account
 	cancel context.CancelFunc
 	done   chan error
 }
