@@ -271,7 +271,11 @@ func (e *Engine) recoverTurn(conv Conversation, err *error) {
 func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	ctx = corr.Ensure(ctx)
 	start := time.Now()
-	defer func() { e.meter.Turn(ev.Conversation.Channel, time.Since(start), err) }()
+	defer func() {
+		took := time.Since(start)
+		e.meter.Turn(ev.Conversation.Channel, took, err)
+		e.log.DebugContext(ctx, "turn handled", "event", ev, "took", took, "err", err)
+	}()
 	defer e.recoverTurn(ev.Conversation, &err)
 	if ev.UpdateID != "" {
 		seen, err := e.store.Seen(ctx, ev.Conversation.Channel, ev.UpdateID)
@@ -281,7 +285,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		if seen {
 			// A redelivery: the turn was saved, but the process may have
 			// stopped before delivering all of its replies.
-			e.log.Debug("duplicate update ignored", "event", ev)
+			e.log.DebugContext(ctx, "duplicate update ignored", "event", ev)
 			return e.flushStored(ctx, ev.Conversation)
 		}
 	}
@@ -446,7 +450,7 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 	t := &Turn{Event: Event{Conversation: s.Conversation, Kind: KindTimer}, Now: now, Session: s, engine: e, from: s.State}
 	if ok {
 		if err := f.Expire(ctx, t); err != nil {
-			e.log.Error("expire failed", "session", s.ID, "err", err)
+			e.log.ErrorContext(ctx, "expire failed", "session", s.ID, "err", err)
 		}
 	}
 	switch {
@@ -463,19 +467,19 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 
 // failTurn reports a flow error to the user without saving the turn.
 func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
-	e.log.Error("turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
+	e.log.ErrorContext(ctx, "turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
 	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
 		// The user's message that held a secret is deleted all the same.
 		for _, q := range append(t.staged, t.replies...) {
 			if q.Op == OpDelete && q.ID == MsgDeleteUserSecret && q.MessageID != "" {
 				if _, derr := d.Deliver(ctx, t.Session.Conversation, q); derr != nil && !errors.Is(derr, ErrMessageGone) {
-					e.log.Warn("deliver failed", "reply", q, "err", derr)
+					e.log.WarnContext(ctx, "deliver failed", "reply", q, "err", derr)
 				}
 			}
 		}
 		if _, derr := d.Deliver(ctx, t.Session.Conversation, r); derr != nil {
-			e.log.Warn("deliver failed", "reply", r, "err", derr)
+			e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", derr)
 		}
 	}
 	return err
@@ -495,7 +499,7 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	}
 	r := Reply{Op: OpSend, ID: id, Text: e.catalog.TextFor(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
-		e.log.Warn("deliver failed", "reply", r, "err", err)
+		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}
 	return nil
 }
@@ -579,7 +583,7 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 		}
 		// A turn once begun runs to its end, also during a shutdown.
 		if err := e.wake(context.WithoutCancel(ctx), c); err != nil {
-			e.log.Error("sweep turn failed", "conversation", c.String(), "err", err)
+			e.log.ErrorContext(ctx, "sweep turn failed", "conversation", c.String(), "err", err)
 			continue
 		}
 		n++
@@ -645,7 +649,7 @@ func (e *Engine) wakeUnserved(ctx context.Context, s *Session) error {
 	if err != nil || len(s.Outbox) == 0 {
 		return err
 	}
-	e.log.Warn("no adapter serves this channel: replies dropped", "channel", s.Conversation.Channel, "session", s.ID, "replies", len(s.Outbox))
+	e.log.WarnContext(ctx, "no adapter serves this channel: replies dropped", "channel", s.Conversation.Channel, "session", s.ID, "replies", len(s.Outbox))
 	s.Outbox = nil
 	return e.store.Save(ctx, s, "")
 }
@@ -659,7 +663,7 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
 		for {
 			n, err := e.Sweep(ctx, 100)
 			if err != nil {
-				e.log.Error("sweep failed", "err", err)
+				e.log.ErrorContext(ctx, "sweep failed", "err", err)
 			}
 			if n < 100 {
 				break

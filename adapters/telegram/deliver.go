@@ -233,7 +233,7 @@ func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(co
 		if attempt == maxAttempts {
 			return fmt.Errorf("telegram: %d attempts: %w", attempt, err)
 		}
-		a.log.Info("Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+		a.log.InfoContext(ctx, "Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
 		if err := a.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -303,7 +303,7 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 		return err
 	})
 	if err != nil {
-		a.log.Warn("answerCallbackQuery failed", "err", err)
+		a.log.WarnContext(ctx, "answerCallbackQuery failed", "err", err)
 		return false
 	}
 	if stale {
@@ -317,7 +317,7 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 			return err
 		})
 		if err != nil && !apiError(err, "message is not modified") {
-			a.log.Debug("removing a used inline keyboard failed", "err", err)
+			a.log.DebugContext(ctx, "removing a used inline keyboard failed", "err", err)
 		}
 	}
 	return false

@@ -275,7 +275,7 @@ func (a *Adapter) startup(ctx context.Context, method string, call func(context.
 		if errors.As(err, &tooMany) && tooMany.RetryAfter > 0 {
 			wait = time.Duration(tooMany.RetryAfter) * time.Second
 		}
-		a.log.Warn("Bot API call failed at startup; trying again", "method", method, "in", wait, "err", err)
+		a.log.WarnContext(ctx, "Bot API call failed at startup; trying again", "method", method, "in", wait, "err", err)
 		if err := a.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (a *Adapter) poll(ctx context.Context) error {
 	if a.opts.Ready != nil {
 		a.opts.Ready()
 	}
-	a.log.Info("receiving updates by long polling")
+	a.log.InfoContext(ctx, "receiving updates by long polling")
 	a.b.Start(ctx)
 	return nil
 }
@@ -359,7 +359,7 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 	if a.opts.Ready != nil {
 		a.opts.Ready()
 	}
-	a.log.Info("receiving updates by webhook", "listen", ln.Addr().String())
+	a.log.InfoContext(ctx, "receiving updates by webhook", "listen", ln.Addr().String())
 	select {
 	case <-ctx.Done():
 	case err := <-served:
@@ -489,7 +489,7 @@ func (a *Adapter) process(w work) (err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.Error("panic while handling an update; recovered", "conversation", w.conv.String(), "panic", p, "stack", string(debug.Stack()))
+			a.log.ErrorContext(ctx, "panic while handling an update; recovered", "conversation", w.conv.String(), "panic", p, "stack", string(debug.Stack()))
 			err = nil
 		}
 	}()
@@ -500,7 +500,7 @@ func (a *Adapter) process(w work) (err error) {
 		r := bot.Reply{Op: bot.OpSend, ID: "telegram.private_only",
 			Text: a.eng.Catalog().Text(w.locale, "telegram.private_only", map[string]any{"Link": "https://t.me/" + a.username()})}
 		if _, err := a.Deliver(ctx, w.conv, r); err != nil {
-			a.log.Warn("deliver failed", "conversation", w.conv.String(), "reply", r, "err", err)
+			a.log.WarnContext(ctx, "deliver failed", "conversation", w.conv.String(), "reply", r, "err", err)
 		}
 	}
 	return nil

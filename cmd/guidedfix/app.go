@@ -14,6 +14,7 @@ import (
 	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/config"
+	"guidedfix/internal/logs"
 	"guidedfix/internal/mail"
 	"guidedfix/internal/metrics"
 	"guidedfix/internal/portal"
@@ -38,6 +39,8 @@ type app struct {
 	supportOn bool
 	// metrics counts what the parts opened here do (ops listener).
 	metrics *metrics.Metrics
+	// redact hashes chat and user ids in the logs (key from the portal key).
+	redact  *logs.Redactor
 	closers []func() error
 }
 
@@ -64,6 +67,9 @@ type openOptions struct {
 	engine bool
 	// now overrides the clock (tests).
 	now func() time.Time
+	// wrapCore, if set, wraps the portal core the flow calls (tests
+	// record what it returns).
+	wrapCore func(portal.Core) portal.Core
 	// support offers "Talk to a person" and take-overs when Slack and
 	// its support channel (slack.support_channel) are configured: the
 	// engine gets the desk as its bot.Support and app.supportOn is set.
@@ -131,7 +137,8 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	if out == nil {
 		out = os.Stderr
 	}
-	a.log = newLogger(out, cfg.Log.SlogLevel(), cfg.Log.Format)
+	a.redact = logs.NewRedactor()
+	a.log = logs.New(out, cfg.Log.SlogLevel(), cfg.Log.Format, a.redact)
 
 	if cfg.SMTP.Enabled() {
 		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
@@ -178,6 +185,9 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.core = core
 	a.closers = append(a.closers, core.Close)
 	registerCoreMetrics(a.metrics, core)
+	if k, err := core.DeriveKey(logIDKeyPurpose); err == nil {
+		a.redact.SetKey(k) // the same hash of a chat id after a restart
+	}
 	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
 	if err != nil {
 		a.Close()
@@ -213,7 +223,11 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.store = st
 	a.closers = append(a.closers, st.Close)
 	a.metrics.AddBolt("sessions", st.DBStats)
-	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(core), Issuer: cfg.Portal.Issuer,
+	var flowCore portal.Core = core
+	if o.wrapCore != nil {
+		flowCore = o.wrapCore(flowCore)
+	}
+	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(flowCore, a.log), Issuer: cfg.Portal.Issuer,
 		Order: cfg.Flow.Order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
 	var desk bot.Support
@@ -230,11 +244,5 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	return a, nil
 }
 
-// newLogger returns a slog logger writing text or JSON at level.
-func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
+// logIDKeyPurpose is the portal key derivation of the logs' id hashes.
+const logIDKeyPurpose = "log id hmac-sha256"

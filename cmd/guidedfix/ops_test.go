@@ -41,6 +41,12 @@ func startOpsServe(t *testing.T, fake *fakebotapi.Server, onDrain func(base stri
 
 // serveOn runs serve on the data directory dir (see startOpsServe).
 func serveOn(t *testing.T, dir string, fake *fakebotapi.Server, onDrain func(base string)) *opsRun {
+	return serveWith(t, dir, fake, serveOptions{}, onDrain)
+}
+
+// serveWith runs serve on dir with so (its opsListening and draining are
+// set here).
+func serveWith(t *testing.T, dir string, fake *fakebotapi.Server, so serveOptions, onDrain func(base string)) *opsRun {
 	t.Helper()
 	t.Setenv("TELEGRAM_BOT_TOKEN", procToken)
 	t.Setenv("SLACK_BOT_TOKEN", "")
@@ -50,13 +56,15 @@ func serveOn(t *testing.T, dir string, fake *fakebotapi.Server, onDrain func(bas
 	t.Setenv("GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND", "-1")
 	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB", "1024")
 	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__TIME", "1")
-	t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
+	if so.logOut == nil {
+		t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
+	}
 	t.Setenv("GUIDEDFIX_OPS__LISTEN", "127.0.0.1:0")
 	r := &opsRun{t: t, dir: dir, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	so := serveOptions{opsListening: func(a string) { addr <- a }}
+	so.opsListening = func(a string) { addr <- a }
 	if onDrain != nil {
 		so.draining = func() { onDrain(r.base) }
 	}

@@ -19,6 +19,7 @@ import (
 	"guidedfix/adapters/telegram"
 	"guidedfix/bot"
 	"guidedfix/internal/ops"
+	"guidedfix/internal/portal"
 	"guidedfix/internal/support"
 )
 
@@ -68,13 +69,15 @@ type serveOptions struct {
 	// opsListening, if set, receives the ops listener's address once it
 	// listens.
 	opsListening func(addr string)
+	// wrapCore, if set, wraps the portal core the flow calls.
+	wrapCore func(portal.Core) portal.Core
 	// draining, if set, runs after readiness turned false at shutdown and
 	// before the adapters stop.
 	draining func()
 }
 
 func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) error {
-	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut})
+	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut, wrapCore: so.wrapCore})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"guidedfix/internal/portal"
@@ -10,14 +11,19 @@ import (
 
 // Portal returns core with every call counted in
 // guidedfix_portal_calls_total{operation,result} and timed in
-// guidedfix_portal_call_duration_seconds{operation}. It returns the same
+// guidedfix_portal_call_duration_seconds{operation}, and, when log is not
+// nil, one debug line per call (operation, result, duration; never an
+// argument) logged with the call's context. It returns the same
 // results and errors as core. The decorator embeds core, so a method added
 // to portal.Core later passes through (uncounted) until it is added here.
-func (m *Metrics) Portal(core portal.Core) portal.Core { return &meteredCore{Core: core, m: m} }
+func (m *Metrics) Portal(core portal.Core, log *slog.Logger) portal.Core {
+	return &meteredCore{Core: core, m: m, log: log}
+}
 
 type meteredCore struct {
 	portal.Core
-	m *Metrics
+	m   *Metrics
+	log *slog.Logger // debug line per call, with the turn's context
 }
 
 // portalResult names err's kind for the result label: "ok" for nil, the
@@ -48,105 +54,110 @@ func portalResult(err error) string {
 	return "error"
 }
 
-func (c *meteredCore) done(op string, start time.Time, err error) {
-	c.m.portalSeconds.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	c.m.portalCalls.WithLabelValues(op, portalResult(err)).Inc()
+func (c *meteredCore) done(ctx context.Context, op string, start time.Time, err error) {
+	took := time.Since(start)
+	result := portalResult(err)
+	c.m.portalSeconds.WithLabelValues(op).Observe(took.Seconds())
+	c.m.portalCalls.WithLabelValues(op, result).Inc()
+	if c.log != nil {
+		c.log.DebugContext(ctx, "portal call", "operation", op, "result", result, "took", took)
+	}
 }
 
 func (c *meteredCore) LookupAccount(ctx context.Context, email string) (portal.Account, error) {
 	start := time.Now()
 	r, err := c.Core.LookupAccount(ctx, email)
-	c.done("lookup_account", start, err)
+	c.done(ctx, "lookup_account", start, err)
 	return r, err
 }
 
 func (c *meteredCore) Account(ctx context.Context, accountID string) (portal.Account, error) {
 	start := time.Now()
 	r, err := c.Core.Account(ctx, accountID)
-	c.done("account", start, err)
+	c.done(ctx, "account", start, err)
 	return r, err
 }
 
 func (c *meteredCore) SecurityStatus(ctx context.Context, accountID string) (portal.Status, error) {
 	start := time.Now()
 	r, err := c.Core.SecurityStatus(ctx, accountID)
-	c.done("security_status", start, err)
+	c.done(ctx, "security_status", start, err)
 	return r, err
 }
 
 func (c *meteredCore) VerifyPassword(ctx context.Context, accountID, password string) (portal.Grant, error) {
 	start := time.Now()
 	r, err := c.Core.VerifyPassword(ctx, accountID, password)
-	c.done("verify_password", start, err)
+	c.done(ctx, "verify_password", start, err)
 	return r, err
 }
 
 func (c *meteredCore) Reauthenticate(ctx context.Context, grantToken, password string) (portal.Grant, error) {
 	start := time.Now()
 	r, err := c.Core.Reauthenticate(ctx, grantToken, password)
-	c.done("reauthenticate", start, err)
+	c.done(ctx, "reauthenticate", start, err)
 	return r, err
 }
 
 func (c *meteredCore) SendSMSChallenge(ctx context.Context, grantToken, key string) (portal.Challenge, error) {
 	start := time.Now()
 	r, err := c.Core.SendSMSChallenge(ctx, grantToken, key)
-	c.done("send_sms_challenge", start, err)
+	c.done(ctx, "send_sms_challenge", start, err)
 	return r, err
 }
 
 func (c *meteredCore) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, code string) (portal.Grant, error) {
 	start := time.Now()
 	r, err := c.Core.VerifySMSChallenge(ctx, grantToken, challengeID, code)
-	c.done("verify_sms_challenge", start, err)
+	c.done(ctx, "verify_sms_challenge", start, err)
 	return r, err
 }
 
 func (c *meteredCore) Disable2FA(ctx context.Context, grantToken, key string) error {
 	start := time.Now()
 	err := c.Core.Disable2FA(ctx, grantToken, key)
-	c.done("disable_2fa", start, err)
+	c.done(ctx, "disable_2fa", start, err)
 	return err
 }
 
 func (c *meteredCore) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) (portal.Enrollment, error) {
 	start := time.Now()
 	r, err := c.Core.BeginTOTPEnrollment(ctx, grantToken, key)
-	c.done("begin_totp_enrollment", start, err)
+	c.done(ctx, "begin_totp_enrollment", start, err)
 	return r, err
 }
 
 func (c *meteredCore) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, key string) error {
 	start := time.Now()
 	err := c.Core.ConfirmTOTPEnrollment(ctx, enrollmentID, code, key)
-	c.done("confirm_totp_enrollment", start, err)
+	c.done(ctx, "confirm_totp_enrollment", start, err)
 	return err
 }
 
 func (c *meteredCore) RestoreFactor(ctx context.Context, disableKey, key string) error {
 	start := time.Now()
 	err := c.Core.RestoreFactor(ctx, disableKey, key)
-	c.done("restore_factor", start, err)
+	c.done(ctx, "restore_factor", start, err)
 	return err
 }
 
 func (c *meteredCore) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n int) ([]string, error) {
 	start := time.Now()
 	r, err := c.Core.IssueRecoveryCodes(ctx, enrollmentID, n)
-	c.done("issue_recovery_codes", start, err)
+	c.done(ctx, "issue_recovery_codes", start, err)
 	return r, err
 }
 
 func (c *meteredCore) CancelTOTPEnrollment(ctx context.Context, enrollmentID string) error {
 	start := time.Now()
 	err := c.Core.CancelTOTPEnrollment(ctx, enrollmentID)
-	c.done("cancel_totp_enrollment", start, err)
+	c.done(ctx, "cancel_totp_enrollment", start, err)
 	return err
 }
 
 func (c *meteredCore) EnrollmentState(ctx context.Context, enrollmentID string) (portal.EnrollmentState, error) {
 	start := time.Now()
 	r, err := c.Core.EnrollmentState(ctx, enrollmentID)
-	c.done("enrollment_state", start, err)
+	c.done(ctx, "enrollment_state", start, err)
 	return r, err
 }

@@ -170,7 +170,7 @@ func (c *Core) AddAccount(ctx context.Context, na NewAccount) (portal.Account, e
 	if err != nil {
 		return portal.Account{}, err
 	}
-	c.log.Info("portal account added", "account", a.ID, "method", a.Method)
+	c.log.InfoContext(ctx, "portal account added", "account", a.ID, "method", a.Method)
 	return a.public(), nil
 }
 
@@ -218,7 +218,7 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 	if err != nil {
 		return portal.Account{}, err
 	}
-	c.log.Info("portal account reset", "account", a.ID, "method", a.Method)
+	c.log.InfoContext(ctx, "portal account reset", "account", a.ID, "method", a.Method)
 	return a.public(), nil
 }
 

@@ -91,7 +91,7 @@ func (c *Core) deliver(ctx context.Context, id string) {
 		return
 	}
 	if err := c.mail.Send(context.WithoutCancel(ctx), rec.Message); err != nil {
-		c.log.Warn("portal e-mail not sent, kept in outbox", "message", id, "kind", rec.Kind, "error", err.Error())
+		c.log.WarnContext(ctx, "portal e-mail not sent, kept in outbox", "message", id, "kind", rec.Kind, "error", err.Error())
 		return
 	}
 	switch rec.Kind {
@@ -104,7 +104,7 @@ func (c *Core) deliver(ctx context.Context, id string) {
 	}
 	rec.Sent = true
 	err = c.update(func(tx *bbolt.Tx) error { return put(tx, bOutbox, id, rec) })
-	c.log.Info("portal e-mail sent", "message", id, "kind", rec.Kind, "error", errText(err))
+	c.log.InfoContext(ctx, "portal e-mail sent", "message", id, "kind", rec.Kind, "error", errText(err))
 }
 
 // deliverPending sends every unsent outbox message: the crash recovery run

@@ -263,7 +263,7 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 		}
 		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt, provedAt})
 	})
-	c.log.Info("portal password check", "account", accountID, "renewal", renewal, "level", level, "ok", err == nil, "error", errText(err))
+	c.log.InfoContext(ctx, "portal password check", "account", accountID, "renewal", renewal, "level", level, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err
 	}
