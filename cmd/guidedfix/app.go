@@ -174,6 +174,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		Mail:                a.metrics.Mail(a.mail),
 		SMS:                 sms,
 		Issuer:              cfg.Portal.Issuer,
+		SupportContact:      cfg.Mail.SupportContact,
 		Now:                 o.now,
 		Argon2:              embedded.Argon2Params{Memory: mem, Time: iter, Threads: threads, KeyLen: 32, SaltLen: 16},
 		MaxConcurrentHashes: cfg.Portal.HashConcurrency(),
@@ -197,6 +198,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.closers = append(a.closers, sup.Close)
 	a.metrics.AddBolt("support", sup.DBStats)
 	a.desk = &support.Desk{Store: sup, Core: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
+		SupportContact: cfg.Mail.SupportContact,
 		CoreAudit: func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := core.AuditLog(ctx, accountID, limit)
 			out := make([]support.Entry, len(changes))

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"mime/quotedprintable"
 	"net/http"
+	"net/mail"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -60,6 +64,7 @@ func serveWith(t *testing.T, dir string, fake *fakebotapi.Server, so serveOption
 		t.Setenv("GUIDEDFIX_LOG__LEVEL", "error")
 	}
 	t.Setenv("GUIDEDFIX_OPS__LISTEN", "127.0.0.1:0")
+	t.Setenv("GUIDEDFIX_MAIL__SUPPORT_CONTACT", opsSupport)
 	r := &opsRun{t: t, dir: dir, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,6 +233,7 @@ func TestOpsReadinessAndMetricsAfterFlow(t *testing.T) {
 	if n := m[`guidedfix_mail_sent_total`]; n != 2 {
 		t.Errorf("mail sent %v, want 2 (the alert at disable, the confirmation)", n)
 	}
+	checkMails(t, r.dir, "Customer "+r.acc.email, 2)
 	for _, db := range []string{"portal", "sessions", "support"} {
 		if _, ok := m[fmt.Sprintf(`guidedfix_bolt_pages_written_total{db=%q}`, db)]; !ok {
 			t.Errorf("no bolt stats for %s", db)
@@ -242,6 +248,37 @@ func TestOpsReadinessAndMetricsAfterFlow(t *testing.T) {
 	r.stop()
 	if drainCode != 503 || drainBody != "portal: ok\ntelegram: ok\nshutting down\nnot ready\n" {
 		t.Fatalf("/readyz while draining = %d %q", drainCode, drainBody)
+	}
+}
+
+// opsSupport is mail.support_contact in these tests.
+const opsSupport = "support@ipserverone.example, +60 3 1234 5678"
+
+// checkMails checks the n e-mails in dir's .eml outbox: each greets
+// holder and ends with the support contact (mail.support_contact).
+func checkMails(t *testing.T, dir, holder string, n int) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "outbox", "mail", "*.eml"))
+	if len(files) != n {
+		t.Fatalf("%d e-mails in the outbox, want %d", len(files), n)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(string(body), "\r\n", "\n")
+		if !strings.HasPrefix(text, "Hello "+holder+",\n") || !strings.HasSuffix(text, "\n\nOur support team: "+opsSupport+"\n") {
+			t.Errorf("%s (%s):\n%s", filepath.Base(f), msg.Header.Get("Subject"), text)
+		}
 	}
 }
 

@@ -152,6 +152,10 @@ type MailConfig struct {
 	// From is the From header of every e-mail, one RFC 5322 address.
 	// Default "IP ServerOne <no-reply@ipserverone.example>".
 	From string `koanf:"from"`
+	// SupportContact ends every e-mail to an account holder, e.g.
+	// "support@example.com, +60 3 1234 5678". Empty (default): a line
+	// pointing to the Customer Portal's support page.
+	SupportContact string `koanf:"support_contact"`
 }
 
 // SMTPConfig says how e-mail leaves. With Host empty (the default) e-mail

@@ -30,8 +30,10 @@ var help = map[string]string{
 	"portal.argon2.threads":    "Degree of parallelism, 1-255.",
 	"portal.max_concurrent_hashes": "Password hashes run at once at most (each uses memory_kib); " +
 		"0 means 2 × the number of CPUs.",
-	"mail":          "Outgoing e-mail.",
-	"mail.from":     "From header of every e-mail: one RFC 5322 address.",
+	"mail":      "Outgoing e-mail.",
+	"mail.from": "From header of every e-mail: one RFC 5322 address.",
+	"mail.support_contact": "How account holders reach support, the last line of every e-mail to them " +
+		"(e.g. support@example.com, +60 3 1234 5678). Empty: a pointer to the Customer Portal's support page.",
 	"smtp":          "How e-mail leaves. With host empty, e-mail is written as .eml files into data_dir/outbox/mail.",
 	"smtp.host":     "Submission server's name or IP address.",
 	"smtp.port":     "TCP port, 1-65535.",

@@ -15,7 +15,7 @@ func (c Config) LogValue() slog.Value {
 			"key", c.Portal.Key,
 			slog.Group("argon2", "memory_kib", c.Portal.Argon2.MemoryKiB, "time", c.Portal.Argon2.Time, "threads", c.Portal.Argon2.Threads),
 			"max_concurrent_hashes", c.Portal.MaxConcurrentHashes),
-		slog.Group("mail", "from", c.Mail.From),
+		slog.Group("mail", "from", c.Mail.From, "support_contact", c.Mail.SupportContact),
 		slog.Group("smtp",
 			"host", c.SMTP.Host, "port", c.SMTP.Port, "username", c.SMTP.Username,
 			"password", c.SMTP.Password, "tls", c.SMTP.TLS, "timeout", c.SMTP.Timeout),

@@ -83,6 +83,9 @@ var DefaultArgon2 = Argon2Params{Memory: 19456, Time: 2, Threads: 1, KeyLen: 32,
 // Options configure Open. Path, Mail, SMS and one of Key or KeyFile are
 // required; every other field has a default.
 type Options struct {
+	// SupportContact ends every e-mail to the account holder
+	// (mail.support_contact); "" uses the catalog's default footer.
+	SupportContact string
 	// Path is the bbolt database file (e.g. DATA/portal.db), created 0600.
 	Path string
 	// KeyFile holds the 32-byte AES-256-GCM key that seals TOTP secrets;
@@ -145,6 +148,8 @@ type Core struct {
 	argon  Argon2Params
 	log    *slog.Logger
 
+	supportContact string // Options.SupportContact
+
 	sealKey []byte // AES-256-GCM key for TOTP secrets
 	macKey  []byte // HMAC-SHA256 key for SMS codes, derived from sealKey
 	dummy   string // PHC hash compared against for unknown accounts
@@ -197,6 +202,7 @@ func Open(opts Options) (*Core, error) {
 		argon:  withDefaults(opts.Argon2),
 		log:    opts.Logger,
 	}
+	c.supportContact = opts.SupportContact
 	if c.issuer == "" {
 		c.issuer = "IP ServerOne"
 	}
