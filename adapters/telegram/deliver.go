@@ -208,7 +208,11 @@ func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(co
 	backoff := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		if limited {
-			if err := a.sleep(ctx, a.limiter.delay(a.now(), chat)); err != nil {
+			d := a.limiter.delay(a.now(), chat)
+			if a.opts.RateWait != nil {
+				a.opts.RateWait(d)
+			}
+			if err := a.sleep(ctx, d); err != nil {
 				return err
 			}
 		}

@@ -116,6 +116,9 @@ type Options struct {
 	// to count calls for metrics); it gets http.DefaultTransport's clone
 	// or HTTPClient's transport.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// RateWait, if set, receives each wait the rate limits impose before
+	// a send (0 when none), for metrics.
+	RateWait func(time.Duration)
 }
 
 // Adapter connects the engine to one Telegram bot. It implements

@@ -233,6 +233,9 @@ func TestOpsReadinessAndMetricsAfterFlow(t *testing.T) {
 	if n := m[`guidedfix_mail_sent_total`]; n != 2 {
 		t.Errorf("mail sent %v, want 2 (the alert at disable, the confirmation)", n)
 	}
+	if n := m[`guidedfix_platform_rate_limiter_wait_seconds_count{platform="telegram"}`]; n < 1 {
+		t.Errorf("no rate limiter waits recorded for the sends")
+	}
 	checkMails(t, r.dir, "Customer "+r.acc.email, 2)
 	for _, db := range []string{"portal", "sessions", "support"} {
 		if _, ok := m[fmt.Sprintf(`guidedfix_bolt_pages_written_total{db=%q}`, db)]; !ok {

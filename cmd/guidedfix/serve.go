@@ -127,6 +127,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 
 			Ready:         health.Pending("telegram"),
 			WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return a.metrics.Transport("telegram", rt) },
+			RateWait:      a.metrics.RateWait("telegram"),
 		}
 		if so.telegram != nil {
 			so.telegram(&topts)

@@ -68,6 +68,7 @@ type Metrics struct {
 	apiSeconds     *prometheus.HistogramVec
 	apiRateLimited *prometheus.CounterVec
 	apiRetries     *prometheus.CounterVec
+	rateWait       *prometheus.HistogramVec
 
 	mailQueued  prometheus.Counter
 	mailSent    prometheus.Counter
@@ -123,6 +124,9 @@ func New() *Metrics {
 		apiRetries: f.counterVec("guidedfix_platform_api_retries_total",
 			"Calls that repeat an identical earlier call answered 429, 5xx or not at all, by platform and API method.",
 			"platform", "method"),
+		rateWait: f.histogramVec("guidedfix_platform_rate_limiter_wait_seconds",
+			"Time a send waited in guidedfix's own rate limiter (per chat and global) before its API call, by platform.",
+			[]float64{0, .05, .1, .25, .5, 1, 2, 5, 10, 30}, "platform"),
 		mailQueued:  f.counter("guidedfix_mail_queued_total", "E-mails handed to the mail sender (first attempts and retries)."),
 		mailSent:    f.counter("guidedfix_mail_sent_total", "E-mails the mail sender accepted."),
 		mailRetried: f.counter("guidedfix_mail_retried_total", "Attempts to send an e-mail whose earlier attempt failed."),
@@ -176,6 +180,14 @@ func (m *Metrics) Turn(channel string, took time.Duration, err error) {
 	if err != nil {
 		m.turnErrors.WithLabelValues(channel).Inc()
 	}
+}
+
+// RateWait returns the function that records one wait of platform's rate
+// limiter in guidedfix_platform_rate_limiter_wait_seconds (for
+// telegram.Options.RateWait).
+func (m *Metrics) RateWait(platform string) func(time.Duration) {
+	h := m.rateWait.WithLabelValues(platform)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
 }
 
 // Sweep implements bot.Meter: the pass's duration and the deadlines due.
