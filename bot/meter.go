@@ -16,6 +16,9 @@ type Meter interface {
 	// Deadline reports one deadline run by the sweeper and how late it ran
 	// (now minus the deadline, ≥ 0).
 	Deadline(lag time.Duration)
+	// Pending reports how many replies of conversation conv wait for
+	// delivery (its outbox), at the start and the end of each delivery.
+	Pending(conv string, n int)
 }
 
 // noMeter is the Meter of an engine without Options.Meter.
@@ -24,3 +27,4 @@ type noMeter struct{}
 func (noMeter) Turn(string, time.Duration, error) {}
 func (noMeter) Sweep(int, time.Duration)          {}
 func (noMeter) Deadline(time.Duration)            {}
+func (noMeter) Pending(string, int)               {}

@@ -116,6 +116,9 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 	if len(s.Outbox) == 0 {
 		return nil
 	}
+	conv := s.Conversation.String()
+	e.meter.Pending(conv, len(s.Outbox))
+	defer func() { e.meter.Pending(conv, len(s.Outbox)) }()
 	d := e.deliverer(s.Conversation.Channel)
 	if d == nil {
 		e.log.ErrorContext(ctx, "no deliverer for channel; replies kept", "channel", s.Conversation.Channel, "session", s.ID)

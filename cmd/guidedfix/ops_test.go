@@ -233,6 +233,9 @@ func TestOpsReadinessAndMetricsAfterFlow(t *testing.T) {
 	if n := m[`guidedfix_mail_sent_total`]; n != 2 {
 		t.Errorf("mail sent %v, want 2 (the alert at disable, the confirmation)", n)
 	}
+	if n, ok := m[`guidedfix_deliveries_pending`]; !ok || n != 0 {
+		t.Errorf("deliveries pending %v (exported %v), want 0 after the flow", n, ok)
+	}
 	if n := m[`guidedfix_platform_rate_limiter_wait_seconds_count{platform="telegram"}`]; n < 1 {
 		t.Errorf("no rate limiter waits recorded for the sends")
 	}

@@ -19,6 +19,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,6 +77,9 @@ type Metrics struct {
 	mailFailed  prometheus.Counter
 
 	bolt *boltCollector
+
+	pendingMu sync.Mutex
+	pending   map[string]int // conversation -> replies waiting (never a label)
 	// names are the sample names of every metric defined here.
 	names []string
 }
@@ -133,6 +137,17 @@ func New() *Metrics {
 		mailFailed:  f.counter("guidedfix_mail_failed_total", "Attempts to send an e-mail that failed (refused, unreachable)."),
 	}
 	m.names = names
+	m.pending = map[string]int{}
+	m.AddGauge("guidedfix_deliveries_pending", "Replies waiting for delivery to the chat platforms (being sent, or kept after a failure).",
+		func() float64 {
+			m.pendingMu.Lock()
+			defer m.pendingMu.Unlock()
+			n := 0
+			for _, v := range m.pending {
+				n += v
+			}
+			return float64(n)
+		})
 	m.bolt = &boltCollector{dbs: map[string]func() bbolt.Stats{}}
 	reg.MustRegister(m.bolt)
 	return m
@@ -188,6 +203,18 @@ func (m *Metrics) Turn(channel string, took time.Duration, err error) {
 func (m *Metrics) RateWait(platform string) func(time.Duration) {
 	h := m.rateWait.WithLabelValues(platform)
 	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}
+
+// Pending implements bot.Meter: the replies of one conversation waiting
+// for delivery, summed over conversations in guidedfix_deliveries_pending.
+func (m *Metrics) Pending(conv string, n int) {
+	m.pendingMu.Lock()
+	defer m.pendingMu.Unlock()
+	if n <= 0 {
+		delete(m.pending, conv)
+		return
+	}
+	m.pending[conv] = n
 }
 
 // Sweep implements bot.Meter: the pass's duration and the deadlines due.

@@ -53,3 +53,30 @@ func TestTransportCounts429AndRetries(t *testing.T) {
 		t.Errorf("apiMethod of a path ending in '/' = %q", got)
 	}
 }
+
+// TestDeliveriesPending sums the conversations' outboxes.
+func TestDeliveriesPending(t *testing.T) {
+	m := New()
+	value := func() float64 {
+		fams, err := m.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() == "guidedfix_deliveries_pending" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("guidedfix_deliveries_pending not exported")
+		return 0
+	}
+	m.Pending("telegram:1", 2)
+	m.Pending("slack:D1", 1)
+	if v := value(); v != 3 {
+		t.Fatalf("pending %v, want 3", v)
+	}
+	m.Pending("telegram:1", 0)
+	if v := value(); v != 1 {
+		t.Fatalf("pending %v, want 1", v)
+	}
+}
