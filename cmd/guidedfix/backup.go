@@ -111,8 +111,17 @@ func backupViaOps(ctx context.Context, opsListen, dir string) (files []string, v
 // backup writes each open database into dir (created 0700) as a 0600 file
 // of the same name: first DIR/.NAME.tmp, synced, then renamed, so a file
 // of that name is always a complete copy. It returns the paths written.
+//
+// It refuses the data directory itself: renaming a copy over a database
+// that is open would cut the running process off its file.
 func (a *app) backup(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("backup directory: %w", err)
+	}
+	if same, err := sameDir(dir, a.dataDir); err != nil || same {
+		if err == nil {
+			err = fmt.Errorf("%s is the data directory: choose another directory", dir)
+		}
 		return nil, fmt.Errorf("backup directory: %w", err)
 	}
 	writers := map[string]func(io.Writer) (int64, error){"portal.db": a.core.WriteBackup, "support.db": a.support.WriteBackup}
@@ -134,12 +143,28 @@ func (a *app) backup(dir string) ([]string, error) {
 	return files, nil
 }
 
+// sameDir reports whether a and b are the same directory (os.SameFile).
+func sameDir(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+// writeFileAtomic writes path through a new temporary file in its
+// directory (os.CreateTemp: O_EXCL, a planted symlink is not followed),
+// synced, then renamed over path.
 func writeFileAtomic(path string, write func(io.Writer) (int64, error)) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	_, err = write(f)
 	if err == nil {
 		err = f.Sync()

@@ -102,6 +102,11 @@ func TestBackupMidFlowRestoreAndFinish(t *testing.T) {
 			t.Fatalf("%s: %v %v", f, st, err)
 		}
 	}
+	// Never into the data directory itself.
+	err := runBackup(context.Background(), &out, &globalFlags{dataDir: restored}, restored)
+	if want := "backup directory: " + restored + " is the data directory: choose another directory"; err == nil || err.Error() != want {
+		t.Fatalf("backup into the data directory: %v, want %q", err, want)
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {
