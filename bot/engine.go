@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"guidedfix/internal/corr"
 )
 
 // Ids of the engine's own messages (bot/locales), for adapters that show
@@ -120,6 +122,9 @@ type Options struct {
 	// Support, if set, offers "Talk to a person" on every prompt and lets
 	// staff take a conversation over (TakeOver, AgentSay, HandBack).
 	Support Support
+	// Meter, if set, receives turn latencies and the sweeper's numbers
+	// (metrics).
+	Meter Meter
 }
 
 // Engine runs flows for events from any number of adapters. It is safe for
@@ -137,6 +142,7 @@ type Engine struct {
 	hooks      hooks
 	observer   func(context.Context, Transition)
 	support    Support
+	meter      Meter
 	catalog    *Catalog
 	queue      keyedQueue
 	mu         sync.RWMutex
@@ -161,6 +167,7 @@ func New(opts Options) (*Engine, error) {
 		hooks:      opts.Hook,
 		observer:   opts.Observer,
 		support:    opts.Support,
+		meter:      opts.Meter,
 		catalog:    NewCatalog(),
 		deliverers: map[string]Deliverer{},
 	}
@@ -172,6 +179,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.meter == nil {
+		e.meter = noMeter{}
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -260,6 +270,13 @@ func (e *Engine) recoverTurn(conv Conversation, err *error) {
 }
 
 func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
+	ctx = corr.Ensure(ctx)
+	start := time.Now()
+	defer func() {
+		took := time.Since(start)
+		e.meter.Turn(ev.Conversation.Channel, took, err)
+		e.log.DebugContext(ctx, "turn handled", "event", ev, "took", took, "err", err)
+	}()
 	defer e.recoverTurn(ev.Conversation, &err)
 	if ev.UpdateID != "" {
 		seen, err := e.store.Seen(ctx, ev.Conversation.Channel, ev.UpdateID)
@@ -269,7 +286,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		if seen {
 			// A redelivery: the turn was saved, but the process may have
 			// stopped before delivering all of its replies.
-			e.log.Debug("duplicate update ignored", "event", ev)
+			e.log.DebugContext(ctx, "duplicate update ignored", "event", ev)
 			return e.flushStored(ctx, ev.Conversation)
 		}
 	}
@@ -437,7 +454,7 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 	t := &Turn{Event: Event{Conversation: s.Conversation, Kind: KindTimer}, Now: now, Session: s, engine: e, from: s.State}
 	if ok {
 		if err := f.Expire(ctx, t); err != nil {
-			e.log.Error("expire failed", "session", s.ID, "err", err)
+			e.log.ErrorContext(ctx, "expire failed", "session", s.ID, "err", err)
 		}
 	}
 	switch {
@@ -454,19 +471,19 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 
 // failTurn reports a flow error to the user without saving the turn.
 func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
-	e.log.Error("turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
+	e.log.ErrorContext(ctx, "turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
 	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
 		// The user's message that held a secret is deleted all the same.
 		for _, q := range append(t.staged, t.replies...) {
 			if q.Op == OpDelete && q.ID == MsgDeleteUserSecret && q.MessageID != "" {
 				if _, derr := d.Deliver(ctx, t.Session.Conversation, q); derr != nil && !errors.Is(derr, ErrMessageGone) {
-					e.log.Warn("deliver failed", "reply", q, "err", derr)
+					e.log.WarnContext(ctx, "deliver failed", "reply", q, "err", derr)
 				}
 			}
 		}
 		if _, derr := d.Deliver(ctx, t.Session.Conversation, r); derr != nil {
-			e.log.Warn("deliver failed", "reply", r, "err", derr)
+			e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", derr)
 		}
 	}
 	return err
@@ -486,7 +503,7 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	}
 	r := Reply{Op: OpSend, ID: id, Text: e.catalog.TextFor(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
-		e.log.Warn("deliver failed", "reply", r, "err", err)
+		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}
 	return nil
 }
@@ -559,10 +576,12 @@ func (e *Engine) Nonce(s *Session) string { return e.nonce(s) }
 // most limit sessions and returns how many it handled.
 func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 	now := e.now().UTC()
+	start := time.Now()
 	due, err := e.store.Due(ctx, now, limit)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)
 	}
+	defer func() { e.meter.Sweep(len(due), time.Since(start)) }()
 	n := 0
 	for _, c := range due {
 		if ctx.Err() != nil {
@@ -575,7 +594,7 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 		}
 		// A turn once begun runs to its end, also during a shutdown.
 		if err := e.wake(context.WithoutCancel(ctx), c); err != nil {
-			e.log.Error("sweep turn failed", "conversation", c.String(), "err", err)
+			e.log.ErrorContext(ctx, "sweep turn failed", "conversation", c.String(), "err", err)
 			continue
 		}
 		n++
@@ -584,6 +603,7 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 }
 
 func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
+	ctx = corr.Ensure(ctx)
 	unlock := e.queue.lock(c.String())
 	defer unlock()
 	defer e.recoverTurn(c, &err)
@@ -608,11 +628,13 @@ func (e *Engine) runDeadline(ctx context.Context, s *Session) error {
 		return nil
 	}
 	if !now.Before(s.ExpiresAt) {
+		e.meter.Deadline(now.Sub(s.ExpiresAt))
 		return e.expire(ctx, s, now)
 	}
 	if s.WakeAt.IsZero() || now.Before(s.WakeAt) {
 		return nil
 	}
+	e.meter.Deadline(now.Sub(s.WakeAt))
 	f, ok := e.flows[s.Flow]
 	if !ok {
 		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
@@ -638,7 +660,7 @@ func (e *Engine) wakeUnserved(ctx context.Context, s *Session) error {
 	if err != nil || len(s.Outbox) == 0 {
 		return err
 	}
-	e.log.Warn("no adapter serves this channel: replies dropped", "channel", s.Conversation.Channel, "session", s.ID, "replies", len(s.Outbox))
+	e.log.WarnContext(ctx, "no adapter serves this channel: replies dropped", "channel", s.Conversation.Channel, "session", s.ID, "replies", len(s.Outbox))
 	s.Outbox = nil
 	return e.store.Save(ctx, s, "")
 }
@@ -652,7 +674,7 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
 		for {
 			n, err := e.Sweep(ctx, 100)
 			if err != nil {
-				e.log.Error("sweep failed", "err", err)
+				e.log.ErrorContext(ctx, "sweep failed", "err", err)
 			}
 			if n < 100 {
 				break

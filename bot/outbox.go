@@ -123,9 +123,12 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 	if len(s.Outbox) == 0 {
 		return nil
 	}
+	conv := s.Conversation.String()
+	e.meter.Pending(conv, len(s.Outbox))
+	defer func() { e.meter.Pending(conv, len(s.Outbox)) }()
 	d := e.deliverer(s.Conversation.Channel)
 	if d == nil {
-		e.log.Error("no deliverer for channel; replies kept", "channel", s.Conversation.Channel, "session", s.ID)
+		e.log.ErrorContext(ctx, "no deliverer for channel; replies kept", "channel", s.Conversation.Channel, "session", s.ID)
 		return nil
 	}
 	entries := s.Outbox
@@ -182,7 +185,7 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 	id, err := d.Deliver(ctx, s.Conversation, r)
 	switch {
 	case errors.Is(err, ErrBlocked):
-		e.log.Info("user unreachable; session parked", "session", s.ID)
+		e.log.InfoContext(ctx, "user unreachable; session parked", "session", s.ID)
 		s.Parked = true
 	case errors.Is(err, ErrMessageGone):
 		if r.Ref != "" && r.Op == OpDelete {
@@ -191,12 +194,12 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()
 	case err != nil:
-		e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
+		e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", r, "err", err)
 		if r.Op == OpDelete && r.Ref == "" {
 			// The user's own message held a secret and is still there.
 			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.TextFor(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
 			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
-				e.log.Warn("deliver failed", "session", s.ID, "reply", warn, "err", err)
+				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
 			}
 		}
 	default:
@@ -218,13 +221,13 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 func (e *Engine) rerender(ctx context.Context, s *Session, r Reply) (Reply, bool) {
 	f, ok := e.flows[s.Flow].(Rerenderer)
 	if !ok {
-		e.log.Warn("undelivered sensitive reply dropped: the flow cannot render it again", "session", s.ID, "reply", r)
+		e.log.WarnContext(ctx, "undelivered sensitive reply dropped: the flow cannot render it again", "session", s.ID, "reply", r)
 		return r, false
 	}
 	t := &Turn{Event: Event{Conversation: s.Conversation, UserID: s.UserID, Kind: KindTimer}, Now: e.now().UTC(), Session: s, engine: e, from: s.State}
 	out, err := f.Rerender(ctx, t, r)
 	if err != nil {
-		e.log.Warn("undelivered sensitive reply dropped", "session", s.ID, "reply", r, "err", err)
+		e.log.WarnContext(ctx, "undelivered sensitive reply dropped", "session", s.ID, "reply", r, "err", err)
 		return r, false
 	}
 	out.Op, out.Ref, out.Sensitive = r.Op, r.Ref, true

@@ -116,11 +116,18 @@ type Options struct {
 	// commands, take-over and hand-back, agent replies. Without it those
 	// commands are answered with the help.
 	Desk Desk
+	// HTTPClient, if set, makes the Web API requests (slack-go's
+	// OptionHTTPClient), e.g. one whose transport counts them for metrics.
+	HTTPClient *http.Client
+	// Ready, if set, is called once when auth.test has succeeded and
+	// traffic is being received: readiness probes (/readyz) wait for it.
+	Ready func()
 }
 
 // Adapter connects Slack to the engine. It is safe for concurrent use.
 type Adapter struct {
 	api     *slackapi.Client
+	ready   func() // Options.Ready
 	engine  *bot.Engine
 	log     *slog.Logger
 	now     func() time.Time
@@ -176,6 +183,7 @@ func New(opts Options) (*Adapter, error) {
 		secret:    opts.SigningSecret,
 		sleep:     sleep,
 		ackBudget: ackBudget,
+		ready:     opts.Ready,
 	}
 	if a.mode == "" {
 		a.mode = ModeSocket
@@ -215,6 +223,9 @@ func New(opts Options) (*Adapter, error) {
 	}
 	if opts.AppToken != "" {
 		apiOpts = append(apiOpts, slackapi.OptionAppLevelToken(opts.AppToken))
+	}
+	if opts.HTTPClient != nil {
+		apiOpts = append(apiOpts, slackapi.OptionHTTPClient(opts.HTTPClient))
 	}
 	a.api = slackapi.New(opts.BotToken, apiOpts...)
 	if err := opts.Engine.Catalog().Load(messages, "locales/en.yaml"); err != nil {
@@ -260,6 +271,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 	} else if err != nil {
 		a.log.Error("slack: the support channel cannot be used: hand-offs are not watched there and \"Talk to a person\" says support is unreachable; invite the app to the channel (/invite) and check slack.support_channel",
 			"channel", a.supportChannel, "err", err)
+	}
+	if a.ready != nil {
+		a.ready()
 	}
 	var err error
 	if a.mode == ModeHTTP {

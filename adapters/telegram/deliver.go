@@ -209,7 +209,11 @@ func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(co
 	backoff := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		if limited {
-			if err := a.sleep(ctx, a.limiter.delay(a.now(), chat)); err != nil {
+			d := a.limiter.delay(a.now(), chat)
+			if a.opts.RateWait != nil {
+				a.opts.RateWait(d)
+			}
+			if err := a.sleep(ctx, d); err != nil {
 				return err
 			}
 		}
@@ -234,7 +238,7 @@ func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(co
 		if attempt == maxAttempts {
 			return fmt.Errorf("telegram: %d attempts: %w", attempt, err)
 		}
-		a.log.Info("Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+		a.log.InfoContext(ctx, "Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
 		if err := a.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -304,7 +308,7 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 		return err
 	})
 	if err != nil {
-		a.log.Warn("answerCallbackQuery failed", "err", err)
+		a.log.WarnContext(ctx, "answerCallbackQuery failed", "err", err)
 		return false
 	}
 	if stale {
@@ -318,7 +322,7 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 			return err
 		})
 		if err != nil && !apiError(err, "message is not modified") {
-			a.log.Debug("removing a used inline keyboard failed", "err", err)
+			a.log.DebugContext(ctx, "removing a used inline keyboard failed", "err", err)
 		}
 	}
 	return false

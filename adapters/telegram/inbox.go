@@ -87,11 +87,11 @@ func (a *Adapter) replayHeld(ctx context.Context) error {
 	if len(held) == 0 {
 		return nil
 	}
-	a.log.Info("replaying updates held by an earlier run", "count", len(held))
+	a.log.InfoContext(ctx, "replaying updates held by an earlier run", "count", len(held))
 	for _, in := range held {
 		var u models.Update
 		if err := json.Unmarshal(in.Raw, &u); err != nil || u.ID != in.ID {
-			a.log.Error("dropping a held update that does not decode", "update", in.ID, "err", err)
+			a.log.ErrorContext(ctx, "dropping a held update that does not decode", "update", in.ID, "err", err)
 			a.release(in.ID)
 			continue
 		}

@@ -108,6 +108,17 @@ type Options struct {
 	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
 	// to 64 idle connections to the Bot API server.
 	HTTPClient *http.Client
+	// Ready, if set, is called once when the startup calls have succeeded
+	// (getMe, setMyCommands, then deleteWebhook or setWebhook) and updates
+	// are being received: readiness probes (/readyz) wait for it.
+	Ready func()
+	// WrapTransport, if set, wraps the Bot API client's transport (e.g.
+	// to count calls for metrics); it gets http.DefaultTransport's clone
+	// or HTTPClient's transport.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// RateWait, if set, receives each wait the rate limits impose before
+	// a send (0 when none), for metrics.
+	RateWait func(time.Duration)
 }
 
 // Adapter connects the engine to one Telegram bot. It implements
@@ -199,6 +210,14 @@ func New(opts Options) (*Adapter, error) {
 		tr.MaxIdleConnsPerHost = maxIdleConns
 		client = &http.Client{Transport: tr, Timeout: time.Minute}
 	}
+	if opts.WrapTransport != nil {
+		c := *client
+		if c.Transport == nil {
+			c.Transport = http.DefaultTransport
+		}
+		c.Transport = opts.WrapTransport(c.Transport)
+		client = &c
+	}
 	if opts.Inbox != nil && opts.WebhookURL == "" {
 		client = withHolding(client, opts.Inbox)
 	}
@@ -259,7 +278,7 @@ func (a *Adapter) startup(ctx context.Context, method string, call func(context.
 		if errors.As(err, &tooMany) && tooMany.RetryAfter > 0 {
 			wait = time.Duration(tooMany.RetryAfter) * time.Second
 		}
-		a.log.Warn("Bot API call failed at startup; trying again", "method", method, "in", wait, "err", err)
+		a.log.WarnContext(ctx, "Bot API call failed at startup; trying again", "method", method, "in", wait, "err", err)
 		if err := a.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -313,7 +332,10 @@ func (a *Adapter) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("receiving updates by long polling")
+	if a.opts.Ready != nil {
+		a.opts.Ready()
+	}
+	a.log.InfoContext(ctx, "receiving updates by long polling")
 	a.b.Start(ctx)
 	return nil
 }
@@ -337,7 +359,10 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 		srv.Close()
 		return err
 	}
-	a.log.Info("receiving updates by webhook", "listen", ln.Addr().String())
+	if a.opts.Ready != nil {
+		a.opts.Ready()
+	}
+	a.log.InfoContext(ctx, "receiving updates by webhook", "listen", ln.Addr().String())
 	select {
 	case <-ctx.Done():
 	case err := <-served:
@@ -467,7 +492,7 @@ func (a *Adapter) process(w work) (err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.Error("panic while handling an update; recovered", "conversation", w.conv.String(), "panic", p, "stack", string(debug.Stack()))
+			a.log.ErrorContext(ctx, "panic while handling an update; recovered", "conversation", w.conv.String(), "panic", p, "stack", string(debug.Stack()))
 			err = nil
 		}
 	}()
@@ -478,7 +503,7 @@ func (a *Adapter) process(w work) (err error) {
 		r := bot.Reply{Op: bot.OpSend, ID: "telegram.private_only",
 			Text: a.eng.Catalog().Text(w.locale, "telegram.private_only", map[string]any{"Link": "https://t.me/" + a.username()})}
 		if _, err := a.Deliver(ctx, w.conv, r); err != nil {
-			a.log.Warn("deliver failed", "conversation", w.conv.String(), "reply", r, "err", err)
+			a.log.WarnContext(ctx, "deliver failed", "conversation", w.conv.String(), "reply", r, "err", err)
 		}
 	}
 	return nil

@@ -14,7 +14,9 @@ import (
 	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/config"
+	"guidedfix/internal/logs"
 	"guidedfix/internal/mail"
+	"guidedfix/internal/metrics"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/store"
@@ -38,7 +40,11 @@ type app struct {
 	engine  *bot.Engine
 	// supportOn says the engine offers escalations (openOptions.support).
 	supportOn bool
-	closers   []func() error
+	// metrics counts what the parts opened here do (ops listener).
+	metrics *metrics.Metrics
+	// redact hashes chat and user ids in the logs (key from the portal key).
+	redact  *logs.Redactor
+	closers []func() error
 }
 
 // Close closes what open opened, in reverse order.
@@ -69,6 +75,9 @@ type openOptions struct {
 	// embeddedOnly ignores portal.url: the embedded core of the data
 	// directory is opened whatever the configuration says (portal serve).
 	embeddedOnly bool
+	// wrapCore, if set, wraps the portal core the flow calls (tests
+	// record what it returns).
+	wrapCore func(portal.Core) portal.Core
 	// support offers "Talk to a person" and take-overs when Slack and
 	// its support channel (slack.support_channel) are configured: the
 	// engine gets the desk as its bot.Support and app.supportOn is set.
@@ -134,12 +143,13 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, dataDir: dir}
+	a := &app{cfg: cfg, dataDir: dir, metrics: metrics.New()}
 	out := o.logOut
 	if out == nil {
 		out = os.Stderr
 	}
-	a.log = newLogger(out, cfg.Log.SlogLevel(), cfg.Log.Format)
+	a.redact = logs.NewRedactor()
+	a.log = logs.New(out, cfg.Log.SlogLevel(), cfg.Log.Format, a.redact)
 
 	if cfg.SMTP.Enabled() {
 		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
@@ -177,6 +187,12 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		a.core, a.portal = core, core
 	}
 	core := a.portal
+	if a.core != nil {
+		registerCoreMetrics(a.metrics, a.core)
+	}
+	if k, err := derivedKey(a, dir, logIDKeyPurpose); err == nil {
+		a.redact.SetKey(k) // the same hash of a chat id after a restart
+	}
 	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
 	if err != nil {
 		a.Close()
@@ -184,7 +200,9 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.support = sup
 	a.closers = append(a.closers, sup.Close)
-	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log}
+	a.metrics.AddBolt("support", sup.DBStats)
+	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
+		SupportContact: cfg.Mail.SupportContact}
 	if ec := a.core; ec != nil {
 		a.desk.CoreAudit = func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := ec.AuditLog(ctx, accountID, limit)
@@ -213,12 +231,17 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
+	a.metrics.AddBolt("sessions", st.DBStats)
 	order, err := flowOrder(ctx, a, core)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: core, Issuer: cfg.Portal.Issuer,
+	var flowCore portal.Core = core
+	if o.wrapCore != nil {
+		flowCore = o.wrapCore(flowCore)
+	}
+	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(flowCore, a.log), Issuer: cfg.Portal.Issuer,
 		Order: order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
 	var desk bot.Support
@@ -226,7 +249,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		desk, a.supportOn = a.desk, true
 	}
 	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
-		MaxDuration: cfg.Flow.MaxDuration, Observer: a.desk.Observe, Support: desk,
+		MaxDuration: cfg.Flow.MaxDuration, Observer: observers(a.desk.Observe, a.metrics.Observe), Meter: a.metrics, Support: desk,
 		Now: o.now, Logger: a.log})
 	if err != nil {
 		a.Close()
@@ -235,11 +258,5 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	return a, nil
 }
 
-// newLogger returns a slog logger writing text or JSON at level.
-func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
+// logIDKeyPurpose is the portal key derivation of the logs' id hashes.
+const logIDKeyPurpose = "log id hmac-sha256"

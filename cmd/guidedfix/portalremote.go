@@ -61,7 +61,7 @@ func openEmbedded(ctx context.Context, a *app, dir string, o openOptions) (*embe
 		Path:                filepath.Join(dir, "portal.db"),
 		KeyFile:             filepath.Join(dir, "portal.key"),
 		Key:                 key,
-		Mail:                a.mail,
+		Mail:                a.metrics.Mail(a.mail),
 		SMS:                 sms,
 		Issuer:              cfg.Portal.Issuer,
 		Now:                 o.now,
@@ -137,8 +137,15 @@ const sessionsKeyFile = "sessions.key"
 // random bytes (mode 0600) on first use. Both derivations are HKDF-SHA256
 // (RFC 5869) with the purpose store.InboxKeyPurpose.
 func inboxKeyFor(a *app, dir string) ([]byte, error) {
+	return derivedKey(a, dir, store.InboxKeyPurpose)
+}
+
+// derivedKey returns the 32-byte key for purpose: derived from the
+// embedded core's portal key, or with a remote portal from
+// DATA/sessions.key (created on first use, 0600), by HKDF-SHA256 (RFC 5869).
+func derivedKey(a *app, dir, purpose string) ([]byte, error) {
 	if a.core != nil {
-		return a.core.DeriveKey(store.InboxKeyPurpose)
+		return a.core.DeriveKey(purpose)
 	}
 	path := filepath.Join(dir, sessionsKeyFile)
 	root, err := os.ReadFile(path)
@@ -162,7 +169,7 @@ func inboxKeyFor(a *app, dir string) ([]byte, error) {
 	if len(root) != 32 {
 		return nil, fmt.Errorf("%s: %d bytes, want 32", path, len(root))
 	}
-	return hkdf.Key(sha256.New, root, nil, "guidedfix "+store.InboxKeyPurpose, 32)
+	return hkdf.Key(sha256.New, root, nil, "guidedfix "+purpose, 32)
 }
 
 // flowOrder asks the portal for its capabilities and returns the order of

@@ -70,6 +70,9 @@ func binary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// Tests listen on port 0 only: the ops listener's default port is
+	// fixed.
+	os.Setenv("GUIDEDFIX_OPS__LISTEN", "127.0.0.1:0")
 	code := m.Run()
 	if builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
@@ -142,6 +145,7 @@ func (s *server) env() []string {
 		"GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=1024",
 		"GUIDEDFIX_PORTAL__ARGON2__TIME=1",
 		"GUIDEDFIX_LOG__LEVEL=info",
+		"GUIDEDFIX_OPS__LISTEN=127.0.0.1:0",
 	}
 	if !s.polling {
 		env = append(env,

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 )
@@ -25,17 +25,17 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", "", "data directory (default: $GUIDEDFIX_DATA_DIR, the config file's data_dir, or the per-user data directory)")
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "YAML configuration file (optional; environment variables GUIDEDFIX_* override it)")
-	root.AddCommand(newDemoCmd(g), newServeCmd(g), newHandoffCmd(g), newAuditCmd(g), newPortalCmd(g), newVersionCmd())
+	root.AddCommand(newDemoCmd(g), newServeCmd(g), newHandoffCmd(g), newAuditCmd(g), newPortalCmd(g), newVersionCmd(), newBackupCmd(g), newConfigCmd(g), newFlowsCmd())
 	return root
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the commit it was built from and the Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(cmd.OutOrStdout(), "guidedfix", version)
+			_, err := io.WriteString(cmd.OutOrStdout(), versionText())
 			return err
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/telegram"
 	"guidedfix/bot"
+	"guidedfix/internal/ops"
+	"guidedfix/internal/portal"
 	"guidedfix/internal/support"
 )
 
@@ -51,7 +54,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&sf.telegramWebhookURL, "telegram-webhook-url", "", "public HTTPS URL Telegram posts updates to (default: long polling)")
 	cmd.Flags().StringVar(&sf.telegramListen, "telegram-listen", "", "local address of the webhook server, host:port (default :8443)")
 	cmd.Flags().StringVar(&sf.portalURL, "portal-url", "", "use the remote portal at this URL (portal.url) with the service token portal.token, instead of the embedded core")
-	cmd.Flags().StringVar(&sf.debugListen, "debug-listen", "", "serve pprof and expvar on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
+	cmd.Flags().StringVar(&sf.debugListen, "debug-listen", "", "deprecated: use ops.listen (GUIDEDFIX_OPS__LISTEN); this address replaces it (loopback only unless --debug-listen-public)")
 	cmd.Flags().BoolVar(&sf.debugListenPublic, "debug-listen-public", false, "allow --debug-listen on a non-loopback address (pprof and expvar have no authentication)")
 	return cmd
 }
@@ -93,10 +96,18 @@ type serveOptions struct {
 	// telegram, if set, adjusts the Telegram adapter's options (rate
 	// limits).
 	telegram func(*telegram.Options)
+	// opsListening, if set, receives the ops listener's address once it
+	// listens.
+	opsListening func(addr string)
+	// wrapCore, if set, wraps the portal core the flow calls.
+	wrapCore func(portal.Core) portal.Core
+	// draining, if set, runs after readiness turned false at shutdown and
+	// before the adapters stop.
+	draining func()
 }
 
 func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) error {
-	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut, portalURL: sf.portalURL})
+	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut, portalURL: sf.portalURL, wrapCore: so.wrapCore})
 	if err != nil {
 		return err
 	}
@@ -111,9 +122,15 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	if sf.telegramListen != "" {
 		cfg.Telegram.Listen = sf.telegramListen
 	}
+	if sf.debugListen != "" {
+		a.log.Warn("--debug-listen is deprecated: set ops.listen (GUIDEDFIX_OPS__LISTEN) instead", "listen", sf.debugListen)
+		cfg.Ops.Listen, cfg.Ops.Public = sf.debugListen, true
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	health := &ops.Health{}
+	health.Probe("portal", portalProbe(a))
 	type runner struct {
 		name string
 		run  func(context.Context) error
@@ -141,6 +158,10 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 
 			PerChatInterval: cfg.Telegram.PerChatInterval,
 			GlobalPerSecond: cfg.Telegram.GlobalPerSecond,
+
+			Ready:         health.Pending("telegram"),
+			WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return a.metrics.Transport("telegram", rt) },
+			RateWait:      a.metrics.RateWait("telegram"),
 		}
 		if so.telegram != nil {
 			so.telegram(&topts)
@@ -167,6 +188,8 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 			StaffUserIDs:   cfg.Slack.StaffUserIDs,
 			StaffGroup:     cfg.Slack.StaffGroup,
 			Desk:           slackDesk{a.desk, a.log},
+			HTTPClient:     &http.Client{Transport: a.metrics.Transport("slack", nil)},
+			Ready:          health.Pending("slack"),
 		})
 		if err != nil {
 			return err
@@ -187,8 +210,40 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	}
 	a.log.Info("guidedfix serving", "version", version, "data_dir", a.dataDir, "config", cfg)
 
-	ctx, cancel := context.WithCancel(ctx)
+	var opsLn net.Listener
+	if cfg.Ops.Listen != "off" {
+		if opsLn, err = net.Listen("tcp", cfg.Ops.Listen); err != nil {
+			return fmt.Errorf("ops listener on %s: %w (check ops.listen, or set it to off)", cfg.Ops.Listen, err)
+		}
+		if so.opsListening != nil {
+			so.opsListening(opsLn.Addr().String())
+		}
+	}
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	opsDone := make(chan error, 1)
+	if opsLn != nil {
+		go func() { opsDone <- ops.Serve(opsCtx, opsOptions(a, "", opsLn, health)) }()
+	} else {
+		opsDone <- nil
+	}
+	defer func() { stopOps(); <-opsDone }()
+
+	// The adapters stop only after readiness turned false (SIGTERM or a
+	// failure), so a load balancer stops sending first.
+	sig := ctx
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	go func() {
+		select {
+		case <-sig.Done():
+		case <-ctx.Done():
+		}
+		health.Drain()
+		if so.draining != nil {
+			so.draining()
+		}
+		cancel()
+	}()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(runners)+1)
 	start := func(name string, run func(context.Context) error) {
@@ -196,7 +251,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		go func() {
 			defer wg.Done()
 			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- fmt.Errorf("%s: %w", name, err)
+				errs <- startupError(name, err)
 				cancel()
 			}
 		}()
@@ -206,9 +261,6 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	}
 	start("sweeper", func(ctx context.Context) error { return a.engine.Run(ctx, cfg.Flow.SweepInterval) })
 	start("pruner", func(ctx context.Context) error { return prune(ctx, a, time.Hour) })
-	if sf.debugListen != "" {
-		start("debug", func(ctx context.Context) error { return serveDebug(ctx, sf.debugListen, a.log) })
-	}
 	wg.Wait()
 	close(errs)
 	a.log.Info("guidedfix stopped")

@@ -17,7 +17,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -26,11 +25,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/v2"
 )
 
 // EnvPrefix starts every environment variable that sets a configuration
@@ -72,6 +66,20 @@ type Config struct {
 	// Entry and Secrets configure the secure entry page (entry.go).
 	Entry   EntryConfig   `koanf:"entry"`
 	Secrets SecretsConfig `koanf:"secrets"`
+	// Ops configures the operator's listener (metrics, health, pprof).
+	Ops OpsConfig `koanf:"ops"`
+}
+
+// OpsConfig configures the ops listener of `guidedfix serve`: /metrics,
+// /healthz, /readyz, pprof, expvar and the admin backup endpoint.
+type OpsConfig struct {
+	// Listen is the listener's host:port (default "127.0.0.1:9464");
+	// "off" turns it off. A non-loopback host needs Public.
+	Listen string `koanf:"listen"`
+	// Public allows a Listen address beyond loopback, so that a Prometheus
+	// on another machine can scrape; pprof, expvar and the admin endpoint
+	// still answer loopback clients only. Default false.
+	Public bool `koanf:"public"`
 }
 
 // EnrollmentConfig configures the TOTP enrollment step.
@@ -266,9 +274,11 @@ type MailConfig struct {
 	// From is the From header of every e-mail, one RFC 5322 address.
 	// Default "IP ServerOne <no-reply@ipserverone.example>".
 	From string `koanf:"from"`
-	// SupportContact is how customers reach support (an address, a URL or
-	// a phone number), named in the e-mail sent when failed attempts lock
-	// an account or block a factor; "" says "our support team".
+	// SupportContact ends every e-mail to an account holder, e.g.
+	// "support@example.com, +60 3 1234 5678". Empty (default): a line
+	// pointing to the Customer Portal's support page.
+	// Named also in the e-mail sent when failed attempts lock an account or
+	// block a factor.
 	SupportContact string `koanf:"support_contact"`
 }
 
@@ -412,6 +422,7 @@ func Default() Config {
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
+		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -505,71 +516,9 @@ func Load(path string) (Config, error) {
 }
 
 func load(path string, environ func() []string) (Config, error) {
-	k := koanf.New(".")
-	if path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return Config{}, fmt.Errorf("config: file %s does not exist", path)
-			}
-			return Config{}, fmt.Errorf("config: file %s: %w", path, err)
-		}
-		for _, key := range k.Keys() {
-			if !known[key] {
-				return Config{}, fmt.Errorf("config: file %s: %q is not a setting", path, key)
-			}
-		}
-	}
-
-	err := k.Load(env.Provider(".", env.Opt{
-		EnvironFunc: environ,
-		TransformFunc: func(name, value string) (string, any) {
-			if value == "" {
-				return "", nil
-			}
-			return conventionalEnv[name], value
-		},
-	}), nil)
-	if err != nil {
-		return Config{}, fmt.Errorf("config: environment: %w", err)
-	}
-
-	var envErrs []error
-	err = k.Load(env.Provider(".", env.Opt{
-		Prefix:      EnvPrefix,
-		EnvironFunc: environ,
-		TransformFunc: func(name, value string) (string, any) {
-			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__", ".")
-			if !known[key] || sections[key] {
-				if err := envTypo(name, key); err != nil {
-					envErrs = append(envErrs, err)
-				}
-				return "", nil
-			}
-			if value == "" {
-				return "", nil
-			}
-			if key == "slack.staff_user_ids" || key == "portal.serve.tokens" {
-				return key, splitList(value)
-			}
-			return key, value
-		},
-	}), nil)
-	if err == nil {
-		err = errors.Join(envErrs...)
-	}
-	if err != nil {
-		return Config{}, fmt.Errorf("config: environment: %w", err)
-	}
-
-	cfg := Default()
-	if err := k.Unmarshal("", &cfg); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	if err := cfg.normalize(); err != nil {
-		return Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+	cfg, problems := check(path, environ)
+	if len(problems) > 0 {
+		return Config{}, errors.Join(problems...)
 	}
 	return cfg, nil
 }
@@ -621,15 +570,16 @@ func (c *Config) normalize() error {
 // known holds every setting's key path ("smtp.host") and every section's
 // ("smtp"); sections holds the section names alone. Both derive from the
 // koanf tags of Config.
-var known, sections = keySets()
+var known, sections, fields = keySets()
 
-func keySets() (known, sections map[string]bool) {
-	known, sections = map[string]bool{}, map[string]bool{}
+func keySets() (known, sections map[string]bool, fields map[string]reflect.StructField) {
+	known, sections, fields = map[string]bool{}, map[string]bool{}, map[string]reflect.StructField{}
 	var walk func(prefix string, t reflect.Type)
 	walk = func(prefix string, t reflect.Type) {
 		for f := range t.Fields() {
 			key := prefix + f.Tag.Get("koanf")
 			known[key] = true
+			fields[key] = f
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
 				sections[key] = true
 				walk(key+".", f.Type)
@@ -637,7 +587,7 @@ func keySets() (known, sections map[string]bool) {
 		}
 	}
 	walk("", reflect.TypeFor[Config]())
-	return known, sections
+	return known, sections, fields
 }
 
 // Keys returns every setting's key path ("smtp.host"), sorted; [EnvName]

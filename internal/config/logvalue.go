@@ -39,5 +39,6 @@ func (c Config) LogValue() slog.Value {
 			"support_channel", c.Slack.SupportChannel, "staff_user_ids", c.Slack.StaffUserIDs, "staff_group", c.Slack.StaffGroup),
 		slog.Group("entry", "listen", c.Entry.Listen, "public_url", c.Entry.PublicURL),
 		slog.Group("secrets", slog.Group("entry", "telegram", c.Secrets.Entry.Telegram, "slack", c.Secrets.Entry.Slack)),
+		slog.Group("ops", "listen", c.Ops.Listen, "public", c.Ops.Public),
 	)
 }

@@ -139,6 +139,9 @@ func (c Config) Validate() error {
 			bad("telegram.listen", "%v", err)
 		}
 	}
+	if tok := t.Token.Reveal(); tok != "" && !botTokenShape(tok) {
+		bad("telegram.token", "does not look like a bot token from @BotFather (digits, ':', then letters, digits, '_' or '-'); check TELEGRAM_BOT_TOKEN")
+	}
 	if w := t.WebhookSecret.Reveal(); w != "" && (len(w) > 256 || strings.Trim(w, idChars+"-") != "") {
 		bad("telegram.webhook_secret", "must be 1-256 characters from A-Z, a-z, 0-9, '_' and '-'")
 	}
@@ -157,6 +160,9 @@ func (c Config) Validate() error {
 		if err := checkURL(sl.APIURL, false); err != nil {
 			bad("slack.api_url", "%v", err)
 		}
+	}
+	if sl.BotToken.IsSet() && !strings.HasPrefix(sl.BotToken.Reveal(), "xoxb-") {
+		bad("slack.bot_token", "does not start with \"xoxb-\" (the Bot User OAuth Token of the app's OAuth & Permissions page); check SLACK_BOT_TOKEN")
 	}
 	if sl.AppToken.IsSet() && !strings.HasPrefix(sl.AppToken.Reveal(), "xapp-") {
 		bad("slack.app_token", "does not start with \"xapp-\" (an app-level token is needed for Socket Mode)")
@@ -185,6 +191,16 @@ func (c Config) Validate() error {
 	c.validateEntry(bad)
 
 	validatePortalRemote(c.Portal, bad)
+
+	o := c.Ops
+	if o.Listen != "off" {
+		if host, _, err := net.SplitHostPort(o.Listen); err != nil {
+			bad("ops.listen", "%q is not host:port or off", o.Listen)
+		} else if !o.Public && !isLoopback(host) {
+			bad("ops.listen", "%q is not a loopback address; set ops.public: true to serve metrics and health beyond this machine", o.Listen)
+		}
+	}
+
 	return errors.Join(errs...)
 }
 
@@ -247,6 +263,14 @@ func checkListen(addr string) error {
 		return fmt.Errorf("%q is not host:port", addr)
 	}
 	return nil
+}
+
+// botTokenShape reports whether tok has the form of a Telegram bot token:
+// the bot's numeric id, ':', and at least one of [A-Za-z0-9_-] (Bot API
+// "Authorizing your bot").
+func botTokenShape(tok string) bool {
+	id, secret, ok := strings.Cut(tok, ":")
+	return ok && id != "" && strings.Trim(id, "0123456789") == "" && secret != "" && strings.Trim(secret, idChars+"-") == ""
 }
 
 // isLoopback reports whether host is "localhost" or a loopback IP address.

@@ -13,6 +13,7 @@ import (
 
 	"guidedfix/bot"
 	"guidedfix/internal/mail"
+	"guidedfix/internal/mailtext"
 	"guidedfix/internal/portal"
 )
 
@@ -81,6 +82,8 @@ type Desk struct {
 	CoreAudit func(ctx context.Context, accountID string, limit int) ([]Entry, error)
 	// Logger receives operator logs; default slog.Default().
 	Logger *slog.Logger
+	// SupportContact ends the hand-off e-mail (mail.support_contact).
+	SupportContact string
 }
 
 var _ bot.Support = (*Desk)(nil)
@@ -122,23 +125,16 @@ func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUs
 		return "", Handoff{}, err
 	}
 	link := d.DeepLink(token)
-	msg := mail.Message{
-		ID:      "handoff-" + strings.TrimPrefix(h.ID, "ho_"),
-		To:      acc.Email,
-		Subject: "Finish your account security change in Telegram",
-		Text: fmt.Sprintf(`Hello,
-
-Our support team has prepared a guided change of your Customer Portal
-account's two-factor authentication from SMS codes to an authenticator app.
-Open this link on your phone to do it step by step in Telegram:
-
-%s
-
-The link works once and expires on %s UTC. You will be asked for your
-password and a code sent to your phone: nobody from our team will ever ask
-you for them. If you did not contact our support, ignore this e-mail.
-`, link, h.ExpiresAt.Format("2006-01-02 15:04")),
+	holder := acc.Name
+	if holder == "" {
+		holder = acc.Email
 	}
+	subject, text, err := mailtext.Render(mailtext.Handoff, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
+		Expires: h.ExpiresAt.UTC().Format("2006-01-02 15:04"), Support: d.SupportContact})
+	if err != nil {
+		return "", Handoff{}, err
+	}
+	msg := mail.Message{ID: "handoff-" + strings.TrimPrefix(h.ID, "ho_"), To: acc.Email, Subject: subject, Text: text}
 	if err := d.Mail.Send(ctx, msg); err != nil {
 		return "", Handoff{}, fmt.Errorf("e-mail the link: %w", err)
 	}

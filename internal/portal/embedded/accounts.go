@@ -161,7 +161,7 @@ func (c *Core) AddAccount(ctx context.Context, na NewAccount) (portal.Account, e
 		return portal.Account{}, err
 	}
 	c.countParams(hash, +1)
-	c.log.Info("portal account added", "account", a.ID, "method", a.Method)
+	c.log.InfoContext(ctx, "portal account added", "account", a.ID, "method", a.Method)
 	return a.public(), nil
 }
 
@@ -214,7 +214,7 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 	}
 	c.countParams(old, -1)
 	c.countParams(hash, +1)
-	c.log.Info("portal account reset", "account", a.ID, "method", a.Method)
+	c.log.InfoContext(ctx, "portal account reset", "account", a.ID, "method", a.Method)
 	return a.public(), nil
 }
 

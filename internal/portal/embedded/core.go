@@ -112,9 +112,10 @@ type Options struct {
 	// Logger receives ids and outcomes only; default discards.
 	Logger *slog.Logger
 	// SupportContact is how the account holder reaches support (an
-	// address, a URL or a phone number), named in the e-mails sent when
-	// failed attempts lock an account or refuse a factor
-	// (mail.support_contact); default "our support team".
+	// address, a URL or a phone number; mail.support_contact): it ends
+	// every e-mail to the account holder ("" uses the catalog's default
+	// footer) and is named in the e-mails sent when failed attempts lock
+	// an account or refuse a factor ("" says "our support team").
 	SupportContact string
 }
 
@@ -150,7 +151,7 @@ type Core struct {
 	argon  Argon2Params
 	log    *slog.Logger
 
-	support string // Options.SupportContact
+	supportContact string // Options.SupportContact
 
 	sealKey []byte // AES-256-GCM key for TOTP secrets
 	macKey  []byte // HMAC-SHA256 key for SMS codes, derived from sealKey
@@ -202,14 +203,14 @@ func Open(opts Options) (*Core, error) {
 		return nil, errors.New("portal: Options.Path, Mail and SMS are required")
 	}
 	c := &Core{
-		support: opts.SupportContact,
-		mail:    opts.Mail,
-		sms:     opts.SMS,
-		issuer:  opts.Issuer,
-		now:     opts.Now,
-		argon:   withDefaults(opts.Argon2),
-		log:     opts.Logger,
+		mail:   opts.Mail,
+		sms:    opts.SMS,
+		issuer: opts.Issuer,
+		now:    opts.Now,
+		argon:  withDefaults(opts.Argon2),
+		log:    opts.Logger,
 	}
+	c.supportContact = opts.SupportContact
 	if c.issuer == "" {
 		c.issuer = "IP ServerOne"
 	}

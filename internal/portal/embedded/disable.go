@@ -64,7 +64,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opDisable, AccountID: a.ID, Prev: prev})
 	})
-	c.log.Info("portal 2fa disable", "account", accountID, "repeated", repeated, "error", errText(err))
+	c.log.InfoContext(ctx, "portal 2fa disable", "account", accountID, "repeated", repeated, "error", errText(err))
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (c *Core) RestoreFactor(ctx context.Context, disableKey, key string) error 
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opRestore, AccountID: a.ID, Ref: disableKey})
 	})
-	c.log.Info("portal 2fa restore", "account", accountID, "repeated", repeated, "error", errText(err))
+	c.log.InfoContext(ctx, "portal 2fa restore", "account", accountID, "repeated", repeated, "error", errText(err))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"guidedfix/internal/mail"
+	"guidedfix/internal/mailtext"
 	"guidedfix/internal/portal"
 )
 
@@ -93,7 +94,7 @@ func (c *Core) deliver(ctx context.Context, id string) {
 		return
 	}
 	if err := c.mail.Send(context.WithoutCancel(ctx), rec.Message); err != nil {
-		c.log.Warn("portal e-mail not sent, kept in outbox", "message", id, "kind", rec.Kind, "error", err.Error())
+		c.log.WarnContext(ctx, "portal e-mail not sent, kept in outbox", "message", id, "kind", rec.Kind, "error", err.Error())
 		return
 	}
 	switch rec.Kind {
@@ -106,7 +107,7 @@ func (c *Core) deliver(ctx context.Context, id string) {
 	}
 	rec.Sent = true
 	err = c.update(func(tx *bbolt.Tx) error { return put(tx, bOutbox, id, rec) })
-	c.log.Info("portal e-mail sent", "message", id, "kind", rec.Kind, "error", errText(err))
+	c.log.InfoContext(ctx, "portal e-mail sent", "message", id, "kind", rec.Kind, "error", errText(err))
 }
 
 // deliverPending sends every unsent outbox message: the crash recovery run
@@ -129,68 +130,34 @@ func (c *Core) deliverPending(ctx context.Context) {
 
 // alertMessage is the security alert sent when 2FA is disabled (NIST SP
 // 800-63B §6.1.2.1, OWASP ASVS 2.5.5). It says when and what to do, and
-// carries no secret.
+// carries no secret. Its text is mailtext's "alert".
 func (c *Core) alertMessage(id string, a accountRec, at time.Time) mail.Message {
-	return mail.Message{
-		ID:      id,
-		To:      a.Email,
-		Subject: "Security alert: two-factor authentication was disabled",
-		Text: fmt.Sprintf(`Hello %s,
-
-2FA was disabled on your account %s at %s UTC.
-Your %s Customer Portal account is now protected by your password only.
-
-If this was you, no action is needed; you can set up two-factor
-authentication again under My Account > Account Security.
-
-If this was not you, sign in to the Customer Portal now, change your
-password, set up two-factor authentication again and contact our support
-team.
-
-%s team
-`, greeting(a), a.Email, at.UTC().Format("2006-01-02 15:04:05"), c.issuer, c.issuer),
-	}
+	return c.message(id, mailtext.Alert, a, at)
 }
 
 // restoredMessage tells the account holder that SMS 2FA is active again
-// because the switch to an authenticator app was not finished.
+// because the switch to an authenticator app was not finished (mailtext's
+// "restored").
 func (c *Core) restoredMessage(id string, a accountRec, at time.Time) mail.Message {
-	return mail.Message{
-		ID:      id,
-		To:      a.Email,
-		Subject: "Two-factor authentication by SMS was restored",
-		Text: fmt.Sprintf(`Hello %s,
-
-The switch of your %s Customer Portal account %s to an authenticator app
-was not finished, so at %s UTC we turned two-factor authentication by SMS
-back on for your account. Sign-in codes go to your phone %s as before.
-
-You can start the switch again at any time. If you did not start it,
-change your password and contact our support team.
-
-%s team
-`, greeting(a), c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"), MaskPhone(a.Phone), c.issuer),
-	}
+	return c.message(id, mailtext.Restored, a, at)
 }
 
 // confirmationMessage is the confirmation sent once TOTP is active (KB
-// article step 11).
+// article step 11; mailtext's "confirmation").
 func (c *Core) confirmationMessage(id string, a accountRec, at time.Time) mail.Message {
-	return mail.Message{
-		ID:      id,
-		To:      a.Email,
-		Subject: "Your account security method has been updated to TOTP",
-		Text: fmt.Sprintf(`Hello %s,
+	return c.message(id, mailtext.Confirmation, a, at)
+}
 
-This is to confirm that your account security method has been updated to TOTP (authenticator app).
-Changed on %s UTC for your %s Customer Portal account %s.
-From now on, sign in with the 6-digit code shown by your authenticator app.
-
-If this was not you, contact our support team immediately.
-
-%s team
-`, greeting(a), at.UTC().Format("2006-01-02 15:04:05"), c.issuer, a.Email, c.issuer),
+// message renders kind from the e-mail catalog for account a, naming the
+// holder and ending with Options.SupportContact.
+func (c *Core) message(id, kind string, a accountRec, at time.Time) mail.Message {
+	subject, text, err := mailtext.Render(kind, mailtext.Data{Holder: greeting(a), Email: a.Email, Issuer: c.issuer,
+		At: at.UTC().Format("2006-01-02 15:04:05"), Phone: MaskPhone(a.Phone), Support: c.supportContact})
+	if err != nil {
+		// The catalog is embedded and tested: this is a programming error.
+		panic(err)
 	}
+	return mail.Message{ID: id, To: a.Email, Subject: subject, Text: text}
 }
 
 func greeting(a accountRec) string {
@@ -214,7 +181,7 @@ var factorNames = map[string]string{
 // never the values tried (NIST SP 800-63B §5.2.2, RFC 4226 §7.2 "inform
 // the user").
 func (c *Core) lockMessage(id string, a accountRec, factor string, ev failEvent, at time.Time) mail.Message {
-	contact := c.support
+	contact := c.supportContact
 	if contact == "" {
 		contact = "our support team"
 	}

@@ -298,7 +298,7 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 	if mailID != "" {
 		c.deliver(ctx, mailID)
 	}
-	c.log.Info("portal password check", "account", accountID, "renewal", renewal, "level", level, "ok", err == nil, "error", errText(err))
+	c.log.InfoContext(ctx, "portal password check", "account", accountID, "renewal", renewal, "level", level, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err
 	}

@@ -140,7 +140,7 @@ func (c *Core) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n in
 		}
 		return appendAudit(tx, now, a.ID, "recovery_codes_issued", fmt.Sprintf("%d codes", n))
 	})
-	c.log.Info("portal recovery codes issued", "account", e.AccountID, "count", n, "error", errText(err))
+	c.log.InfoContext(ctx, "portal recovery codes issued", "account", e.AccountID, "count", n, "error", errText(err))
 	if err != nil {
 		return nil, err
 	}

@@ -141,13 +141,13 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		defer c.sending.Delete("sms:" + ch.ID)
 	}
 	if err != nil || (repeated && !resend) {
-		c.log.Info("portal sms challenge", "challenge", ch.ID, "repeated", repeated, "error", errText(err))
+		c.log.InfoContext(ctx, "portal sms challenge", "challenge", ch.ID, "repeated", repeated, "error", errText(err))
 		return ch.public(phone), err
 	}
 
 	text := fmt.Sprintf("%s: your verification code is %s. It expires in 5 minutes. Never share it.", c.issuer, code)
 	if err := c.sms.SendSMS(ctx, phone, text); err != nil {
-		c.log.Warn("portal sms not sent, challenge voided", "challenge", ch.ID, "error", err.Error())
+		c.log.WarnContext(ctx, "portal sms not sent, challenge voided", "challenge", ch.ID, "error", err.Error())
 		c.update(func(tx *bbolt.Tx) error {
 			if err := voidChallenge(tx, ch.ID); err != nil {
 				return err
@@ -165,7 +165,7 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		cur.Unsent = false
 		return put(tx, bChallenges, ch.ID, cur)
 	})
-	c.log.Info("portal sms challenge", "challenge", ch.ID, "account", ch.AccountID, "sent", true, "resent", resend, "error", errText(err))
+	c.log.InfoContext(ctx, "portal sms challenge", "challenge", ch.ID, "account", ch.AccountID, "sent", true, "resent", resend, "error", errText(err))
 	return ch.public(phone), nil
 }
 
@@ -278,7 +278,7 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 	if mailID != "" {
 		c.deliver(ctx, mailID)
 	}
-	c.log.Info("portal sms verify", "challenge", challengeID, "ok", err == nil, "error", errText(err))
+	c.log.InfoContext(ctx, "portal sms verify", "challenge", challengeID, "ok", err == nil, "error", errText(err))
 	if err != nil {
 		return portal.Grant{}, err
 	}

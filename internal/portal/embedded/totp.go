@@ -245,7 +245,7 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opBegin, AccountID: a.ID, Ref: e.ID})
 	})
-	c.log.Info("portal totp enrollment begun", "enrollment", out.ID, "error", errText(err))
+	c.log.InfoContext(ctx, "portal totp enrollment begun", "enrollment", out.ID, "error", errText(err))
 	if err != nil {
 		return portal.Enrollment{}, err
 	}
@@ -386,7 +386,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opConfirm, AccountID: a.ID, Ref: e.ID})
 	})
-	c.log.Info("portal totp enrollment confirm", "enrollment", enrollmentID, "repeated", repeated, "error", errText(err))
+	c.log.InfoContext(ctx, "portal totp enrollment confirm", "enrollment", enrollmentID, "repeated", repeated, "error", errText(err))
 	if lockMail != "" {
 		c.deliver(ctx, lockMail)
 	}
@@ -410,7 +410,7 @@ func (c *Core) CancelTOTPEnrollment(ctx context.Context, enrollmentID string) er
 		}
 		return voidEnrollment(tx, enrollmentID)
 	})
-	c.log.Info("portal totp enrollment cancel", "enrollment", enrollmentID, "error", errText(err))
+	c.log.InfoContext(ctx, "portal totp enrollment cancel", "enrollment", enrollmentID, "error", errText(err))
 	return err
 }
 
@@ -491,6 +491,6 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 	if mailID != "" {
 		c.deliver(ctx, mailID)
 	}
-	c.log.Info("portal totp verify", "account", accountID, "ok", err == nil, "error", errText(err))
+	c.log.InfoContext(ctx, "portal totp verify", "account", accountID, "ok", err == nil, "error", errText(err))
 	return err
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// backupFiles are the databases a backup copies, in the data directory.
+var backupFiles = []string{"portal.db", "sessions.db", "support.db"}
+
+func newBackupCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup DIR",
+		Short: "Write consistent copies of portal.db, sessions.db and support.db into DIR",
+		Long: "backup writes a consistent copy of each database (bbolt Tx.WriteTo, one\n" +
+			"read transaction each) into DIR, created 0700 if missing, files 0600.\n" +
+			"While `guidedfix serve` runs on this data directory, the copies are made\n" +
+			"by the running process through the ops listener's loopback-only admin\n" +
+			"endpoint (POST /admin/backup); otherwise this command opens the files.\n" +
+			"The portal key that seals the TOTP secrets is NOT copied: keep it apart\n" +
+			"(DATA/portal.key, or portal.key in the configuration). See README, Backup.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBackup(cmd.Context(), cmd.OutOrStdout(), g, args[0])
+		},
+	}
+}
+
+// runBackup backs up into dir through a running serve's ops listener, or
+// by opening the databases when none answers there.
+func runBackup(ctx context.Context, out io.Writer, g *globalFlags, dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	cfg, dataDir, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	files, viaServe, err := backupViaOps(ctx, cfg.Ops.Listen, dir)
+	if err != nil {
+		return err
+	}
+	if !viaServe {
+		logf, err := os.OpenFile(filepath.Join(dataDir, "guidedfix.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		a, err := openApp(ctx, g, openOptions{engine: true, logOut: logf})
+		if err != nil {
+			return fmt.Errorf("%w (is `guidedfix serve` running with the ops listener off? set ops.listen, or stop it)", err)
+		}
+		defer a.Close()
+		if files, err = a.backup(dir); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		fmt.Fprintln(out, "wrote", f)
+	}
+	if cfg.Portal.Key.IsSet() {
+		fmt.Fprintln(out, "The portal key is not in the backup: it is portal.key in the configuration (GUIDEDFIX_PORTAL__KEY); keep a copy apart from the backup.")
+	} else {
+		fmt.Fprintf(out, "The portal key is not in the backup: it is %s; keep a copy apart from the backup.\n", filepath.Join(dataDir, "portal.key"))
+	}
+	return nil
+}
+
+// backupViaOps asks a serve process listening on opsListen to back up
+// into dir. viaServe is false, with no error, when nothing listens there
+// (or the listener is off).
+func backupViaOps(ctx context.Context, opsListen, dir string) (files []string, viaServe bool, err error) {
+	if opsListen == "off" || opsListen == "" {
+		return nil, false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+opsListen+"/admin/backup?dir="+url.QueryEscape(dir), nil)
+	if err != nil {
+		return nil, false, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, false, nil // no serve here: open the files
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Files []string `json:"files"`
+		Error string   `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		if body.Error == "" {
+			body.Error = resp.Status
+		}
+		return nil, true, fmt.Errorf("backup by the running serve (ops listener %s): %s", opsListen, body.Error)
+	}
+	return body.Files, true, nil
+}
+
+// backup writes each open database into dir (created 0700) as a 0600 file
+// of the same name: first DIR/.NAME.tmp, synced, then renamed, so a file
+// of that name is always a complete copy. It returns the paths written.
+//
+// It refuses the data directory itself: renaming a copy over a database
+// that is open would cut the running process off its file.
+func (a *app) backup(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("backup directory: %w", err)
+	}
+	if same, err := sameDir(dir, a.dataDir); err != nil || same {
+		if err == nil {
+			err = fmt.Errorf("%s is the data directory: choose another directory", dir)
+		}
+		return nil, fmt.Errorf("backup directory: %w", err)
+	}
+	writers := map[string]func(io.Writer) (int64, error){"portal.db": a.core.WriteBackup, "support.db": a.support.WriteBackup}
+	if a.store != nil {
+		writers["sessions.db"] = a.store.WriteBackup
+	}
+	var files []string
+	for _, name := range backupFiles {
+		write, ok := writers[name]
+		if !ok {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if err := writeFileAtomic(path, write); err != nil {
+			return files, fmt.Errorf("backup %s: %w", name, err)
+		}
+		files = append(files, path)
+	}
+	return files, nil
+}
+
+// sameDir reports whether a and b are the same directory (os.SameFile).
+func sameDir(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}
+
+// writeFileAtomic writes path through a new temporary file in its
+// directory (os.CreateTemp: O_EXCL, a planted symlink is not followed),
+// synced, then renamed over path.
+func writeFileAtomic(path string, write func(io.Writer) (int64, error)) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return errors.Join(err, os.Remove(tmp))
+	}
+	return nil
+}

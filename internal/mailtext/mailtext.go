@@ -1,0 +1,84 @@
+// Package mailtext renders the e-mails guidedfix sends to account holders
+// — the security alert when 2FA is disabled, the notice that SMS 2FA was
+// restored, the confirmation that the authenticator app is active, and a
+// support hand-off link — from the message catalog locales/en.yaml (Go
+// templates through github.com/nicksnyder/go-i18n/v2). Every e-mail names
+// the account holder and ends with the support contact
+// (mail.support_contact).
+package mailtext
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/en.yaml
+var files embed.FS
+
+// Kinds of e-mail, the message ids' middle part.
+const (
+	Alert        = "alert"
+	Restored     = "restored"
+	Confirmation = "confirmation"
+	Handoff      = "handoff"
+)
+
+var localizer = func() *i18n.Localizer {
+	b := i18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
+	if _, err := b.LoadMessageFileFS(files, "locales/en.yaml"); err != nil {
+		panic("mailtext: " + err.Error()) // the embedded file is checked by tests
+	}
+	return i18n.NewLocalizer(b, "en")
+}()
+
+// Data is what an e-mail says. Holder is the account holder's name (the
+// e-mail address when the account has none); Support is the support
+// contact, "" for the default footer. Fields a kind does not use may be
+// empty.
+type Data struct {
+	Holder, Email, Issuer string
+	// At is the change's instant, UTC, "2006-01-02 15:04:05".
+	At string
+	// Phone is the masked phone number (Restored).
+	Phone string
+	// Link and Expires (UTC, "2006-01-02 15:04") are the hand-off's.
+	Link, Expires string
+	Support       string
+}
+
+// Render returns the subject and the plain-text body of kind for d: the
+// body's template, one empty line, and the support footer. It returns an
+// error for an unknown kind or a template that fails.
+func Render(kind string, d Data) (subject, text string, err error) {
+	data := map[string]any{"Holder": d.Holder, "Email": d.Email, "Issuer": d.Issuer, "At": d.At, "Phone": d.Phone,
+		"Link": d.Link, "Expires": d.Expires, "Support": d.Support}
+	get := func(id string) (string, error) {
+		s, err := localizer.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+		if err != nil {
+			return "", fmt.Errorf("mailtext: %s: %w", id, err)
+		}
+		return s, nil
+	}
+	if subject, err = get("mail." + kind + ".subject"); err != nil {
+		return "", "", err
+	}
+	body, err := get("mail." + kind + ".body")
+	if err != nil {
+		return "", "", err
+	}
+	footerID := "mail.footer.default"
+	if strings.TrimSpace(d.Support) != "" {
+		footerID = "mail.footer.support"
+	}
+	footer, err := get(footerID)
+	if err != nil {
+		return "", "", err
+	}
+	return subject, strings.TrimRight(body, "\n") + "\n\n" + footer + "\n", nil
+}

@@ -1,0 +1,27 @@
+package embedded
+
+import (
+	"io"
+
+	"go.etcd.io/bbolt"
+)
+
+// DBStats returns bbolt's counters of the portal database (transactions
+// opened, pages, time spent writing); see [bbolt.Stats]. Metrics read it.
+func (c *Core) DBStats() bbolt.Stats { return c.db.Stats() }
+
+// WriteBackup writes a consistent copy of the whole portal database to w
+// in one read transaction (bbolt Tx.WriteTo), while other transactions go
+// on. The TOTP secrets in it stay sealed under the portal key, which is
+// not part of the copy (portal.key in the data directory, or
+// portal.key in the configuration). It returns the bytes written and the
+// write's error.
+func (c *Core) WriteBackup(w io.Writer) (int64, error) {
+	var n int64
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,24 @@
+package support
+
+import (
+	"io"
+
+	"go.etcd.io/bbolt"
+)
+
+// DBStats returns bbolt's counters of the support database (transactions
+// opened, pages, time spent writing); see [bbolt.Stats]. Metrics read it.
+func (s *Store) DBStats() bbolt.Stats { return s.db.Stats() }
+
+// WriteBackup writes a consistent copy of the whole support database to w
+// in one read transaction (bbolt Tx.WriteTo), while other transactions go
+// on. It returns the bytes written and the write's error.
+func (s *Store) WriteBackup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
