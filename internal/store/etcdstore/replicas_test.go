@@ -1,0 +1,377 @@
+package etcdstore_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/store/etcdstore"
+	"guidedfix/internal/testkit"
+)
+
+// The replica tests run two or three guidedfix engines, each with its own
+// etcd store (its own client and lock lease) on one prefix of a real
+// three-member cluster. They share one embedded portal core in process:
+// the portal over HTTP is another branch's work, and what these tests
+// prove (exactly-once effects through the idempotency keys) does not
+// depend on the transport.
+
+// chatLog records every reply delivered to each conversation, by any
+// replica, in delivery order.
+type chatLog struct {
+	mu      sync.Mutex
+	replies map[string][]bot.Reply
+	n       int
+}
+
+func (l *chatLog) Deliver(_ context.Context, to bot.Conversation, r bot.Reply) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.replies == nil {
+		l.replies = map[string][]bot.Reply{}
+	}
+	l.replies[to.ID] = append(l.replies[to.ID], r)
+	l.n++
+	return "m" + strconv.Itoa(l.n), nil
+}
+
+func (l *chatLog) of(id string) []bot.Reply {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.replies[id])
+}
+
+// replica is one guidedfix process: an engine on its own store.
+type replica struct {
+	store  *etcdstore.Store
+	engine *bot.Engine
+	dead   atomic.Bool
+}
+
+// fleet is n replicas sharing a cluster prefix and one portal core.
+type fleet struct {
+	t        *testing.T
+	env      *testkit.Env
+	log      *chatLog
+	replicas []*replica
+	prefix   string
+	hook     func(r int, h bot.Hook, s *bot.Session)
+}
+
+func newFleet(t *testing.T, c *cluster, n int, hook func(r int, h bot.Hook, s *bot.Session)) *fleet {
+	t.Helper()
+	f := &fleet{t: t, env: testkit.New(t, testkit.Options{}), log: &chatLog{}, prefix: fmt.Sprintf("/fleet%d/", prefixes.Add(1)), hook: hook}
+	flow := totpswitch.New(totpswitch.Options{Core: f.env.Core})
+	logger := slog.New(slog.NewTextHandler(f.env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for i := range n {
+		st, err := etcdstore.Open(etcdstore.Options{
+			Endpoints: c.clients, Prefix: f.prefix, LockTTL: 2 * time.Second, Now: f.env.Clock.Now,
+			InboxKey: bytes.Repeat([]byte{1}, 32), Logger: logger, RequestTimeout: 3 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		r := &replica{store: st}
+		opts := bot.Options{Store: st, Flows: []bot.Flow{flow}, Now: f.env.Clock.Now, Logger: logger.With("replica", i)}
+		if hook != nil {
+			opts.Hook = func(h bot.Hook, s *bot.Session) { hook(i, h, s) }
+		}
+		if r.engine, err = bot.New(opts); err != nil {
+			t.Fatal(err)
+		}
+		r.engine.Register("telegram", f.log)
+		f.replicas = append(f.replicas, r)
+	}
+	return f
+}
+
+// customer is one conversation driven through the fleet.
+type customer struct {
+	f     *fleet
+	id    string
+	email string
+	pw    string
+	phone string
+	upd   int
+	// pick chooses the replica of each request; default at random among
+	// the live ones.
+	pick func() int
+	// errs counts requests that failed and were sent again (a platform
+	// redelivering an update it got no 200 for).
+	errs atomic.Int64
+}
+
+func (f *fleet) customer(i int) *customer {
+	f.t.Helper()
+	c := &customer{f: f, id: "c" + strconv.Itoa(i), email: fmt.Sprintf("user%d@example.com", i), phone: fmt.Sprintf("+6012%07d", i)}
+	c.pw = "pw-" + c.id + "-Secret!"
+	if _, err := f.env.Core.AddAccount(context.Background(), embedded.NewAccount{
+		Email: c.email, Name: c.id, Phone: c.phone, Method: portal.MethodSMS, Password: c.pw,
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	f.env.AddSecret(c.pw)
+	return c
+}
+
+func (f *fleet) live() []int {
+	var out []int
+	for i, r := range f.replicas {
+		if !r.dead.Load() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// deliver sends ev to a replica until one accepts it (nil from Handle),
+// as a webhook platform retries an update until it gets a 200, each time
+// to a replica the load balancer picks.
+func (c *customer) deliver(ev bot.Event, replica int) error {
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		r := c.f.replicas[replica]
+		err := r.engine.Handle(context.Background(), ev)
+		if err == nil && !r.dead.Load() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: update %s not accepted after 45s: %v", c.id, ev.UpdateID, err)
+		}
+		c.errs.Add(1)
+		time.Sleep(50 * time.Millisecond)
+		live := c.f.live()
+		replica = live[rand.IntN(len(live))]
+	}
+}
+
+func (c *customer) next() int {
+	if c.pick != nil {
+		return c.pick()
+	}
+	live := c.f.live()
+	return live[rand.IntN(len(live))]
+}
+
+func (c *customer) event(ev bot.Event) bot.Event {
+	c.upd++
+	ev.Conversation, ev.UserID, ev.UpdateID = bot.Conversation{Channel: "telegram", ID: c.id}, "u-"+c.id, c.id+"-"+strconv.Itoa(c.upd)
+	if ev.Kind == bot.KindText {
+		ev.MessageID = "um" + strconv.Itoa(c.upd)
+	}
+	return ev
+}
+
+func (c *customer) send(ev bot.Event) error { return c.deliver(c.event(ev), c.next()) }
+
+// button returns the data of the newest button with action.
+func (c *customer) button(action string) string {
+	rs := c.f.log.of(c.id)
+	for i := len(rs) - 1; i >= 0; i-- {
+		for _, b := range rs[i].Buttons {
+			if strings.HasPrefix(b.Data, action+"|") {
+				return b.Data
+			}
+		}
+	}
+	return ""
+}
+
+func (c *customer) press(action string) error {
+	data := c.button(action)
+	if data == "" {
+		return fmt.Errorf("%s: no button %q; replies %q", c.id, action, replyIDs(c.f.log.of(c.id)))
+	}
+	return c.send(bot.Event{Kind: bot.KindButton, Data: data})
+}
+
+// pressTwice presses action's button on two replicas at the same instant,
+// as two deliveries of one update (same update id) when dup, else as a
+// double tap (two updates).
+func (c *customer) pressTwice(action string, dup bool) error {
+	data := c.button(action)
+	if data == "" {
+		return fmt.Errorf("%s: no button %q", c.id, action)
+	}
+	a := c.event(bot.Event{Kind: bot.KindButton, Data: data})
+	b := a
+	if !dup {
+		b = c.event(bot.Event{Kind: bot.KindButton, Data: data})
+	}
+	live := c.f.live()
+	i := rand.IntN(len(live))
+	ra, rb := live[i], live[(i+1)%len(live)]
+	var wg sync.WaitGroup
+	var ea, eb error
+	start := make(chan struct{})
+	wg.Go(func() { <-start; ea = c.deliver(a, ra) })
+	wg.Go(func() { <-start; eb = c.deliver(b, rb) })
+	close(start)
+	wg.Wait()
+	if ea != nil {
+		return ea
+	}
+	return eb
+}
+
+// toDisable runs the flow up to the "Disable 2FA" prompt.
+func (c *customer) toDisable() error {
+	if err := c.send(bot.Event{Kind: bot.KindStart}); err != nil {
+		return err
+	}
+	if err := c.send(bot.Event{Kind: bot.KindText, Text: c.email}); err != nil {
+		return err
+	}
+	if err := c.send(bot.Event{Kind: bot.KindText, Text: c.pw}); err != nil {
+		return err
+	}
+	code, n := c.f.env.SMS.LastCode(c.phone)
+	if n == 0 {
+		return fmt.Errorf("%s: no SMS", c.id)
+	}
+	c.f.env.AddSecret(code)
+	return c.send(bot.Event{Kind: bot.KindText, Text: code})
+}
+
+// finish runs the flow from the "Disable 2FA" prompt to the end; the
+// disable is pressed on two replicas at once.
+func (c *customer) finish(t *testing.T, dup bool) error {
+	if err := c.pressTwice("disable", dup); err != nil {
+		return err
+	}
+	if err := c.press("setup"); err != nil {
+		return err
+	}
+	if err := c.press("app"); err != nil {
+		return err
+	}
+	rs := c.f.log.of(c.id)
+	var png []byte
+	for _, r := range rs {
+		if r.ID == "totp.qr_caption" {
+			png = r.Image
+		}
+	}
+	if png == nil {
+		return fmt.Errorf("%s: no QR code", c.id)
+	}
+	key := c.f.env.KeyFromQR(t, png)
+	if err := c.send(bot.Event{Kind: bot.KindText, Text: c.f.env.TOTPCode(t, key, 0)}); err != nil {
+		return err
+	}
+	return c.press("okay")
+}
+
+// happy is the exact reply sequence of a whole flow whose disable was
+// pressed twice at once (the second press is a stale button).
+func happy(doubleTap bool) []string {
+	out := []string{"totp.welcome", "totp.ask_email", "totp.ask_password", "delete:engine.delete_user_secret", "totp.sms_sent",
+		"delete:engine.delete_user_secret", "totp.confirm_disable", "totp.disabled", "totp.offer_setup"}
+	if doubleTap {
+		out = append(out, "engine.stale_button")
+	}
+	return append(out, "totp.choose_method", "totp.qr_caption", "totp.manual_key", "totp.ask_totp",
+		"delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated", "totp.done")
+}
+
+func replyIDs(rs []bot.Reply) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		id := r.ID
+		if r.Op != bot.OpSend {
+			id = string(r.Op) + ":" + r.Ref + r.ID
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// checkStored fails t if a registered secret is in any value under the
+// fleet's prefix in etcd.
+func (f *fleet) checkStored(t *testing.T, cli *clientv3.Client, secrets ...string) {
+	t.Helper()
+	resp, err := cli.Get(context.Background(), f.prefix, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) == 0 {
+		t.Fatal("nothing stored under the fleet's prefix")
+	}
+	for _, kv := range resp.Kvs {
+		for _, s := range secrets {
+			if len(s) >= 4 && (bytes.Contains(kv.Value, []byte(s)) || bytes.Contains(kv.Key, []byte(s))) {
+				t.Errorf("etcd key %q holds a secret (%d bytes)", kv.Key, len(s))
+			}
+		}
+	}
+}
+
+// TestReplicasShareConversations spreads 12 concurrent customers over
+// three replicas at random per request; each presses "Disable 2FA" on two
+// replicas at the same instant (half as one update delivered twice, half
+// as a double tap). Every flow completes with its exact reply sequence
+// (in order, none twice) and the portal saw each effect exactly once.
+func TestReplicasShareConversations(t *testing.T) {
+	f := newFleet(t, sharedCluster, 3, nil)
+	const n = 12
+	customers := make([]*customer, n)
+	for i := range customers {
+		customers[i] = f.customer(i)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, c := range customers {
+		wg.Go(func() {
+			if errs[i] = c.toDisable(); errs[i] == nil {
+				errs[i] = c.finish(t, i%2 == 0)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("customer %d: %v", i, err)
+		}
+	}
+	var secrets []string
+	for i, c := range customers {
+		if got, want := replyIDs(f.log.of(c.id)), happy(i%2 == 1); !slices.Equal(got, want) {
+			t.Errorf("%s replies\n%q\nwant\n%q", c.id, got, want)
+		}
+		if c.errs.Load() != 0 {
+			t.Errorf("%s: %d requests failed", c.id, c.errs.Load())
+		}
+		a, err := f.env.Core.LookupAccount(context.Background(), c.email)
+		if err != nil || a.Method != portal.MethodTOTP {
+			t.Errorf("%s: method %q (%v), want totp", c.id, a.Method, err)
+		}
+		secrets = append(secrets, c.pw)
+	}
+	st := f.env.Core.Stats()
+	if st.Disables != n || st.Activations != n || st.SMSSent != n || st.AlertsSent != n || st.ConfirmationsSent != n || st.Restores != 0 {
+		t.Fatalf("portal stats %+v, want %d of each effect and no restore", st, n)
+	}
+	f.checkStored(t, sharedCluster.client(t), secrets...)
+	var saves, conflicts int64
+	for _, r := range f.replicas {
+		s := r.store.Stats()
+		saves, conflicts = saves+s.Saves, conflicts+s.Conflicts
+	}
+	t.Logf("%d saves, %d conflicts over 3 replicas", saves, conflicts)
+}
