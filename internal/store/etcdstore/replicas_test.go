@@ -56,6 +56,19 @@ func (l *chatLog) of(id string) []bot.Reply {
 	return slices.Clone(l.replies[id])
 }
 
+// deliverer is a replica's way to the chat: a dead replica sends nothing.
+type deliverer struct {
+	r   *replica
+	log *chatLog
+}
+
+func (d deliverer) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
+	if d.r.dead.Load() {
+		return "", fmt.Errorf("replica is dead")
+	}
+	return d.log.Deliver(ctx, to, r)
+}
+
 // replica is one guidedfix process: an engine on its own store.
 type replica struct {
 	store  *etcdstore.Store
@@ -95,7 +108,7 @@ func newFleet(t *testing.T, c *cluster, n int, hook func(r int, h bot.Hook, s *b
 		if r.engine, err = bot.New(opts); err != nil {
 			t.Fatal(err)
 		}
-		r.engine.Register("telegram", f.log)
+		r.engine.Register("telegram", deliverer{r, f.log})
 		f.replicas = append(f.replicas, r)
 	}
 	return f
@@ -374,4 +387,135 @@ func TestReplicasShareConversations(t *testing.T) {
 		saves, conflicts = saves+s.Saves, conflicts+s.Conflicts
 	}
 	t.Logf("%d saves, %d conflicts over 3 replicas", saves, conflicts)
+}
+
+// count returns how many of rs have reply id id.
+func count(rs []bot.Reply, id string) int {
+	n := 0
+	for _, r := range rs {
+		if r.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReplicaDiesMidFlow kills replica 2 (its store is abandoned as in a
+// crash: the lock lease is not revoked) inside a turn, after the checkpoint
+// before the portal's disable. The update is delivered again to the other
+// replicas, which wait for the dead replica's lock lease to lapse and
+// resume the turn: every conversation that ran on replica 2 completes on
+// the others with its exact reply sequence and one disable each. Then the
+// deadlines replica 2 set (sessions abandoned by their users, two of them
+// with SMS already off) fire exactly once although both survivors sweep at
+// the same time: one expiry message each, SMS restored once.
+func TestReplicaDiesMidFlow(t *testing.T) {
+	var armed, killed atomic.Bool
+	var f *fleet
+	f = newFleet(t, sharedCluster, 3, func(r int, h bot.Hook, s *bot.Session) {
+		if r == 2 && h == bot.HookCheckpoint && armed.Load() && killed.CompareAndSwap(false, true) {
+			f.replicas[2].dead.Store(true)
+			f.replicas[2].store.Abandon()
+		}
+	})
+	onTwo := func() int {
+		if !f.replicas[2].dead.Load() {
+			return 2
+		}
+		return rand.IntN(2)
+	}
+	victims := make([]*customer, 4)
+	idle := make([]*customer, 4)
+	for i := range victims {
+		victims[i], idle[i] = f.customer(i), f.customer(10+i)
+		victims[i].pick, idle[i].pick = onTwo, onTwo
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for _, c := range append(slices.Clone(victims), idle...) {
+		wg.Go(func() { errs <- c.toDisable() })
+	}
+	wg.Wait()
+	for _, c := range idle[2:] {
+		if err := c.press("disable"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first victim's disable kills replica 2 after its checkpoint.
+	armed.Store(true)
+	errs = make(chan error, 4)
+	for _, c := range victims {
+		wg.Go(func() { errs <- c.finish(t, false) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !killed.Load() {
+		t.Fatal("replica 2 was never killed")
+	}
+	for _, c := range victims {
+		// Each pressed disable on two replicas (a double tap); the stale
+		// answer to one of them comes before or after the disable,
+		// depending on which turn got the conversation first.
+		got := replyIDs(f.log.of(c.id))
+		stale := slices.Index(got, "engine.stale_button")
+		if stale >= 0 {
+			got = slices.Delete(got, stale, stale+1)
+		}
+		if want := happy(false); stale < 0 || !slices.Equal(got, want) {
+			t.Errorf("%s replies\n%q\nwant, with one engine.stale_button\n%q", c.id, replyIDs(f.log.of(c.id)), want)
+		}
+	}
+	if victims[0].errs.Load()+victims[1].errs.Load()+victims[2].errs.Load()+victims[3].errs.Load() == 0 {
+		t.Errorf("the killed turn's update was never delivered again")
+	}
+	st := f.env.Core.Stats()
+	if st.Disables != 6 || st.Activations != 4 || st.Restores != 0 {
+		t.Fatalf("portal stats after the kill %+v, want 6 disables, 4 activations", st)
+	}
+
+	// The idle customers' sessions expire; both survivors sweep at once,
+	// three times.
+	f.env.Clock.Advance(16 * time.Minute)
+	for range 3 {
+		for _, r := range f.replicas[:2] {
+			wg.Go(func() {
+				if _, err := r.engine.Sweep(context.Background(), 100); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for i, c := range idle {
+		rs := f.log.of(c.id)
+		restored := 0
+		if i >= 2 {
+			restored = 1
+		}
+		if count(rs, "totp.expired") != 1 || count(rs, "totp.restored") != restored {
+			t.Errorf("%s replies %q: want one totp.expired and %d totp.restored", c.id, replyIDs(rs), restored)
+		}
+		a, err := f.env.Core.LookupAccount(context.Background(), c.email)
+		if err != nil || a.Method != portal.MethodSMS {
+			t.Errorf("%s: method %q (%v) after expiry, want sms", c.id, a.Method, err)
+		}
+		s, err := f.replicas[0].engine.Session(context.Background(), bot.Conversation{Channel: "telegram", ID: c.id})
+		if err != nil || !s.Done {
+			t.Errorf("%s: session after expiry %+v (%v), want done", c.id, s, err)
+		}
+	}
+	if st := f.env.Core.Stats(); st.Restores != 2 || st.RestoreMailsSent != 2 {
+		t.Fatalf("portal stats after expiry %+v, want 2 restores and 2 restore mails", st)
+	}
 }
