@@ -29,7 +29,7 @@ type app struct {
 	log     *slog.Logger
 	mail    mail.Sender
 	core    *embedded.Core
-	store   *store.Bolt
+	store   sessionStore
 	support *support.Store
 	desk    *support.Desk
 	engine  *bot.Engine
@@ -200,7 +200,15 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: o.now, InboxKey: inboxKey})
+	// PLACEHOLDER for the merge with the portal-over-HTTP branch (issue
+	// 13): the coordinator replaces false with cfg.Portal.URL != "" (a
+	// remote portal core), so that store.backend etcd is accepted only
+	// with a portal that every replica shares.
+	if err := checkStoreBackend(cfg, false); err != nil {
+		a.Close()
+		return nil, err
+	}
+	st, err := openSessionStore(cfg, dir, inboxKey, o.now, a.log)
 	if err != nil {
 		a.Close()
 		return nil, err

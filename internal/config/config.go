@@ -69,6 +69,8 @@ type Config struct {
 	Enrollment EnrollmentConfig `koanf:"enrollment"`
 	Telegram   TelegramConfig   `koanf:"telegram"`
 	Slack      SlackConfig      `koanf:"slack"`
+	// Store chooses the session store (internal/config/store.go).
+	Store StoreConfig `koanf:"store"`
 }
 
 // EnrollmentConfig configures the TOTP enrollment step.
@@ -283,6 +285,7 @@ func Default() Config {
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+		Store:    defaultStore(),
 	}
 }
 
@@ -419,7 +422,7 @@ func load(path string, environ func() []string) (Config, error) {
 			if value == "" {
 				return "", nil
 			}
-			if key == "slack.staff_user_ids" {
+			if key == "slack.staff_user_ids" || key == "store.etcd.endpoints" {
 				return key, splitList(value)
 			}
 			return key, value

@@ -31,5 +31,11 @@ func (c Config) LogValue() slog.Value {
 			"bot_token", c.Slack.BotToken, "app_token", c.Slack.AppToken, "signing_secret", c.Slack.SigningSecret,
 			"api_url", c.Slack.APIURL, "listen", c.Slack.Listen, "command", c.Slack.Command, "mode", c.Slack.Mode,
 			"support_channel", c.Slack.SupportChannel, "staff_user_ids", c.Slack.StaffUserIDs, "staff_group", c.Slack.StaffGroup),
+		slog.Group("store", "backend", c.Store.Backend, slog.Group("etcd",
+			"endpoints", c.Store.Etcd.Endpoints, "prefix", c.Store.Etcd.Prefix, "cert_file", c.Store.Etcd.CertFile,
+			"key_file", c.Store.Etcd.KeyFile, "ca_file", c.Store.Etcd.CAFile, "username", c.Store.Etcd.Username,
+			"password", c.Store.Etcd.Password, "dial_timeout", c.Store.Etcd.DialTimeout,
+			"request_timeout", c.Store.Etcd.RequestTimeout, "lock_ttl", c.Store.Etcd.LockTTL,
+			"compact_every", c.Store.Etcd.CompactEvery, "compact_retain", c.Store.Etcd.CompactRetain)),
 	)
 }

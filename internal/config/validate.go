@@ -174,6 +174,7 @@ func (c Config) Validate() error {
 		}
 	}
 
+	c.Store.validate(bad)
 	return errors.Join(errs...)
 }
 

@@ -64,6 +64,11 @@ func startCluster(t tb, n int, compactRetention string) *cluster {
 		// The test machine is small and shared: a longer election timeout
 		// keeps a slow heartbeat from starting an election.
 		cfg.TickMs, cfg.ElectionMs = 100, 1500
+		// No fsync: the members all live on one test machine, where an
+		// fsync proves nothing about replication and costs the suite's
+		// time budget. Consensus, transactions, leases and compaction run
+		// as in production.
+		cfg.UnsafeNoFsync = true
 		if compactRetention != "" {
 			cfg.AutoCompactionMode, cfg.AutoCompactionRetention = embed.CompactorModeRevision, compactRetention
 		}

@@ -771,3 +771,13 @@ func (s *Store) Abandon() {
 		}
 	})
 }
+
+// Prune exists for parity with the bbolt store: processed update ids on
+// etcd expire with their lease (Options.SeenTTL), so there is nothing to
+// remove. It returns 0, and an error only for a closed store.
+func (s *Store) Prune(ctx context.Context, limit int) (int, error) {
+	if s.closed.Load() {
+		return 0, fmt.Errorf("etcdstore: prune: %w", ErrClosed)
+	}
+	return 0, nil
+}

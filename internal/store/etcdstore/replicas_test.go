@@ -335,14 +335,14 @@ func (f *fleet) checkStored(t *testing.T, cli *clientv3.Client, secrets ...strin
 	}
 }
 
-// TestReplicasShareConversations spreads 12 concurrent customers over
+// TestReplicasShareConversations spreads 9 concurrent customers over
 // three replicas at random per request; each presses "Disable 2FA" on two
 // replicas at the same instant (half as one update delivered twice, half
 // as a double tap). Every flow completes with its exact reply sequence
 // (in order, none twice) and the portal saw each effect exactly once.
 func TestReplicasShareConversations(t *testing.T) {
 	f := newFleet(t, sharedCluster, 3, nil)
-	const n = 12
+	const n = 9
 	customers := make([]*customer, n)
 	for i := range customers {
 		customers[i] = f.customer(i)
@@ -520,7 +520,7 @@ func TestReplicaDiesMidFlow(t *testing.T) {
 	}
 }
 
-// TestLeaderKilledUnderLoad kills the etcd leader while 8 customers run on
+// TestLeaderKilledUnderLoad kills the etcd leader while 6 customers run on
 // two replicas. Turns in flight fail or time out and are delivered again
 // (same update id, so the same idempotency keys): every flow completes,
 // the portal saw each effect exactly once, and apart from the "please try
@@ -529,7 +529,7 @@ func TestReplicaDiesMidFlow(t *testing.T) {
 func TestLeaderKilledUnderLoad(t *testing.T) {
 	c := startCluster(t, 3, "")
 	f := newFleet(t, c, 2, nil)
-	const n = 8
+	const n = 6
 	customers := make([]*customer, n)
 	for i := range customers {
 		customers[i] = f.customer(i)

@@ -166,3 +166,69 @@ func TestTwoStoresRace(t *testing.T) {
 		t.Fatalf("stats a %+v b %+v", a.Stats(), b.Stats())
 	}
 }
+
+// TestPollingLock: a second replica cannot take a process lock another
+// one holds; once the holder dies without releasing (its lease not
+// revoked), the lock is free again after the lease TTL.
+func TestPollingLock(t *testing.T) {
+	a := openStore(t, etcdstore.Options{})
+	b := openStore(t, etcdstore.Options{Prefix: a.Prefix()})
+	ctx := context.Background()
+	if _, _, err := a.Acquire(ctx, "telegram-polling"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Acquire(ctx, "telegram-polling"); !errors.Is(err, etcdstore.ErrHeld) {
+		t.Fatalf("second Acquire = %v, want ErrHeld", err)
+	}
+	a.Abandon()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		release, _, err := b.Acquire(ctx, "telegram-polling")
+		if err == nil {
+			release()
+			break
+		}
+		if !errors.Is(err, etcdstore.ErrHeld) || time.Now().After(deadline) {
+			t.Fatalf("Acquire after the holder died = %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestInbox holds, lists and releases updates, sealed: the raw update is
+// not in etcd in clear, and a store with another key cannot read it.
+func TestInbox(t *testing.T) {
+	st := openStore(t, etcdstore.Options{})
+	ctx := context.Background()
+	ups := []bot.Inbound{{ID: 5, Raw: []byte(`{"update_id":5,"text":"hunter2-password"}`)}, {ID: -1, Raw: []byte(`{"update_id":-1}`)}, {ID: 300, Raw: []byte(`{}`)}}
+	if err := st.Hold(ctx, "telegram", ups); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Release(ctx, "telegram", 300); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Held(ctx, "telegram")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != -1 || got[1].ID != 5 || string(got[1].Raw) != string(ups[0].Raw) {
+		t.Fatalf("Held = %+v", got)
+	}
+	resp, err := sharedCluster.client(t).Get(ctx, st.Prefix(), clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range resp.Kvs {
+		if bytes.Contains(kv.Value, []byte("hunter2")) {
+			t.Fatalf("held update stored in clear under %q", kv.Key)
+		}
+	}
+	other := openStore(t, etcdstore.Options{Prefix: st.Prefix(), InboxKey: bytes.Repeat([]byte{9}, 32)})
+	got, err = other.Held(ctx, "telegram")
+	if err != nil || len(got) != 2 || got[0].Raw != nil || got[1].Raw != nil {
+		t.Fatalf("Held with another key = %+v, %v; want two entries without Raw", got, err)
+	}
+	if held, err := st.Held(ctx, "slack"); err != nil || len(held) != 0 {
+		t.Fatalf("Held(slack) = %v, %v", held, err)
+	}
+}
