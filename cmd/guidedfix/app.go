@@ -30,7 +30,7 @@ type app struct {
 	mail    mail.Sender
 	core    *embedded.Core
 	store   sessionStore
-	support *support.Store
+	support support.Records
 	desk    *support.Desk
 	engine  *bot.Engine
 	// supportOn says the engine offers escalations (openOptions.support).
@@ -70,7 +70,7 @@ type openOptions struct {
 }
 
 // handoffs lets the flow redeem hand-off tokens from the support store.
-type handoffs struct{ s *support.Store }
+type handoffs struct{ s support.Records }
 
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
 	ho, err := h.s.Redeem(ctx, token, conv)
@@ -174,7 +174,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.core = core
 	a.closers = append(a.closers, core.Close)
-	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
+	sup, err := openSupportRecords(cfg, dir, o.now, a.log)
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"guidedfix/internal/config"
 	"guidedfix/internal/store"
 	"guidedfix/internal/store/etcdstore"
+	"guidedfix/internal/support"
 )
 
 // sessionStore is what the commands need of a session store: the engine's
@@ -71,6 +72,33 @@ func openSessionStore(cfg config.Config, dir string, inboxKey []byte, now func()
 	}
 	log.Info("session store on etcd", "endpoints", strings.Join(e.Endpoints, ","), "prefix", e.Prefix, "tls", tlsCfg != nil)
 	return st, nil
+}
+
+// openSupportRecords opens the hand-off, escalation and audit records:
+// DATA/support.db (bbolt), or with store.backend etcd the same records on
+// the cluster (their own client, no compactor of their own), so that a
+// hand-off created on one replica is redeemed on any.
+func openSupportRecords(cfg config.Config, dir string, now func() time.Time, log *slog.Logger) (support.Records, error) {
+	if cfg.Store.Backend != config.BackendEtcd {
+		return support.Open(filepath.Join(dir, "support.db"), now)
+	}
+	e := cfg.Store.Etcd
+	var tlsCfg *tls.Config
+	if e.TLSOn() {
+		var err error
+		if tlsCfg, err = etcdTLS(e); err != nil {
+			return nil, err
+		}
+	}
+	st, err := etcdstore.Open(etcdstore.Options{
+		Endpoints: e.Endpoints, TLS: tlsCfg, Username: e.Username, Password: e.Password.Reveal(),
+		Prefix: e.Prefix, DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout, LockTTL: e.LockTTL,
+		CompactEvery: -1, Now: now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return etcdstore.NewSupport(st), nil
 }
 
 // etcdTLS returns the client TLS configuration of e: the client

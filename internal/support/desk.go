@@ -51,7 +51,7 @@ type Accounts interface {
 // observer. All methods are safe for concurrent use.
 type Desk struct {
 	// Store keeps hand-offs and the audit log (required).
-	Store *Store
+	Store Records
 	// Core looks up accounts (required); the desk never changes one.
 	Core Accounts
 	// Mail sends the hand-off link to the customer (required for HandOff).
