@@ -78,7 +78,7 @@ type replica struct {
 
 // fleet is n replicas sharing a cluster prefix and one portal core.
 type fleet struct {
-	t        *testing.T
+	t        testing.TB
 	env      *testkit.Env
 	log      *chatLog
 	replicas []*replica
@@ -86,7 +86,7 @@ type fleet struct {
 	hook     func(r int, h bot.Hook, s *bot.Session)
 }
 
-func newFleet(t *testing.T, c *cluster, n int, hook func(r int, h bot.Hook, s *bot.Session)) *fleet {
+func newFleet(t testing.TB, c *cluster, n int, hook func(r int, h bot.Hook, s *bot.Session)) *fleet {
 	t.Helper()
 	f := &fleet{t: t, env: testkit.New(t, testkit.Options{}), log: &chatLog{}, prefix: fmt.Sprintf("/fleet%d/", prefixes.Add(1)), hook: hook}
 	flow := totpswitch.New(totpswitch.Options{Core: f.env.Core})
@@ -128,6 +128,8 @@ type customer struct {
 	// errs counts requests that failed and were sent again (a platform
 	// redelivering an update it got no 200 for).
 	errs atomic.Int64
+	// timed, if set, receives the latency of each accepted request.
+	timed func(time.Duration)
 }
 
 func (f *fleet) customer(i int) *customer {
@@ -160,8 +162,12 @@ func (c *customer) deliver(ev bot.Event, replica int) error {
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		r := c.f.replicas[replica]
+		began := time.Now()
 		err := r.engine.Handle(context.Background(), ev)
 		if err == nil && !r.dead.Load() {
+			if c.timed != nil {
+				c.timed(time.Since(began))
+			}
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -264,7 +270,7 @@ func (c *customer) toDisable() error {
 
 // finish runs the flow from the "Disable 2FA" prompt to the end; the
 // disable is pressed on two replicas at once.
-func (c *customer) finish(t *testing.T, dup bool) error {
+func (c *customer) finish(t testing.TB, dup bool) error {
 	if err := c.pressTwice("disable", dup); err != nil {
 		return err
 	}
