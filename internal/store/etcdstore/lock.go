@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -58,7 +57,7 @@ func (s *Store) LockTurn(ctx context.Context, c bot.Conversation, wait bool) (un
 	if err != nil {
 		return nil, false, err
 	}
-	m := concurrency.NewMutex(sess, s.prefix+"l/turn/"+strings.ReplaceAll(suffix, "\x00", "/")+"\x00")
+	m := concurrency.NewMutex(sess, s.prefix+"l/turn/"+suffix+"\x00")
 	lctx, cancel := ctx, context.CancelFunc(func() {})
 	if !wait {
 		lctx, cancel = s.ctx(ctx)

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"guidedfix/internal/support"
 )
@@ -31,7 +30,8 @@ import (
 //     support.Entry JSON, written only if absent and never changed.
 //
 // Read-modify-write operations (Redeem, Update, the escalation calls) run
-// as etcd software transactions (concurrency.NewSTM, serializable), so two
+// as read-modify-write transactions (linearizable reads, one etcd
+// transaction guarded by the mod revision of every key read), so two
 // replicas redeeming one token, or two agents claiming one escalation,
 // give one winner.
 type Support struct {
@@ -50,16 +50,79 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// stm runs apply as a serializable software transaction bounded by the
-// request timeout; apply's error aborts it and is returned as is.
-func (p *Support) stm(ctx context.Context, apply func(concurrency.STM) error) error {
+// rmwTx is one attempt of a read-modify-write transaction: Get reads a
+// key linearizably and remembers its mod revision, Put and Del queue
+// writes; the commit applies the writes only if no key read has changed.
+type rmwTx struct {
+	p    *Support
+	ctx  context.Context
+	err  error
+	revs map[string]int64
+	ops  []clientv3.Op
+}
+
+// Get returns the value of key ("" when missing).
+func (tx *rmwTx) Get(key string) string {
+	if tx.err != nil {
+		return ""
+	}
+	gctx, cancel := tx.p.s.ctx(tx.ctx)
+	defer cancel()
+	resp, err := tx.p.s.cli.Get(gctx, key)
+	if err != nil {
+		tx.err = err
+		return ""
+	}
+	if len(resp.Kvs) == 0 {
+		tx.revs[key] = 0
+		return ""
+	}
+	tx.revs[key] = resp.Kvs[0].ModRevision
+	return string(resp.Kvs[0].Value)
+}
+
+// Put queues a write of key.
+func (tx *rmwTx) Put(key, val string) { tx.ops = append(tx.ops, clientv3.OpPut(key, val)) }
+
+// Del queues a delete of key.
+func (tx *rmwTx) Del(key string) { tx.ops = append(tx.ops, clientv3.OpDelete(key)) }
+
+// stm runs apply as a read-modify-write transaction: its reads are
+// linearizable, its writes are committed in one etcd transaction that
+// compares the mod revision of every key read, and it is run again (up to
+// 20 times) when one of them changed in between. apply's error (or a read
+// error) writes nothing and is returned.
+func (p *Support) stm(ctx context.Context, apply func(*rmwTx) error) error {
 	if err := p.s.check(ctx, "support"); err != nil {
 		return err
 	}
-	sctx, cancel := p.s.ctx(ctx)
-	defer cancel()
-	_, err := concurrency.NewSTM(p.s.cli, apply, concurrency.WithAbortContext(sctx))
-	return err
+	for range 20 {
+		tx := &rmwTx{p: p, ctx: ctx, revs: map[string]int64{}}
+		err := apply(tx)
+		if tx.err != nil {
+			return fmt.Errorf("etcdstore: support: %w", tx.err)
+		}
+		if err != nil {
+			return err
+		}
+		if len(tx.ops) == 0 {
+			return nil
+		}
+		cmps := make([]clientv3.Cmp, 0, len(tx.revs))
+		for k, rev := range tx.revs {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", rev))
+		}
+		tctx, cancel := p.s.ctx(ctx)
+		resp, err := p.s.cli.Txn(tctx).If(cmps...).Then(tx.ops...).Commit()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("etcdstore: support: %w", err)
+		}
+		if resp.Succeeded {
+			return nil
+		}
+	}
+	return errors.New("etcdstore: support: the records kept changing")
 }
 
 // CreateHandoff stores a hand-off for h.AccountID and returns it with its
@@ -96,7 +159,7 @@ func (p *Support) CreateHandoff(ctx context.Context, h support.Handoff) (support
 func (p *Support) Redeem(ctx context.Context, token, conv string) (support.Handoff, error) {
 	now := p.s.now().UTC()
 	var h support.Handoff
-	err := p.stm(ctx, func(stm concurrency.STM) error {
+	err := p.stm(ctx, func(stm *rmwTx) error {
 		tk := p.key("t", tokenHash(token))
 		id := stm.Get(tk)
 		if id == "" {
@@ -163,7 +226,7 @@ func (p *Support) ByConversation(ctx context.Context, conv string) (support.Hand
 // (support.Store.Update); support.ErrNotFound or fn's error writes nothing.
 func (p *Support) Update(ctx context.Context, id string, fn func(*support.Handoff) error) (support.Handoff, error) {
 	var h support.Handoff
-	err := p.stm(ctx, func(stm concurrency.STM) error {
+	err := p.stm(ctx, func(stm *rmwTx) error {
 		v := stm.Get(p.key("h", id))
 		if v == "" {
 			return support.ErrNotFound
@@ -203,7 +266,7 @@ func (e escalation) String() string { return e.channel + "\x00" + e.thread + "\x
 
 // SetEscalation records conv's latest escalation thread, unclaimed.
 func (p *Support) SetEscalation(ctx context.Context, conv, channel, thread string) error {
-	return p.stm(ctx, func(stm concurrency.STM) error {
+	return p.stm(ctx, func(stm *rmwTx) error {
 		stm.Put(p.key("th", channel+"\x00"+thread), conv)
 		stm.Put(p.key("e", conv), escalation{channel: channel, thread: thread}.String())
 		return nil
@@ -232,7 +295,7 @@ func (p *Support) Escalation(ctx context.Context, conv string) (channel, thread 
 // (channel, thread) and its agent; an older or unknown thread gives
 // support.ErrNotFound.
 func (p *Support) EscalationByThread(ctx context.Context, channel, thread string) (conv, agent string, err error) {
-	err = p.stm(ctx, func(stm concurrency.STM) error {
+	err = p.stm(ctx, func(stm *rmwTx) error {
 		conv = stm.Get(p.key("th", channel+"\x00"+thread))
 		if conv == "" {
 			return support.ErrNotFound
@@ -258,7 +321,7 @@ func (p *Support) EscalationByThread(ctx context.Context, channel, thread string
 // has it, atomically, and returns the holder afterwards;
 // support.ErrNotFound when conv was never escalated.
 func (p *Support) ClaimEscalation(ctx context.Context, conv, agent string) (holder string, err error) {
-	err = p.stm(ctx, func(stm concurrency.STM) error {
+	err = p.stm(ctx, func(stm *rmwTx) error {
 		v := stm.Get(p.key("e", conv))
 		if v == "" {
 			return support.ErrNotFound
@@ -277,7 +340,7 @@ func (p *Support) ClaimEscalation(ctx context.Context, conv, agent string) (hold
 // ReleaseEscalation clears conv's escalation holder; support.ErrNotFound
 // when conv was never escalated.
 func (p *Support) ReleaseEscalation(ctx context.Context, conv string) error {
-	return p.stm(ctx, func(stm concurrency.STM) error {
+	return p.stm(ctx, func(stm *rmwTx) error {
 		v := stm.Get(p.key("e", conv))
 		if v == "" {
 			return support.ErrNotFound
