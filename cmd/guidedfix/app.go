@@ -174,6 +174,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.core = core
 	a.closers = append(a.closers, core.Close)
+	// PLACEHOLDER for the merge with the portal-over-HTTP branch (issue
+	// 13): the coordinator replaces false with cfg.Portal.URL != "" (a
+	// remote portal core), so that store.backend etcd is accepted only
+	// with a portal that every replica shares.
+	if err := checkStoreBackend(cfg, false); o.engine && err != nil {
+		a.Close()
+		return nil, err
+	}
 	sup, err := openSupportRecords(cfg, dir, o.now, a.log)
 	if err != nil {
 		a.Close()
@@ -197,14 +205,6 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	// sealed under a key derived from the portal key.
 	inboxKey, err := core.DeriveKey(store.InboxKeyPurpose)
 	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	// PLACEHOLDER for the merge with the portal-over-HTTP branch (issue
-	// 13): the coordinator replaces false with cfg.Portal.URL != "" (a
-	// remote portal core), so that store.backend etcd is accepted only
-	// with a portal that every replica shares.
-	if err := checkStoreBackend(cfg, false); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"guidedfix/internal/config"
@@ -37,4 +39,24 @@ func TestOpenSessionStoreBboltDefault(t *testing.T) {
 		t.Fatalf("polling lock with bbolt = %v, %v; want a no-op", lost, err)
 	}
 	release()
+}
+
+// TestServeRefusesEtcdWithEmbeddedPortal: serve with store.backend etcd
+// and the embedded portal core stops before it contacts etcd or creates a
+// session store, saying why.
+func TestServeRefusesEtcdWithEmbeddedPortal(t *testing.T) {
+	t.Setenv("TELEGRAM_BOT_TOKEN", "")
+	t.Setenv("SLACK_BOT_TOKEN", "")
+	t.Setenv("GUIDEDFIX_STORE__BACKEND", "etcd")
+	t.Setenv("GUIDEDFIX_STORE__ETCD__ENDPOINTS", "http://127.0.0.1:1")
+	dir := t.TempDir()
+	err := runServe(context.Background(), &globalFlags{dataDir: dir}, serveFlags{})
+	if !errors.Is(err, errEtcdNeedsRemotePortal) {
+		t.Fatalf("serve = %v, want errEtcdNeedsRemotePortal", err)
+	}
+	for _, f := range []string{"sessions.db", "support.db"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after the refusal (%v)", f, err)
+		}
+	}
 }
