@@ -82,7 +82,7 @@ func TestLostRaceRunsTurnAgain(t *testing.T) {
 	if f.handled != 2 {
 		t.Fatalf("flow ran %d times, want 2 (the lost run and the re-run)", f.handled)
 	}
-	if got := rec.ids(); !slices.Equal(got, []string{"engine.help_idle", "engine.help_idle"}) {
+	if got := rec.ids(); !slices.Equal(got, []string{"send:engine.help_idle", "send:engine.help_idle"}) {
 		t.Fatalf("replies %q: want the start prompt and the password prompt, once each", got)
 	}
 	if !slices.Equal(st.calls, []bool{true, true}) {
