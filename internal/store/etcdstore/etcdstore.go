@@ -162,7 +162,8 @@ type envelope struct {
 	Session json.RawMessage `json:"session"`
 }
 
-// Stats counts the store's requests since Open, for metrics: use Snapshot.
+// Stats holds the store's counters since Open (Store.Stats returns a
+// copy), for the operations metrics: store latency and conflict counts.
 type Stats struct {
 	saves, conflicts, retries, ambiguous atomic.Int64
 	saveNanos                            atomic.Int64
@@ -184,7 +185,7 @@ type StatsSnapshot struct {
 	SaveTime time.Duration
 }
 
-// Stats returns the counters of s.
+// Stats returns a copy of the counters of s since Open.
 func (s *Store) Stats() StatsSnapshot {
 	return StatsSnapshot{
 		Saves: s.stats.saves.Load(), Conflicts: s.stats.conflicts.Load(), Retries: s.stats.retries.Load(),
@@ -284,10 +285,11 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Client returns the etcd client the store uses.
+// Client returns the etcd client the store uses (the one dialled by Open,
+// or Options.Client).
 func (s *Store) Client() *clientv3.Client { return s.cli }
 
-// Prefix returns the store's key prefix.
+// Prefix returns the store's key prefix, e.g. "/guidedfix/".
 func (s *Store) Prefix() string { return s.prefix }
 
 func checkChannel(channel string) error {
