@@ -236,7 +236,7 @@ func (e *Engine) deliverer(channel string) Deliverer {
 func (e *Engine) Handle(ctx context.Context, ev Event) error {
 	unlock := e.queue.lock(ev.Conversation.String())
 	defer unlock()
-	return e.handleLocked(ctx, ev)
+	return e.turn(ctx, ev)
 }
 
 // Dispatch queues ev behind the events of its conversation already queued
@@ -248,7 +248,7 @@ func (e *Engine) Dispatch(ctx context.Context, ev Event, done func(error)) {
 	wait, unlock := e.queue.ticket(ev.Conversation.String())
 	go func() {
 		<-wait
-		err := e.handleLocked(ctx, ev)
+		err := e.turn(ctx, ev)
 		unlock()
 		if done != nil {
 			done(err)
@@ -266,6 +266,48 @@ func (e *Engine) recoverTurn(conv Conversation, err *error) {
 	if r := recover(); r != nil {
 		e.log.Error("turn panicked", "conversation", conv.String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		*err = fmt.Errorf("%w: %v", ErrPanic, r)
+	}
+}
+
+// maxTurnRuns is how often turn runs an event whose save lost a race
+// against another process (ErrConflict) before it gives up.
+const maxTurnRuns = 4
+
+// errTurnBusy is returned by wake when another process holds the
+// conversation's turn lock: that process runs the deadline.
+var errTurnBusy = errors.New("bot: conversation busy in another process")
+
+// lockTurn takes c's cross-process turn lock when the store has one
+// (TurnLocker); without one it returns a no-op at once.
+func (e *Engine) lockTurn(ctx context.Context, c Conversation, wait bool) (unlock func(), ok bool, err error) {
+	l, shared := e.store.(TurnLocker)
+	if !shared {
+		return func() {}, true, nil
+	}
+	unlock, ok, err = l.LockTurn(ctx, c, wait)
+	if err != nil {
+		return nil, false, fmt.Errorf("lock conversation %s: %w", c, err)
+	}
+	return unlock, ok, nil
+}
+
+// turn handles ev under the store's cross-process turn lock, if any, and
+// runs it again on the stored session when a save lost a race
+// (ErrConflict: another process saved the session in between, e.g. after
+// this one's lock lease lapsed): a lost race is re-read and re-run, never
+// overwritten. The caller holds the conversation's place in the queue.
+func (e *Engine) turn(ctx context.Context, ev Event) error {
+	unlock, _, err := e.lockTurn(ctx, ev.Conversation, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for run := 1; ; run++ {
+		err := e.handleLocked(ctx, ev)
+		if !errors.Is(err, ErrConflict) || run == maxTurnRuns {
+			return err
+		}
+		e.log.Info("turn lost a race with another process; run again", "conversation", ev.Conversation.String(), "run", run)
 	}
 }
 
@@ -471,6 +513,10 @@ func (e *Engine) expire(ctx context.Context, s *Session, now time.Time) error {
 
 // failTurn reports a flow error to the user without saving the turn.
 func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
+	if errors.Is(err, ErrConflict) {
+		// Another process saved first: the turn runs again (see turn).
+		return err
+	}
 	e.log.ErrorContext(ctx, "turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
 	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
@@ -593,7 +639,9 @@ func (e *Engine) Sweep(ctx context.Context, limit int) (int, error) {
 			continue
 		}
 		// A turn once begun runs to its end, also during a shutdown.
-		if err := e.wake(context.WithoutCancel(ctx), c); err != nil {
+		if err := e.wake(context.WithoutCancel(ctx), c); errors.Is(err, errTurnBusy) {
+			continue
+		} else if err != nil {
 			e.log.ErrorContext(ctx, "sweep turn failed", "conversation", c.String(), "err", err)
 			continue
 		}
@@ -607,6 +655,16 @@ func (e *Engine) wake(ctx context.Context, c Conversation) (err error) {
 	unlock := e.queue.lock(c.String())
 	defer unlock()
 	defer e.recoverTurn(c, &err)
+	// Every replica sweeps the shared store; the one that gets the lock
+	// acts, and reads the session (and its deadline) after taking it.
+	unlockTurn, ok, err := e.lockTurn(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errTurnBusy
+	}
+	defer unlockTurn()
 	s, err := e.store.Load(ctx, c)
 	if err != nil {
 		return err

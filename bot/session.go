@@ -161,3 +161,17 @@ type Store interface {
 	// Close releases the store; calls after Close fail.
 	Close() error
 }
+
+// TurnLocker is implemented by a Store that several guidedfix processes
+// share (package etcdstore): the engine then takes a conversation's turn
+// lock across processes around every turn, so that turns of one
+// conversation run one at a time in arrival order on any replica, and a
+// deadline is acted on by one replica only. A Store without it is used by
+// one process, whose in-memory queue suffices.
+type TurnLocker interface {
+	// LockTurn takes conversation c's lock. With wait it blocks until the
+	// lock is free (or ctx ends, returning its error); without, ok is
+	// false when another process holds it. unlock releases it. A lock
+	// whose holder died is freed after the store's lease TTL.
+	LockTurn(ctx context.Context, c Conversation, wait bool) (unlock func(), ok bool, err error)
+}

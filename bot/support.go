@@ -230,6 +230,11 @@ func (e *Engine) agentTurn(ctx context.Context, c Conversation, fn func(*Turn) e
 	unlock := e.queue.lock(c.String())
 	defer unlock()
 	defer e.recoverTurn(c, &err)
+	unlockTurn, _, err := e.lockTurn(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	defer unlockTurn()
 	s, err := e.store.Load(ctx, c)
 	if errors.Is(err, ErrNoSession) {
 		return ErrNotActive

@@ -34,8 +34,8 @@ type app struct {
 	// portal is the Core the flows and the desk use: core, or the remote
 	// portal's client (then core is nil).
 	portal  portal.Core
-	store   *store.Bolt
-	support *support.Store
+	store   sessionStore
+	support support.Records
 	desk    *support.Desk
 	engine  *bot.Engine
 	// supportOn says the engine offers escalations (openOptions.support).
@@ -87,7 +87,7 @@ type openOptions struct {
 }
 
 // handoffs lets the flow redeem hand-off tokens from the support store.
-type handoffs struct{ s *support.Store }
+type handoffs struct{ s support.Records }
 
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
 	ho, err := h.s.Redeem(ctx, token, conv)
@@ -193,14 +193,20 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	if k, err := derivedKey(a, dir, logIDKeyPurpose); err == nil {
 		a.redact.SetKey(k) // the same hash of a chat id after a restart
 	}
-	sup, err := support.Open(filepath.Join(dir, "support.db"), o.now)
+	if err := checkStoreBackend(cfg, cfg.Portal.Remote()); o.engine && err != nil {
+		a.Close()
+		return nil, err
+	}
+	sup, err := openSupportRecords(cfg, dir, o.now, a.log)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.support = sup
 	a.closers = append(a.closers, sup.Close)
-	a.metrics.AddBolt("support", sup.DBStats)
+	if b, ok := sup.(*support.Store); ok {
+		a.metrics.AddBolt("support", b.DBStats)
+	}
 	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
 		SupportContact: cfg.Mail.SupportContact}
 	if ec := a.core; ec != nil {
@@ -224,14 +230,16 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: o.now, InboxKey: inboxKey})
+	st, err := openSessionStore(cfg, dir, inboxKey, o.now, a.log)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
-	a.metrics.AddBolt("sessions", st.DBStats)
+	if b, ok := st.(*store.Bolt); ok {
+		a.metrics.AddBolt("sessions", b.DBStats)
+	}
 	order, err := flowOrder(ctx, a, core)
 	if err != nil {
 		a.Close()

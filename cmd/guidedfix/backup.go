@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"guidedfix/internal/store"
+	"guidedfix/internal/support"
 )
 
 // backupFiles are the databases a backup copies, in the data directory.
@@ -124,9 +127,20 @@ func (a *app) backup(dir string) ([]string, error) {
 		}
 		return nil, fmt.Errorf("backup directory: %w", err)
 	}
-	writers := map[string]func(io.Writer) (int64, error){"portal.db": a.core.WriteBackup, "support.db": a.support.WriteBackup}
-	if a.store != nil {
-		writers["sessions.db"] = a.store.WriteBackup
+	// Only the bbolt files of this data directory: a remote portal and an
+	// etcd store are backed up where they run (etcdctl snapshot save).
+	writers := map[string]func(io.Writer) (int64, error){}
+	if a.core != nil {
+		writers["portal.db"] = a.core.WriteBackup
+	}
+	if b, ok := a.support.(*support.Store); ok {
+		writers["support.db"] = b.WriteBackup
+	}
+	if b, ok := a.store.(*store.Bolt); ok {
+		writers["sessions.db"] = b.WriteBackup
+	}
+	if len(writers) == 0 {
+		return nil, errors.New("nothing to back up here: the portal is remote and the stores are on etcd (back up etcd with etcdctl snapshot save)")
 	}
 	var files []string
 	for _, name := range backupFiles {

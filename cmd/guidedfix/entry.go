@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"guidedfix/adapters/telegram"
 	"guidedfix/bot"
@@ -19,10 +20,14 @@ func serveEntry(a *app, cfg config.Config, adapters map[string]bot.Deliverer) (f
 	if !cfg.Entry.Enabled() {
 		return nil, nil
 	}
+	tokens, ok := a.store.(entry.TokenStore)
+	if !ok {
+		return nil, errors.New("entry page: its one-time links live in the bbolt session store; with store.backend etcd set secrets.entry.telegram and secrets.entry.slack to chat, or leave entry.public_url empty")
+	}
 	srv, err := entry.New(entry.Options{
 		PublicURL:     cfg.Entry.PublicURL,
 		Engine:        a.engine,
-		Tokens:        a.store,
+		Tokens:        tokens,
 		TelegramToken: cfg.Telegram.Token.Reveal(),
 		Logger:        a.log,
 	})

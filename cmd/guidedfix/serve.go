@@ -171,7 +171,34 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 			return err
 		}
 		adapters[telegram.Channel] = tg
-		runners = append(runners, runner{"telegram", tg.Run})
+		run := tg.Run
+		if topts.WebhookURL == "" {
+			// Long polling: one replica at a time (store.backend etcd).
+			release, lost, err := lockTelegramPolling(ctx, a.store)
+			if err != nil {
+				return err
+			}
+			defer release()
+			run = func(ctx context.Context) error {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				go func() {
+					select {
+					case <-lost:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+				err := tg.Run(ctx)
+				select {
+				case <-lost:
+					return errors.New("telegram: the etcd polling lock was lost (no contact with etcd for store.etcd.lock_ttl); stopped polling")
+				default:
+					return err
+				}
+			}
+		}
+		runners = append(runners, runner{"telegram", run})
 	}
 	if cfg.Slack.Enabled() {
 		sl, err := slack.New(slack.Options{

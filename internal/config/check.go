@@ -67,7 +67,7 @@ func check(path string, environ func() []string) (Config, []error) {
 	}
 
 	set := func(name, key, value string) {
-		if key == "slack.staff_user_ids" || key == "portal.serve.tokens" {
+		if key == "slack.staff_user_ids" || key == "portal.serve.tokens" || key == "store.etcd.endpoints" {
 			_ = k.Set(key, splitList(value))
 		} else {
 			_ = k.Set(key, value)

@@ -66,6 +66,8 @@ type Config struct {
 	// Entry and Secrets configure the secure entry page (entry.go).
 	Entry   EntryConfig   `koanf:"entry"`
 	Secrets SecretsConfig `koanf:"secrets"`
+	// Store chooses the session store (internal/config/store.go).
+	Store StoreConfig `koanf:"store"`
 	// Ops configures the operator's listener (metrics, health, pprof).
 	Ops OpsConfig `koanf:"ops"`
 }
@@ -423,6 +425,7 @@ func Default() Config {
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
+		Store:    defaultStore(),
 	}
 }
 

@@ -65,6 +65,8 @@ func TestDefaults(t *testing.T) {
 		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
+		Store: StoreConfig{Backend: "bbolt", Etcd: EtcdConfig{Prefix: "/guidedfix/", DialTimeout: 5 * time.Second,
+			RequestTimeout: 5 * time.Second, LockTTL: 10 * time.Second, CompactEvery: 5 * time.Minute, CompactRetain: 10000}},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", got, want)
@@ -135,6 +137,18 @@ slack:
   support_channel: C0123ABCD
   staff_user_ids: [U012AB3CD, W0456EF7G]
   staff_group: S0789
+store:
+  backend: etcd
+  etcd:
+    endpoints: [https://etcd-1:2379, https://etcd-2:2379]
+    prefix: /gf-prod/
+    username: guidedfix
+    password: file-etcd-password
+    dial_timeout: 3s
+    request_timeout: 4s
+    lock_ttl: 15s
+    compact_every: -1s
+    compact_retain: 500
 `
 
 func TestFileOverrides(t *testing.T) {
@@ -162,6 +176,9 @@ func TestFileOverrides(t *testing.T) {
 			SupportChannel: "C0123ABCD", StaffUserIDs: []string{"U012AB3CD", "W0456EF7G"}, StaffGroup: "S0789"},
 		Entry: EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:   OpsConfig{Listen: "127.0.0.1:9464"},
+		Store: StoreConfig{Backend: "etcd", Etcd: EtcdConfig{Endpoints: []string{"https://etcd-1:2379", "https://etcd-2:2379"},
+			Prefix: "/gf-prod/", Username: "guidedfix", Password: "file-etcd-password", DialTimeout: 3 * time.Second,
+			RequestTimeout: 4 * time.Second, LockTTL: 15 * time.Second, CompactEvery: -time.Second, CompactRetain: 500}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %#v\nwant %#v", got.LogValue(), want.LogValue())
@@ -534,8 +551,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 63 {
-		t.Fatalf("%d keys, want 63", len(keys))
+	if len(keys) != 76 {
+		t.Fatalf("%d keys, want 76", len(keys))
 	}
 }
 

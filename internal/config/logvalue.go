@@ -40,5 +40,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("entry", "listen", c.Entry.Listen, "public_url", c.Entry.PublicURL),
 		slog.Group("secrets", slog.Group("entry", "telegram", c.Secrets.Entry.Telegram, "slack", c.Secrets.Entry.Slack)),
 		slog.Group("ops", "listen", c.Ops.Listen, "public", c.Ops.Public),
+		slog.Group("store", "backend", c.Store.Backend, slog.Group("etcd",
+			"endpoints", c.Store.Etcd.Endpoints, "prefix", c.Store.Etcd.Prefix, "cert_file", c.Store.Etcd.CertFile,
+			"key_file", c.Store.Etcd.KeyFile, "ca_file", c.Store.Etcd.CAFile, "username", c.Store.Etcd.Username,
+			"password", c.Store.Etcd.Password, "dial_timeout", c.Store.Etcd.DialTimeout,
+			"request_timeout", c.Store.Etcd.RequestTimeout, "lock_ttl", c.Store.Etcd.LockTTL,
+			"compact_every", c.Store.Etcd.CompactEvery, "compact_retain", c.Store.Etcd.CompactRetain)),
 	)
 }

@@ -201,6 +201,7 @@ func (c Config) Validate() error {
 		}
 	}
 
+	c.Store.validate(bad)
 	return errors.Join(errs...)
 }
 

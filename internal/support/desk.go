@@ -63,7 +63,7 @@ type PasswordChecker interface {
 // observer. All methods are safe for concurrent use.
 type Desk struct {
 	// Store keeps hand-offs and the audit log (required).
-	Store *Store
+	Store Records
 	// Core looks up accounts (required); the desk never changes one.
 	Core Accounts
 	// Passwords, when set, checks each message relayed to an agent for

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"guidedfix/bot"
+	"guidedfix/internal/config"
+	"guidedfix/internal/store"
+	"guidedfix/internal/store/etcdstore"
+	"guidedfix/internal/support"
+)
+
+// sessionStore is what the commands need of a session store: the engine's
+// Store, the Telegram adapter's Inbox, and Prune of processed update ids.
+// *store.Bolt and *etcdstore.Store implement it.
+type sessionStore interface {
+	bot.Store
+	bot.Inbox
+	Prune(ctx context.Context, limit int) (int, error)
+}
+
+// errEtcdNeedsRemotePortal is returned by checkStoreBackend for
+// store.backend etcd with the embedded portal core.
+var errEtcdNeedsRemotePortal = errors.New("store.backend etcd runs several guidedfix replicas, but the embedded portal core " +
+	"(portal.db in the data directory) belongs to one process: configure a remote portal (portal.url) " +
+	"or use store.backend bbolt")
+
+// checkStoreBackend refuses a configuration whose session store the
+// portal core cannot follow: with store.backend etcd every replica must
+// reach the same remote portal (portalRemote), since the embedded core's
+// bbolt file is locked by one process. It returns errEtcdNeedsRemotePortal
+// then, and nil otherwise.
+func checkStoreBackend(cfg config.Config, portalRemote bool) error {
+	if cfg.Store.Backend == config.BackendEtcd && !portalRemote {
+		return errEtcdNeedsRemotePortal
+	}
+	return nil
+}
+
+// openSessionStore opens the configured session store: DATA/sessions.db
+// (bbolt), or the etcd cluster of store.etcd. inboxKey seals held updates.
+// It returns the store's open error (a locked file, an unreachable
+// cluster, an unreadable certificate).
+func openSessionStore(cfg config.Config, dir string, inboxKey []byte, now func() time.Time, log *slog.Logger) (sessionStore, error) {
+	if cfg.Store.Backend != config.BackendEtcd {
+		return store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: now, InboxKey: inboxKey})
+	}
+	e := cfg.Store.Etcd
+	var tlsCfg *tls.Config
+	if e.TLSOn() {
+		var err error
+		if tlsCfg, err = etcdTLS(e); err != nil {
+			return nil, err
+		}
+	}
+	st, err := etcdstore.Open(etcdstore.Options{
+		Endpoints: e.Endpoints, TLS: tlsCfg, Username: e.Username, Password: e.Password.Reveal(),
+		Prefix: e.Prefix, DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout, LockTTL: e.LockTTL,
+		CompactEvery: e.CompactEvery, CompactRetain: e.CompactRetain, Now: now, InboxKey: inboxKey, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("session store on etcd", "endpoints", strings.Join(e.Endpoints, ","), "prefix", e.Prefix, "tls", tlsCfg != nil)
+	return st, nil
+}
+
+// openSupportRecords opens the hand-off, escalation and audit records:
+// DATA/support.db (bbolt), or with store.backend etcd the same records on
+// the cluster (their own client, no compactor of their own), so that a
+// hand-off created on one replica is redeemed on any.
+func openSupportRecords(cfg config.Config, dir string, now func() time.Time, log *slog.Logger) (support.Records, error) {
+	if cfg.Store.Backend != config.BackendEtcd {
+		return support.Open(filepath.Join(dir, "support.db"), now)
+	}
+	e := cfg.Store.Etcd
+	var tlsCfg *tls.Config
+	if e.TLSOn() {
+		var err error
+		if tlsCfg, err = etcdTLS(e); err != nil {
+			return nil, err
+		}
+	}
+	st, err := etcdstore.Open(etcdstore.Options{
+		Endpoints: e.Endpoints, TLS: tlsCfg, Username: e.Username, Password: e.Password.Reveal(),
+		Prefix: e.Prefix, DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout, LockTTL: e.LockTTL,
+		CompactEvery: -1, Now: now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return etcdstore.NewSupport(st), nil
+}
+
+// etcdTLS returns the client TLS configuration of e: the client
+// certificate and key when set, the CA bundle (else the system roots),
+// TLS 1.2 at least.
+func etcdTLS(e config.EtcdConfig) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if e.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(e.CertFile, e.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("store.etcd.cert_file/key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	if e.CAFile != "" {
+		pem, err := os.ReadFile(e.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("store.etcd.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("store.etcd.ca_file %s holds no PEM certificate", e.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	return c, nil
+}
+
+// pollingLockName is the etcd lock held by the one replica that
+// long-polls Telegram.
+const pollingLockName = "telegram-polling"
+
+// lockTelegramPolling takes the cluster-wide Telegram polling lock when
+// the session store is shared (etcd): getUpdates confirms updates to
+// whoever calls it, so two pollers would split and lose each other's
+// updates. With bbolt there is one process and it returns a no-op. It
+// returns a clear error when another replica polls already. lost is
+// closed if the lock's lease is lost later (nil with bbolt).
+func lockTelegramPolling(ctx context.Context, st sessionStore) (release func(), lost <-chan struct{}, err error) {
+	es, ok := st.(*etcdstore.Store)
+	if !ok {
+		return func() {}, nil, nil
+	}
+	release, lost, err = es.Acquire(ctx, pollingLockName)
+	if errors.Is(err, etcdstore.ErrHeld) {
+		return nil, nil, fmt.Errorf("telegram: another guidedfix replica already long-polls this bot (etcd lock %s%s): "+
+			"run Telegram in webhook mode (telegram.webhook_url) to serve it from several replicas, or enable long polling on one replica only",
+			es.Prefix(), "l/proc/"+pollingLockName)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("telegram: polling lock: %w", err)
+	}
+	return release, lost, nil
+}
