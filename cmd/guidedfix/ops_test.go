@@ -58,6 +58,10 @@ func serveWith(t *testing.T, dir string, fake *fakebotapi.Server, so serveOption
 	t.Setenv("GUIDEDFIX_TELEGRAM__BOT_USERNAME", procBot)
 	t.Setenv("GUIDEDFIX_TELEGRAM__PER_CHAT_INTERVAL", "-1s")
 	t.Setenv("GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND", "-1")
+	// The knowledge-base order: its funnel states and its two e-mails
+	// (the alert at "Disable 2FA", the confirmation) are what the
+	// metrics test counts.
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
 	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB", "1024")
 	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__TIME", "1")
 	if so.logOut == nil {

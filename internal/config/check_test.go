@@ -40,8 +40,14 @@ func TestExampleIsAccepted(t *testing.T) {
 		t.Fatalf("check(example) = %q", problems)
 	}
 	want := Default()
-	if len(cfg.Slack.StaffUserIDs) == 0 {
-		cfg.Slack.StaffUserIDs = nil // "[]" decodes to an empty list
+	// "[]" decodes to an empty list, the default is nil.
+	for _, l := range []*[]string{&cfg.Slack.StaffUserIDs, &cfg.Store.Etcd.Endpoints} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	if len(cfg.Portal.Serve.Tokens) == 0 {
+		cfg.Portal.Serve.Tokens = nil
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("example decodes to %+v\nwant %+v", cfg, want)

@@ -14,6 +14,54 @@ import (
 // may carry its text in a `help:"…"` struct tag instead, which wins.
 // TestEveryKeyHasHelp fails for a setting with neither, naming it.
 var help = map[string]string{
+	"portal.url": "Base URL of a remote portal auth core (api/portal.openapi.yaml), e.g. https://portal.example.com; " +
+		"https unless the host is loopback. Empty: the embedded core in data_dir (portal.db, portal.key).",
+	"portal.token":       "Bearer token sent to the remote portal. Secret: prefer GUIDEDFIX_PORTAL__TOKEN_FILE.",
+	"portal.token_file":  "File holding portal.token (one line), e.g. a systemd credential.",
+	"portal.ca_file":     "PEM CA bundle to verify the remote portal's certificate; empty: the system roots.",
+	"portal.client_cert": "PEM client certificate for mutual TLS with the remote portal (with portal.client_key).",
+	"portal.client_key":  "PEM private key of portal.client_cert.",
+	"portal.timeout":     "Bound on one call to the remote portal (each try), > 0.",
+	"portal.serve":       "`guidedfix portal serve`: the embedded core of data_dir as an HTTP service.",
+	"portal.serve.listen": "host:port of portal serve; plain HTTP only on loopback (behind a TLS terminator), " +
+		"otherwise tls_cert and tls_key.",
+	"portal.serve.tokens": "Accepted bearer tokens, several during a rotation; env: comma-separated. " +
+		"Secret: prefer GUIDEDFIX_PORTAL__SERVE__TOKENS_FILE. portal serve refuses to start without one.",
+	"portal.serve.tokens_file": "File with one accepted token per line.",
+	"portal.serve.tls_cert":    "PEM certificate of portal serve (with tls_key).",
+	"portal.serve.tls_key":     "PEM private key of portal.serve.tls_cert.",
+	"portal.serve.client_ca":   "PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS).",
+	"portal.sms":               "How the embedded core delivers SMS codes.",
+	"portal.sms.gateway_url": "An operator endpoint that receives each SMS as signed JSON (HMAC-SHA256 over the body, " +
+		"timestamped). Empty: the file phone data_dir/outbox/sms, for the demo only.",
+	"portal.sms.gateway_secret":      "HMAC key of the SMS gateway's signature. Secret: prefer GUIDEDFIX_PORTAL__SMS__GATEWAY_SECRET_FILE.",
+	"portal.sms.gateway_secret_file": "File holding portal.sms.gateway_secret.",
+	"entry": "The secure entry page: a masked password field, a one-time-code field and the QR code, " +
+		"outside the chat history.",
+	"entry.listen": "Local host:port of the page; the operator's HTTPS terminator forwards to it.",
+	"entry.public_url": "Public https:// base URL of the page, e.g. https://entry.example.com. " +
+		"Empty: the page is off and secrets are typed in the chat.",
+	"secrets":                "Where customers enter passwords and codes.",
+	"secrets.entry":          "Per platform: chat or page; empty means page when entry.public_url is set, chat otherwise.",
+	"secrets.entry.telegram": "chat (typed and deleted at once) or page (a Mini App button in the private chat).",
+	"secrets.entry.slack":    "chat (the modal) or page (a one-time link beside the modal).",
+	"store":                  "The session store.",
+	"store.backend": "bbolt (data_dir/sessions.db, one process) or etcd (several replicas; " +
+		"needs a remote portal, portal.url).",
+	"store.etcd":                 "The etcd cluster of store.backend etcd.",
+	"store.etcd.endpoints":       "Client URLs of the etcd members, e.g. https://etcd-1:2379; env: comma-separated.",
+	"store.etcd.prefix":          "Every key lives under this prefix; one prefix per deployment.",
+	"store.etcd.cert_file":       "PEM client certificate for etcd's client TLS (with key_file).",
+	"store.etcd.key_file":        "PEM private key of store.etcd.cert_file.",
+	"store.etcd.ca_file":         "PEM CA bundle to verify the etcd members.",
+	"store.etcd.username":        "etcd user (etcd auth); empty: none.",
+	"store.etcd.password":        "Password of store.etcd.username. Secret: prefer GUIDEDFIX_STORE__ETCD__PASSWORD_FILE.",
+	"store.etcd.dial_timeout":    "Bound on connecting to the cluster, > 0.",
+	"store.etcd.request_timeout": "Bound on one etcd request, > 0.",
+	"store.etcd.lock_ttl":        "Lease of a replica's conversation and polling locks: a dead replica's locks lapse after it.",
+	"store.etcd.compact_every": "How often a replica compacts etcd's history; negative: never " +
+		"(then configure the cluster's own auto-compaction).",
+	"store.etcd.compact_retain": "Revisions kept at each compaction.",
 	"data_dir": "Directory of portal.db, portal.key, sessions.db, support.db and the outboxes. " +
 		"Empty: $XDG_DATA_HOME/guidedfix or ~/.local/share/guidedfix (GUIDEDFIX_DATA_DIR, --data-dir).",
 	"log":        "The process log (log/slog).",
