@@ -164,6 +164,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	}
 	start("sweeper", func(ctx context.Context) error { return a.engine.Run(ctx, cfg.Flow.SweepInterval) })
 	start("pruner", func(ctx context.Context) error { return prune(ctx, a, time.Hour) })
+	start("mail retry", func(ctx context.Context) error { return a.core.RunMailRetry(ctx, mailRetryInterval) })
 	if sf.debugListen != "" {
 		start("debug", func(ctx context.Context) error { return serveDebug(ctx, sf.debugListen, a.log) })
 	}
@@ -172,6 +173,10 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	a.log.Info("guidedfix stopped")
 	return <-errs
 }
+
+// mailRetryInterval is how often serve and the demo look for queued
+// e-mail whose backoff (mail.DefaultBackoff) has run out.
+const mailRetryInterval = 5 * time.Second
 
 // slackDesk is the support desk as the Slack adapter's staff side sees it
 // (slack.Desk). It only reads accounts (support.Desk.Core is read-only):
