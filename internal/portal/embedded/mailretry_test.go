@@ -77,7 +77,6 @@ func (f *flakySMTP) counts(subject string) (attempts, accepted int) {
 
 type flakySession struct{ f *flakySMTP }
 
-
 func (s *flakySession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *flakySession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (s *flakySession) Reset()                               {}
@@ -262,4 +261,3 @@ func TestMailGivesUpAfterRetryWindow(t *testing.T) {
 		t.Errorf("stats = %+v, want 1 failed, 0 sent", st)
 	}
 }
-
