@@ -33,27 +33,18 @@ const (
 	staleID = "engine.stale_button"
 )
 
-// inlineKeyboard and inlineButton are the Bot API InlineKeyboardMarkup and
-// InlineKeyboardButton with only the fields the adapter sets:
-// go-telegram/bot's models.InlineKeyboardButton always serialises
-// "copy_text":{"text":""}, which Telegram rejects (BUTTON_COPY_TEXT_INVALID).
-type inlineKeyboard struct {
-	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
-}
-
-type inlineButton struct {
-	Text         string `json:"text"`
-	CallbackData string `json:"callback_data"`
-}
-
 // keyboard returns the reply_markup for buttons, one per row, or nil.
+// Since go-telegram/bot v1.27 models.InlineKeyboardButton omits unset
+// fields (before, it always sent "copy_text":{"text":""}, which Telegram
+// rejects with BUTTON_COPY_TEXT_INVALID); TestKeyboardJSON pins the wire
+// form.
 func keyboard(buttons []bot.Button) models.ReplyMarkup {
 	if len(buttons) == 0 {
 		return nil
 	}
-	kb := inlineKeyboard{InlineKeyboard: make([][]inlineButton, len(buttons))}
+	kb := models.InlineKeyboardMarkup{InlineKeyboard: make([][]models.InlineKeyboardButton, len(buttons))}
 	for i, b := range buttons {
-		kb.InlineKeyboard[i] = []inlineButton{{Text: b.Label, CallbackData: b.Data}}
+		kb.InlineKeyboard[i] = []models.InlineKeyboardButton{{Text: b.Label, CallbackData: b.Data}}
 	}
 	return kb
 }

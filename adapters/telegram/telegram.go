@@ -187,7 +187,7 @@ func New(opts Options) (*Adapter, error) {
 		tg.WithNotAsyncHandlers(),
 		tg.WithUpdatesChannelCap(0),
 		tg.WithAllowedUpdates(allowedUpdates),
-		tg.WithErrorsHandler(func(err error) { a.log.Warn("Bot API client", "err", err) }),
+		tg.WithErrorsHandler(a.clientError),
 	}
 	client := opts.HTTPClient
 	if client == nil {
@@ -391,6 +391,22 @@ func (a *Adapter) WebhookHandler() http.Handler {
 		case <-r.Context().Done():
 		}
 	})
+}
+
+// clientError logs an error of go-telegram/bot's polling loop. The
+// library's text for an update it cannot decode (since v1.27 it skips the
+// update and moves the offset past it) quotes the whole update, which may
+// be a typed password: only the decoding error is logged.
+func (a *Adapter) clientError(err error) {
+	if strings.HasPrefix(err.Error(), "error decode update") {
+		reason := "unknown"
+		if inner := errors.Unwrap(err); inner != nil {
+			reason = inner.Error()
+		}
+		a.log.Warn("Bot API update could not be decoded; skipped", "reason", reason)
+		return
+	}
+	a.log.Warn("Bot API client", "err", err)
 }
 
 // onUpdate is go-telegram/bot's handler for every polled update.

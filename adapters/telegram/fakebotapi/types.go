@@ -87,11 +87,37 @@ type CallbackQuery struct {
 }
 
 // Update is a Bot API Update (#update) with the kinds the fake builds.
+// Raw, when set, is sent instead of the other fields (see Undecodable).
 type Update struct {
-	ID            int64          `json:"update_id"`
-	Message       *Message       `json:"message,omitempty"`
-	EditedMessage *Message       `json:"edited_message,omitempty"`
-	CallbackQuery *CallbackQuery `json:"callback_query,omitempty"`
+	ID            int64           `json:"update_id"`
+	Message       *Message        `json:"message,omitempty"`
+	EditedMessage *Message        `json:"edited_message,omitempty"`
+	CallbackQuery *CallbackQuery  `json:"callback_query,omitempty"`
+	Raw           json.RawMessage `json:"-"`
+}
+
+// MarshalJSON writes u.Raw when set, else u's fields.
+func (u Update) MarshalJSON() ([]byte, error) {
+	if len(u.Raw) > 0 {
+		return u.Raw, nil
+	}
+	type plain Update
+	return json.Marshal(plain(u))
+}
+
+// Undecodable builds an update a Bot API client cannot decode: a text
+// message (text, from from in chat) that was forwarded from an origin
+// without the "type" discriminator MessageOrigin requires, as a Bot API
+// newer than the client may send. Its update_id is readable.
+func (s *Server) Undecodable(chat Chat, from User, text string) Update {
+	m := s.userMessage(chat, from, Message{Text: text})
+	body, _ := json.Marshal(m)
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(body, &fields)
+	fields["forward_origin"] = json.RawMessage(`{"kind_from_bot_api_99":true,"date":1}`)
+	id := s.nextUpdateID()
+	raw, _ := json.Marshal(map[string]any{"update_id": id, "message": fields})
+	return Update{ID: id, Message: m, Raw: raw}
 }
 
 // Text builds an update with a text message from from in chat; a text that
