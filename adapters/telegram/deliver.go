@@ -71,11 +71,11 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 // bot.ErrMessageGone; a user's message that can't be deleted returns a
 // plain error, so the engine asks the user to delete it.
 //
-// Within a callback query's turn (recognised by ctx: the engine hands the
-// context of Engine.Handle to Deliver), the first reply first answers the
-// query (answerCallbackQuery) and removes the pressed message's inline
-// keyboard; an "engine.stale_button" reply becomes the answer's text and
-// is not sent as a message. A to.ID that is not a number is an error.
+// Every callback query was answered on receipt (answerOnReceipt). Within
+// its turn (recognised by ctx: the engine hands the context of
+// Engine.Handle to Deliver), the first reply first removes the pressed
+// message's inline keyboard; an "engine.stale_button" reply that the
+// answer already carried is not sent again. A to.ID that is not a number is an error.
 func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
 	chat, err := strconv.ParseInt(to.ID, 10, 64)
 	if err != nil {
@@ -160,12 +160,16 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 	var firstErr error
 	gone := 0
 	ids := strings.Split(r.MessageID, ",")
-	for _, s := range ids {
+	nums := make([]int, len(ids))
+	for i, s := range ids {
 		id, err := strconv.Atoi(s)
 		if err != nil {
 			return fmt.Errorf("telegram: message id %q: %w", r.MessageID, err)
 		}
-		err = a.call(ctx, chat, false, func(ctx context.Context) error {
+		nums[i] = id
+	}
+	for _, id := range nums {
+		err := a.call(ctx, chat, false, func(ctx context.Context) error {
 			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
 			return err
 		})
@@ -260,11 +264,16 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// callback is the callback query of the turn in progress.
+// callback is the callback query of an update.
 type callback struct {
 	id      string
 	conv    bot.Conversation
 	pressed int // message whose keyboard was used; 0 if unknown
+
+	// answered is closed once answerCallbackQuery returned; stale says
+	// the answer carried the engine's stale-button text.
+	answered chan struct{}
+	stale    bool
 
 	mu      sync.Mutex
 	settled bool
@@ -272,11 +281,50 @@ type callback struct {
 
 type callbackKey struct{}
 
-// settle answers cb once (answerCallbackQuery), before the turn's first
-// reply r (nil at the end of a turn that sent nothing). It reports whether
-// r was consumed: a stale-button notice becomes the answer's text. Before
-// any other reply but an internal error, the pressed message's inline
-// keyboard is removed (editMessageReplyMarkup without reply_markup).
+// answerOnReceipt answers w's callback query at once, in its own
+// goroutine, before the update's turn runs (a slow turn must not leave
+// the button spinning; Telegram refuses late answers with "query is too
+// old"): with the engine's stale-button text when the engine can tell so
+// without running the flow and no earlier update of the chat is still
+// waiting for its turn, else with no text. It reports false once Run has
+// stopped.
+func (a *Adapter) answerOnReceipt(w work) bool {
+	cb := w.cb
+	cb.conv, cb.pressed = w.conv, w.pressed
+	cb.answered = make(chan struct{})
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return false
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
+	p := &tg.AnswerCallbackQueryParams{CallbackQueryID: cb.id}
+	if w.ev != nil && !a.queue.busy(w.conv.ID) {
+		if text, stale := a.eng.StaleButton(context.Background(), *w.ev); stale && utf16Len(text) <= maxAnswer {
+			p.Text, cb.stale = text, true
+		}
+	}
+	go func() {
+		defer a.wg.Done()
+		defer close(cb.answered)
+		err := a.call(context.Background(), 0, false, func(ctx context.Context) error {
+			_, err := a.b.AnswerCallbackQuery(ctx, p)
+			return err
+		})
+		if err != nil {
+			a.log.Warn("answerCallbackQuery failed", "err", err)
+		}
+	}()
+	return true
+}
+
+// settle runs once per callback query's turn, before the turn's first
+// reply r, and reports whether r was consumed: the stale-button notice is
+// when the query's answer already carried it (else it is sent as a
+// message). Before any other reply but an internal error, the pressed
+// message's inline keyboard is removed (editMessageReplyMarkup without
+// reply_markup).
 func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
@@ -284,24 +332,11 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 		return false
 	}
 	cb.settled = true
-	p := &tg.AnswerCallbackQueryParams{CallbackQueryID: cb.id}
-	stale := r != nil && r.Op == bot.OpSend && r.ID == staleID && utf16Len(r.Text) <= maxAnswer
-	if stale {
-		p.Text = r.Text
-	}
-	err := a.call(ctx, 0, false, func(ctx context.Context) error {
-		_, err := a.b.AnswerCallbackQuery(ctx, p)
-		return err
-	})
-	if err != nil {
-		a.log.Warn("answerCallbackQuery failed", "err", err)
-		return false
-	}
-	if stale {
-		return true
+	if r.Op == bot.OpSend && r.ID == staleID {
+		return cb.stale
 	}
 	// Keep the keyboard when the turn failed, so the user can press again.
-	if r != nil && cb.pressed != 0 && r.ID != "engine.internal_error" {
+	if cb.pressed != 0 && r.ID != "engine.internal_error" {
 		chat, _ := strconv.ParseInt(cb.conv.ID, 10, 64)
 		err := a.call(ctx, chat, false, func(ctx context.Context) error {
 			_, err := a.b.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})

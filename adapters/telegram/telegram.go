@@ -429,7 +429,11 @@ func (a *Adapter) onUpdate(_ context.Context, _ *tg.Bot, u *models.Update) {
 func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 	done := make(chan error, 1)
 	w, handle := a.route(u)
-	if !handle || a.recent.has(u.ID) {
+	redelivered := a.recent.has(u.ID)
+	if w.cb != nil && !redelivered && !a.answerOnReceipt(w) {
+		return nil, false
+	}
+	if !handle || redelivered {
 		if held {
 			a.release(u.ID)
 		}
@@ -477,9 +481,10 @@ func (a *Adapter) finish(id int64) {
 func (a *Adapter) process(w work) (err error) {
 	ctx := context.Background()
 	if w.cb != nil {
-		w.cb.conv, w.cb.pressed = w.conv, w.pressed
+		// The query was answered on receipt; the turn's calls come after
+		// that answer.
+		<-w.cb.answered
 		ctx = context.WithValue(ctx, callbackKey{}, w.cb)
-		defer a.settle(ctx, w.cb, nil) // every callback query is answered
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -528,6 +533,14 @@ func (s *serial) do(key string, f func()) {
 	if !running {
 		go s.run(key)
 	}
+}
+
+// busy reports whether a function for key is queued or running.
+func (s *serial) busy(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[key]
+	return ok
 }
 
 func (s *serial) run(key string) {

@@ -73,6 +73,9 @@ type Options struct {
 	Support  bot.Support
 	Observer func(context.Context, bot.Transition)
 	Handoffs totpswitch.Handoffs
+	// WrapCore, if set, wraps the core the flow calls (e.g. to make a
+	// call slow); Env.Core stays the embedded core.
+	WrapCore func(portal.Core) portal.Core
 }
 
 // New returns an Env whose files are checked on cleanup: the session
@@ -128,7 +131,11 @@ func (e *Env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})
+	var core portal.Core = e.Core
+	if opts.WrapCore != nil {
+		core = opts.WrapCore(core)
+	}
+	flow := totpswitch.New(totpswitch.Options{Core: core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})
 	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
 		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: opts.Observer})
 	if err != nil {
