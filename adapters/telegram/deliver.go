@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,7 +61,9 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //   - OpEdit: editMessageText of r.MessageID (its last part) with the text
 //     (shortened to 4096) and keyboard; "message is not modified" is no
 //     error. It returns "".
-//   - OpDelete: deleteMessage of every id in r.MessageID. It returns "".
+//   - OpDelete: deleteMessage of the id in r.MessageID; several ids of
+//     the bot's own messages (r.Ref set) go out as deleteMessages, up to
+//     100 a call. It returns "".
 //
 // Sends and edits respect Options.PerChatInterval and GlobalPerSecond.
 // A 429 is retried after its retry_after (seconds); network errors and
@@ -168,6 +171,9 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 		}
 		nums[i] = id
 	}
+	if len(nums) > 1 && r.Ref != "" {
+		return a.deleteMany(ctx, chat, nums)
+	}
 	for _, id := range nums {
 		err := a.call(ctx, chat, false, func(ctx context.Context) error {
 			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
@@ -185,6 +191,41 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 		}
 	}
 	if firstErr == nil && gone == len(ids) {
+		return fmt.Errorf("telegram: %w", bot.ErrMessageGone)
+	}
+	return firstErr
+}
+
+// BatchDelete implements bot.BatchDeleter: a delete reply may carry up to
+// 100 refs (their messages go out in deleteMessages calls of up to 100
+// ids).
+func (a *Adapter) BatchDelete() int { return 100 }
+
+var _ bot.BatchDeleter = (*Adapter)(nil)
+
+// deleteMany deletes the bot's messages ids with deleteMessages, up to
+// 100 ids a call (Bot API 7.0). Telegram skips the ones it cannot find or
+// delete; a call that deleted none ("message to delete not found")
+// counts as gone. It returns bot.ErrMessageGone when every call found
+// nothing, the first other error otherwise.
+func (a *Adapter) deleteMany(ctx context.Context, chat int64, ids []int) error {
+	var firstErr error
+	calls, gone := 0, 0
+	for chunk := range slices.Chunk(ids, 100) {
+		calls++
+		err := a.call(ctx, chat, false, func(ctx context.Context) error {
+			_, err := a.b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
+			return err
+		})
+		switch {
+		case err == nil:
+		case apiError(err, "message to delete not found"), apiError(err, "message can't be deleted"):
+			gone++
+		case firstErr == nil:
+			firstErr = err
+		}
+	}
+	if firstErr == nil && gone == calls {
 		return fmt.Errorf("telegram: %w", bot.ErrMessageGone)
 	}
 	return firstErr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -130,15 +131,16 @@ func happyPath(t *testing.T, h *harness) {
 	}
 
 	codeMsg := h.text(env.TOTPCode(t, key, 0))
-	cs = h.want("deleteMessage", "deleteMessage", "deleteMessage", "sendMessage")
-	var deleted []string
-	for _, c := range cs[:3] {
-		deleted = append(deleted, c.Fields["message_id"])
+	// The typed code alone (deleteMessage), then the QR and the key in
+	// one deleteMessages call.
+	cs = h.want("deleteMessage", "deleteMessages", "sendMessage")
+	if got, want := cs[0].Fields["message_id"], strconv.Itoa(codeMsg.Message.ID); got != want {
+		t.Fatalf("deleted %v, want the code %v", got, want)
 	}
-	if want := []string{strconv.Itoa(codeMsg.Message.ID), strconv.Itoa(qrID), strconv.Itoa(keyID)}; !slices.Equal(deleted, want) {
-		t.Fatalf("deleted %v, want code, QR, key %v", deleted, want)
+	if got, want := cs[1].Fields["message_ids"], fmt.Sprintf("[%d,%d]", qrID, keyID); got != want {
+		t.Fatalf("deleteMessages %v, want QR, key %v", got, want)
 	}
-	wantText(t, cs[3], h.msg("totp.activated", nil))
+	wantText(t, cs[2], h.msg("totp.activated", nil))
 
 	h.press("okay")
 	wantText(t, h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")[2], h.msg("totp.done", nil))
@@ -456,7 +458,11 @@ func TestDeliverSplitsLongTextAndSendsPlainText(t *testing.T) {
 	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpSend, Text: name}); err != nil {
 		t.Fatal(err)
 	}
-	c := h.want("deleteMessage", "deleteMessage", "deleteMessage", "deleteMessage", "sendMessage")[4]
+	cs = h.want("deleteMessages", "deleteMessages", "sendMessage")
+	if want := "[" + id + "]"; cs[0].Fields["message_ids"] != want || cs[0].ErrorCode != 0 || cs[1].ErrorCode != 400 {
+		t.Fatalf("deleteMessages %v (%d), %d; want %s then not found", cs[0].Fields["message_ids"], cs[0].ErrorCode, cs[1].ErrorCode, want)
+	}
+	c := cs[2]
 	if _, ok := c.Fields["parse_mode"]; ok || c.Fields["text"] != name {
 		t.Fatalf("sent %v", c.Fields)
 	}

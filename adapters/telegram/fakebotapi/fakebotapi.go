@@ -7,7 +7,8 @@
 //
 // It implements getMe, getUpdates (a held long poll fed by Inject),
 // setWebhook, deleteWebhook, setMyCommands, sendMessage, sendPhoto,
-// editMessageText, editMessageReplyMarkup, deleteMessage and
+// editMessageText, editMessageReplyMarkup, deleteMessage, deleteMessages
+// (1-100 ids; missing ones are skipped, none found is an error) and
 // answerCallbackQuery, with Telegram's checks that matter to the adapter
 // (text lengths, inline keyboard fields, missing messages). It records
 // every call, tracks which messages exist in each chat, and fails calls on
@@ -544,6 +545,26 @@ func (s *Server) apply(c Call) (any, *apiError) {
 			return nil, badRequest("message to delete not found")
 		}
 		delete(s.chats[chat], id)
+		return true, nil
+	case "deleteMessages":
+		chat, err := strconv.ParseInt(f["chat_id"], 10, 64)
+		if err != nil {
+			return nil, badRequest("chat not found")
+		}
+		var ids []int
+		if err := json.Unmarshal([]byte(f["message_ids"]), &ids); err != nil || len(ids) == 0 || len(ids) > 100 {
+			return nil, badRequest("message_ids must be 1-100 message identifiers")
+		}
+		deleted := 0
+		for _, id := range ids {
+			if _, ok := s.chats[chat][id]; ok {
+				delete(s.chats[chat], id)
+				deleted++
+			}
+		}
+		if deleted == 0 {
+			return nil, badRequest("message to delete not found")
+		}
 		return true, nil
 	case "answerCallbackQuery":
 		id := f["callback_query_id"]

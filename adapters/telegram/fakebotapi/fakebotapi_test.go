@@ -105,3 +105,29 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// deleteMessages deletes the messages it finds, skips the others, and
+// fails only when it found none.
+func TestDeleteMessages(t *testing.T) {
+	s := fakebotapi.New(fakebotapi.Options{})
+	defer s.Close()
+	b := newBot(t, s)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := b.SendMessage(ctx, &tg.SendMessageParams{ChatID: 5, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: 5, MessageIDs: []int{1, 3, 99}}); err != nil || !ok {
+		t.Fatalf("deleteMessages: %v %v", ok, err)
+	}
+	if s.Exists(5, 1) || !s.Exists(5, 2) || s.Exists(5, 3) {
+		t.Fatalf("messages left: %+v", s.Messages(5))
+	}
+	if _, err := b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: 5, MessageIDs: []int{1, 3}}); !strings.Contains(errString(err), "message to delete not found") {
+		t.Fatalf("deleting gone messages: %v", err)
+	}
+	if _, err := b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: 5, MessageIDs: make([]int, 101)}); !errors.Is(err, tg.ErrorBadRequest) {
+		t.Fatalf("101 ids: %v", err)
+	}
+}
