@@ -54,7 +54,9 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
 // allowedUpdates are the update kinds the adapter reads (Bot API
 // getUpdates/setWebhook allowed_updates).
-var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery}
+// my_chat_member tells when a user blocks the bot (or unblocks it).
+var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery,
+	models.AllowedUpdateMyChatMember}
 
 // maxIdleConns is how many idle connections to the Bot API server the
 // adapter keeps for reuse.
@@ -217,7 +219,8 @@ func New(opts Options) (*Adapter, error) {
 // /cancel and /help with setMyCommands. Then, with no WebhookURL, it calls
 // deleteWebhook and long-polls getUpdates; with a WebhookURL it serves
 // WebhookHandler on Options.Listen and calls setWebhook (url, secret_token,
-// allowed_updates message, edited_message, callback_query). When ctx is
+// allowed_updates message, edited_message, callback_query,
+// my_chat_member). When ctx is
 // done it stops taking updates (webhook requests get 503), waits for the
 // turns in flight and returns nil, also when ctx ends during startup. A
 // startup call (getMe, setMyCommands, deleteWebhook, setWebhook) that

@@ -45,7 +45,7 @@ func TestHappyPathWebhook(t *testing.T) {
 	h := newHarness(t, true)
 	sw := h.fake.Calls("setWebhook")
 	if len(sw) != 1 || sw[0].Fields["url"] != "https://bot.example.com/telegram" || sw[0].Fields["secret_token"] != testSecret ||
-		sw[0].Fields["allowed_updates"] != `["message","edited_message","callback_query"]` {
+		sw[0].Fields["allowed_updates"] != `["message","edited_message","callback_query","my_chat_member"]` {
 		t.Fatalf("setWebhook calls %+v", sw)
 	}
 	happyPath(t, h)

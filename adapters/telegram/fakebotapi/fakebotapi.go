@@ -53,6 +53,11 @@ type Options struct {
 	// recorded and the client gets HTTP 502, as if the request never
 	// reached Telegram.
 	OnCall func(c Call, applied bool) bool
+	// Flood, if set, is asked for every request other than getUpdates
+	// before the fake applies it; a positive answer n refuses the call
+	// as Telegram's flood control does: error 429 "Too Many Requests:
+	// retry after n" with parameters.retry_after n, nothing applied.
+	Flood func(c Call) int
 }
 
 // Server is the fake Bot API server.
@@ -64,6 +69,7 @@ type Server struct {
 	ts      *httptest.Server
 	maxPoll time.Duration
 	onCall  func(Call, bool) bool
+	flood   func(Call) int
 	token   string
 	bot     User
 	closed  chan struct{}
@@ -78,6 +84,7 @@ type Server struct {
 	chatType  map[int64]Chat
 	msgSeq    map[int64]int
 	answered  map[string]bool
+	blocked   map[int64]bool // private chats whose user blocked the bot
 	files     map[string][]byte
 	updateSeq int64
 	cbSeq     int
@@ -138,6 +145,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		maxPoll:  opts.MaxPoll,
 		onCall:   opts.OnCall,
+		flood:    opts.Flood,
 		files:    map[string][]byte{},
 		token:    opts.Token,
 		bot:      User{ID: 1000, IsBot: true, FirstName: "Fake", Username: opts.BotUsername},
@@ -148,6 +156,7 @@ func New(opts Options) *Server {
 		chatType: map[int64]Chat{},
 		msgSeq:   map[int64]int{},
 		answered: map[string]bool{},
+		blocked:  map[int64]bool{},
 	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
@@ -328,6 +337,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	_, aerr := s.failure(method)
+	if aerr == nil && s.flood != nil {
+		if n := s.flood(call); n > 0 {
+			aerr = &apiError{code: 429, desc: fmt.Sprintf("Too Many Requests: retry after %d", n), retryAfter: n}
+		}
+	}
 	var result any
 	if aerr == nil {
 		result, aerr = s.apply(call)
@@ -514,6 +528,9 @@ func readCall(r *http.Request, method string) (Call, error) {
 // apply performs a method other than getUpdates; s.mu must be held.
 func (s *Server) apply(c Call) (any, *apiError) {
 	f := c.Fields
+	if chat, err := strconv.ParseInt(f["chat_id"], 10, 64); err == nil && s.blocked[chat] {
+		return nil, &apiError{code: 403, desc: "Forbidden: bot was blocked by the user"}
+	}
 	switch c.Method {
 	case "getMe":
 		return s.bot, nil

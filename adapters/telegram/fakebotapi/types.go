@@ -93,7 +93,54 @@ type Update struct {
 	Message       *Message        `json:"message,omitempty"`
 	EditedMessage *Message        `json:"edited_message,omitempty"`
 	CallbackQuery *CallbackQuery  `json:"callback_query,omitempty"`
+	MyChatMember  *MemberUpdate   `json:"my_chat_member,omitempty"`
 	Raw           json.RawMessage `json:"-"`
+}
+
+// ChatMember is a Bot API ChatMember (#chatmember): Status is "member",
+// "kicked", "left", "administrator", "creator" or "restricted".
+type ChatMember struct {
+	Status    string `json:"status"`
+	User      User   `json:"user"`
+	UntilDate int64  `json:"until_date,omitempty"`
+}
+
+// MemberUpdate is a Bot API ChatMemberUpdated (#chatmemberupdated).
+type MemberUpdate struct {
+	Chat          Chat       `json:"chat"`
+	From          User       `json:"from"`
+	Date          int64      `json:"date"`
+	OldChatMember ChatMember `json:"old_chat_member"`
+	NewChatMember ChatMember `json:"new_chat_member"`
+}
+
+// Blocked builds the my_chat_member update Telegram sends when from
+// blocks the bot in its private chat (the bot's status member →
+// kicked). From then on, until Unblocked, the fake answers every call
+// for that chat with 403 "Forbidden: bot was blocked by the user".
+func (s *Server) Blocked(from User) Update {
+	return s.memberUpdate(from, "member", "kicked")
+}
+
+// Unblocked builds the my_chat_member update sent when from unblocks the
+// bot (kicked → member) and lets calls for the chat through again.
+func (s *Server) Unblocked(from User) Update {
+	return s.memberUpdate(from, "kicked", "member")
+}
+
+func (s *Server) memberUpdate(from User, old, new string) Update {
+	id := s.nextUpdateID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chat := PrivateChat(from)
+	s.chatType[chat.ID] = chat
+	if new == "kicked" {
+		s.blocked[chat.ID] = true
+	} else {
+		delete(s.blocked, chat.ID)
+	}
+	return Update{ID: id, MyChatMember: &MemberUpdate{Chat: chat, From: from, Date: s.now().Unix(),
+		OldChatMember: ChatMember{Status: old, User: s.bot}, NewChatMember: ChatMember{Status: new, User: s.bot}}}
 }
 
 // MarshalJSON writes u.Raw when set, else u's fields.
