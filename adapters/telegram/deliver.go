@@ -24,9 +24,10 @@ const (
 	maxCaption = 1024
 	// maxAnswer is the limit of an answerCallbackQuery text.
 	maxAnswer = 200
-	// maxAttempts bounds the tries of one Bot API call (429 and
-	// transient failures).
-	maxAttempts = 5
+	// maxRetryWait bounds how long one Bot API call is tried again
+	// (429 and transient failures): flow.max_duration's default, the
+	// longest a conversation lives.
+	maxRetryWait = 20 * time.Minute
 	// callTimeout bounds one attempt.
 	callTimeout = 30 * time.Second
 	// staleID is the engine's reply to a button from an earlier step; on
@@ -65,10 +66,11 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //     the bot's own messages (r.Ref set) go out as deleteMessages, up to
 //     100 a call. It returns "".
 //
-// Sends and edits respect Options.PerChatInterval and GlobalPerSecond.
-// A 429 is retried after its retry_after (seconds); network errors and
-// 5xx answers are retried with backoff from 0.5 s, at most 5 tries in
-// all. A 403 (the user blocked the bot) returns bot.ErrBlocked at once.
+// Every call (sends, edits, keyboard removals, deletes) respects
+// Options.PerChatInterval and GlobalPerSecond. A 429 is waited out (its
+// retry_after) and tried again, as are network errors and 5xx answers,
+// for up to 20 minutes (see call). A 403 (the user blocked the bot)
+// returns bot.ErrBlocked at once.
 // A delete of a message that is not found, or of a bot message that can't
 // be deleted, and an edit of a message that is not found return
 // bot.ErrMessageGone; a user's message that can't be deleted returns a
@@ -102,7 +104,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 	markup := keyboard(r.Buttons)
 	if len(r.Image) > 0 {
 		var m *models.Message
-		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
+		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
 			p := &tg.SendPhotoParams{ChatID: chat, Caption: shorten(r.Text, maxCaption), ProtectContent: r.Protected,
 				Photo: &models.InputFileUpload{Filename: "qr.png", Data: bytes.NewReader(r.Image)}}
 			if markup != nil {
@@ -124,7 +126,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 			p.ReplyMarkup = markup
 		}
 		var m *models.Message
-		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
+		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
 			m, err = a.b.SendMessage(ctx, p)
 			return err
 		})
@@ -146,7 +148,7 @@ func (a *Adapter) edit(ctx context.Context, chat int64, r bot.Reply) error {
 	if markup := keyboard(r.Buttons); markup != nil {
 		p.ReplyMarkup = markup
 	}
-	err = a.call(ctx, chat, true, func(ctx context.Context) error {
+	err = a.call(ctx, chat, func(ctx context.Context) error {
 		_, err := a.b.EditMessageText(ctx, p)
 		return err
 	})
@@ -175,7 +177,7 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 		return a.deleteMany(ctx, chat, nums)
 	}
 	for _, id := range nums {
-		err := a.call(ctx, chat, false, func(ctx context.Context) error {
+		err := a.call(ctx, chat, func(ctx context.Context) error {
 			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
 			return err
 		})
@@ -213,7 +215,7 @@ func (a *Adapter) deleteMany(ctx context.Context, chat int64, ids []int) error {
 	calls, gone := 0, 0
 	for chunk := range slices.Chunk(ids, 100) {
 		calls++
-		err := a.call(ctx, chat, false, func(ctx context.Context) error {
+		err := a.call(ctx, chat, func(ctx context.Context) error {
 			_, err := a.b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
 			return err
 		})
@@ -237,16 +239,23 @@ func apiError(err error, text string) bool {
 	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), text)
 }
 
-// call runs one Bot API request with the rate limits (when limited),
-// retrying 429 after retry_after and transient failures with backoff. A
-// 403 becomes bot.ErrBlocked.
-func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(context.Context) error) error {
+// call runs one Bot API request for chat (0: not a chat's, e.g.
+// answerCallbackQuery) through the rate limits: every call of a chat
+// counts against its per-chat limit and every call against the global
+// one (Options.PerChatInterval, GlobalPerSecond). A 429 is waited out
+// (its retry_after, at least 1 s; the chat's next calls wait as long)
+// and tried again; network errors and 5xx answers are tried again with
+// backoff from 0.5 s doubling to 30 s. Attempts go on until ctx ends or
+// maxRetryWait has passed since the first: a conversation lives no
+// longer. The replies of a chat are delivered one after the other, so
+// a waiting call keeps them in order. Only a permanent answer ends the
+// attempts early: 403 becomes bot.ErrBlocked, other 4xx are returned.
+func (a *Adapter) call(ctx context.Context, chat int64, fn func(context.Context) error) error {
 	backoff := 500 * time.Millisecond
+	start := a.now()
 	for attempt := 1; ; attempt++ {
-		if limited {
-			if err := a.sleep(ctx, a.limiter.delay(a.now(), chat)); err != nil {
-				return err
-			}
+		if err := a.sleep(ctx, a.limiter.delay(a.now(), chat)); err != nil {
+			return err
 		}
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		err := fn(cctx)
@@ -259,15 +268,16 @@ func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(co
 		switch {
 		case errors.As(err, &tooMany):
 			wait = time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
+			a.limiter.hold(a.now().Add(wait), chat)
 		case errors.Is(err, tg.ErrorForbidden):
 			return fmt.Errorf("telegram: %w: %w", bot.ErrBlocked, err)
 		case !transient(ctx, err):
 			return fmt.Errorf("telegram: %w", err)
 		default:
-			backoff *= 2
+			backoff = min(2*backoff, 30*time.Second)
 		}
-		if attempt == maxAttempts {
-			return fmt.Errorf("telegram: %d attempts: %w", attempt, err)
+		if a.now().Add(wait).Sub(start) > maxRetryWait {
+			return fmt.Errorf("telegram: %d attempts in %s: %w", attempt, maxRetryWait, err)
 		}
 		a.log.Info("Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
 		if err := a.sleep(ctx, wait); err != nil {
@@ -349,7 +359,7 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 	go func() {
 		defer a.wg.Done()
 		defer close(cb.answered)
-		err := a.call(context.Background(), 0, false, func(ctx context.Context) error {
+		err := a.call(context.Background(), 0, func(ctx context.Context) error {
 			_, err := a.b.AnswerCallbackQuery(ctx, p)
 			return err
 		})
@@ -379,7 +389,7 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 	// Keep the keyboard when the turn failed, so the user can press again.
 	if cb.pressed != 0 && r.ID != "engine.internal_error" {
 		chat, _ := strconv.ParseInt(cb.conv.ID, 10, 64)
-		err := a.call(ctx, chat, false, func(ctx context.Context) error {
+		err := a.call(ctx, chat, func(ctx context.Context) error {
 			_, err := a.b.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
 			return err
 		})
@@ -488,12 +498,32 @@ func (r rate) reserve(tat *time.Time, at time.Time) time.Time {
 	return send
 }
 
-// delay books a send in chat at now and returns how long to wait for it.
+// hold makes chat's next call wait until at least until (a 429's
+// retry_after); chat 0 holds nothing.
+func (l *limiter) hold(until time.Time, chat int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if chat == 0 || l.chat.interval <= 0 {
+		return
+	}
+	tat := l.chats[chat]
+	if tat == nil {
+		tat = &time.Time{}
+		l.chats[chat] = tat
+	}
+	// reserve lets a call go burst-1 intervals before the bucket's time.
+	if t := until.Add(time.Duration(l.chat.burst-1) * l.chat.interval); t.After(*tat) {
+		*tat = t
+	}
+}
+
+// delay books a call in chat (0: only the global limit) at now and
+// returns how long to wait for it.
 func (l *limiter) delay(now time.Time, chat int64) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	at := now
-	if l.chat.interval > 0 {
+	if l.chat.interval > 0 && chat != 0 {
 		tat := l.chats[chat]
 		if tat == nil {
 			if len(l.chats) >= 4096 {
