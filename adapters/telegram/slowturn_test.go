@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/testkit"
 )
@@ -92,5 +93,58 @@ func TestCallbackAnsweredBeforeSlowTurn(t *testing.T) {
 	}
 	if got := len(fake.Calls("answerCallbackQuery")); got != n+1 {
 		t.Fatalf("%d answers, want exactly one", got-n)
+	}
+}
+
+// TestWebhookAnswersBeforeSlowTurn: with an inbox, the webhook holds the
+// update in sessions.db and answers 200 within 1 s, while the turn still
+// waits on a slow portal (Disable2FA held for up to 30 s). The same update
+// posted again meanwhile gets 200 and runs nothing. The turn then runs
+// once and the update is released.
+func TestWebhookAnswersBeforeSlowTurn(t *testing.T) {
+	env, fake, slow := slowEnv(t)
+	h := start(t, env, fake, true, func(o *Options) { o.Inbox = env.Store })
+	t.Cleanup(slow.release)
+	toSMSCode(t, h)
+	h.text(h.env.LastSMSCode(t))
+	h.calls()
+	id, data := h.button("disable")
+	u := fake.Callback(h.chat, h.user, id, data)
+	began := time.Now()
+	if code := h.post(u, testSecret); code != 200 {
+		t.Fatalf("webhook answered %d", code)
+	}
+	took := time.Since(began)
+	select {
+	case <-slow.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the turn did not reach Disable2FA")
+	}
+	if took > time.Second {
+		t.Errorf("webhook answered after %s, want within 1 s", took)
+	}
+	t.Logf("webhook answered 200 after %s; the turn waits on the portal", took)
+	if got := held(t, env.Store); len(got) != 1 || got[0] != u.ID {
+		t.Fatalf("held %v while the turn runs, want [%d]", got, u.ID)
+	}
+	if code := h.post(u, testSecret); code != 200 {
+		t.Fatalf("redelivery answered %d", code)
+	}
+	slow.release()
+	h.waitDone(u.ID)
+	if st := env.Core.Stats(); st.Disables != 1 || st.AlertsSent != 1 {
+		t.Fatalf("stats %+v, want one disable and one alert", st)
+	}
+	h.wantState(totpswitch.StateOfferSetup)
+	if got := held(t, env.Store); len(got) != 0 {
+		t.Fatalf("held %v after the turn, want none", got)
+	}
+	// No second turn: exactly one answer and one set of replies.
+	time.Sleep(100 * time.Millisecond)
+	h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage")
+	select {
+	case id := <-h.done:
+		t.Fatalf("a second turn of update %d ran", id)
+	default:
 	}
 }

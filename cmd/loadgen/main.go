@@ -13,7 +13,9 @@
 //     step sent by all of them at the same instant (a burst of N password
 //     attempts), then again with argon2id lowered for the benchmark only:
 //     completed flows and user turns per second, turn latency (webhook
-//     request sent → last reply accepted by the fake Bot API), errors,
+//     request sent → last reply accepted by the fake Bot API), the
+//     webhook's answer time (it answers 200 once the update is held, before
+//     the turn), errors,
 //     peak resident memory, and the server's durable transitions (session
 //     saves) per second against the bbolt ceiling;
 //   - resident memory per idle session: 10,000 conversations left waiting
@@ -532,6 +534,7 @@ type flowResult struct {
 	redeliveries  int
 	repeats       int
 	latencies     []time.Duration
+	acks          []time.Duration // webhook answers (200)
 	baseRSS       int64
 	peakRSS       int64 // VmHWM
 	burstPeak     int64 // highest VmRSS sample during the password burst
@@ -672,6 +675,7 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		r.redeliveries += res.Redeliveries
 		r.repeats += res.Repeats
 		r.latencies = append(r.latencies, res.Latencies...)
+		r.acks = append(r.acks, res.Acks...)
 		if errs[i] != nil {
 			r.errors = append(r.errors, errs[i].Error())
 		} else {
@@ -957,6 +961,9 @@ func (r *report) print(w io.Writer) {
 		row("user turns/s", func(f flowResult) string { return fmt.Sprintf("%.0f", float64(f.turns)/f.wall.Seconds()) })
 		row("turn latency p50 / p95 / p99", func(f flowResult) string {
 			return fmt.Sprintf("%v / %v / %v", pct(f.latencies, .5).Round(100*time.Microsecond), pct(f.latencies, .95).Round(100*time.Microsecond), pct(f.latencies, .99).Round(100*time.Microsecond))
+		})
+		row("webhook answer (200) p50 / p95 / p99", func(f flowResult) string {
+			return fmt.Sprintf("%v / %v / %v", pct(f.acks, .5).Round(100*time.Microsecond), pct(f.acks, .95).Round(100*time.Microsecond), pct(f.acks, .99).Round(100*time.Microsecond))
 		})
 		row("errors (customers, server log), lost turns", func(f flowResult) string {
 			return fmt.Sprintf("%d, %d, %d", len(f.errors), f.serverErrors, f.notDone+f.pending)
