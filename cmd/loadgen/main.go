@@ -621,7 +621,9 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 			Fake: fake, Webhook: "http://" + srv.listen + "/telegram", Secret: secret, Client: client,
 			User:  fakebotapi.User{ID: int64(100000 + i), FirstName: "Load", LanguageCode: "en"},
 			Email: a.email, Password: a.password, Phone: a.phone, SMS: inbox,
-			Stall: 30 * time.Second, Timeout: 10 * time.Minute,
+			// The webhook answers before the turn, so the wait for a reply
+			// counts against Stall: a burst's queue must not look stalled.
+			Stall: 2 * time.Minute, Timeout: 10 * time.Minute,
 			LastAccepted: func(chat int64) time.Time {
 				lastMu.Lock()
 				defer lastMu.Unlock()
@@ -770,6 +772,10 @@ func burst(o options, dir string, n int) (burstResult, error) {
 					failed.Add(1)
 				}
 			}
+			// welcome, e-mail prompt, password prompt
+			if !waitBotMessages(fake, chat.ID, 3, time.Minute) {
+				failed.Add(1)
+			}
 		}()
 	}
 	wg.Wait()
@@ -786,6 +792,11 @@ func burst(o options, dir string, n int) (burstResult, error) {
 			u := fake.Text(fakebotapi.PrivateChat(users[i]), users[i], accs[i].password)
 			<-gate
 			if code, err := post(client, hook, u); err != nil || code != 200 {
+				failed.Add(1)
+			}
+			// The webhook answers once the update is held: the attempt
+			// is answered when its reply (the SMS prompt) is in the chat.
+			if !waitBotMessages(fake, users[i].ID, 4, 5*time.Minute) {
 				failed.Add(1)
 			}
 		}()
@@ -862,6 +873,10 @@ func idle(o options, dir string) (idleResult, error) {
 						failed.Add(1)
 					}
 				}
+				// Parked once the password prompt is in the chat.
+				if !waitBotMessages(fake, chat.ID, 3, time.Minute) {
+					failed.Add(1)
+				}
 			}
 		}()
 	}
@@ -880,6 +895,27 @@ func idle(o options, dir string) (idleResult, error) {
 		r.fileBytes = fi.Size()
 	}
 	return r, nil
+}
+
+// waitBotMessages waits up to timeout until chat shows at least n
+// messages from the bot and reports whether it did. The webhook answers
+// 200 once an update is held, before its turn: a turn is over when its
+// replies are in the chat.
+func waitBotMessages(fake *fakebotapi.Server, chat int64, n int, timeout time.Duration) bool {
+	for end := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		c := 0
+		for _, m := range fake.Messages(chat) {
+			if m.From != nil && m.From.IsBot {
+				c++
+			}
+		}
+		if c >= n {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
 }
 
 func post(client *http.Client, url string, u fakebotapi.Update) (int, error) {

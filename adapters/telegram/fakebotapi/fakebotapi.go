@@ -56,7 +56,8 @@ type Options struct {
 	// Flood, if set, is asked for every request other than getUpdates
 	// before the fake applies it; a positive answer n refuses the call
 	// as Telegram's flood control does: error 429 "Too Many Requests:
-	// retry after n" with parameters.retry_after n, nothing applied.
+	// retry after n" with parameters.retry_after n, nothing applied. It
+	// runs under the fake's lock: it must not call the Server.
 	Flood func(c Call) int
 }
 
