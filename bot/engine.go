@@ -353,6 +353,13 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		}
 		justExpired = true
 	}
+	if (s == nil || s.Done) && ev.Kind == KindBlocked {
+		// Nothing runs: no session to end, and no reply could be read.
+		if ev.UpdateID == "" {
+			return nil
+		}
+		return e.store.MarkSeen(ctx, ev.Conversation.Channel, ev.UpdateID)
+	}
 	if s == nil || s.Done {
 		return e.handleIdle(ctx, ev, now, s, justExpired)
 	}
@@ -363,8 +370,8 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if ev.Kind == KindCommand && e.startCmds[ev.Command] {
 		t.Event.Kind, t.Event.Data = KindStart, ev.Text
 	}
-	s.Parked = false
-	if s.Agent != "" && t.Event.Kind != KindCommand {
+	s.Parked = ev.Kind == KindBlocked // nothing can be delivered any more
+	if s.Agent != "" && t.Event.Kind != KindCommand && t.Event.Kind != KindBlocked {
 		return e.relayTurn(ctx, t)
 	}
 	// The update whose turn a crash interrupted after a checkpoint, delivered

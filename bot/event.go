@@ -38,6 +38,13 @@ const (
 	// KindTimer is raised by the engine itself when a session's WakeAt has
 	// come: a reminder, or resuming a step a crash interrupted.
 	KindTimer Kind = "timer"
+	// KindBlocked says the user blocked the bot (Telegram my_chat_member
+	// "kicked"): no reply can reach them any more. The engine hands it to
+	// the flow of an active session, also during a take-over, with the
+	// session parked so that no reply is attempted; the flow should end
+	// the conversation and undo what it holds. Without an active session
+	// it changes nothing.
+	KindBlocked Kind = "blocked"
 )
 
 // Secret is a string that never prints: fmt verbs and slog show

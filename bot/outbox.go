@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -134,7 +135,8 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 	entries := s.Outbox
 	stored := len(entries) - len(live)
 	dirty := false
-	for i, p := range entries {
+	for i := 0; i < len(entries); i++ {
+		p := entries[i]
 		if s.Parked {
 			// The user blocked the bot: nothing more is delivered.
 			s.Outbox, dirty = nil, true
@@ -146,6 +148,15 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 			r = live[i-stored]
 		case p.Redacted:
 			r, ok = e.rerender(ctx, s, r)
+		}
+		if n := e.deleteRun(d, entries[i:]); n > 1 {
+			// Consecutive deletions of the bot's own messages (the end
+			// of a flow) go out as one call.
+			if err := e.deliverDeletes(ctx, d, s, entries[i:i+n]); err != nil {
+				return err
+			}
+			i += n - 1
+			ok = false
 		}
 		if ok {
 			if err := e.deliverOne(ctx, d, s, r); err != nil {
@@ -168,6 +179,71 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 			return fmt.Errorf("save delivered replies %s: %w", s.ID, err)
 		}
 	}
+	return nil
+}
+
+// BatchDeleter is a Deliverer that deletes several of the bot's own
+// messages in one OpDelete (Telegram deleteMessages): the engine then
+// joins consecutive deletions by Ref into one reply whose Ref and
+// MessageID list every ref and message id, separated by ",".
+type BatchDeleter interface {
+	Deliverer
+	// BatchDelete returns the most refs one such reply may carry (> 1).
+	BatchDelete() int
+}
+
+// deleteRun returns how many entries from the start of es are deletions
+// of the bot's own messages (OpDelete by Ref) that d takes as one
+// batched OpDelete; 0 when d is no BatchDeleter.
+func (e *Engine) deleteRun(d Deliverer, es []Pending) int {
+	bd, ok := d.(BatchDeleter)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, p := range es {
+		r := p.Reply()
+		if r.Op != OpDelete || r.Ref == "" || r.MessageID != "" || p.Redacted || n == bd.BatchDelete() {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// deliverDeletes performs the deletions es (see deleteRun) as one OpDelete
+// whose MessageID joins every message id of their refs with ",", and drops
+// the refs from s.Messages once done (or the messages are gone). Refs
+// with no delivered message are skipped. Errors are handled as in
+// deliverOne.
+func (e *Engine) deliverDeletes(ctx context.Context, d Deliverer, s *Session, es []Pending) error {
+	var refs, ids []string
+	for _, p := range es {
+		ref := p.Reply().Ref
+		if id, ok := s.Messages[ref]; ok {
+			refs = append(refs, ref)
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	r := Reply{Op: OpDelete, Ref: strings.Join(refs, ","), MessageID: strings.Join(ids, ",")}
+	_, err := d.Deliver(ctx, s.Conversation, r)
+	switch {
+	case errors.Is(err, ErrBlocked):
+		e.log.Info("user unreachable; session parked", "session", s.ID)
+		s.Parked = true
+	case err != nil && !errors.Is(err, ErrMessageGone) && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil && !errors.Is(err, ErrMessageGone):
+		e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
+	default:
+		for _, ref := range refs {
+			delete(s.Messages, ref)
+		}
+	}
+	e.hooks.fire(HookDelivered, s)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +24,10 @@ const (
 	maxCaption = 1024
 	// maxAnswer is the limit of an answerCallbackQuery text.
 	maxAnswer = 200
-	// maxAttempts bounds the tries of one Bot API call (429 and
-	// transient failures).
-	maxAttempts = 5
+	// maxRetryWait bounds how long one Bot API call is tried again
+	// (429 and transient failures): flow.max_duration's default, the
+	// longest a conversation lives.
+	maxRetryWait = 20 * time.Minute
 	// callTimeout bounds one attempt.
 	callTimeout = 30 * time.Second
 	// staleID is the engine's reply to a button from an earlier step; on
@@ -33,27 +35,18 @@ const (
 	staleID = "engine.stale_button"
 )
 
-// inlineKeyboard and inlineButton are the Bot API InlineKeyboardMarkup and
-// InlineKeyboardButton with only the fields the adapter sets:
-// go-telegram/bot's models.InlineKeyboardButton always serialises
-// "copy_text":{"text":""}, which Telegram rejects (BUTTON_COPY_TEXT_INVALID).
-type inlineKeyboard struct {
-	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
-}
-
-type inlineButton struct {
-	Text         string `json:"text"`
-	CallbackData string `json:"callback_data"`
-}
-
 // keyboard returns the reply_markup for buttons, one per row, or nil.
+// Since go-telegram/bot v1.27 models.InlineKeyboardButton omits unset
+// fields (before, it always sent "copy_text":{"text":""}, which Telegram
+// rejects with BUTTON_COPY_TEXT_INVALID); TestKeyboardJSON pins the wire
+// form.
 func keyboard(buttons []bot.Button) models.ReplyMarkup {
 	if len(buttons) == 0 {
 		return nil
 	}
-	kb := inlineKeyboard{InlineKeyboard: make([][]inlineButton, len(buttons))}
+	kb := models.InlineKeyboardMarkup{InlineKeyboard: make([][]models.InlineKeyboardButton, len(buttons))}
 	for i, b := range buttons {
-		kb.InlineKeyboard[i] = []inlineButton{{Text: b.Label, CallbackData: b.Data}}
+		kb.InlineKeyboard[i] = []models.InlineKeyboardButton{{Text: b.Label, CallbackData: b.Data}}
 	}
 	return kb
 }
@@ -70,22 +63,25 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //   - OpEdit: editMessageText of r.MessageID (its last part) with the text
 //     (shortened to 4096) and keyboard; "message is not modified" is no
 //     error. It returns "".
-//   - OpDelete: deleteMessage of every id in r.MessageID. It returns "".
+//   - OpDelete: deleteMessage of the id in r.MessageID; several ids of
+//     the bot's own messages (r.Ref set) go out as deleteMessages, up to
+//     100 a call. It returns "".
 //
-// Sends and edits respect Options.PerChatInterval and GlobalPerSecond.
-// A 429 is retried after its retry_after (seconds); network errors and
-// 5xx answers are retried with backoff from 0.5 s, at most 5 tries in
-// all. A 403 (the user blocked the bot) returns bot.ErrBlocked at once.
+// Every call (sends, edits, keyboard removals, deletes) respects
+// Options.PerChatInterval and GlobalPerSecond. A 429 is waited out (its
+// retry_after) and tried again, as are network errors and 5xx answers,
+// for up to 20 minutes (see call). A 403 (the user blocked the bot)
+// returns bot.ErrBlocked at once.
 // A delete of a message that is not found, or of a bot message that can't
 // be deleted, and an edit of a message that is not found return
 // bot.ErrMessageGone; a user's message that can't be deleted returns a
 // plain error, so the engine asks the user to delete it.
 //
-// Within a callback query's turn (recognised by ctx: the engine hands the
-// context of Engine.Handle to Deliver), the first reply first answers the
-// query (answerCallbackQuery) and removes the pressed message's inline
-// keyboard; an "engine.stale_button" reply becomes the answer's text and
-// is not sent as a message. A to.ID that is not a number is an error.
+// Every callback query was answered on receipt (answerOnReceipt). Within
+// its turn (recognised by ctx: the engine hands the context of
+// Engine.Handle to Deliver), the first reply first removes the pressed
+// message's inline keyboard; an "engine.stale_button" reply that the
+// answer already carried is not sent again. A to.ID that is not a number is an error.
 func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
 	chat, err := strconv.ParseInt(to.ID, 10, 64)
 	if err != nil {
@@ -109,7 +105,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 	markup := replyMarkup(r)
 	if len(r.Image) > 0 {
 		var m *models.Message
-		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
+		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
 			p := &tg.SendPhotoParams{ChatID: chat, Caption: shorten(r.Text, maxCaption), ProtectContent: r.Protected,
 				Photo: &models.InputFileUpload{Filename: "qr.png", Data: bytes.NewReader(r.Image)}}
 			if markup != nil {
@@ -131,7 +127,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 			p.ReplyMarkup = markup
 		}
 		var m *models.Message
-		err := a.call(ctx, chat, true, func(ctx context.Context) (err error) {
+		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
 			m, err = a.b.SendMessage(ctx, p)
 			return err
 		})
@@ -153,7 +149,7 @@ func (a *Adapter) edit(ctx context.Context, chat int64, r bot.Reply) error {
 	if markup := keyboard(r.Buttons); markup != nil {
 		p.ReplyMarkup = markup
 	}
-	err = a.call(ctx, chat, true, func(ctx context.Context) error {
+	err = a.call(ctx, chat, func(ctx context.Context) error {
 		_, err := a.b.EditMessageText(ctx, p)
 		return err
 	})
@@ -170,12 +166,19 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 	var firstErr error
 	gone := 0
 	ids := strings.Split(r.MessageID, ",")
-	for _, s := range ids {
+	nums := make([]int, len(ids))
+	for i, s := range ids {
 		id, err := strconv.Atoi(s)
 		if err != nil {
 			return fmt.Errorf("telegram: message id %q: %w", r.MessageID, err)
 		}
-		err = a.call(ctx, chat, false, func(ctx context.Context) error {
+		nums[i] = id
+	}
+	if len(nums) > 1 && r.Ref != "" {
+		return a.deleteMany(ctx, chat, nums)
+	}
+	for _, id := range nums {
+		err := a.call(ctx, chat, func(ctx context.Context) error {
 			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
 			return err
 		})
@@ -196,26 +199,68 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 	return firstErr
 }
 
+// BatchDelete implements bot.BatchDeleter: a delete reply may carry up to
+// 100 refs (their messages go out in deleteMessages calls of up to 100
+// ids).
+func (a *Adapter) BatchDelete() int { return 100 }
+
+var _ bot.BatchDeleter = (*Adapter)(nil)
+
+// deleteMany deletes the bot's messages ids with deleteMessages, up to
+// 100 ids a call (Bot API 7.0). Telegram skips the ones it cannot find or
+// delete; a call that deleted none ("message to delete not found")
+// counts as gone. It returns bot.ErrMessageGone when every call found
+// nothing, the first other error otherwise.
+func (a *Adapter) deleteMany(ctx context.Context, chat int64, ids []int) error {
+	var firstErr error
+	calls, gone := 0, 0
+	for chunk := range slices.Chunk(ids, 100) {
+		calls++
+		err := a.call(ctx, chat, func(ctx context.Context) error {
+			_, err := a.b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
+			return err
+		})
+		switch {
+		case err == nil:
+		case apiError(err, "message to delete not found"), apiError(err, "message can't be deleted"):
+			gone++
+		case firstErr == nil:
+			firstErr = err
+		}
+	}
+	if firstErr == nil && gone == calls {
+		return fmt.Errorf("telegram: %w", bot.ErrMessageGone)
+	}
+	return firstErr
+}
+
 // apiError reports whether err is a Bot API 400 whose description
 // contains text.
 func apiError(err error, text string) bool {
 	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), text)
 }
 
-// call runs one Bot API request with the rate limits (when limited),
-// retrying 429 after retry_after and transient failures with backoff. A
-// 403 becomes bot.ErrBlocked.
-func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(context.Context) error) error {
+// call runs one Bot API request for chat (0: not a chat's, e.g.
+// answerCallbackQuery) through the rate limits: every call of a chat
+// counts against its per-chat limit and every call against the global
+// one (Options.PerChatInterval, GlobalPerSecond). A 429 is waited out
+// (its retry_after, at least 1 s; the chat's next calls wait as long)
+// and tried again; network errors and 5xx answers are tried again with
+// backoff from 0.5 s doubling to 30 s. Attempts go on until ctx ends or
+// maxRetryWait has passed since the first: a conversation lives no
+// longer. The replies of a chat are delivered one after the other, so
+// a waiting call keeps them in order. Only a permanent answer ends the
+// attempts early: 403 becomes bot.ErrBlocked, other 4xx are returned.
+func (a *Adapter) call(ctx context.Context, chat int64, fn func(context.Context) error) error {
 	backoff := 500 * time.Millisecond
+	start := a.now()
 	for attempt := 1; ; attempt++ {
-		if limited {
-			d := a.limiter.delay(a.now(), chat)
-			if a.opts.RateWait != nil {
-				a.opts.RateWait(d)
-			}
-			if err := a.sleep(ctx, d); err != nil {
-				return err
-			}
+		d := a.limiter.delay(a.now(), chat)
+		if a.opts.RateWait != nil {
+			a.opts.RateWait(d)
+		}
+		if err := a.sleep(ctx, d); err != nil {
+			return err
 		}
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		err := fn(cctx)
@@ -228,15 +273,16 @@ func (a *Adapter) call(ctx context.Context, chat int64, limited bool, fn func(co
 		switch {
 		case errors.As(err, &tooMany):
 			wait = time.Duration(max(tooMany.RetryAfter, 1)) * time.Second
+			a.limiter.hold(a.now().Add(wait), chat)
 		case errors.Is(err, tg.ErrorForbidden):
 			return fmt.Errorf("telegram: %w: %w", bot.ErrBlocked, err)
 		case !transient(ctx, err):
 			return fmt.Errorf("telegram: %w", err)
 		default:
-			backoff *= 2
+			backoff = min(2*backoff, 30*time.Second)
 		}
-		if attempt == maxAttempts {
-			return fmt.Errorf("telegram: %d attempts: %w", attempt, err)
+		if a.now().Add(wait).Sub(start) > maxRetryWait {
+			return fmt.Errorf("telegram: %d attempts in %s: %w", attempt, maxRetryWait, err)
 		}
 		a.log.InfoContext(ctx, "Bot API call failed; retrying", "attempt", attempt, "wait", wait, "err", err)
 		if err := a.sleep(ctx, wait); err != nil {
@@ -274,11 +320,16 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// callback is the callback query of the turn in progress.
+// callback is the callback query of an update.
 type callback struct {
 	id      string
 	conv    bot.Conversation
 	pressed int // message whose keyboard was used; 0 if unknown
+
+	// answered is closed once answerCallbackQuery returned; stale says
+	// the answer carried the engine's stale-button text.
+	answered chan struct{}
+	stale    bool
 
 	mu      sync.Mutex
 	settled bool
@@ -286,11 +337,50 @@ type callback struct {
 
 type callbackKey struct{}
 
-// settle answers cb once (answerCallbackQuery), before the turn's first
-// reply r (nil at the end of a turn that sent nothing). It reports whether
-// r was consumed: a stale-button notice becomes the answer's text. Before
-// any other reply but an internal error, the pressed message's inline
-// keyboard is removed (editMessageReplyMarkup without reply_markup).
+// answerOnReceipt answers w's callback query at once, in its own
+// goroutine, before the update's turn runs (a slow turn must not leave
+// the button spinning; Telegram refuses late answers with "query is too
+// old"): with the engine's stale-button text when the engine can tell so
+// without running the flow and no earlier update of the chat is still
+// waiting for its turn, else with no text. It reports false once Run has
+// stopped.
+func (a *Adapter) answerOnReceipt(w work) bool {
+	cb := w.cb
+	cb.conv, cb.pressed = w.conv, w.pressed
+	cb.answered = make(chan struct{})
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return false
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
+	p := &tg.AnswerCallbackQueryParams{CallbackQueryID: cb.id}
+	if w.ev != nil && !a.queue.busy(w.conv.ID) {
+		if text, stale := a.eng.StaleButton(context.Background(), *w.ev); stale && utf16Len(text) <= maxAnswer {
+			p.Text, cb.stale = text, true
+		}
+	}
+	go func() {
+		defer a.wg.Done()
+		defer close(cb.answered)
+		err := a.call(context.Background(), 0, func(ctx context.Context) error {
+			_, err := a.b.AnswerCallbackQuery(ctx, p)
+			return err
+		})
+		if err != nil {
+			a.log.Warn("answerCallbackQuery failed", "err", err)
+		}
+	}()
+	return true
+}
+
+// settle runs once per callback query's turn, before the turn's first
+// reply r, and reports whether r was consumed: the stale-button notice is
+// when the query's answer already carried it (else it is sent as a
+// message). Before any other reply but an internal error, the pressed
+// message's inline keyboard is removed (editMessageReplyMarkup without
+// reply_markup).
 func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
@@ -298,26 +388,13 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 		return false
 	}
 	cb.settled = true
-	p := &tg.AnswerCallbackQueryParams{CallbackQueryID: cb.id}
-	stale := r != nil && r.Op == bot.OpSend && r.ID == staleID && utf16Len(r.Text) <= maxAnswer
-	if stale {
-		p.Text = r.Text
-	}
-	err := a.call(ctx, 0, false, func(ctx context.Context) error {
-		_, err := a.b.AnswerCallbackQuery(ctx, p)
-		return err
-	})
-	if err != nil {
-		a.log.WarnContext(ctx, "answerCallbackQuery failed", "err", err)
-		return false
-	}
-	if stale {
-		return true
+	if r.Op == bot.OpSend && r.ID == staleID {
+		return cb.stale
 	}
 	// Keep the keyboard when the turn failed, so the user can press again.
-	if r != nil && cb.pressed != 0 && r.ID != "engine.internal_error" {
+	if cb.pressed != 0 && r.ID != "engine.internal_error" {
 		chat, _ := strconv.ParseInt(cb.conv.ID, 10, 64)
-		err := a.call(ctx, chat, false, func(ctx context.Context) error {
+		err := a.call(ctx, chat, func(ctx context.Context) error {
 			_, err := a.b.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
 			return err
 		})
@@ -426,12 +503,32 @@ func (r rate) reserve(tat *time.Time, at time.Time) time.Time {
 	return send
 }
 
-// delay books a send in chat at now and returns how long to wait for it.
+// hold makes chat's next call wait until at least until (a 429's
+// retry_after); chat 0 holds nothing.
+func (l *limiter) hold(until time.Time, chat int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if chat == 0 || l.chat.interval <= 0 {
+		return
+	}
+	tat := l.chats[chat]
+	if tat == nil {
+		tat = &time.Time{}
+		l.chats[chat] = tat
+	}
+	// reserve lets a call go burst-1 intervals before the bucket's time.
+	if t := until.Add(time.Duration(l.chat.burst-1) * l.chat.interval); t.After(*tat) {
+		*tat = t
+	}
+}
+
+// delay books a call in chat (0: only the global limit) at now and
+// returns how long to wait for it.
 func (l *limiter) delay(now time.Time, chat int64) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	at := now
-	if l.chat.interval > 0 {
+	if l.chat.interval > 0 && chat != 0 {
 		tat := l.chats[chat]
 		if tat == nil {
 			if len(l.chats) >= 4096 {

@@ -39,8 +39,30 @@ func (a *Adapter) route(u *models.Update) (w work, ok bool) {
 		return a.routeMessage(u.ID, u.EditedMessage, true)
 	case u.CallbackQuery != nil:
 		return a.routeCallback(u.ID, u.CallbackQuery), true
+	case u.MyChatMember != nil:
+		return a.routeMember(u.ID, u.MyChatMember)
 	}
 	return work{}, false
+}
+
+// routeMember maps a change of the bot's own membership: in a private
+// chat, "kicked" means the user blocked the bot (a bot.KindBlocked
+// event); any other change (back to "member" after an unblock) needs
+// nothing, since a blocked conversation has ended and /start begins a new
+// one.
+func (a *Adapter) routeMember(id int64, m *models.ChatMemberUpdated) (work, bool) {
+	if m.Chat.Type != models.ChatTypePrivate || m.NewChatMember.Type != models.ChatMemberTypeBanned || m.From.IsBot {
+		return work{}, false
+	}
+	w := work{conv: conversation(m.Chat.ID), locale: m.From.LanguageCode}
+	w.ev = &bot.Event{
+		Conversation: w.conv,
+		UserID:       strconv.FormatInt(m.From.ID, 10),
+		UpdateID:     strconv.FormatInt(id, 10),
+		Kind:         bot.KindBlocked,
+		Locale:       m.From.LanguageCode,
+	}
+	return w, true
 }
 
 func conversation(chat int64) bot.Conversation {

@@ -13,6 +13,8 @@ import (
 
 	"log/slog"
 
+	"github.com/go-telegram/bot/models"
+
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
@@ -199,7 +201,7 @@ func (h *harness) button(action string) (int, string) {
 	h.t.Helper()
 	msgs := h.fake.Messages(h.chat.ID)
 	for i := len(msgs) - 1; i >= 0; i-- {
-		var kb inlineKeyboard
+		var kb models.InlineKeyboardMarkup
 		_ = json.Unmarshal(msgs[i].ReplyMarkup, &kb)
 		for _, row := range kb.InlineKeyboard {
 			for _, b := range row {

@@ -4,8 +4,9 @@
 //
 // Updates arrive by long polling (getUpdates, the default) or by webhook
 // (setWebhook with a secret token, checked on every request). A polled
-// update is held on disk (Options.Inbox) before getUpdates can confirm it
-// and released after its turn, so a crash loses none. Each update
+// update is held on disk (Options.Inbox) before getUpdates can confirm it,
+// a webhook update before the webhook answers 200, and each is released
+// after its turn, so a crash loses none. Each update
 // becomes a bot.Event; the updates of one chat are handled one at a time in
 // order, chats in parallel. Replies go out as plain text without
 // parse_mode, so user-supplied text such as "a_b*c" is never parsed as
@@ -23,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,7 +56,9 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
 // allowedUpdates are the update kinds the adapter reads (Bot API
 // getUpdates/setWebhook allowed_updates).
-var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery}
+// my_chat_member tells when a user blocks the bot (or unblocks it).
+var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery,
+	models.AllowedUpdateMyChatMember}
 
 // maxIdleConns is how many idle connections to the Bot API server the
 // adapter keeps for reuse.
@@ -98,11 +102,11 @@ type Options struct {
 	// the global limit.
 	GlobalPerSecond int
 	// Inbox, if set, holds long-polled updates from the moment getUpdates
-	// returns them until their turn ends, and Run replays the held ones
-	// when it starts (bot.Inbox): without it an update confirmed by the
-	// next getUpdates is lost if the process dies before its turn ends.
-	// Webhook mode needs none (Telegram redelivers until the 200), but Run
-	// replays what an earlier polling run held.
+	// returns them, and webhook updates from before the webhook answers
+	// 200, until their turn ends; Run replays the held ones when it
+	// starts (bot.Inbox). Without it an update confirmed by the next
+	// getUpdates is lost if the process dies before its turn ends, and
+	// the webhook answers only after the turn.
 	Inbox bot.Inbox
 	// HTTPClient, if set, makes the Bot API requests. Its Timeout must be
 	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
@@ -124,14 +128,15 @@ type Options struct {
 // Adapter connects the engine to one Telegram bot. It implements
 // bot.Deliverer; its methods are safe for concurrent use.
 type Adapter struct {
-	opts    Options
-	b       *tg.Bot
-	eng     *bot.Engine
-	log     *slog.Logger
-	user    atomic.Pointer[string]
-	queue   serial
-	recent  recentSet
-	limiter *limiter
+	opts     Options
+	b        *tg.Bot
+	eng      *bot.Engine
+	log      *slog.Logger
+	user     atomic.Pointer[string]
+	queue    serial
+	recent   recentSet
+	inflight idSet // held updates queued or running now
+	limiter  *limiter
 
 	mu     sync.Mutex // guards closed and wg.Add
 	closed bool
@@ -198,7 +203,7 @@ func New(opts Options) (*Adapter, error) {
 		tg.WithNotAsyncHandlers(),
 		tg.WithUpdatesChannelCap(0),
 		tg.WithAllowedUpdates(allowedUpdates),
-		tg.WithErrorsHandler(func(err error) { a.log.Warn("Bot API client", "err", err) }),
+		tg.WithErrorsHandler(a.clientError),
 	}
 	client := opts.HTTPClient
 	if client == nil {
@@ -236,7 +241,8 @@ func New(opts Options) (*Adapter, error) {
 // /cancel and /help with setMyCommands. Then, with no WebhookURL, it calls
 // deleteWebhook and long-polls getUpdates; with a WebhookURL it serves
 // WebhookHandler on Options.Listen and calls setWebhook (url, secret_token,
-// allowed_updates message, edited_message, callback_query). When ctx is
+// allowed_updates message, edited_message, callback_query,
+// my_chat_member). When ctx is
 // done it stops taking updates (webhook requests get 503), waits for the
 // turns in flight and returns nil, also when ctx ends during startup. A
 // startup call (getMe, setMyCommands, deleteWebhook, setWebhook) that
@@ -378,10 +384,18 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 // setWebhook). A request must be a POST whose SecretHeader equals
 // Options.WebhookSecret (compared in constant time); otherwise it gets 401
 // (405 for other methods) and changes nothing. The JSON body (at most
-// 1 MiB) is one Update; a malformed one gets 400. The handler answers
-// after the update's turn: 200 when it was handled, ignored or is a
-// redelivery of one already handled, 500 when the engine failed (Telegram
-// then redelivers it), 503 once Run has stopped. It can be mounted on any
+// 1 MiB) is one Update; a malformed one gets 400.
+//
+// With Options.Inbox the update is held there (on disk) as a long-polled
+// one is, and the handler answers 200 at once; the turn runs after, and
+// the update is released when it ended. A kill in between loses nothing:
+// Run replays the held update at the next start, and the engine's record
+// of processed updates drops it if its turn had run. A redelivery of an
+// update held or handled by this process gets 200 and runs nothing; a
+// failed hold gets 500 (Telegram redelivers). Without an Inbox the
+// handler answers after the update's turn: 200 when it was handled,
+// ignored or is a redelivery of one already handled, 500 when the engine
+// failed. Both answer 503 once Run has stopped. It can be mounted on any
 // mux; without Run, set Options.BotUsername.
 func (a *Adapter) WebhookHandler() http.Handler {
 	want := sha256.Sum256([]byte(a.opts.WebhookSecret))
@@ -396,9 +410,17 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		var u models.Update
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&u); err != nil {
+		if err == nil {
+			err = json.Unmarshal(body, &u)
+		}
+		if err != nil {
 			http.Error(w, "malformed update", http.StatusBadRequest)
+			return
+		}
+		if a.opts.Inbox != nil {
+			a.receiveHeld(w, r, &u, body)
 			return
 		}
 		done, ok := a.receive(&u, false)
@@ -416,6 +438,49 @@ func (a *Adapter) WebhookHandler() http.Handler {
 		case <-r.Context().Done():
 		}
 	})
+}
+
+// clientError logs an error of go-telegram/bot's polling loop. The
+// library's text for an update it cannot decode (since v1.27 it skips the
+// update and moves the offset past it) quotes the whole update, which may
+// be a typed password: only the decoding error is logged.
+func (a *Adapter) clientError(err error) {
+	if strings.HasPrefix(err.Error(), "error decode update") {
+		reason := "unknown"
+		if inner := errors.Unwrap(err); inner != nil {
+			reason = inner.Error()
+		}
+		a.log.Warn("Bot API update could not be decoded; skipped", "reason", reason)
+		return
+	}
+	a.log.Warn("Bot API client", "err", err)
+}
+
+// receiveHeld holds the webhook update u (its JSON body raw) in the inbox,
+// answers 200 and queues its turn; see WebhookHandler.
+func (a *Adapter) receiveHeld(w http.ResponseWriter, r *http.Request, u *models.Update, raw []byte) {
+	if a.recent.has(u.ID) || a.inflight.has(u.ID) {
+		w.WriteHeader(http.StatusOK) // a redelivery: its turn runs or ran
+		return
+	}
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if err := a.opts.Inbox.Hold(r.Context(), Channel, []bot.Inbound{{ID: u.ID, Raw: raw}}); err != nil {
+		a.log.Error("could not hold a webhook update; Telegram will redeliver it", "update", u.ID, "err", err)
+		http.Error(w, "update not held", http.StatusInternalServerError)
+		return
+	}
+	if _, ok := a.receive(u, true); !ok {
+		// Held: the next start runs it.
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // onUpdate is go-telegram/bot's handler for every polled update.
@@ -438,9 +503,24 @@ func (a *Adapter) onUpdate(_ context.Context, _ *tg.Bot, u *models.Update) {
 func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 	done := make(chan error, 1)
 	w, handle := a.route(u)
-	if !handle || a.recent.has(u.ID) {
+	if held && !a.inflight.add(u.ID) {
+		// The same update is queued already (a webhook redelivery, or a
+		// replay of one being handled): that turn runs and releases it.
+		a.finish(u.ID)
+		done <- nil
+		return done, true
+	}
+	redelivered := a.recent.has(u.ID)
+	if w.cb != nil && !redelivered && !a.answerOnReceipt(w) {
+		if held {
+			a.inflight.remove(u.ID)
+		}
+		return nil, false
+	}
+	if !handle || redelivered {
 		if held {
 			a.release(u.ID)
+			a.inflight.remove(u.ID)
 		}
 		a.finish(u.ID)
 		done <- nil
@@ -449,6 +529,9 @@ func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
+		if held {
+			a.inflight.remove(u.ID)
+		}
 		return nil, false
 	}
 	a.wg.Add(1)
@@ -468,6 +551,7 @@ func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 			// twice), and replaying it at a later start, after newer
 			// updates of the chat, would answer an old step.
 			a.release(u.ID)
+			a.inflight.remove(u.ID)
 		}
 		a.finish(u.ID)
 		done <- err
@@ -486,9 +570,10 @@ func (a *Adapter) finish(id int64) {
 func (a *Adapter) process(w work) (err error) {
 	ctx := context.Background()
 	if w.cb != nil {
-		w.cb.conv, w.cb.pressed = w.conv, w.pressed
+		// The query was answered on receipt; the turn's calls come after
+		// that answer.
+		<-w.cb.answered
 		ctx = context.WithValue(ctx, callbackKey{}, w.cb)
-		defer a.settle(ctx, w.cb, nil) // every callback query is answered
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -539,6 +624,14 @@ func (s *serial) do(key string, f func()) {
 	}
 }
 
+// busy reports whether a function for key is queued or running.
+func (s *serial) busy(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[key]
+	return ok
+}
+
 func (s *serial) run(key string) {
 	for {
 		s.mu.Lock()
@@ -553,6 +646,38 @@ func (s *serial) run(key string) {
 		s.mu.Unlock()
 		f()
 	}
+}
+
+// idSet is a set of update ids, safe for concurrent use.
+type idSet struct {
+	mu  sync.Mutex
+	ids map[int64]bool
+}
+
+// add adds id and reports whether it was not in the set yet.
+func (s *idSet) add(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids[id] {
+		return false
+	}
+	if s.ids == nil {
+		s.ids = map[int64]bool{}
+	}
+	s.ids[id] = true
+	return true
+}
+
+func (s *idSet) remove(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.ids, id)
+}
+
+func (s *idSet) has(id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[id]
 }
 
 // recentSet remembers the last recentMax handled update ids, so that a

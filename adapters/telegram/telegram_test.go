@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -44,7 +45,7 @@ func TestHappyPathWebhook(t *testing.T) {
 	h := newHarness(t, true)
 	sw := h.fake.Calls("setWebhook")
 	if len(sw) != 1 || sw[0].Fields["url"] != "https://bot.example.com/telegram" || sw[0].Fields["secret_token"] != testSecret ||
-		sw[0].Fields["allowed_updates"] != `["message","edited_message","callback_query"]` {
+		sw[0].Fields["allowed_updates"] != `["message","edited_message","callback_query","my_chat_member"]` {
 		t.Fatalf("setWebhook calls %+v", sw)
 	}
 	happyPath(t, h)
@@ -130,15 +131,16 @@ func happyPath(t *testing.T, h *harness) {
 	}
 
 	codeMsg := h.text(env.TOTPCode(t, key, 0))
-	cs = h.want("deleteMessage", "deleteMessage", "deleteMessage", "sendMessage")
-	var deleted []string
-	for _, c := range cs[:3] {
-		deleted = append(deleted, c.Fields["message_id"])
+	// The typed code alone (deleteMessage), then the QR and the key in
+	// one deleteMessages call.
+	cs = h.want("deleteMessage", "deleteMessages", "sendMessage")
+	if got, want := cs[0].Fields["message_id"], strconv.Itoa(codeMsg.Message.ID); got != want {
+		t.Fatalf("deleted %v, want the code %v", got, want)
 	}
-	if want := []string{strconv.Itoa(codeMsg.Message.ID), strconv.Itoa(qrID), strconv.Itoa(keyID)}; !slices.Equal(deleted, want) {
-		t.Fatalf("deleted %v, want code, QR, key %v", deleted, want)
+	if got, want := cs[1].Fields["message_ids"], fmt.Sprintf("[%d,%d]", qrID, keyID); got != want {
+		t.Fatalf("deleteMessages %v, want QR, key %v", got, want)
 	}
-	wantText(t, cs[3], h.msg("totp.activated", nil))
+	wantText(t, cs[2], h.msg("totp.activated", nil))
 
 	h.press("okay")
 	wantText(t, h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")[2], h.msg("totp.done", nil))
@@ -258,16 +260,38 @@ func TestStaleCallbackAndDoubleTap(t *testing.T) {
 	stale := h.msg("engine.stale_button", nil)
 
 	// A double tap: two callback queries for the same button in one batch.
+	// Both are answered on receipt, before either turn ran, so neither
+	// answer can tell yet; the second turn finds the button stale and says
+	// so in the chat.
 	u1 := h.fake.Callback(h.chat, h.user, msgID, data)
 	u2 := h.fake.Callback(h.chat, h.user, msgID, data)
 	h.deliver(u1, u2)
-	cs := h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage", "answerCallbackQuery")
-	if cs[0].Fields["callback_query_id"] != u1.CallbackQuery.ID || cs[4].Fields["callback_query_id"] != u2.CallbackQuery.ID {
-		t.Fatalf("answered %q and %q", cs[0].Fields["callback_query_id"], cs[4].Fields["callback_query_id"])
+	cs := h.calls()
+	var answers, others []fakebotapi.Call
+	for _, c := range cs {
+		if c.Method == "answerCallbackQuery" {
+			answers = append(answers, c)
+		} else {
+			others = append(others, c)
+		}
 	}
-	if cs[4].Fields["text"] != stale {
-		t.Fatalf("second tap answered %q, want %q", cs[4].Fields["text"], stale)
+	// The two answers run in parallel: either may come first.
+	ids := map[string]string{}
+	for _, c := range answers {
+		ids[c.Fields["callback_query_id"]] = c.Fields["text"]
 	}
+	if len(answers) != 2 || cs[0].Method != "answerCallbackQuery" || len(ids) != 2 ||
+		ids[u1.CallbackQuery.ID] != "" || ids[u2.CallbackQuery.ID] != "" {
+		t.Fatalf("answers %v", answers)
+	}
+	var methods []string
+	for _, c := range others {
+		methods = append(methods, c.Method)
+	}
+	if !slices.Equal(methods, []string{"editMessageReplyMarkup", "sendMessage", "sendMessage", "sendMessage"}) {
+		t.Fatalf("calls after the answers %q", methods)
+	}
+	wantText(t, others[3], stale)
 	if st := h.env.Core.Stats(); st.Disables != 1 {
 		t.Fatalf("%d disables, want 1", st.Disables)
 	}
@@ -434,7 +458,11 @@ func TestDeliverSplitsLongTextAndSendsPlainText(t *testing.T) {
 	if _, err := h.a.Deliver(ctx, h.conv(), bot.Reply{Op: bot.OpSend, Text: name}); err != nil {
 		t.Fatal(err)
 	}
-	c := h.want("deleteMessage", "deleteMessage", "deleteMessage", "deleteMessage", "sendMessage")[4]
+	cs = h.want("deleteMessages", "deleteMessages", "sendMessage")
+	if want := "[" + id + "]"; cs[0].Fields["message_ids"] != want || cs[0].ErrorCode != 0 || cs[1].ErrorCode != 400 {
+		t.Fatalf("deleteMessages %v (%d), %d; want %s then not found", cs[0].Fields["message_ids"], cs[0].ErrorCode, cs[1].ErrorCode, want)
+	}
+	c := cs[2]
 	if _, ok := c.Fields["parse_mode"]; ok || c.Fields["text"] != name {
 		t.Fatalf("sent %v", c.Fields)
 	}

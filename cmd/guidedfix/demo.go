@@ -98,6 +98,9 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = a.engine.Run(ctx, a.cfg.Flow.SweepInterval) }()
+	if a.core != nil { // a remote portal retries its own mail
+		go func() { _ = a.core.RunMailRetry(ctx, mailRetryInterval) }()
+	}
 	err = con.Run(ctx, a.engine.Handle, func(ctx context.Context) (*bot.Session, error) {
 		return a.engine.Session(ctx, con.Conversation())
 	})

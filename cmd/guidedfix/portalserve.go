@@ -82,6 +82,11 @@ func runPortalServe(ctx context.Context, g *globalFlags, f portalServeFlags, out
 		return err
 	}
 	defer a.Close()
+	// Queued e-mail (a security alert the SMTP server deferred) is retried
+	// while the service runs, as serve does with the embedded core.
+	mctx, stopMail := context.WithCancel(ctx)
+	defer stopMail()
+	go func() { _ = a.core.RunMailRetry(mctx, mailRetryInterval) }()
 	ln, err := net.Listen("tcp", sc.Listen)
 	if err != nil {
 		return fmt.Errorf("portal serve: %w", err)

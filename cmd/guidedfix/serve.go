@@ -288,11 +288,18 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	}
 	start("sweeper", func(ctx context.Context) error { return a.engine.Run(ctx, cfg.Flow.SweepInterval) })
 	start("pruner", func(ctx context.Context) error { return prune(ctx, a, time.Hour) })
+	if a.core != nil { // a remote portal retries its own mail
+		start("mail retry", func(ctx context.Context) error { return a.core.RunMailRetry(ctx, mailRetryInterval) })
+	}
 	wg.Wait()
 	close(errs)
 	a.log.Info("guidedfix stopped")
 	return <-errs
 }
+
+// mailRetryInterval is how often serve and the demo look for queued
+// e-mail whose backoff (mail.DefaultBackoff) has run out.
+const mailRetryInterval = 5 * time.Second
 
 // slackDesk is the support desk as the Slack adapter's staff side sees it
 // (slack.Desk). It only reads accounts (support.Desk.Core is read-only):

@@ -13,7 +13,9 @@
 //     step sent by all of them at the same instant (a burst of N password
 //     attempts), then again with argon2id lowered for the benchmark only:
 //     completed flows and user turns per second, turn latency (webhook
-//     request sent → last reply accepted by the fake Bot API), errors,
+//     request sent → last reply accepted by the fake Bot API), the
+//     webhook's answer time (it answers 200 once the update is held, before
+//     the turn), errors,
 //     peak resident memory, and the server's durable transitions (session
 //     saves) per second against the bbolt ceiling;
 //   - resident memory per idle session: 10,000 conversations left waiting
@@ -578,6 +580,7 @@ type flowResult struct {
 	redeliveries  int
 	repeats       int
 	latencies     []time.Duration
+	acks          []time.Duration // webhook answers (200)
 	baseRSS       int64
 	peakRSS       int64 // VmHWM
 	burstPeak     int64 // highest VmRSS sample during the password burst
@@ -693,7 +696,9 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 			Fake: fake, Webhook: "http://" + srv.listen + "/telegram", Secret: secret, Client: client,
 			User:  fakebotapi.User{ID: int64(100000 + i), FirstName: "Load", LanguageCode: "en"},
 			Email: a.email, Password: a.password, Phone: a.phone, SMS: inbox,
-			Stall: 30 * time.Second, Timeout: 10 * time.Minute,
+			// The webhook answers before the turn, so the wait for a reply
+			// counts against Stall: a burst's queue must not look stalled.
+			Stall: 2 * time.Minute, Timeout: 10 * time.Minute,
 			LastAccepted: func(chat int64) time.Time {
 				lastMu.Lock()
 				defer lastMu.Unlock()
@@ -750,6 +755,7 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		r.redeliveries += res.Redeliveries
 		r.repeats += res.Repeats
 		r.latencies = append(r.latencies, res.Latencies...)
+		r.acks = append(r.acks, res.Acks...)
 		if errs[i] != nil {
 			r.errors = append(r.errors, errs[i].Error())
 		} else {
@@ -854,6 +860,10 @@ func burst(o options, dir string, n int) (burstResult, error) {
 					failed.Add(1)
 				}
 			}
+			// welcome, e-mail prompt, password prompt
+			if !waitBotMessages(fake, chat.ID, 3, time.Minute) {
+				failed.Add(1)
+			}
 		}()
 	}
 	wg.Wait()
@@ -870,6 +880,11 @@ func burst(o options, dir string, n int) (burstResult, error) {
 			u := fake.Text(fakebotapi.PrivateChat(users[i]), users[i], accs[i].password)
 			<-gate
 			if code, err := post(client, hook, u); err != nil || code != 200 {
+				failed.Add(1)
+			}
+			// The webhook answers once the update is held: the attempt
+			// is answered when its reply (the SMS prompt) is in the chat.
+			if !waitBotMessages(fake, users[i].ID, 4, 5*time.Minute) {
 				failed.Add(1)
 			}
 		}()
@@ -946,6 +961,10 @@ func idle(o options, dir string) (idleResult, error) {
 						failed.Add(1)
 					}
 				}
+				// Parked once the password prompt is in the chat.
+				if !waitBotMessages(fake, chat.ID, 3, time.Minute) {
+					failed.Add(1)
+				}
 			}
 		}()
 	}
@@ -964,6 +983,27 @@ func idle(o options, dir string) (idleResult, error) {
 		r.fileBytes = fi.Size()
 	}
 	return r, nil
+}
+
+// waitBotMessages waits up to timeout until chat shows at least n
+// messages from the bot and reports whether it did. The webhook answers
+// 200 once an update is held, before its turn: a turn is over when its
+// replies are in the chat.
+func waitBotMessages(fake *fakebotapi.Server, chat int64, n int, timeout time.Duration) bool {
+	for end := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		c := 0
+		for _, m := range fake.Messages(chat) {
+			if m.From != nil && m.From.IsBot {
+				c++
+			}
+		}
+		if c >= n {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
 }
 
 func post(client *http.Client, url string, u fakebotapi.Update) (int, error) {
@@ -1047,6 +1087,9 @@ func (r *report) print(w io.Writer) {
 		row("user turns/s", func(f flowResult) string { return fmt.Sprintf("%.0f", float64(f.turns)/f.wall.Seconds()) })
 		row("turn latency p50 / p95 / p99", func(f flowResult) string {
 			return fmt.Sprintf("%v / %v / %v", pct(f.latencies, .5).Round(100*time.Microsecond), pct(f.latencies, .95).Round(100*time.Microsecond), pct(f.latencies, .99).Round(100*time.Microsecond))
+		})
+		row("webhook answer (200) p50 / p95 / p99", func(f flowResult) string {
+			return fmt.Sprintf("%v / %v / %v", pct(f.acks, .5).Round(100*time.Microsecond), pct(f.acks, .95).Round(100*time.Microsecond), pct(f.acks, .99).Round(100*time.Microsecond))
 		})
 		row("errors (customers, server log), lost turns", func(f flowResult) string {
 			return fmt.Sprintf("%d, %d, %d", len(f.errors), f.serverErrors, f.notDone+f.pending)

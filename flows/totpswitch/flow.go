@@ -283,6 +283,9 @@ func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
 
 func (f *Flow) handle(ctx context.Context, t *turn) error {
 	ev := t.Event
+	if ev.Kind == bot.KindBlocked {
+		return f.blocked(ctx, t)
+	}
 	switch t.Session.State {
 	case StateRestoring:
 		// Only finishing the restore matters now; input waits for it.
@@ -885,6 +888,25 @@ func (f *Flow) cancel(ctx context.Context, t *turn) error {
 		msg = "totp.cancelled_unchanged"
 	}
 	f.end(ctx, t, StateCancelled, msg, nil)
+	return nil
+}
+
+// blocked ends the flow at once when the user blocked the bot: the
+// pending enrollment is voided and, in the disable-then-enroll order, SMS
+// 2FA restored now rather than when the QR code would expire. A restore
+// the core refuses for now is retried by StateRestoring as after a
+// cancel. Nothing is delivered (the engine parked the session); an app
+// already verified leaves the account as it is.
+func (f *Flow) blocked(ctx context.Context, t *turn) error {
+	if t.d.Activated {
+		f.end(ctx, t, StateDone, "totp.done", nil)
+		return nil
+	}
+	if t.Session.State == StateRestoring {
+		t.d.Ending = StateBlocked
+		return f.retryRestore(ctx, t)
+	}
+	f.end(ctx, t, StateBlocked, "totp.blocked", nil)
 	return nil
 }
 

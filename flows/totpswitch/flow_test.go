@@ -672,7 +672,7 @@ func TestStableValues(t *testing.T) {
 		totpswitch.StateAwaitingReauth: "awaiting_reauth", totpswitch.StateEnrolling: "enrolling",
 		totpswitch.StateAwaitingTOTPCode: "awaiting_totp_code", totpswitch.StateVerifying: "verifying",
 		totpswitch.StateActivated: "activated", totpswitch.StateDone: "done", totpswitch.StateCancelled: "cancelled",
-		totpswitch.StateExpired: "expired", totpswitch.StateAlreadyTOTP: "already_totp", totpswitch.StateLocked: "locked",
+		totpswitch.StateExpired: "expired", totpswitch.StateBlocked: "blocked", totpswitch.StateAlreadyTOTP: "already_totp", totpswitch.StateLocked: "locked",
 		totpswitch.StateFailed: "failed", totpswitch.StateRestoring: "restoring",
 		totpswitch.StateRecoveryCodes: "showing_recovery_codes",
 	}

@@ -65,6 +65,9 @@ const (
 	StateCancelled bot.State = "cancelled"
 	// StateExpired is terminal: the conversation was idle too long.
 	StateExpired bot.State = "expired"
+	// StateBlocked is terminal: the user blocked the bot (bot.KindBlocked);
+	// SMS 2FA was restored if the flow had disabled it.
+	StateBlocked bot.State = "blocked"
 	// StateAlreadyTOTP is terminal: the account already uses an
 	// authenticator app; nothing changed.
 	StateAlreadyTOTP bot.State = "already_totp"
@@ -77,8 +80,9 @@ const (
 )
 
 // transitions is the flow's transition table: every state and the states
-// it may move to, besides cancelled and expired, which every non-terminal
-// state may reach (/cancel, Cancel, idle expiry), and restoring, which any
+// it may move to, besides cancelled, expired and blocked, which every
+// non-terminal state may reach (/cancel, Cancel, idle expiry, the user
+// blocking the bot), and restoring, which any
 // ending passes through while SMS 2FA is off and no app is verified. Tests check the handlers
 // against it and state.mermaid.
 var transitions = map[bot.State][]bot.State{
@@ -96,10 +100,11 @@ var transitions = map[bot.State][]bot.State{
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
 	StateActivated:        {StateDone, StateRecoveryCodes},
 	StateRecoveryCodes:    {StateDone},
-	StateRestoring:        {StateCancelled, StateExpired, StateLocked, StateFailed},
+	StateRestoring:        {StateCancelled, StateExpired, StateLocked, StateFailed, StateBlocked},
 	StateDone:             nil,
 	StateCancelled:        nil,
 	StateExpired:          nil,
+	StateBlocked:          nil,
 	StateAlreadyTOTP:      nil,
 	StateLocked:           nil,
 	StateFailed:           nil,

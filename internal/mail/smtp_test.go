@@ -50,6 +50,8 @@ type testServer struct {
 
 	mu   sync.Mutex
 	msgs []received
+	// dataErr, when set before the first message, is the answer to DATA.
+	dataErr error
 }
 
 type serverOpts struct {
@@ -150,6 +152,9 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	s.cur.Data = b
+	if s.srv.dataErr != nil {
+		return s.srv.dataErr
+	}
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, s.cur)
 	s.srv.mu.Unlock()

@@ -67,21 +67,41 @@ type Customer struct {
 	BeforeInput func(kind string)
 	// LastAccepted, if set, returns when the fake Bot API last accepted a
 	// call for a chat; a turn's latency is then measured from the start of
-	// its webhook request to the last reply accepted before the webhook
-	// answered. Without it, the webhook round trip is measured.
+	// its webhook request to the last reply accepted before the customer
+	// saw the turn's outcome (the next prompt). Without it, the time until
+	// the customer saw it is measured.
 	LastAccepted func(chat int64) time.Time
 	// Log, if set, receives one line per step (debugging).
 	Log func(format string, args ...any)
 
 	secret string
-	// floor is the id of the newest message acted on: with long polling
-	// an input counts as delivered before its turn ends, so the chat may
+	// floor is the id of the newest message acted on: an input counts as
+	// delivered before its turn ends (long polling, and a webhook that answers once the update is held), so the chat may
 	// not show the turn's replies yet, and an older prompt must not be
 	// answered again; floorText is that message's text and caption. A
 	// newer message with the same text is the prompt sent once more after
 	// a crash (the window bot/outbox.go documents): already answered.
 	floor     int
 	floorText string
+	// posted is when the last accepted webhook update was posted, until
+	// its turn's latency is recorded; zero when none is pending.
+	posted time.Time
+}
+
+// turnSeen records the latency of the pending webhook update, if any, now
+// that the customer sees its turn's outcome.
+func (c *Customer) turnSeen(res *Result) {
+	if c.posted.IsZero() {
+		return
+	}
+	lat := time.Since(c.posted)
+	if c.LastAccepted != nil {
+		if at := c.LastAccepted(c.User.ID); at.After(c.posted) {
+			lat = at.Sub(c.posted)
+		}
+	}
+	res.Latencies = append(res.Latencies, lat)
+	c.posted = time.Time{}
 }
 
 // Result is what a Run did.
@@ -90,6 +110,9 @@ type Result struct {
 	Turns int
 	// Latencies holds each accepted update's turn latency.
 	Latencies []time.Duration
+	// Acks holds how long the webhook took to answer 200 to each
+	// accepted update (webhook mode only).
+	Acks []time.Duration
 	// Redeliveries counts delivery attempts repeated after a failure
 	// (connection refused or reset, 5xx).
 	Redeliveries int
@@ -140,6 +163,9 @@ func (c *Customer) Run(ctx context.Context) (res Result, err error) {
 			return res, fmt.Errorf("simcustomer %s: %w (last action %+v; chat %s)", c.Email, err, last, c.transcript())
 		}
 		a := c.decide()
+		if a.kind != "" && a != last {
+			c.turnSeen(&res)
+		}
 		switch {
 		case a.kind == "done":
 			return res, nil
@@ -168,7 +194,7 @@ func (c *Customer) Run(ctx context.Context) (res Result, err error) {
 			continue
 		}
 		last = a
-		if c.Webhook == "" && a.msg > c.floor {
+		if a.msg > c.floor {
 			c.floor = a.msg
 			for _, m := range c.botMessages() {
 				if m.ID == a.msg {
@@ -263,13 +289,12 @@ func (c *Customer) deliver(ctx context.Context, u fakebotapi.Update, res *Result
 		switch {
 		case err == nil && status == http.StatusOK:
 			res.Turns++
-			lat := time.Since(start)
-			if c.LastAccepted != nil {
-				if at := c.LastAccepted(c.User.ID); at.After(start) {
-					lat = at.Sub(start)
-				}
+			res.Acks = append(res.Acks, time.Since(start))
+			// An input typed again before its first turn showed: the
+			// latency counts from the first.
+			if c.posted.IsZero() {
+				c.posted = start
 			}
-			res.Latencies = append(res.Latencies, lat)
 			return nil
 		case err == nil && status < 500:
 			return fmt.Errorf("simcustomer: webhook answered %d to update %d", status, u.ID)

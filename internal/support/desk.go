@@ -409,6 +409,7 @@ var stepNames = map[bot.State]string{
 	"done":                   "Completed",
 	"cancelled":              "Cancelled",
 	"expired":                "Expired",
+	"blocked":                "Blocked by the customer",
 	"already_totp":           "Already used an authenticator app",
 	"locked":                 "Account locked",
 	"failed":                 "Too many wrong answers",
@@ -423,12 +424,13 @@ func StepName(s bot.State) string {
 }
 
 // Outcome is the hand-off outcome of a terminal state: "completed",
-// "cancelled", "expired", or "failed: <reason>".
+// "cancelled", "expired", "blocked" (the customer blocked the bot), or
+// "failed: <reason>".
 func Outcome(s bot.State) string {
 	switch s {
 	case "done":
 		return "completed"
-	case "cancelled", "expired":
+	case "cancelled", "expired", "blocked":
 		return string(s)
 	default:
 		return "failed: " + StepName(s)

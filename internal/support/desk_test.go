@@ -202,3 +202,25 @@ func TestRestoredAccountIsReported(t *testing.T) {
 		t.Fatalf("a completed switch was reported: %q", ch.threads)
 	}
 }
+
+// TestObserveBlocked: a watched hand-off whose customer blocked the bot
+// shows "blocked" in its thread and as its outcome.
+func TestObserveBlocked(t *testing.T) {
+	d, env, ch := newDesk(t)
+	env.AddAccount(t, "bea@example.com", portal.MethodSMS)
+	_, h, err := d.HandOff(context.Background(), "bea@example.com", "", "slack", "U1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{"account": h.AccountID, "handoff": h.ID}
+	at := env.Clock.Now()
+	d.Observe(context.Background(), bot.Transition{Conversation: bot.Conversation{Channel: "telegram", ID: "9"}, UserID: "9",
+		From: "awaiting_totp_code", To: "blocked", Done: true, At: at, Tags: tags})
+	want := at.Format("15:04:05") + " UTC — Blocked by the customer — finished: blocked"
+	if posts := ch.posts[h.WatchThread]; len(posts) != 1 || posts[0] != want {
+		t.Fatalf("posts %q, want %q", posts, want)
+	}
+	if got, _ := d.Store.Handoff(context.Background(), h.ID); got.Outcome != "blocked" {
+		t.Fatalf("outcome %q, want blocked", got.Outcome)
+	}
+}

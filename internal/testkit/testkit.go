@@ -75,6 +75,9 @@ type Options struct {
 	Support  bot.Support
 	Observer func(context.Context, bot.Transition)
 	Handoffs totpswitch.Handoffs
+	// WrapCore, if set, wraps the core the flow calls (e.g. to make a
+	// call slow); Env.Core stays the embedded core.
+	WrapCore func(portal.Core) portal.Core
 }
 
 // New returns an Env whose files are checked on cleanup: the session
@@ -130,7 +133,11 @@ func (e *Env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: e.Core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})
+	var core portal.Core = e.Core
+	if opts.WrapCore != nil {
+		core = opts.WrapCore(core)
+	}
+	flow := totpswitch.New(totpswitch.Options{Core: core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})
 	observer := opts.Observer
 	if opts.Order != totpswitch.OrderDisableThenEnroll {
 		observer = e.factorWatch(t, opts.Observer)

@@ -7,7 +7,8 @@
 //
 // It implements getMe, getUpdates (a held long poll fed by Inject),
 // setWebhook, deleteWebhook, setMyCommands, sendMessage, sendPhoto,
-// editMessageText, editMessageReplyMarkup, deleteMessage and
+// editMessageText, editMessageReplyMarkup, deleteMessage, deleteMessages
+// (1-100 ids; missing ones are skipped, none found is an error) and
 // answerCallbackQuery, with Telegram's checks that matter to the adapter
 // (text lengths, inline keyboard fields, missing messages). It records
 // every call, tracks which messages exist in each chat, and fails calls on
@@ -52,6 +53,12 @@ type Options struct {
 	// recorded and the client gets HTTP 502, as if the request never
 	// reached Telegram.
 	OnCall func(c Call, applied bool) bool
+	// Flood, if set, is asked for every request other than getUpdates
+	// before the fake applies it; a positive answer n refuses the call
+	// as Telegram's flood control does: error 429 "Too Many Requests:
+	// retry after n" with parameters.retry_after n, nothing applied. It
+	// runs under the fake's lock: it must not call the Server.
+	Flood func(c Call) int
 }
 
 // Server is the fake Bot API server.
@@ -63,6 +70,7 @@ type Server struct {
 	ts      *httptest.Server
 	maxPoll time.Duration
 	onCall  func(Call, bool) bool
+	flood   func(Call) int
 	token   string
 	bot     User
 	closed  chan struct{}
@@ -77,6 +85,7 @@ type Server struct {
 	chatType  map[int64]Chat
 	msgSeq    map[int64]int
 	answered  map[string]bool
+	blocked   map[int64]bool // private chats whose user blocked the bot
 	files     map[string][]byte
 	updateSeq int64
 	cbSeq     int
@@ -137,6 +146,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		maxPoll:  opts.MaxPoll,
 		onCall:   opts.OnCall,
+		flood:    opts.Flood,
 		files:    map[string][]byte{},
 		token:    opts.Token,
 		bot:      User{ID: 1000, IsBot: true, FirstName: "Fake", Username: opts.BotUsername},
@@ -147,6 +157,7 @@ func New(opts Options) *Server {
 		chatType: map[int64]Chat{},
 		msgSeq:   map[int64]int{},
 		answered: map[string]bool{},
+		blocked:  map[int64]bool{},
 	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
@@ -327,6 +338,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	_, aerr := s.failure(method)
+	if aerr == nil && s.flood != nil {
+		if n := s.flood(call); n > 0 {
+			aerr = &apiError{code: 429, desc: fmt.Sprintf("Too Many Requests: retry after %d", n), retryAfter: n}
+		}
+	}
 	var result any
 	if aerr == nil {
 		result, aerr = s.apply(call)
@@ -513,6 +529,9 @@ func readCall(r *http.Request, method string) (Call, error) {
 // apply performs a method other than getUpdates; s.mu must be held.
 func (s *Server) apply(c Call) (any, *apiError) {
 	f := c.Fields
+	if chat, err := strconv.ParseInt(f["chat_id"], 10, 64); err == nil && s.blocked[chat] {
+		return nil, &apiError{code: 403, desc: "Forbidden: bot was blocked by the user"}
+	}
 	switch c.Method {
 	case "getMe":
 		return s.bot, nil
@@ -544,6 +563,26 @@ func (s *Server) apply(c Call) (any, *apiError) {
 			return nil, badRequest("message to delete not found")
 		}
 		delete(s.chats[chat], id)
+		return true, nil
+	case "deleteMessages":
+		chat, err := strconv.ParseInt(f["chat_id"], 10, 64)
+		if err != nil {
+			return nil, badRequest("chat not found")
+		}
+		var ids []int
+		if err := json.Unmarshal([]byte(f["message_ids"]), &ids); err != nil || len(ids) == 0 || len(ids) > 100 {
+			return nil, badRequest("message_ids must be 1-100 message identifiers")
+		}
+		deleted := 0
+		for _, id := range ids {
+			if _, ok := s.chats[chat][id]; ok {
+				delete(s.chats[chat], id)
+				deleted++
+			}
+		}
+		if deleted == 0 {
+			return nil, badRequest("message to delete not found")
+		}
 		return true, nil
 	case "answerCallbackQuery":
 		id := f["callback_query_id"]

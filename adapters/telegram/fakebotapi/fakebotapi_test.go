@@ -22,19 +22,25 @@ func newBot(t *testing.T, s *fakebotapi.Server) *tg.Bot {
 	return b
 }
 
-// The library's own keyboard type carries "copy_text":{"text":""}, which
-// Telegram (and the fake) reject.
-func TestLibraryKeyboardIsRejected(t *testing.T) {
+// The fake rejects an empty copy_text as Telegram does
+// (BUTTON_COPY_TEXT_INVALID); the library's keyboard type, since v1.27,
+// no longer sends one.
+func TestEmptyCopyTextIsRejected(t *testing.T) {
 	s := fakebotapi.New(fakebotapi.Options{})
 	defer s.Close()
 	b := newBot(t, s)
-	_, err := b.SendMessage(context.Background(), &tg.SendMessageParams{ChatID: 5, Text: "x",
-		ReplyMarkup: models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "A", CallbackData: "a"}}}}})
+	ctx := context.Background()
+	_, err := b.SendMessage(ctx, &tg.SendMessageParams{ChatID: 5, Text: "x",
+		ReplyMarkup: models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "A", CopyText: &models.CopyTextButton{}}}}}})
 	if !errors.Is(err, tg.ErrorBadRequest) || !strings.Contains(err.Error(), "BUTTON_COPY_TEXT_INVALID") {
 		t.Fatalf("err = %v", err)
 	}
 	if len(s.Messages(5)) != 0 {
 		t.Fatal("a rejected message exists")
+	}
+	if _, err := b.SendMessage(ctx, &tg.SendMessageParams{ChatID: 5, Text: "x",
+		ReplyMarkup: models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "A", CallbackData: "a"}}}}}); err != nil {
+		t.Fatalf("the library keyboard is refused: %v", err)
 	}
 }
 
@@ -98,4 +104,30 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// deleteMessages deletes the messages it finds, skips the others, and
+// fails only when it found none.
+func TestDeleteMessages(t *testing.T) {
+	s := fakebotapi.New(fakebotapi.Options{})
+	defer s.Close()
+	b := newBot(t, s)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := b.SendMessage(ctx, &tg.SendMessageParams{ChatID: 5, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: 5, MessageIDs: []int{1, 3, 99}}); err != nil || !ok {
+		t.Fatalf("deleteMessages: %v %v", ok, err)
+	}
+	if s.Exists(5, 1) || !s.Exists(5, 2) || s.Exists(5, 3) {
+		t.Fatalf("messages left: %+v", s.Messages(5))
+	}
+	if _, err := b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: 5, MessageIDs: []int{1, 3}}); !strings.Contains(errString(err), "message to delete not found") {
+		t.Fatalf("deleting gone messages: %v", err)
+	}
+	if _, err := b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: 5, MessageIDs: make([]int, 101)}); !errors.Is(err, tg.ErrorBadRequest) {
+		t.Fatalf("101 ids: %v", err)
+	}
 }

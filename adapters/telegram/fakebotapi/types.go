@@ -87,11 +87,84 @@ type CallbackQuery struct {
 }
 
 // Update is a Bot API Update (#update) with the kinds the fake builds.
+// Raw, when set, is sent instead of the other fields (see Undecodable).
 type Update struct {
-	ID            int64          `json:"update_id"`
-	Message       *Message       `json:"message,omitempty"`
-	EditedMessage *Message       `json:"edited_message,omitempty"`
-	CallbackQuery *CallbackQuery `json:"callback_query,omitempty"`
+	ID            int64           `json:"update_id"`
+	Message       *Message        `json:"message,omitempty"`
+	EditedMessage *Message        `json:"edited_message,omitempty"`
+	CallbackQuery *CallbackQuery  `json:"callback_query,omitempty"`
+	MyChatMember  *MemberUpdate   `json:"my_chat_member,omitempty"`
+	Raw           json.RawMessage `json:"-"`
+}
+
+// ChatMember is a Bot API ChatMember (#chatmember): Status is "member",
+// "kicked", "left", "administrator", "creator" or "restricted".
+type ChatMember struct {
+	Status    string `json:"status"`
+	User      User   `json:"user"`
+	UntilDate int64  `json:"until_date,omitempty"`
+}
+
+// MemberUpdate is a Bot API ChatMemberUpdated (#chatmemberupdated).
+type MemberUpdate struct {
+	Chat          Chat       `json:"chat"`
+	From          User       `json:"from"`
+	Date          int64      `json:"date"`
+	OldChatMember ChatMember `json:"old_chat_member"`
+	NewChatMember ChatMember `json:"new_chat_member"`
+}
+
+// Blocked builds the my_chat_member update Telegram sends when from
+// blocks the bot in its private chat (the bot's status member →
+// kicked). From then on, until Unblocked, the fake answers every call
+// for that chat with 403 "Forbidden: bot was blocked by the user".
+func (s *Server) Blocked(from User) Update {
+	return s.memberUpdate(from, "member", "kicked")
+}
+
+// Unblocked builds the my_chat_member update sent when from unblocks the
+// bot (kicked → member) and lets calls for the chat through again.
+func (s *Server) Unblocked(from User) Update {
+	return s.memberUpdate(from, "kicked", "member")
+}
+
+func (s *Server) memberUpdate(from User, old, new string) Update {
+	id := s.nextUpdateID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	chat := PrivateChat(from)
+	s.chatType[chat.ID] = chat
+	if new == "kicked" {
+		s.blocked[chat.ID] = true
+	} else {
+		delete(s.blocked, chat.ID)
+	}
+	return Update{ID: id, MyChatMember: &MemberUpdate{Chat: chat, From: from, Date: s.now().Unix(),
+		OldChatMember: ChatMember{Status: old, User: s.bot}, NewChatMember: ChatMember{Status: new, User: s.bot}}}
+}
+
+// MarshalJSON writes u.Raw when set, else u's fields.
+func (u Update) MarshalJSON() ([]byte, error) {
+	if len(u.Raw) > 0 {
+		return u.Raw, nil
+	}
+	type plain Update
+	return json.Marshal(plain(u))
+}
+
+// Undecodable builds an update a Bot API client cannot decode: a text
+// message (text, from from in chat) that was forwarded from an origin
+// without the "type" discriminator MessageOrigin requires, as a Bot API
+// newer than the client may send. Its update_id is readable.
+func (s *Server) Undecodable(chat Chat, from User, text string) Update {
+	m := s.userMessage(chat, from, Message{Text: text})
+	body, _ := json.Marshal(m)
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(body, &fields)
+	fields["forward_origin"] = json.RawMessage(`{"kind_from_bot_api_99":true,"date":1}`)
+	id := s.nextUpdateID()
+	raw, _ := json.Marshal(map[string]any{"update_id": id, "message": fields})
+	return Update{ID: id, Message: m, Raw: raw}
 }
 
 // Text builds an update with a text message from from in chat; a text that

@@ -117,6 +117,10 @@ type Options struct {
 	// footer) and is named in the e-mails sent when failed attempts lock
 	// an account or refuse a factor ("" says "our support team").
 	SupportContact string
+	// MailBackoff spaces the attempts at an e-mail the server did not
+	// accept; zero fields take mail.DefaultBackoff's (30 s doubling to
+	// 15 min, for 24 h).
+	MailBackoff mail.Backoff
 }
 
 // Stats counts the side effects performed since Open: the audit of the
@@ -138,6 +142,9 @@ type Stats struct {
 	ConfirmationsSent int
 	// SMSSent is the number of SMS accepted by the SMS sender.
 	SMSSent int
+	// MailsFailed is the number of e-mails given up: refused permanently
+	// (SMTP 5yz) or not accepted within the retry window.
+	MailsFailed int
 }
 
 // Core is the embedded portal auth core. It is safe for concurrent use.
@@ -172,6 +179,9 @@ type Core struct {
 
 	disables, activations, alerts, confirmations, smsSent atomic.Int64
 	restores, restoreMails                                atomic.Int64
+	mailFailed                                            atomic.Int64
+
+	backoff mail.Backoff // retry spacing of unsent e-mail
 }
 
 var _ portal.Core = (*Core)(nil)
@@ -209,6 +219,8 @@ func Open(opts Options) (*Core, error) {
 		now:    opts.Now,
 		argon:  withDefaults(opts.Argon2),
 		log:    opts.Logger,
+
+		backoff: opts.MailBackoff,
 	}
 	c.supportContact = opts.SupportContact
 	if c.issuer == "" {
@@ -284,6 +296,7 @@ func (c *Core) Stats() Stats {
 		SMSSent:           int(c.smsSent.Load()),
 		Restores:          int(c.restores.Load()),
 		RestoreMailsSent:  int(c.restoreMails.Load()),
+		MailsFailed:       int(c.mailFailed.Load()),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -59,6 +60,16 @@ type outboxRec struct {
 	Kind    string
 	Message mail.Message
 	Sent    bool
+	// Attempts counts the failed attempts; FirstFail is the first of
+	// them and NextAt when the retry sweep tries again.
+	Attempts  int       `json:",omitempty"`
+	FirstFail time.Time `json:",omitzero"`
+	NextAt    time.Time `json:",omitzero"`
+	// Failed is set when the server refused the message permanently
+	// (5yz) or retries ran out; it is then never sent again. LastError
+	// is the server's last answer.
+	Failed    bool   `json:",omitempty"`
+	LastError string `json:",omitempty"`
 }
 
 // messageID derives the stable message id from the operation and its
@@ -74,10 +85,13 @@ func enqueue(tx *bbolt.Tx, kind string, m mail.Message) error {
 	return put(tx, bOutbox, m.ID, outboxRec{Kind: kind, Message: m})
 }
 
-// deliver sends the outbox message id unless it was already sent or is
-// being sent by another goroutine, then marks it sent. A failure leaves it
-// unsent for a later repeat of the operation or the next Open. It never
-// runs inside a transaction.
+// deliver sends the outbox message id unless it was already sent, has
+// failed for good or is being sent by another goroutine, then marks it
+// sent. A transient failure (4yz, no connection) leaves it unsent with the
+// next attempt scheduled by the core's backoff for [Core.RetryMail]; a
+// permanent one (5yz) or the end of the retry window marks it failed,
+// logs it as an error and writes an audit entry. It never runs inside a
+// transaction.
 func (c *Core) deliver(ctx context.Context, id string) {
 	if _, busy := c.sending.LoadOrStore(id, true); busy {
 		return
@@ -90,11 +104,13 @@ func (c *Core) deliver(ctx context.Context, id string) {
 		found, err = get(tx, bOutbox, id, &rec)
 		return err
 	})
-	if err != nil || !found || rec.Sent {
+	if err != nil || !found || rec.Sent || rec.Failed {
 		return
 	}
-	if err := c.mail.Send(context.WithoutCancel(ctx), rec.Message); err != nil {
-		c.log.WarnContext(ctx, "portal e-mail not sent, kept in outbox", "message", id, "kind", rec.Kind, "error", err.Error())
+	sendErr := c.mail.Send(context.WithoutCancel(ctx), rec.Message)
+	now := c.now()
+	if sendErr != nil {
+		c.deferMail(id, rec, sendErr, now)
 		return
 	}
 	switch rec.Kind {
@@ -107,24 +123,108 @@ func (c *Core) deliver(ctx context.Context, id string) {
 	}
 	rec.Sent = true
 	err = c.update(func(tx *bbolt.Tx) error { return put(tx, bOutbox, id, rec) })
-	c.log.InfoContext(ctx, "portal e-mail sent", "message", id, "kind", rec.Kind, "error", errText(err))
+	c.log.InfoContext(ctx, "portal e-mail sent", "message", id, "kind", rec.Kind, "attempts", rec.Attempts+1, "error", errText(err))
 }
 
-// deliverPending sends every unsent outbox message: the crash recovery run
-// by Open.
+// deferMail records the failed attempt sendErr of the outbox message id:
+// the next attempt after the backoff, or failed for good.
+func (c *Core) deferMail(id string, rec outboxRec, sendErr error, now time.Time) {
+	rec.Attempts++
+	if rec.FirstFail.IsZero() {
+		rec.FirstFail = now
+	}
+	rec.LastError = sendErr.Error()
+	permanent := mail.Permanent(sendErr)
+	if permanent || c.backoff.GiveUp(rec.FirstFail, now) {
+		rec.Failed = true
+		reason := "refused permanently by the mail server"
+		if !permanent {
+			reason = "not accepted within the retry window"
+		}
+		err := c.update(func(tx *bbolt.Tx) error {
+			if err := put(tx, bOutbox, id, rec); err != nil {
+				return err
+			}
+			return appendAudit(tx, now, accountOfMail(tx, rec), "mail_failed", rec.Kind+" e-mail "+id+" "+reason)
+		})
+		c.mailFailed.Add(1)
+		c.log.Error("portal e-mail not delivered, given up", "message", id, "kind", rec.Kind,
+			"reason", reason, "smtp_code", mail.ReplyCode(sendErr), "attempts", rec.Attempts,
+			"error", sendErr.Error(), "store_error", errText(err))
+		return
+	}
+	wait := c.backoff.Delay(rec.Attempts)
+	rec.NextAt = now.Add(wait)
+	err := c.update(func(tx *bbolt.Tx) error { return put(tx, bOutbox, id, rec) })
+	c.log.Warn("portal e-mail not accepted, kept in outbox for a retry", "message", id, "kind", rec.Kind,
+		"smtp_code", mail.ReplyCode(sendErr), "attempts", rec.Attempts, "retry_in", wait,
+		"error", sendErr.Error(), "store_error", errText(err))
+}
+
+// accountOfMail returns the id of the account whose address rec goes to,
+// or "" when no account has it any more.
+func accountOfMail(tx *bbolt.Tx, rec outboxRec) string {
+	v := tx.Bucket(bEmails).Get([]byte(strings.ToLower(rec.Message.To)))
+	return string(v)
+}
+
+// deliverPending sends every outbox message that is neither sent nor
+// failed, due or not: the crash recovery run by Open.
 func (c *Core) deliverPending(ctx context.Context) {
+	c.sendDue(ctx, time.Time{})
+}
+
+// sendDue sends the unsent, not failed outbox messages whose next attempt
+// is due at now (every one when now is zero) and returns how many it
+// tried.
+func (c *Core) sendDue(ctx context.Context, now time.Time) int {
 	var ids []string
 	c.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
 			var rec outboxRec
-			if err := json.Unmarshal(v, &rec); err == nil && !rec.Sent {
+			if err := json.Unmarshal(v, &rec); err == nil && !rec.Sent && !rec.Failed &&
+				(now.IsZero() || !rec.NextAt.After(now)) {
 				ids = append(ids, string(k)) // string() copies out of the tx
 			}
 			return nil
 		})
 	})
 	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
 		c.deliver(ctx, id)
+	}
+	return len(ids)
+}
+
+// RetryMail tries once more every queued e-mail (security alert,
+// confirmation, "SMS restored") whose backoff has run out at the core's
+// current time, and returns how many it tried. Each message is sent at
+// most once: a message being sent by another goroutine is skipped, and a
+// sent one is marked in the same database. It returns early, without an
+// error, when ctx is done.
+func (c *Core) RetryMail(ctx context.Context) int {
+	return c.sendDue(ctx, c.now())
+}
+
+// RunMailRetry calls [Core.RetryMail] every interval (5 s when interval
+// is not positive) until ctx is done, then returns nil. serve and the
+// demo run it so that mail refused for a while by the SMTP server
+// (4yz, server down) is delivered while the process runs.
+func (c *Core) RunMailRetry(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			c.RetryMail(ctx)
+		}
 	}
 }
 
