@@ -39,7 +39,9 @@ func (s *slowCore) release() { s.once.Do(func() { close(s.gate) }) }
 // slowEnv is an Env whose flow calls the portal through a slowCore.
 func slowEnv(t *testing.T) (*testkit.Env, *fakebotapi.Server, *slowCore) {
 	var slow *slowCore
-	env := testkit.New(t, testkit.Options{WrapCore: func(c portal.Core) portal.Core {
+	// The knowledge-base order: "Disable 2FA" calls Disable2FA, the call
+	// made slow here.
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, WrapCore: func(c portal.Core) portal.Core {
 		slow = newSlowCore(c)
 		return slow
 	}})

@@ -89,7 +89,9 @@ type fleet struct {
 func newFleet(t testing.TB, c *cluster, n int, hook func(r int, h bot.Hook, s *bot.Session)) *fleet {
 	t.Helper()
 	f := &fleet{t: t, env: testkit.New(t, testkit.Options{}), log: &chatLog{}, prefix: fmt.Sprintf("/fleet%d/", prefixes.Add(1)), hook: hook}
-	flow := totpswitch.New(totpswitch.Options{Core: f.env.Core})
+	// The knowledge-base order: its disables and deadline restores are
+	// the portal effects these tests count exactly once.
+	flow := totpswitch.New(totpswitch.Options{Core: f.env.Core, Order: totpswitch.OrderDisableThenEnroll})
 	logger := slog.New(slog.NewTextHandler(f.env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for i := range n {
 		st, err := etcdstore.Open(etcdstore.Options{
