@@ -193,7 +193,7 @@ func New(opts Options) (*Engine, error) {
 	for _, c := range cmds {
 		e.startCmds[strings.ToLower(c)] = true
 	}
-	if err := e.catalog.Load(engineMessages, "locales/en.yaml"); err != nil {
+	if err := e.catalog.Load(engineMessages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, err
 	}
 	for _, f := range opts.Flows {

@@ -228,7 +228,7 @@ func New(opts Options) (*Adapter, error) {
 		apiOpts = append(apiOpts, slackapi.OptionHTTPClient(opts.HTTPClient))
 	}
 	a.api = slackapi.New(opts.BotToken, apiOpts...)
-	if err := opts.Engine.Catalog().Load(messages, "locales/en.yaml"); err != nil {
+	if err := opts.Engine.Catalog().Load(messages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 	opts.Engine.Register(Channel, a)

@@ -191,7 +191,7 @@ func New(opts Options) (*Adapter, error) {
 	}
 	name := strings.TrimPrefix(opts.BotUsername, "@")
 	a.user.Store(&name)
-	if err := a.eng.Catalog().Load(messages, "locales/en.yaml"); err != nil {
+	if err := a.eng.Catalog().Load(messages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, err
 	}
 	tgOpts := []tg.Option{

@@ -140,8 +140,10 @@ func (f *Flow) turn(bt *bot.Turn, d *data) *turn {
 // Name returns "totpswitch".
 func (f *Flow) Name() string { return Name }
 
-// Messages returns the flow's English catalog file.
-func (f *Flow) Messages() (fs.FS, []string) { return messages, []string{"locales/en.yaml"} }
+// Messages returns the flow's catalog files: English and Malay (ms).
+func (f *Flow) Messages() (fs.FS, []string) {
+	return messages, []string{"locales/en.yaml", "locales/ms.yaml"}
+}
 
 // data is the flow's per-session data. It holds ids, counters and the
 // grant token (a short-lived bearer credential bound to one account,

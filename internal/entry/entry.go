@@ -147,7 +147,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if err := opts.Engine.Catalog().Load(messages, "locales/en.yaml"); err != nil {
+	if err := opts.Engine.Catalog().Load(messages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, err
 	}
 	s := &Server{opts: opts, base: u, origin: u.Scheme + "://" + u.Host, eng: opts.Engine, log: opts.Logger,
