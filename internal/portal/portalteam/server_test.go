@@ -901,4 +901,3 @@ func (s *teamServer) pendingSecret(accountID string) (string, bool) {
 	}
 	return "", false
 }
-
