@@ -35,27 +35,30 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// TestDemoCompletesAgainstTeamServer builds the real guidedfix binary and runs
-// `guidedfix demo --portal-url` against teamServer (written from the OpenAPI
-// document alone) on 127.0.0.1:0, typing the password, the SMS code from the
-// in-memory phone and a TOTP code from the pending enrollment's secret through
-// a pipe. The change must complete: method totp, exactly one enrollment
-// confirmed, one SMS sent, no disable left behind.
-func TestDemoCompletesAgainstTeamServer(t *testing.T) {
+// buildGuidedfix builds the real guidedfix binary into a temporary directory
+// and returns that directory and the binary's path.
+func buildGuidedfix(t *testing.T) (dir, bin string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the guidedfix binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "guidedfix")
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "guidedfix")
 	build := exec.Command("go", "build", "-o", bin, "guidedfix/cmd/guidedfix")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return dir, bin
+}
 
-	const token = "team-token-0123456789abcdef"
-	const password = "correct horse battery staple"
-	srv := newTeamServer("old-token-rotating-out", token)
-	accID := srv.addAccount("alice@example.com", "Alice", "+60123456789", password)
+const (
+	teamToken    = "team-token-0123456789abcdef"
+	teamPassword = "correct horse battery staple"
+)
+
+// startTeamServer serves srv on 127.0.0.1:0 and returns its URL.
+func startTeamServer(t *testing.T, srv *teamServer) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +66,21 @@ func TestDemoCompletesAgainstTeamServer(t *testing.T) {
 	hs := &http.Server{Handler: srv.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
-	url := "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String()
+}
 
+// runDemo runs `guidedfix demo --portal-url` against srv for the account
+// alice@example.com (accID), typing through a pipe: the e-mail, the password,
+// the SMS code from the in-memory phone, a TOTP code from the pending
+// enrollment's secret, and otherwise the first button (the step forward).
+// It closes the input (Ctrl-D) once the change is done, or earlier when
+// abandon reports true on the server's state. It returns the demo's output.
+func runDemo(t *testing.T, srv *teamServer, accID string, abandon func(snapshot) bool) string {
+	t.Helper()
+	dir, bin := buildGuidedfix(t)
+	url := startTeamServer(t, srv)
+	password := teamPassword
+	token := teamToken
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "demo", "--portal-url", url, "--email", "alice@example.com")
@@ -116,6 +132,8 @@ loop:
 		prompt := log[strings.LastIndex(log, "guidedfix ›"):]
 		secret, pending := srv.pendingSecret(accID)
 		switch {
+		case abandon != nil && abandon(srv.snapshot(accID)):
+			stdin.Close() // the customer walks away: Ctrl-D
 		case strings.Contains(log, "All done!"):
 			stdin.Close() // the change is finished: leave the demo (Ctrl-D)
 		case answered < len(answers):
@@ -144,18 +162,6 @@ loop:
 	if waitErr != nil {
 		t.Fatalf("demo: %v\n%s", waitErr, log)
 	}
-	got := srv.snapshot(accID)
-	if got.method != "totp" || got.confirmed != 1 || got.pending != 0 {
-		t.Fatalf("account after the demo: method %q, confirmed %d, pending %d; want totp, 1, 0\n%s",
-			got.method, got.confirmed, got.pending, log)
-	}
-	if got.smsSent != 1 || got.calls["disable2FA"] != 0 || got.calls["restoreFactor"] != 0 {
-		t.Fatalf("SMS sent %d, disable2FA %d, restoreFactor %d; want 1, 0, 0 (enroll-then-switch)\n%s",
-			got.smsSent, got.calls["disable2FA"], got.calls["restoreFactor"], log)
-	}
-	if !strings.Contains(log, "All done!") {
-		t.Fatalf("the demo did not finish the change\n%s", log)
-	}
 	fileLog, err := os.ReadFile(filepath.Join(dir, "data", "guidedfix.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +171,66 @@ loop:
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "portal.db")); !os.IsNotExist(err) {
 		t.Fatalf("a remote-portal demo made a portal.db (stat: %v)", err)
+	}
+	return log
+}
+
+// TestDemoCompletesAgainstTeamServer runs the real guidedfix demo against
+// teamServer (written from the OpenAPI document alone) in its default
+// enroll-then-switch order (atomicSwitch). The change must complete: method
+// totp, exactly one enrollment confirmed and none pending, one SMS sent, no
+// disable and no restore.
+func TestDemoCompletesAgainstTeamServer(t *testing.T) {
+	srv := newTeamServer("old-token-rotating-out", teamToken)
+	accID := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	log := runDemo(t, srv, accID, nil)
+	got := srv.snapshot(accID)
+	if !strings.Contains(log, "All done!") || got.method != "totp" || got.confirmed != 1 || got.pending != 0 {
+		t.Fatalf("account after the demo: method %q, confirmed %d, pending %d; want totp, 1, 0\n%s",
+			got.method, got.confirmed, got.pending, log)
+	}
+	if got.smsSent != 1 || got.calls["disable2FA"] != 0 || got.calls["restoreFactor"] != 0 || got.calls["confirmTOTPEnrollment"] != 1 {
+		t.Fatalf("SMS sent %d, calls %v; want 1 SMS, no disable2FA or restoreFactor, one confirm\n%s", got.smsSent, got.calls, log)
+	}
+	t.Logf("calls: %v", got.calls)
+}
+
+// TestDemoDisableThenEnrollAgainstTeamServer runs the demo against a
+// teamServer without atomicSwitch: guidedfix must fall back to
+// disable-then-enroll (one disable2FA, then TOTP) and still end with method
+// totp and one confirmed enrollment, without restoring SMS.
+func TestDemoDisableThenEnrollAgainstTeamServer(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	srv.atomicSwitch = false
+	accID := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	log := runDemo(t, srv, accID, nil)
+	got := srv.snapshot(accID)
+	if !strings.Contains(log, "All done!") || got.method != "totp" || got.confirmed != 1 || got.pending != 0 {
+		t.Fatalf("account after the demo: method %q, confirmed %d, pending %d; want totp, 1, 0\n%s",
+			got.method, got.confirmed, got.pending, log)
+	}
+	if got.smsSent != 1 || got.calls["disable2FA"] != 1 || got.calls["restoreFactor"] != 0 {
+		t.Fatalf("SMS sent %d, calls %v; want 1 SMS, one disable2FA, no restoreFactor\n%s", got.smsSent, got.calls, log)
+	}
+	t.Logf("calls: %v", got.calls)
+}
+
+// TestDemoAbandonedSwitchRestoresSMSOnTeamServer closes the demo's input
+// right after the disable in disable-then-enroll order: guidedfix must call
+// restoreFactor, so the account ends with method sms again and no enrollment
+// pending or confirmed.
+func TestDemoAbandonedSwitchRestoresSMSOnTeamServer(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	srv.atomicSwitch = false
+	accID := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	log := runDemo(t, srv, accID, func(s snapshot) bool { return s.method == "none" })
+	got := srv.snapshot(accID)
+	if got.method != "sms" || got.phone != "+60123456789" || got.confirmed != 0 || got.pending != 0 {
+		t.Fatalf("account after the abandoned demo: method %q, phone %q, confirmed %d, pending %d; want sms, +60123456789, 0, 0\n%s",
+			got.method, got.phone, got.confirmed, got.pending, log)
+	}
+	if got.calls["disable2FA"] != 1 || got.calls["restoreFactor"] != 1 {
+		t.Fatalf("calls %v; want one disable2FA and one restoreFactor\n%s", got.calls, log)
 	}
 	t.Logf("calls: %v", got.calls)
 }

@@ -131,6 +131,9 @@ type teamServer struct {
 	idem        map[string]*idemRec
 	phone       []sms
 	calls       map[string]int // operationId -> calls answered (replays excluded)
+	// atomicSwitch is the capability of that name (enroll-then-switch);
+	// false makes guidedfix run disable-then-enroll.
+	atomicSwitch bool
 }
 
 func newTeamServer(tokens ...string) *teamServer {
@@ -139,7 +142,7 @@ func newTeamServer(tokens ...string) *teamServer {
 		accounts: map[string]*account{}, grants: map[string]*grant{},
 		challenges: map[string]*challenge{}, disables: map[string]*disableRec{},
 		enrollments: map[string]*enrollment{}, idem: map[string]*idemRec{},
-		calls: map[string]int{},
+		calls: map[string]int{}, atomicSwitch: true,
 	}
 	return s
 }
@@ -319,7 +322,7 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func (s *teamServer) capabilities(q *req) (int, any, *problem) {
-	return 200, map[string]any{"contractVersion": "1", "atomicSwitch": true, "restoreFactor": true, "recoveryCodes": true}, nil
+	return 200, map[string]any{"contractVersion": "1", "atomicSwitch": s.atomicSwitch, "restoreFactor": true, "recoveryCodes": true}, nil
 }
 
 func accountJSON(a *account) map[string]any {
