@@ -380,7 +380,7 @@ func (s *teamServer) status(q *req) (int, any, *problem) {
 
 func lockedProblem(until time.Time, smsLimit bool) *problem {
 	p := prob(pLocked)
-	u := until.UTC().Truncate(time.Second).Add(time.Second)
+	u := until.UTC()
 	p.RetryAfter, p.SMSLimit = &u, &smsLimit
 	return p
 }
@@ -410,8 +410,9 @@ func (s *teamServer) checkPassword(accountID, password string) (*account, *probl
 		}
 	}
 	a.failures = append(recent, now)
-	if len(a.failures) >= 5 {
-		a.lockedUntil = a.failures[0].Add(15 * time.Minute)
+	if len(a.failures) >= 5 { // the fifth failure is answered locked already
+		a.lockedUntil = now.Add(15 * time.Minute)
+		return nil, lockedProblem(a.lockedUntil, false)
 	}
 	return nil, prob(pBadPassword)
 }
