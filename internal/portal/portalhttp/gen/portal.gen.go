@@ -461,7 +461,7 @@ type ClientInterface interface {
 
 	// LookupAccountWithBody Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -470,7 +470,7 @@ type ClientInterface interface {
 
 	// LookupAccount Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -579,8 +579,9 @@ type ClientInterface interface {
 	// VerifyPasswordWithBody Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -590,8 +591,9 @@ type ClientInterface interface {
 	// VerifyPassword Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -697,7 +699,9 @@ type ClientInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -711,7 +715,9 @@ type ClientInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -809,7 +815,7 @@ type ClientInterface interface {
 
 // LookupAccountWithBody Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -828,7 +834,7 @@ func (c *Client) LookupAccountWithBody(ctx context.Context, contentType string, 
 
 // LookupAccount Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1037,8 +1043,9 @@ func (c *Client) PasswordInText(ctx context.Context, body PasswordInTextJSONRequ
 // VerifyPasswordWithBody Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1058,8 +1065,9 @@ func (c *Client) VerifyPasswordWithBody(ctx context.Context, params *VerifyPassw
 // VerifyPassword Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1255,7 +1263,9 @@ func (c *Client) VerifySMSChallenge(ctx context.Context, params *VerifySMSChalle
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -1279,7 +1289,9 @@ func (c *Client) BeginTOTPEnrollmentWithBody(ctx context.Context, params *BeginT
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -2339,7 +2351,7 @@ type ClientWithResponsesInterface interface {
 
 	// LookupAccountWithBodyWithResponse Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2348,7 +2360,7 @@ type ClientWithResponsesInterface interface {
 
 	// LookupAccountWithResponse Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2463,8 +2475,9 @@ type ClientWithResponsesInterface interface {
 	// VerifyPasswordWithBodyWithResponse Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2474,8 +2487,9 @@ type ClientWithResponsesInterface interface {
 	// VerifyPasswordWithResponse Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2581,7 +2595,9 @@ type ClientWithResponsesInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -2595,7 +2611,9 @@ type ClientWithResponsesInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -3600,7 +3618,7 @@ func (r GetEnrollmentStateResponse) ContentType() string {
 
 // LookupAccountWithBodyWithResponse Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3615,7 +3633,7 @@ func (c *ClientWithResponses) LookupAccountWithBodyWithResponse(ctx context.Cont
 
 // LookupAccountWithResponse Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3790,8 +3808,9 @@ func (c *ClientWithResponses) PasswordInTextWithResponse(ctx context.Context, bo
 // VerifyPasswordWithBodyWithResponse Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3807,8 +3826,9 @@ func (c *ClientWithResponses) VerifyPasswordWithBodyWithResponse(ctx context.Con
 // VerifyPasswordWithResponse Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3968,7 +3988,9 @@ func (c *ClientWithResponses) VerifySMSChallengeWithResponse(ctx context.Context
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -3988,7 +4010,9 @@ func (c *ClientWithResponses) BeginTOTPEnrollmentWithBodyWithResponse(ctx contex
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
