@@ -680,11 +680,8 @@ func (s *teamServer) confirm(q *req) (int, any, *problem) {
 	if e.state == "pending" && !now.Before(e.expiresAt) {
 		e.state, e.secret = "void", ""
 	}
-	switch e.state {
-	case "void":
+	if e.state != "pending" { // void or confirmed: expired, as the reference answers
 		return 0, nil, prob(pExpired)
-	case "confirmed":
-		return 0, nil, wrongState(a.method)
 	}
 	if a.method == "totp" {
 		return 0, nil, wrongState(a.method)
@@ -703,6 +700,11 @@ func (s *teamServer) confirm(q *req) (int, any, *problem) {
 			a.usedSteps[step+d] = true
 			a.method, a.totpSecret, a.pendingDisable = "totp", e.secret, false
 			e.state, e.confirmedAt, e.secret = "confirmed", now, ""
+			for tok, g := range s.grants { // the method changed: the account's grants end
+				if g.accountID == a.id {
+					delete(s.grants, tok)
+				}
+			}
 			return 204, nil, nil
 		}
 	}
@@ -747,8 +749,8 @@ func (s *teamServer) recoveryCodes(q *req) (int, any, *problem) {
 	a.recoveryHashes = nil
 	for i := range codes {
 		var b bytes.Buffer
-		for j := 0; j < 10; j++ {
-			if j == 5 {
+		for j := 0; j < 15; j++ { // XXXXX-XXXXX-XXXXX, as the reference issues
+			if j > 0 && j%5 == 0 {
 				b.WriteByte('-')
 			}
 			n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(recoveryAlphabet))))

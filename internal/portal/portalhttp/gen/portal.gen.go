@@ -672,9 +672,11 @@ type ClientInterface interface {
 
 	// VerifySMSChallengeWithBody Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes any type of body and a specified content type.
@@ -684,9 +686,11 @@ type ClientInterface interface {
 
 	// VerifySMSChallenge Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes a body of the `application/json` content type.
@@ -749,8 +753,11 @@ type ClientInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -762,8 +769,11 @@ type ClientInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -772,8 +782,9 @@ type ClientInterface interface {
 
 	// IssueRecoveryCodesWithBody Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -784,8 +795,9 @@ type ClientInterface interface {
 
 	// IssueRecoveryCodes Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -1216,9 +1228,11 @@ func (c *Client) SendSMSChallenge(ctx context.Context, params *SendSMSChallengeP
 
 // VerifySMSChallengeWithBody Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes any type of body and a specified content type.
@@ -1238,9 +1252,11 @@ func (c *Client) VerifySMSChallengeWithBody(ctx context.Context, params *VerifyS
 
 // VerifySMSChallenge Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes a body of the `application/json` content type.
@@ -1353,8 +1369,11 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1376,8 +1395,11 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1396,8 +1418,9 @@ func (c *Client) ConfirmTOTPEnrollment(ctx context.Context, params *ConfirmTOTPE
 
 // IssueRecoveryCodesWithBody Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
@@ -1418,8 +1441,9 @@ func (c *Client) IssueRecoveryCodesWithBody(ctx context.Context, params *IssueRe
 
 // IssueRecoveryCodes Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
@@ -2568,9 +2592,11 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySMSChallengeWithBodyWithResponse Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2580,9 +2606,11 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySMSChallengeWithResponse Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -2645,8 +2673,11 @@ type ClientWithResponsesInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2658,8 +2689,11 @@ type ClientWithResponsesInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2668,8 +2702,9 @@ type ClientWithResponsesInterface interface {
 
 	// IssueRecoveryCodesWithBodyWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -2680,8 +2715,9 @@ type ClientWithResponsesInterface interface {
 
 	// IssueRecoveryCodesWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -3949,9 +3985,11 @@ func (c *ClientWithResponses) SendSMSChallengeWithResponse(ctx context.Context, 
 
 // VerifySMSChallengeWithBodyWithResponse Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3967,9 +4005,11 @@ func (c *ClientWithResponses) VerifySMSChallengeWithBodyWithResponse(ctx context
 
 // VerifySMSChallengeWithResponse Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -4062,8 +4102,11 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4081,8 +4124,11 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4097,8 +4143,9 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithResponse(ctx context.Cont
 
 // IssueRecoveryCodesWithBodyWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
@@ -4115,8 +4162,9 @@ func (c *ClientWithResponses) IssueRecoveryCodesWithBodyWithResponse(ctx context
 
 // IssueRecoveryCodesWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
