@@ -461,7 +461,7 @@ type ClientInterface interface {
 
 	// LookupAccountWithBody Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -470,7 +470,7 @@ type ClientInterface interface {
 
 	// LookupAccount Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -579,8 +579,9 @@ type ClientInterface interface {
 	// VerifyPasswordWithBody Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -590,8 +591,9 @@ type ClientInterface interface {
 	// VerifyPassword Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -670,9 +672,11 @@ type ClientInterface interface {
 
 	// VerifySMSChallengeWithBody Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes any type of body and a specified content type.
@@ -682,9 +686,11 @@ type ClientInterface interface {
 
 	// VerifySMSChallenge Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes a body of the `application/json` content type.
@@ -697,7 +703,9 @@ type ClientInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -711,7 +719,9 @@ type ClientInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -743,8 +753,11 @@ type ClientInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -756,8 +769,11 @@ type ClientInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -766,8 +782,9 @@ type ClientInterface interface {
 
 	// IssueRecoveryCodesWithBody Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -778,8 +795,9 @@ type ClientInterface interface {
 
 	// IssueRecoveryCodes Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -809,7 +827,7 @@ type ClientInterface interface {
 
 // LookupAccountWithBody Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -828,7 +846,7 @@ func (c *Client) LookupAccountWithBody(ctx context.Context, contentType string, 
 
 // LookupAccount Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1037,8 +1055,9 @@ func (c *Client) PasswordInText(ctx context.Context, body PasswordInTextJSONRequ
 // VerifyPasswordWithBody Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1058,8 +1077,9 @@ func (c *Client) VerifyPasswordWithBody(ctx context.Context, params *VerifyPassw
 // VerifyPassword Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1208,9 +1228,11 @@ func (c *Client) SendSMSChallenge(ctx context.Context, params *SendSMSChallengeP
 
 // VerifySMSChallengeWithBody Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes any type of body and a specified content type.
@@ -1230,9 +1252,11 @@ func (c *Client) VerifySMSChallengeWithBody(ctx context.Context, params *VerifyS
 
 // VerifySMSChallenge Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes a body of the `application/json` content type.
@@ -1255,7 +1279,9 @@ func (c *Client) VerifySMSChallenge(ctx context.Context, params *VerifySMSChalle
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -1279,7 +1305,9 @@ func (c *Client) BeginTOTPEnrollmentWithBody(ctx context.Context, params *BeginT
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -1341,8 +1369,11 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1364,8 +1395,11 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1384,8 +1418,9 @@ func (c *Client) ConfirmTOTPEnrollment(ctx context.Context, params *ConfirmTOTPE
 
 // IssueRecoveryCodesWithBody Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
@@ -1406,8 +1441,9 @@ func (c *Client) IssueRecoveryCodesWithBody(ctx context.Context, params *IssueRe
 
 // IssueRecoveryCodes Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
@@ -2339,7 +2375,7 @@ type ClientWithResponsesInterface interface {
 
 	// LookupAccountWithBodyWithResponse Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2348,7 +2384,7 @@ type ClientWithResponsesInterface interface {
 
 	// LookupAccountWithResponse Find the account registered with an e-mail address
 	//
-	// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+	// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2463,8 +2499,9 @@ type ClientWithResponsesInterface interface {
 	// VerifyPasswordWithBodyWithResponse Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2474,8 +2511,9 @@ type ClientWithResponsesInterface interface {
 	// VerifyPasswordWithResponse Check a password and get a password-level grant
 	//
 	// Returns a `password` grant valid for 5 minutes. A wrong password (or an
-	// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-	// the account is `locked` until `retryAfter`.
+	// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+	// is already answered `locked`, and the account stays locked (even for the
+	// right password) for 15 minutes, until `retryAfter`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2554,9 +2592,11 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySMSChallengeWithBodyWithResponse Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2566,9 +2606,11 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySMSChallengeWithResponse Check an SMS code; on success the grant is elevated
 	//
-	// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-	// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-	// is `expired`; a code that is not 6 digits after normalisation is
+	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+	// from now. A wrong code is
+	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+	// one replaced by a newer challenge is `expired`; an unknown challenge id is
+	// `not-found`; a code that is not 6 digits after normalisation is
 	// `code-format` and counts nothing.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -2581,7 +2623,9 @@ type ClientWithResponsesInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -2595,7 +2639,9 @@ type ClientWithResponsesInterface interface {
 	// A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 	// pending enrollment. Needs an `elevated` grant while the account has a second
 	// factor (or lost it to a disable not yet restored or followed by TOTP), a
-	// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+	// `password` grant otherwise (`need-elevation` when the grant is only
+	// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+	// grant); `wrong-state` when the account already uses TOTP.
 	// The same key returns the same enrollment while it is pending. The answer
 	// carries the TOTP secret in clear: never log it.
 	//
@@ -2627,8 +2673,11 @@ type ClientWithResponsesInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2640,8 +2689,11 @@ type ClientWithResponsesInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-	// succeeded answers 204 again, whatever the code.
+	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// Confirming an enrollment that is void or already confirmed under a new key
+	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// whatever the code. Needs no grant; on success every grant of the account
+	// ends (later calls with them are `bad-grant`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2650,8 +2702,9 @@ type ClientWithResponsesInterface interface {
 
 	// IssueRecoveryCodesWithBodyWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -2662,8 +2715,9 @@ type ClientWithResponsesInterface interface {
 
 	// IssueRecoveryCodesWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 	//
-	// `count` (1..20) new single-use codes, returned in clear once, each
-	// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+	// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+	// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+	// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 	// (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 	// A new call with a new key issues a new set and voids the earlier one.
 	//
@@ -3600,7 +3654,7 @@ func (r GetEnrollmentStateResponse) ContentType() string {
 
 // LookupAccountWithBodyWithResponse Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3615,7 +3669,7 @@ func (c *ClientWithResponses) LookupAccountWithBodyWithResponse(ctx context.Cont
 
 // LookupAccountWithResponse Find the account registered with an e-mail address
 //
-// Compares the address case-insensitively. Changes nothing (`x-guidedfix-read`).
+// Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3790,8 +3844,9 @@ func (c *ClientWithResponses) PasswordInTextWithResponse(ctx context.Context, bo
 // VerifyPasswordWithBodyWithResponse Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3807,8 +3862,9 @@ func (c *ClientWithResponses) VerifyPasswordWithBodyWithResponse(ctx context.Con
 // VerifyPasswordWithResponse Check a password and get a password-level grant
 //
 // Returns a `password` grant valid for 5 minutes. A wrong password (or an
-// unknown account id) is `bad-password`; after 5 failures within 15 minutes
-// the account is `locked` until `retryAfter`.
+// unknown account id) is `bad-password`; the fifth failure within 15 minutes
+// is already answered `locked`, and the account stays locked (even for the
+// right password) for 15 minutes, until `retryAfter`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3929,9 +3985,11 @@ func (c *ClientWithResponses) SendSMSChallengeWithResponse(ctx context.Context, 
 
 // VerifySMSChallengeWithBodyWithResponse Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3947,9 +4005,11 @@ func (c *ClientWithResponses) VerifySMSChallengeWithBodyWithResponse(ctx context
 
 // VerifySMSChallengeWithResponse Check an SMS code; on success the grant is elevated
 //
-// Returns the grant elevated to `elevated` (valid 10 minutes). A wrong code is
-// `bad-code` with `attemptsLeft`; the third wrong code or an expired challenge
-// is `expired`; a code that is not 6 digits after normalisation is
+// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
+// from now. A wrong code is
+// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
+// one replaced by a newer challenge is `expired`; an unknown challenge id is
+// `not-found`; a code that is not 6 digits after normalisation is
 // `code-format` and counts nothing.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -3968,7 +4028,9 @@ func (c *ClientWithResponses) VerifySMSChallengeWithResponse(ctx context.Context
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -3988,7 +4050,9 @@ func (c *ClientWithResponses) BeginTOTPEnrollmentWithBodyWithResponse(ctx contex
 // A fresh 20-byte secret, expiring after 10 minutes, voiding any earlier
 // pending enrollment. Needs an `elevated` grant while the account has a second
 // factor (or lost it to a disable not yet restored or followed by TOTP), a
-// `password` grant otherwise; `wrong-state` when the account already uses TOTP.
+// `password` grant otherwise (`need-elevation` when the grant is only
+// `password` but `elevated` is needed; `expired`, `bad-grant` as for every
+// grant); `wrong-state` when the account already uses TOTP.
 // The same key returns the same enrollment while it is pending. The answer
 // carries the TOTP secret in clear: never log it.
 //
@@ -4038,8 +4102,11 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4057,8 +4124,11 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`. A repeated key whose first call
-// succeeded answers 204 again, whatever the code.
+// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// Confirming an enrollment that is void or already confirmed under a new key
+// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// whatever the code. Needs no grant; on success every grant of the account
+// ends (later calls with them are `bad-grant`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4073,8 +4143,9 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithResponse(ctx context.Cont
 
 // IssueRecoveryCodesWithBodyWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
@@ -4091,8 +4162,9 @@ func (c *ClientWithResponses) IssueRecoveryCodesWithBodyWithResponse(ctx context
 
 // IssueRecoveryCodesWithResponse Replace the account's recovery codes (NIST SP 800-63B §5.1.2 look-up secrets)
 //
-// `count` (1..20) new single-use codes, returned in clear once, each
-// "XXXXX-XXXXX". Needs an enrollment confirmed within the last 10 minutes
+// `count` (1..20, else `invalid-request`) new single-use codes, returned in
+// clear once, each three groups of 5 characters ("XXXXX-XXXXX-XXXXX"; treat
+// them as opaque). Needs an enrollment confirmed within the last 10 minutes
 // (`wrong-state` when not confirmed, `expired` when longer ago, `not-found`).
 // A new call with a new key issues a new set and voids the earlier one.
 //
