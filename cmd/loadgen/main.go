@@ -633,6 +633,7 @@ type flowResult struct {
 	// server ran with Telegram's default outbound limits.
 	flood                             bool
 	floods                            int64 // 429s answered
+	apiCalls, apiRefused              int   // Bot API calls other than getUpdates; of them refused with 429
 	lostReplies, reordered, extraRepl int
 	// replicas > 0: that many serve processes on an embedded etcd
 	// cluster; etcdReqs are the members' unary requests by method.
@@ -911,6 +912,15 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		r.floods = fc.n.Load()
 	}
 	r.lostReplies, r.reordered, r.extraRepl = replyOrder(fake, chats)
+	for _, c := range fake.Calls() {
+		if c.Method == "getUpdates" {
+			continue
+		}
+		r.apiCalls++
+		if c.ErrorCode == http.StatusTooManyRequests {
+			r.apiRefused++
+		}
+	}
 	client.CloseIdleConnections()
 	for _, s := range srvs {
 		if err := s.stop(); err != nil {
@@ -1261,6 +1271,9 @@ func (r *report) print(w io.Writer) {
 			return fmt.Sprintf("%d / %d / %d", f.lostReplies, f.reordered, f.extraRepl)
 		})
 		row("Bot API calls answered 429", func(f flowResult) string { return strconv.FormatInt(f.floods, 10) })
+		row("Bot API calls made, per flow (429s included)", func(f flowResult) string {
+			return fmt.Sprintf("%d, %.1f (%d refused)", f.apiCalls, float64(f.apiCalls)/float64(max(1, f.completed)), f.apiRefused)
+		})
 		row("etcd requests per user turn (by method)", func(f flowResult) string {
 			if f.replicas == 0 {
 				return "–"
