@@ -21,9 +21,27 @@
 //   - resident memory per idle session: 10,000 conversations left waiting
 //     for a password.
 //
+// Phases not run by default (-phases):
+//
+//   - remote: the lowered-cost flow with the portal core in its own
+//     `guidedfix portal serve` process, over HTTP on loopback;
+//   - flood (issue 10): the lowered-cost flow for -flood-customers (500)
+//     with Telegram's default outbound limits (30 messages/s, one per
+//     chat per second) against a fake Bot API that answers 429 "retry
+//     after 1" to a share (-flood-share) of its calls, each picked call
+//     -flood-repeat times in a row; it reports the 429s and, per chat,
+//     replies lost or out of order against the sequence most chats got;
+//   - etcd (issue 17): the lowered-cost flow for -etcd-customers (150) on
+//     -replicas (3) `guidedfix serve` processes with store.backend etcd
+//     on as many embedded etcd members in this process, the portal behind
+//     HTTP, each webhook request sent to a replica picked at random by an
+//     in-process load balancer; it adds the members' gRPC requests per
+//     user turn.
+//
 // It prints the results as Markdown (BENCHMARKS.md).
 //
 //	go run ./cmd/loadgen [-customers 1000] [-idle 10000]
+//	go run ./cmd/loadgen -phases flood,etcd
 package main
 
 import (
@@ -36,6 +54,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -76,6 +95,13 @@ type options struct {
 	profile   string
 	work      string
 	keep      bool
+	// flood phase (issue 10)
+	floodCustomers int
+	floodShare     float64
+	floodRepeat    int
+	// etcd phase (issue 17)
+	etcdCustomers int
+	replicas      int
 }
 
 func main() {
@@ -84,10 +110,17 @@ func main() {
 	flag.IntVar(&o.idle, "idle", 10000, "idle sessions for the memory measurement")
 	flag.DurationVar(&o.ceiling, "ceiling-time", 5*time.Second, "how long the raw bbolt and engine-only measurements run")
 	flag.StringVar(&o.bin, "bin", "", "guidedfix binary to run (default: go build ./cmd/guidedfix)")
-	flag.StringVar(&o.phases, "phases", "ceiling,engine,owasp,lowered,burst,idle", "phases to run, comma-separated; also remote: the lowered phase with the portal behind HTTP (guidedfix portal serve) on loopback")
+	flag.StringVar(&o.phases, "phases", "ceiling,engine,owasp,lowered,burst,idle", "phases to run, comma-separated; also remote: the lowered phase with the portal behind HTTP (guidedfix portal serve) on loopback; "+
+		"flood: the lowered phase with Telegram's default outbound limits against a Bot API answering 429 to a share of calls; "+
+		"etcd: the lowered phase on -replicas serve processes sharing an embedded etcd cluster, the portal behind HTTP")
 	flag.StringVar(&o.profile, "profile", "", "directory for the server's CPU profile of each flow phase (pprof)")
 	flag.StringVar(&o.work, "work", "", "work directory on the disk to measure (default: a new temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.IntVar(&o.floodCustomers, "flood-customers", 500, "concurrent customers in the flood phase")
+	flag.Float64Var(&o.floodShare, "flood-share", 0.1, "flood phase: share of Bot API calls answered 429 \"retry after 1\"")
+	flag.IntVar(&o.floodRepeat, "flood-repeat", 5, "flood phase: how many times in a row a picked call is answered 429")
+	flag.IntVar(&o.etcdCustomers, "etcd-customers", 150, "concurrent customers in the etcd phase")
+	flag.IntVar(&o.replicas, "replicas", 3, "etcd phase: guidedfix serve replicas (on as many embedded etcd members)")
 	self := flag.String("self-profile", "", "write loadgen's own CPU profile (customers, fake Bot API) to this file")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -155,14 +188,13 @@ func run(o options) error {
 		}
 		r.engine = v
 	}
-	for _, ph := range []struct {
-		name  string
-		cheap bool
-	}{{"owasp", false}, {"lowered", true}, {"remote", true}} {
+	for _, ph := range []phase{{name: "owasp"}, {name: "lowered", cheap: true}, {name: "remote", cheap: true, remote: true},
+		{name: "flood", cheap: true, customers: o.floodCustomers, flood: true},
+		{name: "etcd", cheap: true, remote: true, customers: o.etcdCustomers, replicas: o.replicas}} {
 		if !want[ph.name] {
 			continue
 		}
-		res, err := flows(o, filepath.Join(o.work, ph.name), ph.name, ph.cheap)
+		res, err := flows(o, filepath.Join(o.work, ph.name), ph)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ph.name, err)
 		}
@@ -597,11 +629,36 @@ type flowResult struct {
 	// process, reached over HTTP on loopback; portalCPU is its CPU time.
 	remote    bool
 	portalCPU time.Duration
+	// flood: the fake Bot API answered 429 to a share of calls and the
+	// server ran with Telegram's default outbound limits.
+	flood                             bool
+	floods                            int64 // 429s answered
+	apiCalls, apiRefused              int   // Bot API calls other than getUpdates; of them refused with 429
+	lostReplies, reordered, extraRepl int
+	// replicas > 0: that many serve processes on an embedded etcd
+	// cluster; etcdReqs are the members' unary requests by method.
+	replicas int
+	etcdReqs map[string]float64
 }
 
-// flows runs o.customers customers through the whole flow at once.
-func flows(o options, dir, name string, cheap bool) (flowResult, error) {
-	r := flowResult{name: name, cheap: cheap, customers: o.customers, hashSlots: 2 * runtime.NumCPU(), remote: name == "remote"}
+// phase is one flow phase's setup.
+type phase struct {
+	name      string
+	cheap     bool // argon2id lowered for the benchmark
+	remote    bool // portal in its own `guidedfix portal serve` process
+	customers int  // 0: options.customers
+	flood     bool // 429s from the fake, default outbound limits
+	replicas  int  // > 0: replicas on an embedded etcd cluster
+}
+
+// flows runs the phase's customers through the whole flow at once.
+func flows(o options, dir string, ph phase) (flowResult, error) {
+	name, cheap := ph.name, ph.cheap
+	if ph.customers > 0 {
+		o.customers = ph.customers
+	}
+	r := flowResult{name: name, cheap: cheap, customers: o.customers, hashSlots: 2 * runtime.NumCPU(), remote: ph.remote,
+		flood: ph.flood, replicas: ph.replicas}
 	p := embedded.DefaultArgon2
 	if cheap {
 		p = embedded.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
@@ -636,10 +693,25 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		}()
 		extraEnv = []string{"GUIDEDFIX_PORTAL__URL=http://" + psrv.listen, "GUIDEDFIX_PORTAL__TOKEN=" + portalToken}
 	}
+	if ph.flood {
+		// Telegram's limits, the adapter's defaults (the last value of a
+		// repeated variable wins).
+		extraEnv = append(extraEnv, "GUIDEDFIX_TELEGRAM__PER_CHAT_INTERVAL=1s", "GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND=30")
+	}
+	var etcd *etcdCluster
+	if ph.replicas > 0 {
+		log.Printf("%s: starting %d etcd members", name, ph.replicas)
+		etcd, err = startEtcd(filepath.Join(dir, "etcd"), ph.replicas)
+		if err != nil {
+			return r, err
+		}
+		defer etcd.close()
+		extraEnv = append(extraEnv, "GUIDEDFIX_STORE__BACKEND=etcd", "GUIDEDFIX_STORE__ETCD__ENDPOINTS="+strings.Join(etcd.clients, ","))
+	}
 
 	var lastMu sync.Mutex
 	last := map[int64]time.Time{}
-	fake := fakebotapi.New(fakebotapi.Options{Token: token, BotUsername: "guidedfix_bot", OnCall: func(c fakebotapi.Call, applied bool) bool {
+	fopts := fakebotapi.Options{Token: token, BotUsername: "guidedfix_bot", OnCall: func(c fakebotapi.Call, applied bool) bool {
 		if applied && c.ErrorCode == 0 {
 			if chat, err := strconv.ParseInt(c.Fields["chat_id"], 10, 64); err == nil {
 				now := time.Now()
@@ -649,23 +721,77 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 			}
 		}
 		return true
-	}})
-	defer fake.Close()
-	srv, err := startServer(o.bin, dir, fake, cheap, extraEnv...)
-	if err != nil {
-		return r, err
+	}}
+	var fc *floodControl
+	if ph.flood {
+		fc = &floodControl{share: o.floodShare, repeat: o.floodRepeat}
+		fopts.Flood = fc.call
 	}
+	fake := fakebotapi.New(fopts)
+	defer fake.Close()
+	var srvs []*server
 	defer func() {
-		if srv.cmd.ProcessState == nil {
-			_ = srv.cmd.Process.Kill()
+		for _, s := range srvs {
+			if s.cmd.ProcessState == nil {
+				_ = s.cmd.Process.Kill()
+			}
 		}
 	}()
+	n := max(1, ph.replicas)
+	dirs := []string{dir}
+	if ph.replicas > 0 {
+		dirs = nil
+		for i := range n {
+			d := filepath.Join(dir, fmt.Sprintf("replica-%d", i))
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return r, err
+			}
+			dirs = append(dirs, d)
+		}
+		if err := writeSessionsKey(dirs); err != nil {
+			return r, err
+		}
+	}
+	for _, d := range dirs {
+		srv, err := startServer(o.bin, d, fake, cheap, extraEnv...)
+		if err != nil {
+			return r, err
+		}
+		srvs = append(srvs, srv)
+	}
+	webhook := "http://" + srvs[0].listen + "/telegram"
+	if len(srvs) > 1 {
+		var targets []string
+		for _, s := range srvs {
+			targets = append(targets, "http://"+s.listen)
+		}
+		h, err := randomBalancer(targets)
+		if err != nil {
+			return r, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return r, err
+		}
+		lb := &http.Server{Handler: h}
+		go lb.Serve(ln)
+		defer lb.Close()
+		webhook = "http://" + ln.Addr().String() + "/telegram"
+	}
 	time.Sleep(500 * time.Millisecond)
-	r.baseRSS, _ = srv.status()
-	cpu0 := srv.cpu()
+	cpu0 := make([]time.Duration, len(srvs))
+	for i, s := range srvs {
+		rss, _ := s.status()
+		r.baseRSS = max(r.baseRSS, rss)
+		cpu0[i] = s.cpu()
+	}
 	var pcpu0 time.Duration
 	if psrv != nil {
 		pcpu0 = psrv.cpu()
+	}
+	var reqs0 map[string]float64
+	if etcd != nil {
+		reqs0 = etcdRequests()
 	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.customers, MaxIdleConnsPerHost: o.customers, IdleConnTimeout: time.Minute}}
@@ -685,20 +811,28 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 		}
 	}
 
+	timeout := 10 * time.Minute
+	if ph.flood {
+		// 30 messages/s over all chats: 500 flows of about 25 calls
+		// each take 7 minutes at the least.
+		timeout = 30 * time.Minute
+	}
 	results := make([]simcustomer.Result, o.customers)
 	errs := make([]error, o.customers)
+	chats := make([]int64, o.customers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i, a := range accs {
 		wg.Add(1)
 		held := false
+		chats[i] = int64(100000 + i)
 		c := &simcustomer.Customer{
-			Fake: fake, Webhook: "http://" + srv.listen + "/telegram", Secret: secret, Client: client,
+			Fake: fake, Webhook: webhook, Secret: secret, Client: client,
 			User:  fakebotapi.User{ID: int64(100000 + i), FirstName: "Load", LanguageCode: "en"},
 			Email: a.email, Password: a.password, Phone: a.phone, SMS: inbox,
 			// The webhook answers before the turn, so the wait for a reply
 			// counts against Stall: a burst's queue must not look stalled.
-			Stall: 2 * time.Minute, Timeout: 10 * time.Minute,
+			Stall: 2 * time.Minute, Timeout: timeout,
 			LastAccepted: func(chat int64) time.Time {
 				lastMu.Lock()
 				defer lastMu.Unlock()
@@ -724,9 +858,10 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 	log.Printf("%s: %d customers at the password step after %v; releasing the burst", name, o.customers, time.Since(start).Round(time.Millisecond))
 	burstStart := time.Now()
 	// Resident memory from the burst to the end of the phase, every 20 ms.
-	stopSampler := sampleRSS(srv, 20*time.Millisecond)
+	stopSampler := sampleRSS(srvs[0], 20*time.Millisecond)
 	profDone := make(chan error, 1)
 	if o.profile != "" {
+		srv := srvs[0]
 		go func() { profDone <- srv.cpuProfile(filepath.Join(o.profile, name+".cpu.pprof"), 10*time.Second) }()
 		go func() {
 			time.Sleep(1500 * time.Millisecond)
@@ -745,11 +880,22 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 	if err := <-profDone; err != nil {
 		log.Printf("profile: %v", err)
 	}
-	r.serverCPU = srv.cpu() - cpu0
+	for i, s := range srvs {
+		r.serverCPU += s.cpu() - cpu0[i]
+		_, hwm := s.status()
+		r.peakRSS = max(r.peakRSS, hwm)
+	}
 	if psrv != nil {
 		r.portalCPU = psrv.cpu() - pcpu0
 	}
-	_, r.peakRSS = srv.status()
+	if etcd != nil {
+		r.etcdReqs = map[string]float64{}
+		for m, v := range etcdRequests() {
+			if d := v - reqs0[m]; d > 0 {
+				r.etcdReqs[m] = d
+			}
+		}
+	}
 	for i, res := range results {
 		r.turns += res.Turns
 		r.redeliveries += res.Redeliveries
@@ -762,11 +908,30 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 			r.completed++
 		}
 	}
-	client.CloseIdleConnections()
-	if err := srv.stop(); err != nil {
-		return r, err
+	if fc != nil {
+		r.floods = fc.n.Load()
 	}
-	r.serverErrors, r.firstError = srv.errorLines()
+	r.lostReplies, r.reordered, r.extraRepl = replyOrder(fake, chats)
+	for _, c := range fake.Calls() {
+		if c.Method == "getUpdates" {
+			continue
+		}
+		r.apiCalls++
+		if c.ErrorCode == http.StatusTooManyRequests {
+			r.apiRefused++
+		}
+	}
+	client.CloseIdleConnections()
+	for _, s := range srvs {
+		if err := s.stop(); err != nil {
+			return r, err
+		}
+		n, first := s.errorLines()
+		r.serverErrors += n
+		if r.firstError == "" {
+			r.firstError = first
+		}
+	}
 	if psrv != nil {
 		if err := psrv.stop(); err != nil {
 			return r, fmt.Errorf("portal serve: %w", err)
@@ -777,7 +942,11 @@ func flows(o options, dir, name string, cheap bool) (flowResult, error) {
 			r.firstError = first
 		}
 	}
-	if err := readSessions(filepath.Join(dir, "sessions.db"), &r); err != nil {
+	if etcd != nil {
+		if err := readEtcdSessions(etcd.clients, &r); err != nil {
+			return r, err
+		}
+	} else if err := readSessions(filepath.Join(dir, "sessions.db"), &r); err != nil {
 		return r, err
 	}
 	log.Printf("%s: %d/%d flows in %v (%d turns)", name, r.completed, o.customers, r.wall.Round(time.Millisecond), r.turns)
@@ -1060,9 +1229,13 @@ func (r *report) print(w io.Writer) {
 			r.opts.customers, r.engine.turns, r.engine.saves, 100*r.engine.saves/r.ceiling)
 	}
 	if len(r.flows) > 0 {
-		fmt.Fprintf(w, "| %d concurrent customers, whole flow through the Telegram webhook |", r.opts.customers)
+		fmt.Fprintf(w, "| %d concurrent customers (unless the column says), whole flow through the Telegram webhook |", r.opts.customers)
 		for _, f := range r.flows {
-			if f.remote {
+			if f.replicas > 0 {
+				fmt.Fprintf(w, " lowered argon2id (m=%d KiB, t=%d), **%d replicas on a %d-member etcd**, portal over HTTP, %d customers |", f.argon2Memory, f.argon2Time, f.replicas, f.replicas, f.customers)
+			} else if f.flood {
+				fmt.Fprintf(w, " lowered argon2id (m=%d KiB, t=%d), **429 flood, default outbound limits**, %d customers |", f.argon2Memory, f.argon2Time, f.customers)
+			} else if f.remote {
 				fmt.Fprintf(w, " lowered argon2id (m=%d KiB, t=%d), **portal over HTTP** (`portal serve`, loopback) |", f.argon2Memory, f.argon2Time)
 			} else if f.cheap {
 				fmt.Fprintf(w, " argon2id **lowered for the benchmark** (m=%d KiB, t=%d) |", f.argon2Memory, f.argon2Time)
@@ -1094,6 +1267,25 @@ func (r *report) print(w io.Writer) {
 		row("errors (customers, server log), lost turns", func(f flowResult) string {
 			return fmt.Sprintf("%d, %d, %d", len(f.errors), f.serverErrors, f.notDone+f.pending)
 		})
+		row("replies lost / chats out of order / extra replies", func(f flowResult) string {
+			return fmt.Sprintf("%d / %d / %d", f.lostReplies, f.reordered, f.extraRepl)
+		})
+		row("Bot API calls answered 429", func(f flowResult) string { return strconv.FormatInt(f.floods, 10) })
+		row("Bot API calls made, per flow (429s included)", func(f flowResult) string {
+			return fmt.Sprintf("%d, %.1f (%d refused)", f.apiCalls, float64(f.apiCalls)/float64(max(1, f.completed)), f.apiRefused)
+		})
+		row("etcd requests per user turn (by method)", func(f flowResult) string {
+			if f.replicas == 0 {
+				return "–"
+			}
+			var total float64
+			var parts []string
+			for _, m := range slices.Sorted(maps.Keys(f.etcdReqs)) {
+				total += f.etcdReqs[m]
+				parts = append(parts, fmt.Sprintf("%s %.1f", m, f.etcdReqs[m]/float64(max(1, f.turns))))
+			}
+			return fmt.Sprintf("%.1f (%s)", total/float64(max(1, f.turns)), strings.Join(parts, ", "))
+		})
 		row("webhook redeliveries, repeated inputs", func(f flowResult) string { return fmt.Sprintf("%d, %d", f.redeliveries, f.repeats) })
 		row("durable transitions/s (session saves)", func(f flowResult) string {
 			return fmt.Sprintf("%.0f (%.1f per flow)", float64(f.saves)/f.wall.Seconds(), float64(f.saves)/float64(max(1, f.completed)))
@@ -1103,7 +1295,7 @@ func (r *report) print(w io.Writer) {
 				return fmt.Sprintf("%.1f %%", 100*float64(f.saves)/f.wall.Seconds()/r.ceiling)
 			})
 		}
-		row("server CPU per flow", func(f flowResult) string {
+		row("server CPU per flow (all replicas)", func(f flowResult) string {
 			return fmt.Sprintf("%.1f ms", float64(f.serverCPU.Microseconds())/1000/float64(max(1, f.completed)))
 		})
 		row("portal process CPU per flow", func(f flowResult) string {
@@ -1113,7 +1305,7 @@ func (r *report) print(w io.Writer) {
 			return fmt.Sprintf("%.1f ms", float64(f.portalCPU.Microseconds())/1000/float64(max(1, f.completed)))
 		})
 		row("server RSS: idle, peak (VmHWM)", func(f flowResult) string { return mib(f.baseRSS) + ", " + mib(f.peakRSS) })
-		row(fmt.Sprintf("peak RSS during the burst of %d passwords", r.opts.customers), func(f flowResult) string {
+		row("peak RSS during the burst of every customer's password at once (first replica)", func(f flowResult) string {
 			return fmt.Sprintf("%s (rest of the phase: %v; %d hashes at most at once)", mib(f.burstPeak), f.burstTime.Round(time.Millisecond), f.hashSlots)
 		})
 		for _, f := range r.flows {
