@@ -37,6 +37,16 @@ var dynamicIDs = map[string]string{
 	"slack.modal.label.password":  "slack.modal.label.",
 	"slack.modal.label.sms_code":  "slack.modal.label.",
 	"slack.modal.label.totp_code": "slack.modal.label.",
+	// internal/mailtext: Render builds "mail."+kind+".subject" and
+	// "mail."+kind+".body" (kind: alert, restored, confirmation, handoff).
+	"mail.alert.subject":        "mail.",
+	"mail.alert.body":           "mail.",
+	"mail.restored.subject":     "mail.",
+	"mail.restored.body":        "mail.",
+	"mail.confirmation.subject": "mail.",
+	"mail.confirmation.body":    "mail.",
+	"mail.handoff.subject":      "mail.",
+	"mail.handoff.body":         "mail.",
 }
 
 // knownUnused lists ids that no source uses today, found by this test and

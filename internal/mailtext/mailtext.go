@@ -1,10 +1,10 @@
 // Package mailtext renders the e-mails guidedfix sends to account holders
 // — the security alert when 2FA is disabled, the notice that SMS 2FA was
 // restored, the confirmation that the authenticator app is active, and a
-// support hand-off link — from the message catalog locales/en.yaml (Go
-// templates through github.com/nicksnyder/go-i18n/v2). Every e-mail names
-// the account holder and ends with the support contact
-// (mail.support_contact).
+// support hand-off link — from the message catalogs locales/en.yaml and
+// locales/ms.yaml (Go templates through github.com/nicksnyder/go-i18n/v2;
+// English is the default). Every e-mail names the account holder and ends
+// with the support contact (mail.support_contact).
 package mailtext
 
 import (
@@ -17,8 +17,11 @@ import (
 	"golang.org/x/text/language"
 )
 
-//go:embed locales/en.yaml
+//go:embed locales/en.yaml locales/ms.yaml
 var files embed.FS
+
+// catalogs are the embedded catalogs, the default language's first.
+var catalogs = []string{"locales/en.yaml", "locales/ms.yaml"}
 
 // Kinds of e-mail, the message ids' middle part.
 const (
@@ -28,13 +31,15 @@ const (
 	Handoff      = "handoff"
 )
 
-var localizer = func() *i18n.Localizer {
+var bundle = func() *i18n.Bundle {
 	b := i18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
-	if _, err := b.LoadMessageFileFS(files, "locales/en.yaml"); err != nil {
-		panic("mailtext: " + err.Error()) // the embedded file is checked by tests
+	for _, f := range catalogs {
+		if _, err := b.LoadMessageFileFS(files, f); err != nil {
+			panic("mailtext: " + err.Error()) // the embedded files are checked by tests
+		}
 	}
-	return i18n.NewLocalizer(b, "en")
+	return b
 }()
 
 // Data is what an e-mail says. Holder is the account holder's name (the
@@ -52,10 +57,19 @@ type Data struct {
 	Support       string
 }
 
-// Render returns the subject and the plain-text body of kind for d: the
-// body's template, one empty line, and the support footer. It returns an
-// error for an unknown kind or a template that fails.
+// Render returns the subject and the plain-text body of kind for d in
+// English: RenderIn with locale "en".
 func Render(kind string, d Data) (subject, text string, err error) {
+	return RenderIn("en", kind, d)
+}
+
+// RenderIn returns the subject and the plain-text body of kind for d in
+// locale, a BCP 47 language tag or Accept-Language list ("ms", "ms-MY");
+// a locale without a catalog, or "", gets English. The body is the body's
+// template, one empty line, and the support footer. It returns an error
+// for an unknown kind or a template that fails.
+func RenderIn(locale, kind string, d Data) (subject, text string, err error) {
+	localizer := i18n.NewLocalizer(bundle, locale, "en")
 	data := map[string]any{"Holder": d.Holder, "Email": d.Email, "Issuer": d.Issuer, "At": d.At, "Phone": d.Phone,
 		"Link": d.Link, "Expires": d.Expires, "Support": d.Support}
 	get := func(id string) (string, error) {

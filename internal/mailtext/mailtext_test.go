@@ -3,6 +3,8 @@ package mailtext
 import (
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestRender: every kind renders with the holder's name, no leftover
@@ -28,5 +30,53 @@ func TestRender(t *testing.T) {
 	}
 	if _, _, err := Render("nope", d); err == nil {
 		t.Fatal("unknown kind rendered")
+	}
+}
+
+// TestRenderIn: a Malay locale ("ms", "ms-MY") gets the ms catalog's
+// subject, greeting and footer for every kind, with every placeholder
+// filled; a locale without a catalog and "" get exactly the English text.
+func TestRenderIn(t *testing.T) {
+	b, err := files.ReadFile("locales/ms.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms map[string]any
+	if err := yaml.Unmarshal(b, &ms); err != nil {
+		t.Fatal(err)
+	}
+	d := Data{Holder: "Ana Lee", Email: "ana@example.com", Issuer: "IP ServerOne", At: "2026-01-02 03:04:05",
+		Phone: "+60•••••789", Link: "https://t.me/bot?start=x", Expires: "2026-01-03 03:04", Support: "support@ipserverone.example"}
+	for _, kind := range []string{Alert, Restored, Confirmation, Handoff} {
+		enSubject, enText, err := Render(kind, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, locale := range []string{"ms", "ms-MY"} {
+			subject, text, err := RenderIn(locale, kind, d)
+			if err != nil {
+				t.Fatalf("%s %s: %v", locale, kind, err)
+			}
+			if want := ms["mail."+kind+".subject"]; subject != want {
+				t.Errorf("%s %s subject = %q, want %q", locale, kind, subject, want)
+			}
+			if !strings.HasPrefix(text, "Yang dihormati Ana Lee,\n") || strings.Contains(text, "{{") || strings.Contains(text, "<no value>") {
+				t.Errorf("%s %s:\n%s", locale, kind, text)
+			}
+			for _, v := range []string{d.Email, d.At, d.Link, d.Phone} {
+				if strings.Contains(enText, v) != strings.Contains(text, v) {
+					t.Errorf("%s %s: %q in en %v, in ms %v", locale, kind, v, strings.Contains(enText, v), strings.Contains(text, v))
+				}
+			}
+			if !strings.HasSuffix(text, "\n\nPasukan sokongan kami: support@ipserverone.example\n") {
+				t.Errorf("%s %s does not end with the ms support footer:\n%s", locale, kind, text)
+			}
+		}
+		for _, locale := range []string{"", "en", "fr"} {
+			subject, text, err := RenderIn(locale, kind, d)
+			if err != nil || subject != enSubject || text != enText {
+				t.Errorf("locale %q %s: %v %q\n%s", locale, kind, err, subject, text)
+			}
+		}
 	}
 }
