@@ -26,6 +26,7 @@ func TestTakeOverFrom(t *testing.T) {
 	if account == "" {
 		t.Fatal("the session has no account")
 	}
+	stats := h.env.Core.Stats()
 	if got := h.clickAs(staffer, take); got != "" {
 		t.Fatalf("take-over answered %q", got)
 	}
@@ -113,6 +114,13 @@ func TestTakeOverFrom(t *testing.T) {
 	}
 	if got := h.clickAs(staffer, gilFrom); got != h.text("slack.staff.nobody_has_it", nil) {
 		t.Fatalf("take over from after the hand-back: %q", got)
+	}
+
+	// Staff moved the conversation three times and changed nothing on the
+	// account: no support path bypasses the customer's own proof
+	// (security checklist item 23).
+	if st := h.env.Core.Stats(); st != stats {
+		t.Fatalf("the staff actions changed the core: %+v, was %+v", st, stats)
 	}
 
 	want := []string{
