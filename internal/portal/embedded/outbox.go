@@ -50,8 +50,8 @@ const (
 	kindAlert        = "alert"
 	kindConfirmation = "confirmation"
 	kindRestored     = "restored"
-	kindLocked       = "locked"  // first lock of a failure streak
-	kindRefused      = "refused" // a factor reached the consecutive-failure cap
+	kindLocked       = "locked"        // first lock of a failure streak
+	kindRefused      = "refused"       // a factor reached the consecutive-failure cap
 	kindRecoveryUsed = "recovery_used" // a recovery code was used (NIST SP 800-63B-4 §4.2.1.1)
 )
 
