@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -89,10 +90,25 @@ func TestSignatureChecked(t *testing.T) {
 	}
 	for _, c := range cases {
 		skew = c.skew
+		// The signature that would be valid for this request: slack-go up
+		// to v0.30 put it in its error text (security notes §4.2), so
+		// neither the answer nor any log line may hold it, and sending it
+		// back as the signature must not pass (checklist item 21): it
+		// never leaves the adapter.
+		valid := ""
+		if ts := c.header.Get("X-Slack-Request-Timestamp"); ts != "" {
+			sec, _ := strconv.ParseInt(ts, 10, 64)
+			hd := http.Header{}
+			fakeslack.Sign(hd, signing, time.Unix(sec, 0), c.body)
+			valid = strings.TrimPrefix(hd.Get("X-Slack-Signature"), "v0=")
+		}
 		for _, path := range []string{"/slack/commands", "/slack/events", "/slack/interactivity"} {
 			r := h.client.Post(path, "application/x-www-form-urlencoded", c.body, c.header)
 			if r.Status != http.StatusUnauthorized || string(r.Body) != "unauthorized\n" {
 				t.Errorf("%s on %s: HTTP %d %q, want 401 without detail", c.name, path, r.Status, r.Body)
+			}
+			if valid != "" && (strings.Contains(string(r.Body), valid) || strings.Contains(h.env.Log.String(), valid)) {
+				t.Errorf("%s on %s: the valid signature was echoed or logged", c.name, path)
 			}
 		}
 	}

@@ -180,14 +180,17 @@ func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 				trigger := ic.TriggerID
 				a.goWork(func(ctx context.Context) { a.openModal(ctx, trigger, ref) })
 			}
-		case (act.ActionID == actionTakeOver || act.ActionID == actionHandBack) && a.desk != nil:
+		case (act.ActionID == actionTakeOver || act.ActionID == actionHandBack || act.ActionID == actionTakeOverFrom) && a.desk != nil:
 			staffID := id + ":" + ic.User.ID
 			if !a.staffEvents.first(staffID) {
 				continue
 			}
 			f, value := a.takeOver, act.Value
-			if act.ActionID == actionHandBack {
+			switch act.ActionID {
+			case actionHandBack:
 				f = a.handBack
+			case actionTakeOverFrom:
+				f = a.takeOverFrom
 			}
 			a.inLine(func(ctx context.Context) {
 				if a.firstStored(ctx, staffID) {

@@ -13,6 +13,9 @@ import (
 const (
 	actionTakeOver = "guidedfix_takeover" // value: the customer's conversation, "telegram:12345"
 	actionHandBack = "guidedfix_handback" // value: the customer's conversation
+	// actionTakeOverFrom is "Take over from <agent>" (issue 11 item 10);
+	// value: the customer's conversation, "|", the holder's Slack user id.
+	actionTakeOverFrom = "guidedfix_takeover_from"
 )
 
 // errNoSupportChannel is returned by the notifier methods when

@@ -41,6 +41,10 @@ type Desk interface {
 	// Claim gives conv's latest escalation to agent unless another agent
 	// has it, and returns who has it afterwards (agent when claimed).
 	Claim(ctx context.Context, conv bot.Conversation, agent string) (holder string, err error)
+	// Reassign moves conv's latest escalation from agent from to agent to
+	// when from has it (an explicit, audited "take over from"), atomically,
+	// and returns who has it afterwards (to when moved).
+	Reassign(ctx context.Context, conv bot.Conversation, from, to string) (holder string, err error)
 	// Release records that no agent has conv's latest escalation.
 	Release(ctx context.Context, conv bot.Conversation) error
 	// Thread returns the conversation whose latest escalation is the
@@ -269,11 +273,106 @@ func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback,
 		return
 	}
 	text := a.staffText("slack.staff.took_over", map[string]any{"User": user, "Name": escape(name)})
+	a.postHolderNote(ctx, ch, ts, conv, user, name, text)
+	a.desk.Record(ctx, user, a.account(ctx, conv), "takeover", "took over "+conv.String()+" as "+name, true)
+}
+
+// postHolderNote posts text in the escalation thread (channel, thread)
+// with the buttons of the agent holder (display name name): "Hand back"
+// and "Take over from <name>", which another staff member presses to take
+// the conversation over explicitly.
+func (a *Adapter) postHolderNote(ctx context.Context, channel, thread string, conv bot.Conversation, holder, name, text string) {
 	back := slackapi.NewButtonBlockElement(actionHandBack, conv.String(), plain(a.staffText("slack.button.hand_back", nil)))
-	if _, _, err := a.postSupport(ctx, ch, ts, text, false, mrkdwnSection(text), slackapi.NewActionBlock("", back)); err != nil {
+	label := []rune(name)
+	if len(label) > 40 {
+		label = append(label[:39], '…')
+	}
+	from := slackapi.NewButtonBlockElement(actionTakeOverFrom, conv.String()+"|"+holder,
+		plain(a.staffText("slack.button.take_over_from", map[string]any{"Name": string(label)})))
+	if _, _, err := a.postSupport(ctx, channel, thread, text, false, mrkdwnSection(text), slackapi.NewActionBlock("", back, from)); err != nil {
 		a.log.Error("slack: take-over note failed", "conversation", conv.String(), "err", err)
 	}
-	a.desk.Record(ctx, user, a.account(ctx, conv), "takeover", "took over "+conv.String()+" as "+name, true)
+}
+
+// takeOverFrom handles "Take over from <agent>" (issue 11 item 10): a
+// staff member other than the agent holding the escalation takes the
+// conversation over from them. The escalation moves only if that agent
+// still holds it (Desk.Reassign); the engine names the new agent to the
+// customer; the thread tells the previous agent, whose note loses its
+// buttons; the audit log records who took it from whom, under the
+// account. The holder pressing it is told they have it; a stale button
+// changes nothing.
+func (a *Adapter) takeOverFrom(ctx context.Context, ic slackapi.InteractionCallback, value string) {
+	user, ch := ic.User.ID, containerChannel(ic)
+	say := func(text string) { a.ephemeral(ctx, ch, user, text) }
+	convText, from, _ := strings.Cut(value, "|")
+	conv, ok := parseConv(convText)
+	ok = ok && from != ""
+	account := a.targetAccount(ctx, conv, ok)
+	if !a.checkStaffFor(ctx, user, account, "takeover_from", "take a conversation over", say) {
+		return
+	}
+	thread := ic.Container.ThreadTs
+	if thread == "" {
+		thread = ic.Message.ThreadTimestamp
+	}
+	current, holder, err := a.desk.Thread(ctx, ch, thread)
+	if !ok || err != nil || current != conv {
+		say(a.staffText("slack.staff.stale_escalation", nil))
+		return
+	}
+	switch holder {
+	case user:
+		say(a.staffText("slack.staff.you_have_it", nil))
+		return
+	case "":
+		say(a.staffText("slack.staff.nobody_has_it", nil))
+		return
+	case from:
+	default:
+		say(a.staffText("slack.staff.holder_changed", map[string]any{"Holder": holder}))
+		return
+	}
+	if holder, err = a.desk.Reassign(ctx, conv, from, user); err != nil {
+		a.log.Error("slack: take-over from failed", "conversation", conv.String(), "err", err)
+		say(a.staffText("slack.staff.failed", nil))
+		return
+	}
+	if holder != user {
+		say(a.staffText("slack.staff.holder_changed", map[string]any{"Holder": holder}))
+		return
+	}
+	name := a.displayName(ctx, user)
+	if err := a.engine.TakeOver(ctx, conv, name); err != nil {
+		if errors.Is(err, bot.ErrNotActive) {
+			if rerr := a.desk.Release(ctx, conv); rerr != nil {
+				a.log.Error("slack: release failed", "conversation", conv.String(), "err", rerr)
+			}
+			say(a.staffText("slack.staff.not_active", nil))
+			return
+		}
+		// The customer still talks to the previous agent: give it back.
+		if _, rerr := a.desk.Reassign(ctx, conv, user, from); rerr != nil {
+			a.log.Error("slack: reassign back failed", "conversation", conv.String(), "err", rerr)
+		}
+		a.log.Error("slack: take-over from failed", "conversation", conv.String(), "err", err)
+		say(a.staffText("slack.staff.failed", nil))
+		return
+	}
+	if ts := ic.Container.MessageTs; ts != "" {
+		done := a.staffText("slack.staff.took_over_moved", map[string]any{"User": from, "To": user})
+		err := a.call(ctx, func() error {
+			_, _, _, err := a.api.UpdateMessageContext(ctx, ch, ts, slackapi.MsgOptionText(done, false),
+				slackapi.MsgOptionBlocks(mrkdwnSection(done)))
+			return err
+		})
+		if err != nil {
+			a.log.Warn("slack: take-over-from buttons not removed", "err", err)
+		}
+	}
+	text := a.staffText("slack.staff.took_over_from", map[string]any{"User": user, "From": from, "Name": escape(name)})
+	a.postHolderNote(ctx, ch, thread, conv, user, name, text)
+	a.desk.Record(ctx, user, a.account(ctx, conv), "takeover_from", "took over "+conv.String()+" from "+from+" as "+name, true)
 }
 
 // handBack handles the "Hand back" button: the engine returns the

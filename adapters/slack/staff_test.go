@@ -121,6 +121,19 @@ func (d *memDesk) Claim(ctx context.Context, conv bot.Conversation, agent string
 	return e.agent, nil
 }
 
+func (d *memDesk) Reassign(ctx context.Context, conv bot.Conversation, from, to string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.escal[conv.String()]
+	if e == nil {
+		return "", errors.New("not escalated")
+	}
+	if from != "" && e.agent == from {
+		e.agent = to
+	}
+	return e.agent, nil
+}
+
 func (d *memDesk) Release(ctx context.Context, conv bot.Conversation) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

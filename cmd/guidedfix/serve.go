@@ -357,6 +357,10 @@ func (s slackDesk) Claim(ctx context.Context, conv bot.Conversation, agent strin
 	return s.d.Store.ClaimEscalation(ctx, conv.String(), agent)
 }
 
+func (s slackDesk) Reassign(ctx context.Context, conv bot.Conversation, from, to string) (string, error) {
+	return s.d.Store.ReassignEscalation(ctx, conv.String(), from, to)
+}
+
 func (s slackDesk) Release(ctx context.Context, conv bot.Conversation) error {
 	return s.d.Store.ReleaseEscalation(ctx, conv.String())
 }

@@ -40,6 +40,9 @@ type Records interface {
 	// ClaimEscalation gives conv's escalation to agent unless another
 	// has it, atomically, and returns the holder afterwards.
 	ClaimEscalation(ctx context.Context, conv, agent string) (holder string, err error)
+	// ReassignEscalation moves conv's escalation from agent from to agent
+	// to, atomically, when from holds it, and returns the holder afterwards.
+	ReassignEscalation(ctx context.Context, conv, from, to string) (holder string, err error)
 	// ReleaseEscalation clears conv's escalation holder.
 	ReleaseEscalation(ctx context.Context, conv string) error
 	// Append adds e to the audit log (At defaults to now); entries are

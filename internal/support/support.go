@@ -362,6 +362,29 @@ func (s *Store) ClaimEscalation(ctx context.Context, conv, agent string) (holder
 	return holder, err
 }
 
+// ReassignEscalation moves conv's latest escalation from agent from to
+// agent to in one transaction, when from holds it (an explicit "take over
+// from", issue 11 item 10), and returns the agent who holds it afterwards:
+// to when moved, otherwise the current holder ("" when nobody has it),
+// unchanged. It returns ErrNotFound when conv was never escalated.
+func (s *Store) ReassignEscalation(ctx context.Context, conv, from, to string) (holder string, err error) {
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		e, err := getEscalation(tx, conv)
+		if err != nil {
+			return err
+		}
+		if e.agent == from && from != "" {
+			e.agent = to
+			if err := putEscalation(tx, e); err != nil {
+				return err
+			}
+		}
+		holder = e.agent
+		return nil
+	})
+	return holder, err
+}
+
 // ReleaseEscalation records that no agent has conv's latest escalation
 // any more (hand-back, or a take-over that failed). It returns ErrNotFound
 // when conv was never escalated.

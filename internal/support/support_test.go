@@ -249,3 +249,39 @@ func TestHandoffBoundToFirstConversation(t *testing.T) {
 		t.Fatalf("reopen at expiry: %v", err)
 	}
 }
+
+// TestEscalationReassign: an explicit "take over from" moves the
+// escalation only from the agent who holds it (issue 11 item 10).
+func TestEscalationReassign(t *testing.T) {
+	s, _, _ := open(t)
+	ctx := context.Background()
+	if _, err := s.ReassignEscalation(ctx, "telegram:1", "U1", "U2"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("reassign without an escalation: %v", err)
+	}
+	if err := s.SetEscalation(ctx, "telegram:1", "C1", "100.1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to, want string }{
+		{"U1", "U2", ""},   // nobody holds it: nothing moves
+		{"", "U2", ""},     // "from nobody" is no take-over from
+		{"claim", "", ""},  // (U1 claims below)
+		{"U3", "U2", "U1"}, // U3 does not hold it: U1 keeps it
+		{"U1", "U2", "U2"}, // the holder's escalation moves
+		{"U1", "U3", "U2"}, // a stale "from U1" no longer moves it
+		{"U2", "U1", "U1"}, // and back
+	} {
+		if c.from == "claim" {
+			if h, err := s.ClaimEscalation(ctx, "telegram:1", "U1"); err != nil || h != "U1" {
+				t.Fatalf("claim: %q %v", h, err)
+			}
+			continue
+		}
+		got, err := s.ReassignEscalation(ctx, "telegram:1", c.from, c.to)
+		if err != nil || got != c.want {
+			t.Fatalf("reassign %s->%s: %q %v, want %q", c.from, c.to, got, err, c.want)
+		}
+		if _, agent, _ := s.EscalationByThread(ctx, "C1", "100.1"); agent != c.want {
+			t.Fatalf("after %s->%s the thread's agent is %q, want %q", c.from, c.to, agent, c.want)
+		}
+	}
+}

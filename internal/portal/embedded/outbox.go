@@ -50,8 +50,9 @@ const (
 	kindAlert        = "alert"
 	kindConfirmation = "confirmation"
 	kindRestored     = "restored"
-	kindLocked       = "locked"  // first lock of a failure streak
-	kindRefused      = "refused" // a factor reached the consecutive-failure cap
+	kindLocked       = "locked"        // first lock of a failure streak
+	kindRefused      = "refused"       // a factor reached the consecutive-failure cap
+	kindRecoveryUsed = "recovery_used" // a recovery code was used (NIST SP 800-63B-4 §4.2.1.1)
 )
 
 // outboxRec is an e-mail written in the transaction of the change it
@@ -309,5 +310,33 @@ Customer Portal and contact %s.
 
 %s team
 `, greeting(a), what, contact, contact, c.issuer),
+	}
+}
+
+// recoveryUsedMessage is the account-recovery notification of NIST SP
+// 800-63B-4 §4.2.1.1 and §4.6: a recovery code of a (an accountRec after
+// the use) was used at at; left codes remain. It names neither the code
+// nor any secret, and says whom to contact when it was not the holder.
+func (c *Core) recoveryUsedMessage(id string, a accountRec, left int, at time.Time) mail.Message {
+	contact := c.supportContact
+	if contact == "" {
+		contact = "our support team"
+	}
+	return mail.Message{
+		ID:      id,
+		To:      a.Email,
+		Subject: "Security alert: a recovery code was used on your account",
+		Text: fmt.Sprintf(`Hello %s,
+
+One of the recovery codes of your %s Customer Portal account %s was used
+at %s UTC. It no longer works. Unused recovery codes left: %d.
+
+If this was you, no action is needed; you can make a new set of recovery
+codes under My Account > Account Security.
+If this was not you, someone has your password and a recovery code:
+change your password in the Customer Portal now and contact %s.
+
+%s team
+`, greeting(a), c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"), left, contact, c.issuer),
 	}
 }

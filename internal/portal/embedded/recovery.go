@@ -153,7 +153,9 @@ func (c *Core) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n in
 // throttle.go (factor "recovery") and returns
 // *portal.BadCodeError, or *portal.LockedError when it locks; a malformed
 // code returns portal.ErrCodeFormat; a code used concurrently by another
-// call returns portal.ErrCodeReplayed.
+// call returns portal.ErrCodeReplayed. A use e-mails the account holder
+// (NIST SP 800-63B-4 §4.2.1.1 account-recovery notification), after the
+// transaction that consumed the code.
 func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) error {
 	norm := normalizeRecoveryCode(code)
 	if norm == "" {
@@ -209,7 +211,15 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}
-		return appendAudit(tx, now, a.ID, "recovery_code_used", fmt.Sprintf("%d left", len(a.RecoveryCodes)))
+		if err := appendAudit(tx, now, a.ID, "recovery_code_used", fmt.Sprintf("%d left", len(a.RecoveryCodes))); err != nil {
+			return err
+		}
+		if a.Email == "" {
+			return nil
+		}
+		// The holder is told, in the same transaction (sent after it).
+		mailID = messageID("recovery_used", fmt.Sprintf("%s/%d", a.ID, now.UnixNano()))
+		return enqueue(tx, kindRecoveryUsed, c.recoveryUsedMessage(mailID, a, len(a.RecoveryCodes), now))
 	})
 	if mailID != "" {
 		c.deliver(ctx, mailID)

@@ -375,6 +375,27 @@ func (p *Support) ClaimEscalation(ctx context.Context, conv, agent string) (hold
 	return holder, err
 }
 
+// ReassignEscalation moves conv's escalation from agent from to agent to,
+// atomically, when from holds it, and returns the holder afterwards (the
+// current one, unchanged, when from does not hold it);
+// support.ErrNotFound when conv was never escalated.
+func (p *Support) ReassignEscalation(ctx context.Context, conv, from, to string) (holder string, err error) {
+	err = p.stm(ctx, func(stm *rmwTx) error {
+		v := stm.Get(p.key("e", conv))
+		if v == "" {
+			return support.ErrNotFound
+		}
+		e := parseEscalation(v)
+		if e.agent == from && from != "" {
+			e.agent = to
+			stm.Put(p.key("e", conv), e.String())
+		}
+		holder = e.agent
+		return nil
+	})
+	return holder, err
+}
+
 // ReleaseEscalation clears conv's escalation holder; support.ErrNotFound
 // when conv was never escalated.
 func (p *Support) ReleaseEscalation(ctx context.Context, conv string) error {

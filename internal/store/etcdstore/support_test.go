@@ -125,6 +125,25 @@ func TestSupportRecords(t *testing.T) {
 	if _, err := a.ClaimEscalation(ctx, "telegram:7", "U1"); !errors.Is(err, support.ErrNotFound) {
 		t.Fatalf("claim of no escalation = %v", err)
 	}
+	// "Take over from": only from the holder, seen by both replicas.
+	if h, err := a.ClaimEscalation(ctx, "telegram:0", "U1"); err != nil || h != "U1" {
+		t.Fatalf("claim of the new thread = %q %v", h, err)
+	}
+	if h, err := b.ReassignEscalation(ctx, "telegram:0", "U9", "U2"); err != nil || h != "U1" {
+		t.Fatalf("reassign from a non-holder = %q %v, want U1", h, err)
+	}
+	if h, err := b.ReassignEscalation(ctx, "telegram:0", "U1", "U2"); err != nil || h != "U2" {
+		t.Fatalf("reassign from the holder = %q %v, want U2", h, err)
+	}
+	if _, agent, err := a.EscalationByThread(ctx, "C1", "200.2"); err != nil || agent != "U2" {
+		t.Fatalf("agent after the reassign = %q %v", agent, err)
+	}
+	if err := a.ReleaseEscalation(ctx, "telegram:0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ReassignEscalation(ctx, "telegram:7", "U1", "U2"); !errors.Is(err, support.ErrNotFound) {
+		t.Fatalf("reassign of no escalation = %v", err)
+	}
 
 	for i := range 5 {
 		clock.Advance(time.Second)
