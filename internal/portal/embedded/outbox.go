@@ -108,8 +108,10 @@ func (c *Core) deliver(ctx context.Context, id string) {
 	if err != nil || !found || rec.Sent || rec.Failed {
 		return
 	}
-	sendErr := c.mail.Send(context.WithoutCancel(ctx), rec.Message)
+	// The attempt's time is read before it is made: the backoff counts
+	// from the attempt's start, however long the SMTP session takes.
 	now := c.now()
+	sendErr := c.mail.Send(context.WithoutCancel(ctx), rec.Message)
 	if sendErr != nil {
 		c.deferMail(id, rec, sendErr, now)
 		return
