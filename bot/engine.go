@@ -256,6 +256,13 @@ func (e *Engine) Dispatch(ctx context.Context, ev Event, done func(error)) {
 	}()
 }
 
+// ErrTurnFailed is wrapped by the error Handle and Dispatch return when a
+// turn failed after the engine had answered the user with
+// MsgInternalError ("please try again"): the session kept its state, so
+// an adapter goes on reading the conversation (the console does not end
+// the demo; a retry of the same step can succeed).
+var ErrTurnFailed = errors.New("bot: turn failed")
+
 // ErrPanic is wrapped by the error Handle, Dispatch and Sweep return when a
 // flow panicked; the panic is logged with its stack and the process goes on.
 var ErrPanic = errors.New("bot: flow panicked")
@@ -539,7 +546,7 @@ func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 			e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", derr)
 		}
 	}
-	return err
+	return fmt.Errorf("%w: %w", ErrTurnFailed, err)
 }
 
 // answerOnly replies with one engine message and records the update as

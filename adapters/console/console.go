@@ -216,7 +216,9 @@ func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Even
 		}
 		ev := c.event(r.line, expect)
 		ev.UpdateID = next()
-		if err := handle(ctx, ev); err != nil && !errors.Is(err, bot.ErrPanic) {
+		// A failed turn was answered "please try again" and changed
+		// nothing: the person may try again, so reading goes on.
+		if err := handle(ctx, ev); err != nil && !errors.Is(err, bot.ErrPanic) && !errors.Is(err, bot.ErrTurnFailed) {
 			return err
 		}
 	}

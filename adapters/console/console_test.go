@@ -2,8 +2,13 @@ package console
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"guidedfix/bot"
 )
 
 // TestPipedEchoIsSafe: piped input is echoed without the control
@@ -39,5 +44,44 @@ func TestSecretLineReadAsTyped(t *testing.T) {
 	}
 	if out.String() != "you › ••••••\n" {
 		t.Fatalf("echo %q", out.String())
+	}
+}
+
+// TestFailedTurnKeepsReading: a turn that failed after the engine had
+// answered "please try again" (bot.ErrTurnFailed) does not end the
+// console: the next line still reaches the engine, and the input's end
+// ends Run without an error. Any other error still ends Run with it.
+func TestFailedTurnKeepsReading(t *testing.T) {
+	var out bytes.Buffer
+	c := New(Options{In: strings.NewReader("first\nsecond\n"), Out: &out})
+	var texts []string
+	handle := func(ctx context.Context, ev bot.Event) error {
+		if ev.Kind == bot.KindText {
+			texts = append(texts, ev.Text)
+			if ev.Text == "first" {
+				return fmt.Errorf("%w: portal unreachable", bot.ErrTurnFailed)
+			}
+		}
+		return nil
+	}
+	noSession := func(context.Context) (*bot.Session, error) { return nil, bot.ErrNoSession }
+	if err := c.Run(context.Background(), handle, noSession); err != nil {
+		t.Fatalf("Run = %v, want nil at the input's end", err)
+	}
+	if strings.Join(texts, ",") != "first,second" {
+		t.Fatalf("texts handled %q, want first,second", texts)
+	}
+	other := errors.New("store closed")
+	c = New(Options{In: strings.NewReader("first\nsecond\n"), Out: &out})
+	texts = nil
+	handle2 := func(ctx context.Context, ev bot.Event) error {
+		if ev.Kind == bot.KindText {
+			texts = append(texts, ev.Text)
+			return other
+		}
+		return nil
+	}
+	if err := c.Run(context.Background(), handle2, noSession); !errors.Is(err, other) || len(texts) != 1 {
+		t.Fatalf("Run = %v after %q, want %v after the first line", err, texts, other)
 	}
 }
