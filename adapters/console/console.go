@@ -329,7 +329,7 @@ func (c *Console) readLine(secret bool) (string, error) {
 		// secret, or what looks like a password or code at another prompt,
 		// shows as dots, a command in clear; control characters (escape
 		// sequences that would drive the terminal) as "�".
-		shown := printable(line)
+		shown := Printable(line)
 		if name, _, ok := command(strings.TrimSpace(line)); (secret || bot.LooksSecret(line, false)) && !(ok && commands[name]) {
 			shown = "••••••"
 		}
@@ -340,10 +340,12 @@ func (c *Console) readLine(secret bool) (string, error) {
 	return line, nil
 }
 
-// printable replaces the control characters of s (C0, DEL, C1) and the
-// bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, …,
-// which reorder how a terminal shows the line) by U+FFFD.
-func printable(s string) string {
+// Printable returns s with its control characters (C0 but tab, DEL, C1:
+// escape sequences that would drive the terminal) and its bidirectional
+// formatting characters (U+202A–U+202E, U+2066–U+2069, …, which reorder
+// how a terminal shows the line) replaced by U+FFFD, for text from a
+// person or a store shown on a terminal (Unicode TR #36 §3.2).
+func Printable(s string) string {
 	return strings.Map(func(r rune) rune {
 		if (unicode.IsControl(r) && r != '\t') || unicode.Is(unicode.Bidi_Control, r) {
 			return unicode.ReplacementChar

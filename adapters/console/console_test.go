@@ -85,3 +85,18 @@ func TestFailedTurnKeepsReading(t *testing.T) {
 		t.Fatalf("Run = %v after %q, want %v after the first line", err, texts, other)
 	}
 }
+
+// TestPrintable: control characters and bidirectional formatting
+// characters become U+FFFD; tabs and other text stay.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"Eve\x1b[31mRED\x07": "Eve\uFFFD[31mRED\uFFFD",
+		"ab \u202egnp.exe":   "ab \uFFFDgnp.exe",
+		"a\tb\u0085c":        "a\tb\uFFFDc",
+		"Siti Nurhaliza":     "Siti Nurhaliza",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

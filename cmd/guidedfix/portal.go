@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"guidedfix/adapters/console"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 )
@@ -79,7 +80,7 @@ func newListCmd(g *globalFlags) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "EMAIL\tNAME\t2FA\tPHONE")
 			for _, acc := range accs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", acc.Email, acc.Name, acc.Method, embedded.MaskPhone(acc.Phone))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", console.Printable(acc.Email), console.Printable(acc.Name), acc.Method, embedded.MaskPhone(acc.Phone))
 			}
 			return w.Flush()
 		},
@@ -118,7 +119,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 				method += " (SMS switched off for a change to the authenticator app still under way)"
 			}
 			fmt.Fprintf(out, "e-mail:  %s\nname:    %s\nid:      %s\n2FA:     %s\nphone:   %s\ncreated: %s\n",
-				acc.Email, acc.Name, acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+				console.Printable(acc.Email), console.Printable(acc.Name), acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
 			locked := fmt.Sprintf("no (%d of 20 failures in the last 15 minutes)", r.Failures)
 			if !r.LockedUntil.IsZero() {
 				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"guidedfix/adapters/console"
 	"guidedfix/internal/support"
 )
 
@@ -71,7 +72,7 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(out, "no entries")
 			}
 			for _, e := range entries {
-				fmt.Fprintln(out, support.FormatEntry(e))
+				fmt.Fprintln(out, console.Printable(support.FormatEntry(e)))
 			}
 			return nil
 		},

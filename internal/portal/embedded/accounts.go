@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.etcd.io/bbolt"
@@ -243,6 +244,10 @@ func revokeGrants(tx *bbolt.Tx, accountID string) error {
 	return nil
 }
 
+// MaxNameRunes is the longest display name AddAccount accepts, in
+// characters (Unicode code points).
+const MaxNameRunes = 200
+
 // validate checks na and returns its normalised e-mail; it defaults an
 // empty Method to portal.MethodNone.
 func (na *NewAccount) validate() (string, error) {
@@ -262,6 +267,10 @@ func (na *NewAccount) validate() (string, error) {
 		return "", fmt.Errorf("%w: method must be %q or %q", ErrInvalidAccount, portal.MethodNone, portal.MethodSMS)
 	case na.Method == portal.MethodSMS && na.Phone == "":
 		return "", fmt.Errorf("%w: method sms needs a phone", ErrInvalidAccount)
+	case utf8.RuneCountInString(na.Name) > MaxNameRunes || !utf8.ValidString(na.Name):
+		return "", fmt.Errorf("%w: name must be valid UTF-8 of at most %d characters", ErrInvalidAccount, MaxNameRunes)
+	case strings.IndexFunc(na.Name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }) >= 0:
+		return "", fmt.Errorf("%w: name must not contain control or bidirectional formatting characters", ErrInvalidAccount)
 	case utf8.RuneCountInString(na.Password) < 8:
 		return "", fmt.Errorf("%w: password must have at least 8 characters", ErrInvalidAccount)
 	case len(na.Password) > MaxPasswordBytes || !utf8.ValidString(na.Password):

@@ -430,6 +430,9 @@ func TestAddAccountValidation(t *testing.T) {
 		{Email: "a@example.com", Method: portal.MethodSMS, Password: "long enough"},
 		{Email: "a@example.com", Method: portal.MethodTOTP, Password: "long enough"},
 		{Email: "a@example.com", Password: "7 chars"},
+		{Email: "a@example.com", Name: "Eve\x1b[31mRED\x07", Password: "long enough"},
+		{Email: "a@example.com", Name: "ab \u202egnp.exe", Password: "long enough"},
+		{Email: "a@example.com", Name: strings.Repeat("n", MaxNameRunes+1), Password: "long enough"},
 	}
 	for _, na := range bad {
 		if _, err := e.core.AddAccount(ctx, na); !errors.Is(err, ErrInvalidAccount) {
