@@ -28,7 +28,7 @@ import (
 	"guidedfix/internal/simcustomer"
 )
 
-const remoteToken = "remote-portal-service-token-1"
+const remoteToken = "remote-portal-service-token-0123456789"
 
 // portalProc is a `guidedfix portal serve` process on its own data
 // directory.
@@ -106,7 +106,7 @@ func (p *portalProc) stop(t *testing.T) {
 func TestTelegramFlowRemotePortal(t *testing.T) {
 	portalDir, botDir := t.TempDir(), t.TempDir()
 	accs := addAccounts(t, portalDir, "remote", 1)
-	p := startPortal(t, portalDir, "GUIDEDFIX_PORTAL__SERVE__TOKENS=old-token, "+remoteToken)
+	p := startPortal(t, portalDir, "GUIDEDFIX_PORTAL__SERVE__TOKENS=old-token-0123456789abcdefghijklmnop, "+remoteToken)
 	fake := fakebotapi.New(fakebotapi.Options{Token: procToken, BotUsername: procBot})
 	t.Cleanup(fake.Close)
 	tokFile := filepath.Join(t.TempDir(), "token")
@@ -160,7 +160,7 @@ func TestPortalServeRefusesWithoutToken(t *testing.T) {
 		want string
 	}{
 		{[]string{"portal", "serve"}, nil, "GUIDEDFIX_PORTAL__SERVE__TOKENS"},
-		{[]string{"portal", "serve", "--listen", "0.0.0.0:0"}, []string{"GUIDEDFIX_PORTAL__SERVE__TOKENS=t"}, "plain HTTP only on a loopback address"},
+		{[]string{"portal", "serve", "--listen", "0.0.0.0:0"}, []string{"GUIDEDFIX_PORTAL__SERVE__TOKENS=" + remoteToken}, "plain HTTP only on a loopback address"},
 	} {
 		cmd := exec.Command(binary(t), tc.args...)
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GUIDEDFIX_DATA_DIR=" + dir}, tc.env...)

@@ -405,7 +405,7 @@ func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool, extraEnv 
 }
 
 // portalToken is the service token between the remote phase's processes.
-const portalToken = "loadgen-portal-token"
+const portalToken = "loadgen-portal-service-token-0123456789"
 
 // startPortal runs `guidedfix portal serve` on dir (the remote phase) and
 // waits until it answers on its address.

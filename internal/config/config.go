@@ -224,6 +224,11 @@ func (c PortalServeConfig) AcceptedTokens() ([]string, error) {
 			}
 		}
 	}
+	for _, t := range out {
+		if len(t) < MinServiceTokenBytes {
+			return nil, fmt.Errorf("portal.serve.tokens: a token has %d characters, want at least %d (e.g. openssl rand -base64 32)", len(t), MinServiceTokenBytes)
+		}
+	}
 	return out, nil
 }
 

@@ -232,11 +232,36 @@ func validatePortalRemote(p PortalConfig, bad func(key, format string, args ...a
 		bad("portal.serve.client_ca", "needs portal.serve.tls_cert and tls_key")
 	}
 	if g := p.SMS.GatewayURL; g != "" {
-		if u, err := url.Parse(g); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		u, err := url.Parse(g)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 			bad("portal.sms.gateway_url", "%q is not an http(s) URL", g)
+		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+			bad("portal.sms.gateway_url", "%q: plain http only to a loopback host (the SMS codes would cross the network in clear); use https", g)
+		}
+		if p.SMS.GatewaySecretFile == "" && len(p.SMS.GatewaySecret.Reveal()) < MinGatewaySecretBytes {
+			bad("portal.sms.gateway_secret", "must have at least %d bytes with portal.sms.gateway_url (or set portal.sms.gateway_secret_file)", MinGatewaySecretBytes)
 		}
 	}
+	for _, t := range p.Serve.Tokens {
+		if v := strings.TrimSpace(t.Reveal()); v != "" && len(v) < MinServiceTokenBytes {
+			bad("portal.serve.tokens", "a token has %d characters, want at least %d (e.g. openssl rand -base64 32)", len(v), MinServiceTokenBytes)
+		}
+	}
+	if v := strings.TrimSpace(p.Token.Reveal()); v != "" && len(v) < MinServiceTokenBytes {
+		bad("portal.token", "has %d characters, want at least %d (e.g. openssl rand -base64 32)", len(v), MinServiceTokenBytes)
+	}
 }
+
+// MinServiceTokenBytes is the shortest service token accepted for the
+// portal over HTTP (portal.token, portal.serve.tokens): 32 characters,
+// e.g. 24 random bytes in base64 (192 bits; OWASP ASVS 5 §13.3).
+const MinServiceTokenBytes = 32
+
+// MinGatewaySecretBytes is the shortest HMAC key accepted for the SMS
+// gateway's signature (RFC 2104 §3: at least the hash output's 16 bytes
+// of strength for HMAC-SHA256 in practice).
+const MinGatewaySecretBytes = 16
 
 // isLoopbackHost reports whether host is "localhost" or a loopback IP.
 func isLoopbackHost(host string) bool {

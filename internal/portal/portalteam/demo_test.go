@@ -52,7 +52,7 @@ func buildGuidedfix(t *testing.T) (dir, bin string) {
 }
 
 const (
-	teamToken    = "team-token-0123456789abcdef"
+	teamToken    = "team-token-0123456789abcdef-0123456789"
 	teamPassword = "correct horse battery staple"
 )
 
