@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"guidedfix/internal/ops"
 	"guidedfix/internal/store"
 	"guidedfix/internal/support"
 )
@@ -119,13 +120,13 @@ func backupViaOps(ctx context.Context, opsListen, dir string) (files []string, v
 // that is open would cut the running process off its file.
 func (a *app) backup(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("backup directory: %w", err)
+		return nil, fmt.Errorf("%w: %w", ops.ErrBadBackupDir, err)
 	}
 	if same, err := sameDir(dir, a.dataDir); err != nil || same {
 		if err == nil {
 			err = fmt.Errorf("%s is the data directory: choose another directory", dir)
 		}
-		return nil, fmt.Errorf("backup directory: %w", err)
+		return nil, fmt.Errorf("%w: %w", ops.ErrBadBackupDir, err)
 	}
 	// Only the bbolt files of this data directory: a remote portal and an
 	// etcd store are backed up where they run (etcdctl snapshot save).

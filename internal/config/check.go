@@ -134,7 +134,7 @@ func check(path string, environ func() []string) (Config, []error) {
 			if decodeErr[key] {
 				continue // already reported, and now at its default
 			}
-			if src := source[key]; src != "" && src != path {
+			if src := source[key]; src != "" && src != path && !strings.Contains(e.Error(), src) {
 				e = fmt.Errorf("%w (from %s)", e, src)
 			}
 			problems = append(problems, e)

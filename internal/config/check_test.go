@@ -106,7 +106,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 			env:  []string{"GUIDEDFIX_FLOW__ORDER=random", "SLACK_BOT_TOKEN=xoxp-user-token", "SLACK_APP_TOKEN=xapp-1"},
 			want: []string{
 				`flow.order: "random" is not disable-then-enroll or enroll-then-switch (from GUIDEDFIX_FLOW__ORDER)`,
-				`slack.bot_token: does not start with "xoxb-" (the Bot User OAuth Token of the app's OAuth & Permissions page); check SLACK_BOT_TOKEN (from SLACK_BOT_TOKEN)`,
+				`slack.bot_token: does not start with "xoxb-" (the Bot User OAuth Token of the app's OAuth & Permissions page); check SLACK_BOT_TOKEN`,
 				"smtp.password: is set but smtp.username is empty",
 				"telegram.token: does not look like a bot token from @BotFather (digits, ':', then letters, digits, '_' or '-'); check TELEGRAM_BOT_TOKEN",
 			},

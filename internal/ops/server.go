@@ -24,6 +24,11 @@ const DefaultListen = "127.0.0.1:9464"
 // on the server's machine) and returns the files written.
 type BackupFunc func(ctx context.Context, dir string) ([]string, error)
 
+// ErrBadBackupDir is wrapped by an Options.Backup error that names a
+// directory the operator chose wrongly; the admin endpoint answers it with
+// 400 instead of 500.
+var ErrBadBackupDir = errors.New("backup directory")
+
 // Options configure [Serve].
 type Options struct {
 	// Listen is host:port; "" means [DefaultListen].
@@ -102,7 +107,14 @@ func Handler(o Options) http.Handler {
 			}
 			files, err := o.Backup(r.Context(), dir)
 			if err != nil {
-				w.WriteHeader(http.StatusInternalServerError)
+				// A directory the operator named wrongly (the data
+				// directory itself, one that cannot be created) is
+				// the request's fault: 400; anything else 500.
+				status := http.StatusInternalServerError
+				if errors.Is(err, ErrBadBackupDir) {
+					status = http.StatusBadRequest
+				}
+				w.WriteHeader(status)
 				_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
 				return
 			}

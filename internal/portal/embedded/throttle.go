@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -267,7 +268,7 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 		if !found {
 			return ErrNothingToUnlock
 		}
-		detail := fmt.Sprintf("by %s; cleared %v", operator, a.Consecutive)
+		detail := fmt.Sprintf("by %s; cleared %s", operator, consecutiveText(a.Consecutive))
 		a.Failures, a.LockedUntil, a.Locks, a.Consecutive, a.Sources, a.Notified = nil, time.Time{}, 0, nil, nil, false
 		if err := put(tx, bucket, key, a); err != nil {
 			return err
@@ -276,4 +277,22 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 	})
 	c.log.Info("portal account unlocked", "account", id, "operator", operator, "error", errText(err))
 	return id, err
+}
+
+// consecutiveText renders a factor -> consecutive-failures map for the
+// audit log as "password 5, sms 2" (factors sorted; "nothing" when empty).
+func consecutiveText(m map[string]int) string {
+	if len(m) == 0 {
+		return "nothing"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
