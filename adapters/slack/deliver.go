@@ -60,7 +60,7 @@ func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 		flush, hold := c.add(p)
 		if flush != nil {
 			if _, err := a.send(ctx, to.ID, flush.reply, flush); err != nil {
-				a.log.Warn("slack: deliver failed", "reply", flush.reply, "err", err)
+				a.log.WarnContext(ctx, "slack: deliver failed", "reply", flush.reply, "err", err)
 			}
 		}
 		if hold {
@@ -171,7 +171,7 @@ func (a *Adapter) call(ctx context.Context, f func() error) error {
 		if !errors.As(err, &rl) || i == maxRateLimitRetries {
 			return err
 		}
-		a.log.Info("slack: rate limited", "retry_after", rl.RetryAfter)
+		a.log.InfoContext(ctx, "slack: rate limited", "retry_after", rl.RetryAfter)
 		if err := a.sleep(ctx, rl.RetryAfter); err != nil {
 			return err
 		}

@@ -229,7 +229,7 @@ func (a *Adapter) route(e bot.Event) {
 				return err
 			})
 			if err != nil {
-				a.log.Error("slack: conversations.open failed", "user", e.UserID, "err", err)
+				a.log.ErrorContext(ctx, "slack: conversations.open failed", "user", e.UserID, "err", err)
 				return
 			}
 			e.Conversation = conv(ch.ID)
@@ -238,7 +238,7 @@ func (a *Adapter) route(e bot.Event) {
 			var u *slackapi.User
 			err := a.call(ctx, func() (err error) { u, err = a.api.GetUserInfoContext(ctx, e.UserID); return err })
 			if err != nil {
-				a.log.Warn("slack: users.info failed; the flow asks the e-mail", "user", e.UserID, "err", err)
+				a.log.WarnContext(ctx, "slack: users.info failed; the flow asks the e-mail", "user", e.UserID, "err", err)
 			} else {
 				e.Email, e.Locale = u.Profile.Email, u.Locale
 			}
@@ -254,7 +254,7 @@ func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
 	if id := a.staleRef(ctx, ref); id != "" {
 		text := a.engine.Catalog().TextFor(ref.Locale, Channel, id, nil)
 		if _, err := a.post(ctx, ref.Chan, text, nil, nil); err != nil {
-			a.log.Warn("slack: stale form answer failed", "err", err)
+			a.log.WarnContext(ctx, "slack: stale form answer failed", "err", err)
 		}
 		return
 	}
@@ -265,15 +265,15 @@ func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
 	switch slackError(err) {
 	case "":
 		if err != nil {
-			a.log.Error("slack: views.open failed", "err", err)
+			a.log.ErrorContext(ctx, "slack: views.open failed", "err", err)
 		}
 	case "expired_trigger_id", "exchanged_trigger_id":
 		p := &prompt{ref: ref}
 		if _, err := a.post(ctx, ref.Chan, a.text(ref.Locale, "slack.trigger_expired"), nil, p); err != nil {
-			a.log.Error("slack: reopen button failed", "err", err)
+			a.log.ErrorContext(ctx, "slack: reopen button failed", "err", err)
 		}
 	default:
-		a.log.Error("slack: views.open failed", "err", err)
+		a.log.ErrorContext(ctx, "slack: views.open failed", "err", err)
 	}
 }
 
@@ -289,7 +289,7 @@ func (a *Adapter) staleRef(ctx context.Context, ref modalRef) string {
 	case errors.Is(err, bot.ErrNoSession):
 		return bot.MsgStaleButton
 	case err != nil:
-		a.log.Warn("slack: session not read before opening the form", "err", err)
+		a.log.WarnContext(ctx, "slack: session not read before opening the form", "err", err)
 		return ""
 	case s.Done:
 		return bot.MsgStaleButton
@@ -336,7 +336,7 @@ func (a *Adapter) publishHome(ctx context.Context, user string) {
 		return err
 	})
 	if err != nil {
-		a.log.Error("slack: views.publish failed", "user", user, "err", err)
+		a.log.ErrorContext(ctx, "slack: views.publish failed", "user", user, "err", err)
 	}
 }
 
@@ -359,7 +359,7 @@ func (a *Adapter) submit(ic slackapi.InteractionCallback) (wait func() *slackapi
 	a.dispatch(ev, c, func(ctx context.Context) {
 		if p := c.finish(); p != nil {
 			if _, err := a.send(ctx, ref.Chan, p.reply, p); err != nil {
-				a.log.Warn("slack: deliver failed", "reply", p.reply, "err", err)
+				a.log.WarnContext(ctx, "slack: deliver failed", "reply", p.reply, "err", err)
 			}
 		}
 		close(c.done)

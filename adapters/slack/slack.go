@@ -41,6 +41,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"guidedfix/bot"
+	"guidedfix/internal/corr"
 )
 
 //go:embed locales/*.yaml
@@ -259,17 +260,17 @@ func (a *Adapter) Run(ctx context.Context) error {
 			return fmt.Errorf("slack: auth.test: %w", err)
 		}
 		// Slack not reachable, or 5xx: keep trying, as a restart would.
-		a.log.Warn("slack: auth.test failed at startup; trying again", "in", pause, "err", err)
+		a.log.WarnContext(ctx, "slack: auth.test failed at startup; trying again", "in", pause, "err", err)
 		if err := a.sleep(ctx, pause); err != nil {
 			return nil
 		}
 	}
 	a.botUser = me.UserID
 	if err := a.CheckSupportChannel(ctx); err != nil && !errors.Is(err, bot.ErrSupportUnreachable) {
-		a.log.Warn("slack: could not check that the app is in the support channel (scopes channels:read, groups:read?); taking it as usable",
+		a.log.WarnContext(ctx, "slack: could not check that the app is in the support channel (scopes channels:read, groups:read?); taking it as usable",
 			"channel", a.supportChannel, "err", err)
 	} else if err != nil {
-		a.log.Error("slack: the support channel cannot be used: hand-offs are not watched there and \"Talk to a person\" says support is unreachable; invite the app to the channel (/invite) and check slack.support_channel",
+		a.log.ErrorContext(ctx, "slack: the support channel cannot be used: hand-offs are not watched there and \"Talk to a person\" says support is unreachable; invite the app to the channel (/invite) and check slack.support_channel",
 			"channel", a.supportChannel, "err", err)
 	}
 	if a.ready != nil {
@@ -310,7 +311,8 @@ func (a *Adapter) goWork(f func(ctx context.Context)) {
 	a.work.Add(1)
 	go func() {
 		defer a.work.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
+		// One correlation id for the work's log lines (internal/corr).
+		ctx, cancel := context.WithTimeout(corr.Ensure(context.Background()), workTimeout)
 		defer cancel()
 		f(ctx)
 	}()
@@ -321,14 +323,16 @@ func (a *Adapter) goWork(f func(ctx context.Context)) {
 // submission); done, if not nil, runs after the turn with the turn's
 // context.
 func (a *Adapter) dispatch(ev bot.Event, c *capture, done func(ctx context.Context)) {
-	ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
+	// One correlation id from here through the engine, the flow and the
+	// portal core to the delivery of the turn's replies (internal/corr).
+	ctx, cancel := context.WithTimeout(corr.Ensure(context.Background()), workTimeout)
 	if c != nil {
 		ctx = context.WithValue(ctx, captureKey{}, c)
 	}
 	a.work.Add(1)
 	a.engine.Dispatch(ctx, ev, func(err error) {
 		if err != nil {
-			a.log.Error("slack: event failed", "event", ev, "err", err)
+			a.log.ErrorContext(ctx, "slack: event failed", "event", ev, "err", err)
 		}
 		if done != nil {
 			done(ctx)

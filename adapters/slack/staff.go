@@ -126,12 +126,12 @@ func (a *Adapter) checkStaff(ctx context.Context, user, action, what string, say
 func (a *Adapter) checkStaffFor(ctx context.Context, user, account, action, what string, say func(string)) bool {
 	ok, err := a.isStaff(ctx, user)
 	if err != nil {
-		a.log.Error("slack: staff check failed", "user", user, "err", err)
+		a.log.ErrorContext(ctx, "slack: staff check failed", "user", user, "err", err)
 		say(a.staffText("slack.staff.check_failed", nil))
 		return false
 	}
 	if !ok {
-		a.log.Warn("slack: staff action refused", "user", user, "action", action)
+		a.log.WarnContext(ctx, "slack: staff action refused", "user", user, "action", action)
 		a.desk.Record(ctx, user, account, "staff_refused", action, false)
 		say(a.staffText("slack.staff.refused", map[string]any{"What": what}))
 	}
@@ -163,7 +163,7 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 		case errors.Is(err, ErrNoAccount):
 			say(a.staffText("slack.staff.no_account", data))
 		case err != nil:
-			a.log.Error("slack: hand-off failed", "user", cmd.UserID, "err", err)
+			a.log.ErrorContext(ctx, "slack: hand-off failed", "user", cmd.UserID, "err", err)
 			say(a.staffText("slack.staff.handoff_failed", data))
 		default:
 			data["Link"], data["Ticket"] = link, escape(ticket)
@@ -182,7 +182,7 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 		case errors.Is(err, ErrNoAccount):
 			say(a.staffText("slack.staff.no_account", data))
 		case err != nil:
-			a.log.Error("slack: audit failed", "user", cmd.UserID, "err", err)
+			a.log.ErrorContext(ctx, "slack: audit failed", "user", cmd.UserID, "err", err)
 			say(a.staffText("slack.staff.failed", nil))
 		case len(lines) == 0:
 			say(a.staffText("slack.staff.audit_empty", data))
@@ -206,7 +206,7 @@ func (a *Adapter) respond(ctx context.Context, cmd slackapi.SlashCommand, text s
 		return err
 	})
 	if err != nil {
-		a.log.Error("slack: response_url failed", "user", cmd.UserID, "err", err)
+		a.log.ErrorContext(ctx, "slack: response_url failed", "user", cmd.UserID, "err", err)
 	}
 }
 
@@ -220,7 +220,7 @@ func (a *Adapter) ephemeral(ctx context.Context, channel, user, text string) {
 		return err
 	})
 	if err != nil {
-		a.log.Error("slack: chat.postEphemeral failed", "channel", channel, "user", user, "err", err)
+		a.log.ErrorContext(ctx, "slack: chat.postEphemeral failed", "channel", channel, "user", user, "err", err)
 	}
 }
 
@@ -242,7 +242,7 @@ func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback,
 	}
 	if holder == "" {
 		if holder, err = a.desk.Claim(ctx, conv, user); err != nil {
-			a.log.Error("slack: claim failed", "conversation", conv.String(), "err", err)
+			a.log.ErrorContext(ctx, "slack: claim failed", "conversation", conv.String(), "err", err)
 			say(a.staffText("slack.staff.failed", nil))
 			return
 		}
@@ -262,13 +262,13 @@ func (a *Adapter) takeOver(ctx context.Context, ic slackapi.InteractionCallback,
 	name := a.displayName(ctx, user)
 	if err := a.engine.TakeOver(ctx, conv, name); err != nil {
 		if rerr := a.desk.Release(ctx, conv); rerr != nil {
-			a.log.Error("slack: release failed", "conversation", conv.String(), "err", rerr)
+			a.log.ErrorContext(ctx, "slack: release failed", "conversation", conv.String(), "err", rerr)
 		}
 		if errors.Is(err, bot.ErrNotActive) {
 			say(a.staffText("slack.staff.not_active", nil))
 			return
 		}
-		a.log.Error("slack: take-over failed", "conversation", conv.String(), "err", err)
+		a.log.ErrorContext(ctx, "slack: take-over failed", "conversation", conv.String(), "err", err)
 		say(a.staffText("slack.staff.failed", nil))
 		return
 	}
@@ -290,7 +290,7 @@ func (a *Adapter) postHolderNote(ctx context.Context, channel, thread string, co
 	from := slackapi.NewButtonBlockElement(actionTakeOverFrom, conv.String()+"|"+holder,
 		plain(a.staffText("slack.button.take_over_from", map[string]any{"Name": string(label)})))
 	if _, _, err := a.postSupport(ctx, channel, thread, text, false, mrkdwnSection(text), slackapi.NewActionBlock("", back, from)); err != nil {
-		a.log.Error("slack: take-over note failed", "conversation", conv.String(), "err", err)
+		a.log.ErrorContext(ctx, "slack: take-over note failed", "conversation", conv.String(), "err", err)
 	}
 }
 
@@ -334,7 +334,7 @@ func (a *Adapter) takeOverFrom(ctx context.Context, ic slackapi.InteractionCallb
 		return
 	}
 	if holder, err = a.desk.Reassign(ctx, conv, from, user); err != nil {
-		a.log.Error("slack: take-over from failed", "conversation", conv.String(), "err", err)
+		a.log.ErrorContext(ctx, "slack: take-over from failed", "conversation", conv.String(), "err", err)
 		say(a.staffText("slack.staff.failed", nil))
 		return
 	}
@@ -346,16 +346,16 @@ func (a *Adapter) takeOverFrom(ctx context.Context, ic slackapi.InteractionCallb
 	if err := a.engine.TakeOver(ctx, conv, name); err != nil {
 		if errors.Is(err, bot.ErrNotActive) {
 			if rerr := a.desk.Release(ctx, conv); rerr != nil {
-				a.log.Error("slack: release failed", "conversation", conv.String(), "err", rerr)
+				a.log.ErrorContext(ctx, "slack: release failed", "conversation", conv.String(), "err", rerr)
 			}
 			say(a.staffText("slack.staff.not_active", nil))
 			return
 		}
 		// The customer still talks to the previous agent: give it back.
 		if _, rerr := a.desk.Reassign(ctx, conv, user, from); rerr != nil {
-			a.log.Error("slack: reassign back failed", "conversation", conv.String(), "err", rerr)
+			a.log.ErrorContext(ctx, "slack: reassign back failed", "conversation", conv.String(), "err", rerr)
 		}
-		a.log.Error("slack: take-over from failed", "conversation", conv.String(), "err", err)
+		a.log.ErrorContext(ctx, "slack: take-over from failed", "conversation", conv.String(), "err", err)
 		say(a.staffText("slack.staff.failed", nil))
 		return
 	}
@@ -367,7 +367,7 @@ func (a *Adapter) takeOverFrom(ctx context.Context, ic slackapi.InteractionCallb
 			return err
 		})
 		if err != nil {
-			a.log.Warn("slack: take-over-from buttons not removed", "err", err)
+			a.log.WarnContext(ctx, "slack: take-over-from buttons not removed", "err", err)
 		}
 	}
 	text := a.staffText("slack.staff.took_over_from", map[string]any{"User": user, "From": from, "Name": escape(name)})
@@ -408,7 +408,7 @@ func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback,
 	err := a.engine.HandBack(ctx, conv)
 	if err == nil || errors.Is(err, bot.ErrNotTakenOver) || errors.Is(err, bot.ErrNotActive) {
 		if rerr := a.desk.Release(ctx, conv); rerr != nil {
-			a.log.Error("slack: release failed", "conversation", conv.String(), "err", rerr)
+			a.log.ErrorContext(ctx, "slack: release failed", "conversation", conv.String(), "err", rerr)
 		}
 	}
 	switch {
@@ -419,7 +419,7 @@ func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback,
 		say(a.staffText("slack.staff.not_active", nil))
 		return
 	case err != nil:
-		a.log.Error("slack: hand-back failed", "conversation", conv.String(), "err", err)
+		a.log.ErrorContext(ctx, "slack: hand-back failed", "conversation", conv.String(), "err", err)
 		say(a.staffText("slack.staff.failed", nil))
 		return
 	}
@@ -432,13 +432,13 @@ func (a *Adapter) handBack(ctx context.Context, ic slackapi.InteractionCallback,
 			return err
 		})
 		if err != nil {
-			a.log.Warn("slack: hand-back button not removed", "err", err)
+			a.log.WarnContext(ctx, "slack: hand-back button not removed", "err", err)
 		}
 	}
 	if thread != "" {
 		text := a.staffText("slack.staff.handed_back", map[string]any{"User": user})
 		if _, _, err := a.postSupport(ctx, ch, thread, text, false, mrkdwnSection(text)); err != nil {
-			a.log.Error("slack: hand-back note failed", "conversation", conv.String(), "err", err)
+			a.log.ErrorContext(ctx, "slack: hand-back note failed", "conversation", conv.String(), "err", err)
 		}
 	}
 	a.desk.Record(ctx, user, a.account(ctx, conv), "handback", "handed "+conv.String()+" back to the guided steps", true)
@@ -484,7 +484,7 @@ func (a *Adapter) agentReply(ctx context.Context, in *slackevents.MessageEvent) 
 		say(a.staffText("slack.staff.not_delivered_handed_back", nil))
 		return
 	case err != nil:
-		a.log.Error("slack: agent message failed", "conversation", conv.String(), "err", err)
+		a.log.ErrorContext(ctx, "slack: agent message failed", "conversation", conv.String(), "err", err)
 		say(a.staffText("slack.staff.failed", nil))
 		return
 	}
@@ -525,7 +525,7 @@ func (a *Adapter) displayName(ctx context.Context, user string) string {
 	var u *slackapi.User
 	err := a.call(ctx, func() (err error) { u, err = a.api.GetUserInfoContext(ctx, user); return err })
 	if err != nil {
-		a.log.Warn("slack: users.info failed; the agent is called Support", "user", user, "err", err)
+		a.log.WarnContext(ctx, "slack: users.info failed; the agent is called Support", "user", user, "err", err)
 		return "Support"
 	}
 	for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName} {
@@ -608,7 +608,7 @@ func (a *Adapter) inLine(f func(ctx context.Context)) {
 func (a *Adapter) firstStored(ctx context.Context, id string) bool {
 	ok, err := a.engine.FirstDelivery(ctx, Channel, "staff:"+id)
 	if err != nil {
-		a.log.Error("slack: staff delivery not recorded, so not run", "id", id, "err", err)
+		a.log.ErrorContext(ctx, "slack: staff delivery not recorded, so not run", "id", id, "err", err)
 	}
 	return ok
 }

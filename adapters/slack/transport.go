@@ -58,7 +58,7 @@ func (a *Adapter) verified(h func(w http.ResponseWriter, r *http.Request, body [
 			return
 		}
 		if err := a.verify(r.Header, body); err != nil {
-			a.log.Warn("slack: unsigned or stale request refused", "path", r.URL.Path)
+			a.log.WarnContext(r.Context(), "slack: unsigned or stale request refused", "path", r.URL.Path)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
@@ -93,7 +93,7 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request, body []byte
 	if err != nil {
 		// An event type we did not subscribe to, or a malformed one:
 		// answer 200 so that Slack does not send it again.
-		a.log.Debug("slack: event not understood", "err", err)
+		a.log.DebugContext(r.Context(), "slack: event not understood", "err", err)
 		return
 	}
 	if ev.Type == slackevents.URLVerification {
@@ -107,7 +107,7 @@ func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
-		a.log.Debug("slack: event redelivered", "retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
+		a.log.DebugContext(r.Context(), "slack: event redelivered", "retry", n, "reason", r.Header.Get("X-Slack-Retry-Reason"))
 	}
 	a.onEvent(ev)
 }
@@ -185,7 +185,7 @@ const socketQueue = 1024
 // none); the ack is dropped once ctx (the connection's) is done.
 func (a *Adapter) ack(ctx context.Context, smc *socketmode.Client, evt socketmode.Event, payload any) {
 	if err := smc.AckCtx(ctx, evt.Request.EnvelopeID, payload); err != nil {
-		a.log.Error("slack: ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
+		a.log.ErrorContext(ctx, "slack: ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
 	}
 }
 
@@ -241,8 +241,8 @@ func (a *Adapter) onEnvelope(ctx context.Context, smc *socketmode.Client, evt so
 		})
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth,
 		socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
-		a.log.Warn("slack: socket mode", "event", string(evt.Type))
+		a.log.WarnContext(ctx, "slack: socket mode", "event", string(evt.Type))
 	case socketmode.EventTypeConnected:
-		a.log.Info("slack: socket mode connected")
+		a.log.InfoContext(ctx, "slack: socket mode connected")
 	}
 }
