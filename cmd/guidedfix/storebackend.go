@@ -55,23 +55,35 @@ func openSessionStore(cfg config.Config, dir string, inboxKey []byte, now func()
 		return store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: now, InboxKey: inboxKey})
 	}
 	e := cfg.Store.Etcd
+	opts, err := etcdOptions(e, now, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.CompactEvery, opts.CompactRetain, opts.InboxKey = e.CompactEvery, e.CompactRetain, inboxKey
+	st, err := etcdstore.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("session store on etcd", "endpoints", strings.Join(e.Endpoints, ","), "prefix", e.Prefix, "tls", opts.TLS != nil)
+	return st, nil
+}
+
+// etcdOptions returns the client options both etcd stores share: the
+// endpoints, TLS (etcdTLS), credentials, key prefix and timeouts of e. It
+// returns etcdTLS's error for an unreadable certificate.
+func etcdOptions(e config.EtcdConfig, now func() time.Time, log *slog.Logger) (etcdstore.Options, error) {
 	var tlsCfg *tls.Config
 	if e.TLSOn() {
 		var err error
 		if tlsCfg, err = etcdTLS(e); err != nil {
-			return nil, err
+			return etcdstore.Options{}, err
 		}
 	}
-	st, err := etcdstore.Open(etcdstore.Options{
+	return etcdstore.Options{
 		Endpoints: e.Endpoints, TLS: tlsCfg, Username: e.Username, Password: e.Password.Reveal(),
 		Prefix: e.Prefix, DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout, LockTTL: e.LockTTL,
-		CompactEvery: e.CompactEvery, CompactRetain: e.CompactRetain, Now: now, InboxKey: inboxKey, Logger: log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	log.Info("session store on etcd", "endpoints", strings.Join(e.Endpoints, ","), "prefix", e.Prefix, "tls", tlsCfg != nil)
-	return st, nil
+		Now: now, Logger: log,
+	}, nil
 }
 
 // openSupportRecords opens the hand-off, escalation and audit records:
@@ -82,19 +94,12 @@ func openSupportRecords(cfg config.Config, dir string, now func() time.Time, log
 	if cfg.Store.Backend != config.BackendEtcd {
 		return support.Open(filepath.Join(dir, "support.db"), now)
 	}
-	e := cfg.Store.Etcd
-	var tlsCfg *tls.Config
-	if e.TLSOn() {
-		var err error
-		if tlsCfg, err = etcdTLS(e); err != nil {
-			return nil, err
-		}
+	opts, err := etcdOptions(cfg.Store.Etcd, now, log)
+	if err != nil {
+		return nil, err
 	}
-	st, err := etcdstore.Open(etcdstore.Options{
-		Endpoints: e.Endpoints, TLS: tlsCfg, Username: e.Username, Password: e.Password.Reveal(),
-		Prefix: e.Prefix, DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout, LockTTL: e.LockTTL,
-		CompactEvery: -1, Now: now, Logger: log,
-	})
+	opts.CompactEvery = -1 // the session store's client compacts
+	st, err := etcdstore.Open(opts)
 	if err != nil {
 		return nil, err
 	}
