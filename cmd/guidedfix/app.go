@@ -20,6 +20,7 @@ import (
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/store"
+	"guidedfix/internal/store/etcdstore"
 	"guidedfix/internal/support"
 )
 
@@ -237,8 +238,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	a.store = st
 	a.closers = append(a.closers, st.Close)
-	if b, ok := st.(*store.Bolt); ok {
+	switch b := st.(type) {
+	case *store.Bolt:
 		a.metrics.AddBolt("sessions", b.DBStats)
+	case *etcdstore.Store:
+		a.metrics.AddStore("etcd", func() metrics.StoreStats {
+			s := b.Stats()
+			return metrics.StoreStats{Saves: s.Saves, Conflicts: s.Conflicts, Retries: s.Retries, Ambiguous: s.Ambiguous, SaveTime: s.SaveTime}
+		})
 	}
 	order, err := flowOrder(ctx, a, core)
 	if err != nil {
