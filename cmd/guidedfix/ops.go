@@ -15,6 +15,7 @@ import (
 	"guidedfix/internal/ops"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/support"
 )
 
 // observers returns one bot.Options.Observer calling each of fs in order.
@@ -44,11 +45,29 @@ func opsOptions(a *app, addr string, ln net.Listener, health *ops.Health) ops.Op
 // of an address no account has (RFC 2606 .invalid) with not-found.
 func portalProbe(a *app) func(context.Context) error {
 	return func(ctx context.Context) error {
-		_, err := a.core.LookupAccount(ctx, "readiness-probe@guidedfix.invalid")
+		// a.portal: the embedded core or the remote portal's client.
+		_, err := a.portal.LookupAccount(ctx, "readiness-probe@guidedfix.invalid")
 		if err == nil || errors.Is(err, portal.ErrNotFound) {
 			return nil
 		}
 		return err
+	}
+}
+
+// storesProbe checks that the session store and the support records
+// answer a read (bbolt: the files are open; etcd: a linearizable read
+// reaches a quorum): a missing session or escalation is the healthy
+// answer; any other error makes the process not ready.
+func storesProbe(a *app) func(context.Context) error {
+	return func(ctx context.Context) error {
+		probe := bot.Conversation{Channel: "probe", ID: "readiness"}
+		if _, err := a.store.Load(ctx, probe); err != nil && !errors.Is(err, bot.ErrNoSession) {
+			return fmt.Errorf("sessions: %w", err)
+		}
+		if _, _, err := a.support.Escalation(ctx, probe.String()); err != nil && !errors.Is(err, support.ErrNotFound) {
+			return fmt.Errorf("support: %w", err)
+		}
+		return nil
 	}
 }
 

@@ -173,14 +173,14 @@ func TestOpsReadinessAndMetricsAfterFlow(t *testing.T) {
 	if _, err := fake.WaitCalls(wait, "setMyCommands", 1); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := get(t, r.base+"/readyz"); code != 503 || body != "portal: ok\ntelegram: waiting for startup calls\nnot ready\n" {
+	if code, body := get(t, r.base+"/readyz"); code != 503 || body != "portal: ok\nstores: ok\ntelegram: waiting for startup calls\nnot ready\n" {
 		t.Fatalf("/readyz before deleteWebhook = %d %q", code, body)
 	}
 	once.Do(func() { close(release) })
 	for {
 		code, body := get(t, r.base+"/readyz")
 		if code == 200 {
-			if body != "portal: ok\ntelegram: ok\nready\n" {
+			if body != "portal: ok\nstores: ok\ntelegram: ok\nready\n" {
 				t.Fatalf("/readyz = %q", body)
 			}
 			break
@@ -256,7 +256,7 @@ func TestOpsReadinessAndMetricsAfterFlow(t *testing.T) {
 	}
 
 	r.stop()
-	if drainCode != 503 || drainBody != "portal: ok\ntelegram: ok\nshutting down\nnot ready\n" {
+	if drainCode != 503 || drainBody != "portal: ok\nstores: ok\ntelegram: ok\nshutting down\nnot ready\n" {
 		t.Fatalf("/readyz while draining = %d %q", drainCode, drainBody)
 	}
 }

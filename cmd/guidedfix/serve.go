@@ -131,6 +131,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	}
 	health := &ops.Health{}
 	health.Probe("portal", portalProbe(a))
+	health.Probe("stores", storesProbe(a))
 	type runner struct {
 		name string
 		run  func(context.Context) error
