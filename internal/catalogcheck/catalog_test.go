@@ -47,6 +47,18 @@ var dynamicIDs = map[string]string{
 	"mail.confirmation.body":    "mail.",
 	"mail.handoff.subject":      "mail.",
 	"mail.handoff.body":         "mail.",
+	// ... and the kinds paused, blocked and recovery_used; RenderIn
+	// builds "mail.factor."+factor for their Factor.
+	"mail.paused.subject":        "mail.",
+	"mail.paused.body":           "mail.",
+	"mail.blocked.subject":       "mail.",
+	"mail.blocked.body":          "mail.",
+	"mail.recovery_used.subject": "mail.",
+	"mail.recovery_used.body":    "mail.",
+	"mail.factor.password":       "mail.factor.",
+	"mail.factor.sms":            "mail.factor.",
+	"mail.factor.totp":           "mail.factor.",
+	"mail.factor.recovery":       "mail.factor.",
 }
 
 // knownUnused lists ids that no source uses today, found by this test and

@@ -29,6 +29,14 @@ const (
 	Restored     = "restored"
 	Confirmation = "confirmation"
 	Handoff      = "handoff"
+	// Paused: wrong attempts in a row paused a factor for a while (the
+	// first lock or throttle of a streak; NIST SP 800-63B §5.2.2).
+	Paused = "paused"
+	// Blocked: a factor reached the cap of consecutive failures and is
+	// refused until support unlocks it.
+	Blocked = "blocked"
+	// RecoveryUsed: a recovery code was used (NIST SP 800-63B-4 §4.2.1.1).
+	RecoveryUsed = "recovery_used"
 )
 
 var bundle = func() *i18n.Bundle {
@@ -55,6 +63,12 @@ type Data struct {
 	// Link and Expires (UTC, "2006-01-02 15:04") are the hand-off's.
 	Link, Expires string
 	Support       string
+	// Count is how many wrong attempts in a row (Paused, Blocked), or how
+	// many unused recovery codes are left (RecoveryUsed).
+	Count int
+	// Factor is the factor of Paused and Blocked: "password", "sms",
+	// "totp" or "recovery", shown by its catalog name (mail.factor.*).
+	Factor string
 }
 
 // Render returns the subject and the plain-text body of kind for d in
@@ -71,13 +85,20 @@ func Render(kind string, d Data) (subject, text string, err error) {
 func RenderIn(locale, kind string, d Data) (subject, text string, err error) {
 	localizer := i18n.NewLocalizer(bundle, locale, "en")
 	data := map[string]any{"Holder": d.Holder, "Email": d.Email, "Issuer": d.Issuer, "At": d.At, "Phone": d.Phone,
-		"Link": d.Link, "Expires": d.Expires, "Support": d.Support}
+		"Link": d.Link, "Expires": d.Expires, "Support": d.Support, "Count": d.Count}
 	get := func(id string) (string, error) {
 		s, err := localizer.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 		if err != nil {
 			return "", fmt.Errorf("mailtext: %s: %w", id, err)
 		}
 		return s, nil
+	}
+	if d.Factor != "" {
+		name, err := get("mail.factor." + d.Factor)
+		if err != nil {
+			return "", "", err
+		}
+		data["Factor"] = name
 	}
 	if subject, err = get("mail." + kind + ".subject"); err != nil {
 		return "", "", err

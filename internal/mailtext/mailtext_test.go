@@ -80,3 +80,22 @@ func TestRenderIn(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderLockKinds: the paused and blocked e-mails name the count and
+// the factor by its catalog name in the locale, and an unknown factor is
+// an error rather than a blank.
+func TestRenderLockKinds(t *testing.T) {
+	d := Data{Holder: "Aisyah", Email: "a@example.com", Issuer: "IP ServerOne", At: "2026-12-02 10:00:00", Count: 5, Factor: "sms", Support: "support@example.com"}
+	_, text, err := Render(Paused, d)
+	if err != nil || !strings.Contains(text, "5 wrong attempts in a row at the SMS code of your") {
+		t.Fatalf("paused: %v\n%s", err, text)
+	}
+	_, text, err = RenderIn("ms", Blocked, d)
+	if err != nil || !strings.Contains(text, "5 cubaan salah berturut-turut pada kod SMS akaun") {
+		t.Fatalf("blocked in ms: %v\n%s", err, text)
+	}
+	d.Factor = "fingerprint"
+	if _, _, err := Render(Paused, d); err == nil {
+		t.Fatal("an unknown factor rendered")
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -254,8 +253,16 @@ func (c *Core) confirmationMessage(id string, a accountRec, at time.Time) mail.M
 // message renders kind from the e-mail catalog for account a, naming the
 // holder and ending with Options.SupportContact.
 func (c *Core) message(id, kind string, a accountRec, at time.Time) mail.Message {
-	subject, text, err := mailtext.Render(kind, mailtext.Data{Holder: greeting(a), Email: a.Email, Issuer: c.issuer,
-		At: at.UTC().Format("2006-01-02 15:04:05"), Phone: MaskPhone(a.Phone), Support: c.supportContact})
+	return c.render(id, kind, a, mailtext.Data{}, at)
+}
+
+// render renders kind for account a with d's kind-specific fields (Count,
+// Factor) and the account's: holder, e-mail, issuer, at, masked phone,
+// support contact.
+func (c *Core) render(id, kind string, a accountRec, d mailtext.Data, at time.Time) mail.Message {
+	d.Holder, d.Email, d.Issuer, d.Phone, d.Support = greeting(a), a.Email, c.issuer, MaskPhone(a.Phone), c.supportContact
+	d.At = at.UTC().Format("2006-01-02 15:04:05")
+	subject, text, err := mailtext.Render(kind, d)
 	if err != nil {
 		// The catalog is embedded and tested: this is a programming error.
 		panic(err)
@@ -270,49 +277,17 @@ func greeting(a accountRec) string {
 	return a.Email
 }
 
-// factorNames are the factors as the owner's e-mail names them.
-var factorNames = map[string]string{
-	factorPassword: "password",
-	factorSMS:      "SMS code",
-	factorTOTP:     "authenticator app code",
-	factorRecovery: "recovery code",
-}
-
 // lockMessage tells the account holder that failed attempts locked the
 // account (the first lock of a streak) or, ev.capped, that the factor is
 // refused until support unlocks it; it names the support contact and
 // never the values tried (NIST SP 800-63B §5.2.2, RFC 4226 §7.2 "inform
 // the user").
 func (c *Core) lockMessage(id string, a accountRec, factor string, ev failEvent, at time.Time) mail.Message {
-	contact := c.supportContact
-	if contact == "" {
-		contact = "our support team"
-	}
-	what := fmt.Sprintf(`There were %d wrong attempts in a row at the %s of your %s Customer
-Portal account %s; the last at %s UTC. Further attempts are paused for a
-while (the pause grows with each new series of wrong attempts).`, ev.count, factorNames[factor], c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"))
-	subject := "Security alert: sign-in attempts on your account were paused"
+	kind := mailtext.Paused
 	if ev.capped {
-		subject = "Security alert: sign-in on your account is blocked until you contact support"
-		what = fmt.Sprintf(`There were %d wrong attempts in a row at the %s of your %s Customer
-Portal account %s; the last at %s UTC. To protect your account, this step
-is now blocked until our support team unblocks it.`, ev.count, factorNames[factor], c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"))
+		kind = mailtext.Blocked
 	}
-	return mail.Message{
-		ID:      id,
-		To:      a.Email,
-		Subject: subject,
-		Text: fmt.Sprintf(`Hello %s,
-
-%s
-
-If this was you, wait and try again later, or contact %s.
-If this was not you, someone may know your password: change it in the
-Customer Portal and contact %s.
-
-%s team
-`, greeting(a), what, contact, contact, c.issuer),
-	}
+	return c.render(id, kind, a, mailtext.Data{Count: ev.count, Factor: factor}, at)
 }
 
 // recoveryUsedMessage is the account-recovery notification of NIST SP
@@ -320,25 +295,5 @@ Customer Portal and contact %s.
 // the use) was used at at; left codes remain. It names neither the code
 // nor any secret, and says whom to contact when it was not the holder.
 func (c *Core) recoveryUsedMessage(id string, a accountRec, left int, at time.Time) mail.Message {
-	contact := c.supportContact
-	if contact == "" {
-		contact = "our support team"
-	}
-	return mail.Message{
-		ID:      id,
-		To:      a.Email,
-		Subject: "Security alert: a recovery code was used on your account",
-		Text: fmt.Sprintf(`Hello %s,
-
-One of the recovery codes of your %s Customer Portal account %s was used
-at %s UTC. It no longer works. Unused recovery codes left: %d.
-
-If this was you, no action is needed; you can make a new set of recovery
-codes under My Account > Account Security.
-If this was not you, someone has your password and a recovery code:
-change your password in the Customer Portal now and contact %s.
-
-%s team
-`, greeting(a), c.issuer, a.Email, at.UTC().Format("2006-01-02 15:04:05"), left, contact, c.issuer),
-	}
+	return c.render(id, mailtext.RecoveryUsed, a, mailtext.Data{Count: left}, at)
 }
