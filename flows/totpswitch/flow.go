@@ -656,7 +656,11 @@ func (f *Flow) sendSMS(ctx context.Context, t *turn) error {
 		// "Send a new code" once too often: the code already sent still
 		// counts, so the conversation waits for it instead of ending.
 		t.Goto(StateAwaitingSMSCode)
-		t.ask(bot.SecretSMSCode, "totp.sms_limit_keep", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC")}, t.cancelButton())
+		// The code prompt's buttons stay where they were ("Send a new
+		// code" first: pressed again it is refused the same way and sends
+		// nothing), so a habitual "1" never turns into Cancel.
+		t.ask(bot.SecretSMSCode, "totp.sms_limit_keep", map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC")},
+			t.Button("totp.button.resend", "resend"), t.cancelButton())
 		return nil
 	case errors.As(err, &locked):
 		f.lockedEnd(ctx, t, locked)

@@ -724,6 +724,12 @@ func TestSMSLimitIsNotCalledALock(t *testing.T) {
 	if !strings.Contains(r[0].Text, "Too many sign-in codes") || strings.Contains(r[0].Text, "failed attempts") {
 		t.Fatalf("reply %q", r[0].Text)
 	}
+	// The buttons stay where the code prompt had them: a sixth press of
+	// "Send a new code" is refused the same way and sends nothing.
+	if bs := r[0].Buttons; len(bs) != 2 || !strings.HasPrefix(bs[0].Data, "resend|") || !strings.HasPrefix(bs[1].Data, "cancel|") {
+		t.Fatalf("buttons at the SMS limit %+v, want resend first, then cancel", bs)
+	}
+	wantIDs(t, c.press("resend"), "totp.sms_limit_keep")
 	// The fifth code, already sent, still finishes the step.
 	c.wantState(totpswitch.StateAwaitingSMSCode)
 	if st := env.Core.Stats(); st.SMSSent != 5 {
