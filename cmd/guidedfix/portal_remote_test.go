@@ -187,7 +187,7 @@ func TestDemoRemotePortal(t *testing.T) {
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
 	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
 	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(portalDir, "outbox", "sms")}
-	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, smsCode: func() string {
+	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, pinned: true, smsCode: func() string {
 		for range 200 {
 			if c, ok := inbox.Latest(accs[0].phone); ok {
 				return c
@@ -198,7 +198,10 @@ func TestDemoRemotePortal(t *testing.T) {
 		return ""
 	}}
 	out, answers := runDemoAsUser(t, demoDir, demoOptions{portalURL: p.url, email: accs[0].email}, u)
-	if answers != 8 || !strings.Contains(out, "All done!") || !strings.Contains(out, "Remote portal "+p.url) {
+	// --email pins the account: 7 answers (no e-mail typed), the flow
+	// names the account it uses.
+	if answers != 7 || !strings.Contains(out, "All done!") || !strings.Contains(out, "Remote portal "+p.url) ||
+		!strings.Contains(out, "I will use the Customer Portal account registered to "+accs[0].email) {
 		t.Fatalf("%d answers, transcript:\n%s", answers, out)
 	}
 	p.stop(t)
@@ -372,7 +375,7 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
 	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
 	code := regexp.MustCompile(`\b[0-9]{6}\b`)
-	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, smsCode: func() string {
+	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, pinned: true, smsCode: func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(msgs) != 1 || msgs[0].To != accs[0].phone {
@@ -381,7 +384,7 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 		return code.FindString(msgs[0].Text)
 	}}
 	out, answers := runDemoAsUser(t, demoDir, demoOptions{portalURL: p.url, email: accs[0].email}, u)
-	if answers != 8 || !strings.Contains(out, "All done!") {
+	if answers != 7 || !strings.Contains(out, "All done!") {
 		t.Fatalf("%d answers, transcript:\n%s", answers, out)
 	}
 	p.stop(t)
