@@ -131,8 +131,8 @@ func TestTelegramFlowRemotePortal(t *testing.T) {
 		t.Errorf("%d SMS files, want the one code (not expired yet)", len(n))
 	}
 	e := accountEffects(t, portalDir, accs[0].email)
-	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.restores != 0 || e.alerts != 1 || e.confirmations != 1 {
-		t.Fatalf("effects %+v: want totp, 1 disable, 1 activation, 1 alert, 1 confirmation", e)
+	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.restores != 0 || e.alerts != 1 || e.confirmations != 1 || e.restoredMails != 0 {
+		t.Fatalf("effects %+v: want totp, 1 disable, 1 activation, no restore, 1 alert, 1 confirmation", e)
 	}
 	for _, f := range []string{"portal.db", "portal.key"} {
 		if _, err := os.Stat(filepath.Join(botDir, f)); !errors.Is(err, os.ErrNotExist) {
@@ -208,8 +208,8 @@ func TestDemoRemotePortal(t *testing.T) {
 	e := accountEffects(t, portalDir, accs[0].email)
 	// The default order (enroll-then-switch): the core swaps SMS for the
 	// app in one transaction, so nothing is disabled and no alert is sent.
-	if e.method != portal.MethodTOTP || e.disables != 0 || e.activations != 1 || e.alerts != 0 || e.confirmations != 1 {
-		t.Fatalf("effects %+v", e)
+	if e.method != portal.MethodTOTP || e.disables != 0 || e.activations != 1 || e.restores != 0 || e.alerts != 0 || e.confirmations != 1 || e.restoredMails != 0 {
+		t.Fatalf("effects %+v: want totp, 1 activation, no disable, restore or alert, 1 confirmation", e)
 	}
 	for _, f := range []string{"portal.db", "portal.key"} {
 		if _, err := os.Stat(filepath.Join(demoDir, f)); !errors.Is(err, os.ErrNotExist) {
@@ -394,8 +394,9 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 	if plog, _ := os.ReadFile(p.log); strings.Contains(string(plog), "file phone") || strings.Contains(string(plog), secret) {
 		t.Errorf("portal log warns of the file phone or holds the gateway secret:\n%s", plog)
 	}
-	if e := accountEffects(t, portalDir, accs[0].email); e.method != portal.MethodTOTP {
-		t.Fatalf("effects %+v", e)
+	if e := accountEffects(t, portalDir, accs[0].email); e.method != portal.MethodTOTP || e.disables != 0 || e.activations != 1 ||
+		e.restores != 0 || e.alerts != 0 || e.confirmations != 1 || e.restoredMails != 0 {
+		t.Fatalf("effects %+v: want totp, 1 activation, no disable, restore or alert, 1 confirmation", e)
 	}
 }
 
