@@ -100,3 +100,23 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// TestPinnedEmailOnEveryStart: Options.Email rides on the first start
+// event and on a typed /start, and on nothing else (the demo's --email).
+func TestPinnedEmailOnEveryStart(t *testing.T) {
+	var out bytes.Buffer
+	c := New(Options{In: strings.NewReader("hello\n/start\n"), Out: &out, Email: "ana@example.com"})
+	var got []string
+	handle := func(ctx context.Context, ev bot.Event) error {
+		got = append(got, fmt.Sprintf("%s:%s", ev.Kind, ev.Email))
+		return nil
+	}
+	noSession := func(context.Context) (*bot.Session, error) { return nil, bot.ErrNoSession }
+	if err := c.Run(context.Background(), handle, noSession); err != nil {
+		t.Fatal(err)
+	}
+	want := "start:ana@example.com,text:,start:ana@example.com"
+	if s := strings.Join(got, ","); !strings.HasPrefix(s, want) {
+		t.Fatalf("events %q, want them to begin %q", s, want)
+	}
+}

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +32,9 @@ func newBackupCmd(g *globalFlags) *cobra.Command {
 			"read transaction each) into DIR, created 0700 if missing, files 0600.\n" +
 			"While `guidedfix serve` runs on this data directory, the copies are made\n" +
 			"by the running process through the ops listener's loopback-only admin\n" +
-			"endpoint (POST /admin/backup); otherwise this command opens the files.\n" +
+			"endpoint (POST /admin/backup) at ops.listen (the loopback address for a\n" +
+			"listener on all interfaces); otherwise this command opens the files. It\n" +
+			"says which it did. DIR must be outside the data directory.\n" +
 			"The portal key that seals the TOTP secrets is NOT copied: keep it apart\n" +
 			"(DATA/portal.key, or portal.key in the configuration). See README, Backup.",
 		Args: cobra.ExactArgs(1),
@@ -51,9 +55,21 @@ func runBackup(ctx context.Context, out io.Writer, g *globalFlags, dir string) e
 	if err != nil {
 		return err
 	}
-	files, viaServe, err := backupViaOps(ctx, cfg.Ops.Listen, dir)
+	if err := checkBackupDir(dir, dataDir); err != nil {
+		return fmt.Errorf("%w: %w", ops.ErrBadBackupDir, err)
+	}
+	opsAddr := opsDialAddr(cfg.Ops.Listen)
+	files, viaServe, err := backupViaOps(ctx, opsAddr, dir)
 	if err != nil {
 		return err
+	}
+	switch {
+	case viaServe:
+		fmt.Fprintf(out, "The running serve made the copies (asked at ops.listen %s).\n", opsAddr)
+	case opsAddr == "":
+		fmt.Fprintf(out, "ops.listen is off: copying the databases of %s directly.\n", dataDir)
+	default:
+		fmt.Fprintf(out, "No serve answered at ops.listen %s: copying the databases of %s directly.\n", opsAddr, dataDir)
 	}
 	if !viaServe {
 		logf, err := os.OpenFile(filepath.Join(dataDir, "guidedfix.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -81,16 +97,90 @@ func runBackup(ctx context.Context, out io.Writer, g *globalFlags, dir string) e
 	return nil
 }
 
-// backupViaOps asks a serve process listening on opsListen to back up
-// into dir. viaServe is false, with no error, when nothing listens there
-// (or the listener is off).
-func backupViaOps(ctx context.Context, opsListen, dir string) (files []string, viaServe bool, err error) {
-	if opsListen == "off" || opsListen == "" {
+// opsDialAddr returns the host:port to reach the ops listener configured
+// as listen (ops.listen): "" when it is off, and the loopback address for
+// a listener on every interface (":9464", "0.0.0.0:9464", "[::]:9464"),
+// because the admin endpoint answers loopback peers only.
+func opsDialAddr(listen string) string {
+	if listen == "off" || listen == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if ip != nil && ip.To4() == nil {
+			return net.JoinHostPort("::1", port)
+		}
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return listen
+}
+
+// checkBackupDir refuses a backup directory that is the data directory
+// dataDir or anywhere inside it (symbolic links resolved, also for a
+// directory not created yet): a copy renamed over an open database cuts
+// the running process off its file, and a backup inside the data
+// directory is lost with it and copied into every later backup of it.
+func checkBackupDir(dir, dataDir string) error {
+	d, err := resolveExisting(dir)
+	if err != nil {
+		return err
+	}
+	data, err := resolveExisting(dataDir)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(data, d)
+	if err != nil {
+		return nil // different volumes: not inside
+	}
+	switch {
+	case rel == ".":
+		return fmt.Errorf("%s is the data directory: choose another directory", dir)
+	case rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)):
+		return fmt.Errorf("%s is inside the data directory %s: choose a directory outside it (a backup there is lost with the data directory)", dir, dataDir)
+	}
+	return nil
+}
+
+// resolveExisting returns the absolute path p with symbolic links
+// resolved in its longest existing prefix (the rest, not created yet, is
+// appended as written).
+func resolveExisting(p string) (string, error) {
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for {
+		r, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+}
+
+// backupViaOps asks a serve process whose ops listener is at opsAddr
+// (opsDialAddr) to back up into dir. viaServe is false, with no error,
+// when nothing listens there (or opsAddr is "", the listener off).
+func backupViaOps(ctx context.Context, opsAddr, dir string) (files []string, viaServe bool, err error) {
+	if opsAddr == "" {
 		return nil, false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+opsListen+"/admin/backup?dir="+url.QueryEscape(dir), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+opsAddr+"/admin/backup?dir="+url.QueryEscape(dir), nil)
 	if err != nil {
 		return nil, false, err
 	}
@@ -107,7 +197,7 @@ func backupViaOps(ctx context.Context, opsListen, dir string) (files []string, v
 		if body.Error == "" {
 			body.Error = resp.Status
 		}
-		return nil, true, fmt.Errorf("backup by the running serve (ops listener %s): %s", opsListen, body.Error)
+		return nil, true, fmt.Errorf("backup by the running serve (ops.listen %s): %s", opsAddr, body.Error)
 	}
 	return body.Files, true, nil
 }
@@ -116,9 +206,12 @@ func backupViaOps(ctx context.Context, opsListen, dir string) (files []string, v
 // of the same name: first DIR/.NAME.tmp, synced, then renamed, so a file
 // of that name is always a complete copy. It returns the paths written.
 //
-// It refuses the data directory itself: renaming a copy over a database
-// that is open would cut the running process off its file.
+// It refuses the data directory itself and any directory inside it
+// (checkBackupDir).
 func (a *app) backup(dir string) ([]string, error) {
+	if err := checkBackupDir(dir, a.dataDir); err != nil {
+		return nil, fmt.Errorf("%w: %w", ops.ErrBadBackupDir, err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: %w", ops.ErrBadBackupDir, err)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +55,7 @@ func TestBackupMidFlowRestoreAndFinish(t *testing.T) {
 	if err := runBackup(context.Background(), &out, &globalFlags{dataDir: first.dir}, backupDir); err != nil {
 		t.Fatalf("backup: %v\n%s", err, out.String())
 	}
-	want := ""
+	want := "The running serve made the copies (asked at ops.listen " + strings.TrimPrefix(first.base, "http://") + ").\n"
 	for _, f := range backupFiles {
 		want += "wrote " + filepath.Join(backupDir, f) + "\n"
 	}
@@ -117,5 +119,68 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBackupDirOutsideDataDirAndOpsAddressNamed: a backup directory inside
+// the data directory (directly, or through a symbolic link, created or
+// not) is refused with the reason and nothing is created; a sibling whose
+// name merely starts like it is fine. With nothing listening at ops.listen
+// the command says which address it asked before copying the files itself.
+func TestBackupDirOutsideDataDirAndOpsAddressNamed(t *testing.T) {
+	dataDir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := ln.Addr().String()
+	ln.Close()
+	t.Setenv("GUIDEDFIX_OPS__LISTEN", silent)
+	g := &globalFlags{dataDir: dataDir}
+	var out bytes.Buffer
+
+	inside := filepath.Join(dataDir, "backups", "today")
+	err = runBackup(context.Background(), &out, g, inside)
+	want := "backup directory: " + inside + " is inside the data directory " + dataDir + ": choose a directory outside it (a backup there is lost with the data directory)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("backup into a subfolder: %v\nwant %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "backups")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused backup created %s (%v)", filepath.Join(dataDir, "backups"), err)
+	}
+	link := filepath.Join(t.TempDir(), "data-link")
+	if err := os.Symlink(dataDir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := runBackup(context.Background(), &out, g, filepath.Join(link, "b")); err == nil || !strings.Contains(err.Error(), "is inside the data directory") {
+		t.Fatalf("backup into the data directory through a link: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("a refused backup printed %q", out.String())
+	}
+
+	sibling := dataDir + "-backup"
+	t.Cleanup(func() { os.RemoveAll(sibling) })
+	if err := runBackup(context.Background(), &out, g, sibling); err != nil {
+		t.Fatalf("backup into the sibling %s: %v", sibling, err)
+	}
+	want = "No serve answered at ops.listen " + silent + ": copying the databases of " + dataDir + " directly.\n"
+	for _, f := range backupFiles {
+		want += "wrote " + filepath.Join(sibling, f) + "\n"
+	}
+	if got, _, _ := strings.Cut(out.String(), "The portal key"); got != want {
+		t.Fatalf("backup said %q\nwant %q", out.String(), want)
+	}
+}
+
+func TestOpsDialAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"off": "", "": "", "127.0.0.1:9464": "127.0.0.1:9464", ":9464": "127.0.0.1:9464",
+		"0.0.0.0:9464": "127.0.0.1:9464", "[::]:9464": "[::1]:9464", "[::1]:9464": "[::1]:9464",
+		"10.0.0.5:9464": "10.0.0.5:9464", "localhost:9464": "localhost:9464",
+	} {
+		if got := opsDialAddr(in); got != want {
+			t.Errorf("opsDialAddr(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -38,8 +38,9 @@ func newDemoCmd(g *globalFlags) *cobra.Command {
 			"one answer per line, so it can also be driven through a pipe.\n\n" +
 			"With --portal-url (portal.url) it runs against a remote portal instead, e.g.\n" +
 			"`guidedfix portal serve` in another terminal, with the token portal.token:\n" +
-			"then --email names an account of that portal, its password is typed in the\n" +
-			"conversation, and SMS codes arrive where that portal sends them.",
+			"then --email names an account of that portal; the conversation uses it (no\n" +
+			"e-mail is asked), its password is typed, and SMS codes arrive where that\n" +
+			"portal sends them.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), g, cmd.InOrStdin(), cmd.OutOrStdout(), demoOptions{reset: reset, light: light, portalURL: portalURL, email: email})
@@ -93,7 +94,11 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 	} else if err := ensureDemoAccount(ctx, a.core, out, o.reset); err != nil {
 		return err
 	}
-	con := console.New(console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light})
+	co := console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light}
+	if a.core == nil {
+		co.Email = o.email // pinned: the flow asks only the password
+	}
+	con := console.New(co)
 	a.engine.Register(console.Channel, con)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

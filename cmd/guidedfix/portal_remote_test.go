@@ -131,8 +131,8 @@ func TestTelegramFlowRemotePortal(t *testing.T) {
 		t.Errorf("%d SMS files, want the one code (not expired yet)", len(n))
 	}
 	e := accountEffects(t, portalDir, accs[0].email)
-	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.restores != 0 || e.alerts != 1 || e.confirmations != 1 {
-		t.Fatalf("effects %+v: want totp, 1 disable, 1 activation, 1 alert, 1 confirmation", e)
+	if e.method != portal.MethodTOTP || e.disables != 1 || e.activations != 1 || e.restores != 0 || e.alerts != 1 || e.confirmations != 1 || e.restoredMails != 0 {
+		t.Fatalf("effects %+v: want totp, 1 disable, 1 activation, no restore, 1 alert, 1 confirmation", e)
 	}
 	for _, f := range []string{"portal.db", "portal.key"} {
 		if _, err := os.Stat(filepath.Join(botDir, f)); !errors.Is(err, os.ErrNotExist) {
@@ -187,7 +187,7 @@ func TestDemoRemotePortal(t *testing.T) {
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
 	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
 	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(portalDir, "outbox", "sms")}
-	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, smsCode: func() string {
+	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, pinned: true, smsCode: func() string {
 		for range 200 {
 			if c, ok := inbox.Latest(accs[0].phone); ok {
 				return c
@@ -198,15 +198,18 @@ func TestDemoRemotePortal(t *testing.T) {
 		return ""
 	}}
 	out, answers := runDemoAsUser(t, demoDir, demoOptions{portalURL: p.url, email: accs[0].email}, u)
-	if answers != 8 || !strings.Contains(out, "All done!") || !strings.Contains(out, "Remote portal "+p.url) {
+	// --email pins the account: 7 answers (no e-mail typed), the flow
+	// names the account it uses.
+	if answers != 7 || !strings.Contains(out, "All done!") || !strings.Contains(out, "Remote portal "+p.url) ||
+		!strings.Contains(out, "I will use the Customer Portal account registered to "+accs[0].email) {
 		t.Fatalf("%d answers, transcript:\n%s", answers, out)
 	}
 	p.stop(t)
 	e := accountEffects(t, portalDir, accs[0].email)
 	// The default order (enroll-then-switch): the core swaps SMS for the
 	// app in one transaction, so nothing is disabled and no alert is sent.
-	if e.method != portal.MethodTOTP || e.disables != 0 || e.activations != 1 || e.alerts != 0 || e.confirmations != 1 {
-		t.Fatalf("effects %+v", e)
+	if e.method != portal.MethodTOTP || e.disables != 0 || e.activations != 1 || e.restores != 0 || e.alerts != 0 || e.confirmations != 1 || e.restoredMails != 0 {
+		t.Fatalf("effects %+v: want totp, 1 activation, no disable, restore or alert, 1 confirmation", e)
 	}
 	for _, f := range []string{"portal.db", "portal.key"} {
 		if _, err := os.Stat(filepath.Join(demoDir, f)); !errors.Is(err, os.ErrNotExist) {
@@ -372,7 +375,7 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 	t.Setenv("GUIDEDFIX_DATA_DIR", "")
 	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", remoteToken)
 	code := regexp.MustCompile(`\b[0-9]{6}\b`)
-	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, smsCode: func() string {
+	u := &demoUser{t: t, email: accs[0].email, password: accs[0].password, pinned: true, smsCode: func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(msgs) != 1 || msgs[0].To != accs[0].phone {
@@ -381,7 +384,7 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 		return code.FindString(msgs[0].Text)
 	}}
 	out, answers := runDemoAsUser(t, demoDir, demoOptions{portalURL: p.url, email: accs[0].email}, u)
-	if answers != 8 || !strings.Contains(out, "All done!") {
+	if answers != 7 || !strings.Contains(out, "All done!") {
 		t.Fatalf("%d answers, transcript:\n%s", answers, out)
 	}
 	p.stop(t)
@@ -391,8 +394,9 @@ func TestDemoRemotePortalSMSGateway(t *testing.T) {
 	if plog, _ := os.ReadFile(p.log); strings.Contains(string(plog), "file phone") || strings.Contains(string(plog), secret) {
 		t.Errorf("portal log warns of the file phone or holds the gateway secret:\n%s", plog)
 	}
-	if e := accountEffects(t, portalDir, accs[0].email); e.method != portal.MethodTOTP {
-		t.Fatalf("effects %+v", e)
+	if e := accountEffects(t, portalDir, accs[0].email); e.method != portal.MethodTOTP || e.disables != 0 || e.activations != 1 ||
+		e.restores != 0 || e.alerts != 0 || e.confirmations != 1 || e.restoredMails != 0 {
+		t.Fatalf("effects %+v: want totp, 1 activation, no disable, restore or alert, 1 confirmation", e)
 	}
 }
 

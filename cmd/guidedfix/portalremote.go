@@ -212,7 +212,7 @@ func checkRemoteAccount(ctx context.Context, a *app, out io.Writer, o demoOption
 	if err != nil {
 		return fmt.Errorf("portal at %s: %w", a.cfg.Portal.URL, err)
 	}
-	fmt.Fprintf(out, "Remote portal %s — account %s (2FA: %s). Type its e-mail and password when asked; SMS codes arrive where that portal sends them.\n\n",
+	fmt.Fprintf(out, "Remote portal %s — account %s (2FA: %s). The demo uses this account: type its password when asked; SMS codes arrive where that portal sends them.\n\n",
 		a.cfg.Portal.URL, acc.Email, acc.Method)
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/telegram"
 	"guidedfix/bot"
+	"guidedfix/internal/config"
 	"guidedfix/internal/ops"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/support"
@@ -106,7 +107,24 @@ type serveOptions struct {
 	draining func()
 }
 
+// errNoPlatform is serve's answer when neither Telegram nor Slack is
+// configured.
+var errNoPlatform = errors.New("no chat platform is configured: set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN (see README), or try `guidedfix demo`")
+
 func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) error {
+	// The fatal checks first: without a platform, or with a setting out
+	// of range, nothing is opened, so no warning about the parts (the file
+	// SMS phone, the argon2 cost) comes before the reason serve does not
+	// start.
+	if cfg, _, err := loadConfig(g); err != nil {
+		return err
+	} else if cfg = serveOverrides(cfg, sf); cfg.Validate() != nil {
+		return cfg.Validate()
+	} else if err := checkStoreBackend(cfg, cfg.Portal.Remote()); err != nil {
+		return err
+	} else if !cfg.Telegram.Enabled() && !cfg.Slack.Enabled() {
+		return errNoPlatform
+	}
 	a, err := openApp(ctx, g, openOptions{engine: true, support: true, logOut: so.logOut, portalURL: sf.portalURL, wrapCore: so.wrapCore})
 	if err != nil {
 		return err
@@ -115,16 +133,9 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 	// A demo session abandoned in this data directory (the demo killed)
 	// ends here when its deadline passes: its QR image is deleted too.
 	a.engine.Register(console.Channel, console.Headless{QRDir: console.QRDir(a.dataDir), Logger: a.log})
-	cfg := a.cfg
-	if sf.telegramWebhookURL != "" {
-		cfg.Telegram.WebhookURL = sf.telegramWebhookURL
-	}
-	if sf.telegramListen != "" {
-		cfg.Telegram.Listen = sf.telegramListen
-	}
+	cfg := serveOverrides(a.cfg, sf)
 	if sf.debugListen != "" {
 		a.log.Warn("--debug-listen is deprecated: set ops.listen (GUIDEDFIX_OPS__LISTEN) instead", "listen", sf.debugListen)
-		cfg.Ops.Listen, cfg.Ops.Public = sf.debugListen, true
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -234,7 +245,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 		runners = append(runners, runner{"entry", run})
 	}
 	if len(runners) == 0 {
-		return errors.New("no chat platform is configured: set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN (see README), or try `guidedfix demo`")
+		return errNoPlatform
 	}
 	a.log.Info("guidedfix serving", "version", version, "data_dir", a.dataDir, "config", cfg)
 
@@ -393,4 +404,23 @@ func prune(ctx context.Context, a *app, interval time.Duration) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// serveOverrides returns cfg with serve's flags applied: --portal-url,
+// --telegram-webhook-url, --telegram-listen and the deprecated
+// --debug-listen (ops.listen, public).
+func serveOverrides(cfg config.Config, sf serveFlags) config.Config {
+	if sf.portalURL != "" {
+		cfg.Portal.URL = sf.portalURL
+	}
+	if sf.telegramWebhookURL != "" {
+		cfg.Telegram.WebhookURL = sf.telegramWebhookURL
+	}
+	if sf.telegramListen != "" {
+		cfg.Telegram.Listen = sf.telegramListen
+	}
+	if sf.debugListen != "" {
+		cfg.Ops.Listen, cfg.Ops.Public = sf.debugListen, true
+	}
+	return cfg
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +66,38 @@ func TestServeWithoutPlatformSaysWhatToDo(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatal("unexpected cancel")
+	}
+}
+
+// TestServeWithoutPlatformFailsFirst: the missing platform is the first
+// and only thing serve says — no warning about the file SMS phone (the
+// embedded core with no gateway) or anything else comes before it, and
+// no database is opened.
+func TestServeWithoutPlatformFailsFirst(t *testing.T) {
+	t.Setenv("TELEGRAM_BOT_TOKEN", "")
+	t.Setenv("SLACK_BOT_TOKEN", "")
+	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB", "1024") // below OWASP: would warn too
+	t.Setenv("GUIDEDFIX_PORTAL__ARGON2__TIME", "1")
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	err := serve(context.Background(), &globalFlags{dataDir: dir}, serveFlags{}, serveOptions{logOut: &logs})
+	if !errors.Is(err, errNoPlatform) {
+		t.Fatalf("err %v, want errNoPlatform", err)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("serve logged before refusing to start:\n%s", logs.String())
+	}
+	for _, f := range []string{"portal.db", "sessions.db", "support.db"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists (%v): serve opened the databases before its fatal check", f, err)
+		}
+	}
+	// A platform, but a flag's value out of range: refused before any
+	// warning as well.
+	t.Setenv("TELEGRAM_BOT_TOKEN", procToken)
+	err = serve(context.Background(), &globalFlags{dataDir: dir}, serveFlags{telegramWebhookURL: "http://bot.example.com/hook"}, serveOptions{logOut: &logs})
+	if err == nil || !strings.Contains(err.Error(), "telegram.webhook_url") || logs.Len() != 0 {
+		t.Fatalf("err %v, logs %q; want a telegram.webhook_url error and no log line", err, logs.String())
 	}
 }
 

@@ -8,17 +8,35 @@ import (
 )
 
 // commit may be set at build time with -ldflags "-X main.commit=…" where
-// the build has no VCS stamp (a Docker build without .git).
+// the build has no VCS stamp (a Docker build without .git, a git worktree
+// or GOFLAGS=-buildvcs=false).
 var commit = ""
 
-// versionText returns three lines: "guidedfix VERSION" (-ldflags
-// "-X main.version=…", else the module version, else "dev"), "commit
-// REVISION (TIME[, modified])" from the build's VCS stamp
-// (runtime/debug.ReadBuildInfo, go build's -buildvcs), else "commit
-// REVISION" from main.commit, or "commit unknown", and "go GOVERSION".
+// noStamp ends "commit unknown" when the binary carries neither a VCS
+// stamp nor main.commit, saying how to get one.
+const noStamp = "unknown (no VCS stamp: build in a git clone, where go build stamps it, " +
+	"or add -ldflags \"-X main.commit=$(git rev-parse HEAD)\")"
+
+// versionText returns the `guidedfix version` text of this binary:
+// versionFrom of runtime/debug.ReadBuildInfo.
 func versionText() string {
-	v, commit := version, cmp.Or(commit, "unknown")
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
+	}
+	return versionFrom(bi, version, commit)
+}
+
+// versionFrom returns three lines: "guidedfix VERSION" (ldVersion from
+// -ldflags "-X main.version=…" unless "dev", else the module version of
+// bi when it is not "(devel)", else "dev"); "commit REVISION (TIME[,
+// modified])" from bi's VCS stamp (vcs.revision, vcs.time, vcs.modified:
+// go build's -buildvcs), else "commit REVISION" from ldCommit (-X
+// main.commit=…), else "commit unknown (…how to stamp it)"; and
+// "go GOVERSION". bi may be nil (no build information).
+func versionFrom(bi *debug.BuildInfo, ldVersion, ldCommit string) string {
+	v, c := cmp.Or(ldVersion, "dev"), cmp.Or(ldCommit, noStamp)
+	if bi != nil {
 		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			v = bi.Main.Version
 		}
@@ -35,9 +53,12 @@ func versionText() string {
 				}
 			}
 		}
-		if rev != "" {
-			commit = fmt.Sprintf("%s (%s%s)", rev, at, modified)
+		switch {
+		case rev != "" && at != "":
+			c = fmt.Sprintf("%s (%s%s)", rev, at, modified)
+		case rev != "":
+			c = rev + modified
 		}
 	}
-	return fmt.Sprintf("guidedfix %s\ncommit %s\ngo %s\n", v, commit, runtime.Version())
+	return fmt.Sprintf("guidedfix %s\ncommit %s\ngo %s\n", v, c, runtime.Version())
 }

@@ -396,6 +396,10 @@ type SlackConfig struct {
 	// SupportChannel is the channel support teams hand off from and
 	// watch progress in (a channel ID such as "C0123ABCD").
 	SupportChannel string `koanf:"support_channel"`
+	// HandoffTTL is how long a hand-off link an agent creates can be
+	// opened (default 10 min, at most 10 min: security checklist §5 #22,
+	// NIST SP 800-63B §6.1.2.3).
+	HandoffTTL time.Duration `koanf:"handoff_ttl"`
 	// StaffUserIDs are the Slack user IDs ("U…" or "W…") treated as
 	// staff. In the environment: comma-separated.
 	StaffUserIDs []string `koanf:"staff_user_ids"`
@@ -427,7 +431,7 @@ func Default() Config {
 			SweepInterval: 5 * time.Second,
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
-		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket", HandoffTTL: 10 * time.Minute},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
 		Store:    defaultStore(),

@@ -62,7 +62,7 @@ func TestDefaults(t *testing.T) {
 			SweepInterval: 5 * time.Second,
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
-		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket"},
+		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket", HandoffTTL: 10 * time.Minute},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
 		Store: StoreConfig{Backend: "bbolt", Etcd: EtcdConfig{Prefix: "/guidedfix/", DialTimeout: 5 * time.Second,
@@ -135,6 +135,7 @@ slack:
   command: /fix
   mode: http
   support_channel: C0123ABCD
+  handoff_ttl: 5m
   staff_user_ids: [U012AB3CD, W0456EF7G]
   staff_group: S0789
 store:
@@ -173,7 +174,7 @@ func TestFileOverrides(t *testing.T) {
 			WebhookSecret: "file_webhook_secret-1", BotUsername: "ExampleFixBot"},
 		Slack: SlackConfig{BotToken: "xoxb-file-bot-token", AppToken: "xapp-file-app-token", SigningSecret: "file-signing-secret",
 			APIURL: "http://127.0.0.1:9000/api/", Listen: "127.0.0.1:3001", Command: "/fix", Mode: "http",
-			SupportChannel: "C0123ABCD", StaffUserIDs: []string{"U012AB3CD", "W0456EF7G"}, StaffGroup: "S0789"},
+			SupportChannel: "C0123ABCD", HandoffTTL: 5 * time.Minute, StaffUserIDs: []string{"U012AB3CD", "W0456EF7G"}, StaffGroup: "S0789"},
 		Entry: EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:   OpsConfig{Listen: "127.0.0.1:9464"},
 		Store: StoreConfig{Backend: "etcd", Etcd: EtcdConfig{Endpoints: []string{"https://etcd-1:2379", "https://etcd-2:2379"},
@@ -372,6 +373,8 @@ func TestValidateRejects(t *testing.T) {
 		{"idle above max", func(c *Config) { c.Flow.IdleTimeout = 25 * time.Minute }, "flow.idle_timeout: 25m0s must be positive and at most flow.max_duration"},
 		{"reminder after idle", func(c *Config) { c.Flow.ReminderAfter = 15 * time.Minute }, "flow.reminder_after: 15m0s"},
 		{"sweep zero", func(c *Config) { c.Flow.SweepInterval = 0 }, "flow.sweep_interval: 0s"},
+		{"handoff ttl above 10 min", func(c *Config) { c.Slack.HandoffTTL = 10*time.Minute + time.Second }, "slack.handoff_ttl: 10m1s must be positive and at most 10m"},
+		{"handoff ttl zero", func(c *Config) { c.Slack.HandoffTTL = 0 }, "slack.handoff_ttl: 0s must be positive"},
 		{"order", func(c *Config) { c.Flow.Order = "random" }, `flow.order: "random"`},
 		{"telegram api url", func(c *Config) { c.Telegram.APIURL = "api.telegram.org" }, `telegram.api_url: "api.telegram.org" is not an http:// or https:// URL`},
 		{"webhook http", func(c *Config) { c.Telegram.Token, c.Telegram.WebhookURL = "1:t", "http://bot.example.com/hook" }, "telegram.webhook_url: \"http://bot.example.com/hook\" is not an https:// URL"},
@@ -551,8 +554,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 76 {
-		t.Fatalf("%d keys, want 76", len(keys))
+	if len(keys) != 77 {
+		t.Fatalf("%d keys, want 77", len(keys))
 	}
 }
 

@@ -125,8 +125,10 @@ var help = map[string]string{
 	"slack.command":         "The slash command.",
 	"slack.mode":            "socket (Socket Mode, no public URL needed) or http (Events API over HTTP).",
 	"slack.support_channel": "Channel ID (C…) support staff hand off from and watch progress in.",
-	"slack.staff_user_ids":  "Slack user IDs (U… or W…) treated as staff; in the environment comma-separated.",
-	"slack.staff_group":     "Slack user group whose members are treated as staff.",
+	"slack.handoff_ttl": "How long a hand-off link can be opened after the agent creates it; " +
+		"> 0 and at most 10m (single-use links live 10 minutes at most).",
+	"slack.staff_user_ids": "Slack user IDs (U… or W…) treated as staff; in the environment comma-separated.",
+	"slack.staff_group":    "Slack user group whose members are treated as staff.",
 	"ops": "The operator's listener of serve: /metrics, /healthz, /readyz, /debug/pprof/, /debug/vars " +
 		"and POST /admin/backup.",
 	"ops.listen": "host:port of the ops listener, or off. A non-loopback address needs ops.public.",

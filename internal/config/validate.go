@@ -8,6 +8,7 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Validate reports every setting that is out of range, as one error per
@@ -34,7 +35,8 @@ import (
 // is empty or an http(s) URL, slack.app_token starts with "xapp-", an
 // enabled Slack adapter has slack.app_token in socket mode and
 // slack.signing_secret in http mode, app token or signing secret need
-// slack.bot_token, slack.staff_user_ids are user IDs (U… or W…);
+// slack.bot_token, slack.staff_user_ids are user IDs (U… or W…),
+// 0 < slack.handoff_ttl ≤ 10 min;
 // portal.url is empty or an https URL (http only on a loopback host, so
 // the service token never crosses a network in clear), portal.timeout >
 // 0, portal.client_cert and portal.client_key come together,
@@ -155,6 +157,9 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(sl.Command, "/") || len(sl.Command) < 2 || strings.ContainsAny(sl.Command, " \t\r\n") {
 		bad("slack.command", "%q must be '/' followed by a name without spaces", sl.Command)
+	}
+	if sl.HandoffTTL <= 0 || sl.HandoffTTL > 10*time.Minute {
+		bad("slack.handoff_ttl", "%s must be positive and at most 10m (a hand-off link is single-use and short-lived)", sl.HandoffTTL)
 	}
 	if sl.APIURL != "" {
 		if err := checkURL(sl.APIURL, false); err != nil {

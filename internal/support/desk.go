@@ -84,6 +84,9 @@ type Desk struct {
 	Logger *slog.Logger
 	// SupportContact ends the hand-off e-mail (mail.support_contact).
 	SupportContact string
+	// HandoffTTL is how long a hand-off link can be opened
+	// (slack.handoff_ttl); ≤ 0 means DefaultHandoffTTL (10 min).
+	HandoffTTL time.Duration
 }
 
 var _ bot.Support = (*Desk)(nil)
@@ -120,7 +123,7 @@ func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUs
 		return "", Handoff{}, err
 	}
 	h, token, err := d.Store.CreateHandoff(ctx, Handoff{AccountID: acc.ID, Email: acc.Email, Flow: "totpswitch",
-		CreatedBy: staffChannel + ":" + staffUser, Ticket: ticket})
+		CreatedBy: staffChannel + ":" + staffUser, Ticket: ticket}, d.HandoffTTL)
 	if err != nil {
 		return "", Handoff{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
@@ -87,6 +88,28 @@ func TestHandOffMailsDeepLink(t *testing.T) {
 	}
 	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:2"); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("reuse by another conversation: %v", err)
+	}
+}
+
+// TestHandOffLinkLivesTheConfiguredTTL: the desk's HandoffTTL
+// (slack.handoff_ttl) bounds the link it mails, and without one the link
+// lives DefaultHandoffTTL (10 min, checklist §5 #22).
+func TestHandOffLinkLivesTheConfiguredTTL(t *testing.T) {
+	d, env, _ := newDesk(t)
+	env.AddAccount(t, "kim@example.com", portal.MethodSMS)
+	_, h, err := d.HandOff(context.Background(), "kim@example.com", "", "slack", "U1")
+	if err != nil || !h.ExpiresAt.Equal(env.Clock.Now().Add(10*time.Minute)) {
+		t.Fatalf("default: expires %v (now %v), %v", h.ExpiresAt, env.Clock.Now(), err)
+	}
+	d.HandoffTTL = 3 * time.Minute
+	link, h, err := d.HandOff(context.Background(), "kim@example.com", "", "slack", "U1")
+	if err != nil || !h.ExpiresAt.Equal(env.Clock.Now().Add(3*time.Minute)) {
+		t.Fatalf("3 min: expires %v, %v", h.ExpiresAt, err)
+	}
+	env.Clock.Advance(3*time.Minute + time.Second)
+	token := link[strings.Index(link, "start=")+len("start="):]
+	if _, err := d.Store.Redeem(context.Background(), token, "telegram:9"); !errors.Is(err, support.ErrInvalidToken) {
+		t.Fatalf("3 min link at 3:01: %v", err)
 	}
 }
 

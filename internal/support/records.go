@@ -1,6 +1,9 @@
 package support
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Records is the support store contract the Desk and the commands use:
 // hand-offs (single-use tokens stored as hashes), the escalation thread of
@@ -10,9 +13,10 @@ import "context"
 // several replicas. Every method is safe for concurrent use and
 // behaves as the *Store method of the same name documents.
 type Records interface {
-	// CreateHandoff stores h (new id, creation and expiry times) and
-	// returns it with its token; only the token's hash is stored.
-	CreateHandoff(ctx context.Context, h Handoff) (Handoff, string, error)
+	// CreateHandoff stores h (new id, creation time, expiry ttl later —
+	// DefaultHandoffTTL for ttl ≤ 0, see HandoffExpiry) and returns it
+	// with its token; only the token's hash is stored.
+	CreateHandoff(ctx context.Context, h Handoff, ttl time.Duration) (Handoff, string, error)
 	// Redeem uses token once for conversation conv, atomically; an
 	// unknown, used or expired token gives ErrInvalidToken.
 	Redeem(ctx context.Context, token, conv string) (Handoff, error)

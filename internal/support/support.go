@@ -25,8 +25,20 @@ import (
 	bberrors "go.etcd.io/bbolt/errors"
 )
 
-// HandoffTTL is how long a hand-off token can be used: 24 hours.
-const HandoffTTL = 24 * time.Hour
+// DefaultHandoffTTL is how long a hand-off token can be used when the
+// caller gives no lifetime: 10 minutes, the longest the security checklist
+// (§5 #22, NIST SP 800-63B §6.1.2.3) allows for a single-use link.
+const DefaultHandoffTTL = 10 * time.Minute
+
+// HandoffExpiry returns when a hand-off created at now with lifetime ttl
+// expires: now + ttl, or now + DefaultHandoffTTL when ttl ≤ 0. Every
+// Records implementation uses it, so all stores agree.
+func HandoffExpiry(now time.Time, ttl time.Duration) time.Time {
+	if ttl <= 0 {
+		ttl = DefaultHandoffTTL
+	}
+	return now.Add(ttl)
+}
 
 // Errors of the support store.
 var (
@@ -145,9 +157,10 @@ func tokenKey(token string) []byte {
 
 // CreateHandoff stores a hand-off for accountID and returns it with its
 // token: 32 random bytes in base64url (43 characters of [A-Za-z0-9_-], so
-// it fits a Telegram deep link's 64-character start payload). Only the
-// token's hash is stored; the token is returned once.
-func (s *Store) CreateHandoff(ctx context.Context, h Handoff) (Handoff, string, error) {
+// it fits a Telegram deep link's 64-character start payload). The token
+// can be redeemed for ttl from now (DefaultHandoffTTL when ttl ≤ 0). Only
+// the token's hash is stored; the token is returned once.
+func (s *Store) CreateHandoff(ctx context.Context, h Handoff, ttl time.Duration) (Handoff, string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return Handoff{}, "", err
@@ -159,7 +172,7 @@ func (s *Store) CreateHandoff(ctx context.Context, h Handoff) (Handoff, string, 
 	}
 	now := s.now().UTC()
 	h.ID = "ho_" + base64.RawURLEncoding.EncodeToString(id)
-	h.CreatedAt, h.ExpiresAt = now, now.Add(HandoffTTL)
+	h.CreatedAt, h.ExpiresAt = now, HandoffExpiry(now, ttl)
 	h.UsedAt, h.Conversation, h.Outcome = time.Time{}, "", ""
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		if err := putJSON(tx.Bucket(bHandoffs), []byte(h.ID), h); err != nil {

@@ -32,14 +32,14 @@ func open(t *testing.T) (*support.Store, *portaltest.Clock, string) {
 func TestHandoffTokenSingleUseAndHashed(t *testing.T) {
 	s, _, path := open(t)
 	ctx := context.Background()
-	h, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1", Email: "ana@example.com", Flow: "totpswitch", CreatedBy: "slack:U1", Ticket: "T-42"})
+	h, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1", Email: "ana@example.com", Flow: "totpswitch", CreatedBy: "slack:U1", Ticket: "T-42"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(token) {
 		t.Fatalf("token %q is not 43 base64url characters", token)
 	}
-	if !h.ExpiresAt.Equal(portaltest.Start.Add(24 * time.Hour)) {
+	if !h.ExpiresAt.Equal(portaltest.Start.Add(10 * time.Minute)) {
 		t.Fatalf("expires %v", h.ExpiresAt)
 	}
 	got, err := s.Redeem(ctx, token, "telegram:42")
@@ -66,23 +66,43 @@ func TestHandoffTokenSingleUseAndHashed(t *testing.T) {
 	}
 }
 
-func TestHandoffTokenExpiresAfter24h(t *testing.T) {
+// TestHandoffTokenExpiresAfter10Minutes is security checklist §5 #22
+// ("10:01 → rejected"): with the default lifetime a token redeems at
+// 10:00 minus a second and is refused at 10:01; a configured shorter
+// lifetime (slack.handoff_ttl) is honoured the same way.
+func TestHandoffTokenExpiresAfter10Minutes(t *testing.T) {
 	s, clk, _ := open(t)
 	ctx := context.Background()
-	_, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"})
+	_, early, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(24 * time.Hour)
-	if _, err := s.Redeem(ctx, token, "telegram:1"); !errors.Is(err, support.ErrInvalidToken) {
-		t.Fatalf("after 24 h: %v", err)
+	_, late, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, shortTok, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc2"}, 2*time.Minute)
+	if err != nil || !short.ExpiresAt.Equal(portaltest.Start.Add(2*time.Minute)) {
+		t.Fatalf("2 min hand-off: %+v %v", short, err)
+	}
+	clk.Advance(2*time.Minute + time.Second)
+	if _, err := s.Redeem(ctx, shortTok, "telegram:3"); !errors.Is(err, support.ErrInvalidToken) {
+		t.Fatalf("2 min hand-off at 2:01: %v", err)
+	}
+	clk.Advance(10*time.Minute - time.Second - (2*time.Minute + time.Second))
+	if _, err := s.Redeem(ctx, early, "telegram:1"); err != nil {
+		t.Fatalf("at 9:59: %v", err)
+	}
+	clk.Advance(2 * time.Second)
+	if _, err := s.Redeem(ctx, late, "telegram:2"); !errors.Is(err, support.ErrInvalidToken) {
+		t.Fatalf("at 10:01: %v", err)
 	}
 }
 
 func TestConcurrentRedeemOneWins(t *testing.T) {
 	s, _, _ := open(t)
 	ctx := context.Background()
-	_, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"})
+	_, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +234,7 @@ func TestEscalationClaimAndThread(t *testing.T) {
 func TestHandoffBoundToFirstConversation(t *testing.T) {
 	s, clock, _ := open(t)
 	ctx := context.Background()
-	h, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"})
+	h, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +260,7 @@ func TestHandoffBoundToFirstConversation(t *testing.T) {
 		}
 	}
 	// Expiry ends the reopening too.
-	h2, token2, _ := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc2"})
+	h2, token2, _ := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc2"}, 0)
 	if _, err := s.Redeem(ctx, token2, "telegram:3"); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -126,9 +127,10 @@ func (p *Support) stm(ctx context.Context, apply func(*rmwTx) error) error {
 }
 
 // CreateHandoff stores a hand-off for h.AccountID and returns it with its
-// token (32 random bytes, base64url); as support.Store.CreateHandoff. It
+// token (32 random bytes, base64url), redeemable for ttl
+// (support.DefaultHandoffTTL when ttl ≤ 0); as support.Store.CreateHandoff. It
 // fails for a closed store or an unreachable cluster.
-func (p *Support) CreateHandoff(ctx context.Context, h support.Handoff) (support.Handoff, string, error) {
+func (p *Support) CreateHandoff(ctx context.Context, h support.Handoff, ttl time.Duration) (support.Handoff, string, error) {
 	if err := p.s.check(ctx, "create hand-off"); err != nil {
 		return support.Handoff{}, "", err
 	}
@@ -139,7 +141,7 @@ func (p *Support) CreateHandoff(ctx context.Context, h support.Handoff) (support
 	_, _ = rand.Read(id)
 	now := p.s.now().UTC()
 	h.ID = "ho_" + base64.RawURLEncoding.EncodeToString(id)
-	h.CreatedAt, h.ExpiresAt = now, now.Add(support.HandoffTTL)
+	h.CreatedAt, h.ExpiresAt = now, support.HandoffExpiry(now, ttl)
 	h.UsedAt, h.Conversation, h.Outcome = support.Handoff{}.UsedAt, "", ""
 	body, err := json.Marshal(h)
 	if err != nil {

@@ -29,11 +29,11 @@ func TestSupportRecords(t *testing.T) {
 	b := etcdstore.NewSupport(openStore(t, etcdstore.Options{Now: clock.Now, Prefix: prefix}))
 	ctx := context.Background()
 
-	h, token, err := a.CreateHandoff(ctx, support.Handoff{AccountID: "acc-1", Email: "a@example.com", Flow: "totpswitch", CreatedBy: "slack:U1"})
+	h, token, err := a.CreateHandoff(ctx, support.Handoff{AccountID: "acc-1", Email: "a@example.com", Flow: "totpswitch", CreatedBy: "slack:U1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(token) != 43 || !strings.HasPrefix(h.ID, "ho_") || !h.ExpiresAt.Equal(clock.Now().Add(support.HandoffTTL)) {
+	if len(token) != 43 || !strings.HasPrefix(h.ID, "ho_") || !h.ExpiresAt.Equal(clock.Now().Add(support.DefaultHandoffTTL)) {
 		t.Fatalf("hand-off %+v token length %d", h, len(token))
 	}
 	var wg sync.WaitGroup
@@ -73,11 +73,11 @@ func TestSupportRecords(t *testing.T) {
 	if got, _ := a.Handoff(ctx, h.ID); got.Outcome != "completed" {
 		t.Fatalf("outcome %q after a failed Update", got.Outcome)
 	}
-	_, late, err := a.CreateHandoff(ctx, support.Handoff{AccountID: "acc-2"})
+	_, late, err := a.CreateHandoff(ctx, support.Handoff{AccountID: "acc-2"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(support.HandoffTTL)
+	clock.Advance(support.DefaultHandoffTTL)
 	if _, err := b.Redeem(ctx, late, "telegram:5"); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("expired Redeem = %v, want ErrInvalidToken", err)
 	}
