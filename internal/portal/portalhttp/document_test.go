@@ -15,6 +15,7 @@ import (
 
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/portalhttp"
+	"guidedfix/internal/portal/portaltest"
 )
 
 const docPath = "../../../api/portal.openapi.yaml"
@@ -144,5 +145,15 @@ func TestGeneratedCodeFresh(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("gen/portal.gen.go is stale against api/portal.openapi.yaml: run go generate ./internal/portal/portalhttp/...")
+	}
+}
+
+// TestRequestBodiesRefused: the server answers every malformed body the
+// document's "Request bodies" section describes with 400 invalid-request
+// and binds no Idempotency-Key to it (portaltest.CheckRequestBodies).
+func TestRequestBodiesRefused(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	if n := portaltest.CheckRequestBodies(t, docPath, e.url, testToken); n != 133 {
+		t.Fatalf("%d malformed requests sent, want 133 (the whole document's)", n)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"guidedfix/internal/portal"
@@ -127,18 +129,58 @@ func (s *server) write(w http.ResponseWriter, r *http.Request, rp reply) {
 	s.opts.Logger.Debug("portal request", "method", r.Method, "path", r.URL.Path, "status", rp.status, "problem", rp.ptype)
 }
 
-// decode reads the JSON body into v; on failure it answers 400 and returns
-// false. It returns the raw body for the replay fingerprint.
+// decode reads the JSON body into v (a generated request struct); on
+// failure it answers 400 invalid-request and returns false. A body that is
+// not a JSON object, gives a member the wrong JSON type, or lacks a
+// required member (a field of v without omitempty) or sets it to null is
+// refused, as the document's "Request bodies" says: before any core call
+// and before the Idempotency-Key is looked at, so nothing is counted,
+// changed or bound to the key. It returns the raw body for the replay
+// fingerprint.
 func (s *server) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err == nil {
-		err = json.Unmarshal(b, v)
-	}
 	if err != nil {
-		s.write(w, r, s.fail(&invalidRequest{msg: "the body is not the operation's JSON object"}))
+		s.write(w, r, s.fail(&invalidRequest{msg: "the body could not be read"}))
+		return nil, false
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(b, &members) != nil || members == nil {
+		s.write(w, r, s.fail(&invalidRequest{msg: "the body is not a JSON object"}))
+		return nil, false
+	}
+	if name := missingMember(members, v); name != "" {
+		s.write(w, r, s.fail(&invalidRequest{msg: "the required member " + name + " is missing or null"}))
+		return nil, false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		s.write(w, r, s.fail(&invalidRequest{msg: "a member has the wrong JSON type for the operation's schema"}))
 		return nil, false
 	}
 	return b, true
+}
+
+// missingMember returns the JSON name of the first required member of the
+// struct v points to (a field whose json tag has no omitempty: how
+// oapi-codegen writes a schema's required properties) that members lacks
+// or holds as null, or "" when all are there.
+func missingMember(members map[string]json.RawMessage, v any) string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || strings.Contains(","+opts+",", ",omitempty,") {
+			continue
+		}
+		if raw, ok := members[name]; !ok || string(raw) == "null" {
+			return name
+		}
+	}
+	return ""
 }
 
 // checkKey answers 400 for an Idempotency-Key outside 1..200 bytes.

@@ -223,7 +223,9 @@ func (q *req) decode(v any, required ...string) *problem {
 		return p
 	}
 	for _, k := range required {
-		if _, ok := m[k]; !ok {
+		// The document's "Request bodies": a required member that is
+		// missing or null is invalid-request.
+		if raw, ok := m[k]; !ok || string(raw) == "null" {
 			p := prob(pInvalid)
 			p.Detail = k + " is required"
 			return p
@@ -236,6 +238,11 @@ func (q *req) decode(v any, required ...string) *problem {
 	}
 	return nil
 }
+
+// changeOps are the operations whose key names a change (the document's
+// "Idempotency").
+var changeOps = map[string]bool{"sendSMSChallenge": true, "disable2FA": true, "restoreFactor": true,
+	"beginTOTPEnrollment": true, "confirmTOTPEnrollment": true}
 
 type handlerFunc func(q *req) (status int, v any, p *problem)
 
@@ -277,7 +284,9 @@ func (s *teamServer) op(name string, keyed bool, h handlerFunc) http.HandlerFunc
 				writeProblem(w, p)
 				return
 			}
-			fp = hex.EncodeToString(s.mac("fp", name, string(body)))
+			// The document's "Idempotency": another operation, body or
+			// Guidedfix-Source under the same key is a mismatch.
+			fp = hex.EncodeToString(s.mac("fp", name, q.source, string(body)))
 			if rec, ok := s.idem[key]; ok {
 				if subtle.ConstantTimeCompare([]byte(rec.fingerprint), []byte(fp)) != 1 {
 					writeProblem(w, prob(pIdemMis))
@@ -299,7 +308,10 @@ func (s *teamServer) op(name string, keyed bool, h handlerFunc) http.HandlerFunc
 		} else if v != nil {
 			out, _ = json.Marshal(v)
 		}
-		if keyed && status != http.StatusInternalServerError {
+		// Bound to the key: every answer but a 5xx and invalid-request;
+		// for a change operation only the change (a refused change binds
+		// nothing, so its retry runs again).
+		if keyed && status != http.StatusInternalServerError && (p == nil || (p.Type != prob(pInvalid).Type && !changeOps[name])) {
 			s.idem[key] = &idemRec{fingerprint: fp, status: status, ctype: ctype, body: out}
 		}
 		if p != nil && p.RetryAfter != nil {
