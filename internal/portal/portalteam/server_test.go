@@ -315,7 +315,8 @@ func (s *teamServer) op(name string, keyed bool, h handlerFunc) http.HandlerFunc
 			s.idem[key] = &idemRec{fingerprint: fp, status: status, ctype: ctype, body: out}
 		}
 		if p != nil && p.RetryAfter != nil {
-			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(*p.RetryAfter).Seconds()+0.999)))
+			// Delay-seconds, rounded up, at least 1 (document "Retry-After").
+			w.Header().Set("Retry-After", strconv.Itoa(max(int(time.Until(*p.RetryAfter).Seconds()+0.999), 1)))
 		}
 		if out != nil {
 			w.Header().Set("Content-Type", ctype)
