@@ -241,6 +241,7 @@ func TestRemotePortalOrderFromCapabilities(t *testing.T) {
 		{portal.Capabilities{ContractVersion: "1"}, "enroll-then-switch", "neither the atomic switch nor restore support", ""},
 		{portal.Capabilities{ContractVersion: "1", RestoreFactor: true}, "enroll-then-switch", "", "running disable-then-enroll"},
 		{portal.Capabilities{ContractVersion: "1", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", "", ""},
+		{portal.Capabilities{ContractVersion: "2", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", `contract version "2"`, ""},
 	} {
 		caps := tc.caps
 		srv := httptest.NewServer(portalhttp.Server(core, portalhttp.ServerOptions{Tokens: []string{remoteToken}, Capabilities: &caps}))
