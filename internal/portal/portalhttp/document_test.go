@@ -266,3 +266,12 @@ func TestProblemsListed(t *testing.T) {
 		t.Fatalf("the conformance suite drew only %d distinct (path, problem) answers", answered)
 	}
 }
+
+// TestPasswordLimitsAsDocumented: the embedded core over HTTP applies the
+// document's per-source and per-account password limits
+// (portaltest.CheckPasswordLimits; the team portal runs the same check).
+func TestPasswordLimitsAsDocumented(t *testing.T) {
+	e := newEnv(t, envOpts{sameClock: true})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	portaltest.CheckPasswordLimits(t, e.url, testToken, a.ID, portaltest.Password)
+}

@@ -92,3 +92,12 @@ func TestTeamServerRequestBodies(t *testing.T) {
 		t.Fatalf("%d malformed requests sent, want 133", n)
 	}
 }
+
+// TestTeamServerPasswordLimits: the team portal applies the document's
+// per-source and per-account password limits like guidedfix's server
+// (portaltest.CheckPasswordLimits, also run in internal/portal/portalhttp).
+func TestTeamServerPasswordLimits(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	portaltest.CheckPasswordLimits(t, startTeamServer(t, srv), teamToken, id, teamPassword)
+}

@@ -149,3 +149,68 @@ func post(t *testing.T, url, token, key, body string) (int, string) {
 	}
 	return resp.StatusCode, p.Type
 }
+
+// CheckPasswordLimits drives the document's "Failure limits" for
+// passwords through verifyPassword at baseURL (bearer token) on the
+// account accountID whose password is password, with Guidedfix-Source
+// values source-1 … source-6, all within one 15-minute window and with
+// no other failure on the account before: source-1's fifth wrong password
+// is answered locked (Retry-After 900) and throttles only source-1 (its
+// right password too), source-2's right password still gets a grant; then
+// wrong passwords of source-2 … source-5 bring the account to 20 failures,
+// the 20th answered locked, and the account is locked for source-6's right
+// password as well.
+func CheckPasswordLimits(t *testing.T, baseURL, token, accountID, password string) {
+	t.Helper()
+	n := 0
+	verify := func(source, pw string) (int, string, string) {
+		t.Helper()
+		n++
+		body := marshal(t, map[string]any{"accountId": accountID, "password": pw})
+		req, err := http.NewRequest(http.MethodPost, baseURL+"/v1/password/verify", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("check-limits-%d", n))
+		req.Header.Set("Guidedfix-Source", source)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p struct{ Type string }
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		return resp.StatusCode, strings.TrimPrefix(p.Type, "urn:guidedfix:problem:"), resp.Header.Get("Retry-After")
+	}
+	want := func(what string, st int, typ, ra string, wantSt int, wantTyp, wantRA string) {
+		t.Helper()
+		if st != wantSt || typ != wantTyp || ra != wantRA {
+			t.Fatalf("%s: %d %q Retry-After %q, want %d %q %q", what, st, typ, ra, wantSt, wantTyp, wantRA)
+		}
+	}
+	const wrong = "not the password at all"
+	for i := 1; i <= 4; i++ {
+		st, typ, ra := verify("test:source-1", wrong)
+		want(fmt.Sprintf("source-1 failure %d", i), st, typ, ra, 422, "bad-password", "")
+	}
+	st, typ, ra := verify("test:source-1", wrong)
+	want("source-1 failure 5", st, typ, ra, 429, "locked", "900")
+	st, typ, ra = verify("test:source-1", password)
+	want("source-1's right password while throttled", st, typ, ra, 429, "locked", "900")
+	st, typ, ra = verify("test:source-2", password)
+	want("source-2's right password", st, typ, ra, 200, "", "")
+	failures := 5
+	for _, src := range []string{"test:source-2", "test:source-3", "test:source-4", "test:source-5"} {
+		for i := 1; i <= 4 && failures < 19; i++ {
+			st, typ, ra := verify(src, wrong)
+			failures++
+			want(fmt.Sprintf("%s failure %d (account failure %d)", src, i, failures), st, typ, ra, 422, "bad-password", "")
+		}
+	}
+	st, typ, ra = verify("test:source-5", wrong)
+	want("account failure 20", st, typ, ra, 429, "locked", "900")
+	st, typ, ra = verify("test:source-6", password)
+	want("source-6's right password while the account is locked", st, typ, ra, 429, "locked", "900")
+}
