@@ -275,3 +275,11 @@ func TestPasswordLimitsAsDocumented(t *testing.T) {
 	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
 	portaltest.CheckPasswordLimits(t, e.url, testToken, a.ID, portaltest.Password)
 }
+
+// TestEmptyValuesAsDocumented: empty strings get the operations' own
+// answers, not invalid-request (portaltest.CheckEmptyValues).
+func TestEmptyValuesAsDocumented(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	portaltest.CheckEmptyValues(t, e.url, testToken, a.ID)
+}

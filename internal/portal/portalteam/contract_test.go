@@ -101,3 +101,11 @@ func TestTeamServerPasswordLimits(t *testing.T) {
 	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
 	portaltest.CheckPasswordLimits(t, startTeamServer(t, srv), teamToken, id, teamPassword)
 }
+
+// TestTeamServerEmptyValues: empty strings get the operations' own answers
+// (portaltest.CheckEmptyValues, also run in internal/portal/portalhttp).
+func TestTeamServerEmptyValues(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	portaltest.CheckEmptyValues(t, startTeamServer(t, srv), teamToken, id)
+}

@@ -620,17 +620,21 @@ func (s *teamServer) verifySMS(q *req) (int, any, *problem) {
 	if p := q.decode(&in, "grantToken", "challengeId", "code"); p != nil {
 		return 0, nil, p
 	}
-	g, a, p := s.liveGrant(in.GrantToken)
-	if p != nil {
-		return 0, nil, p
-	}
+	// The document's order: code format, grant, challenge, code.
 	code, ok := normCode(in.Code)
 	if !ok {
 		return 0, nil, prob(pCodeFormat)
 	}
+	g, a, p := s.liveGrant(in.GrantToken)
+	if p != nil {
+		return 0, nil, p
+	}
 	c, ok := s.challenges[in.ChallengeID]
-	if !ok || c.accountID != a.id {
+	if !ok {
 		return 0, nil, prob(pNotFound)
+	}
+	if c.accountID != a.id {
+		return 0, nil, prob(pBadGrant) // another account's challenge
 	}
 	if a.challenge != in.ChallengeID || c.attemptsLeft <= 0 || !s.now().Before(c.expiresAt) {
 		return 0, nil, prob(pExpired)

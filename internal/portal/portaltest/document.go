@@ -214,3 +214,20 @@ func CheckPasswordLimits(t *testing.T, baseURL, token, accountID, password strin
 	st, typ, ra = verify("test:source-6", password)
 	want("source-6's right password while the account is locked", st, typ, ra, 429, "locked", "900")
 }
+
+// CheckEmptyValues: an empty string is a value, not a missing member (the
+// document's "Request bodies"): at baseURL (bearer token) an empty e-mail
+// is not-found, an empty password for accountID bad-password, and an empty
+// SMS code code-format.
+func CheckEmptyValues(t *testing.T, baseURL, token, accountID string) {
+	t.Helper()
+	for _, c := range []struct{ path, body, want string }{
+		{"/v1/accounts/lookup", `{"email":""}`, "urn:guidedfix:problem:not-found"},
+		{"/v1/password/verify", `{"accountId":"` + accountID + `","password":""}`, "urn:guidedfix:problem:bad-password"},
+		{"/v1/sms-challenges/verify", `{"grantToken":"","challengeId":"","code":""}`, "urn:guidedfix:problem:code-format"},
+	} {
+		if _, typ := post(t, baseURL+c.path, token, "check-empty"+c.path, c.body); typ != c.want {
+			t.Errorf("%s %s: %q, want %q", c.path, c.body, typ, c.want)
+		}
+	}
+}

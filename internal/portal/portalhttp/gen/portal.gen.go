@@ -682,7 +682,10 @@ type ClientInterface interface {
 	//
 	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
 	// elevation"), valid 10 minutes from now; the challenge must be one of the
-	// grant's account (`bad-grant` otherwise). A wrong code is
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -697,7 +700,10 @@ type ClientInterface interface {
 	//
 	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
 	// elevation"), valid 10 minutes from now; the challenge must be one of the
-	// grant's account (`bad-grant` otherwise). A wrong code is
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -765,7 +771,9 @@ type ClientInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -781,7 +789,9 @@ type ClientInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -1248,7 +1258,10 @@ func (c *Client) SendSMSChallenge(ctx context.Context, params *SendSMSChallengeP
 //
 // Returns the same grant (same token) elevated to `elevated` (see "Grants and
 // elevation"), valid 10 minutes from now; the challenge must be one of the
-// grant's account (`bad-grant` otherwise). A wrong code is
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -1273,7 +1286,10 @@ func (c *Client) VerifySMSChallengeWithBody(ctx context.Context, params *VerifyS
 //
 // Returns the same grant (same token) elevated to `elevated` (see "Grants and
 // elevation"), valid 10 minutes from now; the challenge must be one of the
-// grant's account (`bad-grant` otherwise). A wrong code is
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -1391,7 +1407,9 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
@@ -1417,7 +1435,9 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
@@ -2622,7 +2642,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
 	// elevation"), valid 10 minutes from now; the challenge must be one of the
-	// grant's account (`bad-grant` otherwise). A wrong code is
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -2637,7 +2660,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
 	// elevation"), valid 10 minutes from now; the challenge must be one of the
-	// grant's account (`bad-grant` otherwise). A wrong code is
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -2705,7 +2731,9 @@ type ClientWithResponsesInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -2721,7 +2749,9 @@ type ClientWithResponsesInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -4025,7 +4055,10 @@ func (c *ClientWithResponses) SendSMSChallengeWithResponse(ctx context.Context, 
 //
 // Returns the same grant (same token) elevated to `elevated` (see "Grants and
 // elevation"), valid 10 minutes from now; the challenge must be one of the
-// grant's account (`bad-grant` otherwise). A wrong code is
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -4046,7 +4079,10 @@ func (c *ClientWithResponses) VerifySMSChallengeWithBodyWithResponse(ctx context
 //
 // Returns the same grant (same token) elevated to `elevated` (see "Grants and
 // elevation"), valid 10 minutes from now; the challenge must be one of the
-// grant's account (`bad-grant` otherwise). A wrong code is
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -4144,7 +4180,9 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
@@ -4166,7 +4204,9 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
