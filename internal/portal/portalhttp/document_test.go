@@ -283,3 +283,11 @@ func TestEmptyValuesAsDocumented(t *testing.T) {
 	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
 	portaltest.CheckEmptyValues(t, e.url, testToken, a.ID)
 }
+
+// TestKeyAcrossChecks: the check operations share one key space
+// (portaltest.CheckKeyAcrossChecks).
+func TestKeyAcrossChecks(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	portaltest.CheckKeyAcrossChecks(t, e.url, testToken, a.ID)
+}

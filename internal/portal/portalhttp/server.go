@@ -203,9 +203,9 @@ func mutating(r *http.Request, source *string) context.Context {
 	return ctx
 }
 
-// once runs fn at most once per (operation, key): a repeated key with the
-// same body and source replays the first reply, one with another body is
-// idempotency-mismatch. Internal errors are not kept, so a retry runs fn
+// once runs fn at most once per key: a repeated key with the same
+// operation, body and source replays the first reply, one with another
+// operation, body or source is idempotency-mismatch. Internal errors are not kept, so a retry runs fn
 // again.
 func (s *server) once(w http.ResponseWriter, r *http.Request, op, key string, source *string, body []byte, fn func() reply) {
 	if !s.checkKey(w, r, key) {
@@ -215,7 +215,10 @@ func (s *server) once(w http.ResponseWriter, r *http.Request, op, key string, so
 	if source != nil {
 		src = *source
 	}
-	rp, err := s.replays.do(r.Context(), op+"\x00"+key, []string{op, src, string(body)}, fn)
+	// One key space for every check operation (the document's
+	// "Idempotency"): the same key on another operation differs in the
+	// fingerprint, so it is idempotency-mismatch.
+	rp, err := s.replays.do(r.Context(), key, []string{op, src, string(body)}, fn)
 	if err != nil {
 		rp = s.fail(err)
 	}

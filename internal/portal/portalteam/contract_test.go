@@ -109,3 +109,11 @@ func TestTeamServerEmptyValues(t *testing.T) {
 	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
 	portaltest.CheckEmptyValues(t, startTeamServer(t, srv), teamToken, id)
 }
+
+// TestTeamServerKeyAcrossChecks: one key space for the check operations
+// (portaltest.CheckKeyAcrossChecks, also run in internal/portal/portalhttp).
+func TestTeamServerKeyAcrossChecks(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	portaltest.CheckKeyAcrossChecks(t, startTeamServer(t, srv), teamToken, id)
+}

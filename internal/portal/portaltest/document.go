@@ -231,3 +231,21 @@ func CheckEmptyValues(t *testing.T, baseURL, token, accountID string) {
 		}
 	}
 }
+
+// CheckKeyAcrossChecks: at baseURL (bearer token) an Idempotency-Key bound
+// by one check operation (verifyPassword of accountID) is
+// idempotency-mismatch on another check operation (cancelTOTPEnrollment),
+// and replays on the first (the document's "Idempotency").
+func CheckKeyAcrossChecks(t *testing.T, baseURL, token, accountID string) {
+	t.Helper()
+	verify := `{"accountId":"` + accountID + `","password":"not the password at all"}`
+	if st, typ := post(t, baseURL+"/v1/password/verify", token, "check-across-1", verify); st != 422 || typ != "urn:guidedfix:problem:bad-password" {
+		t.Fatalf("first verifyPassword: %d %q", st, typ)
+	}
+	if st, typ := post(t, baseURL+"/v1/totp-enrollments/cancel", token, "check-across-1", `{"enrollmentId":"en_none"}`); st != 422 || typ != "urn:guidedfix:problem:idempotency-mismatch" {
+		t.Fatalf("the key on cancelTOTPEnrollment: %d %q, want 422 idempotency-mismatch", st, typ)
+	}
+	if st, typ := post(t, baseURL+"/v1/password/verify", token, "check-across-1", verify); st != 422 || typ != "urn:guidedfix:problem:bad-password" {
+		t.Fatalf("verifyPassword repeated: %d %q, want the first answer", st, typ)
+	}
+}
