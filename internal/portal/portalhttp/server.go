@@ -17,7 +17,7 @@ import (
 )
 
 // SourceHeader is the request header that carries portal.SourceFromContext
-// of a password or code check (api/portal.openapi.yaml "Failure source").
+// of a password or code check (api/portal.openapi.yaml "Failure limits").
 const SourceHeader = "Guidedfix-Source"
 
 // maxBody bounds a request body: every body of the contract is a few
