@@ -110,6 +110,10 @@ type Event struct {
 	// Email is the e-mail the platform vouches for (Slack profile), used to
 	// propose an account; empty if unknown.
 	Email string
+	// EmailPinned says Email is the only account this conversation may use
+	// (the demo's --email against a remote portal): the flow then offers
+	// no other e-mail. Ignored when Email is empty.
+	EmailPinned bool
 	// Undeletable says the bot cannot delete the user's message (a bot
 	// token cannot delete what a person wrote in a Slack DM), so text typed
 	// while a secret prompt is open stays visible: the engine never takes

@@ -46,9 +46,9 @@ type Options struct {
 	// text); the default suits dark backgrounds.
 	Light bool
 	// Email, if set, is the account e-mail the terminal vouches for: every
-	// start event carries it (bot.Event.Email), so the flow uses that
-	// account and asks only its password (the demo's --email with a
-	// remote portal).
+	// start event carries it pinned (bot.Event.Email, EmailPinned), so the
+	// flow uses that account only and asks just its password (the demo's
+	// --email with a remote portal).
 	Email string
 }
 
@@ -171,7 +171,7 @@ func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Even
 	prefix := "c" + hex.EncodeToString(runID) + "-"
 	seq := 0
 	next := func() string { seq++; return prefix + strconv.Itoa(seq) }
-	if err := handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindStart, Locale: c.opts.Locale, Email: c.opts.Email}); err != nil {
+	if err := handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindStart, Locale: c.opts.Locale, Email: c.opts.Email, EmailPinned: c.opts.Email != ""}); err != nil {
 		return err
 	}
 	requests, results := make(chan bool), make(chan readResult)
@@ -258,7 +258,7 @@ func (c *Console) event(line string, expect bot.SecretField) bot.Event {
 	trimmed := strings.TrimSpace(line)
 	if name, arg, ok := command(trimmed); ok && (expect == bot.SecretNone || commands[name]) {
 		if name == "start" {
-			ev.Kind, ev.Data, ev.Email = bot.KindStart, arg, c.opts.Email
+			ev.Kind, ev.Data, ev.Email, ev.EmailPinned = bot.KindStart, arg, c.opts.Email, c.opts.Email != ""
 		} else {
 			ev.Kind, ev.Command, ev.Text = bot.KindCommand, name, arg
 		}

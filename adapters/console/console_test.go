@@ -108,14 +108,14 @@ func TestPinnedEmailOnEveryStart(t *testing.T) {
 	c := New(Options{In: strings.NewReader("hello\n/start\n"), Out: &out, Email: "ana@example.com"})
 	var got []string
 	handle := func(ctx context.Context, ev bot.Event) error {
-		got = append(got, fmt.Sprintf("%s:%s", ev.Kind, ev.Email))
+		got = append(got, fmt.Sprintf("%s:%s:%v", ev.Kind, ev.Email, ev.EmailPinned))
 		return nil
 	}
 	noSession := func(context.Context) (*bot.Session, error) { return nil, bot.ErrNoSession }
 	if err := c.Run(context.Background(), handle, noSession); err != nil {
 		t.Fatal(err)
 	}
-	want := "start:ana@example.com,text:,start:ana@example.com"
+	want := "start:ana@example.com:true,text::false,start:ana@example.com:true"
 	if s := strings.Join(got, ","); !strings.HasPrefix(s, want) {
 		t.Fatalf("events %q, want them to begin %q", s, want)
 	}

@@ -117,6 +117,10 @@ type Options struct {
 	// commands, take-over and hand-back, agent replies. Without it those
 	// commands are answered with the help.
 	Desk Desk
+	// HandoffTTL is how long the hand-off links Desk makes can be opened
+	// (slack.handoff_ttl), told to the agent; ≤ 0 means 10 minutes
+	// (support.DefaultHandoffTTL).
+	HandoffTTL time.Duration
 	// HTTPClient, if set, makes the Web API requests (slack-go's
 	// OptionHTTPClient), e.g. one whose transport counts them for metrics.
 	HTTPClient *http.Client
@@ -151,6 +155,7 @@ type Adapter struct {
 	// The staff side (staff.go).
 	desk           Desk
 	supportChannel string
+	handoffTTL     time.Duration
 	staff          *staffSet
 	staffLine      staffLine
 	staffEvents    recentIDs
@@ -213,6 +218,9 @@ func New(opts Options) (*Adapter, error) {
 		return nil, fmt.Errorf("slack: support channel %q is not a channel id (C… or G…)", ch)
 	}
 	a.desk, a.supportChannel = opts.Desk, opts.SupportChannel
+	if a.handoffTTL = opts.HandoffTTL; a.handoffTTL <= 0 {
+		a.handoffTTL = 10 * time.Minute
+	}
 	a.staff = newStaffSet(opts.StaffUserIDs, opts.StaffGroup)
 	var apiOpts []slackapi.Option
 	if opts.APIURL != "" {

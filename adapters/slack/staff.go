@@ -167,6 +167,7 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 			say(a.staffText("slack.staff.handoff_failed", data))
 		default:
 			data["Link"], data["Ticket"] = link, escape(ticket)
+			data["Minutes"] = max(int(a.handoffTTL.Round(time.Minute)/time.Minute), 1)
 			if a.supportReachable() {
 				data["Channel"] = a.supportChannel
 			}

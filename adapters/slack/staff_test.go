@@ -269,7 +269,8 @@ func TestStaffCommands(t *testing.T) {
 			}
 			got := h.staffCommand(staffer, "handoff <mailto:zoe@example.com|zoe@example.com> T-9 &lt;urgent&gt;")
 			for _, want := range []string{"Hand-off created for zoe@example.com (ticket T-9 &lt;urgent&gt;)",
-				"\nhttps://t.me/portal_bot?start=TOKEN_for_zoe\n", "<#" + supportCh + ">"} {
+				"\nhttps://t.me/portal_bot?start=TOKEN_for_zoe\n", "<#" + supportCh + ">",
+				"It works once, for 10 minutes,"} { // the default slack.handoff_ttl
 				if !strings.Contains(got, want) {
 					t.Fatalf("handoff answered %q, want %q in it", got, want)
 				}

@@ -201,7 +201,8 @@ func TestDemoRemotePortal(t *testing.T) {
 	// --email pins the account: 7 answers (no e-mail typed), the flow
 	// names the account it uses.
 	if answers != 7 || !strings.Contains(out, "All done!") || !strings.Contains(out, "Remote portal "+p.url) ||
-		!strings.Contains(out, "I will use the Customer Portal account registered to "+accs[0].email) {
+		!strings.Contains(out, "I will use the Customer Portal account registered to "+accs[0].email) ||
+		strings.Contains(out, "Use another e-mail") {
 		t.Fatalf("%d answers, transcript:\n%s", answers, out)
 	}
 	p.stop(t)
@@ -241,6 +242,7 @@ func TestRemotePortalOrderFromCapabilities(t *testing.T) {
 		{portal.Capabilities{ContractVersion: "1"}, "enroll-then-switch", "neither the atomic switch nor restore support", ""},
 		{portal.Capabilities{ContractVersion: "1", RestoreFactor: true}, "enroll-then-switch", "", "running disable-then-enroll"},
 		{portal.Capabilities{ContractVersion: "1", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", "", ""},
+		{portal.Capabilities{ContractVersion: "2", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", `contract version "2"`, ""},
 	} {
 		caps := tc.caps
 		srv := httptest.NewServer(portalhttp.Server(core, portalhttp.ServerOptions{Tokens: []string{remoteToken}, Capabilities: &caps}))

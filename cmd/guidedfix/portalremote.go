@@ -174,13 +174,18 @@ func derivedKey(a *app, dir, purpose string) ([]byte, error) {
 
 // flowOrder asks the portal for its capabilities and returns the order of
 // steps to run (totpswitch.ChooseOrder of flow.order), logging a note when
-// it differs from the configured one. A portal that cannot keep the
-// configured order safe, or that has no recovery codes while
-// enrollment.recovery_codes asks for them, is refused with an error.
+// it differs from the configured one. A portal of another contract major
+// version, one that cannot keep the configured order safe, or one that
+// has no recovery codes while enrollment.recovery_codes asks for them, is
+// refused with an error (api/portal.openapi.yaml "Capabilities").
 func flowOrder(ctx context.Context, a *app, core portal.Core) (string, error) {
 	caps, err := portal.CapabilitiesOf(ctx, core)
 	if err != nil {
 		return "", fmt.Errorf("portal capabilities: %w", err)
+	}
+	if caps.ContractVersion != portal.ContractVersion {
+		return "", fmt.Errorf("the portal implements contract version %q, this guidedfix speaks %q (api/portal.openapi.yaml): upgrade one of them",
+			caps.ContractVersion, portal.ContractVersion)
 	}
 	order, note, err := totpswitch.ChooseOrder(caps, a.cfg.Flow.Order)
 	if err != nil {

@@ -227,6 +227,7 @@ func serve(ctx context.Context, g *globalFlags, sf serveFlags, so serveOptions) 
 			StaffUserIDs:   cfg.Slack.StaffUserIDs,
 			StaffGroup:     cfg.Slack.StaffGroup,
 			Desk:           slackDesk{a.desk, a.log},
+			HandoffTTL:     cfg.Slack.HandoffTTL,
 			HTTPClient:     &http.Client{Transport: a.metrics.Transport("slack", nil)},
 			Ready:          health.Pending("slack"),
 		})

@@ -150,6 +150,9 @@ func (f *Flow) Messages() (fs.FS, []string) {
 // expiring within 10 minutes), never a password, code or secret.
 type data struct {
 	AccountID string `json:"account_id,omitempty"`
+	// Pinned: the start event pinned the account (bot.Event.EmailPinned),
+	// so no other e-mail is offered or taken.
+	Pinned bool `json:"pinned,omitempty"`
 	// HandoffToken is the token of a hand-off link opened with /start,
 	// kept until the customer presses Start (it is spent only then, so a
 	// preview fetcher or an accidental open spends nothing).
@@ -246,6 +249,7 @@ func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 		return t.SetData(t.d)
 	}
 	if email := strings.TrimSpace(bt.Event.Email); email != "" {
+		t.d.Pinned = bt.Event.EmailPinned
 		f.identify(ctx, t, email, true)
 	} else {
 		t.say("totp.ask_email", nil, t.cancelButton())
@@ -364,7 +368,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		}
 		f.identify(ctx, t, ev.Text, false)
 	case StateAwaitingPassword, StateAwaitingReauth:
-		if ev.Kind == bot.KindButton && ev.Data == "other_email" && t.Session.State == StateAwaitingPassword {
+		if ev.Kind == bot.KindButton && ev.Data == "other_email" && t.Session.State == StateAwaitingPassword && !t.d.Pinned {
 			// A new address starts a new count: the tries shown belong to the
 			// address being tried (the core's own lock counts per account).
 			*t.d = data{}
@@ -517,7 +521,7 @@ const minPasswordRunes = 8
 // from a hand-off) "Use another e-mail", to correct a mistyped address,
 // and always Cancel.
 func (f *Flow) passwordButtons(t *turn) []bot.Button {
-	if t.Session.State == StateAwaitingPassword && t.Session.Tags["handoff"] == "" {
+	if t.Session.State == StateAwaitingPassword && t.Session.Tags["handoff"] == "" && !t.d.Pinned {
 		return []bot.Button{t.Button("totp.button.other_email", "other_email"), t.cancelButton()}
 	}
 	return []bot.Button{t.cancelButton()}

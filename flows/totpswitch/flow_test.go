@@ -834,3 +834,29 @@ func TestCappedPasswordSendsToSupport(t *testing.T) {
 	again.text("cap@example.com")
 	wantIDs(t, again.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
 }
+
+// TestPinnedEmailOffersNoOther: a start event whose e-mail is pinned
+// (bot.Event.EmailPinned, the demo's --email) uses that account and offers
+// no "Use another e-mail", also after a wrong password; a vouched but
+// unpinned e-mail (Slack's profile) still offers it.
+func TestPinnedEmailOffersNoOther(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	pw := env.AddAccount(t, "pia@example.com", portal.MethodSMS)
+	c := newChat(t, env)
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Email: "pia@example.com", EmailPinned: true}),
+		"totp.welcome", "totp.proposed_email", "totp.ask_password")
+	if d := c.button("other_email"); d != "" {
+		t.Fatalf("a pinned account offers another e-mail (%q)", d)
+	}
+	c.text("wrong-password")
+	if d := c.button("other_email"); d != "" {
+		t.Fatalf("after a wrong password a pinned account offers another e-mail (%q)", d)
+	}
+	wantIDs(t, c.text(pw), "delete:engine.delete_user_secret", "totp.sms_sent")
+
+	u := newChat(t, env)
+	u.send(bot.Event{Kind: bot.KindStart, Email: "pia@example.com"})
+	if u.button("other_email") == "" {
+		t.Fatal("an unpinned vouched e-mail offers no other e-mail")
+	}
+}

@@ -3,18 +3,22 @@ package portalhttp_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/portalhttp"
+	"guidedfix/internal/portal/portaltest"
 )
 
 const docPath = "../../../api/portal.openapi.yaml"
@@ -145,4 +149,145 @@ func TestGeneratedCodeFresh(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("gen/portal.gen.go is stale against api/portal.openapi.yaml: run go generate ./internal/portal/portalhttp/...")
 	}
+}
+
+// TestRequestBodiesRefused: the server answers every malformed body the
+// document's "Request bodies" section describes with 400 invalid-request
+// and binds no Idempotency-Key to it (portaltest.CheckRequestBodies).
+func TestRequestBodiesRefused(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	if n := portaltest.CheckRequestBodies(t, docPath, e.url, testToken); n != 133 {
+		t.Fatalf("%d malformed requests sent, want 133 (the whole document's)", n)
+	}
+}
+
+// problemRecorder keeps, per request path, the problem types the server
+// answered.
+type problemRecorder struct {
+	mu   sync.Mutex
+	seen map[string]map[string]bool
+}
+
+type recordingWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recordingWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (pr *problemRecorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &recordingWriter{ResponseWriter: w}
+		h.ServeHTTP(rw, r)
+		if !strings.HasPrefix(rw.Header().Get("Content-Type"), "application/problem+json") {
+			return
+		}
+		var p struct{ Type string }
+		_ = json.Unmarshal(rw.body.Bytes(), &p)
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		if pr.seen[r.URL.Path] == nil {
+			pr.seen[r.URL.Path] = map[string]bool{}
+		}
+		pr.seen[r.URL.Path][strings.TrimPrefix(p.Type, "urn:guidedfix:problem:")] = true
+	})
+}
+
+// TestProblemsListed: every operation lists the problem types it can
+// answer (x-guidedfix-problems, types of the ProblemType enum, without the
+// three every operation may answer), and while the conformance suite runs
+// over HTTP the server answers each operation only with types listed for
+// it — so a portal team can rely on the lists.
+func TestProblemsListed(t *testing.T) {
+	doc := loadDoc(t)
+	enum := map[string]bool{}
+	for _, v := range doc.Components.Schemas["ProblemType"].Value.Enum {
+		enum[strings.TrimPrefix(v.(string), "urn:guidedfix:problem:")] = true
+	}
+	always := map[string]bool{"unauthorized": true, "invalid-request": true, "internal": true}
+	listed := map[string]map[string]bool{} // path → types ({accountId} paths by prefix)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			raw, ok := op.Extensions["x-guidedfix-problems"].([]any)
+			if !ok {
+				t.Errorf("%s %s: no x-guidedfix-problems list", method, path)
+				continue
+			}
+			set := map[string]bool{}
+			for _, v := range raw {
+				s, _ := v.(string)
+				if !enum[s] || always[s] {
+					t.Errorf("%s %s: x-guidedfix-problems has %q (not a ProblemType, or one every operation may answer)", method, path, v)
+				}
+				set[s] = true
+			}
+			listed[method+" "+path] = set
+		}
+	}
+	pr := &problemRecorder{seen: map[string]map[string]bool{}}
+	t.Run("conformance", func(t *testing.T) { // returns once every (parallel) case ended
+		portaltest.Run(t, portaltest.Harness{New: func(t *testing.T) portaltest.Env {
+			e := newEnv(t, envOpts{wrap: pr.wrap})
+			return portaltest.Env{Core: e.client, AddAccount: e.add, SetNow: e.clock.Set, Now: e.clock.Now,
+				LastSMSCode: e.sms.LastCode, Mails: e.mail.Messages}
+		}})
+	})
+	opOf := func(path string) map[string]bool {
+		if set, ok := listed["POST "+path]; ok {
+			return set
+		}
+		if rest, ok := strings.CutPrefix(path, "/v1/accounts/"); ok && !strings.Contains(rest, "/") {
+			return listed["GET /v1/accounts/{accountId}"]
+		} else if ok && strings.HasSuffix(rest, "/security-status") {
+			return listed["GET /v1/accounts/{accountId}/security-status"]
+		}
+		return listed["GET "+path]
+	}
+	answered := 0
+	for path, types := range pr.seen {
+		set := opOf(path)
+		for typ := range types {
+			answered++
+			if !set[typ] && !always[typ] {
+				t.Errorf("%s answered %s, which its x-guidedfix-problems does not list", path, typ)
+			}
+		}
+	}
+	t.Logf("%d distinct (path, problem) answers checked", answered)
+	if answered < 30 {
+		t.Fatalf("the conformance suite drew only %d distinct (path, problem) answers", answered)
+	}
+}
+
+// TestPasswordLimitsAsDocumented: the embedded core over HTTP applies the
+// document's per-source and per-account password limits
+// (portaltest.CheckPasswordLimits; the team portal runs the same check).
+func TestPasswordLimitsAsDocumented(t *testing.T) {
+	e := newEnv(t, envOpts{sameClock: true})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	portaltest.CheckPasswordLimits(t, e.url, testToken, a.ID, portaltest.Password)
+}
+
+// TestEmptyValuesAsDocumented: empty strings get the operations' own
+// answers, not invalid-request (portaltest.CheckEmptyValues).
+func TestEmptyValuesAsDocumented(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	portaltest.CheckEmptyValues(t, e.url, testToken, a.ID)
+}
+
+// TestKeyAcrossChecks: the check operations share one key space
+// (portaltest.CheckKeyAcrossChecks).
+func TestKeyAcrossChecks(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.add(t, portaltest.AliceEmail, portaltest.AlicePhone, portal.MethodSMS, portaltest.Password)
+	portaltest.CheckKeyAcrossChecks(t, e.url, testToken, a.ID)
 }

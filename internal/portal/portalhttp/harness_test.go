@@ -33,6 +33,9 @@ type envOpts struct {
 	dial   func(url string) string         // the URL the client uses
 	client func(*portalhttp.ClientOptions)
 	server func(*portalhttp.ServerOptions)
+	// sameClock gives the server (Retry-After, replays) the core's test
+	// clock, as in production both read the one system clock.
+	sameClock bool
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -54,6 +57,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	t.Cleanup(func() { c.Close() })
 	e.core = c
 	so := portalhttp.ServerOptions{Tokens: []string{"old-token-rotated-out", testToken}}
+	if o.sameClock {
+		so.Now = e.clock.Now
+	}
 	if o.server != nil {
 		o.server(&so)
 	}

@@ -69,7 +69,7 @@ var sentinels = []struct {
 }
 
 // problemFor returns the problem body for err and, for a lock, the
-// Retry-After delay in whole seconds (rounded up, at least 0; -1 for no
+// Retry-After delay in whole seconds (rounded up, at least 1; -1 for no
 // header). An error that is none of portal's is TypeInternal with no
 // detail, so nothing internal leaks.
 func problemFor(err error, now time.Time) (gen.Problem, int) {
@@ -98,10 +98,9 @@ func problemFor(err error, now time.Time) (gen.Problem, int) {
 				p.RetryAfter, p.Operator = nil, &op
 				break
 			}
-			retry = int((at.Sub(now) + time.Second - 1) / time.Second)
-			if retry < 0 {
-				retry = 0
-			}
+			// Delay-seconds rounded up, at least 1 (the document's
+			// "Retry-After"): 0 would invite an immediate retry.
+			retry = max(int((at.Sub(now)+time.Second-1)/time.Second), 1)
 		case errors.As(err, &be):
 			n := be.AttemptsLeft
 			p.AttemptsLeft = &n

@@ -11,7 +11,7 @@ import (
 	"guidedfix/internal/portal"
 )
 
-// replayCache keeps, per (operation, Idempotency-Key), the first answer of
+// replayCache keeps, per Idempotency-Key, the first answer of
 // an operation the core does not key itself (password and code checks,
 // recovery codes, cancel), so that a client's retry after a lost answer
 // gets it again instead of counting a second failure. Entries live ttl;

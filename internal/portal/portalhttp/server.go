@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"guidedfix/internal/portal"
@@ -15,7 +17,7 @@ import (
 )
 
 // SourceHeader is the request header that carries portal.SourceFromContext
-// of a password or code check (api/portal.openapi.yaml "Failure source").
+// of a password or code check (api/portal.openapi.yaml "Failure limits").
 const SourceHeader = "Guidedfix-Source"
 
 // maxBody bounds a request body: every body of the contract is a few
@@ -127,18 +129,58 @@ func (s *server) write(w http.ResponseWriter, r *http.Request, rp reply) {
 	s.opts.Logger.Debug("portal request", "method", r.Method, "path", r.URL.Path, "status", rp.status, "problem", rp.ptype)
 }
 
-// decode reads the JSON body into v; on failure it answers 400 and returns
-// false. It returns the raw body for the replay fingerprint.
+// decode reads the JSON body into v (a generated request struct); on
+// failure it answers 400 invalid-request and returns false. A body that is
+// not a JSON object, gives a member the wrong JSON type, or lacks a
+// required member (a field of v without omitempty) or sets it to null is
+// refused, as the document's "Request bodies" says: before any core call
+// and before the Idempotency-Key is looked at, so nothing is counted,
+// changed or bound to the key. It returns the raw body for the replay
+// fingerprint.
 func (s *server) decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err == nil {
-		err = json.Unmarshal(b, v)
-	}
 	if err != nil {
-		s.write(w, r, s.fail(&invalidRequest{msg: "the body is not the operation's JSON object"}))
+		s.write(w, r, s.fail(&invalidRequest{msg: "the body could not be read"}))
+		return nil, false
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(b, &members) != nil || members == nil {
+		s.write(w, r, s.fail(&invalidRequest{msg: "the body is not a JSON object"}))
+		return nil, false
+	}
+	if name := missingMember(members, v); name != "" {
+		s.write(w, r, s.fail(&invalidRequest{msg: "the required member " + name + " is missing or null"}))
+		return nil, false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		s.write(w, r, s.fail(&invalidRequest{msg: "a member has the wrong JSON type for the operation's schema"}))
 		return nil, false
 	}
 	return b, true
+}
+
+// missingMember returns the JSON name of the first required member of the
+// struct v points to (a field whose json tag has no omitempty: how
+// oapi-codegen writes a schema's required properties) that members lacks
+// or holds as null, or "" when all are there.
+func missingMember(members map[string]json.RawMessage, v any) string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || strings.Contains(","+opts+",", ",omitempty,") {
+			continue
+		}
+		if raw, ok := members[name]; !ok || string(raw) == "null" {
+			return name
+		}
+	}
+	return ""
 }
 
 // checkKey answers 400 for an Idempotency-Key outside 1..200 bytes.
@@ -161,9 +203,9 @@ func mutating(r *http.Request, source *string) context.Context {
 	return ctx
 }
 
-// once runs fn at most once per (operation, key): a repeated key with the
-// same body and source replays the first reply, one with another body is
-// idempotency-mismatch. Internal errors are not kept, so a retry runs fn
+// once runs fn at most once per key: a repeated key with the same
+// operation, body and source replays the first reply, one with another
+// operation, body or source is idempotency-mismatch. Internal errors are not kept, so a retry runs fn
 // again.
 func (s *server) once(w http.ResponseWriter, r *http.Request, op, key string, source *string, body []byte, fn func() reply) {
 	if !s.checkKey(w, r, key) {
@@ -173,7 +215,10 @@ func (s *server) once(w http.ResponseWriter, r *http.Request, op, key string, so
 	if source != nil {
 		src = *source
 	}
-	rp, err := s.replays.do(r.Context(), op+"\x00"+key, []string{op, src, string(body)}, fn)
+	// One key space for every check operation (the document's
+	// "Idempotency"): the same key on another operation differs in the
+	// fingerprint, so it is idempotency-mismatch.
+	rp, err := s.replays.do(r.Context(), key, []string{op, src, string(body)}, fn)
 	if err != nil {
 		rp = s.fail(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"guidedfix/internal/portal/portaltest"
 )
 
 // call POSTs body to url+path with the token and key (empty: no header) and
@@ -77,4 +79,41 @@ func TestTeamServerAuthAndIdempotency(t *testing.T) {
 	if st, typ, _ := call(t, url, teamToken, "k6", verify, good); st != 429 || typ != "locked" {
 		t.Fatalf("right password while locked: %d %q, want 429 locked", st, typ)
 	}
+}
+
+// TestTeamServerRequestBodies: the team server refuses every malformed
+// body of the document's "Request bodies" section with 400
+// invalid-request and binds no key to it, like guidedfix's own server
+// (portaltest.CheckRequestBodies, also run in internal/portal/portalhttp).
+func TestTeamServerRequestBodies(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	url := startTeamServer(t, srv)
+	if n := portaltest.CheckRequestBodies(t, "../../../api/portal.openapi.yaml", url, teamToken); n != 133 {
+		t.Fatalf("%d malformed requests sent, want 133", n)
+	}
+}
+
+// TestTeamServerPasswordLimits: the team portal applies the document's
+// per-source and per-account password limits like guidedfix's server
+// (portaltest.CheckPasswordLimits, also run in internal/portal/portalhttp).
+func TestTeamServerPasswordLimits(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	portaltest.CheckPasswordLimits(t, startTeamServer(t, srv), teamToken, id, teamPassword)
+}
+
+// TestTeamServerEmptyValues: empty strings get the operations' own answers
+// (portaltest.CheckEmptyValues, also run in internal/portal/portalhttp).
+func TestTeamServerEmptyValues(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	portaltest.CheckEmptyValues(t, startTeamServer(t, srv), teamToken, id)
+}
+
+// TestTeamServerKeyAcrossChecks: one key space for the check operations
+// (portaltest.CheckKeyAcrossChecks, also run in internal/portal/portalhttp).
+func TestTeamServerKeyAcrossChecks(t *testing.T) {
+	srv := newTeamServer(teamToken)
+	id := srv.addAccount("alice@example.com", "Alice", "+60123456789", teamPassword)
+	portaltest.CheckKeyAcrossChecks(t, startTeamServer(t, srv), teamToken, id)
 }

@@ -74,14 +74,43 @@ type account struct {
 	id, email, name, phone, method string
 	createdAt                      time.Time
 	pwHash                         []byte
-	failures                       []time.Time // password failures (per account)
+	failures                       []time.Time // password failures of every source (per account)
 	lockedUntil                    time.Time
+	locks                          int               // account locks of the current streak
+	sources                        map[string]*limit // per Guidedfix-Source ("" for none)
 	smsSent                        []time.Time
 	challenge                      string // the current challenge id
 	totpSecret                     string
 	usedSteps                      map[int64]bool
 	pendingDisable                 bool // lost its factor to a disable not yet restored or followed by TOTP
 	recoveryHashes                 [][]byte
+}
+
+// limit is one source's failures and throttle on one account.
+type limit struct {
+	failures    []time.Time
+	lockedUntil time.Time
+	locks       int
+}
+
+// lockFor is the length of lock number n of a streak: 15 min doubling,
+// at most 24 h (document "Failure limits").
+func lockFor(n int) time.Duration {
+	d := 15 * time.Minute
+	for ; n > 0 && d < 24*time.Hour; n-- {
+		d *= 2
+	}
+	return min(d, 24*time.Hour)
+}
+
+func within15(ts []time.Time, now time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range ts {
+		if now.Sub(t) < 15*time.Minute {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 type grant struct {
@@ -223,7 +252,9 @@ func (q *req) decode(v any, required ...string) *problem {
 		return p
 	}
 	for _, k := range required {
-		if _, ok := m[k]; !ok {
+		// The document's "Request bodies": a required member that is
+		// missing or null is invalid-request.
+		if raw, ok := m[k]; !ok || string(raw) == "null" {
 			p := prob(pInvalid)
 			p.Detail = k + " is required"
 			return p
@@ -236,6 +267,11 @@ func (q *req) decode(v any, required ...string) *problem {
 	}
 	return nil
 }
+
+// changeOps are the operations whose key names a change (the document's
+// "Idempotency").
+var changeOps = map[string]bool{"sendSMSChallenge": true, "disable2FA": true, "restoreFactor": true,
+	"beginTOTPEnrollment": true, "confirmTOTPEnrollment": true}
 
 type handlerFunc func(q *req) (status int, v any, p *problem)
 
@@ -277,7 +313,9 @@ func (s *teamServer) op(name string, keyed bool, h handlerFunc) http.HandlerFunc
 				writeProblem(w, p)
 				return
 			}
-			fp = hex.EncodeToString(s.mac("fp", name, string(body)))
+			// The document's "Idempotency": another operation, body or
+			// Guidedfix-Source under the same key is a mismatch.
+			fp = hex.EncodeToString(s.mac("fp", name, q.source, string(body)))
 			if rec, ok := s.idem[key]; ok {
 				if subtle.ConstantTimeCompare([]byte(rec.fingerprint), []byte(fp)) != 1 {
 					writeProblem(w, prob(pIdemMis))
@@ -299,11 +337,15 @@ func (s *teamServer) op(name string, keyed bool, h handlerFunc) http.HandlerFunc
 		} else if v != nil {
 			out, _ = json.Marshal(v)
 		}
-		if keyed && status != http.StatusInternalServerError {
+		// Bound to the key: every answer but a 5xx and invalid-request;
+		// for a change operation only the change (a refused change binds
+		// nothing, so its retry runs again).
+		if keyed && status != http.StatusInternalServerError && (p == nil || (p.Type != prob(pInvalid).Type && !changeOps[name])) {
 			s.idem[key] = &idemRec{fingerprint: fp, status: status, ctype: ctype, body: out}
 		}
 		if p != nil && p.RetryAfter != nil {
-			w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(*p.RetryAfter).Seconds()+0.999)))
+			// Delay-seconds, rounded up, at least 1 (document "Retry-After").
+			w.Header().Set("Retry-After", strconv.Itoa(max(int(time.Until(*p.RetryAfter).Seconds()+0.999), 1)))
 		}
 		if out != nil {
 			w.Header().Set("Content-Type", ctype)
@@ -385,9 +427,15 @@ func lockedProblem(until time.Time, smsLimit bool) *problem {
 	return p
 }
 
-// checkPassword applies the 5-failures-in-15-minutes rule of verifyPassword.
-// Unknown ids ("unknown:…") get an account-like failure record of their own.
-func (s *teamServer) checkPassword(accountID, password string) (*account, *problem) {
+// checkPassword applies the document's "Failure limits" to a password
+// check from source (Guidedfix-Source, "" for none): 5 failures of one
+// source within 15 minutes throttle that source on the account, 20 of all
+// sources lock the account for everyone, each further lock of a streak
+// doubles (at most 24 h), a success clears the source's failures and ends
+// every streak (the account's own count stays); the failure that
+// reaches a limit is answered locked already. Unknown ids ("unknown:…")
+// get an account-like failure record of their own.
+func (s *teamServer) checkPassword(accountID, source, password string) (*account, *problem) {
 	now := s.now()
 	a, ok := s.accounts[accountID]
 	if !ok {
@@ -396,23 +444,38 @@ func (s *teamServer) checkPassword(accountID, password string) (*account, *probl
 			s.accounts[accountID] = a // counts and locks like a real account; never matches
 		}
 	}
+	if a.sources == nil {
+		a.sources = map[string]*limit{}
+	}
+	src := a.sources[source]
+	if src == nil {
+		src = &limit{}
+		a.sources[source] = src
+	}
+	if now.Before(src.lockedUntil) {
+		return nil, lockedProblem(src.lockedUntil, false)
+	}
 	if now.Before(a.lockedUntil) {
 		return nil, lockedProblem(a.lockedUntil, false)
 	}
 	if a.pwHash != nil && hmac.Equal(a.pwHash, s.mac("pw", a.id, password)) {
-		a.failures = nil
+		src.failures, a.locks = nil, 0 // this source starts over; every streak ends
+		for _, l := range a.sources {
+			l.locks = 0
+		}
 		return a, nil
 	}
-	var recent []time.Time
-	for _, t := range a.failures {
-		if now.Sub(t) < 15*time.Minute {
-			recent = append(recent, t)
-		}
-	}
-	a.failures = append(recent, now)
-	if len(a.failures) >= 5 { // the fifth failure is answered locked already
-		a.lockedUntil = now.Add(15 * time.Minute)
+	a.failures = append(within15(a.failures, now), now)
+	src.failures = append(within15(src.failures, now), now)
+	if len(a.failures) >= 20 {
+		a.lockedUntil, a.failures = now.Add(lockFor(a.locks)), nil
+		a.locks++
 		return nil, lockedProblem(a.lockedUntil, false)
+	}
+	if len(src.failures) >= 5 {
+		src.lockedUntil, src.failures = now.Add(lockFor(src.locks)), nil
+		src.locks++
+		return nil, lockedProblem(src.lockedUntil, false)
 	}
 	return nil, prob(pBadPassword)
 }
@@ -433,7 +496,7 @@ func (s *teamServer) verifyPassword(q *req) (int, any, *problem) {
 	if p := q.decode(&in, "accountId", "password"); p != nil {
 		return 0, nil, p
 	}
-	a, p := s.checkPassword(in.AccountID, in.Password)
+	a, p := s.checkPassword(in.AccountID, q.source, in.Password)
 	if p != nil {
 		return 0, nil, p
 	}
@@ -454,7 +517,7 @@ func (s *teamServer) reauth(q *req) (int, any, *problem) {
 	if now.Sub(g.proof) >= 20*time.Minute {
 		return 0, nil, prob(pExpired)
 	}
-	if _, p := s.checkPassword(g.accountID, in.Password); p != nil {
+	if _, p := s.checkPassword(g.accountID, q.source, in.Password); p != nil {
 		return 0, nil, p
 	}
 	life := 5 * time.Minute
@@ -557,17 +620,21 @@ func (s *teamServer) verifySMS(q *req) (int, any, *problem) {
 	if p := q.decode(&in, "grantToken", "challengeId", "code"); p != nil {
 		return 0, nil, p
 	}
-	g, a, p := s.liveGrant(in.GrantToken)
-	if p != nil {
-		return 0, nil, p
-	}
+	// The document's order: code format, grant, challenge, code.
 	code, ok := normCode(in.Code)
 	if !ok {
 		return 0, nil, prob(pCodeFormat)
 	}
+	g, a, p := s.liveGrant(in.GrantToken)
+	if p != nil {
+		return 0, nil, p
+	}
 	c, ok := s.challenges[in.ChallengeID]
-	if !ok || c.accountID != a.id {
+	if !ok {
 		return 0, nil, prob(pNotFound)
+	}
+	if c.accountID != a.id {
+		return 0, nil, prob(pBadGrant) // another account's challenge
 	}
 	if a.challenge != in.ChallengeID || c.attemptsLeft <= 0 || !s.now().Before(c.expiresAt) {
 		return 0, nil, prob(pExpired)

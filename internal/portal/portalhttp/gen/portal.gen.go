@@ -273,73 +273,73 @@ type Source = string
 
 // ReauthenticateParams defines parameters for Reauthenticate.
 type ReauthenticateParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 
-	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too.
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
 }
 
 // VerifyPasswordParams defines parameters for VerifyPassword.
 type VerifyPasswordParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 
-	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too.
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
 }
 
 // Disable2FAParams defines parameters for Disable2FA.
 type Disable2FAParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // RestoreFactorParams defines parameters for RestoreFactor.
 type RestoreFactorParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // SendSMSChallengeParams defines parameters for SendSMSChallenge.
 type SendSMSChallengeParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // VerifySMSChallengeParams defines parameters for VerifySMSChallenge.
 type VerifySMSChallengeParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 
-	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too.
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
 }
 
 // BeginTOTPEnrollmentParams defines parameters for BeginTOTPEnrollment.
 type BeginTOTPEnrollmentParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // CancelTOTPEnrollmentParams defines parameters for CancelTOTPEnrollment.
 type CancelTOTPEnrollmentParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
 // ConfirmTOTPEnrollmentParams defines parameters for ConfirmTOTPEnrollment.
 type ConfirmTOTPEnrollmentParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 
-	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too.
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
 }
 
 // IssueRecoveryCodesParams defines parameters for IssueRecoveryCodes.
 type IssueRecoveryCodesParams struct {
-	// IdempotencyKey Opaque key of this change; repeat it to repeat the call safely.
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
@@ -526,10 +526,14 @@ type ClientInterface interface {
 
 	// ReauthenticateWithBody Renew a grant, possibly expired, by checking the password again
 	//
-	// Returns a new grant at the old grant's level, valid 5 minutes but never
-	// more than 20 minutes after the proof behind that level. `bad-grant` for an
-	// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-	// `verifyPassword`.
+	// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+	// but never past 20 minutes after the proof behind that level (the password
+	// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+	// old grant may be expired; it stays valid until its own `expiresAt`.
+	// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+	// minutes old; a wrong password is `bad-password` and counts as a failure like
+	// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+	// `locked`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -538,10 +542,14 @@ type ClientInterface interface {
 
 	// Reauthenticate Renew a grant, possibly expired, by checking the password again
 	//
-	// Returns a new grant at the old grant's level, valid 5 minutes but never
-	// more than 20 minutes after the proof behind that level. `bad-grant` for an
-	// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-	// `verifyPassword`.
+	// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+	// but never past 20 minutes after the proof behind that level (the password
+	// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+	// old grant may be expired; it stays valid until its own `expiresAt`.
+	// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+	// minutes old; a wrong password is `bad-password` and counts as a failure like
+	// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+	// `locked`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -672,8 +680,12 @@ type ClientInterface interface {
 
 	// VerifySMSChallengeWithBody Check an SMS code; on success the grant is elevated
 	//
-	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-	// from now. A wrong code is
+	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+	// elevation"), valid 10 minutes from now; the challenge must be one of the
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -686,8 +698,12 @@ type ClientInterface interface {
 
 	// VerifySMSChallenge Check an SMS code; on success the grant is elevated
 	//
-	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-	// from now. A wrong code is
+	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+	// elevation"), valid 10 minutes from now; the challenge must be one of the
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -755,7 +771,9 @@ type ClientInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -771,7 +789,9 @@ type ClientInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -962,10 +982,14 @@ func (c *Client) GetCapabilities(ctx context.Context, reqEditors ...RequestEdito
 
 // ReauthenticateWithBody Renew a grant, possibly expired, by checking the password again
 //
-// Returns a new grant at the old grant's level, valid 5 minutes but never
-// more than 20 minutes after the proof behind that level. `bad-grant` for an
-// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-// `verifyPassword`.
+// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+// but never past 20 minutes after the proof behind that level (the password
+// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+// old grant may be expired; it stays valid until its own `expiresAt`.
+// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+// minutes old; a wrong password is `bad-password` and counts as a failure like
+// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+// `locked`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -984,10 +1008,14 @@ func (c *Client) ReauthenticateWithBody(ctx context.Context, params *Reauthentic
 
 // Reauthenticate Renew a grant, possibly expired, by checking the password again
 //
-// Returns a new grant at the old grant's level, valid 5 minutes but never
-// more than 20 minutes after the proof behind that level. `bad-grant` for an
-// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-// `verifyPassword`.
+// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+// but never past 20 minutes after the proof behind that level (the password
+// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+// old grant may be expired; it stays valid until its own `expiresAt`.
+// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+// minutes old; a wrong password is `bad-password` and counts as a failure like
+// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+// `locked`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1228,8 +1256,12 @@ func (c *Client) SendSMSChallenge(ctx context.Context, params *SendSMSChallengeP
 
 // VerifySMSChallengeWithBody Check an SMS code; on success the grant is elevated
 //
-// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-// from now. A wrong code is
+// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+// elevation"), valid 10 minutes from now; the challenge must be one of the
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -1252,8 +1284,12 @@ func (c *Client) VerifySMSChallengeWithBody(ctx context.Context, params *VerifyS
 
 // VerifySMSChallenge Check an SMS code; on success the grant is elevated
 //
-// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-// from now. A wrong code is
+// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+// elevation"), valid 10 minutes from now; the challenge must be one of the
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -1371,7 +1407,9 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
@@ -1397,7 +1435,9 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
@@ -2446,10 +2486,14 @@ type ClientWithResponsesInterface interface {
 
 	// ReauthenticateWithBodyWithResponse Renew a grant, possibly expired, by checking the password again
 	//
-	// Returns a new grant at the old grant's level, valid 5 minutes but never
-	// more than 20 minutes after the proof behind that level. `bad-grant` for an
-	// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-	// `verifyPassword`.
+	// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+	// but never past 20 minutes after the proof behind that level (the password
+	// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+	// old grant may be expired; it stays valid until its own `expiresAt`.
+	// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+	// minutes old; a wrong password is `bad-password` and counts as a failure like
+	// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+	// `locked`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2458,10 +2502,14 @@ type ClientWithResponsesInterface interface {
 
 	// ReauthenticateWithResponse Renew a grant, possibly expired, by checking the password again
 	//
-	// Returns a new grant at the old grant's level, valid 5 minutes but never
-	// more than 20 minutes after the proof behind that level. `bad-grant` for an
-	// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-	// `verifyPassword`.
+	// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+	// but never past 20 minutes after the proof behind that level (the password
+	// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+	// old grant may be expired; it stays valid until its own `expiresAt`.
+	// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+	// minutes old; a wrong password is `bad-password` and counts as a failure like
+	// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+	// `locked`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2592,8 +2640,12 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySMSChallengeWithBodyWithResponse Check an SMS code; on success the grant is elevated
 	//
-	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-	// from now. A wrong code is
+	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+	// elevation"), valid 10 minutes from now; the challenge must be one of the
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -2606,8 +2658,12 @@ type ClientWithResponsesInterface interface {
 
 	// VerifySMSChallengeWithResponse Check an SMS code; on success the grant is elevated
 	//
-	// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-	// from now. A wrong code is
+	// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+	// elevation"), valid 10 minutes from now; the challenge must be one of the
+	// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+	// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+	// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+	// wrong code is
 	// `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 	// one replaced by a newer challenge is `expired`; an unknown challenge id is
 	// `not-found`; a code that is not 6 digits after normalisation is
@@ -2675,7 +2731,9 @@ type ClientWithResponsesInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -2691,7 +2749,9 @@ type ClientWithResponsesInterface interface {
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// Confirming an enrollment that is void or already confirmed under a new key
-	// is `expired`. A repeated key whose first call succeeded answers 204 again,
+	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+	// of the key that confirmed it (204), the code's format (`code-format`), the
+	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
 	// ends (later calls with them are `bad-grant`).
 	//
@@ -3767,10 +3827,14 @@ func (c *ClientWithResponses) GetCapabilitiesWithResponse(ctx context.Context, r
 
 // ReauthenticateWithBodyWithResponse Renew a grant, possibly expired, by checking the password again
 //
-// Returns a new grant at the old grant's level, valid 5 minutes but never
-// more than 20 minutes after the proof behind that level. `bad-grant` for an
-// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-// `verifyPassword`.
+// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+// but never past 20 minutes after the proof behind that level (the password
+// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+// old grant may be expired; it stays valid until its own `expiresAt`.
+// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+// minutes old; a wrong password is `bad-password` and counts as a failure like
+// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+// `locked`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3785,10 +3849,14 @@ func (c *ClientWithResponses) ReauthenticateWithBodyWithResponse(ctx context.Con
 
 // ReauthenticateWithResponse Renew a grant, possibly expired, by checking the password again
 //
-// Returns a new grant at the old grant's level, valid 5 minutes but never
-// more than 20 minutes after the proof behind that level. `bad-grant` for an
-// unknown token, `expired` when the proof is 20 minutes old, and the errors of
-// `verifyPassword`.
+// Returns a new grant (a new token) at the old grant's level, valid 5 minutes
+// but never past 20 minutes after the proof behind that level (the password
+// for `password`, the SMS code for `elevated`; see "Grants and elevation"). The
+// old grant may be expired; it stays valid until its own `expiresAt`.
+// `bad-grant` for an unknown or ended token, `expired` when the proof is 20
+// minutes old; a wrong password is `bad-password` and counts as a failure like
+// `verifyPassword` (per account and per `Guidedfix-Source`), so a lock is
+// `locked`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3985,8 +4053,12 @@ func (c *ClientWithResponses) SendSMSChallengeWithResponse(ctx context.Context, 
 
 // VerifySMSChallengeWithBodyWithResponse Check an SMS code; on success the grant is elevated
 //
-// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-// from now. A wrong code is
+// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+// elevation"), valid 10 minutes from now; the challenge must be one of the
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -4005,8 +4077,12 @@ func (c *ClientWithResponses) VerifySMSChallengeWithBodyWithResponse(ctx context
 
 // VerifySMSChallengeWithResponse Check an SMS code; on success the grant is elevated
 //
-// Returns the same grant (same token) elevated to `elevated`, valid 10 minutes
-// from now. A wrong code is
+// Returns the same grant (same token) elevated to `elevated` (see "Grants and
+// elevation"), valid 10 minutes from now; the challenge must be one of the
+// grant's account (`bad-grant` otherwise). Checked in this order: the code's
+// format (`code-format`, whatever the rest), the grant (`bad-grant`,
+// `expired`), the challenge (`not-found`, `bad-grant`, `expired`), the code. A
+// wrong code is
 // `bad-code` with `attemptsLeft`; the third wrong code, an expired challenge or
 // one replaced by a newer challenge is `expired`; an unknown challenge id is
 // `not-found`; a code that is not 6 digits after normalisation is
@@ -4104,7 +4180,9 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
@@ -4126,7 +4204,9 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // Confirming an enrollment that is void or already confirmed under a new key
-// is `expired`. A repeated key whose first call succeeded answers 204 again,
+// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
+// of the key that confirmed it (204), the code's format (`code-format`), the
+// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
 // ends (later calls with them are `bad-grant`).
 //
