@@ -57,6 +57,8 @@ type env struct {
 type envOptions struct {
 	support  bot.Support
 	handoffs newphone.Handoffs
+	// wrap, if set, wraps the core the flow calls.
+	wrap func(newphone.Core) newphone.Core
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -77,7 +79,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if e.store, err = store.Open(store.Options{Path: filepath.Join(e.dir, "sessions.db"), Now: e.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	flow := newphone.New(newphone.Options{Core: e.core, Handoffs: o.handoffs})
+	var core newphone.Core = e.core
+	if o.wrap != nil {
+		core = o.wrap(core)
+	}
+	flow := newphone.New(newphone.Options{Core: core, Handoffs: o.handoffs})
 	e.engine, err = bot.New(bot.Options{Store: e.store, Flows: []bot.Flow{flow}, StartCommands: newphone.Commands,
 		Now: e.clock.Now, Logger: logger, Support: o.support, Observer: e.observe})
 	if err != nil {
@@ -271,6 +277,15 @@ type chat struct {
 	upd  int
 	last []bot.Reply
 	all  []bot.Reply
+	// lossy tolerates failed turns (a core answer lost on purpose).
+	lossy bool
+}
+
+// redeliver sends the last update again with the same id, as a platform
+// does when it got no answer.
+func (c *chat) redeliver(ev bot.Event) []bot.Reply {
+	c.upd--
+	return c.send(ev)
 }
 
 func (e *env) chat() *chat { return &chat{e: e, conv: bot.Conversation{Channel: "test", ID: "100"}} }
@@ -279,7 +294,7 @@ func (c *chat) send(ev bot.Event) []bot.Reply {
 	c.e.t.Helper()
 	c.upd++
 	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u100", strconv.Itoa(c.upd)
-	if err := c.e.engine.Handle(context.Background(), ev); err != nil {
+	if err := c.e.engine.Handle(context.Background(), ev); err != nil && !c.lossy {
 		c.e.t.Fatalf("Handle: %v", err)
 	}
 	c.last, c.seen = c.e.rec.Since(c.seen)
