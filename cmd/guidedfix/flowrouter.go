@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"guidedfix/bot"
 	"guidedfix/flows/newphone"
@@ -10,8 +11,9 @@ import (
 // flowRouter is the engine's default flow until flows carry a descriptor
 // the engine routes by: it never keeps a session of its own, but starts
 // the flow a start event asks for — newphone for the command /newphone
-// (Slack "newphone") or the start payload "newphone" (the Telegram deep
-// link t.me/<bot>?start=newphone), the SMS → authenticator flow for
+// (Slack "newphone"), the start payload "newphone" (the Telegram deep
+// link t.me/<bot>?start=newphone) or a new-phone hand-off's payload
+// "np_<token>" (handOffNewPhone), the SMS → authenticator flow for
 // everything else — and hands the session to it (Session.Flow).
 type flowRouter struct {
 	def      bot.Flow
@@ -30,7 +32,8 @@ func (r flowRouter) pick(ev bot.Event) bot.Flow {
 	switch {
 	case r.newPhone == nil:
 	case ev.Kind == bot.KindCommand && ev.Command == newphone.Name,
-		ev.Kind == bot.KindStart && ev.Data == newphone.Name:
+		ev.Kind == bot.KindStart && ev.Data == newphone.Name,
+		ev.Kind == bot.KindStart && strings.HasPrefix(ev.Data, newPhonePayload):
 		return r.newPhone
 	}
 	return r.def
@@ -42,8 +45,13 @@ func (r flowRouter) pick(ev bot.Event) bot.Flow {
 func (r flowRouter) Start(ctx context.Context, t *bot.Turn) error {
 	f := r.pick(t.Event)
 	t.Session.Flow = f.Name()
-	if f.Name() == newphone.Name && t.Event.Data == newphone.Name {
-		t.Event.Data = ""
+	if f.Name() == newphone.Name {
+		// The payload "newphone" only names the flow; "np_<token>" is a
+		// hand-off of it, whose token the flow redeems.
+		if t.Event.Data == newphone.Name {
+			t.Event.Data = ""
+		}
+		t.Event.Data = strings.TrimPrefix(t.Event.Data, newPhonePayload)
 	}
 	return f.Start(ctx, t)
 }

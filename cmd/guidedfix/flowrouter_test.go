@@ -29,6 +29,7 @@ func TestFlowRouterPick(t *testing.T) {
 		{bot.Event{Kind: bot.KindStart}, "totpswitch"},
 		{bot.Event{Kind: bot.KindCommand, Command: "2fa"}, "totpswitch"},
 		{bot.Event{Kind: bot.KindStart, Data: "hAnd0ffT0ken"}, "totpswitch"},
+		{bot.Event{Kind: bot.KindStart, Data: "np_hAnd0ffT0ken"}, "newphone"},
 	} {
 		if got := r.pick(tc.ev).Name(); got != tc.want {
 			t.Errorf("%+v starts %q, want %q", tc.ev, got, tc.want)

@@ -61,6 +61,8 @@ var dynamicIDs = map[string]string{
 	"mail.recovery_replaced.body":    "mail.",
 	"mail.totp_replaced.subject":     "mail.",
 	"mail.totp_replaced.body":        "mail.",
+	"mail.handoff_newphone.subject":  "mail.",
+	"mail.handoff_newphone.body":     "mail.",
 	"mail.factor.password":           "mail.factor.",
 	"mail.factor.sms":                "mail.factor.",
 	"mail.factor.totp":               "mail.factor.",

@@ -44,6 +44,9 @@ const (
 	// TOTPReplaced: the authenticator app was moved to a new device; the
 	// old app's codes no longer work.
 	TOTPReplaced = "totp_replaced"
+	// HandoffNewPhone is the support hand-off link of the flow that moves
+	// the authenticator app to a new phone.
+	HandoffNewPhone = "handoff_newphone"
 )
 
 var bundle = func() *i18n.Bundle {
