@@ -28,6 +28,15 @@ func TestNewPhoneRecoveryCodeEndToEnd(t *testing.T) {
 	oldSecret, codes, acc := zoeOnTOTP(t, e, nil)
 	mailsBefore := len(e.smtp.messages())
 
+	// /start runs the SMS → authenticator flow, which finds the app
+	// already in use and points to the new-phone flow.
+	e.text("/start")
+	e.botSaid("Which e-mail address")
+	e.text(zoe)
+	e.botSaid("password")
+	e.text(zoePassword)
+	e.botSaid("Moving to a new phone? Send /start newphone")
+
 	e.text("/start newphone")
 	e.botSaid("move the authenticator app")
 	e.botSaid("Which e-mail address")
