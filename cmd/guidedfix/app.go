@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"guidedfix/bot"
+	"guidedfix/flows/newphone"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/config"
 	"guidedfix/internal/logs"
@@ -259,11 +260,19 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(flowCore, a.log), Issuer: cfg.Portal.Issuer,
 		Order: order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
+	// The second flow, moving the authenticator app to a new phone; the
+	// router starts it for /newphone and the start payload "newphone".
+	np := newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{sup}})
+	router := flowRouter{def: flow}
+	if caps, err := portal.CapabilitiesOf(ctx, core); err == nil && caps.ReplaceTOTP {
+		router.newPhone = np // a portal without the replacement operations runs only the default flow
+	}
 	var desk bot.Support
 	if o.support && cfg.Slack.Enabled() && cfg.Slack.SupportChannel != "" {
 		desk, a.supportOn = a.desk, true
 	}
-	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{flow}, IdleTimeout: cfg.Flow.IdleTimeout,
+	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{router, flow, np},
+		StartCommands: append([]string{"start", "2fa"}, newphone.Commands...), IdleTimeout: cfg.Flow.IdleTimeout,
 		MaxDuration: cfg.Flow.MaxDuration, Observer: observers(a.desk.Observe, a.metrics.Observe), Meter: a.metrics, Support: desk,
 		Now: o.now, Logger: a.log})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"guidedfix/flows/newphone"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/flowgraph"
 )
@@ -20,6 +21,15 @@ var flowGraphs = map[string]flowgraph.Graph{
 		Note: []string{
 			"Every non-terminal state may also go to cancelled (/cancel, Cancel) and expired (idle);",
 			"once SMS 2FA was disabled and no app is verified, those endings pass through restoring.",
+		},
+	},
+	newphone.Name: {
+		Name:        newphone.Name,
+		Initial:     newphone.StateAwaitingEmail,
+		Transitions: newphone.States(),
+		Note: []string{
+			"Edges are per turn; verifying_recovery, enrolling and replacing are passed within a turn",
+			"(persist, then call) and start a turn only when it resumes one a crash interrupted.",
 		},
 	},
 }

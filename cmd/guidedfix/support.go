@@ -9,13 +9,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"guidedfix/adapters/console"
+	"guidedfix/flows/newphone"
+	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/support"
 )
 
 func newHandoffCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var flow string
+	cmd := &cobra.Command{
 		Use:   "handoff EMAIL [TICKET]",
-		Short: "Hand the SMS → authenticator app fix to a customer: e-mail them a one-time Telegram link",
+		Short: "Hand a guided fix (default: SMS → authenticator app; --flow newphone) to a customer: e-mail them a one-time Telegram link",
 		Long: "handoff creates a single-use link (valid 24 hours) that starts the guided\n" +
 			"change in Telegram with the customer's account already identified; the\n" +
 			"customer still proves their password and current SMS code. The link is\n" +
@@ -31,7 +34,16 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			if len(args) == 2 {
 				ticket = args[1]
 			}
-			link, h, err := a.desk.HandOff(cmd.Context(), args[0], ticket, "cli", operator())
+			var link string
+			var h support.Handoff
+			switch flow {
+			case "", totpswitch.Name:
+				link, h, err = a.desk.HandOff(cmd.Context(), args[0], ticket, "cli", operator())
+			case newphone.Name:
+				link, h, err = handOffNewPhone(cmd.Context(), a.desk, args[0], ticket, "cli", operator())
+			default:
+				return fmt.Errorf("unknown flow %q (totpswitch or newphone)", flow)
+			}
 			if errors.Is(err, support.ErrNoAccount) {
 				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
 			}
@@ -43,6 +55,8 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&flow, "flow", totpswitch.Name, "the guided fix to hand off: totpswitch (SMS → authenticator app) or newphone (move the authenticator app to a new phone)")
+	return cmd
 }
 
 func newAuditCmd(g *globalFlags) *cobra.Command {

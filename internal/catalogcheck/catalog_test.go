@@ -55,10 +55,18 @@ var dynamicIDs = map[string]string{
 	"mail.blocked.body":          "mail.",
 	"mail.recovery_used.subject": "mail.",
 	"mail.recovery_used.body":    "mail.",
-	"mail.factor.password":       "mail.factor.",
-	"mail.factor.sms":            "mail.factor.",
-	"mail.factor.totp":           "mail.factor.",
-	"mail.factor.recovery":       "mail.factor.",
+	// ... and recovery_replaced and totp_replaced (moving the
+	// authenticator app to a new phone).
+	"mail.recovery_replaced.subject": "mail.",
+	"mail.recovery_replaced.body":    "mail.",
+	"mail.totp_replaced.subject":     "mail.",
+	"mail.totp_replaced.body":        "mail.",
+	"mail.handoff_newphone.subject":  "mail.",
+	"mail.handoff_newphone.body":     "mail.",
+	"mail.factor.password":           "mail.factor.",
+	"mail.factor.sms":                "mail.factor.",
+	"mail.factor.totp":               "mail.factor.",
+	"mail.factor.recovery":           "mail.factor.",
 }
 
 // knownUnused lists ids that no source uses today, found by this test and

@@ -37,6 +37,16 @@ const (
 	Blocked = "blocked"
 	// RecoveryUsed: a recovery code was used (NIST SP 800-63B-4 §4.2.1.1).
 	RecoveryUsed = "recovery_used"
+	// RecoveryReplaced: a recovery code was used to prove the account
+	// holder and the whole set was replaced by Count new codes (NIST SP
+	// 800-63B-4 §4.2.1.1).
+	RecoveryReplaced = "recovery_replaced"
+	// TOTPReplaced: the authenticator app was moved to a new device; the
+	// old app's codes no longer work.
+	TOTPReplaced = "totp_replaced"
+	// HandoffNewPhone is the support hand-off link of the flow that moves
+	// the authenticator app to a new phone.
+	HandoffNewPhone = "handoff_newphone"
 )
 
 var bundle = func() *i18n.Bundle {
@@ -64,7 +74,8 @@ type Data struct {
 	Link, Expires string
 	Support       string
 	// Count is how many wrong attempts in a row (Paused, Blocked), or how
-	// many unused recovery codes are left (RecoveryUsed).
+	// many unused recovery codes are left (RecoveryUsed), or how many new
+	// codes replaced the set (RecoveryReplaced).
 	Count int
 	// Factor is the factor of Paused and Blocked: "password", "sms",
 	// "totp" or "recovery", shown by its catalog name (mail.factor.*).

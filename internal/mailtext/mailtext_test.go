@@ -12,7 +12,7 @@ import (
 func TestRender(t *testing.T) {
 	d := Data{Holder: "Ana Lee", Email: "ana@example.com", Issuer: "IP ServerOne", At: "2026-01-02 03:04:05",
 		Phone: "+60•••••789", Link: "https://t.me/bot?start=x", Expires: "2026-01-03 03:04", Support: "support@ipserverone.example, +60 3 1234 5678"}
-	for _, kind := range []string{Alert, Restored, Confirmation, Handoff} {
+	for _, kind := range []string{Alert, Restored, Confirmation, Handoff, RecoveryReplaced, TOTPReplaced, HandoffNewPhone} {
 		subject, text, err := Render(kind, d)
 		if err != nil {
 			t.Fatal(err)
@@ -47,7 +47,7 @@ func TestRenderIn(t *testing.T) {
 	}
 	d := Data{Holder: "Ana Lee", Email: "ana@example.com", Issuer: "IP ServerOne", At: "2026-01-02 03:04:05",
 		Phone: "+60•••••789", Link: "https://t.me/bot?start=x", Expires: "2026-01-03 03:04", Support: "support@ipserverone.example"}
-	for _, kind := range []string{Alert, Restored, Confirmation, Handoff} {
+	for _, kind := range []string{Alert, Restored, Confirmation, Handoff, RecoveryReplaced, TOTPReplaced, HandoffNewPhone} {
 		enSubject, enText, err := Render(kind, d)
 		if err != nil {
 			t.Fatal(err)

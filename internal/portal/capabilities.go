@@ -20,6 +20,10 @@ type Capabilities struct {
 	RestoreFactor bool
 	// RecoveryCodes is true when IssueRecoveryCodes is implemented.
 	RecoveryCodes bool
+	// ReplaceTOTP is true when ElevateWithTOTP, ElevateWithRecoveryCode,
+	// BeginTOTPReplacement and ConfirmTOTPReplacement are implemented:
+	// moving the authenticator app to a new phone.
+	ReplaceTOTP bool
 }
 
 // CapabilityReporter is implemented by a Core that can tell its
@@ -37,5 +41,5 @@ func CapabilitiesOf(ctx context.Context, core Core) (Capabilities, error) {
 	if r, ok := core.(CapabilityReporter); ok {
 		return r.Capabilities(ctx)
 	}
-	return Capabilities{ContractVersion: ContractVersion, AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, nil
+	return Capabilities{ContractVersion: ContractVersion, AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true, ReplaceTOTP: true}, nil
 }

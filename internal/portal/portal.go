@@ -61,6 +61,23 @@ type Status struct {
 	// MaskedPhone is the SMS number with all but the country code and the
 	// last 4 digits replaced by '•' (e.g. "+60•••••6789"); empty without one.
 	MaskedPhone string
+	// RecoveryCodes is how many unused recovery codes the account has
+	// (0 without any): a flow offers recovery by code only when it is
+	// positive.
+	RecoveryCodes int
+}
+
+// RecoveryElevation is the result of Core.ElevateWithRecoveryCode: the
+// elevated grant and the recovery codes that replaced the whole set.
+//
+// Codes are in clear, shown to the account holder once; they must never be
+// logged or persisted outside the core.
+type RecoveryElevation struct {
+	// Grant is the elevated grant (the same token as the one given).
+	Grant Grant
+	// Codes are the new recovery codes, "XXXXX-XXXXX-XXXXX" as
+	// IssueRecoveryCodes returns them.
+	Codes []string
 }
 
 // GrantLevel says how strongly a Grant proves the account holder.
@@ -265,6 +282,57 @@ type Core interface {
 
 	// EnrollmentState returns the state of an enrollment, or ErrNotFound.
 	EnrollmentState(ctx context.Context, enrollmentID string) (EnrollmentState, error)
+
+	// ElevateWithTOTP checks code against the account's active
+	// authenticator app (RFC 6238 §5.2: time step c-1, c or c+1, each
+	// step accepted at most once per account) and, when it matches,
+	// elevates the grant to LevelElevated (valid 10 minutes) and returns
+	// it with the same token: the "prove the current factor" step of a
+	// factor replacement (NIST SP 800-63B §6.1.2.1). It needs an
+	// unexpired grant (ErrBadGrant, ErrExpired) of an account with
+	// MethodTOTP (*WrongStateError). A wrong code returns *BadCodeError
+	// and counts toward the per-account limits like every code failure
+	// (*LockedError once they lock); a replayed step returns
+	// ErrCodeReplayed; a malformed code ErrCodeFormat, counting nothing.
+	ElevateWithTOTP(ctx context.Context, grantToken, code string) (Grant, error)
+
+	// ElevateWithRecoveryCode checks code against the account's unused
+	// recovery codes (case, spaces and hyphens ignored). When one
+	// matches, it is spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the
+	// whole set is replaced by 10 new codes (returned once, stored only
+	// as hashes), the grant is elevated to LevelElevated (valid 10
+	// minutes, the same token) and the account holder is e-mailed, all in
+	// one transaction. It needs an unexpired grant (ErrBadGrant,
+	// ErrExpired) of an account with MethodTOTP (*WrongStateError). A
+	// wrong code returns *BadCodeError and counts toward the per-account
+	// limits (*LockedError); a malformed code ErrCodeFormat; a code spent
+	// concurrently ErrCodeReplayed. A repeated key whose first call
+	// succeeded returns the grant again with a fresh set of codes that
+	// replaces the set of the first answer (which was never shown when
+	// that answer was lost) and sends no second e-mail.
+	ElevateWithRecoveryCode(ctx context.Context, grantToken, code, key string) (RecoveryElevation, error)
+
+	// BeginTOTPReplacement creates a pending enrollment that will replace
+	// the account's authenticator app (moving it to a new phone): a fresh
+	// 20-byte secret, 10 minutes, 5 tries, voiding any earlier pending
+	// enrollment. The current secret stays valid until
+	// ConfirmTOTPReplacement. It needs an unexpired LevelElevated grant
+	// (ErrBadGrant, ErrExpired, ErrNeedElevation) of an account with
+	// MethodTOTP (*WrongStateError). The same key returns the same
+	// enrollment while it is pending.
+	BeginTOTPReplacement(ctx context.Context, grantToken, key string) (Enrollment, error)
+
+	// ConfirmTOTPReplacement checks code, from the new app, against the
+	// replacement enrollment (RFC 6238 §5.2) and, when it matches,
+	// replaces the account's TOTP secret by the new one in one
+	// transaction: the old app's codes stop working only then, the method
+	// stays MethodTOTP throughout, every grant of the account is voided
+	// and the account holder is e-mailed. Errors are those of
+	// ConfirmTOTPEnrollment; an enrollment begun by BeginTOTPEnrollment,
+	// or an account no longer using TOTP, returns *WrongStateError. A
+	// repeated key whose first call succeeded returns nil again and sends
+	// nothing more.
+	ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, key string) error
 
 	// PasswordInText reports whether text, a message a customer wrote to
 	// a support agent, contains the password of accountID, so that the

@@ -321,14 +321,15 @@ func (c *Core) Account(ctx context.Context, accountID string) (portal.Account, e
 	return a.public(), nil
 }
 
-// SecurityStatus returns the account's method and its phone masked by
-// MaskPhone, or portal.ErrNotFound.
+// SecurityStatus returns the account's method, its phone masked by
+// MaskPhone and how many unused recovery codes it has, or
+// portal.ErrNotFound.
 func (c *Core) SecurityStatus(ctx context.Context, accountID string) (portal.Status, error) {
-	a, err := c.Account(ctx, accountID)
+	a, err := c.viewAccount(accountID)
 	if err != nil {
 		return portal.Status{}, err
 	}
-	return portal.Status{AccountID: a.ID, Method: a.Method, MaskedPhone: MaskPhone(a.Phone)}, nil
+	return portal.Status{AccountID: a.ID, Method: a.Method, MaskedPhone: MaskPhone(a.Phone), RecoveryCodes: len(a.RecoveryCodes)}, nil
 }
 
 // Restrictions is what currently holds an account back, for

@@ -42,6 +42,9 @@ type enrollmentRec struct {
 	Source string `json:",omitempty"`
 	// ConfirmedAt is when the enrollment was confirmed (zero before).
 	ConfirmedAt time.Time `json:",omitzero"`
+	// Replace is set for an enrollment begun by BeginTOTPReplacement: it
+	// replaces the secret of an account that already uses TOTP.
+	Replace bool `json:",omitempty"`
 }
 
 // state is e's state at now: a pending enrollment past ExpiresAt is void.

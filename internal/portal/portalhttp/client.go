@@ -189,7 +189,7 @@ func (c *Client) Capabilities(ctx context.Context) (portal.Capabilities, error) 
 		return portal.Capabilities{}, err
 	}
 	v := r.JSON200
-	return portal.Capabilities{ContractVersion: v.ContractVersion, AtomicSwitch: v.AtomicSwitch, RestoreFactor: v.RestoreFactor, RecoveryCodes: v.RecoveryCodes}, nil
+	return portal.Capabilities{ContractVersion: v.ContractVersion, AtomicSwitch: v.AtomicSwitch, RestoreFactor: v.RestoreFactor, RecoveryCodes: v.RecoveryCodes, ReplaceTOTP: v.ReplaceTOTP != nil && *v.ReplaceTOTP}, nil
 }
 
 // LookupAccount implements portal.Core: POST /v1/accounts/lookup.
@@ -230,7 +230,11 @@ func (c *Client) SecurityStatus(ctx context.Context, accountID string) (portal.S
 		return portal.Status{}, err
 	}
 	v := r.JSON200
-	return portal.Status{AccountID: v.AccountId, Method: portal.Method(v.Method), MaskedPhone: v.MaskedPhone}, nil
+	st := portal.Status{AccountID: v.AccountId, Method: portal.Method(v.Method), MaskedPhone: v.MaskedPhone}
+	if v.RecoveryCodes != nil {
+		st.RecoveryCodes = *v.RecoveryCodes
+	}
+	return st, nil
 }
 
 // UnknownAccount implements portal.Core: POST /v1/accounts/unknown-id,
@@ -407,4 +411,54 @@ func (c *Client) PasswordInText(ctx context.Context, accountID, text string) (bo
 		return false, err
 	}
 	return r.JSON200.Found, nil
+}
+
+// ElevateWithTOTP implements portal.Core: POST /v1/grants/elevate-totp,
+// with a random Idempotency-Key made once per call (the server keeps the
+// first answer) and the context's source in Guidedfix-Source.
+func (c *Client) ElevateWithTOTP(ctx context.Context, grantToken, code string) (portal.Grant, error) {
+	p := &gen.ElevateWithTOTPParams{IdempotencyKey: newKey(), GuidedfixSource: source(ctx)}
+	r, err := call(c, ctx, "elevateWithTOTP", http.StatusOK, func(ctx context.Context) (*gen.ElevateWithTOTPResponse, error) {
+		return c.api.ElevateWithTOTPWithResponse(ctx, p, gen.CodeGrantRequest{GrantToken: grantToken, Code: code})
+	})
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	return grantIn(r.JSON200), nil
+}
+
+// ElevateWithRecoveryCode implements portal.Core: POST
+// /v1/grants/elevate-recovery (keyed by the core).
+func (c *Client) ElevateWithRecoveryCode(ctx context.Context, grantToken, code, key string) (portal.RecoveryElevation, error) {
+	p := &gen.ElevateWithRecoveryCodeParams{IdempotencyKey: key, GuidedfixSource: source(ctx)}
+	r, err := call(c, ctx, "elevateWithRecoveryCode", http.StatusOK, func(ctx context.Context) (*gen.ElevateWithRecoveryCodeResponse, error) {
+		return c.api.ElevateWithRecoveryCodeWithResponse(ctx, p, gen.CodeGrantRequest{GrantToken: grantToken, Code: code})
+	})
+	if err != nil {
+		return portal.RecoveryElevation{}, err
+	}
+	return portal.RecoveryElevation{Grant: grantIn(&r.JSON200.Grant), Codes: r.JSON200.Codes}, nil
+}
+
+// BeginTOTPReplacement implements portal.Core: POST /v1/totp-replacements.
+func (c *Client) BeginTOTPReplacement(ctx context.Context, grantToken, key string) (portal.Enrollment, error) {
+	p := &gen.BeginTOTPReplacementParams{IdempotencyKey: key}
+	r, err := call(c, ctx, "beginTOTPReplacement", http.StatusOK, func(ctx context.Context) (*gen.BeginTOTPReplacementResponse, error) {
+		return c.api.BeginTOTPReplacementWithResponse(ctx, p, gen.GrantRequest{GrantToken: grantToken})
+	})
+	if err != nil {
+		return portal.Enrollment{}, err
+	}
+	v := r.JSON200
+	return portal.Enrollment{ID: v.Id, AccountID: v.AccountId, URI: v.Uri, Secret: v.Secret, Issuer: v.Issuer, Label: v.Label, ExpiresAt: v.ExpiresAt.UTC(), AttemptsLeft: v.AttemptsLeft}, nil
+}
+
+// ConfirmTOTPReplacement implements portal.Core: POST
+// /v1/totp-replacements/confirm.
+func (c *Client) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, key string) error {
+	p := &gen.ConfirmTOTPReplacementParams{IdempotencyKey: key, GuidedfixSource: source(ctx)}
+	_, err := call(c, ctx, "confirmTOTPReplacement", http.StatusNoContent, func(ctx context.Context) (*gen.ConfirmTOTPReplacementResponse, error) {
+		return c.api.ConfirmTOTPReplacementWithResponse(ctx, p, gen.ConfirmRequest{EnrollmentId: enrollmentID, Code: code})
+	})
+	return err
 }

@@ -156,8 +156,8 @@ func TestGeneratedCodeFresh(t *testing.T) {
 // and binds no Idempotency-Key to it (portaltest.CheckRequestBodies).
 func TestRequestBodiesRefused(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	if n := portaltest.CheckRequestBodies(t, docPath, e.url, testToken); n != 133 {
-		t.Fatalf("%d malformed requests sent, want 133 (the whole document's)", n)
+	if n := portaltest.CheckRequestBodies(t, docPath, e.url, testToken); n != 174 {
+		t.Fatalf("%d malformed requests sent, want 174 (the whole document's)", n)
 	}
 }
 

@@ -249,7 +249,7 @@ func (s *server) GetCapabilities(w http.ResponseWriter, r *http.Request) {
 	} else {
 		c, err = portal.CapabilitiesOf(r.Context(), s.core)
 	}
-	s.write(w, r, s.result(gen.Capabilities{ContractVersion: c.ContractVersion, AtomicSwitch: c.AtomicSwitch, RestoreFactor: c.RestoreFactor, RecoveryCodes: c.RecoveryCodes}, err))
+	s.write(w, r, s.result(gen.Capabilities{ContractVersion: c.ContractVersion, AtomicSwitch: c.AtomicSwitch, RestoreFactor: c.RestoreFactor, RecoveryCodes: c.RecoveryCodes, ReplaceTOTP: &c.ReplaceTOTP}, err))
 }
 
 // LookupAccount implements gen.ServerInterface: POST /v1/accounts/lookup.
@@ -281,7 +281,7 @@ func (s *server) GetAccount(w http.ResponseWriter, r *http.Request, accountID ge
 // /v1/accounts/{accountId}/security-status.
 func (s *server) GetSecurityStatus(w http.ResponseWriter, r *http.Request, accountID gen.AccountId) {
 	st, err := s.core.SecurityStatus(r.Context(), accountID)
-	s.write(w, r, s.result(gen.Status{AccountId: st.AccountID, Method: gen.Method(st.Method), MaskedPhone: st.MaskedPhone}, err))
+	s.write(w, r, s.result(gen.Status{AccountId: st.AccountID, Method: gen.Method(st.Method), MaskedPhone: st.MaskedPhone, RecoveryCodes: &st.RecoveryCodes}, err))
 }
 
 // VerifyPassword implements gen.ServerInterface: POST /v1/password/verify.
@@ -425,4 +425,55 @@ func (s *server) PasswordInText(w http.ResponseWriter, r *http.Request) {
 	}
 	found, err := s.core.PasswordInText(r.Context(), req.AccountId, req.Text)
 	s.write(w, r, s.result(gen.PasswordInTextResult{Found: found}, err))
+}
+
+// ElevateWithTOTP implements gen.ServerInterface: POST
+// /v1/grants/elevate-totp (the first answer kept per key).
+func (s *server) ElevateWithTOTP(w http.ResponseWriter, r *http.Request, p gen.ElevateWithTOTPParams) {
+	var req gen.CodeGrantRequest
+	body, ok := s.decode(w, r, &req)
+	if !ok {
+		return
+	}
+	s.once(w, r, "elevateWithTOTP", p.IdempotencyKey, p.GuidedfixSource, body, func() reply {
+		g, err := s.core.ElevateWithTOTP(mutating(r, p.GuidedfixSource), req.GrantToken, req.Code)
+		return s.result(grantOut(g), err)
+	})
+}
+
+// ElevateWithRecoveryCode implements gen.ServerInterface: POST
+// /v1/grants/elevate-recovery (keyed by the core, so the new codes are
+// never kept by the server).
+func (s *server) ElevateWithRecoveryCode(w http.ResponseWriter, r *http.Request, p gen.ElevateWithRecoveryCodeParams) {
+	var req gen.CodeGrantRequest
+	if _, ok := s.decode(w, r, &req); !ok || !s.checkKey(w, r, p.IdempotencyKey) {
+		return
+	}
+	el, err := s.core.ElevateWithRecoveryCode(mutating(r, p.GuidedfixSource), req.GrantToken, req.Code, p.IdempotencyKey)
+	codes := el.Codes
+	if codes == nil {
+		codes = []string{}
+	}
+	s.write(w, r, s.result(gen.RecoveryElevation{Grant: grantOut(el.Grant), Codes: codes}, err))
+}
+
+// BeginTOTPReplacement implements gen.ServerInterface: POST
+// /v1/totp-replacements (keyed by the core).
+func (s *server) BeginTOTPReplacement(w http.ResponseWriter, r *http.Request, p gen.BeginTOTPReplacementParams) {
+	var req gen.GrantRequest
+	if _, ok := s.decode(w, r, &req); !ok || !s.checkKey(w, r, p.IdempotencyKey) {
+		return
+	}
+	e, err := s.core.BeginTOTPReplacement(mutating(r, nil), req.GrantToken, p.IdempotencyKey)
+	s.write(w, r, s.result(gen.Enrollment{Id: e.ID, AccountId: e.AccountID, Uri: e.URI, Secret: e.Secret, Issuer: e.Issuer, Label: e.Label, ExpiresAt: e.ExpiresAt.UTC(), AttemptsLeft: e.AttemptsLeft}, err))
+}
+
+// ConfirmTOTPReplacement implements gen.ServerInterface: POST
+// /v1/totp-replacements/confirm (keyed by the core).
+func (s *server) ConfirmTOTPReplacement(w http.ResponseWriter, r *http.Request, p gen.ConfirmTOTPReplacementParams) {
+	var req gen.ConfirmRequest
+	if _, ok := s.decode(w, r, &req); !ok || !s.checkKey(w, r, p.IdempotencyKey) {
+		return
+	}
+	s.write(w, r, s.result(nil, s.core.ConfirmTOTPReplacement(mutating(r, p.GuidedfixSource), req.EnrollmentId, req.Code, p.IdempotencyKey)))
 }

@@ -133,6 +133,7 @@ type enrollment struct {
 	id, accountID, secret, uri, state string
 	expiresAt, confirmedAt            time.Time
 	attemptsLeft                      int
+	replace                           bool // begun by beginTOTPReplacement
 }
 
 type idemRec struct {
@@ -226,6 +227,10 @@ func (s *teamServer) handler() http.Handler {
 	mux.HandleFunc("POST /v1/totp-enrollments/recovery-codes", s.op("issueRecoveryCodes", true, s.recoveryCodes))
 	mux.HandleFunc("POST /v1/totp-enrollments/cancel", s.op("cancelTOTPEnrollment", true, s.cancel))
 	mux.HandleFunc("POST /v1/totp-enrollments/state", s.op("getEnrollmentState", false, s.enrollmentState))
+	mux.HandleFunc("POST /v1/grants/elevate-totp", s.op("elevateWithTOTP", true, s.elevateTOTP))
+	mux.HandleFunc("POST /v1/grants/elevate-recovery", s.op("elevateWithRecoveryCode", true, s.elevateRecovery))
+	mux.HandleFunc("POST /v1/totp-replacements", s.op("beginTOTPReplacement", true, s.beginReplace))
+	mux.HandleFunc("POST /v1/totp-replacements/confirm", s.op("confirmTOTPReplacement", true, s.confirmReplace))
 	mux.HandleFunc("POST /v1/password/in-text", s.op("passwordInText", false, s.passwordInText))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
@@ -364,7 +369,7 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func (s *teamServer) capabilities(q *req) (int, any, *problem) {
-	return 200, map[string]any{"contractVersion": "1", "atomicSwitch": s.atomicSwitch, "restoreFactor": true, "recoveryCodes": true}, nil
+	return 200, map[string]any{"contractVersion": "1", "atomicSwitch": s.atomicSwitch, "restoreFactor": true, "recoveryCodes": true, "replaceTOTP": true}, nil
 }
 
 func accountJSON(a *account) map[string]any {
@@ -417,7 +422,7 @@ func (s *teamServer) status(q *req) (int, any, *problem) {
 	if !ok {
 		return 0, nil, prob(pNotFound)
 	}
-	return 200, map[string]any{"accountId": a.id, "method": a.method, "maskedPhone": maskPhone(a.phone)}, nil
+	return 200, map[string]any{"accountId": a.id, "method": a.method, "maskedPhone": maskPhone(a.phone), "recoveryCodes": len(a.recoveryHashes)}, nil
 }
 
 func lockedProblem(until time.Time, smsLimit bool) *problem {
@@ -812,7 +817,12 @@ func (s *teamServer) recoveryCodes(q *req) (int, any, *problem) {
 	if s.now().Sub(e.confirmedAt) > 10*time.Minute {
 		return 0, nil, prob(pExpired)
 	}
-	codes := make([]string, in.Count)
+	return 200, map[string]any{"codes": s.newRecoveryCodes(a, in.Count)}, nil
+}
+
+// newRecoveryCodes replaces a's recovery codes by n new ones.
+func (s *teamServer) newRecoveryCodes(a *account, n int) []string {
+	codes := make([]string, n)
 	a.recoveryHashes = nil
 	for i := range codes {
 		var b bytes.Buffer
@@ -826,7 +836,171 @@ func (s *teamServer) recoveryCodes(q *req) (int, any, *problem) {
 		codes[i] = b.String()
 		a.recoveryHashes = append(a.recoveryHashes, s.mac("rc", a.id, codes[i]))
 	}
-	return 200, map[string]any{"codes": codes}, nil
+	return codes
+}
+
+// matchStep reports the time step among c-1, c, c+1 whose code of secret
+// is code (RFC 6238 §5.2).
+func (s *teamServer) matchStep(secret, code string) (int64, bool) {
+	step := s.now().Unix() / 30
+	for d := int64(-1); d <= 1; d++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix((step+d)*30, 0), totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step + d, true
+		}
+	}
+	return 0, false
+}
+
+func (s *teamServer) elevateTOTP(q *req) (int, any, *problem) {
+	var in struct{ GrantToken, Code string }
+	if p := q.decode(&in, "grantToken", "code"); p != nil {
+		return 0, nil, p
+	}
+	g, a, p := s.liveGrant(in.GrantToken)
+	if p != nil {
+		return 0, nil, p
+	}
+	if a.method != "totp" {
+		return 0, nil, wrongState(a.method)
+	}
+	code, ok := normCode(in.Code)
+	if !ok {
+		return 0, nil, prob(pCodeFormat)
+	}
+	step, ok := s.matchStep(a.totpSecret, code)
+	if !ok {
+		p := prob(pBadCode)
+		left := 1
+		p.AttemptsLeft = &left
+		return 0, nil, p
+	}
+	if a.usedSteps[step] {
+		return 0, nil, prob(pReplayed)
+	}
+	a.usedSteps[step] = true
+	g.level, g.proof, g.expiresAt = "elevated", s.now(), s.now().Add(10*time.Minute)
+	return 200, grantJSON(in.GrantToken, g), nil
+}
+
+// normRecovery writes a recovery code as issued: upper case, groups of 5.
+func normRecovery(in string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(in) {
+		if r == ' ' || r == '-' {
+			continue
+		}
+		if b.Len() > 0 && (b.Len()+1)%6 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *teamServer) elevateRecovery(q *req) (int, any, *problem) {
+	var in struct{ GrantToken, Code string }
+	if p := q.decode(&in, "grantToken", "code"); p != nil {
+		return 0, nil, p
+	}
+	g, a, p := s.liveGrant(in.GrantToken)
+	if p != nil {
+		return 0, nil, p
+	}
+	if a.method != "totp" {
+		return 0, nil, wrongState(a.method)
+	}
+	code := normRecovery(in.Code)
+	if len(code) != 17 {
+		return 0, nil, prob(pCodeFormat)
+	}
+	want := s.mac("rc", a.id, code)
+	for _, h := range a.recoveryHashes {
+		if hmac.Equal(h, want) {
+			g.level, g.proof, g.expiresAt = "elevated", s.now(), s.now().Add(10*time.Minute)
+			codes := s.newRecoveryCodes(a, 10) // the whole set is replaced
+			return 200, map[string]any{"grant": grantJSON(in.GrantToken, g), "codes": codes}, nil
+		}
+	}
+	p = prob(pBadCode)
+	left := 1
+	p.AttemptsLeft = &left
+	return 0, nil, p
+}
+
+func (s *teamServer) beginReplace(q *req) (int, any, *problem) {
+	var in struct{ GrantToken string }
+	if p := q.decode(&in, "grantToken"); p != nil {
+		return 0, nil, p
+	}
+	g, a, p := s.liveGrant(in.GrantToken)
+	if p != nil {
+		return 0, nil, p
+	}
+	if a.method != "totp" {
+		return 0, nil, wrongState(a.method)
+	}
+	if g.level != "elevated" {
+		return 0, nil, prob(pNeedElev)
+	}
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Customer Portal", AccountName: a.email, SecretSize: 20})
+	if err != nil {
+		return 500, nil, &problem{Type: "urn:guidedfix:problem:internal", Title: "internal", Status: 500}
+	}
+	for _, e := range s.enrollments {
+		if e.accountID == a.id && e.state == "pending" {
+			e.state, e.secret = "void", ""
+		}
+	}
+	e := &enrollment{id: randID("en_"), accountID: a.id, secret: key.Secret(), uri: key.URL(),
+		state: "pending", expiresAt: s.now().Add(10 * time.Minute), attemptsLeft: 5, replace: true}
+	s.enrollments[e.id] = e
+	return 200, enrollmentJSON(e, a), nil
+}
+
+func (s *teamServer) confirmReplace(q *req) (int, any, *problem) {
+	var in struct{ EnrollmentID, Code string }
+	if p := q.decode(&in, "enrollmentId", "code"); p != nil {
+		return 0, nil, p
+	}
+	e, ok := s.enrollments[in.EnrollmentID]
+	if !ok {
+		return 0, nil, prob(pNotFound)
+	}
+	a := s.accounts[e.accountID]
+	if !e.replace || a.method != "totp" {
+		return 0, nil, wrongState(a.method)
+	}
+	now := s.now()
+	if e.state == "pending" && !now.Before(e.expiresAt) {
+		e.state, e.secret = "void", ""
+	}
+	if e.state != "pending" {
+		return 0, nil, prob(pExpired)
+	}
+	code, ok := normCode(in.Code)
+	if !ok {
+		return 0, nil, prob(pCodeFormat)
+	}
+	if step, ok := s.matchStep(e.secret, code); ok {
+		a.totpSecret, a.usedSteps = e.secret, map[int64]bool{step: true} // the old app's codes end here
+		e.state, e.confirmedAt, e.secret = "confirmed", now, ""
+		for tok, g := range s.grants {
+			if g.accountID == a.id {
+				delete(s.grants, tok)
+			}
+		}
+		return 204, nil, nil
+	}
+	e.attemptsLeft--
+	if e.attemptsLeft <= 0 {
+		e.state, e.secret = "void", ""
+		return 0, nil, prob(pExpired)
+	}
+	p := prob(pBadCode)
+	left := e.attemptsLeft
+	p.AttemptsLeft = &left
+	return 0, nil, p
 }
 
 func (s *teamServer) cancel(q *req) (int, any, *problem) {

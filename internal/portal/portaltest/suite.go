@@ -71,6 +71,12 @@ func Run(t *testing.T, h Harness) {
 		{"CancelAndState", testCancel},
 		{"KBFlow", testKBFlow},
 		{"SafeSwap", testSafeSwap},
+		{"ElevateWithTOTP", testElevateWithTOTP},
+		{"ElevateWithTOTPLock", testElevateWithTOTPLock},
+		{"ElevateWithRecoveryCode", testElevateWithRecoveryCode},
+		{"ElevateWithRecoveryCodeLock", testElevateWithRecoveryCodeLock},
+		{"TOTPReplacement", testTOTPReplacement},
+		{"TOTPReplacementAbandoned", testTOTPReplacementAbandoned},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -103,6 +103,9 @@ type Capabilities struct {
 	// RecoveryCodes issueRecoveryCodes is implemented.
 	RecoveryCodes bool `json:"recoveryCodes"`
 
+	// ReplaceTOTP elevateWithTOTP, elevateWithRecoveryCode, beginTOTPReplacement and confirmTOTPReplacement are implemented (moving the authenticator app to a new phone); absent means false.
+	ReplaceTOTP *bool `json:"replaceTOTP,omitempty"`
+
 	// RestoreFactor restoreFactor is implemented.
 	RestoreFactor bool `json:"restoreFactor"`
 }
@@ -113,6 +116,13 @@ type Challenge struct {
 	ExpiresAt    time.Time `json:"expiresAt"`
 	Id           string    `json:"id"`
 	MaskedPhone  string    `json:"maskedPhone"`
+}
+
+// CodeGrantRequest defines model for CodeGrantRequest.
+type CodeGrantRequest struct {
+	// Code As typed; the portal normalises it.
+	Code       string `json:"code"`
+	GrantToken string `json:"grantToken"`
 }
 
 // ConfirmRequest defines model for ConfirmRequest.
@@ -229,6 +239,12 @@ type RecoveryCodesRequest struct {
 	EnrollmentId string `json:"enrollmentId"`
 }
 
+// RecoveryElevation defines model for RecoveryElevation.
+type RecoveryElevation struct {
+	Codes []string `json:"codes"`
+	Grant Grant    `json:"grant"`
+}
+
 // RestoreRequest defines model for RestoreRequest.
 type RestoreRequest struct {
 	// DisableKey The Idempotency-Key of the disable to undo.
@@ -240,6 +256,9 @@ type Status struct {
 	AccountId   string `json:"accountId"`
 	MaskedPhone string `json:"maskedPhone"`
 	Method      Method `json:"method"`
+
+	// RecoveryCodes Unused recovery codes of the account; absent means 0.
+	RecoveryCodes *int `json:"recoveryCodes,omitempty"`
 }
 
 // UnknownAccount defines model for UnknownAccount.
@@ -270,6 +289,24 @@ type IdempotencyKey = string
 
 // Source defines model for Source.
 type Source = string
+
+// ElevateWithRecoveryCodeParams defines parameters for ElevateWithRecoveryCode.
+type ElevateWithRecoveryCodeParams struct {
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
+	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
+}
+
+// ElevateWithTOTPParams defines parameters for ElevateWithTOTP.
+type ElevateWithTOTPParams struct {
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
+	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
+}
 
 // ReauthenticateParams defines parameters for Reauthenticate.
 type ReauthenticateParams struct {
@@ -343,11 +380,32 @@ type IssueRecoveryCodesParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// BeginTOTPReplacementParams defines parameters for BeginTOTPReplacement.
+type BeginTOTPReplacementParams struct {
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// ConfirmTOTPReplacementParams defines parameters for ConfirmTOTPReplacement.
+type ConfirmTOTPReplacementParams struct {
+	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+
+	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
+	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
+}
+
 // LookupAccountJSONRequestBody defines body for LookupAccount for application/json ContentType.
 type LookupAccountJSONRequestBody = EmailRequest
 
 // UnknownAccountJSONRequestBody defines body for UnknownAccount for application/json ContentType.
 type UnknownAccountJSONRequestBody = EmailRequest
+
+// ElevateWithRecoveryCodeJSONRequestBody defines body for ElevateWithRecoveryCode for application/json ContentType.
+type ElevateWithRecoveryCodeJSONRequestBody = CodeGrantRequest
+
+// ElevateWithTOTPJSONRequestBody defines body for ElevateWithTOTP for application/json ContentType.
+type ElevateWithTOTPJSONRequestBody = CodeGrantRequest
 
 // ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
 type ReauthenticateJSONRequestBody = ReauthenticateRequest
@@ -384,6 +442,12 @@ type IssueRecoveryCodesJSONRequestBody = RecoveryCodesRequest
 
 // GetEnrollmentStateJSONRequestBody defines body for GetEnrollmentState for application/json ContentType.
 type GetEnrollmentStateJSONRequestBody = EnrollmentRequest
+
+// BeginTOTPReplacementJSONRequestBody defines body for BeginTOTPReplacement for application/json ContentType.
+type BeginTOTPReplacementJSONRequestBody = GrantRequest
+
+// ConfirmTOTPReplacementJSONRequestBody defines body for ConfirmTOTPReplacement for application/json ContentType.
+type ConfirmTOTPReplacementJSONRequestBody = ConfirmRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -523,6 +587,84 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/capabilities (the `GetCapabilities` operationId).
 	GetCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ElevateWithRecoveryCodeWithBody Spend a recovery code; the grant is elevated and the set replaced
+	//
+	// For an account holder who lost the phone with the authenticator app. The
+	// code is compared ignoring case, spaces and hyphens. When it matches it is
+	// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+	// 10 new codes, returned here once (the portal keeps only hashes); the grant
+	// (same token) is elevated to `elevated` for 10 minutes and the account
+	// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+	// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+	// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+	// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+	// `code-replayed`. A repeated key whose first call succeeded answers the grant
+	// again with a fresh set that replaces the first answer's codes (never shown
+	// when that answer was lost), without a second e-mail. The answer carries
+	// recovery codes in clear: never log it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+	ElevateWithRecoveryCodeWithBody(ctx context.Context, params *ElevateWithRecoveryCodeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ElevateWithRecoveryCode Spend a recovery code; the grant is elevated and the set replaced
+	//
+	// For an account holder who lost the phone with the authenticator app. The
+	// code is compared ignoring case, spaces and hyphens. When it matches it is
+	// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+	// 10 new codes, returned here once (the portal keeps only hashes); the grant
+	// (same token) is elevated to `elevated` for 10 minutes and the account
+	// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+	// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+	// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+	// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+	// `code-replayed`. A repeated key whose first call succeeded answers the grant
+	// again with a fresh set that replaces the first answer's codes (never shown
+	// when that answer was lost), without a second e-mail. The answer carries
+	// recovery codes in clear: never log it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+	ElevateWithRecoveryCode(ctx context.Context, params *ElevateWithRecoveryCodeParams, body ElevateWithRecoveryCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ElevateWithTOTPWithBody Check the current authenticator app's code; on success the grant is elevated
+	//
+	// The "prove the current factor" step of moving the authenticator app to a new
+	// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+	// TOTP secret at the current time step or one either side, each step at most
+	// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+	// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+	// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+	// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+	// account's limits like every code failure (`locked` once they lock); a
+	// replayed step is `code-replayed`; a code that is not 6 digits after
+	// normalisation is `code-format` and counts nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+	ElevateWithTOTPWithBody(ctx context.Context, params *ElevateWithTOTPParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ElevateWithTOTP Check the current authenticator app's code; on success the grant is elevated
+	//
+	// The "prove the current factor" step of moving the authenticator app to a new
+	// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+	// TOTP secret at the current time step or one either side, each step at most
+	// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+	// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+	// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+	// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+	// account's limits like every code failure (`locked` once they lock); a
+	// replayed step is `code-replayed`; a code that is not 6 digits after
+	// normalisation is `code-format` and counts nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+	ElevateWithTOTP(ctx context.Context, params *ElevateWithTOTPParams, body ElevateWithTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReauthenticateWithBody Renew a grant, possibly expired, by checking the password again
 	//
@@ -843,6 +985,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/totp-enrollments/state (the `GetEnrollmentState` operationId).
 	GetEnrollmentState(ctx context.Context, body GetEnrollmentStateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginTOTPReplacementWithBody Create a pending enrollment that will replace the account's authenticator app
+	//
+	// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+	// expiring after 10 minutes, 5 tries, voiding any earlier pending
+	// enrollment. The account's current secret stays valid until
+	// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+	// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+	// `totp` (`wrong-state`). The same key returns the same enrollment while it
+	// is pending. The answer carries the TOTP secret in clear: never log it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+	BeginTOTPReplacementWithBody(ctx context.Context, params *BeginTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginTOTPReplacement Create a pending enrollment that will replace the account's authenticator app
+	//
+	// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+	// expiring after 10 minutes, 5 tries, voiding any earlier pending
+	// enrollment. The account's current secret stays valid until
+	// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+	// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+	// `totp` (`wrong-state`). The same key returns the same enrollment while it
+	// is pending. The answer carries the TOTP secret in clear: never log it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+	BeginTOTPReplacement(ctx context.Context, params *BeginTOTPReplacementParams, body BeginTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmTOTPReplacementWithBody Check the new app's first code; on success its secret replaces the old one
+	//
+	// Accepts the current time step or one either side (RFC 6238 §5.2). On
+	// success the new secret replaces the account's in one change: the old app's
+	// codes stop working only then, the method stays `totp` throughout, every
+	// grant of the account ends and the holder is e-mailed. `bad-code` with
+	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+	// longer uses TOTP. A repeated key whose first call succeeded answers 204
+	// again, whatever the code. Needs no grant.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+	ConfirmTOTPReplacementWithBody(ctx context.Context, params *ConfirmTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmTOTPReplacement Check the new app's first code; on success its secret replaces the old one
+	//
+	// Accepts the current time step or one either side (RFC 6238 §5.2). On
+	// success the new secret replaces the account's in one change: the old app's
+	// codes stop working only then, the method stays `totp` throughout, every
+	// grant of the account ends and the holder is e-mailed. `bad-code` with
+	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+	// longer uses TOTP. A repeated key whose first call succeeded answers 204
+	// again, whatever the code. Needs no grant.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+	ConfirmTOTPReplacement(ctx context.Context, params *ConfirmTOTPReplacementParams, body ConfirmTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // LookupAccountWithBody Find the account registered with an e-mail address
@@ -970,6 +1176,124 @@ func (c *Client) GetSecurityStatus(ctx context.Context, accountId AccountId, req
 // Corresponds with GET /v1/capabilities (the `GetCapabilities` operationId).
 func (c *Client) GetCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCapabilitiesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ElevateWithRecoveryCodeWithBody Spend a recovery code; the grant is elevated and the set replaced
+//
+// For an account holder who lost the phone with the authenticator app. The
+// code is compared ignoring case, spaces and hyphens. When it matches it is
+// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+// 10 new codes, returned here once (the portal keeps only hashes); the grant
+// (same token) is elevated to `elevated` for 10 minutes and the account
+// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+// `code-replayed`. A repeated key whose first call succeeded answers the grant
+// again with a fresh set that replaces the first answer's codes (never shown
+// when that answer was lost), without a second e-mail. The answer carries
+// recovery codes in clear: never log it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+func (c *Client) ElevateWithRecoveryCodeWithBody(ctx context.Context, params *ElevateWithRecoveryCodeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewElevateWithRecoveryCodeRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ElevateWithRecoveryCode Spend a recovery code; the grant is elevated and the set replaced
+//
+// For an account holder who lost the phone with the authenticator app. The
+// code is compared ignoring case, spaces and hyphens. When it matches it is
+// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+// 10 new codes, returned here once (the portal keeps only hashes); the grant
+// (same token) is elevated to `elevated` for 10 minutes and the account
+// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+// `code-replayed`. A repeated key whose first call succeeded answers the grant
+// again with a fresh set that replaces the first answer's codes (never shown
+// when that answer was lost), without a second e-mail. The answer carries
+// recovery codes in clear: never log it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+func (c *Client) ElevateWithRecoveryCode(ctx context.Context, params *ElevateWithRecoveryCodeParams, body ElevateWithRecoveryCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewElevateWithRecoveryCodeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ElevateWithTOTPWithBody Check the current authenticator app's code; on success the grant is elevated
+//
+// The "prove the current factor" step of moving the authenticator app to a new
+// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+// TOTP secret at the current time step or one either side, each step at most
+// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+// account's limits like every code failure (`locked` once they lock); a
+// replayed step is `code-replayed`; a code that is not 6 digits after
+// normalisation is `code-format` and counts nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+func (c *Client) ElevateWithTOTPWithBody(ctx context.Context, params *ElevateWithTOTPParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewElevateWithTOTPRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ElevateWithTOTP Check the current authenticator app's code; on success the grant is elevated
+//
+// The "prove the current factor" step of moving the authenticator app to a new
+// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+// TOTP secret at the current time step or one either side, each step at most
+// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+// account's limits like every code failure (`locked` once they lock); a
+// replayed step is `code-replayed`; a code that is not 6 digits after
+// normalisation is `code-format` and counts nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+func (c *Client) ElevateWithTOTP(ctx context.Context, params *ElevateWithTOTPParams, body ElevateWithTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewElevateWithTOTPRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1540,6 +1864,110 @@ func (c *Client) GetEnrollmentState(ctx context.Context, body GetEnrollmentState
 	return c.Client.Do(req)
 }
 
+// BeginTOTPReplacementWithBody Create a pending enrollment that will replace the account's authenticator app
+//
+// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+// expiring after 10 minutes, 5 tries, voiding any earlier pending
+// enrollment. The account's current secret stays valid until
+// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+// `totp` (`wrong-state`). The same key returns the same enrollment while it
+// is pending. The answer carries the TOTP secret in clear: never log it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+func (c *Client) BeginTOTPReplacementWithBody(ctx context.Context, params *BeginTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginTOTPReplacementRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginTOTPReplacement Create a pending enrollment that will replace the account's authenticator app
+//
+// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+// expiring after 10 minutes, 5 tries, voiding any earlier pending
+// enrollment. The account's current secret stays valid until
+// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+// `totp` (`wrong-state`). The same key returns the same enrollment while it
+// is pending. The answer carries the TOTP secret in clear: never log it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+func (c *Client) BeginTOTPReplacement(ctx context.Context, params *BeginTOTPReplacementParams, body BeginTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginTOTPReplacementRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmTOTPReplacementWithBody Check the new app's first code; on success its secret replaces the old one
+//
+// Accepts the current time step or one either side (RFC 6238 §5.2). On
+// success the new secret replaces the account's in one change: the old app's
+// codes stop working only then, the method stays `totp` throughout, every
+// grant of the account ends and the holder is e-mailed. `bad-code` with
+// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+// longer uses TOTP. A repeated key whose first call succeeded answers 204
+// again, whatever the code. Needs no grant.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+func (c *Client) ConfirmTOTPReplacementWithBody(ctx context.Context, params *ConfirmTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmTOTPReplacementRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmTOTPReplacement Check the new app's first code; on success its secret replaces the old one
+//
+// Accepts the current time step or one either side (RFC 6238 §5.2). On
+// success the new secret replaces the account's in one change: the old app's
+// codes stop working only then, the method stays `totp` throughout, every
+// grant of the account ends and the holder is e-mailed. `bad-code` with
+// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+// longer uses TOTP. A repeated key whose first call succeeded answers 204
+// again, whatever the code. Needs no grant.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+func (c *Client) ConfirmTOTPReplacement(ctx context.Context, params *ConfirmTOTPReplacementParams, body ConfirmTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmTOTPReplacementRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewLookupAccountRequest calls the generic LookupAccount builder with application/json body
 func NewLookupAccountRequest(server string, body LookupAccountJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1710,6 +2138,134 @@ func NewGetCapabilitiesRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewElevateWithRecoveryCodeRequest calls the generic ElevateWithRecoveryCode builder with application/json body
+func NewElevateWithRecoveryCodeRequest(server string, params *ElevateWithRecoveryCodeParams, body ElevateWithRecoveryCodeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewElevateWithRecoveryCodeRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewElevateWithRecoveryCodeRequestWithBody constructs an http.Request for the ElevateWithRecoveryCode method, with any body, and a specified content type
+func NewElevateWithRecoveryCodeRequestWithBody(server string, params *ElevateWithRecoveryCodeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/grants/elevate-recovery")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+		if params.GuidedfixSource != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Source", *params.GuidedfixSource, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Source", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewElevateWithTOTPRequest calls the generic ElevateWithTOTP builder with application/json body
+func NewElevateWithTOTPRequest(server string, params *ElevateWithTOTPParams, body ElevateWithTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewElevateWithTOTPRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewElevateWithTOTPRequestWithBody constructs an http.Request for the ElevateWithTOTP method, with any body, and a specified content type
+func NewElevateWithTOTPRequestWithBody(server string, params *ElevateWithTOTPParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/grants/elevate-totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+		if params.GuidedfixSource != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Source", *params.GuidedfixSource, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Source", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2369,6 +2925,123 @@ func NewGetEnrollmentStateRequestWithBody(server string, contentType string, bod
 	return req, nil
 }
 
+// NewBeginTOTPReplacementRequest calls the generic BeginTOTPReplacement builder with application/json body
+func NewBeginTOTPReplacementRequest(server string, params *BeginTOTPReplacementParams, body BeginTOTPReplacementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBeginTOTPReplacementRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewBeginTOTPReplacementRequestWithBody constructs an http.Request for the BeginTOTPReplacement method, with any body, and a specified content type
+func NewBeginTOTPReplacementRequestWithBody(server string, params *BeginTOTPReplacementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/totp-replacements")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewConfirmTOTPReplacementRequest calls the generic ConfirmTOTPReplacement builder with application/json body
+func NewConfirmTOTPReplacementRequest(server string, params *ConfirmTOTPReplacementParams, body ConfirmTOTPReplacementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmTOTPReplacementRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewConfirmTOTPReplacementRequestWithBody constructs an http.Request for the ConfirmTOTPReplacement method, with any body, and a specified content type
+func NewConfirmTOTPReplacementRequestWithBody(server string, params *ConfirmTOTPReplacementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/totp-replacements/confirm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+		if params.GuidedfixSource != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Source", *params.GuidedfixSource, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Source", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2483,6 +3156,84 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/capabilities (the `GetCapabilities` operationId).
 	GetCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCapabilitiesResponse, error)
+
+	// ElevateWithRecoveryCodeWithBodyWithResponse Spend a recovery code; the grant is elevated and the set replaced
+	//
+	// For an account holder who lost the phone with the authenticator app. The
+	// code is compared ignoring case, spaces and hyphens. When it matches it is
+	// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+	// 10 new codes, returned here once (the portal keeps only hashes); the grant
+	// (same token) is elevated to `elevated` for 10 minutes and the account
+	// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+	// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+	// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+	// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+	// `code-replayed`. A repeated key whose first call succeeded answers the grant
+	// again with a fresh set that replaces the first answer's codes (never shown
+	// when that answer was lost), without a second e-mail. The answer carries
+	// recovery codes in clear: never log it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+	ElevateWithRecoveryCodeWithBodyWithResponse(ctx context.Context, params *ElevateWithRecoveryCodeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ElevateWithRecoveryCodeResponse, error)
+
+	// ElevateWithRecoveryCodeWithResponse Spend a recovery code; the grant is elevated and the set replaced
+	//
+	// For an account holder who lost the phone with the authenticator app. The
+	// code is compared ignoring case, spaces and hyphens. When it matches it is
+	// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+	// 10 new codes, returned here once (the portal keeps only hashes); the grant
+	// (same token) is elevated to `elevated` for 10 minutes and the account
+	// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+	// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+	// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+	// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+	// `code-replayed`. A repeated key whose first call succeeded answers the grant
+	// again with a fresh set that replaces the first answer's codes (never shown
+	// when that answer was lost), without a second e-mail. The answer carries
+	// recovery codes in clear: never log it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+	ElevateWithRecoveryCodeWithResponse(ctx context.Context, params *ElevateWithRecoveryCodeParams, body ElevateWithRecoveryCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*ElevateWithRecoveryCodeResponse, error)
+
+	// ElevateWithTOTPWithBodyWithResponse Check the current authenticator app's code; on success the grant is elevated
+	//
+	// The "prove the current factor" step of moving the authenticator app to a new
+	// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+	// TOTP secret at the current time step or one either side, each step at most
+	// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+	// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+	// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+	// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+	// account's limits like every code failure (`locked` once they lock); a
+	// replayed step is `code-replayed`; a code that is not 6 digits after
+	// normalisation is `code-format` and counts nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+	ElevateWithTOTPWithBodyWithResponse(ctx context.Context, params *ElevateWithTOTPParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ElevateWithTOTPResponse, error)
+
+	// ElevateWithTOTPWithResponse Check the current authenticator app's code; on success the grant is elevated
+	//
+	// The "prove the current factor" step of moving the authenticator app to a new
+	// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+	// TOTP secret at the current time step or one either side, each step at most
+	// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+	// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+	// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+	// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+	// account's limits like every code failure (`locked` once they lock); a
+	// replayed step is `code-replayed`; a code that is not 6 digits after
+	// normalisation is `code-format` and counts nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+	ElevateWithTOTPWithResponse(ctx context.Context, params *ElevateWithTOTPParams, body ElevateWithTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*ElevateWithTOTPResponse, error)
 
 	// ReauthenticateWithBodyWithResponse Renew a grant, possibly expired, by checking the password again
 	//
@@ -2803,6 +3554,70 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/totp-enrollments/state (the `GetEnrollmentState` operationId).
 	GetEnrollmentStateWithResponse(ctx context.Context, body GetEnrollmentStateJSONRequestBody, reqEditors ...RequestEditorFn) (*GetEnrollmentStateResponse, error)
+
+	// BeginTOTPReplacementWithBodyWithResponse Create a pending enrollment that will replace the account's authenticator app
+	//
+	// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+	// expiring after 10 minutes, 5 tries, voiding any earlier pending
+	// enrollment. The account's current secret stays valid until
+	// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+	// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+	// `totp` (`wrong-state`). The same key returns the same enrollment while it
+	// is pending. The answer carries the TOTP secret in clear: never log it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+	BeginTOTPReplacementWithBodyWithResponse(ctx context.Context, params *BeginTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginTOTPReplacementResponse, error)
+
+	// BeginTOTPReplacementWithResponse Create a pending enrollment that will replace the account's authenticator app
+	//
+	// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+	// expiring after 10 minutes, 5 tries, voiding any earlier pending
+	// enrollment. The account's current secret stays valid until
+	// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+	// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+	// `totp` (`wrong-state`). The same key returns the same enrollment while it
+	// is pending. The answer carries the TOTP secret in clear: never log it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+	BeginTOTPReplacementWithResponse(ctx context.Context, params *BeginTOTPReplacementParams, body BeginTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginTOTPReplacementResponse, error)
+
+	// ConfirmTOTPReplacementWithBodyWithResponse Check the new app's first code; on success its secret replaces the old one
+	//
+	// Accepts the current time step or one either side (RFC 6238 §5.2). On
+	// success the new secret replaces the account's in one change: the old app's
+	// codes stop working only then, the method stays `totp` throughout, every
+	// grant of the account ends and the holder is e-mailed. `bad-code` with
+	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+	// longer uses TOTP. A repeated key whose first call succeeded answers 204
+	// again, whatever the code. Needs no grant.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+	ConfirmTOTPReplacementWithBodyWithResponse(ctx context.Context, params *ConfirmTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmTOTPReplacementResponse, error)
+
+	// ConfirmTOTPReplacementWithResponse Check the new app's first code; on success its secret replaces the old one
+	//
+	// Accepts the current time step or one either side (RFC 6238 §5.2). On
+	// success the new secret replaces the account's in one change: the old app's
+	// codes stop working only then, the method stays `totp` throughout, every
+	// grant of the account ends and the holder is e-mailed. `bad-code` with
+	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+	// longer uses TOTP. A repeated key whose first call succeeded answers 204
+	// again, whatever the code. Needs no grant.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+	ConfirmTOTPReplacementWithResponse(ctx context.Context, params *ConfirmTOTPReplacementParams, body ConfirmTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmTOTPReplacementResponse, error)
 }
 
 // LookupAccountResponseDefaultHeaders the declared response headers of an HTTP default response for LookupAccount
@@ -3074,6 +3889,116 @@ func (r GetCapabilitiesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCapabilitiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ElevateWithRecoveryCodeResponseDefaultHeaders the declared response headers of an HTTP default response for ElevateWithRecoveryCode
+type ElevateWithRecoveryCodeResponseDefaultHeaders struct {
+	RetryAfter *int
+}
+
+type ElevateWithRecoveryCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryElevation
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ElevateWithRecoveryCodeResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ElevateWithRecoveryCodeResponse) GetJSON200() *RecoveryElevation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ElevateWithRecoveryCodeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ElevateWithRecoveryCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ElevateWithRecoveryCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ElevateWithRecoveryCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ElevateWithRecoveryCodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ElevateWithTOTPResponseDefaultHeaders the declared response headers of an HTTP default response for ElevateWithTOTP
+type ElevateWithTOTPResponseDefaultHeaders struct {
+	RetryAfter *int
+}
+
+type ElevateWithTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Grant
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ElevateWithTOTPResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ElevateWithTOTPResponse) GetJSON200() *Grant {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ElevateWithTOTPResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ElevateWithTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ElevateWithTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ElevateWithTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ElevateWithTOTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3712,6 +4637,109 @@ func (r GetEnrollmentStateResponse) ContentType() string {
 	return ""
 }
 
+// BeginTOTPReplacementResponseDefaultHeaders the declared response headers of an HTTP default response for BeginTOTPReplacement
+type BeginTOTPReplacementResponseDefaultHeaders struct {
+	RetryAfter *int
+}
+
+type BeginTOTPReplacementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Enrollment
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *BeginTOTPReplacementResponseDefaultHeaders
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginTOTPReplacementResponse) GetJSON200() *Enrollment {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginTOTPReplacementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginTOTPReplacementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginTOTPReplacementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginTOTPReplacementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginTOTPReplacementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmTOTPReplacementResponseDefaultHeaders the declared response headers of an HTTP default response for ConfirmTOTPReplacement
+type ConfirmTOTPReplacementResponseDefaultHeaders struct {
+	RetryAfter *int
+}
+
+type ConfirmTOTPReplacementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ConfirmTOTPReplacementResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ConfirmTOTPReplacementResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmTOTPReplacementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmTOTPReplacementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmTOTPReplacementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmTOTPReplacementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LookupAccountWithBodyWithResponse Find the account registered with an e-mail address
 //
 // Compares the address case-insensitively, surrounding spaces aside; `not-found` when no account has it. Changes nothing (`x-guidedfix-read`).
@@ -3823,6 +4851,108 @@ func (c *ClientWithResponses) GetCapabilitiesWithResponse(ctx context.Context, r
 		return nil, err
 	}
 	return ParseGetCapabilitiesResponse(rsp)
+}
+
+// ElevateWithRecoveryCodeWithBodyWithResponse Spend a recovery code; the grant is elevated and the set replaced
+//
+// For an account holder who lost the phone with the authenticator app. The
+// code is compared ignoring case, spaces and hyphens. When it matches it is
+// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+// 10 new codes, returned here once (the portal keeps only hashes); the grant
+// (same token) is elevated to `elevated` for 10 minutes and the account
+// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+// `code-replayed`. A repeated key whose first call succeeded answers the grant
+// again with a fresh set that replaces the first answer's codes (never shown
+// when that answer was lost), without a second e-mail. The answer carries
+// recovery codes in clear: never log it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+func (c *ClientWithResponses) ElevateWithRecoveryCodeWithBodyWithResponse(ctx context.Context, params *ElevateWithRecoveryCodeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ElevateWithRecoveryCodeResponse, error) {
+	rsp, err := c.ElevateWithRecoveryCodeWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseElevateWithRecoveryCodeResponse(rsp)
+}
+
+// ElevateWithRecoveryCodeWithResponse Spend a recovery code; the grant is elevated and the set replaced
+//
+// For an account holder who lost the phone with the authenticator app. The
+// code is compared ignoring case, spaces and hyphens. When it matches it is
+// spent and, as NIST SP 800-63B-4 §4.2.1.1 asks, the whole set is replaced by
+// 10 new codes, returned here once (the portal keeps only hashes); the grant
+// (same token) is elevated to `elevated` for 10 minutes and the account
+// holder is e-mailed, all in one change. Needs an unexpired grant (`expired`,
+// `bad-grant`) of an account with method `totp` (`wrong-state`). A wrong code
+// is `bad-code` with `attemptsLeft` and counts toward the account's limits
+// (`locked`); a malformed code is `code-format`; a code spent concurrently is
+// `code-replayed`. A repeated key whose first call succeeded answers the grant
+// again with a fresh set that replaces the first answer's codes (never shown
+// when that answer was lost), without a second e-mail. The answer carries
+// recovery codes in clear: never log it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/grants/elevate-recovery (the `ElevateWithRecoveryCode` operationId).
+func (c *ClientWithResponses) ElevateWithRecoveryCodeWithResponse(ctx context.Context, params *ElevateWithRecoveryCodeParams, body ElevateWithRecoveryCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*ElevateWithRecoveryCodeResponse, error) {
+	rsp, err := c.ElevateWithRecoveryCode(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseElevateWithRecoveryCodeResponse(rsp)
+}
+
+// ElevateWithTOTPWithBodyWithResponse Check the current authenticator app's code; on success the grant is elevated
+//
+// The "prove the current factor" step of moving the authenticator app to a new
+// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+// TOTP secret at the current time step or one either side, each step at most
+// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+// account's limits like every code failure (`locked` once they lock); a
+// replayed step is `code-replayed`; a code that is not 6 digits after
+// normalisation is `code-format` and counts nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+func (c *ClientWithResponses) ElevateWithTOTPWithBodyWithResponse(ctx context.Context, params *ElevateWithTOTPParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ElevateWithTOTPResponse, error) {
+	rsp, err := c.ElevateWithTOTPWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseElevateWithTOTPResponse(rsp)
+}
+
+// ElevateWithTOTPWithResponse Check the current authenticator app's code; on success the grant is elevated
+//
+// The "prove the current factor" step of moving the authenticator app to a new
+// phone (NIST SP 800-63B §6.1.2.1). The code must match the account's active
+// TOTP secret at the current time step or one either side, each step at most
+// once per account (RFC 6238 §5.2). Returns the same grant (same token)
+// elevated to `elevated`, valid 10 minutes from now. Needs an unexpired grant
+// (`expired`, `bad-grant`) of an account with method `totp` (`wrong-state`).
+// A wrong code is `bad-code` with `attemptsLeft` and counts toward the
+// account's limits like every code failure (`locked` once they lock); a
+// replayed step is `code-replayed`; a code that is not 6 digits after
+// normalisation is `code-format` and counts nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/grants/elevate-totp (the `ElevateWithTOTP` operationId).
+func (c *ClientWithResponses) ElevateWithTOTPWithResponse(ctx context.Context, params *ElevateWithTOTPParams, body ElevateWithTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*ElevateWithTOTPResponse, error) {
+	rsp, err := c.ElevateWithTOTP(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseElevateWithTOTPResponse(rsp)
 }
 
 // ReauthenticateWithBodyWithResponse Renew a grant, possibly expired, by checking the password again
@@ -4289,6 +5419,94 @@ func (c *ClientWithResponses) GetEnrollmentStateWithResponse(ctx context.Context
 	return ParseGetEnrollmentStateResponse(rsp)
 }
 
+// BeginTOTPReplacementWithBodyWithResponse Create a pending enrollment that will replace the account's authenticator app
+//
+// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+// expiring after 10 minutes, 5 tries, voiding any earlier pending
+// enrollment. The account's current secret stays valid until
+// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+// `totp` (`wrong-state`). The same key returns the same enrollment while it
+// is pending. The answer carries the TOTP secret in clear: never log it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+func (c *ClientWithResponses) BeginTOTPReplacementWithBodyWithResponse(ctx context.Context, params *BeginTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginTOTPReplacementResponse, error) {
+	rsp, err := c.BeginTOTPReplacementWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginTOTPReplacementResponse(rsp)
+}
+
+// BeginTOTPReplacementWithResponse Create a pending enrollment that will replace the account's authenticator app
+//
+// Moving the authenticator app to a new phone: a fresh 20-byte secret,
+// expiring after 10 minutes, 5 tries, voiding any earlier pending
+// enrollment. The account's current secret stays valid until
+// `confirmTOTPReplacement` succeeds. Needs an unexpired `elevated` grant
+// (`need-elevation`, `expired`, `bad-grant`) of an account with method
+// `totp` (`wrong-state`). The same key returns the same enrollment while it
+// is pending. The answer carries the TOTP secret in clear: never log it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/totp-replacements (the `BeginTOTPReplacement` operationId).
+func (c *ClientWithResponses) BeginTOTPReplacementWithResponse(ctx context.Context, params *BeginTOTPReplacementParams, body BeginTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginTOTPReplacementResponse, error) {
+	rsp, err := c.BeginTOTPReplacement(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginTOTPReplacementResponse(rsp)
+}
+
+// ConfirmTOTPReplacementWithBodyWithResponse Check the new app's first code; on success its secret replaces the old one
+//
+// Accepts the current time step or one either side (RFC 6238 §5.2). On
+// success the new secret replaces the account's in one change: the old app's
+// codes stop working only then, the method stays `totp` throughout, every
+// grant of the account ends and the holder is e-mailed. `bad-code` with
+// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+// longer uses TOTP. A repeated key whose first call succeeded answers 204
+// again, whatever the code. Needs no grant.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+func (c *ClientWithResponses) ConfirmTOTPReplacementWithBodyWithResponse(ctx context.Context, params *ConfirmTOTPReplacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmTOTPReplacementResponse, error) {
+	rsp, err := c.ConfirmTOTPReplacementWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmTOTPReplacementResponse(rsp)
+}
+
+// ConfirmTOTPReplacementWithResponse Check the new app's first code; on success its secret replaces the old one
+//
+// Accepts the current time step or one either side (RFC 6238 §5.2). On
+// success the new secret replaces the account's in one change: the old app's
+// codes stop working only then, the method stays `totp` throughout, every
+// grant of the account ends and the holder is e-mailed. `bad-code` with
+// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
+// for an enrollment begun by `beginTOTPEnrollment` or an account that no
+// longer uses TOTP. A repeated key whose first call succeeded answers 204
+// again, whatever the code. Needs no grant.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/totp-replacements/confirm (the `ConfirmTOTPReplacement` operationId).
+func (c *ClientWithResponses) ConfirmTOTPReplacementWithResponse(ctx context.Context, params *ConfirmTOTPReplacementParams, body ConfirmTOTPReplacementJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmTOTPReplacementResponse, error) {
+	rsp, err := c.ConfirmTOTPReplacement(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmTOTPReplacementResponse(rsp)
+}
+
 // ParseLookupAccountResponse parses an HTTP response from a LookupAccountWithResponse call
 func ParseLookupAccountResponse(rsp *http.Response) (*LookupAccountResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4506,6 +5724,98 @@ func ParseGetCapabilitiesResponse(rsp *http.Response) (*GetCapabilitiesResponse,
 	switch {
 	case true:
 		var headers GetCapabilitiesResponseDefaultHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseElevateWithRecoveryCodeResponse parses an HTTP response from a ElevateWithRecoveryCodeWithResponse call
+func ParseElevateWithRecoveryCodeResponse(rsp *http.Response) (*ElevateWithRecoveryCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ElevateWithRecoveryCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryElevation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case true:
+		var headers ElevateWithRecoveryCodeResponseDefaultHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseElevateWithTOTPResponse parses an HTTP response from a ElevateWithTOTPWithResponse call
+func ParseElevateWithTOTPResponse(rsp *http.Response) (*ElevateWithTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ElevateWithTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Grant
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case true:
+		var headers ElevateWithTOTPResponseDefaultHeaders
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -5055,6 +6365,94 @@ func ParseGetEnrollmentStateResponse(rsp *http.Response) (*GetEnrollmentStateRes
 	return response, nil
 }
 
+// ParseBeginTOTPReplacementResponse parses an HTTP response from a BeginTOTPReplacementWithResponse call
+func ParseBeginTOTPReplacementResponse(rsp *http.Response) (*BeginTOTPReplacementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginTOTPReplacementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case true:
+		var headers BeginTOTPReplacementResponseDefaultHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmTOTPReplacementResponse parses an HTTP response from a ConfirmTOTPReplacementWithResponse call
+func ParseConfirmTOTPReplacementResponse(rsp *http.Response) (*ConfirmTOTPReplacementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmTOTPReplacementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case true:
+		var headers ConfirmTOTPReplacementResponseDefaultHeaders
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// LookupAccount Find the account registered with an e-mail address
@@ -5072,6 +6470,12 @@ type ServerInterface interface {
 	// GetCapabilities What this portal can do
 	// (GET /v1/capabilities)
 	GetCapabilities(w http.ResponseWriter, r *http.Request)
+	// ElevateWithRecoveryCode Spend a recovery code; the grant is elevated and the set replaced
+	// (POST /v1/grants/elevate-recovery)
+	ElevateWithRecoveryCode(w http.ResponseWriter, r *http.Request, params ElevateWithRecoveryCodeParams)
+	// ElevateWithTOTP Check the current authenticator app's code; on success the grant is elevated
+	// (POST /v1/grants/elevate-totp)
+	ElevateWithTOTP(w http.ResponseWriter, r *http.Request, params ElevateWithTOTPParams)
 	// Reauthenticate Renew a grant, possibly expired, by checking the password again
 	// (POST /v1/grants/reauthenticate)
 	Reauthenticate(w http.ResponseWriter, r *http.Request, params ReauthenticateParams)
@@ -5108,6 +6512,12 @@ type ServerInterface interface {
 	// GetEnrollmentState The lifecycle state of an enrollment
 	// (POST /v1/totp-enrollments/state)
 	GetEnrollmentState(w http.ResponseWriter, r *http.Request)
+	// BeginTOTPReplacement Create a pending enrollment that will replace the account's authenticator app
+	// (POST /v1/totp-replacements)
+	BeginTOTPReplacement(w http.ResponseWriter, r *http.Request, params BeginTOTPReplacementParams)
+	// ConfirmTOTPReplacement Check the new app's first code; on success its secret replaces the old one
+	// (POST /v1/totp-replacements/confirm)
+	ConfirmTOTPReplacement(w http.ResponseWriter, r *http.Request, params ConfirmTOTPReplacementParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -5204,6 +6614,134 @@ func (siw *ServerInterfaceWrapper) GetCapabilities(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetCapabilities(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ElevateWithRecoveryCode operation middleware
+func (siw *ServerInterfaceWrapper) ElevateWithRecoveryCode(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ElevateWithRecoveryCodeParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	// ------------- Optional header parameter "Guidedfix-Source" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Source")]; found {
+		var GuidedfixSource Source
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Source", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Source", valueList[0], &GuidedfixSource, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Source", Err: err})
+			return
+		}
+
+		params.GuidedfixSource = &GuidedfixSource
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ElevateWithRecoveryCode(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ElevateWithTOTP operation middleware
+func (siw *ServerInterfaceWrapper) ElevateWithTOTP(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ElevateWithTOTPParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	// ------------- Optional header parameter "Guidedfix-Source" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Source")]; found {
+		var GuidedfixSource Source
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Source", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Source", valueList[0], &GuidedfixSource, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Source", Err: err})
+			return
+		}
+
+		params.GuidedfixSource = &GuidedfixSource
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ElevateWithTOTP(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -5767,6 +7305,115 @@ func (siw *ServerInterfaceWrapper) GetEnrollmentState(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// BeginTOTPReplacement operation middleware
+func (siw *ServerInterfaceWrapper) BeginTOTPReplacement(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BeginTOTPReplacementParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.BeginTOTPReplacement(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ConfirmTOTPReplacement operation middleware
+func (siw *ServerInterfaceWrapper) ConfirmTOTPReplacement(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ConfirmTOTPReplacementParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	// ------------- Optional header parameter "Guidedfix-Source" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Source")]; found {
+		var GuidedfixSource Source
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Source", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Source", valueList[0], &GuidedfixSource, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Source", Err: err})
+			return
+		}
+
+		params.GuidedfixSource = &GuidedfixSource
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ConfirmTOTPReplacement(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -5903,6 +7550,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-enrollments/recovery-codes", wrapper.IssueRecoveryCodes)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-enrollments/cancel", wrapper.CancelTOTPEnrollment)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-enrollments/state", wrapper.GetEnrollmentState)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/grants/elevate-totp", wrapper.ElevateWithTOTP)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/grants/elevate-recovery", wrapper.ElevateWithRecoveryCode)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-replacements", wrapper.BeginTOTPReplacement)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/totp-replacements/confirm", wrapper.ConfirmTOTPReplacement)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/password/in-text", wrapper.PasswordInText)
 
 	return m

@@ -1,0 +1,531 @@
+package newphone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"guidedfix/bot"
+	"guidedfix/internal/portal"
+	"guidedfix/internal/qr"
+)
+
+// maxPasswordBytes bounds what is sent to the core as a password.
+const maxPasswordBytes = 1024
+
+// minPasswordRunes is the portal's shortest password: a shorter answer is
+// not sent to the core and costs no try.
+const minPasswordRunes = 8
+
+func (f *Flow) handle(ctx context.Context, t *turn) error {
+	ev := t.Event
+	if ev.Kind == bot.KindBlocked {
+		f.end(ctx, t, StateBlocked, msgBlocked, nil)
+		return nil
+	}
+	switch t.Session.State {
+	case StateVerifyingRecovery:
+		// Transient states resume whatever the event (a crash interrupted
+		// them): the core answers a repeated key with its first result.
+		return f.recovery(ctx, t, ev.Secret, true)
+	case StateEnrolling:
+		return f.enroll(ctx, t)
+	case StateReplacing:
+		return f.replace(ctx, t, ev.Secret)
+	}
+	switch {
+	case ev.Kind == bot.KindTimer:
+		return nil
+	case ev.Kind == bot.KindCommand && ev.Command == "cancel",
+		ev.Kind == bot.KindButton && ev.Data == actCancel:
+		f.end(ctx, t, StateCancelled, msgCancelled, nil)
+		return nil
+	case ev.Kind == bot.KindCommand:
+		f.help(t)
+		return nil
+	case ev.Kind == bot.KindStart && ev.Data != "" && t.Session.Tags["handoff"] != "":
+		// The hand-off link opened again: keep the progress.
+		f.reprompt(t)
+		return nil
+	case ev.Kind == bot.KindStart:
+		// A start command in the middle: release what this session holds
+		// and begin again in a new session.
+		if t.d.EnrollmentID != "" {
+			t.Say(msgRestarting, nil)
+		}
+		f.release(ctx, t)
+		t.Restart(StateCancelled)
+		return nil
+	case ev.Kind == bot.KindUnsupported:
+		t.Say(msgTypeText, nil)
+		f.reprompt(t)
+		return nil
+	case ev.Kind == bot.KindResume:
+		f.reprompt(t)
+		return nil
+	}
+	switch t.Session.State {
+	case StateAwaitingEmail:
+		if ev.Kind == bot.KindButton && ev.Data == actHandoffStart && t.d.HandoffToken != "" {
+			token := t.d.HandoffToken
+			t.d.HandoffToken = ""
+			if !f.handoff(ctx, t, token) {
+				t.Say(msgAskEmail, nil, t.cancelButton())
+			}
+			return nil
+		}
+		if ev.Kind != bot.KindText {
+			f.reprompt(t)
+			return nil
+		}
+		t.d.HandoffToken = ""
+		f.identify(ctx, t, ev.Text, false)
+	case StateAwaitingPassword:
+		if ev.Kind == bot.KindButton && ev.Data == actOtherEmail && t.Session.Tags["handoff"] == "" {
+			*t.d = data{}
+			t.Tag("account", "")
+			t.Goto(StateAwaitingEmail)
+			t.Say(msgAskEmail, nil, t.cancelButton())
+			return nil
+		}
+		if ev.Kind != bot.KindSecret {
+			f.reprompt(t)
+			return nil
+		}
+		return f.password(ctx, t, ev.Secret)
+	case StateChooseProof, StateNoRecoveryCodes:
+		switch {
+		case ev.Kind == bot.KindButton && ev.Data == actHaveOld:
+			t.Goto(StateAwaitingCurrentCode)
+			t.Ask(bot.SecretTOTPCode, msgAskCurrentCode, nil, t.cancelButton())
+		case ev.Kind == bot.KindButton && ev.Data == actLostOld && t.Session.State == StateChooseProof:
+			return f.lostPhone(ctx, t)
+		default:
+			t.Say(msgUseButtons, nil)
+			f.reprompt(t)
+		}
+	case StateAwaitingCurrentCode:
+		if ev.Kind != bot.KindSecret {
+			f.reprompt(t)
+			return nil
+		}
+		return f.currentCode(ctx, t, ev.Secret)
+	case StateAwaitingRecoveryCode:
+		if ev.Kind != bot.KindSecret {
+			f.reprompt(t)
+			return nil
+		}
+		return f.recovery(ctx, t, ev.Secret, false)
+	case StateShowingRecoveryCodes:
+		if ev.Kind == bot.KindButton && ev.Data == actSaved {
+			t.Delete("recovery")
+			t.Goto(StateEnrolling)
+			return f.enroll(ctx, t)
+		}
+		t.Say(msgUseButtons, nil)
+	case StateAwaitingNewCode:
+		if ev.Kind == bot.KindButton && ev.Data == actVerify {
+			t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.cancelButton())
+			return nil
+		}
+		if ev.Kind != bot.KindSecret {
+			f.reprompt(t)
+			return nil
+		}
+		t.SetState(StateReplacing)
+		return f.replace(ctx, t, ev.Secret)
+	default:
+		return fmt.Errorf("newphone: no handler for state %q", t.Session.State)
+	}
+	return nil
+}
+
+// passwordButtons are the buttons of the password prompt: "Use another
+// e-mail" (not for a hand-off, whose account is fixed) and Cancel.
+func (f *Flow) passwordButtons(t *turn) []bot.Button {
+	if t.Session.Tags["handoff"] == "" {
+		return []bot.Button{t.Button(msgButtonOtherEmail, actOtherEmail), t.cancelButton()}
+	}
+	return []bot.Button{t.cancelButton()}
+}
+
+// identify records which account the conversation is about. An unknown
+// e-mail is not revealed: the password is asked all the same and answered
+// as a wrong one (the core counts its failures like a real account's).
+func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed bool) {
+	email := strings.ToLower(strings.TrimSpace(input))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		t.Say(msgBadEmail, nil, t.cancelButton())
+		return
+	}
+	acc, err := f.core.LookupAccount(ctx, email)
+	switch {
+	case err == nil:
+		t.d.AccountID, t.d.Unknown, t.d.Probe = acc.ID, false, ""
+		t.Tag("account", acc.ID)
+	case errors.Is(err, portal.ErrNotFound):
+		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, f.core.UnknownAccount(email)
+	default:
+		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, ""
+	}
+	t.Goto(StateAwaitingPassword)
+	if proposed {
+		t.Say(msgProposedEmail, map[string]any{"Email": email})
+	}
+	t.Ask(bot.SecretPassword, msgAskPassword, nil, f.passwordButtons(t)...)
+}
+
+// handoff starts from a support hand-off link: the token names the
+// account; the customer still proves the password and the current factor.
+func (f *Flow) handoff(ctx context.Context, t *turn, token string) bool {
+	if f.handoffs == nil {
+		return false
+	}
+	accountID, handoffID, err := f.handoffs.Redeem(ctx, token, t.Session.Conversation.String())
+	if err != nil {
+		t.Say(msgHandoffInvalid, nil)
+		return false
+	}
+	acc, err := f.core.Account(ctx, accountID)
+	if err != nil {
+		t.Say(msgHandoffInvalid, nil)
+		return false
+	}
+	t.d.AccountID = acc.ID
+	t.Tag("account", acc.ID)
+	t.Tag("handoff", handoffID)
+	t.Goto(StateAwaitingPassword)
+	t.Say(msgHandoffWelcome, map[string]any{"Email": maskEmail(acc.Email)})
+	t.Ask(bot.SecretPassword, msgAskPassword, nil, t.cancelButton())
+	return true
+}
+
+// maskEmail shows the first character of the local part and the domain.
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	return local[:1] + "•••@" + domain
+}
+
+// password checks the password and, for an account that uses an
+// authenticator app, asks how the current factor will be proved.
+func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
+	if p := pw.Reveal(); strings.TrimSpace(p) == "" || len(p) > maxPasswordBytes || !utf8.ValidString(p) || utf8.RuneCountInString(p) < minPasswordRunes {
+		t.Ask(bot.SecretPassword, msgHintPassword, nil, f.passwordButtons(t)...)
+		return nil
+	}
+	id := t.d.AccountID
+	if t.d.Unknown {
+		id = t.d.Probe
+	}
+	g, err := f.core.VerifyPassword(ctx, id, pw.Reveal())
+	var locked *portal.LockedError
+	switch {
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+		return nil
+	case errors.Is(err, portal.ErrBadPassword):
+		t.d.Tries++
+		left := f.tries - t.d.Tries
+		if left <= 0 {
+			f.lockedEnd(ctx, t, &portal.LockedError{RetryAfter: t.Now.Add(15 * time.Minute)})
+			return nil
+		}
+		t.Tag("last_error", "wrong password")
+		t.Ask(bot.SecretPassword, msgBadPassword, map[string]any{"Count": left}, f.passwordButtons(t)...)
+		return nil
+	case err != nil:
+		return err
+	}
+	t.d.Tries = 0
+	f.setGrant(t, g)
+	t.Tag("verified", "password")
+	st, err := f.core.SecurityStatus(ctx, t.d.AccountID)
+	if err != nil {
+		return err
+	}
+	if st.Method != portal.MethodTOTP {
+		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)
+		return nil
+	}
+	t.Goto(StateChooseProof)
+	f.reprompt(t)
+	return nil
+}
+
+// lostPhone offers the recovery code, or — for an account without any —
+// "Talk to a person" (added by the engine under the step's buttons when
+// support is configured) instead of a dead end.
+func (f *Flow) lostPhone(ctx context.Context, t *turn) error {
+	st, err := f.core.SecurityStatus(ctx, t.d.AccountID)
+	if err != nil {
+		return err
+	}
+	if st.RecoveryCodes == 0 {
+		t.Goto(StateNoRecoveryCodes)
+		t.Tag("last_error", "no recovery codes")
+		f.reprompt(t)
+		return nil
+	}
+	t.Goto(StateAwaitingRecoveryCode)
+	t.Ask(SecretRecoveryCode, msgAskRecoveryCode, map[string]any{"Count": st.RecoveryCodes}, t.cancelButton())
+	return nil
+}
+
+// currentCode proves the current factor with a code of the current app.
+func (f *Flow) currentCode(ctx context.Context, t *turn, code bot.Secret) error {
+	if !t.grantValid() {
+		f.reverify(t)
+		return nil
+	}
+	g, err := f.core.ElevateWithTOTP(ctx, t.d.Grant, code.Reveal())
+	var bad *portal.BadCodeError
+	var locked *portal.LockedError
+	switch {
+	case err == nil:
+		f.setGrant(t, g)
+		t.Tag("verified", "totp")
+		t.Goto(StateEnrolling)
+		return f.enroll(ctx, t)
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+	case errors.As(err, &bad):
+		t.Tag("last_error", "wrong authenticator code")
+		t.Ask(bot.SecretTOTPCode, msgBadCurrentCode, map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
+	case errors.Is(err, portal.ErrCodeFormat):
+		t.Ask(bot.SecretTOTPCode, msgCodeFormat, nil, t.cancelButton())
+	case errors.Is(err, portal.ErrCodeReplayed):
+		t.Ask(bot.SecretTOTPCode, msgCodeReplayed, nil, t.cancelButton())
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrBadGrant):
+		f.reverify(t)
+	case errors.Is(err, portal.ErrWrongState):
+		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)
+	default:
+		return err
+	}
+	return nil
+}
+
+// recovery proves the current factor with a recovery code (persist, then
+// call): the core spends it and replaces the set; the new codes are shown
+// once. resumed says the turn resumes StateVerifyingRecovery.
+func (f *Flow) recovery(ctx context.Context, t *turn, code bot.Secret, resumed bool) error {
+	if !resumed {
+		if !t.grantValid() {
+			f.reverify(t)
+			return nil
+		}
+		t.d.RecoveryRound++
+		t.SetState(StateVerifyingRecovery)
+	}
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	el, err := f.core.ElevateWithRecoveryCode(ctx, t.d.Grant, code.Reveal(), t.Key(fmt.Sprintf("recovery:%d", t.d.RecoveryRound)))
+	var bad *portal.BadCodeError
+	var locked *portal.LockedError
+	switch {
+	case err == nil:
+		f.setGrant(t, el.Grant)
+		t.Tag("verified", "recovery_code")
+		t.Goto(StateShowingRecoveryCodes)
+		t.Send(bot.Reply{ID: msgRecoveryCodes, Text: t.T(msgRecoveryCodes, map[string]any{"Codes": strings.Join(el.Codes, "\n")}),
+			Protected: true, Sensitive: true, Ref: "recovery", Buttons: []bot.Button{t.Button(msgButtonSaved, actSaved)}})
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+	case errors.As(err, &bad):
+		t.SetState(StateAwaitingRecoveryCode)
+		t.Tag("last_error", "wrong recovery code")
+		t.Ask(SecretRecoveryCode, msgBadRecoveryCode, map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
+	case errors.Is(err, portal.ErrCodeFormat), errors.Is(err, portal.ErrCodeReplayed):
+		// Malformed (or, resuming, never sent): ask again, as a new step.
+		t.Goto(StateAwaitingRecoveryCode)
+		t.Ask(SecretRecoveryCode, msgRecoveryFormat, nil, t.cancelButton())
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrBadGrant):
+		f.reverify(t)
+	case errors.Is(err, portal.ErrWrongState):
+		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)
+	default:
+		return err
+	}
+	return nil
+}
+
+// enroll begins the replacement enrollment (persist, then call) and sends
+// the new QR code and manual key, protected and marked sensitive.
+func (f *Flow) enroll(ctx context.Context, t *turn) error {
+	if t.d.EnrollRound == 0 {
+		t.d.EnrollRound = 1
+	}
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	en, err := f.core.BeginTOTPReplacement(ctx, t.d.Grant, t.Key(fmt.Sprintf("replace:%d", t.d.EnrollRound)))
+	switch {
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrBadGrant), errors.Is(err, portal.ErrNeedElevation):
+		f.reverify(t)
+		return nil
+	case errors.Is(err, portal.ErrWrongState):
+		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)
+		return nil
+	case err != nil:
+		return err
+	}
+	png, err := qr.PNG(en.URI)
+	if err != nil {
+		return fmt.Errorf("render QR: %w", err)
+	}
+	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
+	t.Goto(StateAwaitingNewCode)
+	t.Send(bot.Reply{ID: msgQRCaption, Text: t.T(msgQRCaption, nil), Image: png, QR: en.URI, Protected: true, Sensitive: true, Ref: "qr"})
+	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
+		Protected: true, Sensitive: true, Ref: "key"})
+	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+	return nil
+}
+
+// replace confirms the new app's code (persist, then call): the core
+// replaces the secret in one transaction. An empty code resumes an
+// interrupted confirmation.
+func (f *Flow) replace(ctx context.Context, t *turn, code bot.Secret) error {
+	if err := t.Checkpoint(ctx); err != nil {
+		return err
+	}
+	err := f.core.ConfirmTOTPReplacement(ctx, t.d.EnrollmentID, code.Reveal(), t.Key("confirm:"+t.d.EnrollmentID))
+	var bad *portal.BadCodeError
+	var locked *portal.LockedError
+	switch {
+	case err == nil:
+		t.d.Replaced, t.d.EnrollmentID = true, ""
+		t.Delete("qr")
+		t.Delete("key")
+		t.End(StateDone)
+		t.Say(msgDone, nil)
+	case errors.As(err, &locked):
+		f.lockedEnd(ctx, t, locked)
+	case errors.As(err, &bad):
+		t.SetState(StateAwaitingNewCode)
+		t.Tag("last_error", "wrong new authenticator code")
+		t.Ask(bot.SecretTOTPCode, msgBadNewCode, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+	case errors.Is(err, portal.ErrCodeFormat), errors.Is(err, portal.ErrCodeReplayed):
+		t.SetState(StateAwaitingNewCode)
+		if code == "" {
+			t.Goto(StateAwaitingNewCode)
+			t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+		} else {
+			t.Ask(bot.SecretTOTPCode, msgCodeFormat, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+		}
+	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
+		// The new QR code is void (expired or 5 wrong codes): the old app
+		// still works; make a new one while the grant lasts.
+		t.Delete("qr")
+		t.Delete("key")
+		t.d.EnrollmentID = ""
+		t.d.EnrollRound++
+		t.Say(msgEnrollmentVoid, nil)
+		if !t.grantValid() {
+			f.reverify(t)
+			return nil
+		}
+		t.Goto(StateEnrolling)
+		return f.enroll(ctx, t)
+	case errors.Is(err, portal.ErrWrongState):
+		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)
+	default:
+		return err
+	}
+	return nil
+}
+
+// end releases what the session holds and ends it in state with msg.
+func (f *Flow) end(ctx context.Context, t *turn, state bot.State, msg string, msgData map[string]any) {
+	f.release(ctx, t)
+	t.End(state)
+	t.Say(msg, msgData)
+}
+
+// release voids a pending replacement (the old app keeps working) and
+// deletes the sensitive messages.
+func (f *Flow) release(ctx context.Context, t *turn) {
+	if t.d.EnrollmentID != "" {
+		// Best effort: a pending enrollment expires in the core anyway.
+		_ = f.core.CancelTOTPEnrollment(ctx, t.d.EnrollmentID)
+		t.d.EnrollmentID = ""
+	}
+	t.Delete("qr")
+	t.Delete("key")
+	t.Delete("recovery")
+}
+
+func (f *Flow) lockedEnd(ctx context.Context, t *turn, locked *portal.LockedError) {
+	mins := max(int(math.Round(locked.RetryAfter.Sub(t.Now).Minutes())), 1)
+	msg := msgLocked
+	if locked.Operator {
+		msg = msgLockedSupport
+	}
+	f.end(ctx, t, StateLocked, msg, map[string]any{"Until": locked.RetryAfter.UTC().Format("15:04 UTC"), "Minutes": mins})
+}
+
+// reverify sends the user back to the password step because the grant
+// lapsed.
+func (f *Flow) reverify(t *turn) {
+	t.d.forgetGrant()
+	t.Goto(StateAwaitingPassword)
+	t.Say(msgReverify, nil)
+	t.Ask(bot.SecretPassword, msgAskPassword, nil, t.cancelButton())
+}
+
+func (f *Flow) setGrant(t *turn, g portal.Grant) {
+	t.d.Grant, t.d.GrantLevel, t.d.GrantExpires = g.Token, g.Level, g.ExpiresAt
+}
+
+// reprompt shows the current step's prompt again.
+func (f *Flow) reprompt(t *turn) {
+	switch t.Session.State {
+	case StateAwaitingEmail:
+		if t.d.HandoffToken != "" {
+			t.Say(msgHandoffConfirm, nil, t.Button(msgButtonHandoffStart, actHandoffStart), t.cancelButton())
+		} else {
+			t.Say(msgAskEmail, nil, t.cancelButton())
+		}
+	case StateAwaitingPassword:
+		t.Ask(bot.SecretPassword, msgAskPassword, nil, f.passwordButtons(t)...)
+	case StateChooseProof:
+		t.Say(msgChooseProof, nil, t.Button(msgButtonHaveOld, actHaveOld), t.Button(msgButtonLostOld, actLostOld), t.cancelButton())
+	case StateNoRecoveryCodes:
+		t.Say(msgNoRecoveryCodes, nil, t.Button(msgButtonHaveOld, actHaveOld), t.cancelButton())
+	case StateAwaitingCurrentCode:
+		t.Ask(bot.SecretTOTPCode, msgAskCurrentCode, nil, t.cancelButton())
+	case StateAwaitingRecoveryCode:
+		t.Ask(SecretRecoveryCode, msgRecoveryFormat, nil, t.cancelButton())
+	case StateShowingRecoveryCodes:
+		t.Say(msgUseButtons, nil)
+	case StateAwaitingNewCode:
+		t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+	}
+}
+
+// help says what the current step is about and shows its prompt again.
+func (f *Flow) help(t *turn) {
+	t.Say(msgHelp, nil)
+	f.reprompt(t)
+}
+
+// groupKey splits a base32 key in groups of 4 for easier typing.
+func groupKey(k string) string {
+	var b strings.Builder
+	for i, r := range k {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

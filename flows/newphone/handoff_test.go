@@ -1,0 +1,59 @@
+package newphone_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"guidedfix/bot"
+	"guidedfix/flows/newphone"
+	"guidedfix/internal/support"
+)
+
+// redeemer adapts the support store (a real bbolt file) to the flow's
+// Handoffs, as cmd/guidedfix wires it.
+type redeemer struct{ s *support.Store }
+
+func (r redeemer) Redeem(ctx context.Context, token, conv string) (string, string, error) {
+	h, err := r.s.Redeem(ctx, token, conv)
+	return h.AccountID, h.ID, err
+}
+
+// TestHandoffLink: a support agent's hand-off link identifies the account;
+// the token is spent only by the customer's Start press, the customer
+// still proves the password and the current factor, and the session is
+// tagged with the hand-off for the support desk's watch thread.
+func TestHandoffLink(t *testing.T) {
+	st, err := support.Open(filepath.Join(t.TempDir(), "support.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, envOptions{handoffs: redeemer{st}})
+	acc := e.totpAccount("jo@example.com", 0)
+	h, token, err := st.CreateHandoff(context.Background(), support.Handoff{AccountID: e.accountID(acc.email), Email: acc.email,
+		Flow: newphone.Name, CreatedBy: "slack:U1AGENT"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.secret(token)
+	c := e.chat()
+	wantIDs(t, c.send(bot.Event{Kind: bot.KindStart, Data: token}), "newphone.welcome", "newphone.handoff_confirm")
+	r := c.press("handoff_start")
+	wantIDs(t, r, "newphone.handoff_welcome", "newphone.ask_password")
+	if len(r[1].Buttons) != 1 {
+		t.Fatalf("a hand-off's password prompt offers %d buttons, want Cancel only (the account is fixed)", len(r[1].Buttons))
+	}
+	wantIDs(t, c.text(acc.password), "delete:engine.delete_user_secret", "newphone.choose_proof")
+	if s := c.session(); s.Tags["handoff"] != h.ID || s.Tags["account"] != e.accountID(acc.email) {
+		t.Fatalf("tags %v, want the hand-off %s", s.Tags, h.ID)
+	}
+	c.press("have_old")
+	r = c.text(e.codeOf(acc.secret, 0))
+	key := e.keyFromQR(r[1].Image)
+	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
+	// The link works once.
+	c2 := &chat{e: e, conv: bot.Conversation{Channel: "test", ID: "200"}, seen: len(e.rec.Replies), upd: 1000} // update ids are per channel
+	c2.send(bot.Event{Kind: bot.KindStart, Data: token})
+	wantIDs(t, c2.press("handoff_start"), "newphone.handoff_invalid", "newphone.ask_email")
+}
