@@ -135,6 +135,7 @@ type Engine struct {
 	flows      map[string]Flow
 	defaultFlw Flow
 	startCmds  map[string]bool
+	commands   []string // start commands in order, then the engine's own
 	idle       time.Duration
 	maxLife    time.Duration
 	now        func() time.Time
@@ -191,8 +192,13 @@ func New(opts Options) (*Engine, error) {
 		cmds = []string{"start", "2fa"}
 	}
 	for _, c := range cmds {
-		e.startCmds[strings.ToLower(c)] = true
+		c = strings.ToLower(c)
+		if !e.startCmds[c] {
+			e.commands = append(e.commands, c)
+		}
+		e.startCmds[c] = true
 	}
+	e.commands = append(e.commands, "cancel", "help")
 	if err := e.catalog.Load(engineMessages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, err
 	}

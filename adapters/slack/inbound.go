@@ -25,9 +25,29 @@ const (
 	inputSecret    = "value"             // the modal's input action_id
 )
 
-// commands are the words that become a KindCommand when typed in the DM or
+// modalText is the catalog id of a secret modal's title or label (part)
+// for field f: the adapter's "slack.modal.<part>.<f>" for the engine's
+// secrets, else the flow's own "secret.<f>.<part>" (a flow that asks for
+// a secret of its own kind, such as a recovery code, names it).
+func (a *Adapter) modalText(part, f string) string {
+	if id := "slack.modal." + part + "." + f; a.engine.Catalog().Has(id) {
+		return id
+	}
+	return "secret." + f + "." + part
+}
+
+// isCommand reports whether w is one of the engine's commands
+// (bot.Engine.Commands: the start commands of every registered flow,
+// "cancel" and "help"), which become a KindCommand when typed in the DM or
 // after the slash command.
-var commands = map[string]bool{"2fa": true, "start": true, "cancel": true, "help": true}
+func (a *Adapter) isCommand(w string) bool {
+	for _, c := range a.engine.Commands() {
+		if c == w {
+			return true
+		}
+	}
+	return false
+}
 
 // modalRef names the secret a modal collects: the DM it belongs to, the
 // field, the nonce of the session step that asked (bot.Engine.Nonce) and
@@ -84,7 +104,7 @@ func (a *Adapter) onEvent(ev slackevents.EventsAPIEvent) {
 		switch in.SubType {
 		case "":
 			text := plainText(in.Text)
-			if w := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(text)), "/"); commands[w] {
+			if w := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(text)), "/"); a.isCommand(w) {
 				e.Kind, e.Command = bot.KindCommand, w
 			} else {
 				// A bot token cannot delete what the user wrote: text at a
@@ -147,10 +167,10 @@ func (a *Adapter) handleCommand(cmd slackapi.SlashCommand) {
 			return
 		}
 	}
-	name := "2fa"
+	name := a.engine.Commands()[0] // the default flow's first start command
 	if f := strings.Fields(strings.ToLower(cmd.Text)); len(f) > 0 {
 		name = f[0]
-		if !commands[name] {
+		if !a.isCommand(name) {
 			name = "help"
 		}
 	}
@@ -216,7 +236,7 @@ func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 // a conversation the user's DM (conversations.open); those run in their
 // own goroutine, the others are queued at once, in arrival order.
 func (a *Adapter) route(e bot.Event) {
-	lookup := e.Kind == bot.KindStart || (e.Kind == bot.KindCommand && (e.Command == "2fa" || e.Command == "start"))
+	lookup := e.Kind == bot.KindStart || (e.Kind == bot.KindCommand && a.engine.IsStartCommand(e.Command))
 	if !lookup && e.Conversation.ID != "" {
 		a.dispatch(e, nil, nil)
 		return
@@ -311,11 +331,11 @@ func (a *Adapter) modal(ref modalRef, text string) slackapi.ModalViewRequest {
 	}
 	in := slackapi.NewPlainTextInputBlockElement(nil, inputSecret)
 	in.FocusOnLoad = true
-	blocks = append(blocks, slackapi.NewInputBlock(blockSecret, plain(a.text(l, "slack.modal.label."+f)), nil, in))
+	blocks = append(blocks, slackapi.NewInputBlock(blockSecret, plain(a.text(l, a.modalText("label", f))), nil, in))
 	return slackapi.ModalViewRequest{
 		Type:            slackapi.VTModal,
 		CallbackID:      callbackSecret,
-		Title:           plain(a.text(l, "slack.modal.title."+f)),
+		Title:           plain(a.text(l, a.modalText("title", f))),
 		Submit:          plain(a.text(l, "slack.modal.submit")),
 		Close:           plain(a.text(l, "slack.modal.close")),
 		PrivateMetadata: ref.encode(),

@@ -10,11 +10,6 @@ import (
 	"guidedfix/bot"
 )
 
-// commands are the commands the bot understands (registered with
-// setMyCommands); any other "/word" is plain text, so that a password
-// starting with "/" is still read (and deleted) as a secret.
-var commands = []string{"start", "2fa", "cancel", "help"}
-
 // payloadRe is a valid deep-link payload (core.telegram.org/bots/features#deep-linking).
 var payloadRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -136,7 +131,10 @@ func (a *Adapter) routeCallback(id int64, cq *models.CallbackQuery) work {
 }
 
 // command parses "/name[@bot] [argument]"; ok is false for text that is
-// not one of commands or is addressed to another bot.
+// not one of the engine's commands (bot.Engine.Commands, registered with
+// setMyCommands) or is addressed to another bot: any other "/word" is plain
+// text, so that a password starting with "/" is still read (and deleted)
+// as a secret.
 func (a *Adapter) command(text string) (name, arg string, ok bool) {
 	rest, found := strings.CutPrefix(text, "/")
 	if !found {
@@ -151,7 +149,7 @@ func (a *Adapter) command(text string) (name, arg string, ok bool) {
 		return "", "", false
 	}
 	name = strings.ToLower(name)
-	for _, c := range commands {
+	for _, c := range a.commands {
 		if c == name {
 			return name, arg, true
 		}

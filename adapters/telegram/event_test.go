@@ -32,7 +32,7 @@ func decode(t *testing.T, u fakebotapi.Update) *models.Update {
 func TestRoute(t *testing.T) {
 	fake := fakebotapi.New(fakebotapi.Options{})
 	defer fake.Close()
-	a := &Adapter{}
+	a := &Adapter{commands: []string{"start", "2fa", "cancel", "help"}}
 	name := botName
 	a.user.Store(&name)
 	user := fakebotapi.User{ID: 7, FirstName: "U", LanguageCode: "ms"}

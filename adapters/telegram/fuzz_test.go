@@ -50,7 +50,7 @@ func FuzzDecodeUpdate(f *testing.F) {
 		`{"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":1,"type":"channel"},"from":{"id":1,"is_bot":true},"text":"/start"}}`} {
 		f.Add([]byte(s))
 	}
-	a := &Adapter{opts: Options{WebhookSecret: testSecret}, closed: true}
+	a := &Adapter{opts: Options{WebhookSecret: testSecret}, closed: true, commands: []string{"start", "2fa", "cancel", "help"}}
 	name := botName
 	a.user.Store(&name)
 	handler := a.WebhookHandler()
@@ -123,7 +123,7 @@ func checkRoute(t *testing.T, a *Adapter, u *models.Update) {
 		}
 	case bot.KindCommand:
 		known := false
-		for _, c := range commands {
+		for _, c := range a.commands {
 			known = known || c == ev.Command
 		}
 		if !known || ev.Command == "start" {

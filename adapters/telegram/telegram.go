@@ -131,6 +131,7 @@ type Adapter struct {
 	opts     Options
 	b        *tg.Bot
 	eng      *bot.Engine
+	commands []string // the engine's commands (bot.Engine.Commands), read once
 	log      *slog.Logger
 	user     atomic.Pointer[string]
 	queue    serial
@@ -182,12 +183,13 @@ func New(opts Options) (*Adapter, error) {
 		opts.Logger = slog.Default()
 	}
 	a := &Adapter{
-		opts:    opts,
-		eng:     opts.Engine,
-		log:     opts.Logger.With("channel", Channel),
-		limiter: newLimiter(opts.PerChatInterval, 3, opts.GlobalPerSecond),
-		now:     time.Now,
-		sleep:   sleepCtx,
+		opts:     opts,
+		eng:      opts.Engine,
+		commands: opts.Engine.Commands(),
+		log:      opts.Logger.With("channel", Channel),
+		limiter:  newLimiter(opts.PerChatInterval, 3, opts.GlobalPerSecond),
+		now:      time.Now,
+		sleep:    sleepCtx,
 	}
 	name := strings.TrimPrefix(opts.BotUsername, "@")
 	a.user.Store(&name)
@@ -237,8 +239,9 @@ func New(opts Options) (*Adapter, error) {
 }
 
 // Run receives updates until ctx is done. It first asks getMe when
-// Options.BotUsername is empty and registers the commands /start, /2fa,
-// /cancel and /help with setMyCommands. Then, with no WebhookURL, it calls
+// Options.BotUsername is empty and registers the engine's commands
+// (bot.Engine.Commands: /start, /2fa, each registered flow's own, /cancel
+// and /help) with setMyCommands. Then, with no WebhookURL, it calls
 // deleteWebhook and long-polls getUpdates; with a WebhookURL it serves
 // WebhookHandler on Options.Listen and calls setWebhook (url, secret_token,
 // allowed_updates message, edited_message, callback_query,
@@ -596,10 +599,18 @@ func (a *Adapter) process(w work) (err error) {
 
 func (a *Adapter) username() string { return *a.user.Load() }
 
+// botCommands are the engine's commands with their descriptions: a flow's
+// own start command is described by its catalog's "command.<name>", the
+// others by this adapter's "telegram.command.<name>".
 func (a *Adapter) botCommands() []models.BotCommand {
-	out := make([]models.BotCommand, len(commands))
-	for i, c := range commands {
-		out[i] = models.BotCommand{Command: c, Description: a.eng.Catalog().Text("", "telegram.command."+c, nil)}
+	cmds := a.commands
+	out := make([]models.BotCommand, len(cmds))
+	for i, c := range cmds {
+		id := "telegram.command." + c
+		if a.eng.Catalog().Has("command." + c) {
+			id = "command." + c
+		}
+		out[i] = models.BotCommand{Command: c, Description: a.eng.Catalog().Text("", id, nil)}
 	}
 	return out
 }

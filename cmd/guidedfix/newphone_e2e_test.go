@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"regexp"
@@ -35,9 +36,24 @@ func TestNewPhoneRecoveryCodeEndToEnd(t *testing.T) {
 	e.text(zoe)
 	e.botSaid("password")
 	e.text(zoePassword)
-	e.botSaid("Moving to a new phone? Send /start newphone")
+	e.botSaid("Moving to a new phone? Send /newphone")
 
-	e.text("/start newphone")
+	// The flow's own command is registered with setMyCommands, with the
+	// flow's description, and starts it.
+	var registered []struct{ Command, Description string }
+	for _, c := range e.tg.Calls("setMyCommands") {
+		if err := json.Unmarshal([]byte(c.Fields["commands"]), &registered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := ""
+	for _, c := range registered {
+		names += c.Command + " "
+	}
+	if names != "start 2fa newphone cancel help " {
+		t.Fatalf("setMyCommands registered %q", names)
+	}
+	e.text("/newphone")
 	e.botSaid("move the authenticator app")
 	e.botSaid("Which e-mail address")
 	e.text(zoe)

@@ -26,17 +26,24 @@ var dynamicIDs = map[string]string{
 	"telegram.command.2fa":    "telegram.command.",
 	"telegram.command.cancel": "telegram.command.",
 	"telegram.command.help":   "telegram.command.",
+	// adapters/telegram: a flow's own start command is described by
+	// "command."+name (flows/newphone).
+	"command.newphone": "command.",
+	// adapters/slack: a flow's own secret kind names its modal by
+	// "secret."+field+"."+part (flows/newphone's recovery code).
+	"secret.recovery_code.title": "secret.",
+	"secret.recovery_code.label": "secret.",
 	// adapters/slack: staff usage texts by "slack.staff.usage_"+command.
 	"slack.staff.usage_handoff": "slack.staff.usage_",
 	"slack.staff.usage_audit":   "slack.staff.usage_",
-	// adapters/slack: secret modals by "slack.modal.title."+field and
-	// "slack.modal.label."+field (field: password, sms_code, totp_code).
-	"slack.modal.title.password":  "slack.modal.title.",
-	"slack.modal.title.sms_code":  "slack.modal.title.",
-	"slack.modal.title.totp_code": "slack.modal.title.",
-	"slack.modal.label.password":  "slack.modal.label.",
-	"slack.modal.label.sms_code":  "slack.modal.label.",
-	"slack.modal.label.totp_code": "slack.modal.label.",
+	// adapters/slack: secret modals by "slack.modal."+part+"."+field
+	// (part: title, label; field: password, sms_code, totp_code).
+	"slack.modal.title.password":  "slack.modal.",
+	"slack.modal.title.sms_code":  "slack.modal.",
+	"slack.modal.title.totp_code": "slack.modal.",
+	"slack.modal.label.password":  "slack.modal.",
+	"slack.modal.label.sms_code":  "slack.modal.",
+	"slack.modal.label.totp_code": "slack.modal.",
 	// internal/mailtext: Render builds "mail."+kind+".subject" and
 	// "mail."+kind+".body" (kind: alert, restored, confirmation, handoff).
 	"mail.alert.subject":        "mail.",
