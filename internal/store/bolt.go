@@ -45,6 +45,7 @@ import (
 	bberrors "go.etcd.io/bbolt/errors"
 
 	"guidedfix/bot"
+	"guidedfix/internal/boltgroup"
 )
 
 // Defaults applied by Open to zero or negative Options fields.
@@ -86,7 +87,7 @@ type Bolt struct {
 	path    string
 	seenTTL time.Duration
 	now     func() time.Time
-	writes  *committer
+	writes  *boltgroup.Committer
 	inbox   cipher.AEAD // nil without Options.InboxKey
 }
 
@@ -149,7 +150,7 @@ func Open(opts Options) (*Bolt, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: initialise session store %s: %w", opts.Path, err)
 	}
-	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: newCommitter(db), inbox: inbox}, nil
+	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: boltgroup.New(db), inbox: inbox}, nil
 }
 
 // Load returns the session of conversation c, decoded from a copy of the
@@ -221,7 +222,7 @@ func (b *Bolt) Save(ctx context.Context, s *bot.Session, updateID string) error 
 	newDue := dueKey(stored.Deadline(), key)
 	recorded := putNanos(b.now())
 
-	err = b.writes.write(func(tx *bolt.Tx) error {
+	err = b.writes.Write(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket([]byte(bucketSessions))
 		due := tx.Bucket([]byte(bucketDue))
 		var current uint64
@@ -278,7 +279,7 @@ func (b *Bolt) MarkSeen(ctx context.Context, channel, updateID string) error {
 		return err
 	}
 	recorded := putNanos(b.now())
-	err = b.writes.write(func(tx *bolt.Tx) error {
+	err = b.writes.Write(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucketSeen)).Put(key, recorded)
 	})
 	if err != nil {
@@ -372,7 +373,7 @@ func (b *Bolt) Delete(ctx context.Context, c bot.Conversation) error {
 	if err != nil {
 		return err
 	}
-	err = b.writes.write(func(tx *bolt.Tx) error {
+	err = b.writes.Write(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket([]byte(bucketSessions))
 		raw := sessions.Get(key)
 		if raw == nil {
@@ -475,7 +476,7 @@ func (b *Bolt) Count(ctx context.Context) (int, error) {
 // Close (with an error wrapping bbolt's errors.ErrDatabaseNotOpen); a second
 // Close returns nil.
 func (b *Bolt) Close() error {
-	b.writes.shutdown()
+	b.writes.Close()
 	if err := b.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", b.path, err)
 	}

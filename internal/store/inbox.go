@@ -62,7 +62,7 @@ func (b *Bolt) Hold(ctx context.Context, channel string, updates []bot.Inbound) 
 		rand.Read(nonce)
 		sealed[i] = b.inbox.Seal(nonce, nonce, u.Raw, keys[i])
 	}
-	err := b.writes.write(func(tx *bolt.Tx) error {
+	err := b.writes.Write(func(tx *bolt.Tx) error {
 		in := tx.Bucket([]byte(bucketInbox))
 		for i := range updates {
 			if err := in.Put(keys[i], sealed[i]); err != nil {
@@ -88,7 +88,7 @@ func (b *Bolt) Release(ctx context.Context, channel string, id int64) error {
 	if err != nil {
 		return err
 	}
-	err = b.writes.write(func(tx *bolt.Tx) error {
+	err = b.writes.Write(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucketInbox)).Delete(key)
 	})
 	if err != nil {

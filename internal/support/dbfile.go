@@ -4,11 +4,18 @@ import (
 	"io"
 
 	"go.etcd.io/bbolt"
+
+	"guidedfix/internal/boltgroup"
 )
 
 // DBStats returns bbolt's counters of the support database (transactions
 // opened, pages, time spent writing); see [bbolt.Stats]. Metrics read it.
 func (s *Store) DBStats() bbolt.Stats { return s.db.Stats() }
+
+// CommitStats returns the group commit's counters since Open: durable
+// commits of support.db and the writes they made durable; see
+// [boltgroup.Stats].
+func (s *Store) CommitStats() boltgroup.Stats { return s.writes.Stats() }
 
 // WriteBackup writes a consistent copy of the whole support database to w
 // in one read transaction (bbolt Tx.WriteTo), while other transactions go

@@ -23,6 +23,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	bberrors "go.etcd.io/bbolt/errors"
+
+	"guidedfix/internal/boltgroup"
 )
 
 // DefaultHandoffTTL is how long a hand-off token can be used when the
@@ -110,8 +112,9 @@ var (
 
 // Store is the support database. It is safe for concurrent use.
 type Store struct {
-	db  *bbolt.DB
-	now func() time.Time
+	db     *bbolt.DB
+	writes *boltgroup.Committer // group commit of every write after Open
+	now    func() time.Time
 }
 
 // Open opens (creating 0600, parent 0700) the support database at path,
@@ -144,11 +147,15 @@ func Open(path string, now func() time.Time) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, now: now}, nil
+	return &Store{db: db, writes: boltgroup.New(db), now: now}, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the group commit (after the writes already handed to it)
+// and closes the database; it returns bbolt's close error.
+func (s *Store) Close() error {
+	s.writes.Close()
+	return s.db.Close()
+}
 
 func tokenKey(token string) []byte {
 	sum := sha256.Sum256([]byte(token))
@@ -174,7 +181,7 @@ func (s *Store) CreateHandoff(ctx context.Context, h Handoff, ttl time.Duration)
 	h.ID = "ho_" + base64.RawURLEncoding.EncodeToString(id)
 	h.CreatedAt, h.ExpiresAt = now, HandoffExpiry(now, ttl)
 	h.UsedAt, h.Conversation, h.Outcome = time.Time{}, "", ""
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.writes.Write(func(tx *bbolt.Tx) error {
 		if err := putJSON(tx.Bucket(bHandoffs), []byte(h.ID), h); err != nil {
 			return err
 		}
@@ -197,7 +204,8 @@ func (s *Store) CreateHandoff(ctx context.Context, h Handoff, ttl time.Duration)
 func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error) {
 	now := s.now().UTC()
 	var h Handoff
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.writes.Write(func(tx *bbolt.Tx) error {
+		h = Handoff{} // the group commit may run this again
 		id := tx.Bucket(bTokens).Get(tokenKey(token))
 		if id == nil {
 			return ErrInvalidToken
@@ -260,10 +268,13 @@ func (s *Store) ByConversation(ctx context.Context, conv string) (Handoff, error
 
 // Update applies fn to the stored hand-off id in one transaction (watch
 // thread, outcome). It returns ErrNotFound for an unknown id and fn's
-// error, which writes nothing.
+// error, which writes nothing. fn may be called more than once (group
+// commit, internal/boltgroup), each time on a freshly read hand-off: it
+// must only set fields.
 func (s *Store) Update(ctx context.Context, id string, fn func(*Handoff) error) (Handoff, error) {
 	var h Handoff
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.writes.Write(func(tx *bbolt.Tx) error {
+		h = Handoff{} // the group commit may run this again
 		b := tx.Bucket(bHandoffs)
 		v := b.Get([]byte(id))
 		if v == nil {
@@ -291,7 +302,7 @@ func (s *Store) SetEscalation(ctx context.Context, conv, channel, thread string)
 // conv's latest escalation, asked for in the guided fix with session id
 // session (bot.Session.ID); no agent has it yet.
 func (s *Store) SetSessionEscalation(ctx context.Context, conv, session, channel, thread string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.writes.Write(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bThreads).Put([]byte(channel+"\x00"+thread), []byte(conv)); err != nil {
 			return err
 		}
@@ -358,7 +369,7 @@ func (s *Store) EscalationByThread(ctx context.Context, channel, thread string) 
 // had it), the other agent otherwise. It returns ErrNotFound when conv was
 // never escalated.
 func (s *Store) ClaimEscalation(ctx context.Context, conv, agent string) (holder string, err error) {
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.writes.Write(func(tx *bbolt.Tx) error {
 		e, err := getEscalation(tx, conv)
 		if err != nil {
 			return err
@@ -381,7 +392,7 @@ func (s *Store) ClaimEscalation(ctx context.Context, conv, agent string) (holder
 // to when moved, otherwise the current holder ("" when nobody has it),
 // unchanged. It returns ErrNotFound when conv was never escalated.
 func (s *Store) ReassignEscalation(ctx context.Context, conv, from, to string) (holder string, err error) {
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.writes.Write(func(tx *bbolt.Tx) error {
 		e, err := getEscalation(tx, conv)
 		if err != nil {
 			return err
@@ -402,7 +413,7 @@ func (s *Store) ReassignEscalation(ctx context.Context, conv, from, to string) (
 // any more (hand-back, or a take-over that failed). It returns ErrNotFound
 // when conv was never escalated.
 func (s *Store) ReleaseEscalation(ctx context.Context, conv string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.writes.Write(func(tx *bbolt.Tx) error {
 		e, err := getEscalation(tx, conv)
 		if err != nil {
 			return err
@@ -450,7 +461,7 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 		e.At = s.now()
 	}
 	e.At = e.At.UTC()
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.writes.Write(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bAudit)
 		seq, err := b.NextSequence()
 		if err != nil {

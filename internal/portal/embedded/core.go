@@ -35,6 +35,7 @@ import (
 	"go.etcd.io/bbolt"
 	bberrors "go.etcd.io/bbolt/errors"
 
+	"guidedfix/internal/boltgroup"
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
 )
@@ -177,6 +178,8 @@ type Core struct {
 
 	sending sync.Map // outbox message ids being sent now
 
+	writes *boltgroup.Committer // group commit of every read-write transaction after Open
+
 	disables, activations, alerts, confirmations, smsSent atomic.Int64
 	restores, restoreMails                                atomic.Int64
 	mailFailed                                            atomic.Int64
@@ -264,6 +267,7 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("portal: init %s: %w", opts.Path, err)
 	}
 	c.db = db
+	c.writes = boltgroup.New(db)
 	// The key is read (or created) only once this process holds the
 	// database lock, so two processes starting on a new data directory
 	// cannot race for the key file.
@@ -275,6 +279,7 @@ func Open(opts Options) (*Core, error) {
 		err = c.loadParams()
 	}
 	if err != nil {
+		c.writes.Close()
 		db.Close()
 		return nil, err
 	}
@@ -282,9 +287,13 @@ func Open(opts Options) (*Core, error) {
 	return c, nil
 }
 
-// Close releases the database and its file lock; it returns bbolt's close
+// Close stops the group commit (after the writes already handed to it),
+// then releases the database and its file lock; it returns bbolt's close
 // error. Operations after Close fail.
-func (c *Core) Close() error { return c.db.Close() }
+func (c *Core) Close() error {
+	c.writes.Close()
+	return c.db.Close()
+}
 
 // Stats returns the side-effect counters since Open.
 func (c *Core) Stats() Stats {
@@ -313,11 +322,16 @@ func (k *keptError) Error() string { return k.err.Error() }
 // would lose a failure counter; see update.
 func keep(err error) error { return &keptError{err} }
 
-// update runs fn in a read-write transaction. fn returns keep(err) to commit
-// its writes and still report err; any other error rolls back.
+// update runs fn in a read-write transaction, shared with the writes of
+// other callers that arrive meanwhile (group commit, internal/boltgroup),
+// and returns once it is committed and fsync'ed. fn returns keep(err) to
+// commit its writes and still report err; any other error rolls back only
+// fn's writes. fn may run more than once: it must only overwrite the
+// results it leaves outside tx.
 func (c *Core) update(fn func(tx *bbolt.Tx) error) error {
 	var kept error
-	err := c.db.Update(func(tx *bbolt.Tx) error {
+	err := c.writes.Write(func(tx *bbolt.Tx) error {
+		kept = nil
 		err := fn(tx)
 		if k, ok := err.(*keptError); ok {
 			kept = k.err

@@ -83,7 +83,12 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 	fresh := "sms:" + ch.ID
 	c.sending.Store(fresh, true)
 	defer c.sending.Delete(fresh)
+	// claim marks the committed challenge this call re-sends, so that a
+	// run of the function repeated by the group commit still owns it.
+	claim := new(byte)
+	claimed := ""
 	err := c.update(func(tx *bbolt.Tx) error {
+		repeated, resend = false, false
 		g, err := loadGrant(tx, grantToken)
 		if err != nil {
 			return err
@@ -102,12 +107,14 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 			if _, err := get(tx, bChallenges, rec.Ref, &ch); err != nil {
 				return err
 			}
-			if _, busy := c.sending.Load("sms:" + ch.ID); !ch.Unsent || ch.Void || !now.Before(ch.ExpiresAt) || busy {
+			owner, busy := c.sending.Load("sms:" + ch.ID)
+			if !ch.Unsent || ch.Void || !now.Before(ch.ExpiresAt) || (busy && owner != claim) {
 				return nil
 			}
 			// Committed but never sent: a fresh code for the same
 			// challenge (the lost one was never seen).
-			c.sending.Store("sms:"+ch.ID, true)
+			claimed = "sms:" + ch.ID
+			c.sending.Store(claimed, claim)
 			resend, ch.MAC = true, c.codeMAC(ch.ID, code)
 			return put(tx, bChallenges, ch.ID, ch)
 		}
@@ -137,8 +144,8 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		}
 		return put(tx, bIdempotency, key, idemRec{Op: opSMS, AccountID: a.ID, Ref: ch.ID})
 	})
-	if resend {
-		defer c.sending.Delete("sms:" + ch.ID)
+	if claimed != "" {
+		defer c.sending.Delete(claimed)
 	}
 	if err != nil || (repeated && !resend) {
 		c.log.InfoContext(ctx, "portal sms challenge", "challenge", ch.ID, "repeated", repeated, "error", errText(err))
