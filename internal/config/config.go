@@ -103,11 +103,19 @@ type LogConfig struct {
 	Format string `koanf:"format"`
 }
 
+// MaxIssuerEncoded is the most bytes portal.issuer may take once
+// percent-encoded (url.PathEscape: a space or a non-ASCII byte takes 3).
+// The otpauth URI holds the issuer twice; with this bound an account e-mail
+// of up to 100 bytes keeps the QR code within version 10 at error-correction
+// level M (213 bytes, ISO/IEC 18004 Table 7).
+const MaxIssuerEncoded = 24
+
 // PortalConfig configures the embedded portal auth core.
 type PortalConfig struct {
 	// Issuer names the service in authenticator apps: the otpauth URI's
 	// issuer parameter and label prefix. Must not contain ':' (Key URI
-	// format). Default "IP ServerOne".
+	// format) and must be at most [MaxIssuerEncoded] bytes once
+	// percent-encoded. Default "IP ServerOne".
 	Issuer string `koanf:"issuer"`
 	// Key is the base64 (standard alphabet, padded) encoding of the
 	// 32-byte AES-256 key that encrypts TOTP secrets at rest. Empty (the

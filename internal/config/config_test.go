@@ -351,6 +351,7 @@ func TestValidateRejects(t *testing.T) {
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml"`},
 		{"issuer empty", func(c *Config) { c.Portal.Issuer = " " }, "portal.issuer: must not be empty"},
 		{"issuer colon", func(c *Config) { c.Portal.Issuer = "IP:ServerOne" }, "portal.issuer: \"IP:ServerOne\" must not contain ':'"},
+		{"issuer long", func(c *Config) { c.Portal.Issuer = "Customer Portal Staging" }, "portal.issuer: \"Customer Portal Staging\" is 27 bytes once percent-encoded, more than 24"},
 		{"key not base64", func(c *Config) { c.Portal.Key = "not*base64" }, "portal.key is not valid base64"},
 		{"key short", func(c *Config) { c.Portal.Key = Secret(base64.StdEncoding.EncodeToString(make([]byte, 16))) }, "portal.key decodes to 16 bytes"},
 		{"argon2 time", func(c *Config) { c.Portal.Argon2.Time = 0 }, "portal.argon2.time: 0"},

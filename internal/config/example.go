@@ -69,7 +69,7 @@ var help = map[string]string{
 	"log.format": "text or json.",
 	"portal":     "The embedded portal auth core.",
 	"portal.issuer": "Service name shown in authenticator apps (otpauth issuer and label prefix); " +
-		"must not contain ':'.",
+		"must not contain ':' and must be at most 24 bytes once percent-encoded (a space counts 3), so the QR code stays easy to scan.",
 	"portal.key": "Base64 (standard, padded) of the 32-byte AES-256 key sealing TOTP secrets at rest. " +
 		"Secret: prefer GUIDEDFIX_PORTAL__KEY_FILE. Empty: the key file portal.key in data_dir, created on first start.",
 	"portal.argon2":            "argon2id password-hashing cost (RFC 9106); the defaults are OWASP's minimum.",

@@ -67,6 +67,9 @@ func (c Config) Validate() error {
 		bad("portal.issuer", "must not be empty")
 	case strings.Contains(p.Issuer, ":"):
 		bad("portal.issuer", "%q must not contain ':' (otpauth label separator)", p.Issuer)
+	case len(url.PathEscape(p.Issuer)) > MaxIssuerEncoded:
+		bad("portal.issuer", "%q is %d bytes once percent-encoded, more than %d (a space or non-ASCII byte counts 3): it would make the QR code too dense to scan",
+			p.Issuer, len(url.PathEscape(p.Issuer)), MaxIssuerEncoded)
 	}
 	if _, err := p.KeyBytes(); err != nil {
 		errs = append(errs, err) // already names portal.key, without the key

@@ -130,13 +130,24 @@ func newTOTPKey(issuer, label string, secret []byte) (uri, b32Secret string, err
 }
 
 // keyURI percent-encodes '+' in the label path of an otpauth URI, so that
-// apps decoding it as a form value do not read a space (RFC 3986 §2.1).
+// apps decoding it as a form value do not read a space (RFC 3986 §2.1), and
+// drops the optional algorithm, digits and period parameters when they hold
+// the Key URI format's defaults (SHA1, 6, 30), which every app assumes when
+// they are absent: 34 bytes fewer keep the QR code of a long issuer and
+// e-mail within version 10 at level M.
 func keyURI(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "", err
 	}
 	u.RawPath = strings.ReplaceAll(u.EscapedPath(), "+", "%2B")
+	q := u.Query()
+	for k, def := range map[string]string{"algorithm": "SHA1", "digits": "6", "period": "30"} {
+		if q.Get(k) == def {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	return u.String(), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	qrcode "github.com/skip2/go-qrcode"
 	"go.etcd.io/bbolt"
 
 	"guidedfix/internal/portal"
@@ -229,7 +231,7 @@ func TestLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(uri, "otpauth://totp/IP%20ServerOne:o%27neil%2Bx@example.com?algorithm=SHA1&digits=6&issuer=IP%20ServerOne&period=30&secret=") {
+	if !strings.HasPrefix(uri, "otpauth://totp/IP%20ServerOne:o%27neil%2Bx@example.com?issuer=IP%20ServerOne&secret=") {
 		t.Fatalf("URI = %s", uri)
 	}
 	k, err := otp.NewKeyFromURL(uri)
@@ -311,4 +313,37 @@ func atoi(s string) int {
 		n = n*10 + int(r-'0')
 	}
 	return n
+}
+
+// TestKeyURIFitsVersion10 checks issue 14's bound: with an issuer at the
+// configured limit (24 bytes percent-encoded) and a 100-byte e-mail, the
+// otpauth URI, which leaves out the default algorithm, digits and period,
+// encodes as a QR code of version 10 or less at level M.
+func TestKeyURIFitsVersion10(t *testing.T) {
+	issuer := "Customer Portal Asia" // 24 bytes percent-encoded
+	if n := len(url.PathEscape(issuer)); n != 24 {
+		t.Fatalf("issuer is %d bytes encoded, want 24", n)
+	}
+	label := strings.Repeat("a", 100-len("@example.com")) + "@example.com"
+	uri, secret, err := newTOTPKey(issuer, label, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"algorithm=", "digits=", "period="} {
+		if strings.Contains(uri, p) {
+			t.Errorf("URI %s carries the default %s", uri, p)
+		}
+	}
+	k, err := otp.NewKeyFromURL(uri)
+	if err != nil || k.Issuer() != issuer || k.AccountName() != label || k.Secret() != secret ||
+		k.Period() != 30 || k.Digits() != otp.DigitsSix || k.Algorithm() != otp.AlgorithmSHA1 {
+		t.Fatalf("round trip of %s: %v", uri, err)
+	}
+	q, err := qrcode.New(uri, qrcode.Medium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.VersionNumber > 10 {
+		t.Fatalf("%d-byte URI needs QR version %d, want <= 10", len(uri), q.VersionNumber)
+	}
 }
