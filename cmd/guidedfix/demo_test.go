@@ -76,9 +76,9 @@ func (u *demoUser) answer(screen string) string {
 		code := reSMSCode.FindStringSubmatch(screen)[1]
 		u.secrets = append(u.secrets, code)
 		return code
-	case strings.Contains(screen, `Tap "Disable 2FA"`):
+	case strings.Contains(screen, `Choose "Disable 2FA"`):
 		return "disable 2fa" // a label, typed in another case
-	case strings.Contains(screen, `Tap "Setup Two-Factor Authentication"`):
+	case strings.Contains(screen, `Choose "Setup Two-Factor Authentication"`):
 		return "1" // a button number
 	case strings.Contains(screen, "Choose your two-factor method"):
 		return "Authenticator App"
@@ -100,7 +100,7 @@ func (u *demoUser) answer(screen string) string {
 		}
 		u.secrets = append(u.secrets, u.key.Secret(), code)
 		return code
-	case strings.Contains(screen, `Tap "Okay"`):
+	case strings.Contains(screen, `Choose "Okay"`):
 		return "okay"
 	}
 	return ""
