@@ -22,7 +22,7 @@ const (
 	// Exits: confirm_disable, sending_sms (new code), locked.
 	StateAwaitingSMSCode bot.State = "awaiting_sms_code"
 	// StateConfirmDisable offers "Disable 2FA" (KB step 5).
-	// Exits: disabling.
+	// Exits: disabling, offer_setup (enroll-then-switch: SMS is kept).
 	StateConfirmDisable bot.State = "confirm_disable"
 	// StateDisabling disables SMS 2FA in the core (transient, resumable).
 	// Exits: offer_setup, awaiting_password (grant expired).
@@ -42,7 +42,8 @@ const (
 	StateEnrolling bot.State = "enrolling"
 	// StateAwaitingTOTPCode shows the QR code and manual key and asks the
 	// app's 6-digit code (KB step 9, "Verify").
-	// Exits: verifying.
+	// Exits: verifying, awaiting_totp_code (a resumed confirmation lost the
+	// code: asked again as a new step).
 	StateAwaitingTOTPCode bot.State = "awaiting_totp_code"
 	// StateVerifying confirms the enrollment (transient, resumable).
 	// Exits: activated, awaiting_totp_code (wrong code), enrolling (new QR),
@@ -90,13 +91,13 @@ var transitions = map[bot.State][]bot.State{
 	StateAwaitingPassword: {StateSendingSMS, StateOfferSetup, StateAlreadyTOTP, StateLocked, StateAwaitingPassword, StateFailed, StateAwaitingEmail},
 	StateSendingSMS:       {StateAwaitingSMSCode, StateLocked, StateAwaitingPassword},
 	StateAwaitingSMSCode:  {StateConfirmDisable, StateSendingSMS, StateLocked, StateAwaitingSMSCode, StateAwaitingPassword},
-	StateConfirmDisable:   {StateDisabling},
+	StateConfirmDisable:   {StateDisabling, StateOfferSetup},
 	StateDisabling:        {StateOfferSetup, StateAwaitingPassword},
 	StateOfferSetup:       {StateChooseMethod},
 	StateChooseMethod:     {StateEnrolling, StateAwaitingReauth},
 	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed, StateAwaitingPassword},
 	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP, StateFailed},
-	StateAwaitingTOTPCode: {StateVerifying},
+	StateAwaitingTOTPCode: {StateVerifying, StateAwaitingTOTPCode},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
 	StateActivated:        {StateDone, StateRecoveryCodes},
 	StateRecoveryCodes:    {StateDone},
