@@ -13,7 +13,8 @@ const (
 	StateAwaitingEmail bot.State = "awaiting_email"
 	// StateAwaitingPassword asks the account password (KB step 5, identity).
 	// Exits: awaiting_sms_code, offer_setup (2FA not active), already_totp,
-	// locked, awaiting_password (wrong password), failed (too many tries).
+	// locked (also after too many wrong passwords), awaiting_password (wrong
+	// password).
 	StateAwaitingPassword bot.State = "awaiting_password"
 	// StateSendingSMS sends the SMS challenge (transient, resumable).
 	// Exits: awaiting_sms_code, locked.
@@ -35,7 +36,8 @@ const (
 	StateChooseMethod bot.State = "choose_method"
 	// StateAwaitingReauth asks the password again (KB step 8), only when the
 	// earlier grant has expired.
-	// Exits: enrolling, awaiting_reauth (wrong password), locked, failed.
+	// Exits: enrolling, awaiting_reauth (wrong password), locked (also after
+	// too many wrong passwords).
 	StateAwaitingReauth bot.State = "awaiting_reauth"
 	// StateEnrolling begins the TOTP enrollment (transient, resumable).
 	// Exits: awaiting_totp_code, awaiting_reauth (grant expired).
@@ -88,14 +90,14 @@ const (
 // against it and state.mermaid.
 var transitions = map[bot.State][]bot.State{
 	StateAwaitingEmail:    {StateAwaitingPassword},
-	StateAwaitingPassword: {StateSendingSMS, StateOfferSetup, StateAlreadyTOTP, StateLocked, StateAwaitingPassword, StateFailed, StateAwaitingEmail},
+	StateAwaitingPassword: {StateSendingSMS, StateOfferSetup, StateAlreadyTOTP, StateLocked, StateAwaitingPassword, StateAwaitingEmail},
 	StateSendingSMS:       {StateAwaitingSMSCode, StateLocked, StateAwaitingPassword},
 	StateAwaitingSMSCode:  {StateConfirmDisable, StateSendingSMS, StateLocked, StateAwaitingSMSCode, StateAwaitingPassword},
 	StateConfirmDisable:   {StateDisabling, StateOfferSetup},
 	StateDisabling:        {StateOfferSetup, StateAwaitingPassword},
 	StateOfferSetup:       {StateChooseMethod},
 	StateChooseMethod:     {StateEnrolling, StateAwaitingReauth},
-	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed, StateAwaitingPassword},
+	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateAwaitingPassword},
 	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP, StateFailed},
 	StateAwaitingTOTPCode: {StateVerifying, StateAwaitingTOTPCode},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
