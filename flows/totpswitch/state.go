@@ -77,8 +77,9 @@ const (
 	// StateLocked is terminal: the account is locked after too many
 	// failures; the user was told when to retry.
 	StateLocked bot.State = "locked"
-	// StateFailed is terminal: too many wrong answers in this conversation,
-	// or the account's factor is off for a switch under way in another one.
+	// StateFailed is terminal: the account's factor is off for a switch
+	// under way in another conversation (too many wrong passwords end in
+	// StateLocked instead).
 	StateFailed bot.State = "failed"
 )
 
