@@ -41,32 +41,32 @@ func (f *Flow) Rerender(ctx context.Context, bt *bot.Turn, r bot.Reply) (bot.Rep
 	switch r.Ref {
 	case "qr", "key":
 		if d.EnrollRound == 0 || d.EnrollmentID == "" {
-			return r, fmt.Errorf("totpswitch: no enrollment to show again")
+			return r, ErrNoEnrollment
 		}
 		en, err := f.core.BeginTOTPEnrollment(ctx, d.Grant, t.Key(fmt.Sprintf("enroll:%d", d.EnrollRound)))
 		if err != nil {
 			return r, err
 		}
 		if en.ID != d.EnrollmentID {
-			return r, fmt.Errorf("totpswitch: enrollment %s is not the session's %s", en.ID, d.EnrollmentID)
+			return r, fmt.Errorf("%w: enrollment %s is not the session's %s", ErrNoEnrollment, en.ID, d.EnrollmentID)
 		}
 		if r.Ref == "key" {
-			r.Text = t.T("totp.manual_key", map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)})
+			r.Text = t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)})
 			return r, nil
 		}
 		png, err := qr.PNG(en.URI)
 		if err != nil {
 			return r, fmt.Errorf("render QR: %w", err)
 		}
-		r.Text, r.Image, r.QR = t.T("totp.qr_caption", t.withSteps(nil)), png, en.URI
+		r.Text, r.Image, r.QR = t.T(msgQrCaption, t.withSteps(nil)), png, en.URI
 		return r, nil
 	case "recovery":
 		codes, err := f.core.IssueRecoveryCodes(ctx, d.EnrollmentID, f.recovery)
 		if err != nil {
 			return r, err
 		}
-		r.Text = t.T("totp.recovery_codes", t.withSteps(map[string]any{"Codes": strings.Join(codes, "\n")}))
+		r.Text = t.T(msgRecoveryCodes, t.withSteps(map[string]any{"Codes": strings.Join(codes, "\n")}))
 		return r, nil
 	}
-	return r, fmt.Errorf("totpswitch: cannot render reply %q again", r.ID)
+	return r, fmt.Errorf("%w: %q", ErrNotRerenderable, r.ID)
 }

@@ -1,15 +1,10 @@
 package totpswitch
 
 import (
-	"errors"
 	"fmt"
 
 	"guidedfix/internal/portal"
 )
-
-// ErrNoSafeOrder is returned by ChooseOrder when the portal supports no
-// order that keeps the never-without-a-factor promise.
-var ErrNoSafeOrder = errors.New("totpswitch: the portal supports no safe order of steps")
 
 // ChooseOrder returns the order of steps to run against a portal with caps
 // when configured ("" meaning OrderDisableThenEnroll) was asked for, and a

@@ -13,7 +13,8 @@ const (
 	StateAwaitingEmail bot.State = "awaiting_email"
 	// StateAwaitingPassword asks the account password (KB step 5, identity).
 	// Exits: awaiting_sms_code, offer_setup (2FA not active), already_totp,
-	// locked, awaiting_password (wrong password), failed (too many tries).
+	// locked (also after too many wrong passwords), awaiting_password (wrong
+	// password).
 	StateAwaitingPassword bot.State = "awaiting_password"
 	// StateSendingSMS sends the SMS challenge (transient, resumable).
 	// Exits: awaiting_sms_code, locked.
@@ -22,7 +23,7 @@ const (
 	// Exits: confirm_disable, sending_sms (new code), locked.
 	StateAwaitingSMSCode bot.State = "awaiting_sms_code"
 	// StateConfirmDisable offers "Disable 2FA" (KB step 5).
-	// Exits: disabling.
+	// Exits: disabling, offer_setup (enroll-then-switch: SMS is kept).
 	StateConfirmDisable bot.State = "confirm_disable"
 	// StateDisabling disables SMS 2FA in the core (transient, resumable).
 	// Exits: offer_setup, awaiting_password (grant expired).
@@ -35,14 +36,16 @@ const (
 	StateChooseMethod bot.State = "choose_method"
 	// StateAwaitingReauth asks the password again (KB step 8), only when the
 	// earlier grant has expired.
-	// Exits: enrolling, awaiting_reauth (wrong password), locked, failed.
+	// Exits: enrolling, awaiting_reauth (wrong password), locked (also after
+	// too many wrong passwords).
 	StateAwaitingReauth bot.State = "awaiting_reauth"
 	// StateEnrolling begins the TOTP enrollment (transient, resumable).
 	// Exits: awaiting_totp_code, awaiting_reauth (grant expired).
 	StateEnrolling bot.State = "enrolling"
 	// StateAwaitingTOTPCode shows the QR code and manual key and asks the
 	// app's 6-digit code (KB step 9, "Verify").
-	// Exits: verifying.
+	// Exits: verifying, awaiting_totp_code (a resumed confirmation lost the
+	// code: asked again as a new step).
 	StateAwaitingTOTPCode bot.State = "awaiting_totp_code"
 	// StateVerifying confirms the enrollment (transient, resumable).
 	// Exits: activated, awaiting_totp_code (wrong code), enrolling (new QR),
@@ -74,8 +77,9 @@ const (
 	// StateLocked is terminal: the account is locked after too many
 	// failures; the user was told when to retry.
 	StateLocked bot.State = "locked"
-	// StateFailed is terminal: too many wrong answers in this conversation,
-	// or the account's factor is off for a switch under way in another one.
+	// StateFailed is terminal: the account's factor is off for a switch
+	// under way in another conversation (too many wrong passwords end in
+	// StateLocked instead).
 	StateFailed bot.State = "failed"
 )
 
@@ -87,16 +91,16 @@ const (
 // against it and state.mermaid.
 var transitions = map[bot.State][]bot.State{
 	StateAwaitingEmail:    {StateAwaitingPassword},
-	StateAwaitingPassword: {StateSendingSMS, StateOfferSetup, StateAlreadyTOTP, StateLocked, StateAwaitingPassword, StateFailed, StateAwaitingEmail},
+	StateAwaitingPassword: {StateSendingSMS, StateOfferSetup, StateAlreadyTOTP, StateLocked, StateAwaitingPassword, StateAwaitingEmail},
 	StateSendingSMS:       {StateAwaitingSMSCode, StateLocked, StateAwaitingPassword},
 	StateAwaitingSMSCode:  {StateConfirmDisable, StateSendingSMS, StateLocked, StateAwaitingSMSCode, StateAwaitingPassword},
-	StateConfirmDisable:   {StateDisabling},
+	StateConfirmDisable:   {StateDisabling, StateOfferSetup},
 	StateDisabling:        {StateOfferSetup, StateAwaitingPassword},
 	StateOfferSetup:       {StateChooseMethod},
 	StateChooseMethod:     {StateEnrolling, StateAwaitingReauth},
-	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateFailed, StateAwaitingPassword},
+	StateAwaitingReauth:   {StateEnrolling, StateAwaitingReauth, StateLocked, StateAwaitingPassword},
 	StateEnrolling:        {StateAwaitingTOTPCode, StateAwaitingReauth, StateAwaitingPassword, StateAlreadyTOTP, StateFailed},
-	StateAwaitingTOTPCode: {StateVerifying},
+	StateAwaitingTOTPCode: {StateVerifying, StateAwaitingTOTPCode},
 	StateVerifying:        {StateActivated, StateAwaitingTOTPCode, StateEnrolling, StateAwaitingReauth, StateAlreadyTOTP},
 	StateActivated:        {StateDone, StateRecoveryCodes},
 	StateRecoveryCodes:    {StateDone},
