@@ -128,7 +128,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 		}
 		var m *models.Message
 		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
-			m, err = a.b.SendMessage(ctx, p)
+			m, err = a.api.SendMessage(ctx, p)
 			return err
 		})
 		if err != nil {
@@ -150,7 +150,7 @@ func (a *Adapter) edit(ctx context.Context, chat int64, r bot.Reply) error {
 		p.ReplyMarkup = markup
 	}
 	err = a.call(ctx, chat, func(ctx context.Context) error {
-		_, err := a.b.EditMessageText(ctx, p)
+		_, err := a.api.EditMessageText(ctx, p)
 		return err
 	})
 	switch {
@@ -179,7 +179,7 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 	}
 	for _, id := range nums {
 		err := a.call(ctx, chat, func(ctx context.Context) error {
-			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
+			_, err := a.api.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
 			return err
 		})
 		switch {
@@ -217,7 +217,7 @@ func (a *Adapter) deleteMany(ctx context.Context, chat int64, ids []int) error {
 	for chunk := range slices.Chunk(ids, 100) {
 		calls++
 		err := a.call(ctx, chat, func(ctx context.Context) error {
-			_, err := a.b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
+			_, err := a.api.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
 			return err
 		})
 		switch {
@@ -365,7 +365,7 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 		defer a.wg.Done()
 		defer close(cb.answered)
 		err := a.call(context.Background(), 0, func(ctx context.Context) error {
-			_, err := a.b.AnswerCallbackQuery(ctx, p)
+			_, err := a.api.AnswerCallbackQuery(ctx, p)
 			return err
 		})
 		if err != nil {
@@ -395,7 +395,7 @@ func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
 	if cb.pressed != 0 && r.ID != "engine.internal_error" {
 		chat, _ := strconv.ParseInt(cb.conv.ID, 10, 64)
 		err := a.call(ctx, chat, func(ctx context.Context) error {
-			_, err := a.b.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
+			_, err := a.api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
 			return err
 		})
 		if err != nil && !apiError(err, "message is not modified") {

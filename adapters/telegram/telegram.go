@@ -130,6 +130,7 @@ type Options struct {
 type Adapter struct {
 	opts     Options
 	b        *tg.Bot
+	api      *jsonAPI // the hot methods as JSON POSTs (jsoncall.go)
 	eng      *bot.Engine
 	commands []string // the engine's commands (bot.Engine.Commands), read once
 	log      *slog.Logger
@@ -234,6 +235,7 @@ func New(opts Options) (*Adapter, error) {
 		return nil, fmt.Errorf("telegram: %w", err)
 	}
 	a.b = b
+	a.api = newJSONAPI(opts.APIURL, opts.Token, client)
 	a.eng.Register(Channel, a)
 	return a, nil
 }
