@@ -61,8 +61,10 @@ var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateE
 	models.AllowedUpdateMyChatMember}
 
 // maxIdleConns is how many idle connections to the Bot API server the
-// adapter keeps for reuse.
-const maxIdleConns = 64
+// adapter keeps for reuse: above the calls in flight under load (with 64,
+// 500 concurrent customers made the server dial new connections for 6 %
+// of its CPU, issue 14); an idle connection costs a few KiB.
+const maxIdleConns = 256
 
 // Options configure an Adapter.
 type Options struct {
@@ -110,7 +112,7 @@ type Options struct {
 	Inbox bot.Inbox
 	// HTTPClient, if set, makes the Bot API requests. Its Timeout must be
 	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
-	// to 64 idle connections to the Bot API server.
+	// to 256 idle connections to the Bot API server.
 	HTTPClient *http.Client
 	// Ready, if set, is called once when the startup calls have succeeded
 	// (getMe, setMyCommands, then deleteWebhook or setWebhook) and updates

@@ -3,6 +3,7 @@ package qr_test
 import (
 	"bytes"
 	"errors"
+	qrcode "github.com/skip2/go-qrcode"
 	"image"
 	"image/color"
 	"image/png"
@@ -207,6 +208,35 @@ func BenchmarkPNG(b *testing.B) {
 	for b.Loop() {
 		if _, err := qr.PNG(uri); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPNGMatchesLibraryImage: the PNG written from the module bitmap has
+// exactly the pixels of go-qrcode's own Image at the same scale.
+func TestPNGMatchesLibraryImage(t *testing.T) {
+	b, err := qr.PNG(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := qrcode.New(uri, qrcode.Medium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := q.Image(-qr.PixelsPerModule)
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("bounds %v, want %v", got.Bounds(), want.Bounds())
+	}
+	r := want.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if isLight(got.At(x, y)) != isLight(want.At(x, y)) {
+				t.Fatalf("pixel (%d,%d) differs", x, y)
+			}
 		}
 	}
 }
