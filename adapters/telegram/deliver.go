@@ -178,7 +178,7 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 		return a.deleteMany(ctx, chat, nums)
 	}
 	for _, id := range nums {
-		err := a.call(ctx, chat, func(ctx context.Context) error {
+		err := a.callFree(ctx, chat, func(ctx context.Context) error {
 			_, err := a.api.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
 			return err
 		})
@@ -216,7 +216,7 @@ func (a *Adapter) deleteMany(ctx context.Context, chat int64, ids []int) error {
 	calls, gone := 0, 0
 	for chunk := range slices.Chunk(ids, 100) {
 		calls++
-		err := a.call(ctx, chat, func(ctx context.Context) error {
+		err := a.callFree(ctx, chat, func(ctx context.Context) error {
 			_, err := a.api.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
 			return err
 		})
@@ -240,10 +240,11 @@ func apiError(err error, text string) bool {
 	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), text)
 }
 
-// call runs one Bot API request for chat (0: not a chat's, e.g.
-// answerCallbackQuery) through the rate limits: every call of a chat
-// counts against its per-chat limit and every call against the global
-// one (Options.PerChatInterval, GlobalPerSecond). A 429 is waited out
+// call runs one Bot API request for chat (0: not a chat's) through the
+// rate limits: every call of a chat counts against its per-chat limit and
+// every call against the global one (Options.PerChatInterval,
+// GlobalPerSecond), except those made with callFree (answerCallbackQuery,
+// deletions: limits.go says why). A 429 is waited out
 // (its retry_after, at least 1 s; the chat's next calls wait as long)
 // and tried again; network errors and 5xx answers are tried again with
 // backoff from 0.5 s doubling to 30 s. Attempts go on until ctx ends or
@@ -255,7 +256,7 @@ func (a *Adapter) call(ctx context.Context, chat int64, fn func(context.Context)
 	backoff := 500 * time.Millisecond
 	start := a.now()
 	for attempt := 1; ; attempt++ {
-		d := a.limiter.delay(a.now(), chat)
+		d := a.delayFor(ctx, chat)
 		if a.opts.RateWait != nil {
 			a.opts.RateWait(d)
 		}
@@ -364,7 +365,7 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 	go func() {
 		defer a.wg.Done()
 		defer close(cb.answered)
-		err := a.call(context.Background(), 0, func(ctx context.Context) error {
+		err := a.callFree(context.Background(), 0, func(ctx context.Context) error {
 			_, err := a.api.AnswerCallbackQuery(ctx, p)
 			return err
 		})
