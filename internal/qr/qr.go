@@ -18,6 +18,7 @@ import (
 	"hash/crc32"
 	"sync"
 
+	goqr "github.com/piglig/go-qr"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
@@ -44,11 +45,43 @@ var ErrEmptyContent = errors.New("qr: empty content")
 // is too long for a version-40 code (about 2,300 bytes at level M). It is
 // safe for concurrent use.
 func PNG(content string) ([]byte, error) {
-	q, err := encode(content)
+	bm, err := bitmap(content)
 	if err != nil {
 		return nil, err
 	}
-	return writePNG(q.Bitmap())
+	return writePNG(bm)
+}
+
+// bitmap encodes content (byte mode) as the smallest QR code at exactly
+// error-correction level M, with the best of the 8 masks (ISO/IEC 18004
+// §7.8.3 penalty rules), and returns its modules (true: dark) with the
+// [QuietZone] around them. It uses github.com/piglig/go-qr (a port of
+// Nayuki's QR Code generator), about three times faster than go-qrcode's
+// encoder, whose Reed-Solomon coder allocates per polynomial operation
+// (issue 14: go-qrcode's encoder was 13 % of the server's CPU under
+// load). [Terminal] keeps go-qrcode.
+func bitmap(content string) ([][]bool, error) {
+	if content == "" {
+		return nil, ErrEmptyContent
+	}
+	seg, err := goqr.MakeBytes([]byte(content))
+	if err != nil {
+		return nil, fmt.Errorf("qr: encode %d bytes: %w", len(content), err)
+	}
+	q, err := goqr.EncodeSegments([]*goqr.QrSegment{seg}, goqr.Medium, goqr.MinVersion, goqr.MaxVersion, -1, false)
+	if err != nil {
+		return nil, fmt.Errorf("qr: encode %d bytes: %w", len(content), err)
+	}
+	n := q.Size() + 2*QuietZone
+	bm := make([][]bool, n)
+	cells := make([]bool, n*n)
+	for y := range n {
+		bm[y] = cells[y*n : (y+1)*n]
+		for x := range n {
+			bm[y][x] = q.Module(x-QuietZone, y-QuietZone)
+		}
+	}
+	return bm, nil
 }
 
 // writePNG writes the module bitmap (true: dark; the quiet zone included,

@@ -3,7 +3,7 @@ package qr_test
 import (
 	"bytes"
 	"errors"
-	qrcode "github.com/skip2/go-qrcode"
+	goqr "github.com/piglig/go-qr"
 	"image"
 	"image/color"
 	"image/png"
@@ -212,30 +212,40 @@ func BenchmarkPNG(b *testing.B) {
 	}
 }
 
-// TestPNGMatchesLibraryImage: the PNG written from the module bitmap has
-// exactly the pixels of go-qrcode's own Image at the same scale.
-func TestPNGMatchesLibraryImage(t *testing.T) {
+// TestPNGMatchesModules: the PNG has, at PixelsPerModule pixels per
+// module, exactly the modules of the level-M code piglig/go-qr encodes
+// for the content (mask chosen by the standard's penalty rules), inside
+// the white quiet zone.
+func TestPNGMatchesModules(t *testing.T) {
 	b, err := qr.PNG(uri)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := png.Decode(bytes.NewReader(b))
+	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := qrcode.New(uri, qrcode.Medium)
+	seg, err := goqr.MakeBytes([]byte(uri))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := q.Image(-qr.PixelsPerModule)
-	if got.Bounds() != want.Bounds() {
-		t.Fatalf("bounds %v, want %v", got.Bounds(), want.Bounds())
+	q, err := goqr.EncodeSegments([]*goqr.QrSegment{seg}, goqr.Medium, goqr.MinVersion, goqr.MaxVersion, -1, false)
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := want.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if isLight(got.At(x, y)) != isLight(want.At(x, y)) {
-				t.Fatalf("pixel (%d,%d) differs", x, y)
+	if q.Size()+2*qr.QuietZone != wantModules {
+		t.Fatalf("%d modules, want %d", q.Size()+2*qr.QuietZone, wantModules)
+	}
+	for my := range wantModules {
+		for mx := range wantModules {
+			dark := q.Module(mx-qr.QuietZone, my-qr.QuietZone)
+			for dy := range qr.PixelsPerModule {
+				for dx := range qr.PixelsPerModule {
+					x, y := mx*qr.PixelsPerModule+dx, my*qr.PixelsPerModule+dy
+					if isLight(img.At(x, y)) == dark {
+						t.Fatalf("pixel (%d,%d) of module (%d,%d): dark %v in the code", x, y, mx, my, dark)
+					}
+				}
 			}
 		}
 	}
