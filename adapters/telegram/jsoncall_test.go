@@ -64,8 +64,8 @@ func TestJSONCallErrors(t *testing.T) {
 	msg := &tg.SendMessageParams{ChatID: int64(7), Text: "hi"}
 
 	m, err := api.SendMessage(ctx, msg)
-	if err != nil || m.ID == 0 || m.Chat.ID != 7 || m.Text != "hi" {
-		t.Fatalf("SendMessage: %+v, %v", m, err)
+	if sent := fake.Calls("sendMessage"); err != nil || len(sent) != 1 || m.ID == 0 || m.ID != sent[0].MessageID() {
+		t.Fatalf("SendMessage: %+v, %v; want the id of the fake's message", m, err)
 	}
 	fake.FailNext("sendMessage", 429, "Too Many Requests: retry after 3", 3)
 	_, err = api.SendMessage(ctx, msg)
