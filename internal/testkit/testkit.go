@@ -78,6 +78,11 @@ type Options struct {
 	// WrapCore, if set, wraps the core the flow calls (e.g. to make a
 	// call slow); Env.Core stays the embedded core.
 	WrapCore func(portal.Core) portal.Core
+	// Flows, if set, are the flows the engine runs instead of totpswitch
+	// (the first is the default flow), e.g. scriptflow for the adapter
+	// contract test; Order, RecoveryCodes, Handoffs and WrapCore are then
+	// unused and no factor watch runs.
+	Flows []bot.Flow
 }
 
 // New returns an Env whose files are checked on cleanup: the session
@@ -137,12 +142,15 @@ func (e *Env) open(t testing.TB) {
 	if opts.WrapCore != nil {
 		core = opts.WrapCore(core)
 	}
-	flow := totpswitch.New(totpswitch.Options{Core: core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})
+	flows := opts.Flows
 	observer := opts.Observer
-	if opts.Order != totpswitch.OrderDisableThenEnroll {
-		observer = e.factorWatch(t, opts.Observer)
+	if len(flows) == 0 {
+		flows = []bot.Flow{totpswitch.New(totpswitch.Options{Core: core, Order: opts.Order, RecoveryCodes: opts.RecoveryCodes, Handoffs: opts.Handoffs})}
+		if opts.Order != totpswitch.OrderDisableThenEnroll {
+			observer = e.factorWatch(t, opts.Observer)
+		}
 	}
-	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
+	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: flows, Now: e.Clock.Now,
 		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: observer})
 	if err != nil {
 		t.Fatal(err)
