@@ -1,0 +1,169 @@
+package telegram
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/go-telegram/bot/models"
+
+	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/bot"
+	"guidedfix/internal/testkit"
+	"guidedfix/internal/testkit/contract"
+	"guidedfix/internal/testkit/scriptflow"
+)
+
+// TestAdapterContract runs the adapter contract suite on the Telegram
+// adapter: go-telegram/bot against the fake Bot API over a local webhook
+// (so that an update can be delivered twice), the engine running
+// scriptflow.
+func TestAdapterContract(t *testing.T) {
+	contract.Run(t, func(t *testing.T) contract.Driver {
+		env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}})
+		fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
+		t.Cleanup(fake.Close)
+		h := start(t, env, fake, true)
+		return &tgDriver{h: h, res: contract.NewResolver(env.Engine.Catalog(), h.user.LanguageCode, Channel), user: map[int]bool{}}
+	})
+}
+
+// tgDriver is the contract driver of the Telegram adapter.
+type tgDriver struct {
+	h    *harness
+	res  *contract.Resolver
+	last fakebotapi.Update
+	user map[int]bool // ids of the user's messages
+}
+
+func (d *tgDriver) Env() *testkit.Env              { return d.h.env }
+func (d *tgDriver) Conversation() bot.Conversation { return d.h.conv() }
+
+func (d *tgDriver) Caps() contract.Caps {
+	return contract.Caps{Protect: true, BatchDelete: true, DeletesText: true, TypedSecret: "used", Unsupported: true, Redeliver: true}
+}
+
+func (d *tgDriver) send(u fakebotapi.Update) {
+	d.h.t.Helper()
+	if u.Message != nil {
+		d.user[u.Message.ID] = true
+	}
+	d.last = u
+	d.h.deliver(u)
+}
+
+func (d *tgDriver) Start()              { d.send(d.h.fake.Text(d.h.chat, d.h.user, "/start")) }
+func (d *tgDriver) Text(s string)       { d.send(d.h.fake.Text(d.h.chat, d.h.user, s)) }
+func (d *tgDriver) Command(name string) { d.send(d.h.fake.Text(d.h.chat, d.h.user, "/"+name)) }
+func (d *tgDriver) Secret(s string)     { d.Text(s) }
+func (d *tgDriver) TypeAtPrompt(s string) {
+	d.Text(s)
+}
+func (d *tgDriver) Unsupported() { d.send(d.h.fake.Photo(d.h.chat, d.h.user, "")) }
+func (d *tgDriver) Redeliver()   { d.h.deliver(d.last) }
+
+func (d *tgDriver) Press(action string) {
+	d.h.t.Helper()
+	id, data := d.h.button(action)
+	d.send(d.h.fake.Callback(d.h.chat, d.h.user, id, data))
+}
+
+func (d *tgDriver) ButtonData(action string) string {
+	d.h.t.Helper()
+	_, data := d.h.button(action)
+	return data
+}
+
+// PressData presses data on the newest bot message that has a keyboard
+// (a client may send any callback data).
+func (d *tgDriver) PressData(data string) {
+	d.h.t.Helper()
+	msgs := d.h.fake.Messages(d.h.chat.ID)
+	id := 0
+	for i := len(msgs) - 1; i >= 0 && id == 0; i-- {
+		if len(msgs[i].ReplyMarkup) > 0 && !d.user[msgs[i].ID] {
+			id = msgs[i].ID
+		}
+	}
+	if id == 0 {
+		d.h.t.Fatal("no message with a keyboard in the chat")
+	}
+	d.send(d.h.fake.Callback(d.h.chat, d.h.user, id, data))
+}
+
+// Effects reads the Bot API calls since the last look.
+func (d *tgDriver) Effects() []contract.Effect {
+	t := d.h.t
+	t.Helper()
+	var out []contract.Effect
+	for _, c := range d.h.calls() {
+		if c.ErrorCode != 0 {
+			t.Fatalf("%s answered %d: %s", c.Method, c.ErrorCode, c.Result)
+		}
+		f := c.Fields
+		switch c.Method {
+		case "sendMessage", "sendPhoto":
+			e := contract.Effect{Kind: contract.Send, Msgs: []string{strconv.Itoa(c.MessageID())}, ID: d.res.ID(f["text"]),
+				Buttons: d.labels(f["reply_markup"]), Protected: f["protect_content"] == "true"}
+			if c.Method == "sendPhoto" {
+				e.ID, e.Image = d.res.ID(f["caption"]), len(c.Files["photo"].Data) > 0
+			}
+			out = append(out, e)
+		case "editMessageText":
+			out = append(out, contract.Effect{Kind: contract.Edit, Msgs: []string{f["message_id"]}, ID: d.res.ID(f["text"]), Buttons: d.labels(f["reply_markup"])})
+		case "editMessageReplyMarkup":
+			// The used keyboard's removal: Telegram's own acknowledgement.
+			if f["reply_markup"] != "" {
+				t.Fatalf("editMessageReplyMarkup with a keyboard %s", f["reply_markup"])
+			}
+			out = append(out, contract.Effect{Kind: contract.Notice, Msgs: []string{f["message_id"]}})
+		case "answerCallbackQuery":
+			out = append(out, contract.Effect{Kind: contract.Notice, ID: d.res.ID(f["text"])})
+		case "deleteMessage":
+			id, _ := strconv.Atoi(f["message_id"])
+			if d.h.fake.Exists(d.h.chat.ID, id) {
+				t.Fatalf("message %d still exists after deleteMessage", id)
+			}
+			out = append(out, contract.Effect{Kind: contract.Delete, Msgs: []string{f["message_id"]}, User: d.user[id]})
+		case "deleteMessages":
+			var ids []int
+			if err := json.Unmarshal([]byte(f["message_ids"]), &ids); err != nil {
+				t.Fatal(err)
+			}
+			e := contract.Effect{Kind: contract.Delete}
+			for _, id := range ids {
+				if d.user[id] || d.h.fake.Exists(d.h.chat.ID, id) {
+					t.Fatalf("deleteMessages %v: message %d is the user's or still exists", ids, id)
+				}
+				e.Msgs = append(e.Msgs, strconv.Itoa(id))
+			}
+			out = append(out, e)
+		default:
+			t.Fatalf("unexpected Bot API call %s", c.Method)
+		}
+	}
+	return out
+}
+
+// labels returns the catalog ids of an inline keyboard's button labels.
+func (d *tgDriver) labels(markup string) []string {
+	if markup == "" {
+		return nil
+	}
+	var kb models.InlineKeyboardMarkup
+	if err := json.Unmarshal([]byte(markup), &kb); err != nil {
+		d.h.t.Fatalf("reply_markup %s: %v", markup, err)
+	}
+	var out []string
+	for _, row := range kb.InlineKeyboard {
+		for _, b := range row {
+			id := d.res.ID(b.Text)
+			if id == "" {
+				id = "?" + b.Text
+			}
+			out = append(out, id)
+		}
+	}
+	return slices.Clip(out)
+}
