@@ -41,7 +41,7 @@ func (d *tgDriver) Env() *testkit.Env              { return d.h.env }
 func (d *tgDriver) Conversation() bot.Conversation { return d.h.conv() }
 
 func (d *tgDriver) Caps() contract.Caps {
-	return contract.Caps{Protect: true, BatchDelete: true, DeletesText: true, TypedSecret: "used", Unsupported: true, Redeliver: true}
+	return contract.Caps{Protect: true, BatchDelete: true, TypedSecret: "used", Unsupported: true, Redeliver: true, ForgeButtons: true}
 }
 
 func (d *tgDriver) send(u fakebotapi.Update) {
