@@ -365,3 +365,24 @@ func (r *Recorder) Since(n int) ([]bot.Reply, int) {
 
 // Options returns the options e was made with.
 func (e *Env) Options() Options { return e.opts }
+
+// Mask returns s with every registered secret (AddSecret; at least 4
+// bytes), also written in groups of 4 as a manual key is, replaced by
+// Masked, for transcripts.
+func (e *Env) Mask(s string) string {
+	e.mu.Lock()
+	secrets := append([]string(nil), e.secrets...)
+	e.mu.Unlock()
+	for _, sec := range secrets {
+		if len(sec) < 4 {
+			continue
+		}
+		s = strings.ReplaceAll(s, sec, Masked)
+		var groups []string
+		for i := 0; i < len(sec); i += 4 {
+			groups = append(groups, sec[i:min(i+4, len(sec))])
+		}
+		s = strings.ReplaceAll(s, strings.Join(groups, " "), Masked)
+	}
+	return s
+}
