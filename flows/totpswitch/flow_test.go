@@ -51,7 +51,7 @@ func (c *chat) send(ev bot.Event) []bot.Reply {
 	return c.Send(ev)
 }
 
-func (c *chat) start() []bot.Reply       { return c.Start() }
+func (c *chat) start() []bot.Reply        { return c.Start() }
 func (c *chat) text(s string) []bot.Reply { return c.Text(s) }
 func (c *chat) cmd(name string) []bot.Reply {
 	return c.Cmd(name)
