@@ -386,3 +386,17 @@ func (e *Env) Mask(s string) string {
 	}
 	return s
 }
+
+// CheckNoSecretsIn fails t if a registered secret (at least 4 bytes)
+// occurs in text, which what names (a transcript, a page).
+func (e *Env) CheckNoSecretsIn(t testing.TB, what, text string) {
+	t.Helper()
+	e.mu.Lock()
+	secrets := append([]string(nil), e.secrets...)
+	e.mu.Unlock()
+	for _, s := range secrets {
+		if len(s) >= 4 && strings.Contains(text, s) {
+			t.Errorf("%s contains a secret (%d bytes long)", what, len(s))
+		}
+	}
+}
