@@ -366,13 +366,19 @@ func (r *Recorder) Since(n int) ([]bot.Reply, int) {
 // Options returns the options e was made with.
 func (e *Env) Options() Options { return e.opts }
 
-// Mask returns s with every registered secret (AddSecret; at least 4
-// bytes), also written in groups of 4 as a manual key is, replaced by
-// Masked, for transcripts.
+// Mask returns s with every registered secret masked (MaskSecrets), for
+// transcripts.
 func (e *Env) Mask(s string) string {
 	e.mu.Lock()
 	secrets := append([]string(nil), e.secrets...)
 	e.mu.Unlock()
+	return MaskSecrets(s, secrets)
+}
+
+// MaskSecrets returns s with each of secrets that has at least 4 bytes,
+// also written in groups of 4 separated by spaces as a manual key is,
+// replaced by Masked.
+func MaskSecrets(s string, secrets []string) string {
 	for _, sec := range secrets {
 		if len(sec) < 4 {
 			continue
