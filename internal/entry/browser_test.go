@@ -198,7 +198,7 @@ func TestBrowserQRCode(t *testing.T) {
 	dir := shots(t)
 	r := newRig(t, false)
 	toQR(t, r)
-	rs := r.last
+	rs := r.Last
 	qrLink := r.link(rs, "entry.qr_moved")
 	codeLink := r.link(rs, "totp.ask_totp")
 

@@ -94,6 +94,18 @@ func (c *Chat) handle(ev bot.Event) []bot.Reply {
 	return c.Last
 }
 
+// Arrived returns the replies recorded since the last turn or call that
+// no turn returned (delivered by the sweeper, or by a turn another part
+// started, such as a form posted to the entry page).
+func (c *Chat) Arrived() []bot.Reply {
+	c.Last, c.Seen = c.Rec.Since(c.Seen)
+	c.All = append(c.All, c.Last...)
+	if c.Transcript != nil {
+		c.Transcript.Replies(c.Last)
+	}
+	return c.Last
+}
+
 // Start sends a start event (no payload).
 func (c *Chat) Start() []bot.Reply { return c.Send(bot.Event{Kind: bot.KindStart}) }
 
