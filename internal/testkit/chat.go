@@ -37,6 +37,11 @@ type Chat struct {
 	Last, All []bot.Reply
 	// Transcript, if set, records every turn (golden transcripts).
 	Transcript *Transcript
+	// OnError, if set, gets the error of a turn (ev as handed to the
+	// engine) before Lossy is looked at, and returns what remains of it:
+	// nil when it handled it, e.g. a simulated crash after which it
+	// restarted the engine and handed ev again.
+	OnError func(ev bot.Event, err error) error
 }
 
 // NewChat returns a Chat of user "u100" in conversation conv, with a new
@@ -80,7 +85,11 @@ func (c *Chat) handle(ev bot.Event) []bot.Reply {
 			expect = s.Expect
 		}
 	}
-	if err := c.Engine().Handle(context.Background(), ev); err != nil {
+	err := c.Engine().Handle(context.Background(), ev)
+	if err != nil && c.OnError != nil {
+		err = c.OnError(ev, err)
+	}
+	if err != nil {
 		if !c.Lossy {
 			c.T.Fatalf("Handle: %v", err)
 		}
