@@ -2,6 +2,7 @@ package totpswitch_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"guidedfix/flows/totpswitch"
@@ -22,9 +23,10 @@ import (
 // and review the diff.
 func TestGoldenTranscripts(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		order string
-		walk  func(c *chat, pw string)
+		name     string
+		order    string
+		walk     func(c *chat, pw string)
+		recovery int
 	}{
 		{"enroll_then_switch", totpswitch.OrderEnrollThenSwitch, func(c *chat, pw string) {
 			c.press("disable")
@@ -32,23 +34,45 @@ func TestGoldenTranscripts(t *testing.T) {
 			c.press("app")
 			c.text(c.env.TOTPCode(c.t, c.env.KeyFromQR(c.t, qrImage(c)), 0))
 			c.press("okay")
-		}},
+		}, 0},
 		{"disable_then_enroll", totpswitch.OrderDisableThenEnroll, func(c *chat, pw string) {
 			c.press("disable")
 			c.press("setup")
 			c.press("app")
 			c.text(c.env.TOTPCode(c.t, c.env.KeyFromQR(c.t, qrImage(c)), 0))
 			c.press("okay")
-		}},
+		}, 0},
+		{"recovery_codes", totpswitch.OrderEnrollThenSwitch, func(c *chat, pw string) {
+			c.press("disable")
+			c.press("setup")
+			c.press("app")
+			c.text(c.env.TOTPCode(c.t, c.env.KeyFromQR(c.t, qrImage(c)), 0))
+			n := 0
+			for _, rep := range c.press("okay") {
+				if rep.Ref == "recovery" {
+					// The codes are the lines that hold a "-".
+					for _, line := range strings.Split(rep.Text, "\n") {
+						if strings.Contains(line, "-") && !strings.Contains(line, " ") {
+							c.env.AddSecret(line)
+							n++
+						}
+					}
+				}
+			}
+			if n != 10 {
+				c.t.Fatalf("%d recovery codes shown, want 10", n)
+			}
+			c.press("saved")
+		}, 10},
 		{"cancel_at_qr", totpswitch.OrderEnrollThenSwitch, func(c *chat, pw string) {
 			c.press("disable")
 			c.press("setup")
 			c.press("app")
 			c.cmd("cancel")
-		}},
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := testkit.New(t, testkit.Options{Order: tc.order})
+			env := testkit.New(t, testkit.Options{Order: tc.order, RecoveryCodes: tc.recovery})
 			pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 			c := newChat(t, env)
 			tr := &testkit.Transcript{Mask: env.Mask}
