@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,16 +24,20 @@ import (
 // file, the engine running scriptflow. Effects are read from what the
 // console printed and from the QR directory.
 func TestAdapterContract(t *testing.T) {
-	contract.Run(t, func(t *testing.T) contract.Driver {
-		env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}})
-		d := &consoleDriver{t: t, env: env, out: &testkit.SafeBuffer{}, qrDir: filepath.Join(t.TempDir(), "qr"),
-			turns: make(chan struct{}, 16), res: contract.NewResolver(env.Engine.Catalog(), "en", Channel)}
-		pr, pw := io.Pipe()
-		d.in = pw
-		d.c = New(Options{In: pr, Out: d.out, QRDir: d.qrDir})
-		env.Engine.Register(Channel, tap{d})
-		return d
-	})
+	contract.Run(t, func(t *testing.T) contract.Driver { return newConsoleDriver(t) })
+}
+
+// newConsoleDriver returns a console on a pipe, printing to a buffer,
+// with the engine running scriptflow.
+func newConsoleDriver(t *testing.T) *consoleDriver {
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}})
+	d := &consoleDriver{t: t, env: env, out: &testkit.SafeBuffer{}, qrDir: filepath.Join(t.TempDir(), "qr"),
+		turns: make(chan struct{}, 16), res: contract.NewResolver(env.Engine.Catalog(), "en", Channel)}
+	pr, pw := io.Pipe()
+	d.in = pw
+	d.c = New(Options{In: pr, Out: d.out, QRDir: d.qrDir})
+	env.Engine.Register(Channel, tap{d})
+	return d
 }
 
 // consoleDriver is the contract driver of the console adapter.
@@ -218,4 +223,45 @@ func (d *consoleDriver) Effects() []contract.Effect {
 		}
 	}
 	return out
+}
+
+// TestHeadlessFinishesConsoleSession: a console session left at the
+// secret prompt (the QR image on disk) is finished by the serve process,
+// whose console deliverer is Headless: the sweeper expires it, Headless
+// removes the QR image file and prints nothing, and the session ends
+// expired.
+func TestHeadlessFinishesConsoleSession(t *testing.T) {
+	d := newConsoleDriver(t)
+	d.Start()
+	d.Press(scriptflow.ActionGo)
+	d.Press(scriptflow.ActionNext)
+	var image string
+	for _, e := range d.Effects() {
+		if e.Image {
+			image = e.Msgs[0]
+		}
+	}
+	if _, err := os.Stat(image); err != nil {
+		t.Fatalf("QR image %q: %v", image, err)
+	}
+	printed := len(d.out.String())
+	d.env.Engine.Register(Channel, Headless{QRDir: d.qrDir, Logger: slog.New(slog.NewTextHandler(d.env.Log, nil))})
+	d.env.Clock.Advance(15*time.Minute + time.Second)
+	if n, err := d.env.Engine.Sweep(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if _, err := os.Stat(image); !os.IsNotExist(err) {
+		t.Fatalf("QR image still on disk after the expiry: %v", err)
+	}
+	// (The Run loop may print its own input prompt meanwhile.)
+	if out := strings.ReplaceAll(d.out.String()[printed:], "you › ", ""); out != "" {
+		t.Fatalf("Headless printed %q", out)
+	}
+	s, err := d.env.Engine.Session(context.Background(), d.c.Conversation())
+	if err != nil || s.State != scriptflow.StateExpired || !s.Done {
+		t.Fatalf("session %+v, %v; want done in %s", s, err, scriptflow.StateExpired)
+	}
+	if _, ok := s.Messages[scriptflow.RefQR]; ok {
+		t.Fatalf("the QR ref is left: %v", s.Messages)
+	}
 }

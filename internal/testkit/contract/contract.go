@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"guidedfix/bot"
 	"guidedfix/internal/testkit"
@@ -199,6 +200,7 @@ func Run(t *testing.T, newDriver func(t *testing.T) Driver) {
 	t.Run("SecretTypedAtPrompt", func(t *testing.T) { typedAtPrompt(t, newDriver(t)) })
 	t.Run("StaleAndForgedButtons", func(t *testing.T) { staleButtons(t, newDriver(t)) })
 	t.Run("CancelDeletesSensitive", func(t *testing.T) { cancel(t, newDriver(t)) })
+	t.Run("ExpiryDeletesSensitive", func(t *testing.T) { expiry(t, newDriver(t)) })
 }
 
 // session returns the stored session of d's conversation.
@@ -248,7 +250,7 @@ func only(es []Effect, k Kind) []Effect {
 // register marks scriptflow's secrets as values that must never reach the
 // log or the session store (checked by testkit on cleanup).
 func register(d Driver) {
-	d.Env().AddSecret(scriptflow.Passphrase, strings.ReplaceAll(scriptflow.Key, " ", ""), "wrong-passphrase-1234")
+	d.Env().AddSecret(scriptflow.Passphrase, scriptflow.Key, strings.ReplaceAll(scriptflow.Key, " ", ""), "wrong-passphrase-1234")
 }
 
 // toPrompt walks d from the start to the secret prompt and returns the
@@ -510,5 +512,37 @@ func cancel(t *testing.T, d Driver) {
 	want(t, "cancel (sent)", sends, Effect{Kind: Send, Msgs: msgs(sends, 0), ID: scriptflow.MsgCancelled})
 	if s := wantState(t, d, scriptflow.StateCancelled, 4); !s.Done {
 		t.Fatal("session not done after cancel")
+	}
+}
+
+// expiry: a session left at the prompt expires when the sweeper runs after
+// the idle timeout (15 minutes): the adapter delivers outside any turn of
+// the user the deletion of the image and the key and the expiry notice.
+func expiry(t *testing.T, d Driver) {
+	caps := d.Caps()
+	_, image, key, _ := toPrompt(t, d)
+	env := d.Env()
+	env.Clock.Advance(15*time.Minute + time.Second)
+	if n, err := env.Engine.Sweep(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("sweep: %d sessions, %v; want 1", n, err)
+	}
+	es := d.Effects()
+	var got []string
+	for _, e := range only(es, Delete) {
+		got = append(got, e.Msgs...)
+	}
+	slices.Sort(got)
+	wantDel := []string{image, key}
+	slices.Sort(wantDel)
+	if !slices.Equal(got, wantDel) {
+		t.Fatalf("expiry: deleted %q, want %q:\n%s", got, wantDel, list(es))
+	}
+	if caps.BatchDelete && len(only(es, Delete)) != 1 {
+		t.Fatalf("expiry: %d delete calls, want 1:\n%s", len(only(es, Delete)), list(es))
+	}
+	sends := only(es, Send)
+	want(t, "expiry (sent)", sends, Effect{Kind: Send, Msgs: msgs(sends, 0), ID: scriptflow.MsgExpired})
+	if s := wantState(t, d, scriptflow.StateExpired, 4); !s.Done {
+		t.Fatal("session not done after expiry")
 	}
 }
