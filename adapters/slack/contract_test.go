@@ -10,19 +10,22 @@ import (
 	"guidedfix/bot"
 	"guidedfix/internal/testkit"
 	"guidedfix/internal/testkit/contract"
-	"guidedfix/internal/testkit/scriptflow"
 )
 
 // TestAdapterContract runs the adapter contract suite on the Slack
-// adapter: slack-go against the fake Slack over signed HTTP requests, the
-// engine running scriptflow.
+// adapter: slack-go against the fake Slack, over signed HTTP requests and
+// over Socket Mode, the engine running scriptflow.
 func TestAdapterContract(t *testing.T) {
-	contract.Run(t, func(t *testing.T) contract.Driver {
-		h := newHarness(t, setup{mode: slack.ModeHTTP, env: testkit.Options{Flows: []bot.Flow{scriptflow.New()}}})
-		d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine.Catalog(), "en-US", slack.Channel), user: map[string]bool{}}
-		d.mark = len(h.fake.Calls())
-		return d
-	})
+	for _, mode := range []string{slack.ModeHTTP, slack.ModeSocket} {
+		t.Run(mode, func(t *testing.T) {
+			contract.Run(t, func(t *testing.T) contract.Driver {
+				h := newHarness(t, scripted(setup{mode: mode}))
+				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine.Catalog(), "en-US", slack.Channel), user: map[string]bool{}}
+				d.mark = len(h.fake.Calls())
+				return d
+			})
+		})
+	}
 }
 
 // slackDriver is the contract driver of the Slack adapter.
@@ -155,8 +158,9 @@ func (d *slackDriver) Effects() []contract.Effect {
 			out = append(out, contract.Effect{Kind: contract.Notice, ID: d.res.ID(p.Get("text"))})
 		case "views.open", "views.update":
 			out = append(out, contract.Effect{Kind: contract.Notice})
-		case "users.info", "conversations.open", "files.getUploadURLExternal", "upload":
-			// Look-ups and the upload's first steps change nothing visible.
+		case "users.info", "conversations.open", "files.getUploadURLExternal", "upload", "auth.test", "apps.connections.open":
+			// Look-ups, the connection and the upload's first steps change
+			// nothing visible.
 		default:
 			t.Fatalf("unexpected Web API call %s", c.Method)
 		}
