@@ -425,7 +425,7 @@ func badInputs(t *testing.T, d Driver) {
 // typed right answer on a platform that refuses it is never taken.
 func typedAtPrompt(t *testing.T, d Driver) {
 	caps := d.Caps()
-	_, _, _, prompt := toPrompt(t, d)
+	toPrompt(t, d)
 	d.TypeAtPrompt(scriptflow.Passphrase)
 	es := d.Effects()
 	switch caps.TypedSecret {
@@ -444,7 +444,6 @@ func typedAtPrompt(t *testing.T, d Driver) {
 	default:
 		t.Fatalf("Caps.TypedSecret %q", caps.TypedSecret)
 	}
-	_ = prompt
 }
 
 // staleButtons: a button of an earlier step, a forged nonce and an action
