@@ -37,9 +37,11 @@ func (w Word) String() string { return string(w) }
 // Words are the platform words of one channel in one language, as texts
 // see them under WordsKey. Say and Typed have an entry for each of the
 // engine's commands (Engine.Commands: every flow's start commands, then
-// "cancel" and "help"), keyed by the command word; a word the engine does
-// not know reads "" there. A template reaches a key that is not a Go
-// identifier with index: {{index .W.Say "2fa"}}.
+// "cancel" and "help"), keyed by the command word. A template reaches a
+// key that is not a Go identifier with index ({{index .W.Say "2fa"}}); a
+// text that names another flow's command guards it, as that flow may not
+// be registered: {{with .W.Say.newphone}}{{.Cap}} …{{end}} is empty then
+// (text/template prints a missing key as "<no value>").
 type Words struct {
 	// Say tells how to give a command, as an imperative phrase: "send
 	// /cancel" (Telegram), "say cancel (or /helpdesk cancel)" (Slack),
