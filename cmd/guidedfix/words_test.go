@@ -104,6 +104,7 @@ func TestEveryTextRendersOnEveryPlatform(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("%d ids rendered on 3 platforms in 2 languages; %d Slack texts name /helpdesk", len(sorted), helpdesk)
 	if helpdesk < 20 {
 		t.Errorf("%d Slack texts name /helpdesk, want the command instructions of every flow", helpdesk)
 	}
