@@ -32,7 +32,7 @@ func TestAdapterContract(t *testing.T) {
 func newConsoleDriver(t *testing.T) *consoleDriver {
 	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}})
 	d := &consoleDriver{t: t, env: env, out: &testkit.SafeBuffer{}, qrDir: filepath.Join(t.TempDir(), "qr"),
-		turns: make(chan struct{}, 16), res: contract.NewResolver(env.Engine.Catalog(), "en", Channel)}
+		turns: make(chan struct{}, 16), res: contract.NewResolver(env.Engine, "en", Channel)}
 	pr, pw := io.Pipe()
 	d.in = pw
 	d.c = New(Options{In: pr, Out: d.out, QRDir: d.qrDir})
@@ -62,8 +62,14 @@ type printed struct {
 	out string
 }
 
-// tap records what the console prints for each reply.
+// tap records what the console prints for each reply; the console's
+// platform words pass through.
 type tap struct{ d *consoleDriver }
+
+var _ bot.WordSource = tap{}
+
+// Wording returns the console's words.
+func (p tap) Wording() bot.Wording { return p.d.c.Wording() }
 
 func (p tap) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
 	before := len(p.d.out.String())

@@ -20,7 +20,7 @@ func TestAdapterContract(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			contract.Run(t, func(t *testing.T) contract.Driver {
 				h := newHarness(t, scripted(setup{mode: mode}))
-				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine.Catalog(), "en-US", slack.Channel), user: map[string]bool{}}
+				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, "en-US", slack.Channel), user: map[string]bool{}}
 				d.mark = len(h.fake.Calls())
 				return d
 			})

@@ -26,7 +26,7 @@ func TestAdapterContract(t *testing.T) {
 			contract.Run(t, func(t *testing.T) contract.Driver {
 				env, fake := newScriptEnv(t)
 				h := start(t, env, fake, mode.webhook)
-				return &tgDriver{h: h, res: contract.NewResolver(env.Engine.Catalog(), h.user.LanguageCode, Channel), user: map[int]bool{}, webhook: mode.webhook}
+				return &tgDriver{h: h, res: contract.NewResolver(env.Engine, h.user.LanguageCode, Channel), user: map[int]bool{}, webhook: mode.webhook}
 			})
 		})
 	}

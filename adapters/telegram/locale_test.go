@@ -28,8 +28,7 @@ func (h *harness) sentTexts() []string {
 func TestMalayCustomerGetsMalayReplies(t *testing.T) {
 	h := newScriptHarness(t, false)
 	h.user.LanguageCode = "ms"
-	cat := h.env.Engine.Catalog()
-	ms := func(id string) string { return cat.Text("ms", id, nil) }
+	ms := func(id string) string { return h.env.Engine.Text("ms", Channel, id, nil) }
 	for _, id := range []string{scriptflow.MsgHello, scriptflow.MsgEdited, scriptflow.LabelGo} {
 		if ms(id) == h.msg(id, nil) {
 			t.Fatalf("%s renders the same in ms and en: the ms catalog is not loaded", id)
@@ -59,7 +58,7 @@ func TestMalayCustomerGetsMalayReplies(t *testing.T) {
 	h.text("/cancel")
 	h.calls()
 	h.text("/cancel")
-	want := cat.TextFor("ms", h.conv().Channel, bot.MsgNoSession, nil)
+	want := h.env.Engine.Text("ms", h.conv().Channel, bot.MsgNoSession, nil)
 	if got := h.sentTexts(); !slices.Equal(got, []string{want}) {
 		t.Fatalf("replies %q, want the ms text of %s %q", got, bot.MsgNoSession, want)
 	}

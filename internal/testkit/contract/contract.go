@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,9 +166,14 @@ type Driver interface {
 }
 
 // Resolver maps a rendered text back to its catalog id, for locale and
-// channel as the engine renders them.
+// channel as the engine renders them (with the channel's platform words,
+// bot.Engine.Text). It renders on first use, so that it sees the words of
+// the Deliverer registered by then.
 type Resolver struct {
-	texts map[string]string
+	eng             *bot.Engine
+	locale, channel string
+	once            sync.Once
+	texts           map[string]string
 }
 
 // engineIDs are the engine texts the contract can meet.
@@ -175,22 +181,26 @@ var engineIDs = []string{bot.MsgStaleButton, bot.MsgNoSession, bot.MsgNotOwner, 
 	bot.MsgDeleteFailed, bot.MsgTypedSecret, bot.MsgTypedPassword}
 
 // NewResolver returns the resolver of scriptflow's and the engine's texts
-// in cat for locale and channel.
-func NewResolver(cat *bot.Catalog, locale, channel string) *Resolver {
-	r := &Resolver{texts: map[string]string{}}
-	for _, id := range append(slices.Clone(scriptflow.IDs), engineIDs...) {
-		data := map[string]any(nil)
-		if id == scriptflow.MsgKey {
-			data = map[string]any{"Key": scriptflow.Key}
-		}
-		r.texts[strings.TrimSpace(cat.TextFor(locale, channel, id, data))] = id
-	}
-	return r
+// rendered by eng for locale and channel.
+func NewResolver(eng *bot.Engine, locale, channel string) *Resolver {
+	return &Resolver{eng: eng, locale: locale, channel: channel}
 }
 
 // ID returns the catalog id whose text is text (spaces around ignored),
 // or "" when none is.
-func (r *Resolver) ID(text string) string { return r.texts[strings.TrimSpace(text)] }
+func (r *Resolver) ID(text string) string {
+	r.once.Do(func() {
+		r.texts = map[string]string{}
+		for _, id := range append(slices.Clone(scriptflow.IDs), engineIDs...) {
+			data := map[string]any(nil)
+			if id == scriptflow.MsgKey {
+				data = map[string]any{"Key": scriptflow.Key}
+			}
+			r.texts[strings.TrimSpace(r.eng.Text(r.locale, r.channel, id, data))] = id
+		}
+	})
+	return r.texts[strings.TrimSpace(text)]
+}
 
 // Run runs the contract suite: every subtest makes a fresh Driver with
 // newDriver (which must register t's cleanups) and walks scriptflow.
