@@ -24,18 +24,18 @@ import (
 // file, the engine running scriptflow. Effects are read from what the
 // console printed and from the QR directory.
 func TestAdapterContract(t *testing.T) {
-	contract.Run(t, func(t *testing.T) contract.Driver { return newConsoleDriver(t) })
+	contract.Run(t, func(t *testing.T, locale string) contract.Driver { return newConsoleDriver(t, locale) })
 }
 
-// newConsoleDriver returns a console on a pipe, printing to a buffer,
-// with the engine running scriptflow.
-func newConsoleDriver(t *testing.T) *consoleDriver {
+// newConsoleDriver returns a console for a user of locale on a pipe,
+// printing to a buffer, with the engine running scriptflow.
+func newConsoleDriver(t *testing.T, locale string) *consoleDriver {
 	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}})
 	d := &consoleDriver{t: t, env: env, out: &testkit.SafeBuffer{}, qrDir: filepath.Join(t.TempDir(), "qr"),
-		turns: make(chan struct{}, 16), res: contract.NewResolver(env.Engine, "en", Channel)}
+		turns: make(chan struct{}, 16), res: contract.NewResolver(env.Engine, locale, Channel)}
 	pr, pw := io.Pipe()
 	d.in = pw
-	d.c = New(Options{In: pr, Out: d.out, QRDir: d.qrDir})
+	d.c = New(Options{In: pr, Out: d.out, QRDir: d.qrDir, Locale: locale})
 	env.Engine.Register(Channel, tap{d})
 	return d
 }
@@ -237,7 +237,7 @@ func (d *consoleDriver) Effects() []contract.Effect {
 // removes the QR image file and prints nothing, and the session ends
 // expired.
 func TestHeadlessFinishesConsoleSession(t *testing.T) {
-	d := newConsoleDriver(t)
+	d := newConsoleDriver(t, "en")
 	d.Start()
 	d.Press(scriptflow.ActionGo)
 	d.Press(scriptflow.ActionNext)

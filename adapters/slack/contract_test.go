@@ -18,9 +18,12 @@ import (
 func TestAdapterContract(t *testing.T) {
 	for _, mode := range []string{slack.ModeHTTP, slack.ModeSocket} {
 		t.Run(mode, func(t *testing.T) {
-			contract.Run(t, func(t *testing.T) contract.Driver {
+			contract.Run(t, func(t *testing.T, locale string) contract.Driver {
 				h := newHarness(t, scripted(setup{mode: mode}))
-				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, "en-US", slack.Channel), user: map[string]bool{}}
+				// users.info's locale, in Slack's form.
+				tag := map[string]string{"en": "en-US", "ms": "ms-MY"}[locale]
+				h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: tag})
+				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, tag, slack.Channel), user: map[string]bool{}}
 				d.mark = len(h.fake.Calls())
 				return d
 			})

@@ -23,10 +23,11 @@ func TestAdapterContract(t *testing.T) {
 		webhook bool
 	}{{"webhook", true}, {"polling", false}} {
 		t.Run(mode.name, func(t *testing.T) {
-			contract.Run(t, func(t *testing.T) contract.Driver {
+			contract.Run(t, func(t *testing.T, locale string) contract.Driver {
 				env, fake := newScriptEnv(t)
 				h := start(t, env, fake, mode.webhook)
-				return &tgDriver{h: h, res: contract.NewResolver(env.Engine, h.user.LanguageCode, Channel), user: map[int]bool{}, webhook: mode.webhook}
+				h.user.LanguageCode = locale // Telegram's language_code
+				return &tgDriver{h: h, res: contract.NewResolver(env.Engine, locale, Channel), user: map[int]bool{}, webhook: mode.webhook}
 			})
 		})
 	}

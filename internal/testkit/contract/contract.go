@@ -203,14 +203,19 @@ func (r *Resolver) ID(text string) string {
 }
 
 // Run runs the contract suite: every subtest makes a fresh Driver with
-// newDriver (which must register t's cleanups) and walks scriptflow.
-func Run(t *testing.T, newDriver func(t *testing.T) Driver) {
-	t.Run("MainPath", func(t *testing.T) { mainPath(t, newDriver(t)) })
-	t.Run("BadInputs", func(t *testing.T) { badInputs(t, newDriver(t)) })
-	t.Run("SecretTypedAtPrompt", func(t *testing.T) { typedAtPrompt(t, newDriver(t)) })
-	t.Run("StaleAndForgedButtons", func(t *testing.T) { staleButtons(t, newDriver(t)) })
-	t.Run("CancelDeletesSensitive", func(t *testing.T) { cancel(t, newDriver(t)) })
-	t.Run("ExpiryDeletesSensitive", func(t *testing.T) { expiry(t, newDriver(t)) })
+// newDriver (which must register t's cleanups) for a user whose platform
+// reports the language locale (a BCP 47 tag: "en", or "ms" for the Malay
+// subtest; the driver gives it the platform's form, e.g. Slack's "ms-MY",
+// and resolves texts in it) and walks scriptflow.
+func Run(t *testing.T, newDriver func(t *testing.T, locale string) Driver) {
+	en := func(t *testing.T) Driver { return newDriver(t, "en") }
+	t.Run("MainPath", func(t *testing.T) { mainPath(t, en(t)) })
+	t.Run("BadInputs", func(t *testing.T) { badInputs(t, en(t)) })
+	t.Run("SecretTypedAtPrompt", func(t *testing.T) { typedAtPrompt(t, en(t)) })
+	t.Run("StaleAndForgedButtons", func(t *testing.T) { staleButtons(t, en(t)) })
+	t.Run("CancelDeletesSensitive", func(t *testing.T) { cancel(t, en(t)) })
+	t.Run("ExpiryDeletesSensitive", func(t *testing.T) { expiry(t, en(t)) })
+	t.Run("MalayUser", func(t *testing.T) { malay(t, newDriver(t, "ms")) })
 }
 
 // session returns the stored session of d's conversation.
@@ -553,5 +558,15 @@ func expiry(t *testing.T, d Driver) {
 	want(t, "expiry (sent)", sends, Effect{Kind: Send, Msgs: msgs(sends, 0), ID: scriptflow.MsgExpired})
 	if s := wantState(t, d, scriptflow.StateExpired, 4); !s.Done {
 		t.Fatal("session not done after expiry")
+	}
+}
+
+// malay: a user whose platform reports Malay gets the Malay texts and
+// button labels (the driver's resolver knows only the Malay ones), and
+// the session keeps the locale.
+func malay(t *testing.T, d Driver) {
+	toPrompt(t, d)
+	if s := session(t, d); !strings.HasPrefix(s.Locale, "ms") {
+		t.Fatalf("session locale %q, want Malay", s.Locale)
 	}
 }
