@@ -222,8 +222,8 @@ func TestStaleActionsChangeNothing(t *testing.T) {
 }
 
 func TestExpiredTriggerOffersReopen(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
-	h.start()
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
+	h.scriptToPrompt()
 	h.fake.Fail("views.open", fakeslack.SlackError("expired_trigger_id"))
 	b := h.button("Enter", func(b fakeslack.Button) bool { return b.ActionID == "guidedfix_secret" })
 	h.tr.interact(h.fake.Click(alice, b))
@@ -295,15 +295,14 @@ func TestSlowTurnAnsweredInTime(t *testing.T) {
 			<-block
 		}
 	}
-	h := newHarness(t, setup{mode: slack.ModeHTTP, env: testkit.Options{Hook: hook}})
-	pw := h.start()
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP, env: testkit.Options{Hook: hook}}))
+	h.scriptToPrompt()
 	v := h.enter()
-	h.submit(v.ID, pw)
 	slack.SetAckBudget(h.a, time.Millisecond)
 	armed.Lock()
 	blocking = true
 	armed.Unlock()
-	p, err := h.fake.Submit(v.ID, "000000")
+	p, err := h.fake.Submit(v.ID, "wrong-passphrase-1234")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +315,13 @@ func TestSlowTurnAnsweredInTime(t *testing.T) {
 	armed.Unlock()
 	close(block)
 	slack.WaitIdle(h.a)
-	h.wantLast("totp.bad_sms_code", map[string]any{"Count": 2})
-	h.wantLabels("Enter code", h.text("totp.button.resend", nil), h.text("totp.button.cancel", nil))
+	// The question the modal would have shown is posted in the DM.
+	h.wantLast(scriptflow.MsgAskSecret, nil)
+	h.wantLabels("Enter password")
+	texts := h.texts(h.dm())
+	if n := len(texts); n < 2 || texts[n-2] != h.text(scriptflow.MsgSecretWrong, nil) {
+		t.Fatalf("DM messages %q, want the wrong-passphrase answer before the question", texts)
+	}
 }
 
 func TestDeliver(t *testing.T) {
