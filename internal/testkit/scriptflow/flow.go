@@ -34,30 +34,47 @@ import (
 // Name is the flow's stable name in sessions.
 const Name = "contractscript"
 
-// States of the script (stored names).
+// States of the script (stored names; see the package comment).
 const (
-	StateGreeted   bot.State = "script_greeted"
-	StateEdited    bot.State = "script_edited"
-	StateAsking    bot.State = "script_asking"
-	StateVerified  bot.State = "script_verified"
-	StateDone      bot.State = "script_done"
+	// StateGreeted: MsgHello with the Go button was sent (step 1).
+	StateGreeted bot.State = "script_greeted"
+	// StateEdited: MsgHello was edited into MsgEdited with Next (step 2).
+	StateEdited bot.State = "script_edited"
+	// StateAsking: the image, the key and the secret prompt were sent; a
+	// secret is expected (step 3; a wrong secret stays here).
+	StateAsking bot.State = "script_asking"
+	// StateVerified: Passphrase was given, the image and the key deleted
+	// (step 4).
+	StateVerified bot.State = "script_verified"
+	// StateDone ends the script after Finish (terminal).
+	StateDone bot.State = "script_done"
+	// StateCancelled ends it after /cancel or a new start (terminal).
 	StateCancelled bot.State = "script_cancelled"
-	StateExpired   bot.State = "script_expired"
-	StateBlocked   bot.State = "script_blocked"
+	// StateExpired ends it at the idle deadline (terminal).
+	StateExpired bot.State = "script_expired"
+	// StateBlocked ends it when the user blocked the bot (terminal).
+	StateBlocked bot.State = "script_blocked"
 )
 
 // Button actions (bot.Button.Data before the engine adds its nonce).
 const (
-	ActionGo     = "go"
-	ActionNext   = "next"
+	// ActionGo is the Go button of MsgHello.
+	ActionGo = "go"
+	// ActionNext is the Next button of MsgEdited.
+	ActionNext = "next"
+	// ActionFinish is the Finish button of MsgSecretOK.
 	ActionFinish = "finish"
 )
 
 // Message refs (bot.Reply.Ref) of the script's messages.
 const (
-	RefHello  = "hello"
-	RefQR     = "qr"
-	RefKey    = "key"
+	// RefHello is MsgHello (edited into MsgEdited, deleted at Finish).
+	RefHello = "hello"
+	// RefQR is the image MsgQR and RefKey the text MsgKey (both deleted
+	// after the right secret, /cancel or the expiry).
+	RefQR  = "qr"
+	RefKey = "key"
+	// RefPrompt is the secret prompt (bot.Turn.Ask's ref).
 	RefPrompt = "prompt"
 )
 
