@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,8 +13,7 @@ import (
 
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/bot"
-	"guidedfix/flows/totpswitch"
-	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit"
 	"guidedfix/internal/testkit/scriptflow"
 )
 
@@ -213,17 +211,18 @@ func TestPollingHoldFailureDoesNotConfirm(t *testing.T) {
 	}
 }
 
-// flakyCore fails the first SecurityStatus call (a portal outage).
-type flakyCore struct {
-	portal.Core
+// failOnce is the scripted flow whose first button turn fails (as when
+// the portal is unreachable).
+type failOnce struct {
+	*scriptflow.Flow
 	failed atomic.Bool
 }
 
-func (c *flakyCore) SecurityStatus(ctx context.Context, id string) (portal.Status, error) {
-	if c.failed.CompareAndSwap(false, true) {
-		return portal.Status{}, errors.New("portal unavailable")
+func (f *failOnce) Handle(ctx context.Context, t *bot.Turn) error {
+	if t.Event.Kind == bot.KindButton && f.failed.CompareAndSwap(false, true) {
+		return errors.New("portal unavailable")
 	}
-	return c.Core.SecurityStatus(ctx, id)
+	return f.Flow.Handle(ctx, t)
 }
 
 // TestPollingFailedTurnReleased: a long-polled update whose turn fails
@@ -231,30 +230,23 @@ func (c *flakyCore) SecurityStatus(ctx context.Context, id string) (portal.Statu
 // replay at a later start (which would answer an old step); the customer's
 // next try goes through.
 func TestPollingFailedTurnReleased(t *testing.T) {
-	env, fake := newEnv(t)
-	pw := env.AddAccount(t, "flaky@example.com", portal.MethodSMS)
-	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: &flakyCore{Core: env.Core}, Order: totpswitch.OrderDisableThenEnroll})},
-		Now: env.Clock.Now, Logger: slog.New(slog.NewTextHandler(env.Log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := start(t, env, fake, false, func(o *Options) { o.Engine, o.Inbox = eng, env.Store })
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{&failOnce{Flow: scriptflow.New()}}})
+	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
+	t.Cleanup(fake.Close)
+	h := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
 	h.text("/start")
-	h.text("flaky@example.com")
 	h.calls()
-	h.text(pw)
-	cs := h.want("deleteMessage", "sendMessage")
+	h.press(scriptflow.ActionGo)
+	// The failed turn keeps the keyboard, so the button can be pressed again.
+	cs := h.want("answerCallbackQuery", "sendMessage")
 	if want := h.msg(bot.MsgInternalError, nil); cs[1].Fields["text"] != want {
 		t.Fatalf("reply to the failed turn %q, want %q", cs[1].Fields["text"], want)
 	}
 	if got := held(t, env.Store); len(got) != 0 {
 		t.Fatalf("held %v after the failed turn, want none", got)
 	}
-	if s := h.session(); s.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("state %q, want awaiting_password (the failed turn saved nothing)", s.State)
-	}
-	h.text(pw)
-	if st := env.Core.Stats(); st.SMSSent != 1 {
-		t.Fatalf("stats %+v, want one SMS after the second try", st)
-	}
+	h.wantState(scriptflow.StateGreeted) // the failed turn saved nothing
+	h.press(scriptflow.ActionGo)
+	h.want("answerCallbackQuery", "editMessageReplyMarkup", "editMessageText")
+	h.wantState(scriptflow.StateEdited)
 }
