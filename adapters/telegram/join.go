@@ -49,10 +49,12 @@ func codeEntities(text string, codes []string) []models.MessageEntity {
 // editing the pressed message instead of sending a new one: a text send
 // that fits one message, with no photo, not protected (protect_content
 // cannot be set by an edit), into a pressed message that is text (a
-// photo's caption is not its text).
+// photo's caption is not its text), and a reply of the flow: the
+// engine's own answers ("engine.*": support unreachable, escalated) leave
+// the step's message in place.
 func (cb *callback) replaces(r bot.Reply) bool {
 	return cb.pressed != 0 && cb.pressedText && (r.Op == bot.OpSend || r.Op == "") && len(r.Image) == 0 &&
-		!r.Protected && r.Text != "" && utf16Len(r.Text) <= maxText
+		!r.Protected && r.Text != "" && utf16Len(r.Text) <= maxText && !strings.HasPrefix(r.ID, "engine.")
 }
 
 // replace shows r by editing the pressed message of cb (editMessageText
