@@ -58,7 +58,9 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //     last part; or, with r.Image, sendPhoto uploading the PNG as "qr.png"
 //     with r.Text as caption (shortened to 1024). protect_content follows
 //     r.Protected; the r.Code parts are "code" entities (monospace,
-//     copied with a tap). It returns the message id, or the ids of the parts
+//     copied with a tap), and a sensitive reply's first code also gets a
+//     copy_text button (protect_content keeps its text from being
+//     selected; see copyMarkup). It returns the message id, or the ids of the parts
 //     joined by ",". A r.Link becomes the keyboard's first row, a web_app
 //     (Mini App) or url button, with link previews off (link.go).
 //   - OpEdit: editMessageText of r.MessageID (its last part) with the text
@@ -108,6 +110,9 @@ func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 
 func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, error) {
 	markup := replyMarkup(r)
+	if kb := a.copyMarkup(ctx, conversation(chat), r); kb != nil {
+		markup = kb
+	}
 	if len(r.Image) > 0 {
 		var m *models.Message
 		err := a.call(ctx, chat, func(ctx context.Context) (err error) {

@@ -76,3 +76,33 @@ func (a *Adapter) replace(ctx context.Context, chat int64, cb *callback, r bot.R
 	}
 	return strconv.Itoa(cb.pressed), true
 }
+
+// copyKeyID is the catalog id of the copy_text button's label.
+const copyKeyID = "telegram.button.copy_key"
+
+// copyMarkup returns the inline keyboard of a sensitive reply with Code
+// parts (the QR code's message with its manual key): first a copy_text
+// button (Bot API CopyTextButton, 1-256 characters) that copies the first
+// code without its spaces, labelled in the conversation's locale, then
+// r's buttons, one a row. It returns nil when r has no such code or a
+// Link (the entry page shows the key itself). The key is never stored:
+// the button is made at delivery from the reply's content.
+func (a *Adapter) copyMarkup(ctx context.Context, to bot.Conversation, r bot.Reply) models.ReplyMarkup {
+	if !r.Sensitive || len(r.Code) == 0 || r.Link != nil {
+		return nil
+	}
+	key := strings.ReplaceAll(r.Code[0], " ", "")
+	if key == "" || utf16Len(key) > 256 {
+		return nil
+	}
+	locale := ""
+	if s, err := a.eng.Session(ctx, to); err == nil {
+		locale = s.Locale
+	}
+	kb := models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
+		{{Text: a.eng.Catalog().Text(locale, copyKeyID, nil), CopyText: &models.CopyTextButton{Text: key}}}}}
+	for _, b := range r.Buttons {
+		kb.InlineKeyboard = append(kb.InlineKeyboard, []models.InlineKeyboardButton{{Text: b.Label, CallbackData: b.Data}})
+	}
+	return kb
+}

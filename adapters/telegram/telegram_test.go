@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,6 +132,17 @@ func happyPath(t *testing.T, h *harness) {
 	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != wantCaption {
 		t.Fatalf("sendPhoto fields %v file %q\nwant caption %q", photo.Fields, photo.Files["photo"].Name, wantCaption)
 	}
+	// The key is copied by a copy_text button (protect_content keeps the
+	// caption from being selected), made at delivery, never stored.
+	nonce = env.Engine.Nonce(h.session())
+	wantMarkup = `{"inline_keyboard":[[{"text":"Copy the key","copy_text":{"text":"` + key.Secret() + `"}}],` +
+		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
+	if got := photo.Fields["reply_markup"]; got != wantMarkup {
+		t.Fatalf("QR reply_markup\n%s\nwant\n%s", got, wantMarkup)
+	}
+	if raw, err := os.ReadFile(env.Dir + "/sessions.db"); err != nil || strings.Contains(string(raw), key.Secret()) {
+		t.Fatalf("sessions.db holds the TOTP secret (%v)", err)
+	}
 	qrID := photo.MessageID()
 	if !h.fake.Exists(chat, qrID) {
 		t.Fatal("QR message missing")
@@ -168,7 +180,7 @@ func happyPath(t *testing.T, h *harness) {
 		if _, ok := c.Fields["parse_mode"]; ok {
 			t.Errorf("%s sent parse_mode", c.Method)
 		}
-		if strings.Contains(c.Fields["reply_markup"], "copy_text") {
+		if c.Method != "sendPhoto" && strings.Contains(c.Fields["reply_markup"], "copy_text") {
 			t.Errorf("%s sent copy_text", c.Method)
 		}
 	}
