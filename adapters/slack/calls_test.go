@@ -20,13 +20,30 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 	h := newHarness(t, setup{mode: slack.ModeHTTP, env: testkit.Options{Order: totpswitch.OrderEnrollThenSwitch}})
 	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 	start := len(h.fake.Calls())
+	// After each step only that step's message offers buttons: a pressed
+	// or answered step's message is replaced by the next one, or loses
+	// its buttons.
+	oneStep := func(after string) {
+		t.Helper()
+		msgs := map[string]bool{}
+		for _, b := range h.fake.Buttons(h.dm()) {
+			msgs[b.MessageTS] = true
+		}
+		if len(msgs) > 1 {
+			t.Fatalf("after %s %d messages offer buttons, want 1", after, len(msgs))
+		}
+	}
 	h.tr.command(h.fake.Command(alice, h.dm(), "/guidedfix", ""))
+	oneStep("/guidedfix")
 	v := h.enter()
 	h.submit(v.ID, pw)
+	oneStep("the password")
 	h.submit(v.ID, h.env.LastSMSCode(t))
-	h.press("disable")
-	h.press("setup")
-	h.press("app")
+	oneStep("the SMS code")
+	for _, b := range []string{"disable", "setup", "app"} {
+		h.press(b)
+		oneStep(b)
+	}
 	files := h.fake.Files()
 	if len(files) != 1 {
 		t.Fatalf("%d files, want the QR code", len(files))
@@ -34,7 +51,11 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 	key := h.env.KeyFromQR(t, files[0].Data)
 	v = h.enter()
 	h.submit(v.ID, h.env.TOTPCode(t, key, 0))
+	oneStep("the TOTP code")
 	h.press("okay")
+	if n := len(h.fake.Buttons(h.dm())); n != 0 {
+		t.Fatalf("%d buttons left after the flow ended", n)
+	}
 	if s := h.session(); s == nil || s.State != totpswitch.StateDone {
 		t.Fatalf("final session %+v", s)
 	}
@@ -47,7 +68,7 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 	t.Logf("Web API calls per completed flow: %v", got)
 	// Before issue 14: 12 chat.postMessage, no chat.update (every old
 	// button stayed), 1 chat.delete, 3 files.*, 2 views.open.
-	want := map[string]int{"chat.postMessage": 5, "chat.update": 4, "chat.delete": 1,
+	want := map[string]int{"chat.postMessage": 3, "chat.update": 6, "chat.delete": 1,
 		"files.getUploadURLExternal": 1, "files.completeUploadExternal": 1, "files.delete": 1, "views.open": 2}
 	if !maps.Equal(got, want) {
 		t.Fatalf("calls by method %v\nwant %v", got, want)

@@ -69,6 +69,9 @@ func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 		if hold {
 			return "", nil
 		}
+		if id, done := a.replacePrompt(ctx, to, c, r, p, flush != nil); done {
+			return id, nil
+		}
 	}
 	if id, done := a.settlePressed(ctx, to.ID, r, p); done {
 		return id, nil

@@ -421,6 +421,7 @@ type capture struct {
 	finished bool    // the turn ended
 	held     *prompt // a repeated question not posted (yet)
 	last     *prompt // the turn's last reply so far, if a secret prompt
+	settled  bool    // the turn's first posted reply was seen (join.go)
 }
 
 // add records the next reply of the turn (p is the reply's prompt, nil

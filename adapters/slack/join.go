@@ -108,3 +108,43 @@ func (a *Adapter) dispatchCtx(ev bot.Event, wrap func(context.Context) context.C
 		a.work.Done()
 	})
 }
+
+// replacePrompt runs before each reply of a view submission's turn that
+// is not held back (capture) and acts on the first only: when the step
+// moved on (the reply is no repeat of the submitted question) and the
+// reply is a flow's text send, it replaces the message of the prompt
+// whose modal was submitted (the session's "prompt" ref; chat.update
+// with the reply's text and blocks), so that the old Enter button does
+// not outlive its step, and reports that message's ts, done. flushed says
+// a held prompt was posted before this reply (it was the first).
+func (a *Adapter) replacePrompt(ctx context.Context, to bot.Conversation, c *capture, r bot.Reply, p *prompt, flushed bool) (string, bool) {
+	c.mu.Lock()
+	first := !c.settled && !flushed
+	c.settled = true
+	want := c.want
+	c.mu.Unlock()
+	if !first || (r.Op != bot.OpSend && r.Op != "") || len(r.Image) > 0 || r.Link != nil || r.Text == "" || strings.HasPrefix(r.ID, "engine.") {
+		return "", false
+	}
+	if p != nil && p.ref.Field == want.Field && p.ref.Nonce == want.Nonce {
+		return "", false // the same question again: its message stays
+	}
+	s, err := a.engine.Session(ctx, to)
+	if err != nil {
+		return "", false
+	}
+	ts := s.Messages["prompt"]
+	if ts == "" || strings.HasPrefix(ts, filePrefix) {
+		return "", false
+	}
+	err = a.call(ctx, func() error {
+		_, _, _, err := a.api.UpdateMessageContext(ctx, to.ID, ts,
+			slackapi.MsgOptionText(r.Text, false), slackapi.MsgOptionBlocks(a.blocks(r.Text, r.Buttons, p)...))
+		return err
+	})
+	if err != nil {
+		a.log.DebugContext(ctx, "slack: replacing the answered prompt failed; posting", "err", err)
+		return "", false
+	}
+	return ts, true
+}
