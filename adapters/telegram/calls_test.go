@@ -137,3 +137,38 @@ func groupKey(k string) string {
 	}
 	return b.String()
 }
+
+// TestCancelAtQRStepDeletesItAtOnce: Cancel pressed on the QR code's
+// message deletes it (one call, no keyboard removal first) and says so
+// in a new message; SMS 2FA stays as it was (enroll-then-switch).
+func TestCancelAtQRStepDeletesItAtOnce(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
+	t.Cleanup(fake.Close)
+	h := start(t, env, fake, false)
+	pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h.text("/start")
+	h.text("alice@example.com")
+	h.text(pw)
+	h.text(env.LastSMSCode(t))
+	h.press("disable")
+	h.press("setup")
+	h.press("app")
+	photo := h.fake.Calls("sendPhoto")[0]
+	h.calls()
+	h.press("cancel")
+	cs := h.want("answerCallbackQuery", "deleteMessage", "sendMessage")
+	if cs[1].Fields["message_id"] != strconv.Itoa(photo.MessageID()) {
+		t.Fatalf("deleted %v, want the QR code %d", cs[1].Fields, photo.MessageID())
+	}
+	wantText(t, cs[2], h.msg("totp.cancelled_unchanged", nil))
+	h.wantState(totpswitch.StateCancelled)
+	for _, m := range h.fake.Messages(h.chat.ID) {
+		if m.HasProtectedContent || len(m.Photo) > 0 {
+			t.Errorf("sensitive message %d left in the chat", m.ID)
+		}
+	}
+	if a, _ := env.Core.LookupAccount(context.Background(), "alice@example.com"); a.Method != portal.MethodSMS {
+		t.Fatalf("method %q after a cancel, want SMS kept", a.Method)
+	}
+}
