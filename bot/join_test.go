@@ -97,7 +97,7 @@ func TestJoinerGetsOneMessagePerRun(t *testing.T) {
 		t.Fatalf("delivered %q, want %q", got, want)
 	}
 	qr := j.last()
-	if qr.Text != "scan\n\nkey "+burstSecret+"\n\n"+e.Catalog().Text("", "engine.help_idle", nil) || string(qr.Image) != burstSecret ||
+	if qr.Text != "scan\n\nkey "+burstSecret+"\n\n"+e.Text("", "test", "engine.help_idle", nil) || string(qr.Image) != burstSecret ||
 		qr.Secret != bot.SecretTOTPCode || !qr.Sensitive || !qr.Protected || qr.Ref != "qr" || len(qr.Buttons) != 1 ||
 		!slices.Equal(qr.Code, []string{burstSecret}) {
 		t.Fatalf("joined QR reply %+v", qr)

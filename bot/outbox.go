@@ -309,7 +309,7 @@ func (e *Engine) deliverDeletes(ctx context.Context, d Deliverer, s *Session, es
 	case err != nil && !errors.Is(err, ErrMessageGone):
 		e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
 		if user != nil {
-			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.TextFor(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
 			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
 				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
 			}
@@ -351,7 +351,7 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 		e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", r, "err", err)
 		if r.Op == OpDelete && r.Ref == "" {
 			// The user's own message held a secret and is still there.
-			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.TextFor(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
 			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
 				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
 			}
