@@ -39,12 +39,19 @@ func countCalls(cs []fakebotapi.Call) map[string]int {
 // and 17 chat-touching calls (issue 14), with every secret still deleted
 // and the QR code's message protected.
 func TestDefaultFlowCallBudget(t *testing.T) {
-	for _, webhook := range []bool{false, true} {
-		t.Run(fmt.Sprintf("webhook=%v", webhook), func(t *testing.T) {
+	for _, tc := range []struct {
+		webhook bool
+		lang    string
+	}{{false, "en"}, {true, "en"}, {false, "ms"}} {
+		t.Run(fmt.Sprintf("webhook=%v,%s", tc.webhook, tc.lang), func(t *testing.T) {
+			webhook, en := tc.webhook, tc.lang == "en"
 			env := testkit.New(t, testkit.Options{})
 			fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
 			t.Cleanup(fake.Close)
 			h := start(t, env, fake, webhook)
+			// Malay texts are longer: the joined QR caption must still
+			// fit (1024 UTF-16 code units).
+			h.user.LanguageCode = tc.lang
 			pw := env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 			h.calls()
 
@@ -52,7 +59,9 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			turn := func() []fakebotapi.Call { cs := h.calls(); all = append(all, cs...); return cs }
 			h.text("/start")
 			cs := turn()
-			wantText(t, cs[0], h.msg("totp.welcome", nil)+"\n\n"+h.msg("totp.ask_email", nil))
+			if en {
+				wantText(t, cs[0], h.welcome())
+			}
 			h.text("alice@example.com")
 			turn()
 			pwMsg := h.text(pw)
@@ -64,7 +73,7 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			h.press("disable")
 			cs = turn()
 			if cs[1].Method != "editMessageText" || cs[1].Fields["message_id"] != strconv.Itoa(confirmID) ||
-				cs[1].Fields["text"] != h.msg("totp.swap_kept", nil)+"\n\n"+h.msg("totp.offer_setup", nil) {
+				(en && cs[1].Fields["text"] != h.msg("totp.swap_kept", nil)+"\n\n"+h.msg("totp.offer_setup", nil)) {
 				t.Fatalf("after Disable 2FA: %s %v, want the pressed message %d edited into the next step", cs[1].Method, cs[1].Fields, confirmID)
 			}
 			h.press("setup")
@@ -78,7 +87,7 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			key := env.KeyFromQR(t, photo.Files["photo"].Data)
 			grouped := groupKey(key.Secret())
 			caption := photo.Fields["caption"]
-			if !strings.Contains(caption, grouped) || !strings.Contains(caption, h.msg("totp.ask_totp", map[string]any{"Issuer": "IP ServerOne"})) {
+			if !strings.Contains(caption, grouped) || (en && !strings.Contains(caption, h.msg("totp.ask_totp", map[string]any{"Issuer": "IP ServerOne"}))) {
 				t.Fatalf("QR caption %q lacks the manual key or the code request", caption)
 			}
 			var ents []struct {
@@ -96,8 +105,8 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			}
 			h.press("okay")
 			turn()
-			if s := h.session(); s.State != totpswitch.StateDone || !s.Done {
-				t.Fatalf("final state %q done %v", s.State, s.Done)
+			if s := h.session(); s.State != totpswitch.StateDone || !s.Done || s.Locale != tc.lang {
+				t.Fatalf("final state %q done %v locale %q", s.State, s.Done, s.Locale)
 			}
 			if a, _ := env.Core.LookupAccount(context.Background(), "alice@example.com"); a.Method != portal.MethodTOTP {
 				t.Fatalf("final method %q", a.Method)
