@@ -210,7 +210,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		a.metrics.AddBolt("support", b.DBStats)
 	}
 	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
-		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL}
+		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL, HandoffMail: handoffMails}
 	if ec := a.core; ec != nil {
 		a.desk.CoreAudit = func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := ec.AuditLog(ctx, accountID, limit)
@@ -220,6 +220,13 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 			}
 			return out, err
 		}
+	}
+	// Until the engine runs, the desk knows every flow (an administration
+	// command hands off any of them); the engine path below gives it the
+	// registered ones.
+	if err := describeDesk(a.desk, allFlows(core)); err != nil {
+		a.Close()
+		return nil, err
 	}
 	if !o.engine {
 		return a, nil
@@ -260,25 +267,26 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(flowCore, a.log), Issuer: cfg.Portal.Issuer,
 		Order: order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
 		Handoffs: handoffs{sup}})
-	// The second flow, moving the authenticator app to a new phone; the
-	// router starts it for /newphone and the start payload "newphone".
-	np := newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{sup}})
-	router := flowRouter{def: flow}
+	flows := []bot.Flow{flow} // the first is the default flow
+	// The second flow, moving the authenticator app to a new phone: the
+	// engine starts it by its descriptor (/newphone, the start payload
+	// "newphone", a hand-off link's "np_<token>"). A portal without the
+	// replacement operations runs only the default flow.
 	if caps, err := portal.CapabilitiesOf(ctx, core); err == nil && caps.ReplaceTOTP {
-		router.newPhone = np // a portal without the replacement operations runs only the default flow
+		flows = append(flows, newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{sup}}))
 	}
 	var desk bot.Support
 	if o.support && cfg.Slack.Enabled() && cfg.Slack.SupportChannel != "" {
 		desk, a.supportOn = a.desk, true
 	}
-	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{router, flow, np},
-		StartCommands: append([]string{"start", "2fa"}, newphone.Commands...), IdleTimeout: cfg.Flow.IdleTimeout,
+	a.engine, err = bot.New(bot.Options{Store: st, Flows: flows, IdleTimeout: cfg.Flow.IdleTimeout,
 		MaxDuration: cfg.Flow.MaxDuration, Observer: observers(a.desk.Observe, a.metrics.Observe), Meter: a.metrics, Support: desk,
 		Now: o.now, Logger: a.log})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	a.desk.Flows, a.desk.Texts = a.engine.Flows(), a.engine.Catalog()
 	return a, nil
 }
 
