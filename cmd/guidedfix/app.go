@@ -88,12 +88,25 @@ type openOptions struct {
 	support bool
 }
 
-// handoffs lets the flow redeem hand-off tokens from the support store.
-type handoffs struct{ s support.Records }
+// handoffs lets flow redeem hand-off tokens from the support store: only
+// a hand-off whose record names flow (support.Handoff.Flow; a record
+// without one counts as the default flow's), so that a link cannot start
+// a guided fix other than the one staff chose.
+type handoffs struct {
+	s    support.Records
+	flow string
+	def  bool // flow is the default flow
+}
 
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
 	ho, err := h.s.Redeem(ctx, token, conv)
-	return ho.AccountID, ho.ID, err
+	if err != nil {
+		return "", "", err
+	}
+	if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
+		return "", "", fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
+	}
+	return ho.AccountID, ho.ID, nil
 }
 
 // loadConfig reads the configuration and resolves the data directory:
@@ -266,14 +279,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(flowCore, a.log), Issuer: cfg.Portal.Issuer,
 		Order: order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
-		Handoffs: handoffs{sup}})
+		Handoffs: handoffs{s: sup, flow: totpswitch.Name, def: true}})
 	flows := []bot.Flow{flow} // the first is the default flow
 	// The second flow, moving the authenticator app to a new phone: the
 	// engine starts it by its descriptor (/newphone, the start payload
 	// "newphone", a hand-off link's "np_<token>"). A portal without the
 	// replacement operations runs only the default flow.
 	if caps, err := portal.CapabilitiesOf(ctx, core); err == nil && caps.ReplaceTOTP {
-		flows = append(flows, newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{sup}}))
+		flows = append(flows, newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{s: sup, flow: newphone.Name}}))
 	}
 	var desk bot.Support
 	if o.support && cfg.Slack.Enabled() && cfg.Slack.SupportChannel != "" {
