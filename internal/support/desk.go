@@ -351,6 +351,9 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	}
 	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
 		email, verified, s.Conversation.Channel, d.StepName(s.Flow, s.State), lastErr)
+	if desc, ok := d.flow(s.Flow); ok && desc.Title != "" && d.Texts != nil {
+		text += "\nGuided fix: " + d.Texts.Text(d.Locale, desc.Title, nil)
+	}
 	return d.Notifier.Escalate(ctx, s.Conversation, text, func(ch, th string) error {
 		return d.Store.SetSessionEscalation(ctx, s.Conversation.String(), s.ID, ch, th)
 	})

@@ -101,3 +101,18 @@ func TestWatchThreadNamesStatesByDescriptor(t *testing.T) {
 		t.Errorf("unnamed state: %q", got)
 	}
 }
+
+// TestEscalationNamesFlowAndStep: an escalation of a new-phone session
+// names the guided fix by its title and the step by its descriptor.
+func TestEscalationNamesFlowAndStep(t *testing.T) {
+	d, _, ch := twoFlowDesk(t)
+	s := bot.Session{ID: "s1", Conversation: bot.Conversation{Channel: "telegram", ID: "8"}, UserID: "8", Flow: "newphone",
+		State: "awaiting_recovery_code"}
+	if err := d.Escalate(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.threads) != 1 || !regexp.MustCompile(`\nStep: Verify a recovery code\n`).MatchString(ch.threads[0]) ||
+		!regexp.MustCompile(`\nGuided fix: Move the authenticator app to a new phone$`).MatchString(ch.threads[0]) {
+		t.Fatalf("escalation %q", ch.threads)
+	}
+}
