@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -140,7 +141,9 @@ func (a *Adapter) checkStaffFor(ctx context.Context, user, account, action, what
 }
 
 // staffCommand runs "/guidedfix handoff EMAIL [FLOW] [TICKET]" or
-// "/guidedfix audit EMAIL" and answers the staff member ephemerally. FLOW
+// "/guidedfix audit EMAIL" and answers the staff member ephemerally.
+// EMAIL may be a Slack user mention (<@U123>): the user's profile e-mail
+// is used. FLOW
 // is a registered flow's name or start command (bot.Engine.Flows), the
 // default flow when left out; a second word that names no flow begins
 // the ticket reference.
@@ -155,6 +158,16 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 		return
 	}
 	email := strings.TrimSpace(plainText(args[0]))
+	if m := userMention.FindStringSubmatch(args[0]); m != nil {
+		// A Slack user (<@U123> or <@U123|name>): their profile e-mail
+		// (users.info), the account a customer on Slack uses.
+		var err error
+		if email, err = a.userEmail(ctx, m[1]); err != nil {
+			a.log.WarnContext(ctx, "slack: users.info for a hand-off failed", "user", m[1], "err", err)
+			say(a.staffText("slack.staff.no_user_email", map[string]any{"User": m[1]}))
+			return
+		}
+	}
 	data := map[string]any{"Email": escape(email)}
 	switch name {
 	case "handoff":
@@ -206,6 +219,23 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 			say(a.staffText("slack.staff.audit", data) + "\n```\n" + escape(strings.Join(lines, "\n")) + "\n```")
 		}
 	}
+}
+
+// userMention matches a Slack user mention as a whole argument: <@U123>
+// or <@U123|name> (api.slack.com/reference/surfaces/formatting#mentioning-users).
+var userMention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>$`)
+
+// userEmail returns the profile e-mail of Slack user id (users.info); an
+// error when Slack does not answer or the profile has none.
+func (a *Adapter) userEmail(ctx context.Context, id string) (string, error) {
+	var u *slackapi.User
+	if err := a.call(ctx, func() (err error) { u, err = a.api.GetUserInfoContext(ctx, id); return err }); err != nil {
+		return "", err
+	}
+	if u == nil || strings.TrimSpace(u.Profile.Email) == "" {
+		return "", errors.New("slack: the user's profile has no e-mail")
+	}
+	return strings.TrimSpace(u.Profile.Email), nil
 }
 
 // flowNamed returns the descriptor of the registered flow that word

@@ -555,3 +555,23 @@ func runTakeOver(t *testing.T, mode string) {
 		}
 	}
 }
+
+// TestStaffHandOffToSlackUser: `/guidedfix handoff <@U…> [flow]` hands off
+// to the account of the Slack user's profile e-mail (users.info); a user
+// without one is told plainly and nothing is created.
+func TestStaffHandOffToSlackUser(t *testing.T) {
+	h, d := newStaffHarness(t, slack.ModeHTTP)
+	h.fake.AddUser(fakeslack.User{ID: "U7CUST", Name: "Cy", Email: "cy@example.com"})
+	h.fake.AddUser(fakeslack.User{ID: "U8NOMAIL", Name: "Nem"})
+	if got := h.staffCommand(staffer, "handoff <@U7CUST|cy> 2fa T-3"); !strings.Contains(got, "created for cy@example.com (ticket T-3)") {
+		t.Fatalf("hand-off to a Slack user answered %q", got)
+	}
+	for _, user := range []string{"U8NOMAIL", "U9GONE"} {
+		if got := h.staffCommand(staffer, "handoff <@"+user+">"); got != h.text("slack.staff.no_user_email", map[string]any{"User": user}) {
+			t.Fatalf("hand-off to %s answered %q", user, got)
+		}
+	}
+	if !slices.Equal(d.handoffs, []string{staffer + " totpswitch cy@example.com T-3"}) {
+		t.Fatalf("desk got the hand-offs %q", d.handoffs)
+	}
+}
