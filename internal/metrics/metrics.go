@@ -30,10 +30,10 @@ import (
 	"guidedfix/bot"
 )
 
-// RestoringState is the state name of a flow giving a removed second
-// factor back (flows/totpswitch's "restoring"); a session that ends coming
-// from it counts in guidedfix_flows_restored_total.
-const RestoringState bot.State = "restoring"
+// RestoredTag is the session tag (bot.Turn.Tag) a flow sets once it gave
+// a removed second factor back (bot.Descriptor.Tags); a session that ends
+// carrying it counts in guidedfix_flows_restored_total.
+const RestoredTag = "restored"
 
 // CompletedState is the terminal state of a flow that reached its goal;
 // its outcome label is "completed", every other terminal state's outcome
@@ -167,8 +167,8 @@ func (m *Metrics) Handler() http.Handler {
 // A session's first transition (From "") counts as started; every
 // transition counts as entering To in the funnel (one per state change, so
 // a wrong password that keeps the state does not count twice); a Done
-// transition counts its outcome, and as restored when From is
-// [RestoringState].
+// transition counts its outcome, and as restored when the session carries
+// [RestoredTag].
 func (m *Metrics) Observe(_ context.Context, t bot.Transition) {
 	flow, channel := t.Flow, t.Conversation.Channel
 	if t.From == "" {
@@ -183,7 +183,7 @@ func (m *Metrics) Observe(_ context.Context, t bot.Transition) {
 			outcome = "completed"
 		}
 		m.flowsEnded.WithLabelValues(flow, channel, outcome).Inc()
-		if t.From == RestoringState {
+		if t.Tags[RestoredTag] != "" {
 			m.flowsRestored.WithLabelValues(flow, channel, outcome).Inc()
 		}
 	}
