@@ -143,7 +143,8 @@ func (e *Env) open(t testing.TB) {
 		observer = e.factorWatch(t, opts.Observer)
 	}
 	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
-		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: observer})
+		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: observer,
+		States: StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
