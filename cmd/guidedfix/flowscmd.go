@@ -17,8 +17,8 @@ import (
 var totpswitchNote = []string{
 	"Edges are single state changes (the engine checks each one against this table);",
 	"a turn through a transient state (sending_sms, disabling, enrolling, verifying) takes two.",
-	"Every non-terminal state may also go to expired (idle). Once a disable was tried and no",
-	"app is verified, an ending passes through restoring, which turns SMS 2FA back on first.",
+	"Once a disable was tried and no app is verified, an ending passes through restoring,",
+	"which turns SMS 2FA back on first.",
 }
 
 // flowGraphs are the flows `guidedfix flows graph` can draw, by name.

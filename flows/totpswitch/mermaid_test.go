@@ -25,8 +25,8 @@ func TestStateMermaidFromTable(t *testing.T) {
 		Note: []string{
 			"Edges are single state changes (the engine checks each one against this table);",
 			"a turn through a transient state (sending_sms, disabling, enrolling, verifying) takes two.",
-			"Every non-terminal state may also go to expired (idle). Once a disable was tried and no",
-			"app is verified, an ending passes through restoring, which turns SMS 2FA back on first.",
+			"Once a disable was tried and no app is verified, an ending passes through restoring,",
+			"which turns SMS 2FA back on first.",
 		}}
 	if err := g.Write(&want, "mermaid"); err != nil {
 		t.Fatal(err)

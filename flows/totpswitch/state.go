@@ -75,8 +75,7 @@ const initialLabel = "/start, /2fa, a hand-off link"
 // table is the flow's transition table: every single state change a
 // handler makes (each Turn.Goto, Turn.End, Turn.Restart and each
 // Turn.SetState that changes the state), so a turn that passes through a
-// transient state ("persist, then call") takes two of them. Besides these,
-// every non-terminal state may move to expired (idle expiry; see always).
+// transient state ("persist, then call") takes two of them.
 // The engine checks every change against it (bot.StateTable, strict in
 // the tests), TestEdgeWalk proves each one is taken, and state.mermaid is
 // drawn from it.
@@ -84,6 +83,7 @@ var table = []edge{
 	{StateAwaitingEmail, StateAwaitingPassword, "types e-mail, or Start on a hand-off"},
 	{StateAwaitingEmail, StateCancelled, "Cancel, /cancel or /start"},
 	{StateAwaitingEmail, StateBlocked, "user blocked the bot"},
+	{StateAwaitingEmail, StateExpired, "idle too long"},
 
 	{StateAwaitingPassword, StateSendingSMS, "right password, SMS 2FA active"},
 	{StateAwaitingPassword, StateOfferSetup, "right password, 2FA not active"},
@@ -92,12 +92,14 @@ var table = []edge{
 	{StateAwaitingPassword, StateLocked, "account locked, or too many wrong passwords"},
 	{StateAwaitingPassword, StateCancelled, "Cancel, /cancel or /start"},
 	{StateAwaitingPassword, StateBlocked, "user blocked the bot"},
+	{StateAwaitingPassword, StateExpired, "idle too long"},
 	{StateAwaitingPassword, StateRestoring, "an ending after a disable was tried"},
 
 	{StateSendingSMS, StateAwaitingSMSCode, "SMS sent, or the SMS limit with a code still valid"},
 	{StateSendingSMS, StateAwaitingPassword, "grant expired"},
 	{StateSendingSMS, StateLocked, "SMS limit"},
 	{StateSendingSMS, StateBlocked, "user blocked the bot"},
+	{StateSendingSMS, StateExpired, "idle too long"},
 	{StateSendingSMS, StateRestoring, "an ending after a disable was tried"},
 
 	{StateAwaitingSMSCode, StateConfirmDisable, "right code"},
@@ -107,17 +109,18 @@ var table = []edge{
 	{StateAwaitingSMSCode, StateLocked, "account locked"},
 	{StateAwaitingSMSCode, StateCancelled, "Cancel, /cancel or /start"},
 	{StateAwaitingSMSCode, StateBlocked, "user blocked the bot"},
+	{StateAwaitingSMSCode, StateExpired, "idle too long"},
 	{StateAwaitingSMSCode, StateRestoring, "an ending after a disable was tried"},
 
 	{StateConfirmDisable, StateDisabling, "Disable 2FA"},
 	{StateConfirmDisable, StateOfferSetup, "Disable 2FA, enroll-then-switch (SMS kept)"},
 	{StateConfirmDisable, StateCancelled, "Cancel, /cancel or /start"},
 	{StateConfirmDisable, StateBlocked, "user blocked the bot"},
+	{StateConfirmDisable, StateExpired, "idle too long"},
 	{StateConfirmDisable, StateRestoring, "an ending after a disable was tried"},
 
 	{StateDisabling, StateOfferSetup, "SMS 2FA disabled"},
 	{StateDisabling, StateAwaitingPassword, "grant expired"},
-	{StateDisabling, StateBlocked, "user blocked the bot"},
 	{StateDisabling, StateRestoring, "an ending after a disable was tried"},
 
 	{StateOfferSetup, StateChooseMethod, "Setup Two-Factor Authentication"},
@@ -125,18 +128,21 @@ var table = []edge{
 	{StateOfferSetup, StateAwaitingReauth, "Resume setup, grant expired"},
 	{StateOfferSetup, StateCancelled, "Cancel, /cancel or /start"},
 	{StateOfferSetup, StateBlocked, "user blocked the bot"},
+	{StateOfferSetup, StateExpired, "idle too long"},
 	{StateOfferSetup, StateRestoring, "an ending with SMS 2FA off"},
 
 	{StateChooseMethod, StateEnrolling, "Authenticator App, grant fresh"},
 	{StateChooseMethod, StateAwaitingReauth, "Authenticator App, grant expired"},
 	{StateChooseMethod, StateCancelled, "Cancel, /cancel or /start"},
 	{StateChooseMethod, StateBlocked, "user blocked the bot"},
+	{StateChooseMethod, StateExpired, "idle too long"},
 	{StateChooseMethod, StateRestoring, "an ending with SMS 2FA off"},
 
 	{StateAwaitingReauth, StateEnrolling, "right password"},
 	{StateAwaitingReauth, StateLocked, "account locked, or too many wrong passwords"},
 	{StateAwaitingReauth, StateCancelled, "Cancel, /cancel or /start"},
 	{StateAwaitingReauth, StateBlocked, "user blocked the bot"},
+	{StateAwaitingReauth, StateExpired, "idle too long"},
 	{StateAwaitingReauth, StateRestoring, "an ending with SMS 2FA off"},
 
 	{StateEnrolling, StateAwaitingTOTPCode, "QR code sent"},
@@ -145,12 +151,14 @@ var table = []edge{
 	{StateEnrolling, StateAlreadyTOTP, "already TOTP"},
 	{StateEnrolling, StateFailed, "factor off for a switch in another conversation"},
 	{StateEnrolling, StateBlocked, "user blocked the bot"},
+	{StateEnrolling, StateExpired, "idle too long"},
 	{StateEnrolling, StateRestoring, "an ending with SMS 2FA off"},
 
 	{StateAwaitingTOTPCode, StateVerifying, "types code"},
 	{StateAwaitingTOTPCode, StateAwaitingTOTPCode, "code lost by a crash, asked again"},
 	{StateAwaitingTOTPCode, StateCancelled, "Cancel, /cancel or /start"},
 	{StateAwaitingTOTPCode, StateBlocked, "user blocked the bot"},
+	{StateAwaitingTOTPCode, StateExpired, "idle too long"},
 	{StateAwaitingTOTPCode, StateRestoring, "an ending with SMS 2FA off"},
 
 	{StateVerifying, StateActivated, "right code"},
@@ -160,24 +168,23 @@ var table = []edge{
 	{StateVerifying, StateAlreadyTOTP, "already TOTP"},
 	{StateVerifying, StateLocked, "too many wrong codes, SMS kept"},
 	{StateVerifying, StateBlocked, "user blocked the bot"},
+	{StateVerifying, StateExpired, "idle too long"},
 	{StateVerifying, StateRestoring, "an ending with SMS 2FA off"},
 
 	{StateActivated, StateDone, "Okay, or Cancel or the user blocking the bot once the app works"},
 	{StateActivated, StateRecoveryCodes, "Okay, recovery codes enabled"},
 	{StateActivated, StateCancelled, "/start once the app works"},
+	{StateActivated, StateExpired, "idle too long"},
 
 	{StateRecoveryCodes, StateDone, "I have saved them, or Cancel"},
 	{StateRecoveryCodes, StateCancelled, "/start once the app works"},
+	{StateRecoveryCodes, StateExpired, "idle too long"},
 
 	{StateRestoring, StateCancelled, "SMS restored after Cancel or /start"},
 	{StateRestoring, StateExpired, "SMS restored after expiry"},
 	{StateRestoring, StateLocked, "SMS restored after a lock"},
 	{StateRestoring, StateBlocked, "SMS restored after the user blocked the bot"},
 }
-
-// always are the states every non-terminal state may also move to besides
-// its table entries: expired (the engine expires any idle session).
-var always = []bot.State{StateExpired}
 
 // transitions is table as a map: every state and the states it may move
 // to (terminal states with none).
@@ -225,8 +232,7 @@ var progress = map[bot.State]int{
 const Steps = 5
 
 // Transitions returns a copy of the transition table: each state and the
-// states one state change may move it to (expired is also an exit of every
-// non-terminal state, see Table).
+// states one state change may move it to.
 func Transitions() map[bot.State][]bot.State {
 	out := make(map[bot.State][]bot.State, len(transitions))
 	for k, v := range transitions {
@@ -237,10 +243,9 @@ func Transitions() map[bot.State][]bot.State {
 
 // Table returns the flow's transition table for the engine's check of
 // every state change (bot.StateTable): a new session starts in
-// awaiting_email, every change is one of Transitions(), and every
-// non-terminal state may also move to expired.
+// awaiting_email and every change is one of Transitions().
 func Table() bot.Table {
-	return bot.Table{Start: []bot.State{StateAwaitingEmail}, Next: Transitions(), Always: append([]bot.State(nil), always...)}
+	return bot.Table{Start: []bot.State{StateAwaitingEmail}, Next: Transitions()}
 }
 
 // StateTable returns Table(); it makes the flow a bot.StateTable.
