@@ -1,7 +1,11 @@
 package testkit
 
 import (
+	"flag"
+	"fmt"
 	"maps"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 
@@ -50,4 +54,61 @@ func StateCheck(t testing.TB) bot.StateCheck {
 			t.Errorf("flow %s: state change %s is not in the transition table", c.Flow, c.Edge)
 		}
 	}}
+}
+
+// WalkEdges compares the state changes of flow recorded so far with tb:
+// it returns, sorted, every edge of tb not taken and not in unreachable,
+// every edge in unreachable that was taken, and every edge in
+// unreachable that tb does not have. unreachable maps an edge to the
+// reason no test can take it.
+func WalkEdges(flow string, tb bot.Table, unreachable map[bot.Edge]string) []string {
+	seen := SeenEdges(flow)
+	var out []string
+	inTable := map[bot.Edge]bool{}
+	for _, e := range tb.Edges() {
+		inTable[e] = true
+		_, listed := unreachable[e]
+		switch {
+		case seen[e] == 0 && !listed:
+			out = append(out, e.String())
+		case seen[e] > 0 && listed:
+			out = append(out, e.String()+" (listed as unreachable, but a test took it)")
+		}
+	}
+	var stale []string
+	for e := range unreachable {
+		if !inTable[e] {
+			stale = append(stale, e.String()+" (listed as unreachable, but not in the table)")
+		}
+	}
+	slices.Sort(stale)
+	return append(out, stale...)
+}
+
+// RunWithEdgeWalk is a TestMain body: it runs the package's tests (m.Run)
+// and then, when they passed and the whole package ran (neither -run nor
+// -skip given), walks flow's transition table (WalkEdges) and fails the
+// binary when an edge was not taken and is not listed in unreachable with
+// its reason. It returns the exit code for os.Exit.
+func RunWithEdgeWalk(m *testing.M, flow string, tb bot.Table, unreachable map[bot.Edge]string) int {
+	flag.Parse()
+	code := m.Run()
+	if code != 0 || flagSet("test.run") || flagSet("test.skip") {
+		return code
+	}
+	if problems := WalkEdges(flow, tb, unreachable); len(problems) > 0 {
+		fmt.Fprintf(os.Stderr, "edge walk over the %s transition table failed (take each edge in a test, or list it as unreachable with the reason):\n", flow)
+		for _, p := range problems {
+			fmt.Fprintln(os.Stderr, "   ", p)
+		}
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "edge walk: %d edges of the %s transition table taken, %d listed as unreachable\n",
+		len(tb.Edges())-len(unreachable), flow, len(unreachable))
+	return 0
+}
+
+func flagSet(name string) bool {
+	f := flag.Lookup(name)
+	return f != nil && f.Value.String() != ""
 }
