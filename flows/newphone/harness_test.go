@@ -59,6 +59,8 @@ type envOptions struct {
 	handoffs newphone.Handoffs
 	// wrap, if set, wraps the core the flow calls.
 	wrap func(newphone.Core) newphone.Core
+	// hook, if set, is the engine's hook (crash points).
+	hook func(bot.Hook, *bot.Session)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -85,7 +87,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	flow := newphone.New(newphone.Options{Core: core, Handoffs: o.handoffs})
 	e.engine, err = bot.New(bot.Options{Store: e.store, Flows: []bot.Flow{flow}, StartCommands: newphone.Commands,
-		Now: e.clock.Now, Logger: logger, Support: o.support, Observer: e.observe, States: testkit.StateCheck(t)})
+		Now: e.clock.Now, Logger: logger, Support: o.support, Observer: e.observe, States: testkit.StateCheck(t), Hook: o.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
