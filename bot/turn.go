@@ -78,7 +78,9 @@ func (t *Turn) Delete(ref string) {
 }
 
 // Goto moves the session to state s as a new step: buttons offered before
-// become stale and no secret is expected until the next Ask.
+// become stale and no secret is expected until the next Ask. The change
+// (even to the same state) is checked against the flow's transition table
+// (StateTable).
 func (t *Turn) Goto(s State) {
 	t.change(s, true)
 	t.Session.State = s
@@ -89,7 +91,9 @@ func (t *Turn) Goto(s State) {
 // SetState moves the session to state s within the same step: buttons
 // and prompts offered before stay valid. Flows use it for transient states
 // that persist progress before a portal call (DESIGN.md "persist, then
-// call") and return to the step on failure.
+// call") and return to the step on failure. A change of state is checked
+// against the flow's transition table (StateTable); s equal to the
+// current state is no change.
 func (t *Turn) SetState(s State) {
 	t.change(s, false)
 	t.Session.State = s

@@ -1,6 +1,8 @@
 // Package testkit wires the real parts of guidedfix for tests: the
 // embedded portal core and the bbolt session store on real files in a
-// temporary directory, the engine with the totpswitch flow, a settable
+// temporary directory, the engine with the totpswitch flow (every state
+// change checked strictly against its transition table and recorded for
+// the edge walk, see StateCheck and RunWithEdgeWalk), a settable
 // clock, the SMS gateway boundary recorded in memory, e-mails in a real
 // .eml outbox, and a log buffer to scan for secrets. Only tests import it.
 package testkit
