@@ -25,6 +25,8 @@ type Engine struct {
 	log        *slog.Logger
 	hooks      hooks
 	observer   func(context.Context, Transition)
+	states     StateCheck
+	tables     map[string]Table // by flow name (StateTable)
 	support    Support
 	meter      Meter
 	catalog    *Catalog
@@ -39,9 +41,10 @@ type Engine struct {
 
 // New returns an engine for opts. It returns an error when opts has no
 // store or no flow, two flows share a name or a start payload prefix
-// (Descriptor), or a flow's message files do not load. The start commands
-// are Options.StartCommands (default "start"), which start the default
-// flow, then each flow's Descriptor.Commands.
+// (Descriptor), a flow's message files do not load, or a flow's
+// transition table (StateTable) is malformed. The start commands are
+// Options.StartCommands (default "start"), which start the default flow,
+// then each flow's Descriptor.Commands.
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || len(opts.Flows) == 0 {
 		return nil, errors.New("bot: engine needs a store and at least one flow")
@@ -105,6 +108,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.commands = append(e.commands, "cancel", "help")
 	if err := e.catalog.Load(engineMessages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
+		return nil, err
+	}
+	if err := e.loadTables(opts.Flows, opts.States); err != nil {
 		return nil, err
 	}
 	for _, f := range opts.Flows {

@@ -44,4 +44,8 @@ type Options struct {
 	// Meter, if set, receives turn latencies and the sweeper's numbers
 	// (metrics).
 	Meter Meter
+	// States configures the check of every state change against the
+	// flows' transition tables (StateTable): strict in tests, logged and
+	// counted otherwise.
+	States StateCheck
 }

@@ -282,6 +282,9 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 // finish saves the turn's session (recording updateID) with its replies
 // in the outbox, then delivers them (see deliverOutbox).
 func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
+	if t.unlisted != nil {
+		return e.failTurn(ctx, t, t.unlisted)
+	}
 	s := t.Session
 	s.WakeAt = t.wake
 	s.UpdatedAt = t.Now

@@ -9,7 +9,8 @@
 //
 // The measurements come in through narrow seams: [Metrics.Observe] is a
 // bot.Options.Observer (flow outcomes, the funnel), [Metrics] is a
-// bot.Meter (turn latency, the sweeper), [Metrics.Portal] decorates a
+// bot.Meter (turn latency, the sweeper) and a bot.TransitionMeter (state
+// changes a flow's transition table does not list), [Metrics.Portal] decorates a
 // portal.Core, [Metrics.Transport] an http.RoundTripper of a platform's
 // API client, [Metrics.Mail] a mail.Sender, and [Metrics.AddBolt] reads a
 // bbolt database's Stats at each scrape.
@@ -54,6 +55,7 @@ type Metrics struct {
 	flowsEnded    *prometheus.CounterVec
 	flowsRestored *prometheus.CounterVec
 	funnel        *prometheus.CounterVec
+	unlisted      *prometheus.CounterVec
 
 	turnSeconds *prometheus.HistogramVec
 	turnErrors  *prometheus.CounterVec
@@ -136,6 +138,7 @@ func New() *Metrics {
 		mailRetried: f.counter("guidedfix_mail_retried_total", "Attempts to send an e-mail whose earlier attempt failed."),
 		mailFailed:  f.counter("guidedfix_mail_failed_total", "Attempts to send an e-mail that failed (refused, unreachable)."),
 	}
+	m.unlisted = newUnlisted(f)
 	m.names = names
 	m.pending = map[string]int{}
 	m.AddGauge("guidedfix_deliveries_pending", "Replies waiting for delivery to the chat platforms (being sent, or kept after a failure).",
