@@ -315,13 +315,12 @@ func TestSlowTurnAnsweredInTime(t *testing.T) {
 	armed.Unlock()
 	close(block)
 	slack.WaitIdle(h.a)
-	// The question the modal would have shown is posted in the DM.
-	h.wantLast(scriptflow.MsgAskSecret, nil)
-	h.wantLabels("Enter password")
-	texts := h.texts(h.dm())
-	if n := len(texts); n < 2 || texts[n-2] != h.text(scriptflow.MsgSecretWrong, nil) {
-		t.Fatalf("DM messages %q, want the wrong-passphrase answer before the question", texts)
+	// The answer and the question the modal would have shown are posted
+	// in the DM, joined.
+	if got, want := h.lastText(), h.text(scriptflow.MsgSecretWrong, nil)+"\n\n"+h.text(scriptflow.MsgAskSecret, nil); got != want {
+		t.Fatalf("last DM message %q\nwant the wrong-passphrase answer and the question %q", got, want)
 	}
+	h.wantLabels("Enter password")
 }
 
 func TestDeliver(t *testing.T) {

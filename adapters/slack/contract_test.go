@@ -23,7 +23,7 @@ func TestAdapterContract(t *testing.T) {
 				// users.info's locale, in Slack's form.
 				tag := map[string]string{"en": "en-US", "ms": "ms-MY"}[locale]
 				h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: tag})
-				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, tag, slack.Channel), user: map[string]bool{}}
+				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, tag, slack.Channel), user: map[string]bool{}, text: map[string]string{}}
 				d.mark = len(h.fake.Calls())
 				return d
 			})
@@ -38,6 +38,9 @@ type slackDriver struct {
 	mark int             // calls already looked at
 	last func()          // the last delivery, to deliver again
 	user map[string]bool // ts of alice's own messages
+	text map[string]string // text of the app's messages by ts, as last sent
+	// modal holds the errors shown in a modal since the last Effects.
+	modal []contract.Effect
 }
 
 func (d *slackDriver) Env() *testkit.Env              { return d.h.env }
@@ -101,14 +104,19 @@ func (d *slackDriver) PressData(data string) {
 }
 
 // Secret answers in the open secret modal, or presses the newest Enter
-// button and answers in the modal it opens.
+// button and answers in the modal it opens. An answer that shows an
+// error in the modal (response_action "errors") is a Notice of Effects.
 func (d *slackDriver) Secret(s string) {
 	d.h.t.Helper()
 	v, ok := d.h.fake.LastView()
 	if !ok || v.Closed || v.Type != "modal" {
 		v = d.h.enter()
 	}
-	d.do(func() { d.h.submit(v.ID, s) })
+	d.do(func() {
+		if a := d.h.submit(v.ID, s); a.Action == "errors" {
+			d.modal = append(d.modal, contract.Effect{Kind: contract.Notice, ID: d.res.ID(a.Errors["secret"])})
+		}
+	})
 }
 
 // Effects reads the Web API calls since the last look.
@@ -132,13 +140,25 @@ func (d *slackDriver) Effects() []contract.Effect {
 				t.Fatalf("chat.postMessage to %s, want the DM", p.Get("channel"))
 			}
 			labels, prompt := d.buttons(p.Get("blocks"))
+			d.text[res.TS] = p.Get("text")
 			out = append(out, contract.Effect{Kind: contract.Send, Msgs: []string{res.TS}, ID: d.res.ID(p.Get("text")), Buttons: labels, Prompt: prompt})
 		case "chat.update":
 			labels, prompt := d.buttons(p.Get("blocks"))
-			if prompt {
-				t.Fatal("chat.update with an Enter button")
+			ts := p.Get("ts")
+			if len(labels) == 0 && !prompt && p.Get("text") == d.text[ts] {
+				// The same text without its buttons: the pressed
+				// message's buttons removed, Slack's acknowledgement.
+				out = append(out, contract.Effect{Kind: contract.Notice, Msgs: []string{ts}})
+				continue
 			}
-			out = append(out, contract.Effect{Kind: contract.Edit, Msgs: []string{p.Get("ts")}, ID: d.res.ID(p.Get("text")), Buttons: labels})
+			d.text[ts] = p.Get("text")
+			// A message replaced by the next step's (the pressed one, or
+			// the answered prompt) is shown as a send of that message.
+			kind := contract.Edit
+			if prompt {
+				kind = contract.Send
+			}
+			out = append(out, contract.Effect{Kind: kind, Msgs: []string{ts}, ID: d.res.ID(p.Get("text")), Buttons: labels, Prompt: prompt})
 		case "files.completeUploadExternal":
 			var files []struct {
 				ID string `json:"id"`
@@ -169,6 +189,8 @@ func (d *slackDriver) Effects() []contract.Effect {
 		}
 	}
 	d.mark = len(calls)
+	out = append(out, d.modal...)
+	d.modal = nil
 	return out
 }
 

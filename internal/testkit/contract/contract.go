@@ -119,8 +119,9 @@ type Caps struct {
 	// (Slack's Enter button), so Effect.Prompt is set on it.
 	PromptForm bool
 	// PromptInModal: a prompt that repeats the question just answered
-	// wrongly is shown in the open modal instead of as a new message
-	// (Slack), and the right answer closes it.
+	// wrongly is shown in the open modal instead of as a new message,
+	// with the answer before it (Slack's response_action "errors", a
+	// Notice with their ids), and the right answer closes it.
 	PromptInModal bool
 }
 
@@ -187,6 +188,7 @@ func NewResolver(eng *bot.Engine, locale, channel string) *Resolver {
 }
 
 // ID returns the catalog id whose text is text (spaces around ignored),
+// "a+b" for a message that joins the texts of a and b (bot.JoinReplies),
 // or "" when none is.
 func (r *Resolver) ID(text string) string {
 	r.once.Do(func() {
@@ -199,7 +201,20 @@ func (r *Resolver) ID(text string) string {
 			r.texts[strings.TrimSpace(r.eng.Text(r.locale, r.channel, id, data))] = id
 		}
 	})
-	return r.texts[strings.TrimSpace(text)]
+	text = strings.TrimSpace(text)
+	if id, ok := r.texts[text]; ok {
+		return id
+	}
+	// A joined message (bot.JoinReplies): the texts of its parts,
+	// separated by a blank line.
+	parts := strings.Split(text, "\n\n")
+	ids := make([]string, len(parts))
+	for i, p := range parts {
+		if ids[i] = r.texts[strings.TrimSpace(p)]; ids[i] == "" {
+			return ""
+		}
+	}
+	return strings.Join(ids, "+")
 }
 
 // Run runs the contract suite: every subtest makes a fresh Driver with
@@ -269,7 +284,10 @@ func register(d Driver) {
 }
 
 // toPrompt walks d from the start to the secret prompt and returns the
-// platform ids of the hello message, the image, the key and the prompt.
+// platform ids of the hello message and of the messages that show the
+// image, the key and the prompt. A platform that joins a turn's
+// consecutive sends (bot.Joiner) may show several of these in one
+// message; the session's refs then name that one message.
 func toPrompt(t *testing.T, d Driver) (hello, image, key, prompt string) {
 	t.Helper()
 	register(d)
@@ -287,22 +305,80 @@ func toPrompt(t *testing.T, d Driver) (hello, image, key, prompt string) {
 	wantState(t, d, scriptflow.StateEdited, 2)
 
 	d.Press(scriptflow.ActionNext)
-	es = only(d.Effects(), Send)
-	if len(es) != 3 {
-		t.Fatalf("Next: %d messages sent, want 3 (image, key, prompt):\n%s", len(es), list(es))
+	es = slices.DeleteFunc(d.Effects(), func(e Effect) bool { return e.Kind == Notice })
+	t.Logf("Next:\n%s", list(es))
+	ids, in := shown(es)
+	if len(es) != len(only(es, Send)) || !slices.Equal(ids, []string{scriptflow.MsgQR, scriptflow.MsgKey, scriptflow.MsgAskSecret}) {
+		t.Fatalf("Next: platform effects\n%s\nwant sends showing the image, the key and the prompt, in order", list(es))
 	}
-	want(t, "Next", es,
-		Effect{Kind: Send, Msgs: es[0].Msgs, ID: scriptflow.MsgQR, Image: true, Protected: caps.Protect},
-		Effect{Kind: Send, Msgs: es[1].Msgs, ID: scriptflow.MsgKey, Protected: caps.Protect},
-		Effect{Kind: Send, Msgs: es[2].Msgs, ID: scriptflow.MsgAskSecret, Prompt: caps.PromptForm})
-	image, key, prompt = es[0].Msgs[0], es[1].Msgs[0], es[2].Msgs[0]
-	if distinct := len(map[string]bool{hello: true, image: true, key: true, prompt: true}); distinct != 4 {
-		t.Fatalf("message ids %q %q %q %q are not distinct", hello, image, key, prompt)
+	for _, e := range es {
+		if e.Image != (e.Msgs[0] == in[scriptflow.MsgQR].Msgs[0]) || len(e.Buttons) != 0 {
+			t.Fatalf("Next: %s: want the image only in the image's message, and no buttons", e)
+		}
 	}
-	if s := wantState(t, d, scriptflow.StateAsking, 3); s.Expect != bot.SecretPassword {
+	if in[scriptflow.MsgQR].Protected != caps.Protect || in[scriptflow.MsgKey].Protected != caps.Protect {
+		t.Fatalf("Next: the image's and the key's messages protected %v and %v, want %v",
+			in[scriptflow.MsgQR].Protected, in[scriptflow.MsgKey].Protected, caps.Protect)
+	}
+	if in[scriptflow.MsgAskSecret].Prompt != caps.PromptForm {
+		t.Fatalf("Next: the prompt's message has the private form %v, want %v", in[scriptflow.MsgAskSecret].Prompt, caps.PromptForm)
+	}
+	image, key, prompt = in[scriptflow.MsgQR].Msgs[0], in[scriptflow.MsgKey].Msgs[0], in[scriptflow.MsgAskSecret].Msgs[0]
+	if image == hello || key == hello || prompt == hello {
+		t.Fatalf("message ids %q %q %q reuse the hello message %q", image, key, prompt, hello)
+	}
+	s := wantState(t, d, scriptflow.StateAsking, 3)
+	if s.Expect != bot.SecretPassword {
 		t.Fatalf("expect %q, want %q", s.Expect, bot.SecretPassword)
 	}
+	// The engine's refs name the platform's messages.
+	for ref, id := range map[string]string{scriptflow.RefHello: hello, scriptflow.RefQR: image, scriptflow.RefKey: key, scriptflow.RefPrompt: prompt} {
+		if s.Messages[ref] != id {
+			t.Fatalf("session ref %q names message %q, want %q (refs %v)", ref, s.Messages[ref], id, s.Messages)
+		}
+	}
 	return hello, image, key, prompt
+}
+
+// shown returns the catalog ids the sends of es show, in order (a joined
+// message shows several, Effect.ID "a+b"), and the effect showing each.
+func shown(es []Effect) ([]string, map[string]Effect) {
+	var ids []string
+	in := map[string]Effect{}
+	for _, e := range only(es, Send) {
+		for _, id := range strings.Split(e.ID, "+") {
+			ids = append(ids, id)
+			in[id] = e
+		}
+	}
+	return ids, in
+}
+
+// toSends returns es as Send effects (to read what notices show).
+func toSends(es []Effect) []Effect {
+	out := slices.Clone(es)
+	for i := range out {
+		out[i].Kind = Send
+	}
+	return out
+}
+
+// deleted returns the sorted, distinct platform ids the Delete effects of
+// es removed.
+func deleted(es []Effect) []string {
+	var out []string
+	for _, e := range only(es, Delete) {
+		out = append(out, e.Msgs...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// distinct returns ids sorted, without repeats.
+func distinct(ids ...string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func msgs(es []Effect, i int) []string {
@@ -315,41 +391,49 @@ func msgs(es []Effect, i int) []string {
 // mainPath walks the script to its end and checks every platform effect.
 func mainPath(t *testing.T, d Driver) {
 	caps := d.Caps()
-	hello, image, key, prompt := toPrompt(t, d)
+	hello, image, key, _ := toPrompt(t, d)
 
-	// A wrong secret: the prompt is replaced (or, in a modal, asked
-	// again there) and the state stays at the same step.
+	// A wrong secret: the answer and the prompt again (in one message
+	// where the platform joins them; in the open modal where the platform
+	// asks there), the state at the same step; nothing of the bot's is
+	// deleted.
 	d.Secret("wrong-passphrase-1234")
-	es := d.Effects()
-	var wantWrong []Effect
+	raw := d.Effects()
+	es := withoutUserDeletes(t, d, raw)
+	t.Logf("wrong secret:\n%s", list(raw))
+	wantIDs := []string{scriptflow.MsgSecretWrong, scriptflow.MsgAskSecret}
 	if caps.PromptInModal {
-		wantWrong = []Effect{{Kind: Delete, Msgs: []string{prompt}}, {Kind: Send, Msgs: msgs(only(es, Send), 0), ID: scriptflow.MsgSecretWrong}}
+		// The answer and the question again are the open modal's error
+		// (Slack response_action "errors"): no message.
+		var modal []Effect
+		for _, e := range only(raw, Notice) {
+			if e.ID != "" {
+				modal = append(modal, e)
+			}
+		}
+		if ids, _ := shown(toSends(modal)); len(es) != 0 || len(modal) != 1 || !slices.Equal(ids, wantIDs) {
+			t.Fatalf("wrong secret: platform effects\n%s\nwant only the modal showing %q", list(raw), wantIDs)
+		}
 	} else {
-		wantWrong = []Effect{{Kind: Delete, Msgs: []string{prompt}}, {Kind: Send, Msgs: msgs(only(es, Send), 0), ID: scriptflow.MsgSecretWrong},
-			{Kind: Send, Msgs: msgs(only(es, Send), 1), ID: scriptflow.MsgAskSecret, Prompt: caps.PromptForm}}
+		ids, in := shown(es)
+		if len(es) != len(only(es, Send)) || !slices.Equal(ids, wantIDs) {
+			t.Fatalf("wrong secret: platform effects\n%s\nwant sends showing %q", list(es), wantIDs)
+		}
+		if in[scriptflow.MsgAskSecret].Prompt != caps.PromptForm {
+			t.Fatalf("wrong secret: the prompt again has the private form %v, want %v", in[scriptflow.MsgAskSecret].Prompt, caps.PromptForm)
+		}
 	}
-	want(t, "wrong secret", withoutUserDeletes(t, d, es), wantWrong...)
 	wantState(t, d, scriptflow.StateAsking, 3)
-	if !caps.PromptInModal {
-		prompt = only(es, Send)[1].Msgs[0]
-	}
 
-	// The right secret: the image and the key go (one call where the
-	// platform batches), the confirmation comes with Finish.
+	// The right secret: the messages of the image and the key go (one
+	// call where the platform batches), the confirmation comes with
+	// Finish.
 	d.Secret(scriptflow.Passphrase)
 	es = withoutUserDeletes(t, d, d.Effects())
-	dels := only(es, Delete)
-	var got []string
-	for _, e := range dels {
-		got = append(got, e.Msgs...)
+	if got, want := deleted(es), distinct(image, key); !slices.Equal(got, want) {
+		t.Fatalf("right secret: deleted %q, want the image's and the key's messages %q:\n%s", got, want, list(es))
 	}
-	slices.Sort(got)
-	wantDel := []string{image, key}
-	slices.Sort(wantDel)
-	if !slices.Equal(got, wantDel) {
-		t.Fatalf("right secret: deleted %q, want the image and the key %q:\n%s", got, wantDel, list(es))
-	}
-	if caps.BatchDelete && len(dels) != 1 {
+	if dels := only(es, Delete); caps.BatchDelete && len(dels) != 1 {
 		t.Fatalf("right secret: %d delete calls, want 1 batch:\n%s", len(dels), list(es))
 	}
 	sends := only(es, Send)
@@ -361,12 +445,14 @@ func mainPath(t *testing.T, d Driver) {
 	d.Press(scriptflow.ActionFinish)
 	es = slices.DeleteFunc(d.Effects(), func(e Effect) bool { return e.Kind == Notice })
 	want(t, "Finish", es, Effect{Kind: Delete, Msgs: []string{hello}}, Effect{Kind: Send, Msgs: msgs(es, 1), ID: scriptflow.MsgDone})
-	if s := wantState(t, d, scriptflow.StateDone, 5); !s.Done || len(s.Messages) != 1 {
-		// Only the last prompt's ref is left; no sensitive ref.
-		t.Fatalf("after Finish: done %v, refs %v; want done with the prompt's ref only", s.Done, s.Messages)
+	s := wantState(t, d, scriptflow.StateDone, 5)
+	if !s.Done {
+		t.Fatal("session not done after Finish")
 	}
-	if _, ok := session(t, d).Messages[scriptflow.RefPrompt]; !ok {
-		t.Fatalf("refs %v, want only %q", session(t, d).Messages, scriptflow.RefPrompt)
+	for _, ref := range []string{scriptflow.RefHello, scriptflow.RefQR, scriptflow.RefKey} {
+		if _, ok := s.Messages[ref]; ok {
+			t.Fatalf("after Finish: refs %v, want none of the hello, image and key messages", s.Messages)
+		}
 	}
 }
 
@@ -509,15 +595,8 @@ func cancel(t *testing.T, d Driver) {
 	_, image, key, _ := toPrompt(t, d)
 	d.Command("cancel")
 	es := d.Effects()
-	var got []string
-	for _, e := range only(es, Delete) {
-		got = append(got, e.Msgs...)
-	}
-	slices.Sort(got)
-	wantDel := []string{image, key}
-	slices.Sort(wantDel)
-	if !slices.Equal(got, wantDel) {
-		t.Fatalf("cancel: deleted %q, want %q:\n%s", got, wantDel, list(es))
+	if got, want := deleted(es), distinct(image, key); !slices.Equal(got, want) {
+		t.Fatalf("cancel: deleted %q, want %q:\n%s", got, want, list(es))
 	}
 	if caps.BatchDelete && len(only(es, Delete)) != 1 {
 		t.Fatalf("cancel: %d delete calls, want 1:\n%s", len(only(es, Delete)), list(es))
@@ -541,15 +620,8 @@ func expiry(t *testing.T, d Driver) {
 		t.Fatalf("sweep: %d sessions, %v; want 1", n, err)
 	}
 	es := d.Effects()
-	var got []string
-	for _, e := range only(es, Delete) {
-		got = append(got, e.Msgs...)
-	}
-	slices.Sort(got)
-	wantDel := []string{image, key}
-	slices.Sort(wantDel)
-	if !slices.Equal(got, wantDel) {
-		t.Fatalf("expiry: deleted %q, want %q:\n%s", got, wantDel, list(es))
+	if got, want := deleted(es), distinct(image, key); !slices.Equal(got, want) {
+		t.Fatalf("expiry: deleted %q, want %q:\n%s", got, want, list(es))
 	}
 	if caps.BatchDelete && len(only(es, Delete)) != 1 {
 		t.Fatalf("expiry: %d delete calls, want 1:\n%s", len(only(es, Delete)), list(es))

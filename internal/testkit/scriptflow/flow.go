@@ -14,8 +14,8 @@
 //	StateEdited      -> StateAsking:   Next: image MsgQR (Ref "qr") and MsgKey
 //	                                   (Ref "key"), both Protected and
 //	                                   Sensitive; ask MsgAskSecret (password)
-//	StateAsking      -> StateAsking:   a wrong secret: delete "prompt",
-//	                                   MsgSecretWrong, ask again (same step)
+//	StateAsking      -> StateAsking:   a wrong secret: MsgSecretWrong, ask
+//	                                   again (same step)
 //	StateAsking      -> StateVerified: Passphrase: delete "qr", delete "key",
 //	                                   send MsgSecretOK ([Finish])
 //	StateVerified    -> StateDone:     Finish: delete "hello", send MsgDone
@@ -96,7 +96,35 @@ var (
 	_ bot.Flow          = (*Flow)(nil)
 	_ bot.MessageSource = (*Flow)(nil)
 	_ bot.Rerenderer    = (*Flow)(nil)
+	_ bot.Describer     = (*Flow)(nil)
+	_ bot.StateTable    = (*Flow)(nil)
 )
+
+// Describe returns the script's descriptor (bot.Descriptor): Name, version
+// 1, no start command of its own (the engine's "start" begins it as the
+// default flow), the password secret, no tags.
+func (f *Flow) Describe() bot.Descriptor {
+	return bot.Descriptor{Name: Name, Version: 1, Secrets: []bot.SecretField{bot.SecretPassword}}
+}
+
+// StateTable returns the script's transition table (see the package
+// comment); /cancel, a new start, the expiry and a block end any step.
+func (f *Flow) StateTable() bot.Table {
+	return bot.Table{
+		Start: []bot.State{StateGreeted},
+		Next: map[bot.State][]bot.State{
+			StateGreeted:   {StateEdited},
+			StateEdited:    {StateAsking},
+			StateAsking:    {StateVerified},
+			StateVerified:  {StateDone},
+			StateDone:      nil,
+			StateCancelled: nil,
+			StateExpired:   nil,
+			StateBlocked:   nil,
+		},
+		Always: []bot.State{StateCancelled, StateExpired, StateBlocked},
+	}
+}
 
 // New returns the script flow. It panics if the QR image cannot be made
 // (a bug: QRText is a constant).
@@ -173,7 +201,8 @@ func (f *Flow) Handle(ctx context.Context, t *bot.Turn) error {
 		t.Delete(RefKey)
 		t.Say(MsgSecretOK, nil, t.Button(LabelFinish, ActionFinish))
 	case st == StateAsking && ev.Kind == bot.KindSecret:
-		t.Delete(RefPrompt)
+		// The prompt is asked again; its old message stays (it may be
+		// joined with the image and the key, bot.Joiner).
 		t.Say(MsgSecretWrong, nil)
 		t.Ask(bot.SecretPassword, MsgAskSecret, nil)
 	case st == StateVerified && ev.Kind == bot.KindButton && ev.Data == ActionFinish:
