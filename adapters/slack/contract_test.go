@@ -35,9 +35,9 @@ func TestAdapterContract(t *testing.T) {
 type slackDriver struct {
 	h    *harness
 	res  *contract.Resolver
-	mark int             // calls already looked at
-	last func()          // the last delivery, to deliver again
-	user map[string]bool // ts of alice's own messages
+	mark int               // calls already looked at
+	last func()            // the last delivery, to deliver again
+	user map[string]bool   // ts of alice's own messages
 	text map[string]string // text of the app's messages by ts, as last sent
 	// modal holds the errors shown in a modal since the last Effects.
 	modal []contract.Effect
