@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/go-telegram/bot/models"
 
@@ -12,6 +14,7 @@ import (
 	"guidedfix/bot"
 	"guidedfix/internal/testkit"
 	"guidedfix/internal/testkit/contract"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 // TestAdapterContract runs the adapter contract suite on the Telegram
@@ -49,7 +52,7 @@ func (d *tgDriver) Env() *testkit.Env              { return d.h.env }
 func (d *tgDriver) Conversation() bot.Conversation { return d.h.conv() }
 
 func (d *tgDriver) Caps() contract.Caps {
-	return contract.Caps{Protect: true, BatchDelete: true, TypedSecret: "used", Unsupported: true, Redeliver: d.webhook, ForgeButtons: true}
+	return contract.Caps{Protect: true, BatchDelete: true, TypedSecret: "used", Unsupported: true, Redeliver: d.webhook, ForgeButtons: true, Code: true}
 }
 
 func (d *tgDriver) send(u fakebotapi.Update) {
@@ -112,14 +115,23 @@ func (d *tgDriver) Effects() []contract.Effect {
 		f := c.Fields
 		switch c.Method {
 		case "sendMessage", "sendPhoto":
-			e := contract.Effect{Kind: contract.Send, Msgs: []string{strconv.Itoa(c.MessageID())}, ID: d.res.ID(f["text"]),
-				Buttons: d.labels(f["reply_markup"]), Protected: f["protect_content"] == "true"}
+			text, entities := f["text"], f["entities"]
 			if c.Method == "sendPhoto" {
-				e.ID, e.Image = d.res.ID(f["caption"]), len(c.Files["photo"].Data) > 0
+				text, entities = f["caption"], f["caption_entities"]
+			}
+			labels, copied := d.labels(f["reply_markup"])
+			e := contract.Effect{Kind: contract.Send, Msgs: []string{strconv.Itoa(c.MessageID())}, ID: d.res.ID(text),
+				Buttons: labels, Protected: f["protect_content"] == "true", Image: c.Method == "sendPhoto" && len(c.Files["photo"].Data) > 0}
+			if code := codeKey(t, text, entities); code != copied {
+				t.Fatalf("%s: the key as code entity %v, copy button %v", c.Method, code, copied)
+			} else {
+				e.Code = code
 			}
 			out = append(out, e)
 		case "editMessageText":
-			out = append(out, contract.Effect{Kind: contract.Edit, Msgs: []string{f["message_id"]}, ID: d.res.ID(f["text"]), Buttons: d.labels(f["reply_markup"])})
+			labels, copied := d.labels(f["reply_markup"])
+			out = append(out, contract.Effect{Kind: contract.Edit, Msgs: []string{f["message_id"]}, ID: d.res.ID(f["text"]), Buttons: labels,
+				Code: copied || codeKey(t, f["text"], f["entities"])})
 		case "editMessageReplyMarkup":
 			// The used keyboard's removal: Telegram's own acknowledgement.
 			if f["reply_markup"] != "" {
@@ -165,18 +177,28 @@ func (d *tgDriver) Effects() []contract.Effect {
 	return out
 }
 
-// labels returns the catalog ids of an inline keyboard's button labels.
-func (d *tgDriver) labels(markup string) []string {
+// labels returns the catalog ids of an inline keyboard's button labels,
+// and whether it has a copy_text button that copies scriptflow.Key
+// without its spaces (Bot API CopyTextButton).
+func (d *tgDriver) labels(markup string) ([]string, bool) {
 	if markup == "" {
-		return nil
+		return nil, false
 	}
 	var kb models.InlineKeyboardMarkup
 	if err := json.Unmarshal([]byte(markup), &kb); err != nil {
 		d.h.t.Fatalf("reply_markup %s: %v", markup, err)
 	}
 	var out []string
+	copied := false
 	for _, row := range kb.InlineKeyboard {
 		for _, b := range row {
+			if b.CopyText != nil {
+				if b.CopyText.Text != strings.ReplaceAll(scriptflow.Key, " ", "") {
+					d.h.t.Fatalf("copy_text button copies %d characters that are not the key", len(b.CopyText.Text))
+				}
+				copied = true
+				continue
+			}
 			id := d.res.ID(b.Text)
 			if id == "" {
 				id = "?" + b.Text
@@ -184,5 +206,31 @@ func (d *tgDriver) labels(markup string) []string {
 			out = append(out, id)
 		}
 	}
-	return slices.Clip(out)
+	return slices.Clip(out), copied
+}
+
+// codeKey reports whether entities (Bot API MessageEntity JSON) hold a
+// "code" entity over scriptflow.Key in text (offsets in UTF-16 code
+// units); any other code entity fails t.
+func codeKey(t *testing.T, text, entities string) bool {
+	t.Helper()
+	if entities == "" {
+		return false
+	}
+	var es []models.MessageEntity
+	if err := json.Unmarshal([]byte(entities), &es); err != nil {
+		t.Fatalf("entities %s: %v", entities, err)
+	}
+	found := false
+	for _, e := range es {
+		if e.Type != models.MessageEntityTypeCode {
+			continue
+		}
+		u := utf16.Encode([]rune(text))
+		if e.Offset < 0 || e.Offset+e.Length > len(u) || string(utf16.Decode(u[e.Offset:e.Offset+e.Length])) != scriptflow.Key {
+			t.Fatalf("a code entity (%d+%d) that is not over the key", e.Offset, e.Length)
+		}
+		found = true
+	}
+	return found
 }

@@ -12,7 +12,7 @@ const Masked = "‹masked›"
 
 // Transcript renders a conversation turn by turn as stable text for a
 // golden file (internal/testkit/golden): each input of the person, then
-// each reply with its op, catalog id, ref, flags (image, protected,
+// each reply with its op, catalog id, ref, flags (image, code, protected,
 // sensitive, the secret a prompt asks for), text and buttons (label and
 // action, without the step's nonce). Secrets never appear: an answer to a
 // secret prompt, typed or private, and the text of a Sensitive reply (QR
@@ -101,7 +101,7 @@ func (tr *Transcript) reply(r bot.Reply) {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{len(r.Image) > 0, "+image"}, {r.Protected, "+protected"}, {r.Sensitive, "+sensitive"}} {
+	}{{len(r.Image) > 0, "+image"}, {len(r.Code) > 0, "+code"}, {r.Protected, "+protected"}, {r.Sensitive, "+sensitive"}} {
 		if f.on {
 			head = append(head, f.name)
 		}

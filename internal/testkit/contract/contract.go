@@ -71,6 +71,10 @@ type Effect struct {
 	Prompt bool
 	// User says a Delete removed the user's own message.
 	User bool
+	// Code says the message shows scriptflow.Key as copyable code
+	// (bot.Reply.Code: Telegram's "code" entity over it and a copy_text
+	// button, which is not among Buttons).
+	Code bool
 }
 
 // String prints e compactly for failure messages.
@@ -86,7 +90,7 @@ func (e Effect) String() string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{e.Image, "image"}, {e.Protected, "protected"}, {e.Prompt, "prompt"}, {e.User, "user"}} {
+	}{{e.Image, "image"}, {e.Protected, "protected"}, {e.Prompt, "prompt"}, {e.User, "user"}, {e.Code, "code"}} {
 		if f.on {
 			b.WriteString(" +" + f.name)
 		}
@@ -115,6 +119,9 @@ type Caps struct {
 	// callback_data, Slack action value), so stale and forged presses
 	// are checked.
 	ForgeButtons bool
+	// Code: the platform shows bot.Reply.Code as copyable code
+	// (Telegram); elsewhere the key is plain text.
+	Code bool
 	// PromptForm: a secret prompt carries the platform's private form
 	// (Slack's Enter button), so Effect.Prompt is set on it.
 	PromptForm bool
@@ -322,6 +329,11 @@ func toPrompt(t *testing.T, d Driver) (hello, image, key, prompt string) {
 	}
 	if in[scriptflow.MsgAskSecret].Prompt != caps.PromptForm {
 		t.Fatalf("Next: the prompt's message has the private form %v, want %v", in[scriptflow.MsgAskSecret].Prompt, caps.PromptForm)
+	}
+	for _, e := range es {
+		if e.Code != (caps.Code && e.Msgs[0] == in[scriptflow.MsgKey].Msgs[0]) {
+			t.Fatalf("Next: %s: want the key as code (%v) in the key's message only", e, caps.Code)
+		}
 	}
 	image, key, prompt = in[scriptflow.MsgQR].Msgs[0], in[scriptflow.MsgKey].Msgs[0], in[scriptflow.MsgAskSecret].Msgs[0]
 	if image == hello || key == hello || prompt == hello {

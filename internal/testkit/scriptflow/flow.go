@@ -12,8 +12,9 @@
 //	(start)          -> StateGreeted:  send MsgHello (Ref "hello", [Go])
 //	StateGreeted     -> StateEdited:   Go: edit "hello" to MsgEdited ([Next])
 //	StateEdited      -> StateAsking:   Next: image MsgQR (Ref "qr") and MsgKey
-//	                                   (Ref "key"), both Protected and
-//	                                   Sensitive; ask MsgAskSecret (password)
+//	                                   (Ref "key", Key as Reply.Code), both
+//	                                   Protected and Sensitive; ask
+//	                                   MsgAskSecret (password)
 //	StateAsking      -> StateAsking:   a wrong secret: MsgSecretWrong, ask
 //	                                   again (same step)
 //	StateAsking      -> StateVerified: Passphrase: delete "qr", delete "key",
@@ -193,7 +194,7 @@ func (f *Flow) Handle(ctx context.Context, t *bot.Turn) error {
 	case st == StateEdited && ev.Kind == bot.KindButton && ev.Data == ActionNext:
 		t.Goto(StateAsking)
 		t.Send(bot.Reply{ID: MsgQR, Text: t.T(MsgQR, nil), Image: f.png, QR: QRText, Protected: true, Sensitive: true, Ref: RefQR})
-		t.Send(bot.Reply{ID: MsgKey, Text: t.T(MsgKey, map[string]any{"Key": Key}), Protected: true, Sensitive: true, Ref: RefKey})
+		t.Send(bot.Reply{ID: MsgKey, Text: t.T(MsgKey, map[string]any{"Key": Key}), Code: []string{Key}, Protected: true, Sensitive: true, Ref: RefKey})
 		t.Ask(bot.SecretPassword, MsgAskSecret, nil)
 	case st == StateAsking && ev.Kind == bot.KindSecret && ev.Secret.Reveal() == Passphrase:
 		t.Goto(StateVerified)
@@ -253,7 +254,7 @@ func (f *Flow) Rerender(ctx context.Context, t *bot.Turn, r bot.Reply) (bot.Repl
 	case MsgQR:
 		return bot.Reply{ID: MsgQR, Text: t.T(MsgQR, nil), Image: f.png, QR: QRText, Protected: true}, nil
 	case MsgKey:
-		return bot.Reply{ID: MsgKey, Text: t.T(MsgKey, map[string]any{"Key": Key}), Protected: true}, nil
+		return bot.Reply{ID: MsgKey, Text: t.T(MsgKey, map[string]any{"Key": Key}), Code: []string{Key}, Protected: true}, nil
 	}
 	return r, fmt.Errorf("scriptflow: cannot render %s again", r.ID)
 }
