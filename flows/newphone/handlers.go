@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -158,8 +157,11 @@ func (f *Flow) passwordButtons(t *turn) []bot.Button {
 // e-mail is not revealed: the password is asked all the same and answered
 // as a wrong one (the core counts its failures like a real account's).
 func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed bool) {
-	email := strings.ToLower(strings.TrimSpace(input))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+	// Full-width and other compatibility forms are folded (NFKC), case is
+	// ignored and RFC 5321 §4.5.3.1's lengths are enforced before the
+	// core is asked anything.
+	email, err := portal.NormalizeEmail(input)
+	if err != nil {
 		t.Say(msgBadEmail, nil, t.cancelButton())
 		return
 	}
