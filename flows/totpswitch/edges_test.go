@@ -2,9 +2,13 @@ package totpswitch_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/pquerna/otp"
+
+	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/testkit"
@@ -50,5 +54,86 @@ func TestOverlongEmailChangesNothing(t *testing.T) {
 	}
 	if st := env.Core.Stats(); st.SMSSent != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// toCodeStep makes an SMS account email on env and runs c to the code
+// step (QR code shown); it returns the key of the QR code.
+func toCodeStep(t *testing.T, env *testkit.Env, c *chat, email string) *otp.Key {
+	t.Helper()
+	pw := env.AddAccount(t, email, portal.MethodSMS)
+	c.start()
+	c.text(email)
+	c.text(pw)
+	c.text(env.LastSMSCode(t))
+	c.press("disable")
+	c.press("setup")
+	for _, r := range c.press("app") {
+		if r.Image != nil {
+			c.wantState(totpswitch.StateAwaitingTOTPCode)
+			return env.KeyFromQR(t, r.Image)
+		}
+	}
+	t.Fatalf("no QR code; replies %v", ids(c.last))
+	return nil
+}
+
+// TestReusedCodeAfterVerifyIsDeleted: the verified code typed again at the
+// next step is deleted and answered as already used; nothing changes and
+// the core is not asked (the step's button still works).
+func TestReusedCodeAfterVerifyIsDeleted(t *testing.T) {
+	for _, recovery := range []int{0, 10} {
+		env := testkit.New(t, testkit.Options{RecoveryCodes: recovery})
+		c := newChat(t, env)
+		key := toCodeStep(t, env, c, "alice@example.com")
+		code := env.TOTPCode(t, key, 0)
+		c.text(code)
+		c.wantState(totpswitch.StateActivated)
+		states := []bot.State{totpswitch.StateActivated}
+		if recovery > 0 {
+			states = append(states, totpswitch.StateRecoveryCodes)
+		}
+		for i, st := range states {
+			if i > 0 {
+				c.press("okay")
+			}
+			before := c.session()
+			msgID := "u" + strconv.Itoa(c.upd+1)
+			r := c.text(" " + code[:3] + " " + code[3:])
+			wantIDs(t, r, "delete:engine.delete_user_secret", "totp.code_used")
+			if r[0].MessageID != msgID {
+				t.Fatalf("deleted message %q, want the typed one %q", r[0].MessageID, msgID)
+			}
+			after := c.session()
+			if after.State != st || after.Step != before.Step || after.Done {
+				t.Fatalf("state %q step %d done %v, want %q step %d", after.State, after.Step, after.Done, st, before.Step)
+			}
+			// Where the bot cannot delete, it says so differently and
+			// deletes nothing.
+			r = c.send(bot.Event{Kind: bot.KindText, Text: code, MessageID: "x", Undeletable: true})
+			wantIDs(t, r, "totp.code_used_kept")
+		}
+		if recovery > 0 {
+			c.press("saved")
+		} else {
+			c.press("okay")
+		}
+		c.wantState(totpswitch.StateDone)
+		if m := method(t, env, "alice@example.com"); m != portal.MethodTOTP {
+			t.Fatalf("method %q", m)
+		}
+	}
+}
+
+// TestOtherTextAfterVerifyStillPointsToButtons: text that is not a code
+// keeps the old answer.
+func TestOtherTextAfterVerifyStillPointsToButtons(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	c := newChat(t, env)
+	key := toCodeStep(t, env, c, "alice@example.com")
+	c.text(env.TOTPCode(t, key, 0))
+	r := c.text("thanks")
+	if len(r) == 0 || r[0].ID != "totp.use_buttons" {
+		t.Fatalf("replies %v", ids(r))
 	}
 }

@@ -295,6 +295,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			t.say(msgDone, nil)
 			return nil
 		}
+		if f.reusedCode(t) {
+			return nil
+		}
 		f.useButtons(t)
 	case StateRecoveryCodes:
 		switch {
@@ -306,6 +309,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			// A crash came between issuing and showing the codes: issue a
 			// new set (the unseen one is void).
 			return f.recoveryCodes(ctx, t)
+		case f.reusedCode(t):
 		default:
 			f.useButtons(t)
 		}
