@@ -1,8 +1,13 @@
 package totpswitch
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/qr"
 )
 
 // Catalog ids of the issue 14 "rough edges" texts (locales/en.yaml,
@@ -43,4 +48,61 @@ func (f *Flow) reusedCode(t *turn) bool {
 	}
 	t.say(id, map[string]any{"Button": t.T(label, nil)})
 	return true
+}
+
+// The "Show the QR code again" button of the code step.
+const (
+	// msgButtonShowQR labels the button.
+	msgButtonShowQR = "totp.button.show_qr"
+	// actShowQR is its action.
+	actShowQR = "show_qr"
+)
+
+// codeButtons are the buttons of the code step's prompt (KB step 9):
+// Verify, Show the QR code again, Cancel.
+func (f *Flow) codeButtons(t *turn) []bot.Button {
+	return []bot.Button{t.Button(msgButtonVerify, "verify"), t.Button(msgButtonShowQR, actShowQR), t.cancelButton()}
+}
+
+// sendQR sends the QR code png of en, the manual key and the request for
+// the code: the QR code and key as protected, sensitive replies under the
+// refs "qr" and "key" (deleted once the enrollment is verified, cancelled
+// or expired).
+func (f *Flow) sendQR(t *turn, en portal.Enrollment, png []byte) {
+	t.Send(bot.Reply{ID: msgQrCaption, Text: t.T(msgQrCaption, t.withSteps(nil)), Image: png, QR: en.URI,
+		Protected: true, Sensitive: true, Ref: "qr"})
+	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
+		Protected: true, Sensitive: true, Ref: "key"})
+	t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": en.Issuer}, f.codeButtons(t)...)
+}
+
+// showQRAgain answers "Show the QR code again" at the code step: the core
+// returns the same pending enrollment (same secret) under the
+// enrollment's idempotency key, as Rerender does, so an entry the user
+// already added keeps working; the earlier QR and key messages are deleted
+// and sent again, protected. The state does not change. An enrollment the
+// core no longer has pending (it expired) ends the flow as the expiry
+// timer does.
+func (f *Flow) showQRAgain(ctx context.Context, t *turn) error {
+	if t.d.EnrollmentID == "" || t.d.EnrollRound == 0 {
+		f.reprompt(t)
+		return nil
+	}
+	en, err := f.core.BeginTOTPEnrollment(ctx, t.d.Grant, t.Key(fmt.Sprintf("enroll:%d", t.d.EnrollRound)))
+	switch {
+	case err == nil && en.ID != t.d.EnrollmentID,
+		errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound), errors.Is(err, portal.ErrBadGrant):
+		f.end(ctx, t, StateExpired, msgEnrollmentExpired, nil)
+		return nil
+	case err != nil:
+		return err
+	}
+	png, err := qr.PNG(en.URI)
+	if err != nil {
+		return fmt.Errorf("render QR: %w", err)
+	}
+	t.Delete("qr")
+	t.Delete("key")
+	f.sendQR(t, en, png)
+	return nil
 }

@@ -2,9 +2,11 @@ package totpswitch_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pquerna/otp"
 
@@ -135,5 +137,55 @@ func TestOtherTextAfterVerifyStillPointsToButtons(t *testing.T) {
 	r := c.text("thanks")
 	if len(r) == 0 || r[0].ID != "totp.use_buttons" {
 		t.Fatalf("replies %v", ids(r))
+	}
+}
+
+// TestShowQRAgainKeepsTheSecret: "Show the QR code again" deletes the QR
+// and key messages and sends them again, protected, with the same secret,
+// so the entry already scanned verifies; the state and step stay.
+func TestShowQRAgainKeepsTheSecret(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	c := newChat(t, env)
+	key := toCodeStep(t, env, c, "alice@example.com")
+	before := c.session()
+	oldQR := before.Messages["qr"]
+	r := c.press("show_qr")
+	wantIDs(t, r, "delete:qr", "delete:key", "totp.qr_caption", "totp.manual_key", "totp.ask_totp")
+	if !r[2].Protected || !r[2].Sensitive || r[2].Ref != "qr" || !r[3].Protected || !r[3].Sensitive || r[3].Ref != "key" {
+		t.Fatalf("QR/key sent again unprotected: %+v %+v", r[2].LogValue(), r[3].LogValue())
+	}
+	if r[4].Secret != bot.SecretTOTPCode {
+		t.Fatal("the prompt after the QR code is not a secret prompt")
+	}
+	again := env.KeyFromQR(t, r[2].Image)
+	if again.Secret() != key.Secret() || !strings.Contains(r[3].Text, key.Secret()[:4]) {
+		t.Fatal("the QR code shown again has another secret")
+	}
+	after := c.session()
+	if after.State != totpswitch.StateAwaitingTOTPCode || after.Step != before.Step || after.Messages["qr"] == oldQR || after.Messages["qr"] == "" {
+		t.Fatalf("state %q step %d (was %d), qr message %q (was %q)", after.State, after.Step, before.Step, after.Messages["qr"], oldQR)
+	}
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	if st := env.Core.Stats(); st.Activations != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestShowQRAgainAfterTheEnrollmentExpired ends the flow as the expiry
+// timer does, SMS 2FA still on.
+func TestShowQRAgainAfterTheEnrollmentExpired(t *testing.T) {
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderEnrollThenSwitch})
+	c := newChat(t, env)
+	toCodeStep(t, env, c, "alice@example.com")
+	env.Clock.Advance(11 * time.Minute)
+	r := c.press("show_qr")
+	if got := ids(r); !slices.Contains(got, "totp.enrollment_expired") || slices.Contains(got, "totp.qr_caption") {
+		t.Fatalf("replies %v", got)
+	}
+	if s := c.session(); s.State != totpswitch.StateExpired || !s.Done {
+		t.Fatalf("state %q done %v", s.State, s.Done)
+	}
+	if m := method(t, env, "alice@example.com"); m != portal.MethodSMS {
+		t.Fatalf("method %q", m)
 	}
 }

@@ -269,6 +269,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	case StateEnrolling:
 		return f.enroll(ctx, t)
 	case StateAwaitingTOTPCode:
+		if ev.Kind == bot.KindButton && ev.Data == actShowQR {
+			return f.showQRAgain(ctx, t)
+		}
 		if ev.Kind == bot.KindButton && ev.Data == "verify" {
 			t.ask(bot.SecretTOTPCode, msgHintCode, nil, t.cancelButton())
 			return nil

@@ -477,8 +477,8 @@ func TestWrongTOTPCodesThenNewQR(t *testing.T) {
 		if !strings.Contains(r[1].Text, strconv.Itoa(left)+" tr") {
 			t.Fatalf("attempts: %q", r[1].Text)
 		}
-		if labels := buttonLabels(r[1]); !slices.Equal(labels, []string{"Verify", "Cancel", "Talk to a person"}) && !slices.Equal(labels, []string{"Verify", "Cancel"}) {
-			t.Fatalf("buttons after a wrong code %q, want Verify and Cancel", labels)
+		if labels := buttonLabels(r[1]); !slices.Equal(labels, []string{"Verify", "Show the QR code again", "Cancel", "Talk to a person"}) && !slices.Equal(labels, []string{"Verify", "Show the QR code again", "Cancel"}) {
+			t.Fatalf("buttons after a wrong code %q, want Verify, Show the QR code again and Cancel", labels)
 		}
 	}
 	r := c.text(wrong)
