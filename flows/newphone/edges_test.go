@@ -3,6 +3,7 @@ package newphone_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"guidedfix/flows/newphone"
 )
@@ -24,4 +25,24 @@ func TestEmailNormalisedAndBounded(t *testing.T) {
 		t.Fatalf("tags %v, want account %q", s.Tags, e.accountID(acc.email))
 	}
 	wantIDs(t, c.text(acc.password), "delete:engine.delete_user_secret", "newphone.choose_proof")
+}
+
+// TestNewAppClockDrift: the new app's code 3 steps behind is refused, costs
+// a try and gets the clock hint; the current code then moves the app.
+func TestNewAppClockDrift(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	acc := e.totpAccount("alice@example.com", 0)
+	c := e.chat()
+	c.toChooseProof(acc)
+	c.press("have_old")
+	r := c.text(e.codeOf(acc.secret, 0))
+	key := e.keyFromQR(r[1].Image)
+	e.clock.Advance(30 * time.Second)
+	r = c.text(e.codeOf(key.Secret(), -3))
+	wantIDs(t, r, "delete:engine.delete_user_secret", "newphone.clock_drift")
+	if !strings.Contains(r[1].Text, "4 tries") {
+		t.Fatalf("clock hint %q, want 4 tries left", r[1].Text)
+	}
+	c.wantState(newphone.StateAwaitingNewCode, false)
+	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
 }

@@ -415,7 +415,13 @@ func (f *Flow) replace(ctx context.Context, t *turn, code bot.Secret) error {
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingNewCode)
 		t.Tag("last_error", "wrong new authenticator code")
-		t.Ask(bot.SecretTOTPCode, msgBadNewCode, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+		msg := msgBadNewCode
+		if errors.Is(err, portal.ErrClockDrift) {
+			// The right code of a step outside the window (RFC 6238 §6):
+			// refused and counted, with the clock hint.
+			msg = msgClockDrift
+		}
+		t.Ask(bot.SecretTOTPCode, msg, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	case errors.Is(err, portal.ErrCodeFormat), errors.Is(err, portal.ErrCodeReplayed):
 		t.SetState(StateAwaitingNewCode)
 		if code == "" {

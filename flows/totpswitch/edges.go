@@ -106,3 +106,17 @@ func (f *Flow) showQRAgain(ctx context.Context, t *turn) error {
 	f.sendQR(t, en, png)
 	return nil
 }
+
+// msgClockDrift: a code from a phone whose clock is off. Data: Count,
+// the tries left.
+const msgClockDrift = "totp.clock_drift"
+
+// clockDrift answers a code the core refused as the right one for a time
+// step outside the accepted window (portal.ErrClockDrift, RFC 6238 §6):
+// it counted as a failed attempt and is not accepted; the user is asked
+// to turn on the phone's automatic date and time and type the new code.
+func (f *Flow) clockDrift(t *turn, bad *portal.BadCodeError) {
+	t.SetState(StateAwaitingTOTPCode)
+	t.Tag("last_error", "authenticator code from a phone clock that is off")
+	t.ask(bot.SecretTOTPCode, msgClockDrift, map[string]any{"Count": bad.AttemptsLeft}, f.codeButtons(t)...)
+}

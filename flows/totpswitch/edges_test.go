@@ -189,3 +189,23 @@ func TestShowQRAgainAfterTheEnrollmentExpired(t *testing.T) {
 		t.Fatalf("method %q", m)
 	}
 }
+
+// TestClockDriftHint: a code 4 steps ahead (the phone's clock 2 minutes
+// fast) is not accepted, costs a try and gets the clock hint; a far one
+// the plain answer; then the current code works.
+func TestClockDriftHint(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	c := newChat(t, env)
+	key := toCodeStep(t, env, c, "alice@example.com")
+	r := c.text(env.TOTPCode(t, key, 4))
+	wantIDs(t, r, "delete:engine.delete_user_secret", "totp.clock_drift")
+	if !strings.Contains(r[1].Text, "4 tries") || r[1].Secret != bot.SecretTOTPCode {
+		t.Fatalf("clock hint %q (secret %q): want 4 tries left and the code prompt", r[1].Text, r[1].Secret)
+	}
+	c.wantState(totpswitch.StateAwaitingTOTPCode)
+	if m := method(t, env, "alice@example.com"); m == portal.MethodTOTP {
+		t.Fatal("a drifted code was accepted")
+	}
+	wantIDs(t, c.text(env.TOTPCode(t, key, -40)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+}

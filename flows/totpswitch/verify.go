@@ -45,6 +45,9 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 			t.ask(bot.SecretTOTPCode, msgCodeFormat, nil, f.codeButtons(t)...)
 		}
 		return nil
+	case errors.Is(err, portal.ErrClockDrift) && errors.As(err, &bad):
+		f.clockDrift(t, bad)
+		return nil
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingTOTPCode)
 		t.Tag("last_error", "wrong authenticator code")
