@@ -46,3 +46,24 @@ func TestNewAppClockDrift(t *testing.T) {
 	c.wantState(newphone.StateAwaitingNewCode, false)
 	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
 }
+
+// TestNewphoneStartInTheMiddleContinues: /newphone at the new code step
+// asks first; Continue shows the prompt again and the scanned QR code
+// still moves the app.
+func TestNewphoneStartInTheMiddleContinues(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	acc := e.totpAccount("alice@example.com", 0)
+	c := e.chat()
+	c.toChooseProof(acc)
+	c.press("have_old")
+	r := c.text(e.codeOf(acc.secret, 0))
+	key := e.keyFromQR(r[1].Image)
+	before := c.session()
+	wantIDs(t, c.cmd("newphone"), "engine.start_again")
+	wantIDs(t, c.press("_continue"), "newphone.ask_new_code")
+	if s := c.session(); s.ID != before.ID || s.State != newphone.StateAwaitingNewCode || s.Messages["qr"] != before.Messages["qr"] {
+		t.Fatalf("Continue changed the session: %s/%q", s.ID, s.State)
+	}
+	e.clock.Advance(30 * time.Second)
+	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
+}

@@ -120,3 +120,7 @@ func (f *Flow) clockDrift(t *turn, bad *portal.BadCodeError) {
 	t.Tag("last_error", "authenticator code from a phone clock that is off")
 	t.ask(bot.SecretTOTPCode, msgClockDrift, map[string]any{"Count": bad.AttemptsLeft}, f.codeButtons(t)...)
 }
+
+// msgRestartingQR: starting over after a QR code was shown; the user is
+// told to delete the dead entry from the app.
+const msgRestartingQR = "totp.restarting_qr"

@@ -2,6 +2,8 @@ package totpswitch_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -208,4 +210,85 @@ func TestClockDriftHint(t *testing.T) {
 	}
 	wantIDs(t, c.text(env.TOTPCode(t, key, -40)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
 	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+}
+
+// TestStartInTheMiddleAsksFirst: /start, /2fa at the code step ask
+// "Continue" or "Start over" and change nothing; Continue shows the code
+// prompt again and the scanned QR code still verifies.
+func TestStartInTheMiddleAsksFirst(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	c := newChat(t, env)
+	key := toCodeStep(t, env, c, "alice@example.com")
+	before := c.session()
+	for _, ask := range []func() []bot.Reply{c.start, func() []bot.Reply { return c.cmd("2fa") }} {
+		r := ask()
+		wantIDs(t, r, "engine.start_again")
+		if got := buttonActions(r[0]); !slices.Equal(got, []string{"_continue", "_start_over"}) {
+			t.Fatalf("start-again buttons %v", got)
+		}
+	}
+	s := c.session()
+	if s.ID != before.ID || s.State != before.State || s.Step != before.Step || s.Messages["qr"] != before.Messages["qr"] || s.PendingStart == nil {
+		t.Fatalf("the question changed the session: %s/%q/%d → %s/%q/%d", before.ID, before.State, before.Step, s.ID, s.State, s.Step)
+	}
+	r := c.press("_continue")
+	wantIDs(t, r, "totp.ask_totp")
+	if r[0].Secret != bot.SecretTOTPCode {
+		t.Fatal("Continue did not show the code prompt")
+	}
+	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
+		t.Fatalf("after Continue: %s/%q pending %v", s.ID, s.State, s.PendingStart)
+	}
+	// A Start over pressed after Continue is stale for the question it
+	// answered: it continues again and restarts nothing.
+	wantIDs(t, c.press("_start_over"), "totp.ask_totp")
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+}
+
+// TestStartOverReleasesAndRestarts: in the disable-then-enroll order,
+// Start over at the code step voids the enrollment, restores SMS 2FA
+// (as /cancel does), tells to delete the old entry and starts afresh.
+func TestStartOverReleasesAndRestarts(t *testing.T) {
+	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
+	c := newChat(t, env)
+	old := toCodeStep(t, env, c, "alice@example.com")
+	if m := method(t, env, "alice@example.com"); m != portal.MethodNone {
+		t.Fatalf("method at the code step %q", m)
+	}
+	first := c.session()
+	var d struct {
+		EnrollmentID string `json:"enrollment_id"`
+	}
+	if err := json.Unmarshal(first.Data, &d); err != nil || d.EnrollmentID == "" {
+		t.Fatalf("no enrollment in the session data: %v", err)
+	}
+	wantIDs(t, c.start(), "engine.start_again")
+	wantIDs(t, c.press("_start_over"), "delete:qr", "delete:key", "totp.restored", "totp.restarting_qr", "totp.welcome", "totp.ask_email")
+	if m := method(t, env, "alice@example.com"); m != portal.MethodSMS {
+		t.Fatalf("method after Start over %q, want sms", m)
+	}
+	if st := env.Core.Stats(); st.Restores != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	s := c.session()
+	if s.ID == first.ID || s.State != totpswitch.StateAwaitingEmail || s.Done {
+		t.Fatalf("after Start over: session %s state %q done %v", s.ID, s.State, s.Done)
+	}
+	// The old QR code's enrollment is void: its code no longer confirms.
+	if st, err := env.Core.EnrollmentState(context.Background(), d.EnrollmentID); err != nil || st != portal.EnrollmentVoid {
+		t.Fatalf("old enrollment %q, %v; want void", st, err)
+	}
+	if err := env.Core.ConfirmTOTPEnrollment(context.Background(), d.EnrollmentID, env.TOTPCode(t, old, 0), "x"); !errors.Is(err, portal.ErrExpired) {
+		t.Fatalf("old QR code's code after Start over: %v, want expired", err)
+	}
+}
+
+// buttonActions returns the actions of r's buttons (data before "|").
+func buttonActions(r bot.Reply) []string {
+	var out []string
+	for _, b := range r.Buttons {
+		a, _, _ := strings.Cut(b.Data, "|")
+		out = append(out, a)
+	}
+	return out
 }

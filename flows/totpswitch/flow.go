@@ -177,8 +177,10 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		case t.d.Activated:
 			// The app was verified already: nothing to start over.
 			t.say(msgDone, nil)
-		case !t.d.Restored && hadQR:
-			t.say(msgRestarting, nil)
+		case hadQR:
+			// A new QR code replaces the scanned one: its entry in the
+			// app is dead.
+			t.say(msgRestartingQR, nil)
 		}
 		t.Restart(StateCancelled)
 		return nil
