@@ -60,15 +60,6 @@ func Field(s string) string {
 	return b.String()
 }
 
-// Fields returns Field of each of ss, for fmt.Fprintf argument lists.
-func Fields(ss ...string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = Field(s)
-	}
-	return out
-}
-
 // clean reports whether s needs no change (the common case, no copy).
 func clean(s string) bool {
 	for _, r := range s {
