@@ -2,10 +2,11 @@ package bot
 
 // Commands returns the command words (lower case, without "/") this
 // engine acts on, in the order adapters should offer them: the start
-// commands of Options.StartCommands (default "start", "2fa"), each once,
-// then "cancel" and "help". Adapters read it instead of naming commands
-// themselves, so that a flow registered in cmd/ with its own start
-// command (e.g. "newphone") is understood on every platform. Telegram
+// commands of Options.StartCommands (default "start"), then each flow's
+// Descriptor.Commands in Options.Flows order, each once, then "cancel"
+// and "help". Adapters read it instead of naming commands themselves, so
+// that a flow registered in cmd/ with its own start command is understood
+// on every platform (CommandFlow says which flow a command starts). Telegram
 // registers these with setMyCommands (core.telegram.org/bots/api#setmycommands).
 // The slice is a copy; changing it changes nothing.
 func (e *Engine) Commands() []string {

@@ -23,7 +23,7 @@ func TestCommandsFollowStartCommands(t *testing.T) {
 		start []string
 		want  string
 	}{
-		{nil, "start 2fa cancel help"},
+		{nil, "start cancel help"},
 		{[]string{"start", "2FA", "newphone", "2fa"}, "start 2fa newphone cancel help"},
 	} {
 		e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{&echoFlow{}}, StartCommands: tc.start})

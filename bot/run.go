@@ -191,7 +191,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 }
 
 // handleIdle answers an event for a conversation with no active session:
-// start commands begin the default flow, anything else gets a hint.
+// start events begin the flow Route picks, anything else gets a hint.
 // old is the conversation's done session, if any; justExpired says the
 // flow has just told the user it expired, so no second hint is sent.
 func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *Session, justExpired bool) error {
@@ -213,12 +213,13 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		}
 		return e.answerOnly(ctx, ev, ev.Locale, id)
 	}
+	d, payload := e.route(ev)
 	s := &Session{
 		ID:           newID(),
 		Conversation: ev.Conversation,
 		UserID:       ev.UserID,
-		Flow:         e.defaultFlw.Name(),
-		FlowVersion:  1,
+		Flow:         d.Name,
+		FlowVersion:  d.Version,
 		Locale:       ev.Locale,
 		IssuedAt:     now,
 		UpdatedAt:    now,
@@ -232,14 +233,15 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		s.Step = old.Step + 1
 	}
 	t := &Turn{Event: ev, Now: now, Session: s, engine: e}
-	if err := e.defaultFlw.Start(ctx, t); err != nil {
+	t.Event.Data = payload
+	if err := e.flows[d.Name].Start(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
 	}
 	return e.finish(ctx, t, ev.UpdateID)
 }
 
-// starts reports whether ev begins the default flow: a KindStart event or
-// one of the start commands.
+// starts reports whether ev begins a flow: a KindStart event or one of
+// the start commands.
 func (e *Engine) starts(ev Event) bool {
 	return ev.Kind == KindStart || (ev.Kind == KindCommand && e.startCmds[ev.Command])
 }
@@ -251,7 +253,7 @@ func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 		return err
 	}
 	e.log.ErrorContext(ctx, "turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
-	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
+	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.Text(t.Session.Locale, t.Session.Conversation.Channel, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
 		// The user's message that held a secret is deleted all the same.
 		for _, q := range append(t.staged, t.replies...) {
@@ -280,7 +282,7 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	if d == nil {
 		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
 	}
-	r := Reply{Op: OpSend, ID: id, Text: e.catalog.TextFor(locale, ev.Conversation.Channel, id, nil)}
+	r := Reply{Op: OpSend, ID: id, Text: e.Text(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}
@@ -290,6 +292,9 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 // finish saves the turn's session (recording updateID) with its replies
 // in the outbox, then delivers them (see deliverOutbox).
 func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
+	if t.unlisted != nil {
+		return e.failTurn(ctx, t, t.unlisted)
+	}
 	s := t.Session
 	s.WakeAt = t.wake
 	s.UpdatedAt = t.Now

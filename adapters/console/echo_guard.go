@@ -37,18 +37,19 @@ const promptText = "you › "
 
 // shownLine is what the console shows for line read without echo at a
 // visible prompt: the printable text, or maskedText when it looks like a
-// password or code and is not a command that works everywhere.
-func shownLine(line string) string {
-	if looksTypedSecret(line) {
+// password or code and is not one of the engine's commands.
+func (c *Console) shownLine(line string) string {
+	if c.looksTypedSecret(line) {
 		return maskedText
 	}
 	return Printable(line)
 }
 
 // looksTypedSecret reports whether line, typed at a visible prompt, may be
-// a password or a code (bot.LooksSecret) and is not a command of commands.
-func looksTypedSecret(line string) bool {
-	if name, _, ok := command(strings.TrimSpace(line)); ok && commands[name] {
+// a password or a code (bot.LooksSecret) and is not one of the engine's
+// commands (Options.Commands).
+func (c *Console) looksTypedSecret(line string) bool {
+	if name, _, ok := command(strings.TrimSpace(line)); ok && c.cmds[name] {
 		return false
 	}
 	return bot.LooksSecret(line, false)
@@ -79,7 +80,7 @@ func (c *Console) readHidden(secret bool, prompt func()) (string, error) {
 	if !secret {
 		c.echoHeld()
 		c.echoHeld = nil
-		fmt.Fprint(c.opts.Out, shownLine(line))
+		fmt.Fprint(c.opts.Out, c.shownLine(line))
 	}
 	fmt.Fprintln(c.opts.Out)
 	c.mu.Unlock()
@@ -96,7 +97,7 @@ func (c *Console) readHidden(secret bool, prompt func()) (string, error) {
 // end of the screen). It does nothing when the output is not that
 // terminal (its escapes would land in a file).
 func (c *Console) maskEchoed(line string) {
-	if !looksTypedSecret(line) {
+	if !c.looksTypedSecret(line) {
 		return
 	}
 	out, ok := c.opts.Out.(*os.File)
