@@ -22,10 +22,11 @@ var languages = []string{"ms"}
 var dynamicIDs = map[string]string{
 	// adapters/telegram: setMyCommands describes each command by
 	// "telegram.command."+name.
-	"telegram.command.start":  "telegram.command.",
-	"telegram.command.2fa":    "telegram.command.",
-	"telegram.command.cancel": "telegram.command.",
-	"telegram.command.help":   "telegram.command.",
+	"telegram.command.start":    "telegram.command.",
+	"telegram.command.2fa":      "telegram.command.",
+	"telegram.command.cancel":   "telegram.command.",
+	"telegram.command.help":     "telegram.command.",
+	"telegram.command.language": "telegram.command.",
 	// adapters/telegram: a flow's own start command is described by
 	// "command."+name (flows/newphone).
 	"command.newphone": "command.",
