@@ -249,7 +249,7 @@ type readResult struct {
 
 // commands are the commands that work at every step, also while a secret
 // is expected.
-var commands = map[string]bool{"start": true, "2fa": true, "cancel": true, "help": true}
+var commands = map[string]bool{"start": true, "2fa": true, "cancel": true, "help": true, bot.CommandLanguage: true}
 
 // event turns one typed line into an event: a command, a button press (by
 // label or number), a secret answer, or text. A secret keeps its spaces.
