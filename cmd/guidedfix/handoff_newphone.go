@@ -47,7 +47,7 @@ func handOffNewPhone(ctx context.Context, d *support.Desk, email, ticket, channe
 	if holder == "" {
 		holder = acc.Email
 	}
-	subject, text, err := mailtext.Render(mailtext.HandoffNewPhone, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
+	subject, text, err := mailtext.RenderIn(acc.Locale, mailtext.HandoffNewPhone, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
 		Expires: h.ExpiresAt.UTC().Format("2006-01-02 15:04"), Support: d.SupportContact})
 	if err != nil {
 		return "", support.Handoff{}, err

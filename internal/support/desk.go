@@ -132,7 +132,7 @@ func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUs
 	if holder == "" {
 		holder = acc.Email
 	}
-	subject, text, err := mailtext.Render(mailtext.Handoff, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
+	subject, text, err := mailtext.RenderIn(acc.Locale, mailtext.Handoff, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
 		Expires: h.ExpiresAt.UTC().Format("2006-01-02 15:04"), Support: d.SupportContact})
 	if err != nil {
 		return "", Handoff{}, err
