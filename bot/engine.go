@@ -30,6 +30,10 @@ type Engine struct {
 	queue      keyedQueue
 	mu         sync.RWMutex
 	deliverers map[string]Deliverer
+	wordsMu    sync.Mutex
+	wordsCache map[string]Words // by locale "\x00" channel (words.go)
+	wordsGen   int              // catalog generation of wordsCache
+	wordsEpoch int              // counts Registers (forgetWords)
 }
 
 // New returns an engine for opts. It returns an error when opts has no
@@ -101,10 +105,13 @@ func (e *Engine) Catalog() *Catalog { return e.catalog }
 
 // Register makes d the deliverer of replies for conversations on channel
 // (e.g. "telegram"). Registering a channel again replaces its deliverer.
+// A d that is a WordSource supplies the channel's platform words (see
+// Words).
 func (e *Engine) Register(channel string, d Deliverer) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.deliverers[channel] = d
+	e.mu.Unlock()
+	e.forgetWords()
 }
 
 func (e *Engine) deliverer(channel string) Deliverer {

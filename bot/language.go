@@ -189,7 +189,7 @@ func (e *Engine) offerLanguages(ctx context.Context, ev Event, locale string) er
 	for i, l := range Languages {
 		buttons[i] = Button{Label: l.Name, Data: languageAction + l.Tag}
 	}
-	r := Reply{Op: OpSend, ID: MsgLanguageChoose, Text: e.catalog.Text(locale, MsgLanguageChoose, nil), Buttons: buttons}
+	r := Reply{Op: OpSend, ID: MsgLanguageChoose, Text: e.Text(locale, ev.Conversation.Channel, MsgLanguageChoose, nil), Buttons: buttons}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}

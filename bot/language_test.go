@@ -39,7 +39,7 @@ func TestLanguageCommandAndChoiceWithoutSession(t *testing.T) {
 	press := ev(bot.KindButton, "2")
 	press.Data, press.Locale = "lang.ms", "en"
 	mustHandle(t, e, press)
-	if got := rec.last(); got.ID != bot.MsgLanguageSet || got.Text != e.Catalog().Text("ms", bot.MsgLanguageSet, nil) {
+	if got := rec.last(); got.ID != bot.MsgLanguageSet || got.Text != e.Text("ms", "test", bot.MsgLanguageSet, nil) {
 		t.Fatalf("choice answered %q %q", got.ID, got.Text)
 	}
 	if tag, err := st.UserLocale(ctx, "test", "u1"); err != nil || tag != "ms" {
@@ -58,7 +58,7 @@ func TestLanguageCommandAndChoiceWithoutSession(t *testing.T) {
 	if err != nil || s.Locale != "ms" {
 		t.Fatalf("session locale %q (%v), want the chosen ms over language_code en", s.Locale, err)
 	}
-	if got := rec.last(); got.Text != e.Catalog().Text("ms", "engine.help_idle", nil) {
+	if got := rec.last(); got.Text != e.Text("ms", "test", "engine.help_idle", nil) {
 		t.Fatalf("first prompt not in Malay: %q", got.Text)
 	}
 	// Another user of the same channel keeps the platform's language.
@@ -95,7 +95,7 @@ func TestLanguageSwitchMidFlow(t *testing.T) {
 	if s.Locale != "ms" || s.State != before.State || s.Step != before.Step || s.Done {
 		t.Fatalf("after /language ms: locale %q state %q step %d→%d", s.Locale, s.State, before.Step, s.Step)
 	}
-	if got := rec.last(); got.ID != bot.MsgLanguageSet || got.Text != e.Catalog().Text("ms", bot.MsgLanguageSet, nil) {
+	if got := rec.last(); got.ID != bot.MsgLanguageSet || got.Text != e.Text("ms", "test", bot.MsgLanguageSet, nil) {
 		t.Fatalf("switch answered %q %q", got.ID, got.Text)
 	}
 	press := ev(bot.KindButton, "4")
@@ -105,7 +105,7 @@ func TestLanguageSwitchMidFlow(t *testing.T) {
 	if s.State != "secret" || s.Expect != bot.SecretPassword {
 		t.Fatalf("the step's button after the switch: state %q expect %q", s.State, s.Expect)
 	}
-	if got := rec.last(); got.Text != e.Catalog().Text("ms", "engine.help_idle", nil) {
+	if got := rec.last(); got.Text != e.Text("ms", "test", "engine.help_idle", nil) {
 		t.Fatalf("prompt after the switch not in Malay: %q", got.Text)
 	}
 	// Back to English with the button while the password is expected.

@@ -273,7 +273,7 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 		e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", r, "err", err)
 		if r.Op == OpDelete && r.Ref == "" {
 			// The user's own message held a secret and is still there.
-			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.TextFor(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
 			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
 				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
 			}

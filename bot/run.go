@@ -248,7 +248,7 @@ func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 		return err
 	}
 	e.log.ErrorContext(ctx, "turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
-	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
+	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.Text(t.Session.Locale, t.Session.Conversation.Channel, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
 		// The user's message that held a secret is deleted all the same.
 		for _, q := range append(t.staged, t.replies...) {
@@ -277,7 +277,7 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	if d == nil {
 		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
 	}
-	r := Reply{Op: OpSend, ID: id, Text: e.catalog.TextFor(locale, ev.Conversation.Channel, id, nil)}
+	r := Reply{Op: OpSend, ID: id, Text: e.Text(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}

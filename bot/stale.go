@@ -31,7 +31,7 @@ func (e *Engine) StaleButton(ctx context.Context, ev Event) (string, bool) {
 		return "", false
 	}
 	stale := func(locale string) (string, bool) {
-		return e.catalog.TextFor(locale, ev.Conversation.Channel, MsgStaleButton, nil), true
+		return e.Text(locale, ev.Conversation.Channel, MsgStaleButton, nil), true
 	}
 	if s == nil || s.Done {
 		return stale(ev.Locale)

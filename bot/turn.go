@@ -27,11 +27,12 @@ type Turn struct {
 	from    State
 }
 
-// T returns the localized text of message id for the session's locale,
-// preferring the channel's variant "<id>@<channel>" when the catalog has
-// one (e.g. "totp.welcome@slack", where commands are typed differently).
+// T returns the localized text of message id for the session's locale
+// with data, plus the platform words of the session's channel under
+// WordsKey (Engine.Text): one text serves every platform, its commands and
+// buttons worded by the adapter (e.g. "{{.W.Say.cancel}}").
 func (t *Turn) T(id string, data map[string]any) string {
-	return t.engine.catalog.TextFor(t.Session.Locale, t.Session.Conversation.Channel, id, data)
+	return t.engine.Text(t.Session.Locale, t.Session.Conversation.Channel, id, data)
 }
 
 // Send queues r for delivery after the turn's state is saved.

@@ -288,7 +288,7 @@ func (h *harness) lastText() string {
 
 // text renders catalog message id as the engine does for alice.
 func (h *harness) text(id string, data map[string]any) string {
-	return h.env.Engine.Catalog().TextFor("en-US", "slack", id, data)
+	return h.env.Engine.Text("en-US", "slack", id, data)
 }
 
 // wantLast fails unless the DM's newest message is catalog message id.

@@ -272,7 +272,7 @@ func (a *Adapter) route(e bot.Event) {
 // the user gets a message with a button that opens the modal again.
 func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
 	if id := a.staleRef(ctx, ref); id != "" {
-		text := a.engine.Catalog().TextFor(ref.Locale, Channel, id, nil)
+		text := a.engine.Text(ref.Locale, Channel, id, nil)
 		if _, err := a.post(ctx, ref.Chan, text, nil, nil); err != nil {
 			a.log.WarnContext(ctx, "slack: stale form answer failed", "err", err)
 		}

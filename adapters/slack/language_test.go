@@ -19,11 +19,10 @@ import (
 func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 	h := newHarness(t, setup{mode: slack.ModeHTTP})
 	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
-	cat := h.env.Engine.Catalog()
 	ctx := context.Background()
 
 	h.tr.command(h.fake.Command(alice, h.dm(), "/guidedfix", "language"))
-	if got, want := h.lastText(), cat.Text("en-US", bot.MsgLanguageChoose, nil); got != want {
+	if got, want := h.lastText(), h.env.Engine.Text("en-US", slack.Channel, bot.MsgLanguageChoose, nil); got != want {
 		t.Fatalf("last DM message %q, want the language choice %q", got, want)
 	}
 	if h.session() != nil {
@@ -31,7 +30,7 @@ func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 	}
 	ms := h.button("Bahasa Melayu", func(b fakeslack.Button) bool { return b.Value == "lang.ms" })
 	h.tr.interact(h.fake.Click(alice, ms))
-	if got, want := h.lastText(), cat.Text("ms", bot.MsgLanguageSet, nil); got != want {
+	if got, want := h.lastText(), h.env.Engine.Text("ms", slack.Channel, bot.MsgLanguageSet, nil); got != want {
 		t.Fatalf("after the press %q, want %q", got, want)
 	}
 	if tag, err := h.env.Store.UserLocale(ctx, slack.Channel, alice); err != nil || tag != "ms" {
@@ -39,7 +38,7 @@ func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 	}
 
 	h.tr.command(h.fake.Command(alice, h.dm(), "/guidedfix", ""))
-	if got, want := h.lastText(), cat.TextFor("ms", slack.Channel, "totp.ask_password", nil); got != want {
+	if got, want := h.lastText(), h.env.Engine.Text("ms", slack.Channel, "totp.ask_password", nil); got != want {
 		t.Fatalf("first prompt %q, want the ms text %q", got, want)
 	}
 	if s := h.session(); s.Locale != "ms" || s.State != "awaiting_password" {
@@ -48,7 +47,7 @@ func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 
 	body, _ := h.fake.MessageEvent(alice, h.dm(), "language")
 	h.tr.event(body)
-	if got, want := h.lastText(), cat.Text("ms", bot.MsgLanguageChoose, nil); got != want {
+	if got, want := h.lastText(), h.env.Engine.Text("ms", slack.Channel, bot.MsgLanguageChoose, nil); got != want {
 		t.Fatalf("typed language answered %q, want %q", got, want)
 	}
 	en := h.button("English", func(b fakeslack.Button) bool { return b.Value == "lang.en" })
@@ -57,7 +56,7 @@ func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 	if s.Locale != "en" || s.State != "awaiting_password" || s.Expect != bot.SecretPassword {
 		t.Fatalf("after English: locale %q state %q expect %q", s.Locale, s.State, s.Expect)
 	}
-	if got, want := h.lastText(), cat.TextFor("en", slack.Channel, "totp.ask_password", nil); got != want {
+	if got, want := h.lastText(), h.env.Engine.Text("en", slack.Channel, "totp.ask_password", nil); got != want {
 		t.Fatalf("prompt shown again %q, want the English %q", got, want)
 	}
 	// The password form of the prompt shown again still works.

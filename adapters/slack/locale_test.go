@@ -16,8 +16,7 @@ func TestMalayUserGetsMalayReplies(t *testing.T) {
 	h := newHarness(t, setup{mode: slack.ModeHTTP})
 	h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: "ms-MY"})
 	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
-	cat := h.env.Engine.Catalog()
-	ms := func(id string) string { return cat.TextFor("ms-MY", "slack", id, nil) }
+	ms := func(id string) string { return h.env.Engine.Text("ms-MY", "slack", id, nil) }
 	if ms("totp.ask_password") == h.text("totp.ask_password", nil) {
 		t.Fatal("totp.ask_password renders the same in ms and en: the ms catalog is not loaded")
 	}

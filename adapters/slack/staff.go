@@ -147,7 +147,7 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 		return
 	}
 	if len(args) == 0 {
-		say(a.staffText("slack.staff.usage_"+name, nil))
+		say(a.staffText("slack.staff.usage_"+name, map[string]any{"Command": a.command}))
 		return
 	}
 	email := strings.TrimSpace(plainText(args[0]))

@@ -258,7 +258,7 @@ func TestStaffCommands(t *testing.T) {
 				t.Fatalf("records %q", got)
 			}
 
-			if got := h.staffCommand(staffer, "handoff"); got != h.text("slack.staff.usage_handoff", nil) {
+			if got := h.staffCommand(staffer, "handoff"); got != h.text("slack.staff.usage_handoff", map[string]any{"Command": "/guidedfix"}) {
 				t.Fatalf("handoff without an e-mail: %q", got)
 			}
 			if got := h.staffCommand(staffer, "HANDOFF ghost@example.com"); got != h.text("slack.staff.no_account", map[string]any{"Email": "ghost@example.com"}) {

@@ -252,7 +252,7 @@ func (h *harness) msg(id string, data map[string]any) string {
 	for k, v := range data {
 		m[k] = v
 	}
-	return h.env.Engine.Catalog().Text("en", id, m)
+	return h.env.Engine.Text("en", Channel, id, m)
 }
 
 func (h *harness) conv() bot.Conversation { return conversation(h.chat.ID) }

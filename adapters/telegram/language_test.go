@@ -20,11 +20,11 @@ func TestLanguageButtonsWithoutSession(t *testing.T) {
 	if got, want := cs[0].Fields["reply_markup"], `{"inline_keyboard":[[{"text":"English","callback_data":"lang.en"}],[{"text":"Bahasa Melayu","callback_data":"lang.ms"}]]}`; got != want {
 		t.Fatalf("reply_markup %s\nwant %s", got, want)
 	}
-	wantText(t, cs[0], h.env.Engine.Catalog().Text("en", bot.MsgLanguageChoose, nil))
+	wantText(t, cs[0], h.env.Engine.Text("en", Channel, bot.MsgLanguageChoose, nil))
 	id, data := h.langButton("lang.ms")
 	h.deliver(h.fake.Callback(h.chat, h.user, id, data))
 	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")
-	wantText(t, cs[2], h.env.Engine.Catalog().Text("ms", bot.MsgLanguageSet, nil))
+	wantText(t, cs[2], h.env.Engine.Text("ms", Channel, bot.MsgLanguageSet, nil))
 	if tag, err := h.env.Store.UserLocale(context.Background(), Channel, "4242"); err != nil || tag != "ms" {
 		t.Fatalf("stored language %q, %v", tag, err)
 	}

@@ -27,9 +27,8 @@ func TestMalayCustomerGetsMalayReplies(t *testing.T) {
 	h := newHarness(t, false)
 	h.user.LanguageCode = "ms"
 	h.env.AddAccount(t, "siti@example.com", portal.MethodSMS)
-	cat := h.env.Engine.Catalog()
 	ms := func(id string) string {
-		return cat.Text("ms", id, map[string]any{"Steps": totpswitch.Steps})
+		return h.env.Engine.Text("ms", Channel, id, map[string]any{"Steps": totpswitch.Steps})
 	}
 	for _, id := range []string{"totp.welcome", "totp.ask_email", "totp.ask_password"} {
 		if ms(id) == h.msg(id, nil) {
@@ -59,7 +58,7 @@ func TestMalayCustomerGetsMalayReplies(t *testing.T) {
 	h.text("/cancel")
 	h.calls()
 	h.text("/cancel")
-	want := cat.TextFor("ms", h.conv().Channel, bot.MsgNoSession, nil)
+	want := h.env.Engine.Text("ms", h.conv().Channel, bot.MsgNoSession, nil)
 	if got := h.sentTexts(); !slices.Contains(got, want) {
 		t.Fatalf("replies %q\ndo not include the ms text of %s %q", got, bot.MsgNoSession, want)
 	}

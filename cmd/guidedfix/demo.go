@@ -99,6 +99,10 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 		co.Email = o.email // pinned: the flow asks only the password
 	}
 	con := console.New(co)
+	fsys, paths := con.Messages() // the console's platform words
+	if err := a.engine.Catalog().Load(fsys, paths...); err != nil {
+		return err
+	}
 	a.engine.Register(console.Channel, con)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -230,8 +230,8 @@ func sortedKeys(m map[string]string) []string {
 
 // TestCatalogKeysUsed fails when a key of an en.yaml is never named in the
 // tree's non-test Go source: as a string literal "id" (a constant such as
-// MsgXxx = "id" counts; html templates count), or for a channel variant "id@slack" through its
-// base id, or through a prefix listed in dynamicIDs.
+// MsgXxx = "id" counts; html templates count), or through a prefix listed
+// in dynamicIDs.
 func TestCatalogKeysUsed(t *testing.T) {
 	r := root(t)
 	var src strings.Builder
@@ -262,7 +262,7 @@ func TestCatalogKeysUsed(t *testing.T) {
 	for _, enPath := range enCatalogs(t, r) {
 		rel, _ := filepath.Rel(r, enPath)
 		for id := range catalog(t, enPath) {
-			base, _, _ := strings.Cut(id, "@")
+			base := id
 			used := strings.Contains(code, `"`+base+`"`)
 			if knownUnused[base] {
 				if used {
