@@ -121,6 +121,11 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(out, "e-mail:  %s\nname:    %s\nid:      %s\n2FA:     %s\nphone:   %s\ncreated: %s\n",
 				console.Printable(acc.Email), console.Printable(acc.Name), acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+			lang := acc.Locale
+			if lang == "" {
+				lang = "none yet (e-mails in English until a chat's language is adopted)"
+			}
+			fmt.Fprintf(out, "language: %s\n", lang)
 			locked := fmt.Sprintf("no (%d of 20 failures in the last 15 minutes)", r.Failures)
 			if !r.LockedUntil.IsZero() {
 				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"
