@@ -127,9 +127,10 @@ func (e *Engine) localeOf(ctx context.Context, ev Event) string {
 // it was. An unknown language is answered like a stale button and
 // changes nothing.
 func (e *Engine) languageTurn(ctx context.Context, ev Event, s *Session) error {
-	locale := ev.Locale
+	var locale string
 	if s != nil {
 		locale = s.Locale
+		s.Parked = false // the user wrote again: replies can reach them
 	} else {
 		locale = e.localeOf(ctx, ev)
 	}

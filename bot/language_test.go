@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -124,5 +125,28 @@ func TestLanguageSwitchMidFlow(t *testing.T) {
 	}
 	if tag, _ := st.UserLocale(ctx, "test", "u1"); tag != "en" {
 		t.Fatalf("stored language %q, want en", tag)
+	}
+}
+
+// TestLanguageSwitchUnparksSession: a session parked because the user had
+// blocked the bot is delivered to again when the user comes back and
+// switches the language (as for any other input).
+func TestLanguageSwitchUnparksSession(t *testing.T) {
+	e, _, rec, _, _ := newEngine(t)
+	rec.fail = fmt.Errorf("telegram: %w", bot.ErrBlocked)
+	mustHandle(t, e, ev(bot.KindStart, "1"))
+	if s, _ := e.Session(context.Background(), conv); !s.Parked {
+		t.Fatal("session not parked after ErrBlocked")
+	}
+	rec.fail = nil
+	press := ev(bot.KindButton, "2")
+	press.Data = "lang.ms"
+	mustHandle(t, e, press)
+	s, _ := e.Session(context.Background(), conv)
+	if s.Parked || s.Locale != "ms" || len(s.Outbox) != 0 {
+		t.Fatalf("after the switch: parked %v locale %q outbox %d", s.Parked, s.Locale, len(s.Outbox))
+	}
+	if ids := rec.ids(); len(ids) == 0 || ids[0] != "send:"+bot.MsgLanguageSet {
+		t.Fatalf("delivered %q, want %s first", ids, bot.MsgLanguageSet)
 	}
 }
