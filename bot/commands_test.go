@@ -23,7 +23,7 @@ func TestCommandsFollowStartCommands(t *testing.T) {
 		start []string
 		want  string
 	}{
-		{nil, "start 2fa cancel help language"},
+		{nil, "start cancel help language"},
 		{[]string{"start", "2FA", "newphone", "2fa"}, "start 2fa newphone cancel help language"},
 	} {
 		e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{&echoFlow{}}, StartCommands: tc.start})

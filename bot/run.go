@@ -184,7 +184,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 }
 
 // handleIdle answers an event for a conversation with no active session:
-// start commands begin the default flow, anything else gets a hint.
+// start events begin the flow Route picks, anything else gets a hint.
 // old is the conversation's done session, if any; justExpired says the
 // flow has just told the user it expired, so no second hint is sent.
 func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *Session, justExpired bool) error {
@@ -210,12 +210,13 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		}
 		return e.answerOnly(ctx, ev, locale, id)
 	}
+	d, payload := e.route(ev)
 	s := &Session{
 		ID:           newID(),
 		Conversation: ev.Conversation,
 		UserID:       ev.UserID,
-		Flow:         e.defaultFlw.Name(),
-		FlowVersion:  1,
+		Flow:         d.Name,
+		FlowVersion:  d.Version,
 		Locale:       locale,
 		IssuedAt:     now,
 		UpdatedAt:    now,
@@ -229,14 +230,15 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		s.Step = old.Step + 1
 	}
 	t := &Turn{Event: ev, Now: now, Session: s, engine: e}
-	if err := e.defaultFlw.Start(ctx, t); err != nil {
+	t.Event.Data = payload
+	if err := e.flows[d.Name].Start(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
 	}
 	return e.finish(ctx, t, ev.UpdateID)
 }
 
-// starts reports whether ev begins the default flow: a KindStart event or
-// one of the start commands.
+// starts reports whether ev begins a flow: a KindStart event or one of
+// the start commands.
 func (e *Engine) starts(ev Event) bool {
 	return ev.Kind == KindStart || (ev.Kind == KindCommand && e.startCmds[ev.Command])
 }
@@ -287,6 +289,9 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 // finish saves the turn's session (recording updateID) with its replies
 // in the outbox, then delivers them (see deliverOutbox).
 func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
+	if t.unlisted != nil {
+		return e.failTurn(ctx, t, t.unlisted)
+	}
 	s := t.Session
 	s.WakeAt = t.wake
 	s.UpdatedAt = t.Now

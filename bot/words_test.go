@@ -25,7 +25,7 @@ test.words.begin: "begin:{{.Command}}:{{.Name}}"
 test.words.tap: "élire"
 test.words.here: "in-form"
 test.words.support: "ask-desk"
-test.all: "{{.W.Say.cancel.Cap}}|{{.W.Typed.help}}|{{index .W.Say \"2fa\"}}|{{.W.Begin}}|{{.W.Tap.Cap}}|{{.W.Here}}|{{.W.Support}}|{{.Extra}}|{{with .W.Say.nope}}np{{end}}|{{with index .W.Say \"nope\"}}np{{end}}"
+test.all: "{{.W.Say.cancel.Cap}}|{{.W.Typed.help}}|{{index .W.Say \"start\"}}|{{.W.Begin}}|{{.W.Tap.Cap}}|{{.W.Here}}|{{.W.Support}}|{{.Extra}}|{{with .W.Say.nope}}np{{end}}|{{with index .W.Say \"nope\"}}np{{end}}"
 `)},
 	"ms.yaml": {Data: []byte(`test.words.say: "sebut {{.Name}} melalui {{.Command}}"
 test.words.typed: "taip:{{.Name}}"
@@ -33,7 +33,7 @@ test.words.begin: "mula:{{.Command}}:{{.Name}}"
 test.words.tap: "pilih"
 test.words.here: "dalam-borang"
 test.words.support: "tanya-meja"
-test.all: "{{.W.Say.cancel.Cap}}|{{.W.Typed.help}}|{{index .W.Say \"2fa\"}}|{{.W.Begin}}|{{.W.Tap.Cap}}|{{.W.Here}}|{{.W.Support}}|{{.Extra}}|{{with .W.Say.nope}}np{{end}}|{{with index .W.Say \"nope\"}}np{{end}}"
+test.all: "{{.W.Say.cancel.Cap}}|{{.W.Typed.help}}|{{index .W.Say \"start\"}}|{{.W.Begin}}|{{.W.Tap.Cap}}|{{.W.Here}}|{{.W.Support}}|{{.Extra}}|{{with .W.Say.nope}}np{{end}}|{{with index .W.Say \"nope\"}}np{{end}}"
 `)},
 }
 
@@ -56,7 +56,7 @@ func TestTextsGetTheChannelsWords(t *testing.T) {
 	// "test" has a plain Deliverer: the engine's default words.
 	data := map[string]any{"Extra": "x"}
 	def := e.Words("en", "test")
-	want := def.Say["cancel"].Cap() + "|" + string(def.Typed["help"]) + "|" + string(def.Say["2fa"]) + "|" + string(def.Begin) + "|" + def.Tap.Cap() + "|" + string(def.Here) + "|" + string(def.Support) + "|x||"
+	want := def.Say["cancel"].Cap() + "|" + string(def.Typed["help"]) + "|" + string(def.Say["start"]) + "|" + string(def.Begin) + "|" + def.Tap.Cap() + "|" + string(def.Here) + "|" + string(def.Support) + "|x||"
 	if got := e.Text("en", "test", "test.all", data); got != want {
 		t.Fatalf("default words: %q, want %q", got, want)
 	}
@@ -72,10 +72,10 @@ func TestTextsGetTheChannelsWords(t *testing.T) {
 
 	w := &wordyRecorder{w: testWording("/x")}
 	e.Register("wordy", w)
-	if got, want := e.Text("en", "wordy", "test.all", data), "Say cancel via /x|typed:help|say 2fa via /x|begin:/x:start|Élire|in-form|ask-desk|x||"; got != want {
+	if got, want := e.Text("en", "wordy", "test.all", data), "Say cancel via /x|typed:help|say start via /x|begin:/x:start|Élire|in-form|ask-desk|x||"; got != want {
 		t.Fatalf("wordy en: %q, want %q", got, want)
 	}
-	if got, want := e.Text("ms", "wordy", "test.all", data), "Sebut cancel melalui /x|taip:help|sebut 2fa melalui /x|mula:/x:start|Pilih|dalam-borang|tanya-meja|x||"; got != want {
+	if got, want := e.Text("ms", "wordy", "test.all", data), "Sebut cancel melalui /x|taip:help|sebut start melalui /x|mula:/x:start|Pilih|dalam-borang|tanya-meja|x||"; got != want {
 		t.Fatalf("wordy ms: %q, want %q", got, want)
 	}
 	ws := e.Words("en", "wordy")

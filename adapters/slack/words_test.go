@@ -98,7 +98,7 @@ func TestStaffUsageNamesConfiguredCommand(t *testing.T) {
 	n := len(h.fake.Ephemeral())
 	h.tr.command(h.fake.Command(staffer, supportCh, helpdesk, "handoff"))
 	got := h.ephemeralSince(n, staffer)
-	if want := h.text("slack.staff.usage_handoff", map[string]any{"Command": helpdesk}); got != want || !strings.Contains(got, helpdesk+" handoff") {
+	if want := h.text("slack.staff.usage_handoff", map[string]any{"Command": helpdesk, "Flows": "totpswitch"}); got != want || !strings.Contains(got, helpdesk+" handoff") {
 		t.Fatalf("usage answer %q, want %q", got, want)
 	}
 }

@@ -613,18 +613,29 @@ func (a *Adapter) process(w work) (err error) {
 func (a *Adapter) username() string { return *a.user.Load() }
 
 // botCommands are the engine's commands with their descriptions in
-// locale ("" for the default, English): a flow's own start command is
-// described by its catalog's "command.<name>", the others by this
-// adapter's "telegram.command.<name>".
+// locale ("" for the default, English; setMyCommands'
+// BotCommand.description): a flow's start command is
+// described by its descriptor (bot.Command.Description), the engine's
+// other start commands (/start) by the default flow's title
+// (bot.Descriptor.Title), the rest (/cancel, /help, and whatever a flow
+// leaves undescribed) by this adapter's "telegram.command.<name>".
 func (a *Adapter) botCommands(locale string) []models.BotCommand {
 	cmds := a.commands
+	cat := a.eng.Catalog()
+	def := a.eng.Flows()[0]
 	out := make([]models.BotCommand, len(cmds))
 	for i, c := range cmds {
 		id := "telegram.command." + c
-		if a.eng.Catalog().Has("command." + c) {
-			id = "command." + c
+		_, fc, own := a.eng.CommandFlow(c)
+		switch {
+		case own && fc.Description != "" && cat.Has(fc.Description):
+			id = fc.Description
+		case !own && a.eng.IsStartCommand(c) && def.Title != "" && cat.Has(def.Title):
+			id = def.Title
+		case !cat.Has(id):
+			id = "telegram.command.start"
 		}
-		out[i] = models.BotCommand{Command: c, Description: a.eng.Catalog().Text(locale, id, nil)}
+		out[i] = models.BotCommand{Command: c, Description: cat.Text(locale, id, nil)}
 	}
 	return out
 }

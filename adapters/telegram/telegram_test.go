@@ -36,6 +36,14 @@ func TestHappyPathLongPolling(t *testing.T) {
 	if !slices.Equal(names, []string{"start", "2fa", "cancel", "help", "language"}) || got[0].Description == "" {
 		t.Fatalf("commands %+v", got)
 	}
+	// Each description comes from the flow's descriptor: /start by the
+	// default flow's title, /2fa by its command's description.
+	cat := h.env.Engine.Catalog()
+	d := h.env.Engine.Flows()[0]
+	if got[0].Description != cat.Text("", d.Title, nil) || got[1].Description != cat.Text("", d.Commands[0].Description, nil) ||
+		got[2].Description != cat.Text("", "telegram.command.cancel", nil) {
+		t.Fatalf("descriptions %+v", got)
+	}
 	// The Malay list, for users whose language_code is "ms".
 	var ms []struct{ Command, Description string }
 	if cmds[1].Fields["language_code"] != "ms" || json.Unmarshal([]byte(cmds[1].Fields["commands"]), &ms) != nil || len(ms) != len(got) {

@@ -9,10 +9,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"guidedfix/adapters/console"
-	"guidedfix/flows/newphone"
-	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/support"
 )
+
+// flowNames lists the names of the flows d hands off, comma-separated.
+func flowNames(d *support.Desk) string {
+	names := make([]string, len(d.Flows))
+	for i, f := range d.Flows {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
 
 func newHandoffCmd(g *globalFlags) *cobra.Command {
 	var flow string
@@ -34,16 +41,11 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			if len(args) == 2 {
 				ticket = args[1]
 			}
-			var link string
-			var h support.Handoff
-			switch flow {
-			case "", totpswitch.Name:
-				link, h, err = a.desk.HandOff(cmd.Context(), args[0], ticket, "cli", operator())
-			case newphone.Name:
-				link, h, err = handOffNewPhone(cmd.Context(), a.desk, args[0], ticket, "cli", operator())
-			default:
-				return fmt.Errorf("unknown flow %q (totpswitch or newphone)", flow)
+			name, ok := a.desk.FlowFor(flow)
+			if !ok {
+				return fmt.Errorf("unknown flow %q (%s)", flow, flowNames(a.desk))
 			}
+			link, h, err := a.desk.HandOffFlow(cmd.Context(), name, args[0], ticket, "cli", operator())
 			if errors.Is(err, support.ErrNoAccount) {
 				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
 			}
@@ -55,7 +57,7 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&flow, "flow", totpswitch.Name, "the guided fix to hand off: totpswitch (SMS → authenticator app) or newphone (move the authenticator app to a new phone)")
+	cmd.Flags().StringVar(&flow, "flow", "", "the guided fix to hand off, by name or start command (default: the default flow, totpswitch; newphone moves the authenticator app to a new phone)")
 	return cmd
 }
 

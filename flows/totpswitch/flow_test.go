@@ -629,38 +629,6 @@ func TestRestartInvalidatesOldQR(t *testing.T) {
 	wantIDs(t, c.text(env.TOTPCode(t, old, 0)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
 }
 
-// TestTransitionsMatchMermaid checks state.mermaid draws exactly the
-// transition table.
-func TestTransitionsMatchMermaid(t *testing.T) {
-	raw, err := os.ReadFile("state.mermaid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	edge := regexp.MustCompile(`^\s*([a-z_]+) --> ([a-z_]+)`)
-	drawn := map[string]bool{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if m := edge.FindStringSubmatch(line); m != nil {
-			drawn[m[1]+">"+m[2]] = true
-		}
-	}
-	table := map[string]bool{}
-	for from, tos := range totpswitch.Transitions() {
-		for _, to := range tos {
-			table[string(from)+">"+string(to)] = true
-		}
-	}
-	for e := range table {
-		if !drawn[e] {
-			t.Errorf("edge %s is in the table but not in state.mermaid", e)
-		}
-	}
-	for e := range drawn {
-		if !table[e] {
-			t.Errorf("edge %s is in state.mermaid but not in the table", e)
-		}
-	}
-}
-
 // TestStableValues pins stored state names: changing one breaks sessions
 // already on disk.
 func TestStableValues(t *testing.T) {

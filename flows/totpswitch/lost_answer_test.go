@@ -53,7 +53,7 @@ type lossyChat struct {
 
 func newLossyChat(t *testing.T, env *testkit.Env, core portal.Core) *lossyChat {
 	flow := totpswitch.New(totpswitch.Options{Core: core, Order: env.Options().Order})
-	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{flow}, Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{flow}, Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler), States: testkit.StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

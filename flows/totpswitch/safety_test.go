@@ -378,7 +378,7 @@ func TestUnservedChannelStillRestores(t *testing.T) {
 	}
 	// Another process on the same store, without the chat's adapter.
 	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: env.Core, Order: env.Options().Order})},
-		Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
+		Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler), States: testkit.StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,16 +20,11 @@ var languages = []string{"ms"}
 // uses. An id is accepted as used when its prefix appears as a string
 // literal ("<prefix>") in the Go source. Keep the list short and justified.
 var dynamicIDs = map[string]string{
-	// adapters/telegram: setMyCommands describes each command by
-	// "telegram.command."+name.
-	"telegram.command.start":    "telegram.command.",
-	"telegram.command.2fa":      "telegram.command.",
+	// adapters/telegram: setMyCommands describes the engine's own
+	// commands by "telegram.command."+name (a flow's by its descriptor).
 	"telegram.command.cancel":   "telegram.command.",
 	"telegram.command.help":     "telegram.command.",
 	"telegram.command.language": "telegram.command.",
-	// adapters/telegram: a flow's own start command is described by
-	// "command."+name (flows/newphone).
-	"command.newphone": "command.",
 	// adapters/slack: a flow's own secret kind names its modal by
 	// "secret."+field+"."+part (flows/newphone's recovery code).
 	"secret.recovery_code.title": "secret.",

@@ -1,6 +1,8 @@
 // Package testkit wires the real parts of guidedfix for tests: the
 // embedded portal core and the bbolt session store on real files in a
-// temporary directory, the engine with the totpswitch flow, a settable
+// temporary directory, the engine with the totpswitch flow (every state
+// change checked strictly against its transition table and recorded for
+// the edge walk, see StateCheck and RunWithEdgeWalk), a settable
 // clock, the SMS gateway boundary recorded in memory, e-mails in a real
 // .eml outbox, and a log buffer to scan for secrets. Only tests import it.
 package testkit
@@ -143,7 +145,8 @@ func (e *Env) open(t testing.TB) {
 		observer = e.factorWatch(t, opts.Observer)
 	}
 	e.Engine, err = bot.New(bot.Options{Store: e.Store, Flows: []bot.Flow{flow}, Now: e.Clock.Now,
-		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: observer})
+		Logger: log, IdleTimeout: opts.IdleTimeout, Hook: opts.Hook, Support: opts.Support, Observer: observer,
+		States: StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,9 +83,9 @@ func newSession(channel, id string, expires time.Time) *bot.Session {
 		ID:           "sess-" + id,
 		Conversation: bot.Conversation{Channel: channel, ID: id},
 		UserID:       "user-" + id,
-		Flow:         "totpswitch",
+		Flow:         "testflow",
 		FlowVersion:  1,
-		State:        "awaiting_password",
+		State:        "step_one",
 		Step:         1,
 		Expect:       bot.SecretPassword,
 		Locale:       "en",
@@ -210,7 +210,7 @@ func testConflict(t *testing.T, st bot.Store) {
 
 	a := mustLoad(t, st, s.Conversation)
 	b := mustLoad(t, st, s.Conversation)
-	a.State, a.Step = "awaiting_sms_code", 2
+	a.State, a.Step = "step_two", 2
 	mustSave(t, st, a, "upd-a")
 	if a.Version != 2 {
 		t.Fatalf("first writer: Version = %d, want 2", a.Version)
@@ -247,8 +247,8 @@ func testConflict(t *testing.T, st bot.Store) {
 	if err := st.Save(ctx, ahead, ""); !errors.Is(err, bot.ErrConflict) {
 		t.Errorf("Save with Version 5 over stored version 2 = %v, want bot.ErrConflict", err)
 	}
-	if got := mustLoad(t, st, s.Conversation); got.Version != 2 || got.State != "awaiting_sms_code" {
-		t.Errorf("after conflicts: Version %d State %q, want 2 and awaiting_sms_code", got.Version, got.State)
+	if got := mustLoad(t, st, s.Conversation); got.Version != 2 || got.State != "step_two" {
+		t.Errorf("after conflicts: Version %d State %q, want 2 and step_two", got.Version, got.State)
 	}
 }
 
