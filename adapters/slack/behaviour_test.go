@@ -264,7 +264,11 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 		t.Fatalf("waited %v, want %v", waits, want)
 	}
 	texts := h.texts(h.dm())
-	if len(texts) != 3 || texts[0] != h.text("totp.welcome", map[string]any{"Steps": totpswitch.Steps}) {
+	// The welcome, the proposed account and the password prompt: one
+	// message (bot.Joiner).
+	want := h.text("totp.welcome", map[string]any{"Steps": totpswitch.Steps}) + "\n\n" +
+		h.text("totp.proposed_email", map[string]any{"Steps": totpswitch.Steps, "Email": "alice@example.com"}) + "\n\n" + h.text("totp.ask_password", nil)
+	if len(texts) != 1 || texts[0] != want {
 		t.Fatalf("messages after the retries %q", texts)
 	}
 }

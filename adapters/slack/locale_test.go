@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"guidedfix/adapters/slack"
@@ -22,7 +23,7 @@ func TestMalayUserGetsMalayReplies(t *testing.T) {
 	}
 
 	h.tr.command(h.fake.Command(alice, public, "/guidedfix", ""))
-	if got, want := h.lastText(), ms("totp.ask_password"); got != want {
+	if got, want := h.lastText(), ms("totp.ask_password"); !strings.HasSuffix(got, "\n\n"+want) {
 		t.Fatalf("last DM message %q\nwant the ms text of totp.ask_password %q", got, want)
 	}
 	if got := h.labels(); !slices.Contains(got, ms("slack.button.enter_password")) || !slices.Contains(got, ms("totp.button.cancel")) {

@@ -34,6 +34,8 @@ func TestSecretPromptAsMiniApp(t *testing.T) {
 	h.calls()
 
 	h.text("/start")
+	// The entry page's deliverer is no bot.Joiner: the welcome and step 1
+	// stay two messages.
 	h.want("sendMessage", "sendMessage")
 	h.text("alice@example.com")
 	c := h.want("sendMessage")[0]

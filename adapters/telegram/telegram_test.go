@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,9 +80,8 @@ func happyPath(t *testing.T, h *harness) {
 	h.calls()
 
 	h.text("/start")
-	cs := h.want("sendMessage", "sendMessage")
-	wantText(t, cs[0], h.msg("totp.welcome", nil))
-	wantText(t, cs[1], h.msg("totp.ask_email", nil))
+	cs := h.want("sendMessage")
+	wantText(t, cs[0], h.welcome())
 
 	h.text("alice@example.com")
 	wantText(t, h.want("sendMessage")[0], h.msg("totp.ask_password", nil))
@@ -106,60 +106,74 @@ func happyPath(t *testing.T, h *harness) {
 	}
 	wantText(t, cs[1], h.msg("totp.confirm_disable", nil))
 
+	// A button's turn edits the pressed message into its replies (issue
+	// 14): "SMS 2FA is disabled" and the next step in one.
 	pressed := h.press("disable")
-	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage")
+	cs = h.want("answerCallbackQuery", "editMessageText")
 	if cs[0].Fields["callback_query_id"] != pressed.CallbackQuery.ID || cs[0].Fields["text"] != "" {
 		t.Fatalf("answerCallbackQuery %v", cs[0].Fields)
 	}
-	if cs[1].Fields["message_id"] != strconv.Itoa(pressed.CallbackQuery.Message.ID) || cs[1].Fields["reply_markup"] != "" {
-		t.Fatalf("editMessageReplyMarkup %v: want the pressed keyboard removed", cs[1].Fields)
+	if cs[1].Fields["message_id"] != strconv.Itoa(pressed.CallbackQuery.Message.ID) {
+		t.Fatalf("editMessageText %v: want the pressed message edited", cs[1].Fields)
 	}
+	wantText(t, cs[1], h.msg("totp.disabled", nil)+"\n\n"+h.msg("totp.offer_setup", nil))
 	if a, _ := env.Core.LookupAccount(context.Background(), "alice@example.com"); a.Method != portal.MethodNone {
 		t.Fatalf("after Disable 2FA the method is %q", a.Method)
 	}
 
 	h.press("setup")
-	h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")
+	wantText(t, h.want("answerCallbackQuery", "editMessageText")[1], h.msg("totp.choose_method", nil))
 
+	// A photo cannot replace a text message: the pressed keyboard goes,
+	// then the QR code.
 	h.fake.FailNext("sendPhoto", 429, "Too Many Requests: retry after 1", 1)
 	h.press("app")
-	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendPhoto", "sendPhoto", "sendMessage", "sendMessage")
+	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendPhoto", "sendPhoto")
 	if cs[2].ErrorCode != 429 || cs[3].ErrorCode != 0 {
 		t.Fatalf("sendPhoto error codes %d, %d; want 429 then success", cs[2].ErrorCode, cs[3].ErrorCode)
 	}
 	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second}) {
 		t.Fatalf("slept %v, want exactly retry_after = [1s]", got)
 	}
-	photo, keyMsg := cs[3], cs[4]
-	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != h.msg("totp.qr_caption", nil) {
-		t.Fatalf("sendPhoto fields %v file %q", photo.Fields, photo.Files["photo"].Name)
-	}
+	photo := cs[3]
 	key := env.KeyFromQR(t, photo.Files["photo"].Data)
 	if key.AccountName() != "alice@example.com" {
 		t.Fatalf("QR for %q", key.AccountName())
 	}
-	if keyMsg.Fields["protect_content"] != "true" || !strings.Contains(keyMsg.Fields["text"], key.Secret()[:4]) {
-		t.Fatalf("manual key message not protected or without the key")
+	// The caption carries the instructions, the manual key and the code
+	// request, in one protected message.
+	wantCaption := h.msg("totp.qr_caption", nil) + "\n\n" +
+		h.msg("totp.manual_key", map[string]any{"Label": key.AccountName(), "Key": groupKey(key.Secret())}) + "\n\n" +
+		h.msg("totp.ask_totp", map[string]any{"Issuer": key.Issuer()})
+	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != wantCaption {
+		t.Fatalf("sendPhoto fields %v file %q\nwant caption %q", photo.Fields, photo.Files["photo"].Name, wantCaption)
 	}
-	qrID, keyID := photo.MessageID(), keyMsg.MessageID()
-	if !h.fake.Exists(chat, qrID) || !h.fake.Exists(chat, keyID) {
-		t.Fatal("QR or key message missing")
+	// The key is copied by a copy_text button (protect_content keeps the
+	// caption from being selected), made at delivery, never stored.
+	nonce = env.Engine.Nonce(h.session())
+	wantMarkup = `{"inline_keyboard":[[{"text":"Copy the key","copy_text":{"text":"` + key.Secret() + `"}}],` +
+		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
+	if got := photo.Fields["reply_markup"]; got != wantMarkup {
+		t.Fatalf("QR reply_markup\n%s\nwant\n%s", got, wantMarkup)
+	}
+	if raw, err := os.ReadFile(env.Dir + "/sessions.db"); err != nil || strings.Contains(string(raw), key.Secret()) {
+		t.Fatalf("sessions.db holds the TOTP secret (%v)", err)
+	}
+	qrID := photo.MessageID()
+	if !h.fake.Exists(chat, qrID) {
+		t.Fatal("QR message missing")
 	}
 
 	codeMsg := h.text(env.TOTPCode(t, key, 0))
-	// The typed code alone (deleteMessage), then the QR and the key in
-	// one deleteMessages call.
-	cs = h.want("deleteMessage", "deleteMessages", "sendMessage")
-	if got, want := cs[0].Fields["message_id"], strconv.Itoa(codeMsg.Message.ID); got != want {
-		t.Fatalf("deleted %v, want the code %v", got, want)
+	// The typed code and the QR code go in one deleteMessages call.
+	cs = h.want("deleteMessages", "sendMessage")
+	if got, want := cs[0].Fields["message_ids"], fmt.Sprintf("[%d,%d]", codeMsg.Message.ID, qrID); got != want {
+		t.Fatalf("deleteMessages %v, want code, QR %v", got, want)
 	}
-	if got, want := cs[1].Fields["message_ids"], fmt.Sprintf("[%d,%d]", qrID, keyID); got != want {
-		t.Fatalf("deleteMessages %v, want QR, key %v", got, want)
-	}
-	wantText(t, cs[2], h.msg("totp.activated", nil))
+	wantText(t, cs[1], h.msg("totp.activated", nil))
 
 	h.press("okay")
-	wantText(t, h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")[2], h.msg("totp.done", nil))
+	wantText(t, h.want("answerCallbackQuery", "editMessageText")[1], h.msg("totp.done", nil))
 	if s := h.session(); s.State != totpswitch.StateDone || !s.Done {
 		t.Fatalf("final state %q done %v", s.State, s.Done)
 	}
@@ -168,7 +182,7 @@ func happyPath(t *testing.T, h *harness) {
 	}
 
 	// Nothing sensitive is left in the chat.
-	for _, id := range []int{pwMsg.Message.ID, smsMsg.Message.ID, codeMsg.Message.ID, qrID, keyID} {
+	for _, id := range []int{pwMsg.Message.ID, smsMsg.Message.ID, codeMsg.Message.ID, qrID} {
 		if h.fake.Exists(chat, id) {
 			t.Errorf("message %d is still in the chat", id)
 		}
@@ -182,7 +196,7 @@ func happyPath(t *testing.T, h *harness) {
 		if _, ok := c.Fields["parse_mode"]; ok {
 			t.Errorf("%s sent parse_mode", c.Method)
 		}
-		if strings.Contains(c.Fields["reply_markup"], "copy_text") {
+		if c.Method != "sendPhoto" && strings.Contains(c.Fields["reply_markup"], "copy_text") {
 			t.Errorf("%s sent copy_text", c.Method)
 		}
 	}
@@ -221,7 +235,7 @@ func TestDuplicateUpdateProcessedOnceAcrossRestart(t *testing.T) {
 	h := start(t, env, fake, false)
 	u := fake.Text(h.chat, h.user, "/start")
 	h.deliver(u, u) // one getUpdates batch holding the update twice
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	before := h.session()
 	h.stop()
 
@@ -246,7 +260,7 @@ func TestWebhookSecretAndRedelivery(t *testing.T) {
 	h.noSession(h.conv())
 
 	h.deliver(u)
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	before := h.session()
 	h.deliver(u) // Telegram redelivers: 200, nothing again
 	h.want()
@@ -304,10 +318,15 @@ func TestStaleCallbackAndDoubleTap(t *testing.T) {
 	for _, c := range others {
 		methods = append(methods, c.Method)
 	}
-	if !slices.Equal(methods, []string{"editMessageReplyMarkup", "sendMessage", "sendMessage", "sendMessage"}) {
+	// The first turn edits the pressed message into its replies (SMS off
+	// and the next step, joined); the second says the button is stale.
+	if !slices.Equal(methods, []string{"editMessageText", "sendMessage"}) {
 		t.Fatalf("calls after the answers %q", methods)
 	}
-	wantText(t, others[3], stale)
+	if others[0].Fields["message_id"] != strconv.Itoa(msgID) {
+		t.Fatalf("edited message %s, want the pressed %d", others[0].Fields["message_id"], msgID)
+	}
+	wantText(t, others[1], stale)
 	if st := h.env.Core.Stats(); st.Disables != 1 {
 		t.Fatalf("%d disables, want 1", st.Disables)
 	}
@@ -408,10 +427,9 @@ func TestPanicInTurnIsRecovered(t *testing.T) {
 	// The process and the conversation still work, and the replies the
 	// panic held back (saved in the session's outbox) come first.
 	h.text("/help")
-	cs := h.want("sendMessage", "sendMessage", "sendMessage")
-	wantText(t, cs[0], h.msg("totp.welcome", nil))
-	wantText(t, cs[1], h.msg("totp.ask_email", nil))
-	wantText(t, cs[2], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
+	cs := h.want("sendMessage", "sendMessage")
+	wantText(t, cs[0], h.welcome())
+	wantText(t, cs[1], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
 }
 
 func TestRunWaitsForTurnsInFlight(t *testing.T) {
@@ -430,7 +448,7 @@ func TestRunWaitsForTurnsInFlight(t *testing.T) {
 	h.cancel()
 	close(release)
 	h.stop()
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 }
 
 func TestDeliverSplitsLongTextAndSendsPlainText(t *testing.T) {
@@ -543,7 +561,7 @@ func TestDeliverRetriesServerErrorsAndRespectsRateLimit(t *testing.T) {
 func TestWebhookSameInstantSameChat(t *testing.T) {
 	h := newHarness(t, true)
 	h.text("/start")
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	before := h.session().Version
 	const n = 20
 	var ups []fakebotapi.Update
@@ -587,7 +605,7 @@ func TestWebhookSameInstantSameChat(t *testing.T) {
 		t.Fatalf("%d help answers, want %d", help, n)
 	}
 	for i := 0; i < n; i++ {
-		if len(h.fake.Messages(5000+int64(i))) < 3 { // /start, welcome, ask e-mail
+		if len(h.fake.Messages(5000+int64(i))) < 2 { // /start, welcome with the e-mail question
 			t.Fatalf("chat %d was not handled", 5000+i)
 		}
 	}
@@ -609,7 +627,7 @@ func TestStartupRetriesUntilTheBotAPIAnswers(t *testing.T) {
 		t.Fatalf("%d setMyCommands calls, want 5", n)
 	}
 	h.deliver(fake.Text(h.chat, h.user, "/start"))
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 
 	_, fake2 := newEnv(t)
 	fake2.FailNext("getMe", 401, "Unauthorized", 0)

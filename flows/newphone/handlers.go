@@ -385,7 +385,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
 	t.Goto(StateAwaitingNewCode)
 	t.Send(bot.Reply{ID: msgQRCaption, Text: t.T(msgQRCaption, nil), Image: png, QR: en.URI, Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
+	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}), Code: []string{groupKey(en.Secret)},
 		Protected: true, Sensitive: true, Ref: "key"})
 	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	return nil
