@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"guidedfix/adapters/slack"
@@ -38,8 +39,8 @@ func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 	}
 
 	h.tr.command(h.fake.Command(alice, h.dm(), "/guidedfix", ""))
-	if got, want := h.lastText(), h.env.Engine.Text("ms", slack.Channel, "totp.ask_password", nil); got != want {
-		t.Fatalf("first prompt %q, want the ms text %q", got, want)
+	if got, want := h.lastText(), h.env.Engine.Text("ms", slack.Channel, "totp.ask_password", nil); !strings.HasSuffix(got, "\n\n"+want) {
+		t.Fatalf("first prompt %q, want it to end with the ms text %q", got, want)
 	}
 	if s := h.session(); s.Locale != "ms" || s.State != "awaiting_password" {
 		t.Fatalf("session locale %q state %q, want ms awaiting_password", s.Locale, s.State)
@@ -56,7 +57,8 @@ func TestLanguageCommandSwitchesAndIsRemembered(t *testing.T) {
 	if s.Locale != "en" || s.State != "awaiting_password" || s.Expect != bot.SecretPassword {
 		t.Fatalf("after English: locale %q state %q expect %q", s.Locale, s.State, s.Expect)
 	}
-	if got, want := h.lastText(), h.env.Engine.Text("en", slack.Channel, "totp.ask_password", nil); got != want {
+	// One message: the confirmation joined with the step's prompt.
+	if got, want := h.lastText(), h.env.Engine.Text("en", slack.Channel, bot.MsgLanguageSet, nil)+"\n\n"+h.env.Engine.Text("en", slack.Channel, "totp.ask_password", nil); got != want {
 		t.Fatalf("prompt shown again %q, want the English %q", got, want)
 	}
 	// The password form of the prompt shown again still works.

@@ -266,6 +266,7 @@ func TestMalayCustomerCompletesTheChange(t *testing.T) {
 					}
 				}
 			}
+			t.Logf("%d replies, %d texts checked against the ms catalog, %d turns", len(replies), checked, turns)
 			if checked < 8 {
 				t.Fatalf("only %d texts checked in %d turns: the flow was not followed", checked, turns)
 			}
