@@ -77,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 		{"ElevateWithRecoveryCodeLock", testElevateWithRecoveryCodeLock},
 		{"TOTPReplacement", testTOTPReplacement},
 		{"TOTPReplacementAbandoned", testTOTPReplacementAbandoned},
+		{"AccountLocale", testAccountLocale},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
