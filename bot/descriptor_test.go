@@ -55,7 +55,7 @@ func routedEngine(t *testing.T) *bot.Engine {
 // flow's name and version.
 func TestRouteByCommandAndPayload(t *testing.T) {
 	e := routedEngine(t)
-	if got := strings.Join(e.Commands(), " "); got != "start alpha beta b2 cancel help" {
+	if got := strings.Join(e.Commands(), " "); got != "start alpha beta b2 cancel help language" {
 		t.Fatalf("Commands() = %q", got)
 	}
 	for i, tc := range []struct {

@@ -52,7 +52,7 @@ type Options struct {
 	Email string
 	// Commands are the engine's commands (bot.Engine.Commands): typed as
 	// "/word" they are commands at every step, also while a secret is
-	// expected; default "start", "cancel" and "help".
+	// expected; default "start", "cancel", "help" and "language".
 	Commands []string
 }
 
@@ -84,7 +84,7 @@ func New(opts Options) *Console {
 		opts.Locale = "en"
 	}
 	if len(opts.Commands) == 0 {
-		opts.Commands = []string{"start", "cancel", "help"}
+		opts.Commands = []string{"start", "cancel", "help", bot.CommandLanguage}
 	}
 	c := &Console{opts: opts, in: bufio.NewReader(opts.In), conv: bot.Conversation{Channel: Channel, ID: opts.UserID}, cmds: map[string]bool{}}
 	for _, n := range opts.Commands {

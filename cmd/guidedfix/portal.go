@@ -27,9 +27,9 @@ func newPortalCmd(g *globalFlags) *cobra.Command {
 }
 
 func newAddAccountCmd(g *globalFlags) *cobra.Command {
-	var email, phone, name, method string
+	var email, phone, name, method, locale string
 	cmd := &cobra.Command{
-		Use:   "add-account --email E --phone P [--name N] [--2fa sms|none]",
+		Use:   "add-account --email E --phone P [--name N] [--2fa sms|none] [--locale en|ms]",
 		Short: "Create an account; the password is read from the terminal (no echo) or from stdin when piped",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,7 +46,7 @@ func newAddAccountCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			acc, err := a.core.AddAccount(cmd.Context(), embedded.NewAccount{Email: email, Name: name, Phone: phone, Method: m, Password: pw})
+			acc, err := a.core.AddAccount(cmd.Context(), embedded.NewAccount{Email: email, Name: name, Phone: phone, Method: m, Password: pw, Locale: locale})
 			if err != nil {
 				return err
 			}
@@ -58,6 +58,7 @@ func newAddAccountCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&phone, "phone", "", "SMS phone number in E.164 form, e.g. +60123456789")
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().StringVar(&method, "2fa", "sms", "second factor: sms or none")
+	cmd.Flags().StringVar(&locale, "locale", "", "the account's language for its e-mails: en or ms (default: none yet, English until a chat's language is adopted)")
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
@@ -120,6 +121,11 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(out, "e-mail:  %s\nname:    %s\nid:      %s\n2FA:     %s\nphone:   %s\ncreated: %s\n",
 				termsafe.Field(acc.Email), termsafe.Field(acc.Name), acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+			lang := acc.Locale
+			if lang == "" {
+				lang = "none yet (e-mails in English until a chat's language is adopted)"
+			}
+			fmt.Fprintf(out, "language: %s\n", termsafe.Field(lang))
 			locked := fmt.Sprintf("no (%d of 20 failures in the last 15 minutes)", r.Failures)
 			if !r.LockedUntil.IsZero() {
 				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"

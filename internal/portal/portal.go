@@ -50,6 +50,12 @@ type Account struct {
 	Method Method
 	// CreatedAt is when the account was created (UTC).
 	CreatedAt time.Time
+	// Locale is the account's language, a BCP 47 tag ("ms"), in which
+	// the core writes every e-mail to the holder; "" is the portal's
+	// default (English). An account without one takes the chat's
+	// language (WithLocale) on a successful Disable2FA or
+	// ConfirmTOTPEnrollment.
+	Locale string
 }
 
 // Status is an account's security status as the flow may show it.

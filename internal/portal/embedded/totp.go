@@ -383,6 +383,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		a.Challenge = ""
 		a.Method, a.TOTPSecret, a.LastStep, a.Enrollment = portal.MethodTOTP, c.seal(secret, totpAAD(a.ID)), step, ""
 		a.SwitchOpen = false
+		adoptLocale(ctx, &a)
 		// A factor change voids every grant: one elevated by the SMS code
 		// must not go on to disable the new factor (OWASP MFA Cheat Sheet,
 		// "Changing MFA Factors": factor replacement is high-risk).

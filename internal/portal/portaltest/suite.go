@@ -79,6 +79,7 @@ func Run(t *testing.T, h Harness) {
 		{"TOTPReplacement", testTOTPReplacement},
 		{"TOTPReplacementAbandoned", testTOTPReplacementAbandoned},
 		{"TOTPReplacementClockDrift", testReplacementClockDrift},
+		{"AccountLocale", testAccountLocale},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -84,8 +84,11 @@ type Account struct {
 	CreatedAt time.Time `json:"createdAt"`
 	Email     string    `json:"email"`
 	Id        string    `json:"id"`
-	Method    Method    `json:"method"`
-	Name      string    `json:"name"`
+
+	// Locale The account's language, a BCP 47 tag ("ms"), in which every e-mail to the holder is written; absent means the portal's default (English).
+	Locale *string `json:"locale,omitempty"`
+	Method Method  `json:"method"`
+	Name   string  `json:"name"`
 
 	// Phone E.164, e.g. +60123456789; empty without one.
 	Phone string `json:"phone"`
@@ -290,6 +293,9 @@ type AccountId = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// Locale defines model for Locale.
+type Locale = string
+
 // Source defines model for Source.
 type Source = string
 
@@ -333,6 +339,13 @@ type VerifyPasswordParams struct {
 type Disable2FAParams struct {
 	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+
+	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
+	// with the two calls that prove the holder (`disable2FA`, `confirmTOTPEnrollment`):
+	// when the call succeeds and the account has no language of its own
+	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
+	// that call. An unknown or malformed tag is ignored; it never fails a call.
+	GuidedfixLocale *Locale `json:"Guidedfix-Locale,omitempty"`
 }
 
 // RestoreFactorParams defines parameters for RestoreFactor.
@@ -375,6 +388,13 @@ type ConfirmTOTPEnrollmentParams struct {
 
 	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
+
+	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
+	// with the two calls that prove the holder (`disable2FA`, `confirmTOTPEnrollment`):
+	// when the call succeeds and the account has no language of its own
+	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
+	// that call. An unknown or malformed tag is ignored; it never fails a call.
+	GuidedfixLocale *Locale `json:"Guidedfix-Locale,omitempty"`
 }
 
 // IssueRecoveryCodesParams defines parameters for IssueRecoveryCodes.
@@ -757,7 +777,9 @@ type ClientInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -768,7 +790,9 @@ type ClientInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -923,7 +947,9 @@ type ClientInterface interface {
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -944,7 +970,9 @@ type ClientInterface interface {
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1463,7 +1491,9 @@ func (c *Client) VerifyPassword(ctx context.Context, params *VerifyPasswordParam
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1484,7 +1514,9 @@ func (c *Client) Disable2FAWithBody(ctx context.Context, params *Disable2FAParam
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1749,7 +1781,9 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1780,7 +1814,9 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2506,6 +2542,17 @@ func NewDisable2FARequestWithBody(server string, params *Disable2FAParams, conte
 
 		req.Header.Set("Idempotency-Key", headerParam0)
 
+		if params.GuidedfixLocale != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Locale", *params.GuidedfixLocale, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Locale", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2844,6 +2891,17 @@ func NewConfirmTOTPEnrollmentRequestWithBody(server string, params *ConfirmTOTPE
 			}
 
 			req.Header.Set("Guidedfix-Source", headerParam1)
+		}
+
+		if params.GuidedfixLocale != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Locale", *params.GuidedfixLocale, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Locale", headerParam2)
 		}
 
 	}
@@ -3342,7 +3400,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3353,7 +3413,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3508,7 +3570,9 @@ type ClientWithResponsesInterface interface {
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3529,7 +3593,9 @@ type ClientWithResponsesInterface interface {
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5106,7 +5172,9 @@ func (c *ClientWithResponses) VerifyPasswordWithResponse(ctx context.Context, pa
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5123,7 +5191,9 @@ func (c *ClientWithResponses) Disable2FAWithBodyWithResponse(ctx context.Context
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5344,7 +5414,9 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5371,7 +5443,9 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6962,6 +7036,25 @@ func (siw *ServerInterfaceWrapper) Disable2FA(w http.ResponseWriter, r *http.Req
 		return
 	}
 
+	// ------------- Optional header parameter "Guidedfix-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Locale")]; found {
+		var GuidedfixLocale Locale
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Locale", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Locale", valueList[0], &GuidedfixLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Locale", Err: err})
+			return
+		}
+
+		params.GuidedfixLocale = &GuidedfixLocale
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.Disable2FA(w, r, params)
 	}))
@@ -7267,6 +7360,25 @@ func (siw *ServerInterfaceWrapper) ConfirmTOTPEnrollment(w http.ResponseWriter, 
 		}
 
 		params.GuidedfixSource = &GuidedfixSource
+
+	}
+
+	// ------------- Optional header parameter "Guidedfix-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Locale")]; found {
+		var GuidedfixLocale Locale
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Locale", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Locale", valueList[0], &GuidedfixLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Locale", Err: err})
+			return
+		}
+
+		params.GuidedfixLocale = &GuidedfixLocale
 
 	}
 
