@@ -127,6 +127,9 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	// The update whose turn a crash interrupted after a checkpoint, delivered
 	// again: it resumes that turn, although the step moved on meanwhile.
 	resumed := ev.UpdateID != "" && ev.UpdateID == s.Update
+	if holdsStart(t, resumed) {
+		return e.askStartAgain(ctx, t, ev)
+	}
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
@@ -139,6 +142,13 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		}
 		if action == actionHuman && e.support != nil {
 			return e.escalate(ctx, t)
+		}
+		if start, ok := answerStartAgain(t, ev, action); ok {
+			if start.Kind != "" {
+				// A restart then begins the flow this start asks for.
+				ev = start
+			}
+			break
 		}
 		t.Event.Data = action
 	case KindSecret:

@@ -152,7 +152,8 @@ func happyPath(t *testing.T, h *harness) {
 	// caption from being selected), made at delivery, never stored.
 	nonce = env.Engine.Nonce(h.session())
 	wantMarkup = `{"inline_keyboard":[[{"text":"Copy the key","copy_text":{"text":"` + key.Secret() + `"}}],` +
-		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
+		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Show the QR code again","callback_data":"show_qr|` + nonce + `"}],` +
+		`[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
 	if got := photo.Fields["reply_markup"]; got != wantMarkup {
 		t.Fatalf("QR reply_markup\n%s\nwant\n%s", got, wantMarkup)
 	}

@@ -204,11 +204,14 @@ type PasswordInTextResult struct {
 
 // Problem RFC 9457 problem details with this contract's extension members.
 type Problem struct {
-	// AttemptsLeft bad-code: wrong codes still tolerated (at least 1).
+	// AttemptsLeft bad-code, clock-drift: wrong codes still tolerated (at least 1).
 	AttemptsLeft *int    `json:"attemptsLeft,omitempty"`
 	Detail       *string `json:"detail,omitempty"`
-	Instance     *string `json:"instance,omitempty"`
-	Method       *Method `json:"method,omitempty"`
+
+	// DriftSteps clock-drift: the code is the right one for the time step this many 30-second steps from the portal's current one (negative: the device's clock is behind), 2 to 10 steps either way (RFC 6238 §6); it was not accepted.
+	DriftSteps *int    `json:"driftSteps,omitempty"`
+	Instance   *string `json:"instance,omitempty"`
+	Method     *Method `json:"method,omitempty"`
 
 	// Operator locked: true when the factor reached 100 consecutive failures (NIST SP 800-63B §5.2.2) and is refused until an operator unlocks the account; retryAfter is then absent.
 	Operator *bool `json:"operator,omitempty"`
@@ -936,7 +939,10 @@ type ClientInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -956,7 +962,10 @@ type ClientInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -1050,7 +1059,8 @@ type ClientInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1067,7 +1077,8 @@ type ClientInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1762,7 +1773,10 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -1792,7 +1806,10 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -1956,7 +1973,8 @@ func (c *Client) BeginTOTPReplacement(ctx context.Context, params *BeginTOTPRepl
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1983,7 +2001,8 @@ func (c *Client) ConfirmTOTPReplacementWithBody(ctx context.Context, params *Con
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -3543,7 +3562,10 @@ type ClientWithResponsesInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -3563,7 +3585,10 @@ type ClientWithResponsesInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -3657,7 +3682,8 @@ type ClientWithResponsesInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -3674,7 +3700,8 @@ type ClientWithResponsesInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -5379,7 +5406,10 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -5405,7 +5435,10 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
@@ -5541,7 +5574,8 @@ func (c *ClientWithResponses) BeginTOTPReplacementWithResponse(ctx context.Conte
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -5564,7 +5598,8 @@ func (c *ClientWithResponses) ConfirmTOTPReplacementWithBodyWithResponse(ctx con
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
