@@ -55,7 +55,7 @@ func routedEngine(t *testing.T) *bot.Engine {
 // flow's name and version.
 func TestRouteByCommandAndPayload(t *testing.T) {
 	e := routedEngine(t)
-	if got := strings.Join(e.Commands(), " "); got != "start alpha beta b2 cancel help" {
+	if got := strings.Join(e.Commands(), " "); got != "start alpha beta b2 cancel help language" {
 		t.Fatalf("Commands() = %q", got)
 	}
 	for i, tc := range []struct {
@@ -93,13 +93,22 @@ func TestRouteByCommandAndPayload(t *testing.T) {
 				s.Tags["payload"], tc.flow, tc.state, tc.version, tc.payload)
 		}
 	}
-	// A start command in the middle of one flow restarts into the other.
+	// A start command in the middle of one flow asks first (issue 14);
+	// "Start over" then restarts into the other.
 	conv := bot.Conversation{Channel: "test", ID: "restart"}
 	for _, ev := range []bot.Event{{Kind: bot.KindCommand, Command: "start"}, {Kind: bot.KindCommand, Command: "beta"}} {
 		ev.Conversation = conv
 		if err := e.Handle(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
+	}
+	s, err := e.Session(context.Background(), conv)
+	if err != nil || s.Flow != "alpha" || s.PendingStart == nil {
+		t.Fatalf("after /start then /beta: %+v, %v; want alpha asking first", s, err)
+	}
+	over := bot.Event{Conversation: conv, Kind: bot.KindButton, Data: "_start_over|" + e.Nonce(s)}
+	if err := e.Handle(context.Background(), over); err != nil {
+		t.Fatal(err)
 	}
 	if s, err := e.Session(context.Background(), conv); err != nil || s.Flow != "beta" || s.State != "beta_first" {
 		t.Fatalf("after /start then /beta: %+v, %v; want beta/beta_first", s, err)

@@ -106,7 +106,7 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.startCmds[c] = true
 	}
-	e.commands = append(e.commands, "cancel", "help")
+	e.commands = append(e.commands, "cancel", "help", CommandLanguage)
 	if err := e.catalog.Load(engineMessages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, err
 	}

@@ -113,6 +113,9 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if ev.UserID != "" && s.UserID != "" && ev.UserID != s.UserID {
 		return e.answerOnly(ctx, ev, s.Locale, MsgNotOwner)
 	}
+	if isLanguageEvent(ev) {
+		return e.languageTurn(ctx, ev, s)
+	}
 	t := &Turn{Event: ev, Now: now, Session: s, engine: e, wake: s.WakeAt, from: s.State}
 	if ev.Kind == KindCommand && e.startCmds[ev.Command] {
 		t.Event.Kind, t.Event.Data = KindStart, ev.Text
@@ -124,6 +127,9 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	// The update whose turn a crash interrupted after a checkpoint, delivered
 	// again: it resumes that turn, although the step moved on meanwhile.
 	resumed := ev.UpdateID != "" && ev.UpdateID == s.Update
+	if holdsStart(t, resumed) {
+		return e.askStartAgain(ctx, t, ev)
+	}
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
@@ -136,6 +142,13 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		}
 		if action == actionHuman && e.support != nil {
 			return e.escalate(ctx, t)
+		}
+		if start, ok := answerStartAgain(t, ev, action); ok {
+			if start.Kind != "" {
+				// A restart then begins the flow this start asks for.
+				ev = start
+			}
+			break
 		}
 		t.Event.Data = action
 	case KindSecret:
@@ -185,6 +198,10 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 // old is the conversation's done session, if any; justExpired says the
 // flow has just told the user it expired, so no second hint is sent.
 func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *Session, justExpired bool) error {
+	if isLanguageEvent(ev) {
+		return e.languageTurn(ctx, ev, nil)
+	}
+	locale := e.localeOf(ctx, ev)
 	if !e.starts(ev) {
 		if justExpired {
 			if ev.UpdateID == "" {
@@ -201,7 +218,7 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		case ev.Kind == KindUnsupported:
 			id = "engine.unsupported_idle"
 		}
-		return e.answerOnly(ctx, ev, ev.Locale, id)
+		return e.answerOnly(ctx, ev, locale, id)
 	}
 	d, payload := e.route(ev)
 	s := &Session{
@@ -210,7 +227,7 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		UserID:       ev.UserID,
 		Flow:         d.Name,
 		FlowVersion:  d.Version,
-		Locale:       ev.Locale,
+		Locale:       locale,
 		IssuedAt:     now,
 		UpdatedAt:    now,
 	}

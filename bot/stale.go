@@ -20,7 +20,7 @@ import (
 // is current now stale; never the other way round, since steps only move
 // on. A store error returns false.
 func (e *Engine) StaleButton(ctx context.Context, ev Event) (string, bool) {
-	if ev.Kind != KindButton {
+	if ev.Kind != KindButton || isLanguageEvent(ev) {
 		return "", false
 	}
 	s, err := e.store.Load(ctx, ev.Conversation)

@@ -52,7 +52,7 @@ type Options struct {
 	Email string
 	// Commands are the engine's commands (bot.Engine.Commands): typed as
 	// "/word" they are commands at every step, also while a secret is
-	// expected; default "start", "cancel" and "help".
+	// expected; default "start", "cancel", "help" and "language".
 	Commands []string
 }
 
@@ -68,6 +68,9 @@ type Console struct {
 	n       int
 	conv    bot.Conversation
 	cmds    map[string]bool // Options.Commands
+	// echoHeld restores the terminal's echo that a hidden read left off
+	// (echo_guard.go); nil while echo is on.
+	echoHeld func()
 }
 
 var _ bot.Deliverer = (*Console)(nil)
@@ -81,7 +84,7 @@ func New(opts Options) *Console {
 		opts.Locale = "en"
 	}
 	if len(opts.Commands) == 0 {
-		opts.Commands = []string{"start", "cancel", "help"}
+		opts.Commands = []string{"start", "cancel", "help", bot.CommandLanguage}
 	}
 	c := &Console{opts: opts, in: bufio.NewReader(opts.In), conv: bot.Conversation{Channel: Channel, ID: opts.UserID}, cmds: map[string]bool{}}
 	for _, n := range opts.Commands {
@@ -308,27 +311,8 @@ func (c *Console) readLine(secret bool) (string, error) {
 		fmt.Fprint(c.opts.Out, "you › ")
 		c.mu.Unlock()
 	}
-	if secret && c.tty {
-		// Echo goes off before the prompt shows, so nothing typed (or
-		// pasted) as soon as it appears is echoed.
-		restore, err := echoOff(c.fd)
-		prompt()
-		if err != nil {
-			b, err := term.ReadPassword(c.fd)
-			c.mu.Lock()
-			fmt.Fprintln(c.opts.Out)
-			c.mu.Unlock()
-			return string(b), err
-		}
-		line, err := c.in.ReadString('\n')
-		restore()
-		c.mu.Lock()
-		fmt.Fprintln(c.opts.Out)
-		c.mu.Unlock()
-		if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
-			return "", err
-		}
-		return strings.TrimRight(line, "\r\n"), nil
+	if c.tty && (secret || c.echoHeld != nil) {
+		return c.readHidden(secret, prompt)
 	}
 	prompt()
 	line, err := c.in.ReadString('\n')
@@ -336,6 +320,9 @@ func (c *Console) readLine(secret bool) (string, error) {
 		return "", err
 	}
 	line = strings.TrimRight(line, "\r\n")
+	if c.tty {
+		c.maskEchoed(line)
+	}
 	if !c.tty {
 		// Echo piped input so a transcript reads like a conversation; a
 		// secret, or what looks like a password or code at another prompt,

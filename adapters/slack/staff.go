@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"guidedfix/bot"
+	"guidedfix/internal/termsafe"
 )
 
 // ErrNoAccount is returned by Desk.HandOff and Desk.Audit when no Customer
@@ -216,7 +217,7 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 			say(a.staffText("slack.staff.audit_empty", data))
 		default:
 			data["N"] = len(lines)
-			say(a.staffText("slack.staff.audit", data) + "\n```\n" + escape(strings.Join(lines, "\n")) + "\n```")
+			say(a.staffText("slack.staff.audit", data) + "\n```\n" + escape(strings.Join(auditLines(lines), "\n")) + "\n```")
 		}
 	}
 }
@@ -638,6 +639,18 @@ func containerChannel(ic slackapi.InteractionCallback) string {
 		return ic.Container.ChannelID
 	}
 	return ic.Channel.ID
+}
+
+// auditLines makes stored audit lines (which may quote a ticket or a name
+// typed by anybody) safe inside the code block: escape sequences removed
+// and control characters, a line feed included, escaped
+// (termsafe.Field), and backticks, which would close the block, as "'".
+func auditLines(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.ReplaceAll(termsafe.Field(l), "`", "'")
+	}
+	return out
 }
 
 // escape makes s literal in Slack mrkdwn: &, < and > become entities.

@@ -89,6 +89,9 @@ func (d *memDesk) Audit(ctx context.Context, staff, email string, limit int) ([]
 		return nil, nil
 	}
 	d.Record(ctx, staff, "acc-1", "audit_viewed", "", true)
+	if email == "evil@example.com" {
+		return []string{"2026-11-29 10:00:00 UTC  slack:U5 (staff)  handoff_created  ticket T-1\n```\n*forged*\x1b[2J\u202e"}, nil
+	}
 	return []string{"2026-11-29 10:00:00 UTC  telegram:42  step  Verify <SMS> code", "2026-11-29 09:59:00 UTC  slack:U5 (staff)  handoff_created  link e-mailed"}, nil
 }
 
@@ -293,6 +296,13 @@ func TestStaffCommands(t *testing.T) {
 			if !strings.HasPrefix(got, "Audit log of amy@example.com, newest first (2 entries):\n```\n") ||
 				!strings.Contains(got, "Verify &lt;SMS&gt; code") || !strings.HasSuffix(got, "\n```") {
 				t.Fatalf("audit answered %q", got)
+			}
+			// A stored ticket cannot close the code block, forge a line or
+			// drive a terminal.
+			got = h.staffCommand(grouped, "audit evil@example.com")
+			if strings.Count(got, "```") != 2 || strings.Count(got, "\n") != 3 || strings.ContainsAny(got, "\x1b\u202e") ||
+				!strings.Contains(got, `ticket T-1\n'''\n*forged*\u202e`) {
+				t.Fatalf("audit of a forged ticket answered %q", got)
 			}
 			if got := h.staffCommand(grouped, "audit new@example.com"); got != h.text("slack.staff.audit_empty", map[string]any{"Email": "new@example.com"}) {
 				t.Fatalf("audit without entries: %q", got)

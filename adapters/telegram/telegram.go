@@ -314,8 +314,21 @@ func (a *Adapter) run(ctx context.Context) error {
 		}
 	}
 	err := a.startup(ctx, "setMyCommands", func(ctx context.Context) error {
-		_, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands()})
-		return err
+		// The default list in English, then one per other language of
+		// bot.Languages for users whose language_code is that language
+		// (core.telegram.org/bots/api#setmycommands, language_code).
+		if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands("")}); err != nil {
+			return err
+		}
+		for _, l := range bot.Languages {
+			if l.Tag == "en" {
+				continue
+			}
+			if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands(l.Tag), LanguageCode: l.Tag}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -599,13 +612,14 @@ func (a *Adapter) process(w work) (err error) {
 
 func (a *Adapter) username() string { return *a.user.Load() }
 
-// botCommands are the engine's commands with their descriptions
-// (setMyCommands' BotCommand.description): a flow's start command is
+// botCommands are the engine's commands with their descriptions in
+// locale ("" for the default, English; setMyCommands'
+// BotCommand.description): a flow's start command is
 // described by its descriptor (bot.Command.Description), the engine's
 // other start commands (/start) by the default flow's title
 // (bot.Descriptor.Title), the rest (/cancel, /help, and whatever a flow
 // leaves undescribed) by this adapter's "telegram.command.<name>".
-func (a *Adapter) botCommands() []models.BotCommand {
+func (a *Adapter) botCommands(locale string) []models.BotCommand {
 	cmds := a.commands
 	cat := a.eng.Catalog()
 	def := a.eng.Flows()[0]
@@ -621,7 +635,7 @@ func (a *Adapter) botCommands() []models.BotCommand {
 		case !cat.Has(id):
 			id = "telegram.command.start"
 		}
-		out[i] = models.BotCommand{Command: c, Description: cat.Text("", id, nil)}
+		out[i] = models.BotCommand{Command: c, Description: cat.Text(locale, id, nil)}
 	}
 	return out
 }

@@ -28,14 +28,14 @@ func TestHappyPathLongPolling(t *testing.T) {
 	happyPath(t, h)
 	cmds := h.fake.Calls("setMyCommands")
 	var got []struct{ Command, Description string }
-	if len(cmds) != 1 || json.Unmarshal([]byte(cmds[0].Fields["commands"]), &got) != nil {
+	if len(cmds) != 2 || json.Unmarshal([]byte(cmds[0].Fields["commands"]), &got) != nil || cmds[0].Fields["language_code"] != "" {
 		t.Fatalf("setMyCommands calls %+v", cmds)
 	}
 	var names []string
 	for _, c := range got {
 		names = append(names, c.Command)
 	}
-	if !slices.Equal(names, []string{"start", "2fa", "cancel", "help"}) || got[0].Description == "" {
+	if !slices.Equal(names, []string{"start", "2fa", "cancel", "help", "language"}) || got[0].Description == "" {
 		t.Fatalf("commands %+v", got)
 	}
 	// Each description comes from the flow's descriptor: /start by the
@@ -45,6 +45,14 @@ func TestHappyPathLongPolling(t *testing.T) {
 	if got[0].Description != cat.Text("", d.Title, nil) || got[1].Description != cat.Text("", d.Commands[0].Description, nil) ||
 		got[2].Description != cat.Text("", "telegram.command.cancel", nil) {
 		t.Fatalf("descriptions %+v", got)
+	}
+	// The Malay list, for users whose language_code is "ms".
+	var ms []struct{ Command, Description string }
+	if cmds[1].Fields["language_code"] != "ms" || json.Unmarshal([]byte(cmds[1].Fields["commands"]), &ms) != nil || len(ms) != len(got) {
+		t.Fatalf("second setMyCommands call %+v", cmds[1].Fields)
+	}
+	if want := h.a.eng.Catalog().Text("ms", "telegram.command.language", nil); ms[4].Command != "language" || ms[4].Description != want || want == got[4].Description {
+		t.Fatalf("Malay commands %+v", ms)
 	}
 	if n := len(h.fake.Calls("deleteWebhook")); n != 1 {
 		t.Fatalf("%d deleteWebhook calls, want 1 before long polling", n)
@@ -145,7 +153,8 @@ func happyPath(t *testing.T, h *harness) {
 	// caption from being selected), made at delivery, never stored.
 	nonce = env.Engine.Nonce(h.session())
 	wantMarkup = `{"inline_keyboard":[[{"text":"Copy the key","copy_text":{"text":"` + key.Secret() + `"}}],` +
-		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
+		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Show the QR code again","callback_data":"show_qr|` + nonce + `"}],` +
+		`[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
 	if got := photo.Fields["reply_markup"]; got != wantMarkup {
 		t.Fatalf("QR reply_markup\n%s\nwant\n%s", got, wantMarkup)
 	}
@@ -614,8 +623,8 @@ func TestStartupRetriesUntilTheBotAPIAnswers(t *testing.T) {
 	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second, 2 * time.Second, 7 * time.Second}) {
 		t.Fatalf("slept %v, want 1s, 2s, then retry_after 7s", got)
 	}
-	if n := len(fake.Calls("setMyCommands")); n != 4 {
-		t.Fatalf("%d setMyCommands calls, want 4", n)
+	if n := len(fake.Calls("setMyCommands")); n != 5 { // 3 refused, then the default and the Malay list
+		t.Fatalf("%d setMyCommands calls, want 5", n)
 	}
 	h.deliver(fake.Text(h.chat, h.user, "/start"))
 	h.want("sendMessage")

@@ -27,7 +27,7 @@ func TestEngineRoutesBothFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if got := strings.Join(a.engine.Commands(), " "); got != "start 2fa newphone cancel help" {
+	if got := strings.Join(a.engine.Commands(), " "); got != "start 2fa newphone cancel help language" {
 		t.Fatalf("commands %q", got)
 	}
 	if len(a.desk.Flows) != 2 || a.desk.Flows[0].Name != totpswitch.Name || a.desk.Flows[1].Name != newphone.Name {

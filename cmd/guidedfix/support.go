@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"guidedfix/adapters/console"
 	"guidedfix/internal/support"
+	"guidedfix/internal/termsafe"
 )
 
 // flowNames lists the names of the flows d hands off, comma-separated.
@@ -47,13 +47,13 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			}
 			link, h, err := a.desk.HandOffFlow(cmd.Context(), name, args[0], ticket, "cli", operator())
 			if errors.Is(err, support.ErrNoAccount) {
-				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
+				return fmt.Errorf("no Customer Portal account has the e-mail %s", termsafe.Field(args[0]))
 			}
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Hand-off %s e-mailed to %s, valid until %s UTC:\n%s\n",
-				h.ID, h.Email, h.ExpiresAt.Format("2006-01-02 15:04"), link)
+				termsafe.Field(h.ID), termsafe.Field(h.Email), h.ExpiresAt.Format("2006-01-02 15:04"), termsafe.Field(link))
 			return nil
 		},
 	}
@@ -78,7 +78,7 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 			defer a.Close()
 			entries, err := a.desk.AuditFor(cmd.Context(), args[0], limit)
 			if errors.Is(err, support.ErrNoAccount) {
-				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
+				return fmt.Errorf("no Customer Portal account has the e-mail %s", termsafe.Field(args[0]))
 			}
 			if err != nil {
 				return err
@@ -88,7 +88,7 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(out, "no entries")
 			}
 			for _, e := range entries {
-				fmt.Fprintln(out, console.Printable(support.FormatEntry(e)))
+				fmt.Fprintln(out, termsafe.Field(support.FormatEntry(e)))
 			}
 			return nil
 		},

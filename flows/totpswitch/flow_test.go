@@ -440,8 +440,8 @@ func TestWrongTOTPCodesThenNewQR(t *testing.T) {
 		if !strings.Contains(r[1].Text, strconv.Itoa(left)+" tr") {
 			t.Fatalf("attempts: %q", r[1].Text)
 		}
-		if labels := buttonLabels(r[1]); !slices.Equal(labels, []string{"Verify", "Cancel", "Talk to a person"}) && !slices.Equal(labels, []string{"Verify", "Cancel"}) {
-			t.Fatalf("buttons after a wrong code %q, want Verify and Cancel", labels)
+		if labels := buttonLabels(r[1]); !slices.Equal(labels, []string{"Verify", "Show the QR code again", "Cancel", "Talk to a person"}) && !slices.Equal(labels, []string{"Verify", "Show the QR code again", "Cancel"}) {
+			t.Fatalf("buttons after a wrong code %q, want Verify, Show the QR code again and Cancel", labels)
 		}
 	}
 	r := c.text(wrong)
@@ -579,7 +579,8 @@ func TestRestartInvalidatesOldQR(t *testing.T) {
 	c.press("setup")
 	old := env.KeyFromQR(t, c.press("app")[0].Image)
 	oldVerify := c.button("verify")
-	wantIDs(t, c.start(), "delete:qr", "delete:key", "totp.restarting", "totp.welcome", "totp.ask_email")
+	wantIDs(t, c.start(), "engine.start_again")
+	wantIDs(t, c.press("_start_over"), "delete:qr", "delete:key", "totp.restarting_qr", "totp.welcome", "totp.ask_email")
 	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: oldVerify}), "engine.stale_button")
 	c.text("ned@example.com")
 	c.text(pw)
@@ -630,9 +631,10 @@ func TestUnknownCommandDoesNotRestart(t *testing.T) {
 	if after.ID != before.ID || after.State != totpswitch.StateAwaitingSMSCode || after.Step != before.Step {
 		t.Fatalf("unknown command changed the session: %s/%q/%d → %s/%q/%d", before.ID, before.State, before.Step, after.ID, after.State, after.Step)
 	}
-	// /2fa is a start command: it restarts.
+	// /2fa is a start command: after "Start over" it restarts.
 	// No QR code was shown yet, so there is none to invalidate.
-	wantIDs(t, c.cmd("2fa"), "totp.welcome", "totp.ask_email")
+	wantIDs(t, c.cmd("2fa"), "engine.start_again")
+	wantIDs(t, c.press("_start_over"), "totp.welcome", "totp.ask_email")
 }
 
 // TestSMSLimitIsNotCalledALock: after 5 codes sent within 15 minutes the
@@ -731,8 +733,9 @@ func TestRestartAfterActivationSaysDone(t *testing.T) {
 	c.press("setup")
 	key := env.KeyFromQR(t, c.press("app")[0].Image)
 	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
-	r := c.start()
-	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 {
+	wantIDs(t, c.start(), "engine.start_again")
+	r := c.press("_start_over")
+	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 || count(r, "totp.restarting_qr") != 0 {
 		t.Fatalf("/start after activation: %v", ids(r))
 	}
 }

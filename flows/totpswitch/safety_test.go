@@ -72,7 +72,7 @@ var abandonments = []abandonment{
 	{"silence", silence, true},
 	{"cancel", func(t *testing.T, c *chat) { c.cmd("cancel"); silence(t, c) }, false},
 	{"cancel_button", func(t *testing.T, c *chat) { c.press("cancel"); silence(t, c) }, false},
-	{"restart_command", func(t *testing.T, c *chat) { c.start(); silence(t, c) }, false},
+	{"restart_command", func(t *testing.T, c *chat) { c.start(); c.press("_start_over"); silence(t, c) }, false},
 	{"blocked_bot", func(t *testing.T, c *chat) { c.rec.SetBlocked(true); silence(t, c) }, false},
 	{"process_restart", func(t *testing.T, c *chat) {
 		c.env.Restart(t)

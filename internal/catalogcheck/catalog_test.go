@@ -22,8 +22,9 @@ var languages = []string{"ms"}
 var dynamicIDs = map[string]string{
 	// adapters/telegram: setMyCommands describes the engine's own
 	// commands by "telegram.command."+name (a flow's by its descriptor).
-	"telegram.command.cancel": "telegram.command.",
-	"telegram.command.help":   "telegram.command.",
+	"telegram.command.cancel":   "telegram.command.",
+	"telegram.command.help":     "telegram.command.",
+	"telegram.command.language": "telegram.command.",
 	// adapters/slack: a flow's own secret kind names its modal by
 	// "secret."+field+"."+part (flows/newphone's recovery code).
 	"secret.recovery_code.title": "secret.",

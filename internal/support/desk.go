@@ -202,7 +202,7 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 	if kind == "" {
 		kind = mailtext.Handoff
 	}
-	subject, text, err := mailtext.Render(kind, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
+	subject, text, err := mailtext.RenderIn(acc.Locale, kind, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
 		Expires: h.ExpiresAt.UTC().Format("2006-01-02 15:04"), Support: d.SupportContact})
 	if err != nil {
 		return "", Handoff{}, err
