@@ -272,7 +272,7 @@ func TestBrowserStaleAndExpiredLinks(t *testing.T) {
 	dir := shots(t)
 	r := newRig(t, false)
 	first := r.toPassword()
-	r.send(startEvent())
+	r.startOver()
 	second := r.link(r.send(textEvent("alice@example.com")), "totp.ask_password")
 
 	do(t, ctx, chromedp.Navigate(first))

@@ -184,4 +184,12 @@ func ids(rs []bot.Reply) []string {
 }
 
 func startEvent() bot.Event        { return bot.Event{Kind: bot.KindStart} }
+
+// startOver sends /start in the middle of the flow and answers the
+// engine's "continue or start over" with Start over: a new session.
+func (r *rig) startOver() []bot.Reply {
+	r.t.Helper()
+	r.send(startEvent())
+	return r.pressLast("_start_over")
+}
 func textEvent(s string) bot.Event { return bot.Event{Kind: bot.KindText, Text: s} }
