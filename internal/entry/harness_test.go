@@ -183,7 +183,7 @@ func ids(rs []bot.Reply) []string {
 	return out
 }
 
-func startEvent() bot.Event        { return bot.Event{Kind: bot.KindStart} }
+func startEvent() bot.Event { return bot.Event{Kind: bot.KindStart} }
 
 // startOver sends /start in the middle of the flow and answers the
 // engine's "continue or start over" with Start over: a new session.
