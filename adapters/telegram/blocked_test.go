@@ -88,7 +88,7 @@ func TestBlockedAtQRStepRestoresSMSAtOnce(t *testing.T) {
 // TestBlockedWithoutSessionChangesNothing: a block with no conversation
 // under way makes no call and creates no session.
 func TestBlockedWithoutSessionChangesNothing(t *testing.T) {
-	h := newHarness(t, false)
+	h := newScriptHarness(t, false)
 	h.deliver(h.fake.Blocked(h.user))
 	if cs := h.calls(); len(cs) != 0 {
 		t.Fatalf("calls %v", cs)

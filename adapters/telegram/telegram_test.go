@@ -20,6 +20,7 @@ import (
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/testkit"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 func TestHappyPathLongPolling(t *testing.T) {
@@ -214,17 +215,16 @@ func toSMSCode(t *testing.T, h *harness) {
 }
 
 func TestBlockedUserParksSession(t *testing.T) {
-	h := newHarness(t, false)
-	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h := newScriptHarness(t, false)
 	h.text("/start")
 	h.calls()
 	h.fake.FailNext("sendMessage", 403, "Forbidden: bot was blocked by the user", 0)
-	h.text("alice@example.com")
+	h.text("hello")
 	if cs := h.want("sendMessage"); cs[0].ErrorCode != 403 {
 		t.Fatalf("error code %d", cs[0].ErrorCode)
 	}
-	if s := h.session(); !s.Parked || s.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("parked %v state %q; want parked at awaiting_password", s.Parked, s.State)
+	if s := h.session(); !s.Parked || s.State != scriptflow.StateGreeted {
+		t.Fatalf("parked %v state %q; want parked at %s", s.Parked, s.State, scriptflow.StateGreeted)
 	}
 	if got := h.slept(); len(got) != 0 {
 		t.Fatalf("a 403 was retried: slept %v", got)
@@ -232,7 +232,7 @@ func TestBlockedUserParksSession(t *testing.T) {
 }
 
 func TestDuplicateUpdateProcessedOnceAcrossRestart(t *testing.T) {
-	env, fake := newEnv(t)
+	env, fake := newScriptEnv(t)
 	h := start(t, env, fake, false)
 	u := fake.Text(h.chat, h.user, "/start")
 	h.deliver(u, u) // one getUpdates batch holding the update twice
@@ -250,7 +250,7 @@ func TestDuplicateUpdateProcessedOnceAcrossRestart(t *testing.T) {
 }
 
 func TestWebhookSecretAndRedelivery(t *testing.T) {
-	h := newHarness(t, true)
+	h := newScriptHarness(t, true)
 	u := h.fake.Text(h.chat, h.user, "/start")
 	for _, secret := range []string{"", "wrong", testSecret + "x", strings.ToUpper(testSecret)} {
 		if code := h.post(u, secret); code != 401 {
@@ -283,11 +283,10 @@ func TestWebhookRejectsOtherMethods(t *testing.T) {
 }
 
 func TestStaleCallbackAndDoubleTap(t *testing.T) {
-	h := newHarness(t, false)
-	toSMSCode(t, h)
-	h.text(h.env.LastSMSCode(t))
+	h := newScriptHarness(t, false)
+	h.text("/start")
 	h.calls()
-	msgID, data := h.button("disable")
+	msgID, data := h.button(scriptflow.ActionGo)
 	stale := h.msg("engine.stale_button", nil)
 
 	// A double tap: two callback queries for the same button in one batch.
@@ -319,17 +318,17 @@ func TestStaleCallbackAndDoubleTap(t *testing.T) {
 	for _, c := range others {
 		methods = append(methods, c.Method)
 	}
-	// The first turn edits the pressed message into its replies (SMS off
-	// and the next step, joined); the second says the button is stale.
-	if !slices.Equal(methods, []string{"editMessageText", "sendMessage"}) {
+	// The first press: the keyboard goes, the message is edited (the edit
+	// brings the next step's keyboard); the second finds the step gone.
+	if !slices.Equal(methods, []string{"editMessageReplyMarkup", "editMessageText", "sendMessage"}) {
 		t.Fatalf("calls after the answers %q", methods)
 	}
-	if others[0].Fields["message_id"] != strconv.Itoa(msgID) {
-		t.Fatalf("edited message %s, want the pressed %d", others[0].Fields["message_id"], msgID)
+	if others[0].Fields["message_id"] != strconv.Itoa(msgID) || others[1].Fields["message_id"] != strconv.Itoa(msgID) {
+		t.Fatalf("the press changed messages %s and %s, want %d", others[0].Fields["message_id"], others[1].Fields["message_id"], msgID)
 	}
-	wantText(t, others[1], stale)
-	if st := h.env.Core.Stats(); st.Disables != 1 {
-		t.Fatalf("%d disables, want 1", st.Disables)
+	wantText(t, others[2], stale)
+	if s := h.session(); s.State != scriptflow.StateEdited || s.Step != 2 {
+		t.Fatalf("state %q step %d after a double tap, want %s step 2 (one step, not two)", s.State, s.Step, scriptflow.StateEdited)
 	}
 
 	// The same button once the flow moved on: answered, nothing changes.
@@ -340,7 +339,7 @@ func TestStaleCallbackAndDoubleTap(t *testing.T) {
 	if cs[0].Fields["callback_query_id"] != u3.CallbackQuery.ID || cs[0].Fields["text"] != stale {
 		t.Fatalf("stale press answered %v", cs[0].Fields)
 	}
-	if after := h.session(); after.Version != before.Version || after.State != totpswitch.StateOfferSetup {
+	if after := h.session(); after.Version != before.Version || after.State != scriptflow.StateEdited {
 		t.Fatalf("stale press changed the session: version %d → %d, state %q", before.Version, after.Version, after.State)
 	}
 }
@@ -371,10 +370,10 @@ func TestGroupChatGetsOnlyALink(t *testing.T) {
 }
 
 func TestUnsupportedMessagesChangeNothing(t *testing.T) {
-	h := newHarness(t, false)
-	toSMSCode(t, h)
+	h := newScriptHarness(t, false)
+	toScriptPrompt(t, h)
 	before := h.session()
-	hint := h.msg("totp.type_text", map[string]any{"Hint": h.msg("totp.hint_code", nil)})
+	hint := h.msg(scriptflow.MsgUnsupported, nil)
 	mine := h.fake.Text(h.chat, h.user, "typo")
 	for _, u := range []fakebotapi.Update{
 		h.fake.Sticker(h.chat, h.user),
@@ -391,27 +390,27 @@ func TestUnsupportedMessagesChangeNothing(t *testing.T) {
 			t.Fatalf("state %q step %d expect %q after unsupported; was %q %d %q", after.State, after.Step, after.Expect, before.State, before.Step, before.Expect)
 		}
 	}
-	if st := h.env.Core.Stats(); st.Disables != 0 {
-		t.Fatalf("stats %+v", st)
-	}
 }
 
 func TestUndeletableSecretWarnsUser(t *testing.T) {
-	h := newHarness(t, false)
-	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
-	h.text("/start")
-	h.text("alice@example.com")
-	h.calls()
+	h := newScriptHarness(t, false)
+	toScriptPrompt(t, h)
 	h.fake.FailNext("deleteMessage", 400, "Bad Request: message can't be deleted", 0)
-	h.text(pw)
+	u := h.text("wrong-passphrase-1234")
+	// The user's message (not deleted: warned), then the flow's answer
+	// with the prompt again, joined.
 	cs := h.want("deleteMessage", "sendMessage", "sendMessage")
+	if cs[0].Fields["message_id"] != strconv.Itoa(u.Message.ID) || cs[0].ErrorCode != 400 {
+		t.Fatalf("deleteMessage %v answered %d, want the user's message %d refused", cs[0].Fields, cs[0].ErrorCode, u.Message.ID)
+	}
 	wantText(t, cs[1], h.msg("engine.delete_failed", nil))
-	h.wantState(totpswitch.StateAwaitingSMSCode)
+	wantText(t, cs[2], h.msg(scriptflow.MsgSecretWrong, nil)+"\n\n"+h.msg(scriptflow.MsgAskSecret, nil))
+	h.wantState(scriptflow.StateAsking)
 }
 
 func TestPanicInTurnIsRecovered(t *testing.T) {
 	var boom atomic.Bool
-	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: func(p bot.Hook, _ *bot.Session) {
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}, Hook: func(p bot.Hook, _ *bot.Session) {
 		if p == bot.HookSaved && boom.CompareAndSwap(true, false) {
 			panic("boom")
 		}
@@ -429,14 +428,14 @@ func TestPanicInTurnIsRecovered(t *testing.T) {
 	// panic held back (saved in the session's outbox) come first.
 	h.text("/help")
 	cs := h.want("sendMessage", "sendMessage")
-	wantText(t, cs[0], h.welcome())
-	wantText(t, cs[1], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
+	wantText(t, cs[0], h.msg(scriptflow.MsgHello, nil))
+	wantText(t, cs[1], h.msg(scriptflow.MsgHelp, nil))
 }
 
 func TestRunWaitsForTurnsInFlight(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: func(p bot.Hook, _ *bot.Session) {
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}, Hook: func(p bot.Hook, _ *bot.Session) {
 		if p == bot.HookSaved {
 			once.Do(func() { close(entered); <-release })
 		}

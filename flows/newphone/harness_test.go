@@ -5,8 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -268,66 +266,45 @@ func (e *env) mails(to string) []mail.Message {
 	return out
 }
 
-// chat drives one conversation.
+// chat drives one conversation: testkit.Chat (the one chat test driver)
+// on the env's engine and recorder, with the names these tests use.
 type chat struct {
-	e    *env
-	conv bot.Conversation
-	seen int
-	upd  int
-	last []bot.Reply
-	all  []bot.Reply
-	// lossy tolerates failed turns (a core answer lost on purpose).
-	lossy bool
+	*testkit.Chat
+	e *env
 }
 
 // redeliver sends the last update again with the same id, as a platform
 // does when it got no answer.
 func (c *chat) redeliver(ev bot.Event) []bot.Reply {
-	c.upd--
-	return c.send(ev)
+	c.e.t.Helper()
+	return c.Redeliver(ev)
 }
 
-func (e *env) chat() *chat { return &chat{e: e, conv: bot.Conversation{Channel: "test", ID: "100"}} }
+func (e *env) chat() *chat { return e.chatIn(bot.Conversation{Channel: "test", ID: "100"}, 0, 0) }
+
+// chatIn returns a chat in conv whose update ids start after upd (they
+// are per channel) and whose first turn returns the recorder's replies
+// after the first seen.
+func (e *env) chatIn(conv bot.Conversation, upd, seen int) *chat {
+	return &chat{Chat: &testkit.Chat{T: e.t, Engine: func() *bot.Engine { return e.engine }, Rec: e.rec, Conv: conv, UserID: "u100", Upd: upd, Seen: seen}, e: e}
+}
 
 func (c *chat) send(ev bot.Event) []bot.Reply {
 	c.e.t.Helper()
-	c.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u100", strconv.Itoa(c.upd)
-	if err := c.e.engine.Handle(context.Background(), ev); err != nil && !c.lossy {
-		c.e.t.Fatalf("Handle: %v", err)
-	}
-	c.last, c.seen = c.e.rec.Since(c.seen)
-	c.all = append(c.all, c.last...)
-	return c.last
+	return c.Send(ev)
 }
 
-func (c *chat) cmd(name string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindCommand, Command: name})
-}
-func (c *chat) text(s string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindText, Text: s, MessageID: "u" + strconv.Itoa(c.upd+1)})
-}
+func (c *chat) cmd(name string) []bot.Reply { return c.Cmd(name) }
+func (c *chat) text(s string) []bot.Reply   { return c.Text(s) }
 
 func (c *chat) press(action string) []bot.Reply {
 	c.e.t.Helper()
-	for i := len(c.all) - 1; i >= 0; i-- {
-		for _, b := range c.all[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				return c.send(bot.Event{Kind: bot.KindButton, Data: b.Data})
-			}
-		}
-	}
-	c.e.t.Fatalf("no button %q offered; last replies %v", action, ids(c.last))
-	return nil
+	return c.Press(action)
 }
 
 func (c *chat) session() *bot.Session {
 	c.e.t.Helper()
-	s, err := c.e.engine.Session(context.Background(), c.conv)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	return s
+	return c.Session()
 }
 
 func (c *chat) wantState(s bot.State, done bool) {
@@ -337,23 +314,11 @@ func (c *chat) wantState(s bot.State, done bool) {
 	}
 }
 
-func ids(rs []bot.Reply) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		id := r.ID
-		if r.Op != bot.OpSend {
-			id = string(r.Op) + ":" + r.Ref + r.ID
-		}
-		out = append(out, id)
-	}
-	return out
-}
+func ids(rs []bot.Reply) []string { return testkit.IDs(rs) }
 
 func wantIDs(t *testing.T, got []bot.Reply, want ...string) {
 	t.Helper()
-	if g := ids(got); !slices.Equal(g, want) {
-		t.Fatalf("replies %q\nwant    %q", g, want)
-	}
+	testkit.WantIDs(t, got, want...)
 }
 
 // toChooseProof runs step 1 for acc.

@@ -112,11 +112,11 @@ func (w *walk) crashSend(ev bot.Event, state bot.State) {
 	w.mu.Lock()
 	w.crash = true
 	w.mu.Unlock()
-	w.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = w.conv, "u100", strconv.Itoa(w.upd)
+	w.Upd++
+	ev.Conversation, ev.UserID, ev.UpdateID = w.Conv, "u100", strconv.Itoa(w.Upd)
 	err := w.e.engine.Handle(context.Background(), ev)
-	w.last, w.seen = w.e.rec.Since(w.seen)
-	w.all = append(w.all, w.last...)
+	w.Last, w.Seen = w.e.rec.Since(w.Seen)
+	w.All = append(w.All, w.Last...)
 	w.mu.Lock()
 	armed := w.crash
 	w.crash = false
@@ -130,14 +130,14 @@ func (w *walk) crashSend(ev bot.Event, state bot.State) {
 // button returns the press of the newest button with action.
 func (w *walk) button(action string) bot.Event {
 	w.e.t.Helper()
-	for i := len(w.all) - 1; i >= 0; i-- {
-		for _, b := range w.all[i].Buttons {
+	for i := len(w.All) - 1; i >= 0; i-- {
+		for _, b := range w.All[i].Buttons {
 			if strings.HasPrefix(b.Data, action+"|") {
 				return bot.Event{Kind: bot.KindButton, Data: b.Data}
 			}
 		}
 	}
-	w.e.t.Fatalf("no button %q offered; replies %v", action, ids(w.all))
+	w.e.t.Fatalf("no button %q offered; replies %v", action, ids(w.All))
 	return bot.Event{}
 }
 
@@ -147,19 +147,19 @@ func (w *walk) sweep(n int) {
 	if err != nil || got != n {
 		w.e.t.Fatalf("sweep handled %d, %v; want %d", got, err, n)
 	}
-	w.last, w.seen = w.e.rec.Since(w.seen)
-	w.all = append(w.all, w.last...)
+	w.Last, w.Seen = w.e.rec.Since(w.Seen)
+	w.All = append(w.All, w.Last...)
 }
 
 // newQR is the secret of the newest QR code.
 func (w *walk) newQR() string {
 	w.e.t.Helper()
-	for i := len(w.all) - 1; i >= 0; i-- {
-		if len(w.all[i].Image) > 0 {
-			return w.e.keyFromQR(w.all[i].Image).Secret()
+	for i := len(w.All) - 1; i >= 0; i-- {
+		if len(w.All[i].Image) > 0 {
+			return w.e.keyFromQR(w.All[i].Image).Secret()
 		}
 	}
-	w.e.t.Fatalf("no QR code; replies %v", ids(w.all))
+	w.e.t.Fatalf("no QR code; replies %v", ids(w.All))
 	return ""
 }
 

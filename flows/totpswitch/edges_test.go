@@ -78,7 +78,7 @@ func toCodeStep(t *testing.T, env *testkit.Env, c *chat, email string) *otp.Key 
 			return env.KeyFromQR(t, r.Image)
 		}
 	}
-	t.Fatalf("no QR code; replies %v", ids(c.last))
+	t.Fatalf("no QR code; replies %v", ids(c.Last))
 	return nil
 }
 
@@ -102,7 +102,7 @@ func TestReusedCodeAfterVerifyIsDeleted(t *testing.T) {
 				c.press("okay")
 			}
 			before := c.session()
-			msgID := "u" + strconv.Itoa(c.upd+1)
+			msgID := "u" + strconv.Itoa(c.Upd+1)
 			r := c.text(" " + code[:3] + " " + code[3:])
 			wantIDs(t, r, "delete:engine.delete_user_secret", "totp.code_used")
 			if r[0].MessageID != msgID {

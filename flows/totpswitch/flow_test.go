@@ -19,82 +19,55 @@ import (
 	"guidedfix/internal/testkit"
 )
 
-// chat drives one conversation through the engine and returns the replies
-// of each turn.
+// chat is the flow tests' handle on testkit.Chat (the one chat test
+// driver), with the names these tests use.
 type chat struct {
+	*testkit.Chat
 	t    *testing.T
 	env  *testkit.Env
-	rec  *testkit.Recorder
-	conv bot.Conversation
-	seen int
-	upd  int
-	last []bot.Reply
-	all  []bot.Reply
+	rec  *testkit.Recorder // Chat.Rec
+	conv bot.Conversation  // Chat.Conv
 }
 
 // newChat starts a conversation on its own channel (so that each chat has
 // its own recorder); the first is "test", the next "test2", ...
 func newChat(t *testing.T, env *testkit.Env) *chat {
-	rec := &testkit.Recorder{}
 	chats[env]++
 	channel := "test"
 	if n := chats[env]; n > 1 {
 		channel += strconv.Itoa(n)
 	}
-	env.Engine.Register(channel, rec)
-	return &chat{t: t, env: env, rec: rec, conv: bot.Conversation{Channel: channel, ID: "100"}}
+	return wrap(t, env, env.NewChat(t, channel))
+}
+
+func wrap(t *testing.T, env *testkit.Env, c *testkit.Chat) *chat {
+	return &chat{Chat: c, t: t, env: env, rec: c.Rec, conv: c.Conv}
 }
 
 var chats = map[*testkit.Env]int{}
 
 func (c *chat) send(ev bot.Event) []bot.Reply {
 	c.t.Helper()
-	c.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u100", strconv.Itoa(c.upd)
-	if err := c.env.Engine.Handle(context.Background(), ev); err != nil {
-		c.t.Fatalf("Handle: %v", err)
-	}
-	c.last, c.seen = c.rec.Since(c.seen)
-	c.all = append(c.all, c.last...)
-	return c.last
+	return c.Send(ev)
 }
 
-func (c *chat) start() []bot.Reply { return c.send(bot.Event{Kind: bot.KindStart}) }
-func (c *chat) text(s string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindText, Text: s, MessageID: "u" + strconv.Itoa(c.upd+1)})
-}
+func (c *chat) start() []bot.Reply        { return c.Start() }
+func (c *chat) text(s string) []bot.Reply { return c.Text(s) }
 func (c *chat) cmd(name string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindCommand, Command: name})
+	return c.Cmd(name)
 }
 
 // press presses the newest button whose action is action.
 func (c *chat) press(action string) []bot.Reply {
 	c.t.Helper()
-	data := c.button(action)
-	if data == "" {
-		c.t.Fatalf("no button %q offered; last replies %v", action, ids(c.last))
-	}
-	return c.send(bot.Event{Kind: bot.KindButton, Data: data})
+	return c.Press(action)
 }
 
-func (c *chat) button(action string) string {
-	for i := len(c.all) - 1; i >= 0; i-- {
-		for _, b := range c.all[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				return b.Data
-			}
-		}
-	}
-	return ""
-}
+func (c *chat) button(action string) string { return c.Button(action) }
 
 func (c *chat) session() *bot.Session {
 	c.t.Helper()
-	s, err := c.env.Engine.Session(context.Background(), c.conv)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return s
+	return c.Session()
 }
 
 func (c *chat) wantState(s bot.State) {
@@ -104,23 +77,11 @@ func (c *chat) wantState(s bot.State) {
 	}
 }
 
-func ids(rs []bot.Reply) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		id := r.ID
-		if r.Op != bot.OpSend {
-			id = string(r.Op) + ":" + r.Ref + r.ID
-		}
-		out = append(out, id)
-	}
-	return out
-}
+func ids(rs []bot.Reply) []string { return testkit.IDs(rs) }
 
 func wantIDs(t *testing.T, got []bot.Reply, want ...string) {
 	t.Helper()
-	if g := ids(got); !slices.Equal(g, want) {
-		t.Fatalf("replies %q\nwant    %q", g, want)
-	}
+	testkit.WantIDs(t, got, want...)
 }
 
 func method(t *testing.T, env *testkit.Env, email string) portal.Method {
@@ -315,7 +276,9 @@ func TestTooManyPasswordsThenLocked(t *testing.T) {
 // channel, sharing c's recorder.
 func (c *chat) sameUser(id string) *chat {
 	_, n := c.rec.Since(0)
-	return &chat{t: c.t, env: c.env, rec: c.rec, conv: bot.Conversation{Channel: c.conv.Channel, ID: id}, seen: n, upd: c.upd + 1000}
+	k := *c.Chat
+	k.Conv, k.Seen, k.Upd, k.Last, k.All = bot.Conversation{Channel: c.conv.Channel, ID: id}, n, c.Upd+1000, nil, nil
+	return wrap(c.t, c.env, &k)
 }
 
 func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
@@ -550,7 +513,7 @@ func TestIdleExpiryDeletesQR(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
-	r, _ := c.rec.Since(c.seen)
+	r, _ := c.rec.Since(c.Seen)
 	wantIDs(t, r, "delete:qr", "delete:key", "totp.expired")
 	c.wantState(totpswitch.StateExpired)
 	if !regexp.MustCompile(`"enrollment_id":"[^"]+"`).Match(enrollment) {
@@ -572,10 +535,10 @@ func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
 	if after.State != before.State || after.Step != before.Step || after.Expect != bot.SecretSMSCode {
 		t.Fatalf("state changed: %q/%d → %q/%d expect %q", before.State, before.Step, after.State, after.Step, after.Expect)
 	}
-	if !strings.Contains(c.last[0].Text, "step 1 of 5") {
-		t.Fatalf("help: %q", c.last[0].Text)
+	if !strings.Contains(c.Last[0].Text, "step 1 of 5") {
+		t.Fatalf("help: %q", c.Last[0].Text)
 	}
-	if labels := buttonLabels(c.last[0]); !slices.Equal(labels, []string{"Send a new code", "Cancel"}) {
+	if labels := buttonLabels(c.Last[0]); !slices.Equal(labels, []string{"Send a new code", "Cancel"}) {
 		t.Fatalf("help buttons %q", labels)
 	}
 }

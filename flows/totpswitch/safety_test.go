@@ -151,9 +151,9 @@ func TestReminderResumesAtQRStep(t *testing.T) {
 	c.press("disable")
 	c.press("setup")
 	sweepAt(t, c, env.Clock.Now().Add(10*time.Minute))
-	r, _ := c.rec.Since(c.seen)
-	c.seen += len(r)
-	c.all = append(c.all, r...)
+	r, _ := c.rec.Since(c.Seen)
+	c.Seen += len(r)
+	c.All = append(c.All, r...)
 	wantIDs(t, r, "totp.reminder")
 	// The 10-minute grant has lapsed: Resume asks the password (step 4),
 	// then shows the QR code.
@@ -191,7 +191,7 @@ func TestRestoreRetriedAfterFailure(t *testing.T) {
 	env.Restart(t)
 	env.Engine.Register(c.conv.Channel, c.rec)
 	sweepAt(t, c, env.Clock.Now().Add(time.Minute))
-	r, _ := c.rec.Since(c.seen)
+	r, _ := c.rec.Since(c.Seen)
 	wantIDs(t, r, "totp.restored", "totp.cancelled")
 	if m := method(t, env, "ray@example.com"); m != portal.MethodSMS {
 		t.Fatalf("method %q", m)
