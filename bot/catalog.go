@@ -18,6 +18,7 @@ type Catalog struct {
 	mu     sync.Mutex
 	locs   map[string]*i18n.Localizer
 	ids    map[string]bool
+	gen    int // counts Loads, so that texts rendered from the catalog are cached safely
 }
 
 // NewCatalog returns an empty catalog whose default language is English.
@@ -45,7 +46,16 @@ func (c *Catalog) Load(fsys fs.FS, paths ...string) error {
 		}
 	}
 	c.locs = map[string]*i18n.Localizer{}
+	c.gen++
 	return nil
+}
+
+// generation returns how many times Load has run; a cache of rendered
+// texts is stale once it changes.
+func (c *Catalog) generation() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
 }
 
 // Has reports whether id is defined in at least one language.
@@ -76,13 +86,4 @@ func (c *Catalog) Text(locale, id string, data map[string]any) string {
 		return "[" + id + "]"
 	}
 	return s
-}
-
-// TextFor is Text with a channel variant: it renders "<id>@<channel>" when
-// the catalog defines it, and id otherwise.
-func (c *Catalog) TextFor(locale, channel, id string, data map[string]any) string {
-	if channel != "" && c.Has(id+"@"+channel) {
-		return c.Text(locale, id+"@"+channel, data)
-	}
-	return c.Text(locale, id, data)
 }

@@ -23,8 +23,8 @@ func TestCommandsFollowStartCommands(t *testing.T) {
 		start []string
 		want  string
 	}{
-		{nil, "start 2fa cancel help"},
-		{[]string{"start", "2FA", "newphone", "2fa"}, "start 2fa newphone cancel help"},
+		{nil, "start cancel help language"},
+		{[]string{"start", "2FA", "newphone", "2fa"}, "start 2fa newphone cancel help language"},
 	} {
 		e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{&echoFlow{}}, StartCommands: tc.start})
 		if err != nil {
@@ -39,7 +39,7 @@ func TestCommandsFollowStartCommands(t *testing.T) {
 			t.Fatal("Commands returned the engine's own slice")
 		}
 		for _, c := range strings.Fields(tc.want) {
-			if want := c != "cancel" && c != "help"; e.IsStartCommand(c) != want {
+			if want := c != "cancel" && c != "help" && c != "language"; e.IsStartCommand(c) != want {
 				t.Fatalf("IsStartCommand(%q) = %v, want %v", c, !want, want)
 			}
 		}

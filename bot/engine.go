@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,7 +16,7 @@ import (
 type Engine struct {
 	store      Store
 	flows      map[string]Flow
-	defaultFlw Flow
+	descs      []Descriptor // Options.Flows' descriptors, in order
 	startCmds  map[string]bool
 	commands   []string // start commands in order, then the engine's own
 	idle       time.Duration
@@ -24,16 +25,26 @@ type Engine struct {
 	log        *slog.Logger
 	hooks      hooks
 	observer   func(context.Context, Transition)
+	states     StateCheck
+	tables     map[string]Table // by flow name (StateTable)
 	support    Support
 	meter      Meter
 	catalog    *Catalog
 	queue      keyedQueue
 	mu         sync.RWMutex
 	deliverers map[string]Deliverer
+	wordsMu    sync.Mutex
+	wordsCache map[string]Words // by locale "\x00" channel (words.go)
+	wordsGen   int              // catalog generation of wordsCache
+	wordsEpoch int              // counts Registers (forgetWords)
 }
 
 // New returns an engine for opts. It returns an error when opts has no
-// store or no flow, or a flow's message files do not load.
+// store or no flow, two flows share a name or a start payload prefix
+// (Descriptor), a flow's message files do not load, or a flow's
+// transition table (StateTable) is malformed. The start commands are
+// Options.StartCommands (default "start"), which start the default flow,
+// then each flow's Descriptor.Commands.
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || len(opts.Flows) == 0 {
 		return nil, errors.New("bot: engine needs a store and at least one flow")
@@ -41,7 +52,6 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		store:      opts.Store,
 		flows:      map[string]Flow{},
-		defaultFlw: opts.Flows[0],
 		startCmds:  map[string]bool{},
 		idle:       opts.IdleTimeout,
 		maxLife:    opts.MaxDuration,
@@ -71,7 +81,23 @@ func New(opts Options) (*Engine, error) {
 	}
 	cmds := opts.StartCommands
 	if len(cmds) == 0 {
-		cmds = []string{"start", "2fa"}
+		cmds = []string{"start"}
+	}
+	prefixes := map[string]string{}
+	for _, f := range opts.Flows {
+		d := Describe(f)
+		if _, dup := e.flows[d.Name]; dup {
+			return nil, fmt.Errorf("bot: two flows named %q", d.Name)
+		}
+		if other, dup := prefixes[d.PayloadPrefix]; dup && d.PayloadPrefix != "" {
+			return nil, fmt.Errorf("bot: flows %q and %q have the same start payload prefix %q", other, d.Name, d.PayloadPrefix)
+		}
+		prefixes[d.PayloadPrefix] = d.Name
+		e.flows[d.Name] = f
+		e.descs = append(e.descs, d)
+		for _, c := range d.Commands {
+			cmds = append(cmds, c.Name)
+		}
 	}
 	for _, c := range cmds {
 		c = strings.ToLower(c)
@@ -80,12 +106,14 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.startCmds[c] = true
 	}
-	e.commands = append(e.commands, "cancel", "help")
+	e.commands = append(e.commands, "cancel", "help", CommandLanguage)
 	if err := e.catalog.Load(engineMessages, "locales/en.yaml", "locales/ms.yaml"); err != nil {
 		return nil, err
 	}
+	if err := e.loadTables(opts.Flows, opts.States); err != nil {
+		return nil, err
+	}
 	for _, f := range opts.Flows {
-		e.flows[f.Name()] = f
 		if ms, ok := f.(MessageSource); ok {
 			fsys, paths := ms.Messages()
 			if err := e.catalog.Load(fsys, paths...); err != nil {
@@ -101,10 +129,13 @@ func (e *Engine) Catalog() *Catalog { return e.catalog }
 
 // Register makes d the deliverer of replies for conversations on channel
 // (e.g. "telegram"). Registering a channel again replaces its deliverer.
+// A d that is a WordSource supplies the channel's platform words (see
+// Words).
 func (e *Engine) Register(channel string, d Deliverer) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.deliverers[channel] = d
+	e.mu.Unlock()
+	e.forgetWords()
 }
 
 func (e *Engine) deliverer(channel string) Deliverer {

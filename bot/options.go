@@ -10,11 +10,13 @@ import (
 type Options struct {
 	// Store persists sessions (required).
 	Store Store
-	// Flows are the flows the engine runs; the first is the default flow
-	// that /start and KindStart events begin (at least one).
+	// Flows are the flows the engine runs (at least one). The first is
+	// the default flow that /start and KindStart events begin; the
+	// engine starts another by its Descriptor's commands and start
+	// payload (Engine.Route).
 	Flows []Flow
 	// StartCommands are the commands (without "/") that start the default
-	// flow; default "start" and "2fa".
+	// flow besides its Descriptor's; default "start".
 	StartCommands []string
 	// IdleTimeout is how long a session may wait for the user before it
 	// expires; default 15 minutes.
@@ -42,4 +44,8 @@ type Options struct {
 	// Meter, if set, receives turn latencies and the sweeper's numbers
 	// (metrics).
 	Meter Meter
+	// States configures the check of every state change against the
+	// flows' transition tables (StateTable): strict in tests, logged and
+	// counted otherwise.
+	States StateCheck
 }

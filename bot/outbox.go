@@ -56,6 +56,7 @@ type Pending struct {
 	Buttons     []Button    `json:"buttons,omitempty"`
 	Image       []byte      `json:"image,omitempty"`
 	QR          string      `json:"qr,omitempty"`
+	Code        []string    `json:"code,omitempty"`
 	Protected   bool        `json:"protected,omitempty"`
 	Sensitive   bool        `json:"sensitive,omitempty"`
 	Secret      SecretField `json:"secret,omitempty"`
@@ -70,18 +71,18 @@ type Pending struct {
 // pendingOf returns the stored form of r, without its content when r is
 // Sensitive.
 func pendingOf(r Reply) Pending {
-	p := Pending{Op: r.Op, ID: r.ID, Text: r.Text, Buttons: r.Buttons, Image: r.Image, QR: r.QR,
+	p := Pending{Op: r.Op, ID: r.ID, Text: r.Text, Buttons: r.Buttons, Image: r.Image, QR: r.QR, Code: r.Code,
 		Protected: r.Protected, Sensitive: r.Sensitive, Secret: r.Secret, Ref: r.Ref,
 		MessageID: r.MessageID, ButtonsStep: r.ButtonsStep}
 	if r.Sensitive {
-		p.Text, p.Image, p.QR, p.Redacted = "", nil, "", true
+		p.Text, p.Image, p.QR, p.Code, p.Redacted = "", nil, "", nil, true
 	}
 	return p
 }
 
 // Reply returns the reply p stores (without content when Redacted).
 func (p Pending) Reply() Reply {
-	return Reply{Op: p.Op, ID: p.ID, Text: p.Text, Buttons: p.Buttons, Image: p.Image, QR: p.QR,
+	return Reply{Op: p.Op, ID: p.ID, Text: p.Text, Buttons: p.Buttons, Image: p.Image, QR: p.QR, Code: p.Code,
 		Protected: p.Protected, Sensitive: p.Sensitive, Secret: p.Secret, Ref: p.Ref,
 		MessageID: p.MessageID, ButtonsStep: p.ButtonsStep}
 }
@@ -146,21 +147,35 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 	}
 	entries := s.Outbox
 	stored := len(entries) - len(live)
+	type rendering struct {
+		r  Reply
+		ok bool
+	}
+	rendered := map[int]rendering{}
+	// render returns entry i with its content: this turn's from live, a
+	// redacted one rendered again (once).
+	render := func(i int) (Reply, bool) {
+		if x, done := rendered[i]; done {
+			return x.r, x.ok
+		}
+		r, ok := entries[i].Reply(), true
+		switch {
+		case i >= stored:
+			r = live[i-stored]
+		case entries[i].Redacted:
+			r, ok = e.rerender(ctx, s, r)
+		}
+		rendered[i] = rendering{r, ok}
+		return r, ok
+	}
 	dirty := false
 	for i := 0; i < len(entries); i++ {
-		p := entries[i]
 		if s.Parked {
 			// The user blocked the bot: nothing more is delivered.
 			s.Outbox, dirty = nil, true
 			break
 		}
-		r, ok := p.Reply(), true
-		switch {
-		case i >= stored:
-			r = live[i-stored]
-		case p.Redacted:
-			r, ok = e.rerender(ctx, s, r)
-		}
+		r, ok := render(i)
 		if n := e.deleteRun(d, entries[i:]); n > 1 {
 			// Consecutive deletions of the bot's own messages (the end
 			// of a flow) go out as one call.
@@ -170,9 +185,28 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 			i += n - 1
 			ok = false
 		}
+		parts := []Reply{r}
+		for ok && i+1 < len(entries) {
+			// Sends the deliverer shows as one message (Joiner) go out as
+			// one, and are marked delivered together.
+			next, nok := render(i + 1)
+			if !nok || !joinable(d, r, next) {
+				break
+			}
+			r = JoinReplies(r, next)
+			parts = append(parts, next)
+			i++
+		}
 		if ok {
-			if err := e.deliverOne(ctx, d, s, r); err != nil {
+			id, err := e.deliverOne(ctx, d, s, r)
+			if err != nil {
 				return e.saveProgress(ctx, s, dirty, err)
+			}
+			if refs := joinRefs(parts); id != "" && len(refs) > 1 {
+				// Every part's ref names the one message.
+				for _, ref := range refs[1:] {
+					s.Messages[ref] = id
+				}
 			}
 		}
 		s.Outbox, dirty = entries[i+1:], true
@@ -212,31 +246,50 @@ func (e *Engine) saveProgress(ctx context.Context, s *Session, dirty bool, err e
 	return err
 }
 
-// BatchDeleter is a Deliverer that deletes several of the bot's own
-// messages in one OpDelete (Telegram deleteMessages): the engine then
-// joins consecutive deletions by Ref into one reply whose Ref and
-// MessageID list every ref and message id, separated by ",".
+// BatchDeleter is a Deliverer that deletes several messages in one OpDelete
+// (Telegram deleteMessages): the engine then joins consecutive deletions by
+// Ref into one reply whose Ref and MessageID list every ref and message
+// id, separated by ",". A deletion of the user's message that held a
+// secret (ID MsgDeleteUserSecret, by MessageID) right before them joins
+// the same call, so that the typed TOTP code and the QR code it answered
+// go in one call, still in the turn that read the code (issue 14).
 type BatchDeleter interface {
 	Deliverer
 	// BatchDelete returns the most refs one such reply may carry (> 1).
 	BatchDelete() int
 }
 
+// userSecretDelete reports whether p deletes the user's message that held
+// a secret.
+func userSecretDelete(p Pending) bool {
+	return p.Op == OpDelete && p.Ref == "" && p.ID == MsgDeleteUserSecret && p.MessageID != "" && !strings.Contains(p.MessageID, ",")
+}
+
 // deleteRun returns how many entries from the start of es are deletions
-// of the bot's own messages (OpDelete by Ref) that d takes as one
-// batched OpDelete; 0 when d is no BatchDeleter.
+// of the bot's own messages (OpDelete by Ref), after at most one deletion
+// of the user's secret message first, that d takes as one batched
+// OpDelete; 0 when d is no BatchDeleter.
 func (e *Engine) deleteRun(d Deliverer, es []Pending) int {
 	bd, ok := d.(BatchDeleter)
 	if !ok {
 		return 0
 	}
 	n := 0
-	for _, p := range es {
-		r := p.Reply()
-		if r.Op != OpDelete || r.Ref == "" || r.MessageID != "" || p.Redacted || n == bd.BatchDelete() {
+	for k, p := range es {
+		if n == bd.BatchDelete() {
+			break
+		}
+		if k == 0 && userSecretDelete(p) {
+			n++
+			continue
+		}
+		if p.Op != OpDelete || p.Ref == "" || p.MessageID != "" || p.Redacted {
 			break
 		}
 		n++
+	}
+	if n == 1 && userSecretDelete(es[0]) {
+		return 0 // alone: delivered as usual
 	}
 	return n
 }
@@ -244,19 +297,36 @@ func (e *Engine) deleteRun(d Deliverer, es []Pending) int {
 // deliverDeletes performs the deletions es (see deleteRun) as one OpDelete
 // whose MessageID joins every message id of their refs with ",", and drops
 // the refs from s.Messages once done (or the messages are gone). Refs
-// with no delivered message are skipped. Errors are handled as in
-// deliverOne.
+// with no delivered message are skipped; ids are deleted once. A user's
+// secret message among them is deleted in the same call; when the call
+// fails (not "gone") the user is asked to delete it, as deliverOne does.
+// Errors are handled as in deliverOne.
 func (e *Engine) deliverDeletes(ctx context.Context, d Deliverer, s *Session, es []Pending) error {
 	var refs, ids []string
+	var user *Reply
 	for _, p := range es {
+		if userSecretDelete(p) {
+			r := p.Reply()
+			user = &r
+			continue
+		}
 		ref := p.Reply().Ref
 		if id, ok := s.Messages[ref]; ok {
 			refs = append(refs, ref)
-			ids = append(ids, id)
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
 		}
 	}
 	if len(ids) == 0 {
+		if user != nil {
+			_, err := e.deliverOne(ctx, d, s, *user)
+			return err
+		}
 		return nil
+	}
+	if user != nil {
+		ids = append([]string{user.MessageID}, ids...)
 	}
 	r := Reply{Op: OpDelete, Ref: strings.Join(refs, ","), MessageID: strings.Join(ids, ",")}
 	_, err := d.Deliver(ctx, s.Conversation, r)
@@ -268,6 +338,12 @@ func (e *Engine) deliverDeletes(ctx context.Context, d Deliverer, s *Session, es
 		return ctx.Err()
 	case err != nil && !errors.Is(err, ErrMessageGone):
 		e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
+		if user != nil {
+			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
+				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
+			}
+		}
 	default:
 		for _, ref := range refs {
 			delete(s.Messages, ref)
@@ -279,16 +355,18 @@ func (e *Engine) deliverDeletes(ctx context.Context, d Deliverer, s *Session, es
 
 // deliverOne performs r and records what it changed in s (message refs,
 // parking). A reply that fails for another reason is logged and counts as
-// done; only the end of ctx is returned, so that the reply stays.
-func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Reply) error {
+// done; only the end of ctx is returned, so that the reply stays. It
+// returns the id of the message sent under r.Ref ("" if none).
+func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Reply) (string, error) {
 	if r.Op != OpSend && r.MessageID == "" {
 		id, ok := s.Messages[r.Ref]
 		if !ok {
-			return nil
+			return "", nil
 		}
 		r.MessageID = id
 	}
 	id, err := d.Deliver(ctx, s.Conversation, r)
+	sent := ""
 	switch {
 	case errors.Is(err, ErrBlocked):
 		e.log.InfoContext(ctx, "user unreachable; session parked", "session", s.ID)
@@ -298,12 +376,12 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 			delete(s.Messages, r.Ref)
 		}
 	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
+		return "", ctx.Err()
 	case err != nil:
 		e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", r, "err", err)
 		if r.Op == OpDelete && r.Ref == "" {
 			// The user's own message held a secret and is still there.
-			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.catalog.TextFor(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
 			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
 				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
 			}
@@ -315,12 +393,13 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 				s.Messages = map[string]string{}
 			}
 			s.Messages[r.Ref] = id
+			sent = id
 		case r.Op == OpDelete && r.Ref != "":
 			delete(s.Messages, r.Ref)
 		}
 	}
 	e.hooks.fire(HookDelivered, s)
-	return nil
+	return sent, nil
 }
 
 // rerender asks the session's flow to render a Redacted reply again.

@@ -46,6 +46,10 @@ type Reply struct {
 	// QR is the text encoded in Image when Image is a QR code, for
 	// adapters that draw the code as text (the console). Sensitive.
 	QR string
+	// Code lists parts of Text to show in a monospace, copyable style
+	// (Telegram "code" entity; Slack and the console show Text as it is),
+	// such as a manual TOTP key. Sensitive when the reply is.
+	Code []string
 	// Protected asks the platform to prevent forwarding and saving
 	// (Telegram protect_content).
 	Protected bool

@@ -113,6 +113,9 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if ev.UserID != "" && s.UserID != "" && ev.UserID != s.UserID {
 		return e.answerOnly(ctx, ev, s.Locale, MsgNotOwner)
 	}
+	if isLanguageEvent(ev) {
+		return e.languageTurn(ctx, ev, s)
+	}
 	t := &Turn{Event: ev, Now: now, Session: s, engine: e, wake: s.WakeAt, from: s.State}
 	if ev.Kind == KindCommand && e.startCmds[ev.Command] {
 		t.Event.Kind, t.Event.Data = KindStart, ev.Text
@@ -124,6 +127,9 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	// The update whose turn a crash interrupted after a checkpoint, delivered
 	// again: it resumes that turn, although the step moved on meanwhile.
 	resumed := ev.UpdateID != "" && ev.UpdateID == s.Update
+	if holdsStart(t, resumed) {
+		return e.askStartAgain(ctx, t, ev)
+	}
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
@@ -136,6 +142,13 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		}
 		if action == actionHuman && e.support != nil {
 			return e.escalate(ctx, t)
+		}
+		if start, ok := answerStartAgain(t, ev, action); ok {
+			if start.Kind != "" {
+				// A restart then begins the flow this start asks for.
+				ev = start
+			}
+			break
 		}
 		t.Event.Data = action
 	case KindSecret:
@@ -181,10 +194,14 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 }
 
 // handleIdle answers an event for a conversation with no active session:
-// start commands begin the default flow, anything else gets a hint.
+// start events begin the flow Route picks, anything else gets a hint.
 // old is the conversation's done session, if any; justExpired says the
 // flow has just told the user it expired, so no second hint is sent.
 func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *Session, justExpired bool) error {
+	if isLanguageEvent(ev) {
+		return e.languageTurn(ctx, ev, nil)
+	}
+	locale := e.localeOf(ctx, ev)
 	if !e.starts(ev) {
 		if justExpired {
 			if ev.UpdateID == "" {
@@ -201,15 +218,16 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		case ev.Kind == KindUnsupported:
 			id = "engine.unsupported_idle"
 		}
-		return e.answerOnly(ctx, ev, ev.Locale, id)
+		return e.answerOnly(ctx, ev, locale, id)
 	}
+	d, payload := e.route(ev)
 	s := &Session{
 		ID:           newID(),
 		Conversation: ev.Conversation,
 		UserID:       ev.UserID,
-		Flow:         e.defaultFlw.Name(),
-		FlowVersion:  1,
-		Locale:       ev.Locale,
+		Flow:         d.Name,
+		FlowVersion:  d.Version,
+		Locale:       locale,
 		IssuedAt:     now,
 		UpdatedAt:    now,
 	}
@@ -222,14 +240,15 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		s.Step = old.Step + 1
 	}
 	t := &Turn{Event: ev, Now: now, Session: s, engine: e}
-	if err := e.defaultFlw.Start(ctx, t); err != nil {
+	t.Event.Data = payload
+	if err := e.flows[d.Name].Start(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
 	}
 	return e.finish(ctx, t, ev.UpdateID)
 }
 
-// starts reports whether ev begins the default flow: a KindStart event or
-// one of the start commands.
+// starts reports whether ev begins a flow: a KindStart event or one of
+// the start commands.
 func (e *Engine) starts(ev Event) bool {
 	return ev.Kind == KindStart || (ev.Kind == KindCommand && e.startCmds[ev.Command])
 }
@@ -241,7 +260,7 @@ func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 		return err
 	}
 	e.log.ErrorContext(ctx, "turn failed", "session", t.Session.ID, "state", t.Session.State, "event", t.Event, "err", err)
-	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.catalog.Text(t.Session.Locale, MsgInternalError, nil)}
+	r := Reply{Op: OpSend, ID: MsgInternalError, Text: e.Text(t.Session.Locale, t.Session.Conversation.Channel, MsgInternalError, nil)}
 	if d := e.deliverer(t.Session.Conversation.Channel); d != nil {
 		// The user's message that held a secret is deleted all the same.
 		for _, q := range append(t.staged, t.replies...) {
@@ -270,7 +289,7 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	if d == nil {
 		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
 	}
-	r := Reply{Op: OpSend, ID: id, Text: e.catalog.TextFor(locale, ev.Conversation.Channel, id, nil)}
+	r := Reply{Op: OpSend, ID: id, Text: e.Text(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}
@@ -280,6 +299,9 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 // finish saves the turn's session (recording updateID) with its replies
 // in the outbox, then delivers them (see deliverOutbox).
 func (e *Engine) finish(ctx context.Context, t *Turn, updateID string) error {
+	if t.unlisted != nil {
+		return e.failTurn(ctx, t, t.unlisted)
+	}
 	s := t.Session
 	s.WakeAt = t.wake
 	s.UpdatedAt = t.Now

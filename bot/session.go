@@ -94,6 +94,9 @@ type Session struct {
 	// oldest first (see Pending): a turn saves its replies with its new
 	// state and removes each one once delivered, so a crash loses none.
 	Outbox []Pending `json:"outbox,omitempty"`
+	// PendingStart is a start event the engine held back while it asks
+	// "Continue where I left off" or "Start over" (startagain.go).
+	PendingStart *PendingStart `json:"pending_start,omitempty"`
 	// Data is the flow's own JSON-encoded data.
 	Data json.RawMessage `json:"data,omitempty"`
 }

@@ -20,7 +20,7 @@ import (
 // is current now stale; never the other way round, since steps only move
 // on. A store error returns false.
 func (e *Engine) StaleButton(ctx context.Context, ev Event) (string, bool) {
-	if ev.Kind != KindButton {
+	if ev.Kind != KindButton || isLanguageEvent(ev) {
 		return "", false
 	}
 	s, err := e.store.Load(ctx, ev.Conversation)
@@ -31,7 +31,7 @@ func (e *Engine) StaleButton(ctx context.Context, ev Event) (string, bool) {
 		return "", false
 	}
 	stale := func(locale string) (string, bool) {
-		return e.catalog.TextFor(locale, ev.Conversation.Channel, MsgStaleButton, nil), true
+		return e.Text(locale, ev.Conversation.Channel, MsgStaleButton, nil), true
 	}
 	if s == nil || s.Done {
 		return stale(ev.Locale)

@@ -25,13 +25,17 @@ type Turn struct {
 	wake    time.Time
 	restart bool
 	from    State
+	// unlisted is the first state change the flow's table does not list,
+	// under Options.States.Strict (see StateTable).
+	unlisted error
 }
 
-// T returns the localized text of message id for the session's locale,
-// preferring the channel's variant "<id>@<channel>" when the catalog has
-// one (e.g. "totp.welcome@slack", where commands are typed differently).
+// T returns the localized text of message id for the session's locale
+// with data, plus the platform words of the session's channel under
+// WordsKey (Engine.Text): one text serves every platform, its commands and
+// buttons worded by the adapter (e.g. "{{.W.Say.cancel}}").
 func (t *Turn) T(id string, data map[string]any) string {
-	return t.engine.catalog.TextFor(t.Session.Locale, t.Session.Conversation.Channel, id, data)
+	return t.engine.Text(t.Session.Locale, t.Session.Conversation.Channel, id, data)
 }
 
 // Send queues r for delivery after the turn's state is saved.
@@ -74,8 +78,11 @@ func (t *Turn) Delete(ref string) {
 }
 
 // Goto moves the session to state s as a new step: buttons offered before
-// become stale and no secret is expected until the next Ask.
+// become stale and no secret is expected until the next Ask. The change
+// (even to the same state) is checked against the flow's transition table
+// (StateTable).
 func (t *Turn) Goto(s State) {
+	t.change(s, true)
 	t.Session.State = s
 	t.Session.Step++
 	t.Session.Expect = SecretNone
@@ -84,8 +91,11 @@ func (t *Turn) Goto(s State) {
 // SetState moves the session to state s within the same step: buttons
 // and prompts offered before stay valid. Flows use it for transient states
 // that persist progress before a portal call (DESIGN.md "persist, then
-// call") and return to the step on failure.
+// call") and return to the step on failure. A change of state is checked
+// against the flow's transition table (StateTable); s equal to the
+// current state is no change.
 func (t *Turn) SetState(s State) {
+	t.change(s, false)
 	t.Session.State = s
 }
 
@@ -137,8 +147,12 @@ func (t *Turn) Key(step string) string { return t.Session.ID + ":" + step }
 // 10 s later for one with (the platform redelivers an update it got no
 // answer for, with the input the store does not keep; see Session.Update).
 // It returns the store's error (ErrConflict if the session changed
-// elsewhere).
+// elsewhere), or ErrUnlistedTransition under Options.States.Strict when
+// the turn made a change its flow's table does not list.
 func (t *Turn) Checkpoint(ctx context.Context) error {
+	if t.unlisted != nil {
+		return t.unlisted
+	}
 	t.Session.WakeAt = t.Now
 	if t.Event.UpdateID != "" {
 		t.Session.WakeAt = t.Now.Add(redeliveryGrace)

@@ -40,7 +40,7 @@ func (e *Engine) refuseTypedSecret(ctx context.Context, ev Event, s *Session) er
 		return errors.New("no deliverer for channel " + ev.Conversation.Channel)
 	}
 	r := Reply{Op: OpSend, ID: id, Secret: s.Expect,
-		Text: e.catalog.TextFor(s.Locale, ev.Conversation.Channel, id, nil)}
+		Text: e.Text(s.Locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.Warn("deliver failed", "reply", r, "err", err)
 	}

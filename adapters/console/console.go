@@ -50,6 +50,10 @@ type Options struct {
 	// flow uses that account only and asks just its password (the demo's
 	// --email with a remote portal).
 	Email string
+	// Commands are the engine's commands (bot.Engine.Commands): typed as
+	// "/word" they are commands at every step, also while a secret is
+	// expected; default "start", "cancel", "help" and "language".
+	Commands []string
 }
 
 // Console is the terminal adapter. Deliver is safe for concurrent use (the
@@ -63,6 +67,10 @@ type Console struct {
 	buttons []bot.Button
 	n       int
 	conv    bot.Conversation
+	cmds    map[string]bool // Options.Commands
+	// echoHeld restores the terminal's echo that a hidden read left off
+	// (echo_guard.go); nil while echo is on.
+	echoHeld func()
 }
 
 var _ bot.Deliverer = (*Console)(nil)
@@ -75,7 +83,13 @@ func New(opts Options) *Console {
 	if opts.Locale == "" {
 		opts.Locale = "en"
 	}
-	c := &Console{opts: opts, in: bufio.NewReader(opts.In), conv: bot.Conversation{Channel: Channel, ID: opts.UserID}}
+	if len(opts.Commands) == 0 {
+		opts.Commands = []string{"start", "cancel", "help", bot.CommandLanguage}
+	}
+	c := &Console{opts: opts, in: bufio.NewReader(opts.In), conv: bot.Conversation{Channel: Channel, ID: opts.UserID}, cmds: map[string]bool{}}
+	for _, n := range opts.Commands {
+		c.cmds[strings.ToLower(n)] = true
+	}
 	if f, ok := opts.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		c.fd, c.tty = int(f.Fd()), true
 	}
@@ -247,16 +261,12 @@ type readResult struct {
 	err  error
 }
 
-// commands are the commands that work at every step, also while a secret
-// is expected.
-var commands = map[string]bool{"start": true, "2fa": true, "cancel": true, "help": true}
-
 // event turns one typed line into an event: a command, a button press (by
 // label or number), a secret answer, or text. A secret keeps its spaces.
 func (c *Console) event(line string, expect bot.SecretField) bot.Event {
 	ev := bot.Event{Conversation: c.conv, UserID: c.opts.UserID, Locale: c.opts.Locale}
 	trimmed := strings.TrimSpace(line)
-	if name, arg, ok := command(trimmed); ok && (expect == bot.SecretNone || commands[name]) {
+	if name, arg, ok := command(trimmed); ok && (expect == bot.SecretNone || c.cmds[name]) {
 		if name == "start" {
 			ev.Kind, ev.Data, ev.Email, ev.EmailPinned = bot.KindStart, arg, c.opts.Email, c.opts.Email != ""
 		} else {
@@ -301,27 +311,8 @@ func (c *Console) readLine(secret bool) (string, error) {
 		fmt.Fprint(c.opts.Out, "you › ")
 		c.mu.Unlock()
 	}
-	if secret && c.tty {
-		// Echo goes off before the prompt shows, so nothing typed (or
-		// pasted) as soon as it appears is echoed.
-		restore, err := echoOff(c.fd)
-		prompt()
-		if err != nil {
-			b, err := term.ReadPassword(c.fd)
-			c.mu.Lock()
-			fmt.Fprintln(c.opts.Out)
-			c.mu.Unlock()
-			return string(b), err
-		}
-		line, err := c.in.ReadString('\n')
-		restore()
-		c.mu.Lock()
-		fmt.Fprintln(c.opts.Out)
-		c.mu.Unlock()
-		if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
-			return "", err
-		}
-		return strings.TrimRight(line, "\r\n"), nil
+	if c.tty && (secret || c.echoHeld != nil) {
+		return c.readHidden(secret, prompt)
 	}
 	prompt()
 	line, err := c.in.ReadString('\n')
@@ -329,13 +320,16 @@ func (c *Console) readLine(secret bool) (string, error) {
 		return "", err
 	}
 	line = strings.TrimRight(line, "\r\n")
+	if c.tty {
+		c.maskEchoed(line)
+	}
 	if !c.tty {
 		// Echo piped input so a transcript reads like a conversation; a
 		// secret, or what looks like a password or code at another prompt,
 		// shows as dots, a command in clear; control characters (escape
 		// sequences that would drive the terminal) as "�".
 		shown := Printable(line)
-		if name, _, ok := command(strings.TrimSpace(line)); (secret || bot.LooksSecret(line, false)) && !(ok && commands[name]) {
+		if name, _, ok := command(strings.TrimSpace(line)); (secret || bot.LooksSecret(line, false)) && !(ok && c.cmds[name]) {
 			shown = "••••••"
 		}
 		c.mu.Lock()

@@ -16,9 +16,9 @@ import (
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/slack/fakeslack"
 	"guidedfix/bot"
-	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/testkit"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 // start starts the flow with the slash command in alice's DM and returns
@@ -34,8 +34,7 @@ func (h *harness) start() string {
 }
 
 func TestSlashCommandOutsideDMMovesToDM(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
-	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
 	for _, ch := range []string{public, private} {
 		ack := string(h.tr.command(h.fake.Command(alice, ch, "/guidedfix", "")))
 		if !strings.Contains(ack, `"response_type":"ephemeral"`) || !strings.Contains(ack, h.text("slack.moved_to_dm", nil)) {
@@ -50,7 +49,7 @@ func TestSlashCommandOutsideDMMovesToDM(t *testing.T) {
 	}
 	// "/guidedfix cancel" ends the flow, from anywhere.
 	h.tr.command(h.fake.Command(alice, public, "/guidedfix", "cancel"))
-	if s := h.session(); s.State != totpswitch.StateCancelled || !s.Done {
+	if s := h.session(); s.State != scriptflow.StateCancelled || !s.Done {
 		t.Fatalf("state %q after /guidedfix cancel", s.State)
 	}
 }
@@ -141,11 +140,10 @@ func TestURLVerification(t *testing.T) {
 func TestRedeliveredEventHandledOnce(t *testing.T) {
 	for _, mode := range []string{slack.ModeHTTP, slack.ModeSocket} {
 		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t, setup{mode: mode})
-			h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
-			body, _ := h.fake.MessageEvent(alice, h.dm(), "2fa")
+			h := newHarness(t, scripted(setup{mode: mode}))
+			body, _ := h.fake.MessageEvent(alice, h.dm(), "start")
 			h.tr.event(body)
-			h.wantLast("totp.ask_password", nil)
+			h.wantLast(scriptflow.MsgHello, nil)
 			s, posts := h.session(), len(h.fake.Calls("chat.postMessage"))
 			if mode == slack.ModeHTTP {
 				h.tr.(httpTransport).ok(h.client.Event(body, 1))
@@ -159,7 +157,7 @@ func TestRedeliveredEventHandledOnce(t *testing.T) {
 				return
 			}
 			// After a restart: a new engine and adapter on the same store.
-			eng, err := bot.New(bot.Options{Store: h.env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: h.env.Core, Order: h.env.Options().Order})},
+			eng, err := bot.New(bot.Options{Store: h.env.Store, Flows: []bot.Flow{scriptflow.New()},
 				Now: h.env.Clock.Now, Logger: slog.New(slog.NewTextHandler(h.env.Log, nil))})
 			if err != nil {
 				t.Fatal(err)
@@ -181,19 +179,21 @@ func TestRedeliveredEventHandledOnce(t *testing.T) {
 }
 
 func TestStaleActionsChangeNothing(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
-	pw := h.start()
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
+	h.startScript()
+	oldGo := h.button("go", func(b fakeslack.Button) bool { return strings.HasPrefix(b.Value, scriptflow.ActionGo+"|") })
+	h.press(scriptflow.ActionGo)
+	h.press(scriptflow.ActionNext)
 	oldEnter := h.button("Enter", func(b fakeslack.Button) bool { return b.ActionID == "guidedfix_secret" })
-	oldOther := h.button("other_email", func(b fakeslack.Button) bool { return strings.HasPrefix(b.Value, "other_email|") })
 	staleModal := h.enter()
 	v := h.enter()
-	if a := h.submit(v.ID, pw); a.Action != "update" {
-		t.Fatalf("answer to the password: %+v", a)
+	if a := h.submit(v.ID, scriptflow.Passphrase); a.Action != "" {
+		t.Fatalf("answer to the passphrase: %+v", a)
 	}
-	s, sms := h.session(), len(h.env.SMS.Messages())
+	s := h.wantState(scriptflow.StateVerified)
 
 	// An old button, a repeated click, a modal of a passed step.
-	click := h.fake.Click(alice, oldOther)
+	click := h.fake.Click(alice, oldGo)
 	h.tr.interact(click)
 	h.wantLast("engine.stale_button", nil)
 	posts := len(h.fake.Calls("chat.postMessage"))
@@ -201,15 +201,12 @@ func TestStaleActionsChangeNothing(t *testing.T) {
 	if n := len(h.fake.Calls("chat.postMessage")); n != posts {
 		t.Fatalf("a repeated action was handled again: %d posts", n-posts)
 	}
-	if a := h.submit(staleModal.ID, "not-the-password"); a.Action != "" {
+	if a := h.submit(staleModal.ID, "not-the-passphrase"); a.Action != "" {
 		t.Fatalf("answer to a stale modal: %+v", a)
 	}
 	h.wantLast("engine.stale_button", nil)
-	if got := h.session(); got.State != totpswitch.StateAwaitingSMSCode || got.Version != s.Version {
+	if got := h.session(); got.State != scriptflow.StateVerified || got.Version != s.Version {
 		t.Fatalf("stale actions changed the session: state %q version %d→%d", got.State, s.Version, got.Version)
-	}
-	if n := len(h.env.SMS.Messages()); n != sms {
-		t.Fatalf("stale actions sent %d SMS", n-sms)
 	}
 	// The old Enter button opens no modal: the step has passed is said
 	// before anything is typed.
@@ -225,8 +222,8 @@ func TestStaleActionsChangeNothing(t *testing.T) {
 }
 
 func TestExpiredTriggerOffersReopen(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
-	h.start()
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
+	h.scriptToPrompt()
 	h.fake.Fail("views.open", fakeslack.SlackError("expired_trigger_id"))
 	b := h.button("Enter", func(b fakeslack.Button) bool { return b.ActionID == "guidedfix_secret" })
 	h.tr.interact(h.fake.Click(alice, b))
@@ -245,7 +242,7 @@ func TestExpiredTriggerOffersReopen(t *testing.T) {
 }
 
 func TestRateLimitHonoursRetryAfter(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
 	var mu sync.Mutex
 	var waits []time.Duration
 	slack.SetSleep(h.a, func(ctx context.Context, d time.Duration) error {
@@ -257,29 +254,28 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	h.fake.Fail("chat.postMessage", fakeslack.RateLimited(7))
 	h.fake.Fail("chat.postMessage", fakeslack.RateLimited(2))
 	h.fake.Fail("users.info", fakeslack.RateLimited(1))
-	h.start()
+	h.startScript()
 	mu.Lock()
 	defer mu.Unlock()
 	if want := []time.Duration{time.Second, 7 * time.Second, 2 * time.Second}; !slices.Equal(waits, want) {
 		t.Fatalf("waited %v, want %v", waits, want)
 	}
 	texts := h.texts(h.dm())
-	if len(texts) != 3 || texts[0] != h.text("totp.welcome", map[string]any{"Steps": totpswitch.Steps}) {
+	if len(texts) != 1 || texts[0] != h.text(scriptflow.MsgHello, nil) {
 		t.Fatalf("messages after the retries %q", texts)
 	}
 }
 
 func TestHomeTabStartsFlow(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeSocket})
-	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h := newHarness(t, scripted(setup{mode: slack.ModeSocket}))
 	h.tr.event(h.fake.HomeOpenedEvent(alice))
 	bs := h.fake.HomeButtons(alice)
 	if len(bs) != 1 || bs[0].Text != h.text("slack.home.start", nil) {
 		t.Fatalf("home buttons %+v", bs)
 	}
 	h.tr.interact(h.fake.Click(alice, bs[0]))
-	h.wantLast("totp.ask_password", nil)
-	if s := h.session(); s.UserID != alice || s.State != totpswitch.StateAwaitingPassword {
+	h.wantLast(scriptflow.MsgHello, nil)
+	if s := h.session(); s.UserID != alice || s.State != scriptflow.StateGreeted {
 		t.Fatalf("session %+v", s)
 	}
 }
@@ -299,15 +295,14 @@ func TestSlowTurnAnsweredInTime(t *testing.T) {
 			<-block
 		}
 	}
-	h := newHarness(t, setup{mode: slack.ModeHTTP, env: testkit.Options{Hook: hook}})
-	pw := h.start()
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP, env: testkit.Options{Hook: hook}}))
+	h.scriptToPrompt()
 	v := h.enter()
-	h.submit(v.ID, pw)
 	slack.SetAckBudget(h.a, time.Millisecond)
 	armed.Lock()
 	blocking = true
 	armed.Unlock()
-	p, err := h.fake.Submit(v.ID, "000000")
+	p, err := h.fake.Submit(v.ID, "wrong-passphrase-1234")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,8 +315,12 @@ func TestSlowTurnAnsweredInTime(t *testing.T) {
 	armed.Unlock()
 	close(block)
 	slack.WaitIdle(h.a)
-	h.wantLast("totp.bad_sms_code", map[string]any{"Count": 2})
-	h.wantLabels("Enter code", h.text("totp.button.resend", nil), h.text("totp.button.cancel", nil))
+	// The answer and the question the modal would have shown are posted
+	// in the DM, joined.
+	if got, want := h.lastText(), h.text(scriptflow.MsgSecretWrong, nil)+"\n\n"+h.text(scriptflow.MsgAskSecret, nil); got != want {
+		t.Fatalf("last DM message %q\nwant the wrong-passphrase answer and the question %q", got, want)
+	}
+	h.wantLabels("Enter password")
 }
 
 func TestDeliver(t *testing.T) {

@@ -41,12 +41,12 @@ func (l *lockedBuffer) String() string {
 // id the context already has).
 func TestSlackTurnLinesCarryTheTurnID(t *testing.T) {
 	var out lockedBuffer
-	h := newHarness(t, setup{mode: slack.ModeHTTP, adapt: func(o *slack.Options) {
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP, adapt: func(o *slack.Options) {
 		o.Logger = logs.New(&out, slog.LevelDebug, "text", logs.NewRedactor())
-	}})
+	}}))
 	slack.SetSleep(h.a, func(ctx context.Context, d time.Duration) error { return nil })
 	h.fake.Fail("chat.postMessage", fakeslack.RateLimited(2))
-	h.start()
+	h.startScript()
 	turnRe := regexp.MustCompile(` turn=[A-Za-z0-9_-]{12}( |$)`)
 	limited := 0
 	for _, line := range strings.Split(out.String(), "\n") {

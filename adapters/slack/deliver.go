@@ -32,7 +32,10 @@ const filePrefix = "file:"
 // adapter may hold back a prompt that repeats the question just answered
 // and show it in the modal instead (see capture); Deliver then returns "".
 //
-// OpEdit uses chat.update; OpDelete uses chat.delete, or files.delete for
+// In a button's turn the first reply replaces the pressed message
+// (chat.update; Deliver returns its ts) or removes its buttons (see
+// settlePressed), and consecutive sends arrive joined (Joins). OpEdit
+// uses chat.update; OpDelete uses chat.delete, or files.delete for
 // a "file:" id, and does nothing for an empty id. Deleting a user's own
 // message fails (a bot token cannot delete it) and the error is returned,
 // so the engine asks the user to delete it.
@@ -66,6 +69,12 @@ func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 		if hold {
 			return "", nil
 		}
+		if id, done := a.replacePrompt(ctx, to, c, r, p, flush != nil); done {
+			return id, nil
+		}
+	}
+	if id, done := a.settlePressed(ctx, to.ID, r, p); done {
+		return id, nil
 	}
 	switch r.Op {
 	case bot.OpDelete:

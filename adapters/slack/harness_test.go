@@ -288,13 +288,15 @@ func (h *harness) lastText() string {
 
 // text renders catalog message id as the engine does for alice.
 func (h *harness) text(id string, data map[string]any) string {
-	return h.env.Engine.Catalog().TextFor("en-US", "slack", id, data)
+	return h.env.Engine.Text("en-US", "slack", id, data)
 }
 
-// wantLast fails unless the DM's newest message is catalog message id.
+// wantLast fails unless the DM's newest message is catalog message id,
+// alone or as the last part of replies joined into one message
+// (bot.Joiner: parts separated by a blank line).
 func (h *harness) wantLast(id string, data map[string]any) {
 	h.t.Helper()
-	if got, want := h.lastText(), h.text(id, data); got != want {
+	if got, want := h.lastText(), h.text(id, data); got != want && !strings.HasSuffix(got, "\n\n"+want) {
 		h.t.Fatalf("last DM message %q\nwant %s: %q", got, id, want)
 	}
 }

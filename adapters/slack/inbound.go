@@ -225,7 +225,10 @@ func (a *Adapter) onAction(ic slackapi.InteractionCallback) {
 				ch = ic.Channel.ID
 			}
 			if isDM(ch) {
-				a.route(bot.Event{Conversation: conv(ch), UserID: ic.User.ID, UpdateID: id, Kind: bot.KindButton, Data: act.Value})
+				// The pressed message is replaced by the turn's first
+				// reply, or loses its buttons (join.go).
+				a.dispatchPressed(bot.Event{Conversation: conv(ch), UserID: ic.User.ID, UpdateID: id, Kind: bot.KindButton, Data: act.Value},
+					ic.Container.MessageTs, ic.Message.Text)
 			}
 		}
 	}
@@ -272,7 +275,7 @@ func (a *Adapter) route(e bot.Event) {
 // the user gets a message with a button that opens the modal again.
 func (a *Adapter) openModal(ctx context.Context, trigger string, ref modalRef) {
 	if id := a.staleRef(ctx, ref); id != "" {
-		text := a.engine.Catalog().TextFor(ref.Locale, Channel, id, nil)
+		text := a.engine.Text(ref.Locale, Channel, id, nil)
 		if _, err := a.post(ctx, ref.Chan, text, nil, nil); err != nil {
 			a.log.WarnContext(ctx, "slack: stale form answer failed", "err", err)
 		}
@@ -418,6 +421,7 @@ type capture struct {
 	finished bool    // the turn ended
 	held     *prompt // a repeated question not posted (yet)
 	last     *prompt // the turn's last reply so far, if a secret prompt
+	settled  bool    // the turn's first posted reply was seen (join.go)
 }
 
 // add records the next reply of the turn (p is the reply's prompt, nil

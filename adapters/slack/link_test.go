@@ -10,9 +10,8 @@ import (
 	"testing"
 
 	"guidedfix/adapters/slack"
-	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/entry"
-	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 // linkURL returns the URL of the guidedfix_link button of the newest
@@ -47,9 +46,12 @@ func linkURL(t *testing.T, h *harness) (string, url.Values) {
 
 // TestSecretPromptLinksToEntryPage: with secrets.entry "page", Slack's
 // secret prompts carry a URL button to a one-time page, beside the modal,
-// with unfurling off; the page's POST moves the conversation on.
+// with unfurling off; the QR code and the key go to a page too (no file,
+// no key message); the page's POST moves the conversation on. The engine
+// runs the scripted flow, whose Next step sends the QR image, the key and
+// the password prompt in one turn.
 func TestSecretPromptLinksToEntryPage(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
 	web := httptest.NewServer(nil)
 	t.Cleanup(web.Close)
 	srv, err := entry.New(entry.Options{PublicURL: web.URL, Engine: h.env.Engine, Tokens: h.env.Store,
@@ -59,20 +61,35 @@ func TestSecretPromptLinksToEntryPage(t *testing.T) {
 	}
 	web.Config.Handler = srv
 	h.env.Engine.Register(slack.Channel, &entry.Deliverer{Inner: h.a, Server: srv})
-	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 
-	h.tr.command(h.fake.Command(alice, public, "/guidedfix", ""))
-	h.wantLast("totp.ask_password", nil)
-	h.wantLabels(h.text("entry.button.password", nil), "Enter password", h.text("totp.button.other_email", nil), h.text("totp.button.cancel", nil))
+	h.startScript()
+	h.press(scriptflow.ActionGo)
+	h.press(scriptflow.ActionNext)
+	h.wantLast(scriptflow.MsgAskSecret, nil)
+	h.wantLabels(h.text("entry.button.password", nil), "Enter password")
 	link, params := linkURL(t, h)
 	if !strings.HasPrefix(link, web.URL+"/e/") || params.Get("unfurl_links") != "false" || params.Get("unfurl_media") != "false" {
 		t.Fatalf("link %q, unfurl_links %q, unfurl_media %q", link, params.Get("unfurl_links"), params.Get("unfurl_media"))
+	}
+	if n := len(h.fake.Calls("files.getUploadURLExternal", "upload", "files.completeUploadExternal")); n != 0 {
+		t.Fatalf("%d file upload calls: the QR code became a Slack file", n)
+	}
+	var qrLink string
+	for _, c := range h.fake.Calls("chat.postMessage") {
+		if strings.Contains(c.Params.Get("blocks"), web.URL+"/q/") {
+			qrLink = c.Params.Get("blocks")
+		}
+	}
+	if qrLink == "" {
+		t.Fatal("no message links to the QR page")
 	}
 	// Slack's own preview fetcher would GET it: nothing is spent.
 	if resp, err := http.Get(link); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET %v %v", resp, err)
 	}
-	resp, err := http.PostForm(link, url.Values{"secret": {pw}})
+	// A wrong answer on the page: the prompt is asked again, with a new
+	// page of its own, where the right answer moves the flow on.
+	resp, err := http.PostForm(link, url.Values{"secret": {"wrong-passphrase-1234"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,45 +97,24 @@ func TestSecretPromptLinksToEntryPage(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("page POST %d", resp.StatusCode)
 	}
-	if s := h.session(); s == nil || s.State != totpswitch.StateAwaitingSMSCode {
-		t.Fatalf("session %+v", s)
+	h.wantState(scriptflow.StateAsking)
+	h.wantLast(scriptflow.MsgAskSecret, nil)
+	again, _ := linkURL(t, h)
+	if again == link || !strings.HasPrefix(again, web.URL+"/e/") {
+		t.Fatalf("second prompt's link %q (first %q)", again, link)
 	}
-	h.wantLast("totp.sms_sent", map[string]any{"Phone": "+60•••••6789"})
-	smsLink, _ := linkURL(t, h)
-	code := h.env.LastSMSCode(t)
-	resp, err = http.PostForm(smsLink, url.Values{"secret": {code}})
+	resp, err = http.PostForm(again, url.Values{"secret": {scriptflow.Passphrase}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if s := h.session(); resp.StatusCode != 200 || s.State != totpswitch.StateConfirmDisable {
-		t.Fatalf("code POST %d, state %q", resp.StatusCode, s.State)
+	if resp.StatusCode != 200 {
+		t.Fatalf("page POST %d", resp.StatusCode)
 	}
-	// The QR code and key go to the page: no file upload, no key message.
-	h.press("disable")
-	h.press("setup")
-	h.press("app")
-	if s := h.session(); s.State != totpswitch.StateAwaitingTOTPCode {
-		t.Fatalf("state %q", s.State)
-	}
-	if n := len(h.fake.Calls("files.getUploadURLExternal", "upload", "files.completeUploadExternal")); n != 0 {
-		t.Fatalf("%d file upload calls: the QR code became a Slack file", n)
-	}
-	calls := h.fake.Calls("chat.postMessage")
-	var qrLink string
-	for _, c := range calls {
-		if strings.Contains(c.Params.Get("blocks"), web.URL+"/q/") {
-			qrLink = c.Params.Get("blocks")
-		}
-		if strings.Contains(c.Params.Get("text"), "otpauth") || strings.Contains(c.Params.Get("text"), h.text("totp.manual_key", nil)[:10]) {
-			t.Fatalf("the key reached Slack: %q", c.Params.Get("text"))
-		}
-	}
-	if qrLink == "" {
-		t.Fatal("no message links to the QR page")
-	}
+	h.wantState(scriptflow.StateVerified)
+	h.wantLast(scriptflow.MsgSecretOK, nil)
 	for _, out := range h.outbound() {
-		if strings.Contains(out, pw) || strings.Contains(out, code) {
+		if strings.Contains(out, scriptflow.Passphrase) || strings.Contains(out, scriptflow.Key) || strings.Contains(out, "otpauth") {
 			t.Fatal("a secret reached Slack")
 		}
 	}

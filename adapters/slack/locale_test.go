@@ -6,28 +6,36 @@ import (
 
 	"guidedfix/adapters/slack"
 	"guidedfix/adapters/slack/fakeslack"
-	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 // TestMalayUserGetsMalayReplies: a Slack user whose locale (users.info with
-// include_locale) is ms-MY gets the ms catalog's texts and button labels,
-// and the session keeps the locale.
+// include_locale) is ms-MY gets the ms catalog's texts and button labels
+// (the scripted flow's and the adapter's own Enter button), and the
+// session keeps the locale.
 func TestMalayUserGetsMalayReplies(t *testing.T) {
-	h := newHarness(t, setup{mode: slack.ModeHTTP})
+	h := newHarness(t, scripted(setup{mode: slack.ModeHTTP}))
 	h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: "ms-MY"})
-	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
-	cat := h.env.Engine.Catalog()
-	ms := func(id string) string { return cat.TextFor("ms-MY", "slack", id, nil) }
-	if ms("totp.ask_password") == h.text("totp.ask_password", nil) {
-		t.Fatal("totp.ask_password renders the same in ms and en: the ms catalog is not loaded")
+	ms := func(id string) string { return h.env.Engine.Text("ms-MY", "slack", id, nil) }
+	if ms(scriptflow.MsgAskSecret) == h.text(scriptflow.MsgAskSecret, nil) {
+		t.Fatalf("%s renders the same in ms and en: the ms catalog is not loaded", scriptflow.MsgAskSecret)
 	}
 
 	h.tr.command(h.fake.Command(alice, public, "/guidedfix", ""))
-	if got, want := h.lastText(), ms("totp.ask_password"); got != want {
-		t.Fatalf("last DM message %q\nwant the ms text of totp.ask_password %q", got, want)
+	if got, want := h.lastText(), ms(scriptflow.MsgHello); got != want {
+		t.Fatalf("last DM message %q\nwant the ms text of %s %q", got, scriptflow.MsgHello, want)
 	}
-	if got := h.labels(); !slices.Contains(got, ms("slack.button.enter_password")) || !slices.Contains(got, ms("totp.button.cancel")) {
-		t.Fatalf("button labels %q, want the ms labels", got)
+	if got := h.labels(); !slices.Equal(got, []string{ms(scriptflow.LabelGo)}) {
+		t.Fatalf("button labels %q, want the ms label of %s", got, scriptflow.LabelGo)
+	}
+	h.press(scriptflow.ActionGo)
+	h.press(scriptflow.ActionNext)
+	// The key and the prompt are one message (bot.Joiner).
+	if got, want := h.lastText(), h.env.Engine.Text("ms-MY", "slack", scriptflow.MsgKey, map[string]any{"Key": scriptflow.Key})+"\n\n"+ms(scriptflow.MsgAskSecret); got != want {
+		t.Fatalf("last DM message %q\nwant the ms text of %s %q", got, scriptflow.MsgAskSecret, want)
+	}
+	if got := h.labels(); !slices.Equal(got, []string{ms("slack.button.enter_password")}) {
+		t.Fatalf("button labels %q, want the ms Enter button", got)
 	}
 	if s := h.session(); s.Locale != "ms-MY" {
 		t.Fatalf("session locale %q, want ms-MY", s.Locale)

@@ -26,7 +26,7 @@ func TestStaffCommandReplayedAfterRestart(t *testing.T) {
 	if got := h.fake.Ephemeral()[n:]; len(got) != 0 {
 		t.Fatalf("answers to the replay: %+v", got)
 	}
-	if want := []string{staffer + " zoe@example.com T-1"}; !slices.Equal(d.handoffs, want) {
+	if want := []string{staffer + " totpswitch zoe@example.com T-1"}; !slices.Equal(d.handoffs, want) {
 		t.Fatalf("hand-offs %q, want %q", d.handoffs, want)
 	}
 	h.staffCommand(staffer, "handoff zoe@example.com T-2")

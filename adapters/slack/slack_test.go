@@ -96,7 +96,7 @@ func runEndToEnd(t *testing.T, h *harness) {
 	if f := field(t, v.PrivateMetadata); f != bot.SecretTOTPCode {
 		t.Fatalf("modal collects %q", f)
 	}
-	badTOTP, goodTOTP := h.env.TOTPCode(t, key, 10), h.env.TOTPCode(t, key, 0)
+	badTOTP, goodTOTP := h.env.TOTPCode(t, key, 40), h.env.TOTPCode(t, key, 0) // 20 minutes off: no clock drift
 	posted = len(h.fake.Calls("chat.postMessage"))
 	a = h.submit(v.ID, badTOTP)
 	if want := h.text("totp.bad_totp_code", map[string]any{"Count": 4}); a.Action != "errors" || a.Errors["secret"] != want {

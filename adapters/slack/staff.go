@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"guidedfix/bot"
+	"guidedfix/internal/termsafe"
 )
 
 // ErrNoAccount is returned by Desk.HandOff and Desk.Audit when no Customer
@@ -24,12 +26,13 @@ var ErrNoAccount = errors.New("slack: no Customer Portal account has this e-mail
 // customer's 2FA still needs the customer's own password and current
 // factor, in the flow. Implementations must be safe for concurrent use.
 type Desk interface {
-	// HandOff creates a hand-off of the guided fix for the account with
-	// email on behalf of staff (a Slack user id), with an optional
-	// ticket reference, e-mails the customer the deep link, opens the
-	// hand-off's watch thread and returns the link. It returns
+	// HandOff creates a hand-off of the guided fix flow (a registered
+	// flow's name, bot.Engine.Flows; "" for the default flow) for the
+	// account with email on behalf of staff (a Slack user id), with an
+	// optional ticket reference, e-mails the customer the deep link,
+	// opens the hand-off's watch thread and returns the link. It returns
 	// ErrNoAccount when no account has the e-mail.
-	HandOff(ctx context.Context, staff, email, ticket string) (link string, err error)
+	HandOff(ctx context.Context, staff, flow, email, ticket string) (link string, err error)
 	// Audit returns the newest limit audit entries of the account with
 	// email, one line each, newest first, and records that staff read
 	// them. It returns ErrNoAccount when no account has the e-mail.
@@ -138,8 +141,13 @@ func (a *Adapter) checkStaffFor(ctx context.Context, user, account, action, what
 	return ok
 }
 
-// staffCommand runs "/guidedfix handoff EMAIL [TICKET]" or "/guidedfix
-// audit EMAIL" and answers the staff member ephemerally.
+// staffCommand runs "/guidedfix handoff EMAIL [FLOW] [TICKET]" or
+// "/guidedfix audit EMAIL" and answers the staff member ephemerally.
+// EMAIL may be a Slack user mention (<@U123>): the user's profile e-mail
+// is used. FLOW
+// is a registered flow's name or start command (bot.Engine.Flows), the
+// default flow when left out; a second word that names no flow begins
+// the ticket reference.
 func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, name string, args []string) {
 	say := func(text string) { a.respond(ctx, cmd, text) }
 	what := map[string]string{"handoff": "create hand-offs", "audit": "read the audit log"}[name]
@@ -147,18 +155,38 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 		return
 	}
 	if len(args) == 0 {
-		say(a.staffText("slack.staff.usage_"+name, nil))
+		say(a.staffText("slack.staff.usage_"+name, map[string]any{"Command": a.command, "Flows": a.flowList()}))
 		return
 	}
 	email := strings.TrimSpace(plainText(args[0]))
+	if m := userMention.FindStringSubmatch(args[0]); m != nil {
+		// A Slack user (<@U123> or <@U123|name>): their profile e-mail
+		// (users.info), the account a customer on Slack uses.
+		var err error
+		if email, err = a.userEmail(ctx, m[1]); err != nil {
+			a.log.WarnContext(ctx, "slack: users.info for a hand-off failed", "user", m[1], "err", err)
+			say(a.staffText("slack.staff.no_user_email", map[string]any{"User": m[1]}))
+			return
+		}
+	}
 	data := map[string]any{"Email": escape(email)}
 	switch name {
 	case "handoff":
-		ticket := strings.TrimSpace(plainText(strings.Join(args[1:], " ")))
+		rest := args[1:]
+		flow := a.engine.Flows()[0]
+		if len(rest) > 0 {
+			if d, ok := a.flowNamed(plainText(rest[0])); ok {
+				flow, rest = d, rest[1:]
+			}
+		}
+		ticket := strings.TrimSpace(plainText(strings.Join(rest, " ")))
 		if len(ticket) > 100 {
 			ticket = ticket[:100]
 		}
-		link, err := a.desk.HandOff(ctx, cmd.UserID, email, ticket)
+		if flow.Title != "" {
+			data["Flow"] = a.staffText(flow.Title, nil)
+		}
+		link, err := a.desk.HandOff(ctx, cmd.UserID, flow.Name, email, ticket)
 		switch {
 		case errors.Is(err, ErrNoAccount):
 			say(a.staffText("slack.staff.no_account", data))
@@ -189,9 +217,54 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 			say(a.staffText("slack.staff.audit_empty", data))
 		default:
 			data["N"] = len(lines)
-			say(a.staffText("slack.staff.audit", data) + "\n```\n" + escape(strings.Join(lines, "\n")) + "\n```")
+			say(a.staffText("slack.staff.audit", data) + "\n```\n" + escape(strings.Join(auditLines(lines), "\n")) + "\n```")
 		}
 	}
+}
+
+// userMention matches a Slack user mention as a whole argument: <@U123>
+// or <@U123|name> (api.slack.com/reference/surfaces/formatting#mentioning-users).
+var userMention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>$`)
+
+// userEmail returns the profile e-mail of Slack user id (users.info); an
+// error when Slack does not answer or the profile has none.
+func (a *Adapter) userEmail(ctx context.Context, id string) (string, error) {
+	var u *slackapi.User
+	if err := a.call(ctx, func() (err error) { u, err = a.api.GetUserInfoContext(ctx, id); return err }); err != nil {
+		return "", err
+	}
+	if u == nil || strings.TrimSpace(u.Profile.Email) == "" {
+		return "", errors.New("slack: the user's profile has no e-mail")
+	}
+	return strings.TrimSpace(u.Profile.Email), nil
+}
+
+// flowNamed returns the descriptor of the registered flow that word
+// names: its name or one of its start commands (case-insensitive, with or
+// without "/").
+func (a *Adapter) flowNamed(word string) (bot.Descriptor, bool) {
+	w := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(word), "/"))
+	for _, d := range a.engine.Flows() {
+		if d.Name == w {
+			return d, true
+		}
+		for _, c := range d.Commands {
+			if c.Name == w {
+				return d, true
+			}
+		}
+	}
+	return bot.Descriptor{}, false
+}
+
+// flowList names the registered flows for staff, comma-separated, the
+// default first ("totpswitch, newphone").
+func (a *Adapter) flowList() string {
+	var names []string
+	for _, d := range a.engine.Flows() {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // respond answers a slash command ephemerally through its response_url
@@ -566,6 +639,18 @@ func containerChannel(ic slackapi.InteractionCallback) string {
 		return ic.Container.ChannelID
 	}
 	return ic.Channel.ID
+}
+
+// auditLines makes stored audit lines (which may quote a ticket or a name
+// typed by anybody) safe inside the code block: escape sequences removed
+// and control characters, a line feed included, escaped
+// (termsafe.Field), and backticks, which would close the block, as "'".
+func auditLines(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.ReplaceAll(termsafe.Field(l), "`", "'")
+	}
+	return out
 }
 
 // escape makes s literal in Slack mrkdwn: &, < and > become entities.

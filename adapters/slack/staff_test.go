@@ -34,7 +34,7 @@ type memDesk struct {
 	threads  map[string]string      // channel/thread -> conversation
 	records  []string               // "user action outcome staff"
 	accounts []string               // the account of each record
-	handoffs []string               // "staff email ticket"
+	handoffs []string               // "staff flow email ticket"
 	// beforeStore, if set, runs as an escalation is about to be stored.
 	beforeStore func(channel, thread string)
 }
@@ -68,9 +68,9 @@ func (d *memDesk) Relay(ctx context.Context, s bot.Session, text string) error {
 	return d.a.Post(ctx, e.ch, e.th, "Customer: "+text)
 }
 
-func (d *memDesk) HandOff(ctx context.Context, staff, email, ticket string) (string, error) {
+func (d *memDesk) HandOff(ctx context.Context, staff, flow, email, ticket string) (string, error) {
 	d.mu.Lock()
-	d.handoffs = append(d.handoffs, staff+" "+email+" "+ticket)
+	d.handoffs = append(d.handoffs, staff+" "+flow+" "+email+" "+ticket)
 	d.mu.Unlock()
 	switch email {
 	case "ghost@example.com":
@@ -89,6 +89,9 @@ func (d *memDesk) Audit(ctx context.Context, staff, email string, limit int) ([]
 		return nil, nil
 	}
 	d.Record(ctx, staff, "acc-1", "audit_viewed", "", true)
+	if email == "evil@example.com" {
+		return []string{"2026-11-29 10:00:00 UTC  slack:U5 (staff)  handoff_created  ticket T-1\n```\n*forged*\x1b[2J\u202e"}, nil
+	}
 	return []string{"2026-11-29 10:00:00 UTC  telegram:42  step  Verify <SMS> code", "2026-11-29 09:59:00 UTC  slack:U5 (staff)  handoff_created  link e-mailed"}, nil
 }
 
@@ -258,7 +261,7 @@ func TestStaffCommands(t *testing.T) {
 				t.Fatalf("records %q", got)
 			}
 
-			if got := h.staffCommand(staffer, "handoff"); got != h.text("slack.staff.usage_handoff", nil) {
+			if got := h.staffCommand(staffer, "handoff"); got != h.text("slack.staff.usage_handoff", map[string]any{"Command": "/guidedfix", "Flows": "totpswitch"}) {
 				t.Fatalf("handoff without an e-mail: %q", got)
 			}
 			if got := h.staffCommand(staffer, "HANDOFF ghost@example.com"); got != h.text("slack.staff.no_account", map[string]any{"Email": "ghost@example.com"}) {
@@ -268,15 +271,24 @@ func TestStaffCommands(t *testing.T) {
 				t.Fatalf("failed handoff: %q", got)
 			}
 			got := h.staffCommand(staffer, "handoff <mailto:zoe@example.com|zoe@example.com> T-9 &lt;urgent&gt;")
-			for _, want := range []string{"Hand-off created for zoe@example.com (ticket T-9 &lt;urgent&gt;)",
+			for _, want := range []string{"created for zoe@example.com (ticket T-9 &lt;urgent&gt;)",
 				"\nhttps://t.me/portal_bot?start=TOKEN_for_zoe\n", "<#" + supportCh + ">",
 				"It works once, for 10 minutes,"} { // the default slack.handoff_ttl
 				if !strings.Contains(got, want) {
 					t.Fatalf("handoff answered %q, want %q in it", got, want)
 				}
 			}
-			if last := d.handoffs[len(d.handoffs)-1]; last != staffer+" zoe@example.com T-9 <urgent>" {
+			if last := d.handoffs[len(d.handoffs)-1]; last != staffer+" totpswitch zoe@example.com T-9 <urgent>" {
 				t.Fatalf("desk got the hand-off %q", last)
+			}
+			// The second word picks a registered flow by name or start
+			// command; a word that names none begins the ticket.
+			h.staffCommand(staffer, "handoff zoe@example.com /2FA T-10")
+			h.staffCommand(staffer, "handoff zoe@example.com totpswitch")
+			h.staffCommand(staffer, "handoff zoe@example.com nosuchflow T-11")
+			if got := d.handoffs[len(d.handoffs)-3:]; !slices.Equal(got, []string{staffer + " totpswitch zoe@example.com T-10",
+				staffer + " totpswitch zoe@example.com ", staffer + " totpswitch zoe@example.com nosuchflow T-11"}) {
+				t.Fatalf("desk got the hand-offs %q", got)
 			}
 
 			// The group member is staff; the group is read once a minute.
@@ -284,6 +296,13 @@ func TestStaffCommands(t *testing.T) {
 			if !strings.HasPrefix(got, "Audit log of amy@example.com, newest first (2 entries):\n```\n") ||
 				!strings.Contains(got, "Verify &lt;SMS&gt; code") || !strings.HasSuffix(got, "\n```") {
 				t.Fatalf("audit answered %q", got)
+			}
+			// A stored ticket cannot close the code block, forge a line or
+			// drive a terminal.
+			got = h.staffCommand(grouped, "audit evil@example.com")
+			if strings.Count(got, "```") != 2 || strings.Count(got, "\n") != 3 || strings.ContainsAny(got, "\x1b\u202e") ||
+				!strings.Contains(got, `ticket T-1\n'''\n*forged*\u202e`) {
+				t.Fatalf("audit of a forged ticket answered %q", got)
 			}
 			if got := h.staffCommand(grouped, "audit new@example.com"); got != h.text("slack.staff.audit_empty", map[string]any{"Email": "new@example.com"}) {
 				t.Fatalf("audit without entries: %q", got)
@@ -544,5 +563,25 @@ func runTakeOver(t *testing.T, mode string) {
 		if strings.Contains(text, pw) {
 			t.Fatal("the password reached Slack outside the modal")
 		}
+	}
+}
+
+// TestStaffHandOffToSlackUser: `/guidedfix handoff <@U…> [flow]` hands off
+// to the account of the Slack user's profile e-mail (users.info); a user
+// without one is told plainly and nothing is created.
+func TestStaffHandOffToSlackUser(t *testing.T) {
+	h, d := newStaffHarness(t, slack.ModeHTTP)
+	h.fake.AddUser(fakeslack.User{ID: "U7CUST", Name: "Cy", Email: "cy@example.com"})
+	h.fake.AddUser(fakeslack.User{ID: "U8NOMAIL", Name: "Nem"})
+	if got := h.staffCommand(staffer, "handoff <@U7CUST|cy> 2fa T-3"); !strings.Contains(got, "created for cy@example.com (ticket T-3)") {
+		t.Fatalf("hand-off to a Slack user answered %q", got)
+	}
+	for _, user := range []string{"U8NOMAIL", "U9GONE"} {
+		if got := h.staffCommand(staffer, "handoff <@"+user+">"); got != h.text("slack.staff.no_user_email", map[string]any{"User": user}) {
+			t.Fatalf("hand-off to %s answered %q", user, got)
+		}
+	}
+	if !slices.Equal(d.handoffs, []string{staffer + " totpswitch cy@example.com T-3"}) {
+		t.Fatalf("desk got the hand-offs %q", d.handoffs)
 	}
 }

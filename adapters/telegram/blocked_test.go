@@ -78,8 +78,8 @@ func TestBlockedAtQRStepRestoresSMSAtOnce(t *testing.T) {
 	}
 	old := s.ID
 	h.text("/start")
-	cs := h.want("sendMessage", "sendMessage")
-	wantText(t, cs[1], h.msg("totp.ask_email", nil))
+	cs := h.want("sendMessage")
+	wantText(t, cs[0], h.welcome())
 	if s := h.session(); s.ID == old || s.Done || s.State != totpswitch.StateAwaitingEmail {
 		t.Fatalf("after /start: session %s state %q done %v", s.ID, s.State, s.Done)
 	}
@@ -88,7 +88,7 @@ func TestBlockedAtQRStepRestoresSMSAtOnce(t *testing.T) {
 // TestBlockedWithoutSessionChangesNothing: a block with no conversation
 // under way makes no call and creates no session.
 func TestBlockedWithoutSessionChangesNothing(t *testing.T) {
-	h := newHarness(t, false)
+	h := newScriptHarness(t, false)
 	h.deliver(h.fake.Blocked(h.user))
 	if cs := h.calls(); len(cs) != 0 {
 		t.Fatalf("calls %v", cs)

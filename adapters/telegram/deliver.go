@@ -57,7 +57,10 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //     parts of at most 4096 UTF-16 code units, the inline keyboard on the
 //     last part; or, with r.Image, sendPhoto uploading the PNG as "qr.png"
 //     with r.Text as caption (shortened to 1024). protect_content follows
-//     r.Protected. It returns the message id, or the ids of the parts
+//     r.Protected; the r.Code parts are "code" entities (monospace,
+//     copied with a tap), and a sensitive reply's first code also gets a
+//     copy_text button (protect_content keeps its text from being
+//     selected; see copyMarkup). It returns the message id, or the ids of the parts
 //     joined by ",". A r.Link becomes the keyboard's first row, a web_app
 //     (Mini App) or url button, with link previews off (link.go).
 //   - OpEdit: editMessageText of r.MessageID (its last part) with the text
@@ -79,16 +82,20 @@ func keyboard(buttons []bot.Button) models.ReplyMarkup {
 //
 // Every callback query was answered on receipt (answerOnReceipt). Within
 // its turn (recognised by ctx: the engine hands the context of
-// Engine.Handle to Deliver), the first reply first removes the pressed
+// Engine.Handle to Deliver), a first reply that is a text send replaces
+// the pressed text message (editMessageText; it returns the pressed
+// message's id), any other first reply first removes the pressed
 // message's inline keyboard; an "engine.stale_button" reply that the
-// answer already carried is not sent again. A to.ID that is not a number is an error.
+// answer already carried is not sent again (see settle). A to.ID that is not a number is an error.
 func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
 	chat, err := strconv.ParseInt(to.ID, 10, 64)
 	if err != nil {
 		return "", fmt.Errorf("telegram: chat id %q: %w", to.ID, err)
 	}
-	if cb, ok := ctx.Value(callbackKey{}).(*callback); ok && a.settle(ctx, cb, &r) {
-		return "", nil
+	if cb, ok := ctx.Value(callbackKey{}).(*callback); ok {
+		if id, done := a.settle(ctx, chat, cb, r); done {
+			return id, nil
+		}
 	}
 	switch r.Op {
 	case bot.OpDelete:
@@ -103,10 +110,14 @@ func (a *Adapter) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 
 func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, error) {
 	markup := replyMarkup(r)
+	if kb := a.copyMarkup(ctx, conversation(chat), r); kb != nil {
+		markup = kb
+	}
 	if len(r.Image) > 0 {
 		var m *models.Message
 		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
-			p := &tg.SendPhotoParams{ChatID: chat, Caption: shorten(r.Text, maxCaption), ProtectContent: r.Protected,
+			caption := shorten(r.Text, maxCaption)
+			p := &tg.SendPhotoParams{ChatID: chat, Caption: caption, CaptionEntities: codeEntities(caption, r.Code), ProtectContent: r.Protected,
 				Photo: &models.InputFileUpload{Filename: "qr.png", Data: bytes.NewReader(r.Image)}}
 			if markup != nil {
 				p.ReplyMarkup = markup
@@ -122,7 +133,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 	parts := split(r.Text, maxText)
 	ids := make([]string, 0, len(parts))
 	for i, part := range parts {
-		p := &tg.SendMessageParams{ChatID: chat, Text: part, ProtectContent: r.Protected, LinkPreviewOptions: noPreview}
+		p := &tg.SendMessageParams{ChatID: chat, Text: part, Entities: codeEntities(part, r.Code), ProtectContent: r.Protected, LinkPreviewOptions: noPreview}
 		if i == len(parts)-1 && markup != nil {
 			p.ReplyMarkup = markup
 		}
@@ -326,6 +337,9 @@ type callback struct {
 	id      string
 	conv    bot.Conversation
 	pressed int // message whose keyboard was used; 0 if unknown
+	// pressedText says the pressed message is a text message (not a
+	// photo with a caption), which editMessageText can change.
+	pressedText bool
 
 	// answered is closed once answerCallbackQuery returned; stale says
 	// the answer carried the engine's stale-button text.
@@ -347,7 +361,7 @@ type callbackKey struct{}
 // stopped.
 func (a *Adapter) answerOnReceipt(w work) bool {
 	cb := w.cb
-	cb.conv, cb.pressed = w.conv, w.pressed
+	cb.conv, cb.pressed, cb.pressedText = w.conv, w.pressed, w.pressedText
 	cb.answered = make(chan struct{})
 	a.mu.Lock()
 	if a.closed {
@@ -377,33 +391,44 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 }
 
 // settle runs once per callback query's turn, before the turn's first
-// reply r, and reports whether r was consumed: the stale-button notice is
-// when the query's answer already carried it (else it is sent as a
-// message). Before any other reply but an internal error, the pressed
-// message's inline keyboard is removed (editMessageReplyMarkup without
-// reply_markup).
-func (a *Adapter) settle(ctx context.Context, cb *callback, r *bot.Reply) bool {
+// reply r, and reports whether r was done, with the id of the message
+// that shows it: the stale-button notice is done when the query's answer
+// already carried it (else it is sent as a message). A text send that
+// fits the pressed message replaces it (editMessageText; see
+// callback.replaces), so the used keyboard goes with the old text in one
+// call (issue 14). Before any other reply but an internal error and a
+// deletion of the pressed message itself, the pressed message's inline
+// keyboard is removed (editMessageReplyMarkup without reply_markup).
+func (a *Adapter) settle(ctx context.Context, chat int64, cb *callback, r bot.Reply) (string, bool) {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
 	if cb.settled {
-		return false
+		return "", false
 	}
 	cb.settled = true
 	if r.Op == bot.OpSend && r.ID == staleID {
-		return cb.stale
+		return "", cb.stale
 	}
 	// Keep the keyboard when the turn failed, so the user can press again.
-	if cb.pressed != 0 && r.ID != "engine.internal_error" {
-		chat, _ := strconv.ParseInt(cb.conv.ID, 10, 64)
-		err := a.call(ctx, chat, func(ctx context.Context) error {
-			_, err := a.api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
-			return err
-		})
-		if err != nil && !apiError(err, "message is not modified") {
-			a.log.DebugContext(ctx, "removing a used inline keyboard failed", "err", err)
+	if cb.pressed == 0 || r.ID == "engine.internal_error" {
+		return "", false
+	}
+	if cb.replaces(r) {
+		if id, ok := a.replace(ctx, chat, cb, r); ok {
+			return id, true
 		}
 	}
-	return false
+	if r.Op == bot.OpDelete && slices.Contains(strings.Split(r.MessageID, ","), strconv.Itoa(cb.pressed)) {
+		return "", false // the message goes, keyboard and all
+	}
+	err := a.call(ctx, chat, func(ctx context.Context) error {
+		_, err := a.api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
+		return err
+	})
+	if err != nil && !apiError(err, "message is not modified") {
+		a.log.DebugContext(ctx, "removing a used inline keyboard failed", "err", err)
+	}
+	return "", false
 }
 
 // utf16Len is the length of s in UTF-16 code units, the unit of the Bot

@@ -22,6 +22,8 @@ type work struct {
 	locale  string
 	cb      *callback
 	pressed int // message whose inline keyboard was used
+	// pressedText says the pressed message is text, not a photo.
+	pressedText bool
 }
 
 // route maps an update to work; ok is false for updates the adapter
@@ -107,7 +109,7 @@ func (a *Adapter) routeCallback(id int64, cq *models.CallbackQuery) work {
 	switch {
 	case cq.Message.Message != nil:
 		chat, msg = cq.Message.Message.Chat, cq.Message.Message.ID
-		w.pressed = msg
+		w.pressed, w.pressedText = msg, cq.Message.Message.Text != ""
 	case cq.Message.InaccessibleMessage != nil:
 		chat, msg = cq.Message.InaccessibleMessage.Chat, cq.Message.InaccessibleMessage.MessageID
 	default:

@@ -252,7 +252,13 @@ func (h *harness) msg(id string, data map[string]any) string {
 	for k, v := range data {
 		m[k] = v
 	}
-	return h.env.Engine.Catalog().Text("en", id, m)
+	return h.env.Engine.Text("en", Channel, id, m)
+}
+
+// welcome is the answer to /start: the welcome and step 1's question in
+// one message (bot.Joiner).
+func (h *harness) welcome() string {
+	return h.msg("totp.welcome", nil) + "\n\n" + h.msg("totp.ask_email", nil)
 }
 
 func (h *harness) conv() bot.Conversation { return conversation(h.chat.ID) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,8 +13,8 @@ import (
 
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/bot"
-	"guidedfix/flows/totpswitch"
-	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 // held returns the update ids the store holds for the channel.
@@ -50,7 +49,7 @@ func waitOffset(t *testing.T, fake *fakebotapi.Server, id int64) {
 // running, getUpdates has already confirmed it to Telegram; the update is
 // then held in the session store, and released when the turn ends.
 func TestPollingHoldsUpdateUntilItsTurnEnds(t *testing.T) {
-	env, _ := newEnv(t)
+	env, _ := newScriptEnv(t)
 	var mu sync.Mutex
 	blocked, unblock := make(chan struct{}), make(chan struct{})
 	armed := true
@@ -94,7 +93,7 @@ func TestPollingHoldsUpdateUntilItsTurnEnds(t *testing.T) {
 	}
 	free()
 	h.waitDone(u.ID)
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	if got := held(t, env.Store); len(got) != 0 {
 		t.Fatalf("held %v after the turn ended, want none", got)
 	}
@@ -104,17 +103,17 @@ func TestPollingHoldsUpdateUntilItsTurnEnds(t *testing.T) {
 // died are replayed when the adapter starts; one whose turn had run (its
 // release lost) changes nothing, the other runs once.
 func TestPollingReplaysHeldUpdatesAfterACrash(t *testing.T) {
-	env, fake := newEnv(t)
+	env, fake := newScriptEnv(t)
 	h := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
 	first := fake.Text(h.chat, h.user, "/start")
 	h.deliver(first)
-	welcome := h.want("sendMessage", "sendMessage")
+	welcome := h.want("sendMessage")
 	before := h.session()
 	h.stop()
 
 	// The died process had taken both from getUpdates: the first one's
 	// turn ran but its release was lost, the second one's never ran.
-	second := fake.Text(h.chat, h.user, "alice@example.com")
+	second := fake.Text(h.chat, h.user, "typed text")
 	var hold []bot.Inbound
 	for _, u := range []fakebotapi.Update{second, first} {
 		raw, err := json.Marshal(u)
@@ -133,8 +132,9 @@ func TestPollingReplaysHeldUpdatesAfterACrash(t *testing.T) {
 	h2 := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
 	h2.waitDone(first.ID)
 	h2.waitDone(second.ID)
-	if after := h2.session(); after.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("state %q after the replay (was %q), want awaiting_password: the held e-mail was not handled", after.State, before.State)
+	if after := h2.session(); after.ID != before.ID || after.State != scriptflow.StateGreeted || after.Step != before.Step {
+		t.Fatalf("session %s %q step %d after the replay (was %s %q %d), want the same session at the same step",
+			after.ID, after.State, after.Step, before.ID, before.State, before.Step)
 	}
 	var sent []fakebotapi.Call
 	for _, c := range fake.Calls()[mark:] {
@@ -150,9 +150,7 @@ func TestPollingReplaysHeldUpdatesAfterACrash(t *testing.T) {
 			t.Fatalf("the /start whose turn had run was handled again: %q", w.Fields["text"])
 		}
 	}
-	if want := h2.msg("totp.ask_password", nil); !strings.Contains(sent[0].Fields["text"], want[:20]) {
-		t.Fatalf("reply to the replayed e-mail %q, want the password prompt %q", sent[0].Fields["text"], want)
-	}
+	wantText(t, sent[0], h2.msg(scriptflow.MsgTextSeen, nil))
 	if got := held(t, env.Store); len(got) != 0 {
 		t.Fatalf("held %v after the replay, want none", got)
 	}
@@ -184,12 +182,12 @@ func (f *failingInbox) Hold(ctx context.Context, channel string, in []bot.Inboun
 // answer cannot be held, the answer is not handed on, the next call asks
 // with the same offset (nothing confirmed) and the update runs once.
 func TestPollingHoldFailureDoesNotConfirm(t *testing.T) {
-	env, fake := newEnv(t)
+	env, fake := newScriptEnv(t)
 	in := &failingInbox{Inbox: env.Store, fails: 1}
 	h := start(t, env, fake, false, func(o *Options) { o.Inbox = in })
 	u := fake.Text(h.chat, h.user, "/start")
 	h.deliver(u)
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	waitOffset(t, fake, u.ID)
 	// getUpdates calls are recorded when answered: the one whose updates
 	// could not be held and the one that asked again with the same offset.
@@ -213,17 +211,18 @@ func TestPollingHoldFailureDoesNotConfirm(t *testing.T) {
 	}
 }
 
-// flakyCore fails the first SecurityStatus call (a portal outage).
-type flakyCore struct {
-	portal.Core
+// failOnce is the scripted flow whose first button turn fails (as when
+// the portal is unreachable).
+type failOnce struct {
+	*scriptflow.Flow
 	failed atomic.Bool
 }
 
-func (c *flakyCore) SecurityStatus(ctx context.Context, id string) (portal.Status, error) {
-	if c.failed.CompareAndSwap(false, true) {
-		return portal.Status{}, errors.New("portal unavailable")
+func (f *failOnce) Handle(ctx context.Context, t *bot.Turn) error {
+	if t.Event.Kind == bot.KindButton && f.failed.CompareAndSwap(false, true) {
+		return errors.New("portal unavailable")
 	}
-	return c.Core.SecurityStatus(ctx, id)
+	return f.Flow.Handle(ctx, t)
 }
 
 // TestPollingFailedTurnReleased: a long-polled update whose turn fails
@@ -231,30 +230,23 @@ func (c *flakyCore) SecurityStatus(ctx context.Context, id string) (portal.Statu
 // replay at a later start (which would answer an old step); the customer's
 // next try goes through.
 func TestPollingFailedTurnReleased(t *testing.T) {
-	env, fake := newEnv(t)
-	pw := env.AddAccount(t, "flaky@example.com", portal.MethodSMS)
-	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: &flakyCore{Core: env.Core}, Order: totpswitch.OrderDisableThenEnroll})},
-		Now: env.Clock.Now, Logger: slog.New(slog.NewTextHandler(env.Log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := start(t, env, fake, false, func(o *Options) { o.Engine, o.Inbox = eng, env.Store })
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{&failOnce{Flow: scriptflow.New()}}})
+	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
+	t.Cleanup(fake.Close)
+	h := start(t, env, fake, false, func(o *Options) { o.Inbox = env.Store })
 	h.text("/start")
-	h.text("flaky@example.com")
 	h.calls()
-	h.text(pw)
-	cs := h.want("deleteMessage", "sendMessage")
+	h.press(scriptflow.ActionGo)
+	// The failed turn keeps the keyboard, so the button can be pressed again.
+	cs := h.want("answerCallbackQuery", "sendMessage")
 	if want := h.msg(bot.MsgInternalError, nil); cs[1].Fields["text"] != want {
 		t.Fatalf("reply to the failed turn %q, want %q", cs[1].Fields["text"], want)
 	}
 	if got := held(t, env.Store); len(got) != 0 {
 		t.Fatalf("held %v after the failed turn, want none", got)
 	}
-	if s := h.session(); s.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("state %q, want awaiting_password (the failed turn saved nothing)", s.State)
-	}
-	h.text(pw)
-	if st := env.Core.Stats(); st.SMSSent != 1 {
-		t.Fatalf("stats %+v, want one SMS after the second try", st)
-	}
+	h.wantState(scriptflow.StateGreeted) // the failed turn saved nothing
+	h.press(scriptflow.ActionGo)
+	h.want("answerCallbackQuery", "editMessageReplyMarkup", "editMessageText")
+	h.wantState(scriptflow.StateEdited)
 }

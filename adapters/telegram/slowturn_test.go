@@ -7,69 +7,78 @@ import (
 	"time"
 
 	"guidedfix/adapters/telegram/fakebotapi"
-	"guidedfix/flows/totpswitch"
-	"guidedfix/internal/portal"
+	"guidedfix/bot"
 	"guidedfix/internal/testkit"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
-// slowCore is a portal.Core whose Disable2FA takes up to 30 s: it waits
-// until release is called (or 30 s pass), like a slow portal.
-type slowCore struct {
-	portal.Core
+// slowTurn holds the next turn after its save, before its replies go
+// out, until release is called (or 30 s pass): a turn as slow as one
+// waiting on a slow portal call.
+type slowTurn struct {
+	mu      sync.Mutex
+	armed   bool
 	entered chan struct{}
 	gate    chan struct{}
 	once    sync.Once
 }
 
-func newSlowCore(c portal.Core) *slowCore {
-	return &slowCore{Core: c, entered: make(chan struct{}, 16), gate: make(chan struct{})}
-}
-
-func (s *slowCore) Disable2FA(ctx context.Context, grantToken, key string) error {
+func (s *slowTurn) hook(p bot.Hook, _ *bot.Session) {
+	s.mu.Lock()
+	hold := s.armed && p == bot.HookSaved
+	if hold {
+		s.armed = false
+	}
+	s.mu.Unlock()
+	if !hold {
+		return
+	}
 	s.entered <- struct{}{}
 	select {
 	case <-s.gate:
 	case <-time.After(30 * time.Second):
 	}
-	return s.Core.Disable2FA(ctx, grantToken, key)
 }
 
-func (s *slowCore) release() { s.once.Do(func() { close(s.gate) }) }
+// arm makes the next turn slow.
+func (s *slowTurn) arm() {
+	s.mu.Lock()
+	s.armed = true
+	s.mu.Unlock()
+}
 
-// slowEnv is an Env whose flow calls the portal through a slowCore.
-func slowEnv(t *testing.T) (*testkit.Env, *fakebotapi.Server, *slowCore) {
-	var slow *slowCore
-	// The knowledge-base order: "Disable 2FA" calls Disable2FA, the call
-	// made slow here.
-	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, WrapCore: func(c portal.Core) portal.Core {
-		slow = newSlowCore(c)
-		return slow
-	}})
+func (s *slowTurn) release() { s.once.Do(func() { close(s.gate) }) }
+
+// slowEnv is an Env running the scripted flow whose turns slowTurn can
+// hold.
+func slowEnv(t *testing.T) (*testkit.Env, *fakebotapi.Server, *slowTurn) {
+	slow := &slowTurn{entered: make(chan struct{}, 16), gate: make(chan struct{})}
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}, Hook: slow.hook})
 	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
 	t.Cleanup(fake.Close)
 	return env, fake, slow
 }
 
-// TestCallbackAnsweredBeforeSlowTurn: a button press whose turn waits on
-// a slow portal call (Disable2FA held for up to 30 s) is answered
+// TestCallbackAnsweredBeforeSlowTurn: a button press whose turn is slow
+// (held for up to 30 s, as by a slow portal call) is answered
 // (answerCallbackQuery) within 1 s of its receipt, while the turn still
 // runs; the turn then completes normally.
 func TestCallbackAnsweredBeforeSlowTurn(t *testing.T) {
 	env, fake, slow := slowEnv(t)
 	h := start(t, env, fake, false)
 	t.Cleanup(slow.release) // before h.stop waits for the turn
-	toSMSCode(t, h)
-	h.text(h.env.LastSMSCode(t))
+	h.text("/start")
 	h.calls()
-	id, data := h.button("disable")
+	id, data := h.button(scriptflow.ActionGo)
 	u := fake.Callback(h.chat, h.user, id, data)
 	n := len(fake.Calls("answerCallbackQuery"))
+	slow.arm()
 	received := time.Now()
 	fake.Inject(u)
 	select {
 	case <-slow.entered:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the turn did not reach Disable2FA")
+		t.Fatal("the turn did not start")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -84,34 +93,35 @@ func TestCallbackAnsweredBeforeSlowTurn(t *testing.T) {
 	if took > time.Second {
 		t.Errorf("answered %s after receipt, want within 1 s", took)
 	}
-	t.Logf("answered %s after receipt, turn still waiting on the portal", took)
-	if st := env.Core.Stats(); st.Disables != 0 {
-		t.Fatalf("disable ran before release: %+v", st)
+	t.Logf("answered %s after receipt, turn still held", took)
+	if n := len(fake.Calls("editMessageText")); n != 0 {
+		t.Fatalf("the held turn's edit went out before release (%d)", n)
 	}
 	slow.release()
 	h.waitDone(u.ID)
-	if st := env.Core.Stats(); st.Disables != 1 {
-		t.Fatalf("%d disables, want 1", st.Disables)
+	if n := len(fake.Calls("editMessageText")); n != 1 {
+		t.Fatalf("%d edits, want 1", n)
 	}
+	h.wantState(scriptflow.StateEdited)
 	if got := len(fake.Calls("answerCallbackQuery")); got != n+1 {
 		t.Fatalf("%d answers, want exactly one", got-n)
 	}
 }
 
 // TestWebhookAnswersBeforeSlowTurn: with an inbox, the webhook holds the
-// update in sessions.db and answers 200 within 1 s, while the turn still
-// waits on a slow portal (Disable2FA held for up to 30 s). The same update
-// posted again meanwhile gets 200 and runs nothing. The turn then runs
-// once and the update is released.
+// update in sessions.db and answers 200 within 1 s, while the turn is
+// still held (up to 30 s, as by a slow portal). The same update posted
+// again meanwhile gets 200 and runs nothing. The turn then runs once and
+// the update is released.
 func TestWebhookAnswersBeforeSlowTurn(t *testing.T) {
 	env, fake, slow := slowEnv(t)
 	h := start(t, env, fake, true, func(o *Options) { o.Inbox = env.Store })
 	t.Cleanup(slow.release)
-	toSMSCode(t, h)
-	h.text(h.env.LastSMSCode(t))
+	h.text("/start")
 	h.calls()
-	id, data := h.button("disable")
+	id, data := h.button(scriptflow.ActionGo)
 	u := fake.Callback(h.chat, h.user, id, data)
+	slow.arm()
 	began := time.Now()
 	if code := h.post(u, testSecret); code != 200 {
 		t.Fatalf("webhook answered %d", code)
@@ -120,12 +130,12 @@ func TestWebhookAnswersBeforeSlowTurn(t *testing.T) {
 	select {
 	case <-slow.entered:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the turn did not reach Disable2FA")
+		t.Fatal("the turn did not start")
 	}
 	if took > time.Second {
 		t.Errorf("webhook answered after %s, want within 1 s", took)
 	}
-	t.Logf("webhook answered 200 after %s; the turn waits on the portal", took)
+	t.Logf("webhook answered 200 after %s; the turn is held", took)
 	if got := held(t, env.Store); len(got) != 1 || got[0] != u.ID {
 		t.Fatalf("held %v while the turn runs, want [%d]", got, u.ID)
 	}
@@ -134,16 +144,13 @@ func TestWebhookAnswersBeforeSlowTurn(t *testing.T) {
 	}
 	slow.release()
 	h.waitDone(u.ID)
-	if st := env.Core.Stats(); st.Disables != 1 || st.AlertsSent != 1 {
-		t.Fatalf("stats %+v, want one disable and one alert", st)
-	}
-	h.wantState(totpswitch.StateOfferSetup)
+	h.wantState(scriptflow.StateEdited)
 	if got := held(t, env.Store); len(got) != 0 {
 		t.Fatalf("held %v after the turn, want none", got)
 	}
 	// No second turn: exactly one answer and one set of replies.
 	time.Sleep(100 * time.Millisecond)
-	h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage")
+	h.want("answerCallbackQuery", "editMessageReplyMarkup", "editMessageText")
 	select {
 	case id := <-h.done:
 		t.Fatalf("a second turn of update %d ran", id)

@@ -324,8 +324,21 @@ func (a *Adapter) run(ctx context.Context) error {
 		}
 	}
 	err := a.startup(ctx, "setMyCommands", func(ctx context.Context) error {
-		_, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands()})
-		return err
+		// The default list in English, then one per other language of
+		// bot.Languages for users whose language_code is that language
+		// (core.telegram.org/bots/api#setmycommands, language_code).
+		if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands("")}); err != nil {
+			return err
+		}
+		for _, l := range bot.Languages {
+			if l.Tag == "en" {
+				continue
+			}
+			if _, err := a.b.SetMyCommands(ctx, &tg.SetMyCommandsParams{Commands: a.botCommands(l.Tag), LanguageCode: l.Tag}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -609,18 +622,30 @@ func (a *Adapter) process(w work) (err error) {
 
 func (a *Adapter) username() string { return *a.user.Load() }
 
-// botCommands are the engine's commands with their descriptions: a flow's
-// own start command is described by its catalog's "command.<name>", the
-// others by this adapter's "telegram.command.<name>".
-func (a *Adapter) botCommands() []models.BotCommand {
+// botCommands are the engine's commands with their descriptions in
+// locale ("" for the default, English; setMyCommands'
+// BotCommand.description): a flow's start command is
+// described by its descriptor (bot.Command.Description), the engine's
+// other start commands (/start) by the default flow's title
+// (bot.Descriptor.Title), the rest (/cancel, /help, and whatever a flow
+// leaves undescribed) by this adapter's "telegram.command.<name>".
+func (a *Adapter) botCommands(locale string) []models.BotCommand {
 	cmds := a.commands
+	cat := a.eng.Catalog()
+	def := a.eng.Flows()[0]
 	out := make([]models.BotCommand, len(cmds))
 	for i, c := range cmds {
 		id := "telegram.command." + c
-		if a.eng.Catalog().Has("command." + c) {
-			id = "command." + c
+		_, fc, own := a.eng.CommandFlow(c)
+		switch {
+		case own && fc.Description != "" && cat.Has(fc.Description):
+			id = fc.Description
+		case !own && a.eng.IsStartCommand(c) && def.Title != "" && cat.Has(def.Title):
+			id = def.Title
+		case !cat.Has(id):
+			id = "telegram.command.start"
 		}
-		out[i] = models.BotCommand{Command: c, Description: a.eng.Catalog().Text("", id, nil)}
+		out[i] = models.BotCommand{Command: c, Description: cat.Text(locale, id, nil)}
 	}
 	return out
 }

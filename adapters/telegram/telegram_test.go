@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/testkit"
+	"guidedfix/internal/testkit/scriptflow"
 )
 
 func TestHappyPathLongPolling(t *testing.T) {
@@ -26,15 +28,31 @@ func TestHappyPathLongPolling(t *testing.T) {
 	happyPath(t, h)
 	cmds := h.fake.Calls("setMyCommands")
 	var got []struct{ Command, Description string }
-	if len(cmds) != 1 || json.Unmarshal([]byte(cmds[0].Fields["commands"]), &got) != nil {
+	if len(cmds) != 2 || json.Unmarshal([]byte(cmds[0].Fields["commands"]), &got) != nil || cmds[0].Fields["language_code"] != "" {
 		t.Fatalf("setMyCommands calls %+v", cmds)
 	}
 	var names []string
 	for _, c := range got {
 		names = append(names, c.Command)
 	}
-	if !slices.Equal(names, []string{"start", "2fa", "cancel", "help"}) || got[0].Description == "" {
+	if !slices.Equal(names, []string{"start", "2fa", "cancel", "help", "language"}) || got[0].Description == "" {
 		t.Fatalf("commands %+v", got)
+	}
+	// Each description comes from the flow's descriptor: /start by the
+	// default flow's title, /2fa by its command's description.
+	cat := h.env.Engine.Catalog()
+	d := h.env.Engine.Flows()[0]
+	if got[0].Description != cat.Text("", d.Title, nil) || got[1].Description != cat.Text("", d.Commands[0].Description, nil) ||
+		got[2].Description != cat.Text("", "telegram.command.cancel", nil) {
+		t.Fatalf("descriptions %+v", got)
+	}
+	// The Malay list, for users whose language_code is "ms".
+	var ms []struct{ Command, Description string }
+	if cmds[1].Fields["language_code"] != "ms" || json.Unmarshal([]byte(cmds[1].Fields["commands"]), &ms) != nil || len(ms) != len(got) {
+		t.Fatalf("second setMyCommands call %+v", cmds[1].Fields)
+	}
+	if want := h.a.eng.Catalog().Text("ms", "telegram.command.language", nil); ms[4].Command != "language" || ms[4].Description != want || want == got[4].Description {
+		t.Fatalf("Malay commands %+v", ms)
 	}
 	if n := len(h.fake.Calls("deleteWebhook")); n != 1 {
 		t.Fatalf("%d deleteWebhook calls, want 1 before long polling", n)
@@ -63,9 +81,8 @@ func happyPath(t *testing.T, h *harness) {
 	h.calls()
 
 	h.text("/start")
-	cs := h.want("sendMessage", "sendMessage")
-	wantText(t, cs[0], h.msg("totp.welcome", nil))
-	wantText(t, cs[1], h.msg("totp.ask_email", nil))
+	cs := h.want("sendMessage")
+	wantText(t, cs[0], h.welcome())
 
 	h.text("alice@example.com")
 	wantText(t, h.want("sendMessage")[0], h.msg("totp.ask_password", nil))
@@ -90,60 +107,75 @@ func happyPath(t *testing.T, h *harness) {
 	}
 	wantText(t, cs[1], h.msg("totp.confirm_disable", nil))
 
+	// A button's turn edits the pressed message into its replies (issue
+	// 14): "SMS 2FA is disabled" and the next step in one.
 	pressed := h.press("disable")
-	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage", "sendMessage")
+	cs = h.want("answerCallbackQuery", "editMessageText")
 	if cs[0].Fields["callback_query_id"] != pressed.CallbackQuery.ID || cs[0].Fields["text"] != "" {
 		t.Fatalf("answerCallbackQuery %v", cs[0].Fields)
 	}
-	if cs[1].Fields["message_id"] != strconv.Itoa(pressed.CallbackQuery.Message.ID) || cs[1].Fields["reply_markup"] != "" {
-		t.Fatalf("editMessageReplyMarkup %v: want the pressed keyboard removed", cs[1].Fields)
+	if cs[1].Fields["message_id"] != strconv.Itoa(pressed.CallbackQuery.Message.ID) {
+		t.Fatalf("editMessageText %v: want the pressed message edited", cs[1].Fields)
 	}
+	wantText(t, cs[1], h.msg("totp.disabled", nil)+"\n\n"+h.msg("totp.offer_setup", nil))
 	if a, _ := env.Core.LookupAccount(context.Background(), "alice@example.com"); a.Method != portal.MethodNone {
 		t.Fatalf("after Disable 2FA the method is %q", a.Method)
 	}
 
 	h.press("setup")
-	h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")
+	wantText(t, h.want("answerCallbackQuery", "editMessageText")[1], h.msg("totp.choose_method", nil))
 
+	// A photo cannot replace a text message: the pressed keyboard goes,
+	// then the QR code.
 	h.fake.FailNext("sendPhoto", 429, "Too Many Requests: retry after 1", 1)
 	h.press("app")
-	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendPhoto", "sendPhoto", "sendMessage", "sendMessage")
+	cs = h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendPhoto", "sendPhoto")
 	if cs[2].ErrorCode != 429 || cs[3].ErrorCode != 0 {
 		t.Fatalf("sendPhoto error codes %d, %d; want 429 then success", cs[2].ErrorCode, cs[3].ErrorCode)
 	}
 	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second}) {
 		t.Fatalf("slept %v, want exactly retry_after = [1s]", got)
 	}
-	photo, keyMsg := cs[3], cs[4]
-	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != h.msg("totp.qr_caption", nil) {
-		t.Fatalf("sendPhoto fields %v file %q", photo.Fields, photo.Files["photo"].Name)
-	}
+	photo := cs[3]
 	key := env.KeyFromQR(t, photo.Files["photo"].Data)
 	if key.AccountName() != "alice@example.com" {
 		t.Fatalf("QR for %q", key.AccountName())
 	}
-	if keyMsg.Fields["protect_content"] != "true" || !strings.Contains(keyMsg.Fields["text"], key.Secret()[:4]) {
-		t.Fatalf("manual key message not protected or without the key")
+	// The caption carries the instructions, the manual key and the code
+	// request, in one protected message.
+	wantCaption := h.msg("totp.qr_caption", nil) + "\n\n" +
+		h.msg("totp.manual_key", map[string]any{"Label": key.AccountName(), "Key": groupKey(key.Secret())}) + "\n\n" +
+		h.msg("totp.ask_totp", map[string]any{"Issuer": key.Issuer()})
+	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != wantCaption {
+		t.Fatalf("sendPhoto fields %v file %q\nwant caption %q", photo.Fields, photo.Files["photo"].Name, wantCaption)
 	}
-	qrID, keyID := photo.MessageID(), keyMsg.MessageID()
-	if !h.fake.Exists(chat, qrID) || !h.fake.Exists(chat, keyID) {
-		t.Fatal("QR or key message missing")
+	// The key is copied by a copy_text button (protect_content keeps the
+	// caption from being selected), made at delivery, never stored.
+	nonce = env.Engine.Nonce(h.session())
+	wantMarkup = `{"inline_keyboard":[[{"text":"Copy the key","copy_text":{"text":"` + key.Secret() + `"}}],` +
+		`[{"text":"Verify","callback_data":"verify|` + nonce + `"}],[{"text":"Show the QR code again","callback_data":"show_qr|` + nonce + `"}],` +
+		`[{"text":"Cancel","callback_data":"cancel|` + nonce + `"}]]}`
+	if got := photo.Fields["reply_markup"]; got != wantMarkup {
+		t.Fatalf("QR reply_markup\n%s\nwant\n%s", got, wantMarkup)
+	}
+	if raw, err := os.ReadFile(env.Dir + "/sessions.db"); err != nil || strings.Contains(string(raw), key.Secret()) {
+		t.Fatalf("sessions.db holds the TOTP secret (%v)", err)
+	}
+	qrID := photo.MessageID()
+	if !h.fake.Exists(chat, qrID) {
+		t.Fatal("QR message missing")
 	}
 
 	codeMsg := h.text(env.TOTPCode(t, key, 0))
-	// The typed code alone (deleteMessage), then the QR and the key in
-	// one deleteMessages call.
-	cs = h.want("deleteMessage", "deleteMessages", "sendMessage")
-	if got, want := cs[0].Fields["message_id"], strconv.Itoa(codeMsg.Message.ID); got != want {
-		t.Fatalf("deleted %v, want the code %v", got, want)
+	// The typed code and the QR code go in one deleteMessages call.
+	cs = h.want("deleteMessages", "sendMessage")
+	if got, want := cs[0].Fields["message_ids"], fmt.Sprintf("[%d,%d]", codeMsg.Message.ID, qrID); got != want {
+		t.Fatalf("deleteMessages %v, want code, QR %v", got, want)
 	}
-	if got, want := cs[1].Fields["message_ids"], fmt.Sprintf("[%d,%d]", qrID, keyID); got != want {
-		t.Fatalf("deleteMessages %v, want QR, key %v", got, want)
-	}
-	wantText(t, cs[2], h.msg("totp.activated", nil))
+	wantText(t, cs[1], h.msg("totp.activated", nil))
 
 	h.press("okay")
-	wantText(t, h.want("answerCallbackQuery", "editMessageReplyMarkup", "sendMessage")[2], h.msg("totp.done", nil))
+	wantText(t, h.want("answerCallbackQuery", "editMessageText")[1], h.msg("totp.done", nil))
 	if s := h.session(); s.State != totpswitch.StateDone || !s.Done {
 		t.Fatalf("final state %q done %v", s.State, s.Done)
 	}
@@ -152,7 +184,7 @@ func happyPath(t *testing.T, h *harness) {
 	}
 
 	// Nothing sensitive is left in the chat.
-	for _, id := range []int{pwMsg.Message.ID, smsMsg.Message.ID, codeMsg.Message.ID, qrID, keyID} {
+	for _, id := range []int{pwMsg.Message.ID, smsMsg.Message.ID, codeMsg.Message.ID, qrID} {
 		if h.fake.Exists(chat, id) {
 			t.Errorf("message %d is still in the chat", id)
 		}
@@ -166,7 +198,7 @@ func happyPath(t *testing.T, h *harness) {
 		if _, ok := c.Fields["parse_mode"]; ok {
 			t.Errorf("%s sent parse_mode", c.Method)
 		}
-		if strings.Contains(c.Fields["reply_markup"], "copy_text") {
+		if c.Method != "sendPhoto" && strings.Contains(c.Fields["reply_markup"], "copy_text") {
 			t.Errorf("%s sent copy_text", c.Method)
 		}
 	}
@@ -183,17 +215,16 @@ func toSMSCode(t *testing.T, h *harness) {
 }
 
 func TestBlockedUserParksSession(t *testing.T) {
-	h := newHarness(t, false)
-	h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
+	h := newScriptHarness(t, false)
 	h.text("/start")
 	h.calls()
 	h.fake.FailNext("sendMessage", 403, "Forbidden: bot was blocked by the user", 0)
-	h.text("alice@example.com")
+	h.text("hello")
 	if cs := h.want("sendMessage"); cs[0].ErrorCode != 403 {
 		t.Fatalf("error code %d", cs[0].ErrorCode)
 	}
-	if s := h.session(); !s.Parked || s.State != totpswitch.StateAwaitingPassword {
-		t.Fatalf("parked %v state %q; want parked at awaiting_password", s.Parked, s.State)
+	if s := h.session(); !s.Parked || s.State != scriptflow.StateGreeted {
+		t.Fatalf("parked %v state %q; want parked at %s", s.Parked, s.State, scriptflow.StateGreeted)
 	}
 	if got := h.slept(); len(got) != 0 {
 		t.Fatalf("a 403 was retried: slept %v", got)
@@ -201,11 +232,11 @@ func TestBlockedUserParksSession(t *testing.T) {
 }
 
 func TestDuplicateUpdateProcessedOnceAcrossRestart(t *testing.T) {
-	env, fake := newEnv(t)
+	env, fake := newScriptEnv(t)
 	h := start(t, env, fake, false)
 	u := fake.Text(h.chat, h.user, "/start")
 	h.deliver(u, u) // one getUpdates batch holding the update twice
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	before := h.session()
 	h.stop()
 
@@ -219,7 +250,7 @@ func TestDuplicateUpdateProcessedOnceAcrossRestart(t *testing.T) {
 }
 
 func TestWebhookSecretAndRedelivery(t *testing.T) {
-	h := newHarness(t, true)
+	h := newScriptHarness(t, true)
 	u := h.fake.Text(h.chat, h.user, "/start")
 	for _, secret := range []string{"", "wrong", testSecret + "x", strings.ToUpper(testSecret)} {
 		if code := h.post(u, secret); code != 401 {
@@ -230,7 +261,7 @@ func TestWebhookSecretAndRedelivery(t *testing.T) {
 	h.noSession(h.conv())
 
 	h.deliver(u)
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	before := h.session()
 	h.deliver(u) // Telegram redelivers: 200, nothing again
 	h.want()
@@ -252,11 +283,10 @@ func TestWebhookRejectsOtherMethods(t *testing.T) {
 }
 
 func TestStaleCallbackAndDoubleTap(t *testing.T) {
-	h := newHarness(t, false)
-	toSMSCode(t, h)
-	h.text(h.env.LastSMSCode(t))
+	h := newScriptHarness(t, false)
+	h.text("/start")
 	h.calls()
-	msgID, data := h.button("disable")
+	msgID, data := h.button(scriptflow.ActionGo)
 	stale := h.msg("engine.stale_button", nil)
 
 	// A double tap: two callback queries for the same button in one batch.
@@ -288,12 +318,17 @@ func TestStaleCallbackAndDoubleTap(t *testing.T) {
 	for _, c := range others {
 		methods = append(methods, c.Method)
 	}
-	if !slices.Equal(methods, []string{"editMessageReplyMarkup", "sendMessage", "sendMessage", "sendMessage"}) {
+	// The first press: the keyboard goes, the message is edited (the edit
+	// brings the next step's keyboard); the second finds the step gone.
+	if !slices.Equal(methods, []string{"editMessageReplyMarkup", "editMessageText", "sendMessage"}) {
 		t.Fatalf("calls after the answers %q", methods)
 	}
-	wantText(t, others[3], stale)
-	if st := h.env.Core.Stats(); st.Disables != 1 {
-		t.Fatalf("%d disables, want 1", st.Disables)
+	if others[0].Fields["message_id"] != strconv.Itoa(msgID) || others[1].Fields["message_id"] != strconv.Itoa(msgID) {
+		t.Fatalf("the press changed messages %s and %s, want %d", others[0].Fields["message_id"], others[1].Fields["message_id"], msgID)
+	}
+	wantText(t, others[2], stale)
+	if s := h.session(); s.State != scriptflow.StateEdited || s.Step != 2 {
+		t.Fatalf("state %q step %d after a double tap, want %s step 2 (one step, not two)", s.State, s.Step, scriptflow.StateEdited)
 	}
 
 	// The same button once the flow moved on: answered, nothing changes.
@@ -304,7 +339,7 @@ func TestStaleCallbackAndDoubleTap(t *testing.T) {
 	if cs[0].Fields["callback_query_id"] != u3.CallbackQuery.ID || cs[0].Fields["text"] != stale {
 		t.Fatalf("stale press answered %v", cs[0].Fields)
 	}
-	if after := h.session(); after.Version != before.Version || after.State != totpswitch.StateOfferSetup {
+	if after := h.session(); after.Version != before.Version || after.State != scriptflow.StateEdited {
 		t.Fatalf("stale press changed the session: version %d → %d, state %q", before.Version, after.Version, after.State)
 	}
 }
@@ -335,10 +370,10 @@ func TestGroupChatGetsOnlyALink(t *testing.T) {
 }
 
 func TestUnsupportedMessagesChangeNothing(t *testing.T) {
-	h := newHarness(t, false)
-	toSMSCode(t, h)
+	h := newScriptHarness(t, false)
+	toScriptPrompt(t, h)
 	before := h.session()
-	hint := h.msg("totp.type_text", map[string]any{"Hint": h.msg("totp.hint_code", nil)})
+	hint := h.msg(scriptflow.MsgUnsupported, nil)
 	mine := h.fake.Text(h.chat, h.user, "typo")
 	for _, u := range []fakebotapi.Update{
 		h.fake.Sticker(h.chat, h.user),
@@ -355,27 +390,27 @@ func TestUnsupportedMessagesChangeNothing(t *testing.T) {
 			t.Fatalf("state %q step %d expect %q after unsupported; was %q %d %q", after.State, after.Step, after.Expect, before.State, before.Step, before.Expect)
 		}
 	}
-	if st := h.env.Core.Stats(); st.Disables != 0 {
-		t.Fatalf("stats %+v", st)
-	}
 }
 
 func TestUndeletableSecretWarnsUser(t *testing.T) {
-	h := newHarness(t, false)
-	pw := h.env.AddAccount(t, "alice@example.com", portal.MethodSMS)
-	h.text("/start")
-	h.text("alice@example.com")
-	h.calls()
+	h := newScriptHarness(t, false)
+	toScriptPrompt(t, h)
 	h.fake.FailNext("deleteMessage", 400, "Bad Request: message can't be deleted", 0)
-	h.text(pw)
+	u := h.text("wrong-passphrase-1234")
+	// The user's message (not deleted: warned), then the flow's answer
+	// with the prompt again, joined.
 	cs := h.want("deleteMessage", "sendMessage", "sendMessage")
+	if cs[0].Fields["message_id"] != strconv.Itoa(u.Message.ID) || cs[0].ErrorCode != 400 {
+		t.Fatalf("deleteMessage %v answered %d, want the user's message %d refused", cs[0].Fields, cs[0].ErrorCode, u.Message.ID)
+	}
 	wantText(t, cs[1], h.msg("engine.delete_failed", nil))
-	h.wantState(totpswitch.StateAwaitingSMSCode)
+	wantText(t, cs[2], h.msg(scriptflow.MsgSecretWrong, nil)+"\n\n"+h.msg(scriptflow.MsgAskSecret, nil))
+	h.wantState(scriptflow.StateAsking)
 }
 
 func TestPanicInTurnIsRecovered(t *testing.T) {
 	var boom atomic.Bool
-	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: func(p bot.Hook, _ *bot.Session) {
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}, Hook: func(p bot.Hook, _ *bot.Session) {
 		if p == bot.HookSaved && boom.CompareAndSwap(true, false) {
 			panic("boom")
 		}
@@ -392,16 +427,15 @@ func TestPanicInTurnIsRecovered(t *testing.T) {
 	// The process and the conversation still work, and the replies the
 	// panic held back (saved in the session's outbox) come first.
 	h.text("/help")
-	cs := h.want("sendMessage", "sendMessage", "sendMessage")
-	wantText(t, cs[0], h.msg("totp.welcome", nil))
-	wantText(t, cs[1], h.msg("totp.ask_email", nil))
-	wantText(t, cs[2], h.msg("totp.help", map[string]any{"Step": 1, "What": h.msg("totp.what.identify", nil)}))
+	cs := h.want("sendMessage", "sendMessage")
+	wantText(t, cs[0], h.msg(scriptflow.MsgHello, nil))
+	wantText(t, cs[1], h.msg(scriptflow.MsgHelp, nil))
 }
 
 func TestRunWaitsForTurnsInFlight(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: func(p bot.Hook, _ *bot.Session) {
+	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}, Hook: func(p bot.Hook, _ *bot.Session) {
 		if p == bot.HookSaved {
 			once.Do(func() { close(entered); <-release })
 		}
@@ -414,7 +448,7 @@ func TestRunWaitsForTurnsInFlight(t *testing.T) {
 	h.cancel()
 	close(release)
 	h.stop()
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 }
 
 func TestDeliverSplitsLongTextAndSendsPlainText(t *testing.T) {
@@ -527,7 +561,7 @@ func TestDeliverRetriesServerErrorsAndRespectsRateLimit(t *testing.T) {
 func TestWebhookSameInstantSameChat(t *testing.T) {
 	h := newHarness(t, true)
 	h.text("/start")
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 	before := h.session().Version
 	const n = 20
 	var ups []fakebotapi.Update
@@ -571,7 +605,7 @@ func TestWebhookSameInstantSameChat(t *testing.T) {
 		t.Fatalf("%d help answers, want %d", help, n)
 	}
 	for i := 0; i < n; i++ {
-		if len(h.fake.Messages(5000+int64(i))) < 3 { // /start, welcome, ask e-mail
+		if len(h.fake.Messages(5000+int64(i))) < 2 { // /start, welcome with the e-mail question
 			t.Fatalf("chat %d was not handled", 5000+i)
 		}
 	}
@@ -589,11 +623,11 @@ func TestStartupRetriesUntilTheBotAPIAnswers(t *testing.T) {
 	if got := h.slept(); !slices.Equal(got, []time.Duration{time.Second, 2 * time.Second, 7 * time.Second}) {
 		t.Fatalf("slept %v, want 1s, 2s, then retry_after 7s", got)
 	}
-	if n := len(fake.Calls("setMyCommands")); n != 4 {
-		t.Fatalf("%d setMyCommands calls, want 4", n)
+	if n := len(fake.Calls("setMyCommands")); n != 5 { // 3 refused, then the default and the Malay list
+		t.Fatalf("%d setMyCommands calls, want 5", n)
 	}
 	h.deliver(fake.Text(h.chat, h.user, "/start"))
-	h.want("sendMessage", "sendMessage")
+	h.want("sendMessage")
 
 	_, fake2 := newEnv(t)
 	fake2.FailNext("getMe", 401, "Unauthorized", 0)

@@ -88,12 +88,25 @@ type openOptions struct {
 	support bool
 }
 
-// handoffs lets the flow redeem hand-off tokens from the support store.
-type handoffs struct{ s support.Records }
+// handoffs lets flow redeem hand-off tokens from the support store: only
+// a hand-off whose record names flow (support.Handoff.Flow; a record
+// without one counts as the default flow's), so that a link cannot start
+// a guided fix other than the one staff chose.
+type handoffs struct {
+	s    support.Records
+	flow string
+	def  bool // flow is the default flow
+}
 
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
 	ho, err := h.s.Redeem(ctx, token, conv)
-	return ho.AccountID, ho.ID, err
+	if err != nil {
+		return "", "", err
+	}
+	if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
+		return "", "", fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
+	}
+	return ho.AccountID, ho.ID, nil
 }
 
 // loadConfig reads the configuration and resolves the data directory:
@@ -211,7 +224,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		a.metrics.AddCommits("support", b.CommitStats)
 	}
 	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
-		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL}
+		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL, HandoffMail: handoffMails}
 	if ec := a.core; ec != nil {
 		a.desk.CoreAudit = func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := ec.AuditLog(ctx, accountID, limit)
@@ -221,6 +234,13 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 			}
 			return out, err
 		}
+	}
+	// Until the engine runs, the desk knows every flow (an administration
+	// command hands off any of them); the engine path below gives it the
+	// registered ones.
+	if err := describeDesk(a.desk, allFlows(core)); err != nil {
+		a.Close()
+		return nil, err
 	}
 	if !o.engine {
 		return a, nil
@@ -261,26 +281,27 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	}
 	flow := totpswitch.New(totpswitch.Options{Core: a.metrics.Portal(flowCore, a.log), Issuer: cfg.Portal.Issuer,
 		Order: order, ReminderAfter: cfg.Flow.ReminderAfter, RecoveryCodes: cfg.Enrollment.RecoveryCodes,
-		Handoffs: handoffs{sup}})
-	// The second flow, moving the authenticator app to a new phone; the
-	// router starts it for /newphone and the start payload "newphone".
-	np := newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{sup}})
-	router := flowRouter{def: flow}
+		Handoffs: handoffs{s: sup, flow: totpswitch.Name, def: true}})
+	flows := []bot.Flow{flow} // the first is the default flow
+	// The second flow, moving the authenticator app to a new phone: the
+	// engine starts it by its descriptor (/newphone, the start payload
+	// "newphone", a hand-off link's "np_<token>"). A portal without the
+	// replacement operations runs only the default flow.
 	if caps, err := portal.CapabilitiesOf(ctx, core); err == nil && caps.ReplaceTOTP {
-		router.newPhone = np // a portal without the replacement operations runs only the default flow
+		flows = append(flows, newphone.New(newphone.Options{Core: a.metrics.Portal(flowCore, a.log), Handoffs: handoffs{s: sup, flow: newphone.Name}}))
 	}
 	var desk bot.Support
 	if o.support && cfg.Slack.Enabled() && cfg.Slack.SupportChannel != "" {
 		desk, a.supportOn = a.desk, true
 	}
-	a.engine, err = bot.New(bot.Options{Store: st, Flows: []bot.Flow{router, flow, np},
-		StartCommands: append([]string{"start", "2fa"}, newphone.Commands...), IdleTimeout: cfg.Flow.IdleTimeout,
+	a.engine, err = bot.New(bot.Options{Store: st, Flows: flows, IdleTimeout: cfg.Flow.IdleTimeout,
 		MaxDuration: cfg.Flow.MaxDuration, Observer: observers(a.desk.Observe, a.metrics.Observe), Meter: a.metrics, Support: desk,
 		Now: o.now, Logger: a.log})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	a.desk.Flows, a.desk.Texts = a.engine.Flows(), a.engine.Catalog()
 	return a, nil
 }
 

@@ -94,11 +94,15 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 	} else if err := ensureDemoAccount(ctx, a.core, out, o.reset); err != nil {
 		return err
 	}
-	co := console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light}
+	co := console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light, Commands: a.engine.Commands()}
 	if a.core == nil {
 		co.Email = o.email // pinned: the flow asks only the password
 	}
 	con := console.New(co)
+	fsys, paths := con.Messages() // the console's platform words
+	if err := a.engine.Catalog().Load(fsys, paths...); err != nil {
+		return err
+	}
 	a.engine.Register(console.Channel, con)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

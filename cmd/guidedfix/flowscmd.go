@@ -12,24 +12,32 @@ import (
 	"guidedfix/internal/flowgraph"
 )
 
+// totpswitchNote is the comment above the totpswitch diagram; the same
+// lines head flows/totpswitch/state.mermaid.
+var totpswitchNote = []string{
+	"Edges are single state changes (the engine checks each one against this table);",
+	"a turn through a transient state (sending_sms, disabling, enrolling, verifying) takes two.",
+	"Once a disable was tried and no app is verified, an ending passes through restoring,",
+	"which turns SMS 2FA back on first.",
+}
+
 // flowGraphs are the flows `guidedfix flows graph` can draw, by name.
 var flowGraphs = map[string]flowgraph.Graph{
 	totpswitch.Name: {
 		Name:        totpswitch.Name,
 		Initial:     totpswitch.StateAwaitingEmail,
 		Transitions: totpswitch.Transitions(),
-		Note: []string{
-			"Every non-terminal state may also go to cancelled (/cancel, Cancel) and expired (idle);",
-			"once SMS 2FA was disabled and no app is verified, those endings pass through restoring.",
-		},
+		Labels:      totpswitch.EdgeLabels(),
+		Note:        totpswitchNote,
 	},
 	newphone.Name: {
 		Name:        newphone.Name,
 		Initial:     newphone.StateAwaitingEmail,
 		Transitions: newphone.States(),
 		Note: []string{
-			"Edges are per turn; verifying_recovery, enrolling and replacing are passed within a turn",
-			"(persist, then call) and start a turn only when it resumes one a crash interrupted.",
+			"Edges are single state changes (the engine checks each one against this table); a turn",
+			"through a transient state (verifying_recovery, enrolling, replacing) takes two.",
+			"Every non-terminal state may also go to blocked (the user blocked the bot) and expired (idle).",
 		},
 	},
 }

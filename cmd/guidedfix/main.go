@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"guidedfix/internal/termsafe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -24,7 +26,8 @@ func main() {
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "guidedfix:", err)
+		// The message may quote an argument or a stored value.
+		fmt.Fprintln(os.Stderr, "guidedfix:", termsafe.Field(err.Error()))
 		os.Exit(1)
 	}
 }

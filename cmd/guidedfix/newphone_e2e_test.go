@@ -12,6 +12,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"guidedfix/flows/newphone"
 	"guidedfix/internal/portal"
 )
 
@@ -50,7 +51,7 @@ func TestNewPhoneRecoveryCodeEndToEnd(t *testing.T) {
 	for _, c := range registered {
 		names += c.Command + " "
 	}
-	if names != "start 2fa newphone cancel help " {
+	if names != "start 2fa newphone cancel help language " { // the last call: the Malay list
 		t.Fatalf("setMyCommands registered %q", names)
 	}
 	e.text("/newphone")
@@ -212,7 +213,7 @@ func TestNewPhoneHandOffEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	var handoffID string
 	_, codes, acc := zoeOnTOTP(t, e, func(a *app) {
-		_, h, err := handOffNewPhone(ctx, a.desk, zoe, "T-77", "cli", "sam")
+		_, h, err := a.desk.HandOffFlow(ctx, newphone.Name, zoe, "T-77", "cli", "sam")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,10 +230,10 @@ func TestNewPhoneHandOffEndToEnd(t *testing.T) {
 		return false
 	})
 	payload := strings.TrimPrefix(link, "https://t.me/"+e2eBot+"?start=")
-	if !strings.HasPrefix(payload, newPhonePayload) || payload == link {
+	if !strings.HasPrefix(payload, newphone.PayloadPrefix) || payload == link {
 		t.Fatalf("hand-off link %q", link)
 	}
-	e.secrets = append(e.secrets, strings.TrimPrefix(payload, newPhonePayload))
+	e.secrets = append(e.secrets, strings.TrimPrefix(payload, newphone.PayloadPrefix))
 	e.text("/start " + payload)
 	e.botSaid("Our support team prepared this change")
 	e.press("handoff_start")

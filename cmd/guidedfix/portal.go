@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"guidedfix/adapters/console"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/termsafe"
 )
 
 func newPortalCmd(g *globalFlags) *cobra.Command {
@@ -27,9 +27,9 @@ func newPortalCmd(g *globalFlags) *cobra.Command {
 }
 
 func newAddAccountCmd(g *globalFlags) *cobra.Command {
-	var email, phone, name, method string
+	var email, phone, name, method, locale string
 	cmd := &cobra.Command{
-		Use:   "add-account --email E --phone P [--name N] [--2fa sms|none]",
+		Use:   "add-account --email E --phone P [--name N] [--2fa sms|none] [--locale en|ms]",
 		Short: "Create an account; the password is read from the terminal (no echo) or from stdin when piped",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,11 +46,11 @@ func newAddAccountCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			acc, err := a.core.AddAccount(cmd.Context(), embedded.NewAccount{Email: email, Name: name, Phone: phone, Method: m, Password: pw})
+			acc, err := a.core.AddAccount(cmd.Context(), embedded.NewAccount{Email: email, Name: name, Phone: phone, Method: m, Password: pw, Locale: locale})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created account %s (%s), 2FA: %s\n", acc.Email, acc.ID, acc.Method)
+			fmt.Fprintf(cmd.OutOrStdout(), "created account %s (%s), 2FA: %s\n", termsafe.Field(acc.Email), acc.ID, acc.Method)
 			return nil
 		},
 	}
@@ -58,6 +58,7 @@ func newAddAccountCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&phone, "phone", "", "SMS phone number in E.164 form, e.g. +60123456789")
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().StringVar(&method, "2fa", "sms", "second factor: sms or none")
+	cmd.Flags().StringVar(&locale, "locale", "", "the account's language for its e-mails: en or ms (default: none yet, English until a chat's language is adopted)")
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
@@ -80,7 +81,7 @@ func newListCmd(g *globalFlags) *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "EMAIL\tNAME\t2FA\tPHONE")
 			for _, acc := range accs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", console.Printable(acc.Email), console.Printable(acc.Name), acc.Method, embedded.MaskPhone(acc.Phone))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", termsafe.Field(acc.Email), termsafe.Field(acc.Name), acc.Method, embedded.MaskPhone(acc.Phone))
 			}
 			return w.Flush()
 		},
@@ -100,7 +101,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			defer a.Close()
 			acc, err := a.core.LookupAccount(cmd.Context(), args[0])
 			if errors.Is(err, portal.ErrNotFound) {
-				return fmt.Errorf("no account with e-mail %s", args[0])
+				return fmt.Errorf("no account with e-mail %s", termsafe.Field(args[0]))
 			}
 			if err != nil {
 				return err
@@ -119,7 +120,12 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 				method += " (SMS switched off for a change to the authenticator app still under way)"
 			}
 			fmt.Fprintf(out, "e-mail:  %s\nname:    %s\nid:      %s\n2FA:     %s\nphone:   %s\ncreated: %s\n",
-				console.Printable(acc.Email), console.Printable(acc.Name), acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+				termsafe.Field(acc.Email), termsafe.Field(acc.Name), acc.ID, method, st.MaskedPhone, acc.CreatedAt.Format("2006-01-02 15:04 UTC"))
+			lang := acc.Locale
+			if lang == "" {
+				lang = "none yet (e-mails in English until a chat's language is adopted)"
+			}
+			fmt.Fprintf(out, "language: %s\n", termsafe.Field(lang))
 			locked := fmt.Sprintf("no (%d of 20 failures in the last 15 minutes)", r.Failures)
 			if !r.LockedUntil.IsZero() {
 				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"
@@ -130,7 +136,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 				if n := r.Consecutive[f]; n > 0 {
 					note := ""
 					if n >= 100 {
-						note = " (blocked: run guidedfix portal unlock " + acc.Email + ")"
+						note = " (blocked: run guidedfix portal unlock " + termsafe.Field(acc.Email) + ")"
 					}
 					fmt.Fprintf(out, "failures in a row (%s): %d of 100%s\n", f, n, note)
 				}
@@ -170,12 +176,12 @@ with no account is unlocked the same way (its attempts count alike).`,
 			defer a.Close()
 			id, err := a.core.Unlock(cmd.Context(), args[0], operator)
 			if errors.Is(err, embedded.ErrNothingToUnlock) {
-				return fmt.Errorf("nothing to unlock for %s: no account and no failed attempts", args[0])
+				return fmt.Errorf("nothing to unlock for %s: no account and no failed attempts", termsafe.Field(args[0]))
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "unlocked %s (%s)\n", args[0], id)
+			fmt.Fprintf(cmd.OutOrStdout(), "unlocked %s (%s)\n", termsafe.Field(args[0]), id)
 			return nil
 		},
 	}

@@ -242,6 +242,7 @@ func TestRemotePortalOrderFromCapabilities(t *testing.T) {
 		{portal.Capabilities{ContractVersion: "1"}, "enroll-then-switch", "neither the atomic switch nor restore support", ""},
 		{portal.Capabilities{ContractVersion: "1", RestoreFactor: true}, "enroll-then-switch", "", "running disable-then-enroll"},
 		{portal.Capabilities{ContractVersion: "1", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", "", ""},
+		{portal.Capabilities{ContractVersion: "1", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true, ReplaceTOTP: true}, "enroll-then-switch", "", ""},
 		{portal.Capabilities{ContractVersion: "2", AtomicSwitch: true, RestoreFactor: true, RecoveryCodes: true}, "enroll-then-switch", `contract version "2"`, ""},
 	} {
 		caps := tc.caps
@@ -258,6 +259,20 @@ func TestRemotePortalOrderFromCapabilities(t *testing.T) {
 		} else if err != nil {
 			t.Errorf("caps %+v order %s: %v", tc.caps, tc.order, err)
 		} else {
+			// The new-phone flow is registered only with the portal's
+			// replacement operations; without them /newphone is no
+			// command and the desk cannot hand it off.
+			var names []string
+			for _, d := range a.engine.Flows() {
+				names = append(names, d.Name)
+			}
+			want := "totpswitch"
+			if tc.caps.ReplaceTOTP {
+				want = "totpswitch newphone"
+			}
+			if got := strings.Join(names, " "); got != want || a.engine.IsStartCommand("newphone") != tc.caps.ReplaceTOTP || len(a.desk.Flows) != len(names) {
+				t.Errorf("caps %+v: flows %q (desk %d), want %q", tc.caps, got, len(a.desk.Flows), want)
+			}
 			a.Close()
 			if got := strings.Contains(logs.String(), "no atomic switch"); got != (tc.note != "") || !strings.Contains(logs.String(), tc.note) {
 				t.Errorf("caps %+v order %s: log %q, want note %q", tc.caps, tc.order, logs.String(), tc.note)

@@ -23,6 +23,7 @@ import (
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/portal/portalhttp"
 	"guidedfix/internal/store"
+	"guidedfix/internal/termsafe"
 )
 
 // openEmbedded opens the embedded core of dir with the configured SMS
@@ -212,12 +213,12 @@ func checkRemoteAccount(ctx context.Context, a *app, out io.Writer, o demoOption
 	}
 	acc, err := a.portal.LookupAccount(ctx, o.email)
 	if errors.Is(err, portal.ErrNotFound) {
-		return fmt.Errorf("the portal at %s has no account %s", a.cfg.Portal.URL, o.email)
+		return fmt.Errorf("the portal at %s has no account %s", a.cfg.Portal.URL, termsafe.Field(o.email))
 	}
 	if err != nil {
 		return fmt.Errorf("portal at %s: %w", a.cfg.Portal.URL, err)
 	}
 	fmt.Fprintf(out, "Remote portal %s — account %s (2FA: %s). The demo uses this account: type its password when asked; SMS codes arrive where that portal sends them.\n\n",
-		a.cfg.Portal.URL, acc.Email, acc.Method)
+		a.cfg.Portal.URL, termsafe.Field(acc.Email), acc.Method)
 	return nil
 }

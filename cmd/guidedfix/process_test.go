@@ -489,7 +489,8 @@ func TestGracefulShutdownAndRestart(t *testing.T) {
 	fake := fakebotapi.New(fakebotapi.Options{Token: procToken, BotUsername: procBot, OnCall: func(c fakebotapi.Call, applied bool) bool {
 		// Hold the message that says SMS 2FA was disabled: the turn of
 		// "Disable 2FA" is then in flight.
-		if !applied && c.Method == "sendMessage" && strings.Contains(c.Fields["text"], "is now disabled") {
+		// (The pressed message is edited into it: editMessageText.)
+		if !applied && (c.Method == "sendMessage" || c.Method == "editMessageText") && strings.Contains(c.Fields["text"], "is now disabled") {
 			mu.Lock()
 			hold := armed
 			armed = false

@@ -327,8 +327,8 @@ var (
 	_ support.Notifier = (*slack.Adapter)(nil)
 )
 
-func (s slackDesk) HandOff(ctx context.Context, staff, email, ticket string) (string, error) {
-	link, _, err := s.d.HandOff(ctx, email, ticket, slack.Channel, staff)
+func (s slackDesk) HandOff(ctx context.Context, staff, flow, email, ticket string) (string, error) {
+	link, _, err := s.d.HandOffFlow(ctx, flow, email, ticket, slack.Channel, staff)
 	if errors.Is(err, support.ErrNoAccount) {
 		return "", slack.ErrNoAccount
 	}

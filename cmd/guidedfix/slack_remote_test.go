@@ -234,7 +234,7 @@ func TestSlackFlowRemotePortal(t *testing.T) {
 	if err := cat.Load(fsys, paths...); err != nil {
 		t.Fatal(err)
 	}
-	doneText := cat.TextFor("en-US", "slack", "totp.done", nil)
+	doneText := cat.Text("en-US", "totp.done", nil)
 	u.waitFor("the done message", func() bool {
 		for _, m := range fake.History(u.dm) {
 			if m.Text == doneText {

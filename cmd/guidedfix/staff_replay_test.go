@@ -15,7 +15,7 @@ func TestStaffCommandReplayedAfterRestartEndToEnd(t *testing.T) {
 	e := newE2E(t)
 	form := fakeslack.FormJSON(e.sl.Command(agent, e2eSupport, "/guidedfix", "handoff "+zoe+" T-77"))
 	e.push("slash_commands", form)
-	if got := e.ephemeralTo(agent); !strings.Contains(got, "Hand-off created for "+zoe) {
+	if got := e.ephemeralTo(agent); !strings.Contains(got, "created for "+zoe) {
 		t.Fatalf("hand-off answered %q", got)
 	}
 	e.stop()
@@ -24,7 +24,7 @@ func TestStaffCommandReplayedAfterRestartEndToEnd(t *testing.T) {
 	e.stop() // waits for the work the replay started
 	created := 0
 	for _, m := range e.sl.Ephemeral() {
-		if m.User == agent && strings.Contains(m.Text, "Hand-off created") {
+		if m.User == agent && strings.Contains(m.Text, "created for "+zoe) {
 			created++
 		}
 	}

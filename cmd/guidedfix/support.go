@@ -8,11 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"guidedfix/adapters/console"
-	"guidedfix/flows/newphone"
-	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/support"
+	"guidedfix/internal/termsafe"
 )
+
+// flowNames lists the names of the flows d hands off, comma-separated.
+func flowNames(d *support.Desk) string {
+	names := make([]string, len(d.Flows))
+	for i, f := range d.Flows {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
 
 func newHandoffCmd(g *globalFlags) *cobra.Command {
 	var flow string
@@ -34,28 +41,23 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			if len(args) == 2 {
 				ticket = args[1]
 			}
-			var link string
-			var h support.Handoff
-			switch flow {
-			case "", totpswitch.Name:
-				link, h, err = a.desk.HandOff(cmd.Context(), args[0], ticket, "cli", operator())
-			case newphone.Name:
-				link, h, err = handOffNewPhone(cmd.Context(), a.desk, args[0], ticket, "cli", operator())
-			default:
-				return fmt.Errorf("unknown flow %q (totpswitch or newphone)", flow)
+			name, ok := a.desk.FlowFor(flow)
+			if !ok {
+				return fmt.Errorf("unknown flow %q (%s)", flow, flowNames(a.desk))
 			}
+			link, h, err := a.desk.HandOffFlow(cmd.Context(), name, args[0], ticket, "cli", operator())
 			if errors.Is(err, support.ErrNoAccount) {
-				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
+				return fmt.Errorf("no Customer Portal account has the e-mail %s", termsafe.Field(args[0]))
 			}
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Hand-off %s e-mailed to %s, valid until %s UTC:\n%s\n",
-				h.ID, h.Email, h.ExpiresAt.Format("2006-01-02 15:04"), link)
+				termsafe.Field(h.ID), termsafe.Field(h.Email), h.ExpiresAt.Format("2006-01-02 15:04"), termsafe.Field(link))
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&flow, "flow", totpswitch.Name, "the guided fix to hand off: totpswitch (SMS → authenticator app) or newphone (move the authenticator app to a new phone)")
+	cmd.Flags().StringVar(&flow, "flow", "", "the guided fix to hand off, by name or start command (default: the default flow, totpswitch; newphone moves the authenticator app to a new phone)")
 	return cmd
 }
 
@@ -76,7 +78,7 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 			defer a.Close()
 			entries, err := a.desk.AuditFor(cmd.Context(), args[0], limit)
 			if errors.Is(err, support.ErrNoAccount) {
-				return fmt.Errorf("no Customer Portal account has the e-mail %s", args[0])
+				return fmt.Errorf("no Customer Portal account has the e-mail %s", termsafe.Field(args[0]))
 			}
 			if err != nil {
 				return err
@@ -86,7 +88,7 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(out, "no entries")
 			}
 			for _, e := range entries {
-				fmt.Fprintln(out, console.Printable(support.FormatEntry(e)))
+				fmt.Fprintln(out, termsafe.Field(support.FormatEntry(e)))
 			}
 			return nil
 		},

@@ -57,7 +57,8 @@ type e2e struct {
 
 	customer fakebotapi.User
 	chat     fakebotapi.Chat
-	tgSeen   int // bot messages (sendMessage, sendPhoto) looked at
+	tgSeen   int // bot messages (sendMessage, sendPhoto, editMessageText) looked at
+	tgOff    int // bytes of the text of message tgSeen looked at
 	ephSeen  int // ephemeral Slack messages looked at
 
 	secrets []string // every password, code and TOTP secret of the test
@@ -263,16 +264,23 @@ func (e *e2e) waitThread(thread, want string) {
 // text sends text from the customer.
 func (e *e2e) text(s string) { e.tg.Inject(e.tg.Text(e.chat, e.customer, s)) }
 
-// botSaid waits for the bot's next message (text or photo caption)
-// containing want, after those already looked at, and returns its call.
+// botSaid waits for the bot's next message (text or photo caption, sent
+// or edited into a pressed message) containing want, after those already
+// looked at, and returns its call.
 func (e *e2e) botSaid(want string) fakebotapi.Call {
 	e.t.Helper()
 	var got fakebotapi.Call
 	e.eventually("the bot to say "+strconv.Quote(want), func() bool {
-		cs := e.tg.Calls("sendMessage", "sendPhoto")
+		cs := e.tg.Calls("sendMessage", "sendPhoto", "editMessageText")
+		// A message may carry several replies joined (bot.Joiner): the
+		// next look goes on after the part found.
 		for i := e.tgSeen; i < len(cs); i++ {
-			if strings.Contains(cs[i].Fields["text"]+cs[i].Fields["caption"], want) {
-				got, e.tgSeen = cs[i], i+1
+			text, off := cs[i].Fields["text"]+cs[i].Fields["caption"], 0
+			if i == e.tgSeen {
+				off = min(e.tgOff, len(text))
+			}
+			if j := strings.Index(text[off:], want); j >= 0 {
+				got, e.tgSeen, e.tgOff = cs[i], i, off+j+len(want)
 				return true
 			}
 		}
@@ -284,7 +292,7 @@ func (e *e2e) botSaid(want string) fakebotapi.Call {
 // botTexts returns every text and caption the bot sent the customer.
 func (e *e2e) botTexts() string {
 	var b strings.Builder
-	for _, c := range e.tg.Calls("sendMessage", "sendPhoto") {
+	for _, c := range e.tg.Calls("sendMessage", "sendPhoto", "editMessageText") {
 		b.WriteString(c.Fields["text"] + c.Fields["caption"] + "\n")
 	}
 	return b.String()

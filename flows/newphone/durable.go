@@ -53,6 +53,7 @@ func (f *Flow) Rerender(ctx context.Context, bt *bot.Turn, r bot.Reply) (bot.Rep
 		}
 		if r.Ref == "key" {
 			r.Text = t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)})
+			r.Code = []string{groupKey(en.Secret)}
 			return r, nil
 		}
 		png, err := qr.PNG(en.URI)

@@ -268,7 +268,8 @@ func TestCurrentCodeReplay(t *testing.T) {
 	c.press("have_old")
 	c.text(code)
 	c.wantState(newphone.StateAwaitingNewCode, false)
-	wantIDs(t, c.cmd("newphone"), "newphone.restarting", "delete:qr", "delete:key", "newphone.welcome", "newphone.ask_email")
+	wantIDs(t, c.cmd("newphone"), "engine.start_again")
+	wantIDs(t, c.press("_start_over"), "newphone.restarting", "delete:qr", "delete:key", "newphone.welcome", "newphone.ask_email")
 	wantIDs(t, c.text(acc.email), "newphone.ask_password")
 	wantIDs(t, c.text(acc.password), "delete:engine.delete_user_secret", "newphone.choose_proof")
 	c.press("have_old")
@@ -363,15 +364,14 @@ func TestExpiryReleasesReplacement(t *testing.T) {
 }
 
 // TestTransitionTable checks the table itself: every successor is a
-// state of the table, terminal states have none, and every state but
-// the first is reachable.
+// state of the table, terminal states have none, and every state is
+// reachable.
 func TestTransitionTable(t *testing.T) {
 	table := newphone.States()
-	// The transient states are entered within a turn, before a portal
-	// call (persist, then call); a turn starts in them only when it
-	// resumes one a crash interrupted.
-	reached := map[bot.State]bool{newphone.StateAwaitingEmail: true, newphone.StateVerifyingRecovery: true,
-		newphone.StateEnrolling: true, newphone.StateReplacing: true}
+	if err := newphone.Table().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	reached := map[bot.State]bool{newphone.StateAwaitingEmail: true, newphone.StateBlocked: true, newphone.StateExpired: true}
 	for from, tos := range table {
 		for _, to := range tos {
 			if _, ok := table[to]; !ok {
@@ -395,7 +395,9 @@ func TestTransitionTable(t *testing.T) {
 			t.Errorf("terminal state %s has successors %v", s, table[s])
 		}
 	}
-	if newphone.Allowed(newphone.StateAwaitingPassword, newphone.StateAwaitingNewCode) {
-		t.Error("the password step may not skip the factor proof")
+	for _, skip := range []bot.State{newphone.StateEnrolling, newphone.StateAwaitingNewCode, newphone.StateReplacing, newphone.StateDone} {
+		if newphone.Allowed(newphone.StateAwaitingPassword, skip) || newphone.Allowed(newphone.StateChooseProof, skip) {
+			t.Errorf("the password step may not skip the factor proof to %s", skip)
+		}
 	}
 }

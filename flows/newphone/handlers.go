@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -158,8 +157,11 @@ func (f *Flow) passwordButtons(t *turn) []bot.Button {
 // e-mail is not revealed: the password is asked all the same and answered
 // as a wrong one (the core counts its failures like a real account's).
 func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed bool) {
-	email := strings.ToLower(strings.TrimSpace(input))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+	// Full-width and other compatibility forms are folded (NFKC), case is
+	// ignored and RFC 5321 §4.5.3.1's lengths are enforced before the
+	// core is asked anything.
+	email, err := portal.NormalizeEmail(input)
+	if err != nil {
 		t.Say(msgBadEmail, nil, t.cancelButton())
 		return
 	}
@@ -385,7 +387,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
 	t.Goto(StateAwaitingNewCode)
 	t.Send(bot.Reply{ID: msgQRCaption, Text: t.T(msgQRCaption, nil), Image: png, QR: en.URI, Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
+	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}), Code: []string{groupKey(en.Secret)},
 		Protected: true, Sensitive: true, Ref: "key"})
 	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	return nil
@@ -413,7 +415,13 @@ func (f *Flow) replace(ctx context.Context, t *turn, code bot.Secret) error {
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingNewCode)
 		t.Tag("last_error", "wrong new authenticator code")
-		t.Ask(bot.SecretTOTPCode, msgBadNewCode, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+		msg := msgBadNewCode
+		if errors.Is(err, portal.ErrClockDrift) {
+			// The right code of a step outside the window (RFC 6238 §6):
+			// refused and counted, with the clock hint.
+			msg = msgClockDrift
+		}
+		t.Ask(bot.SecretTOTPCode, msg, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	case errors.Is(err, portal.ErrCodeFormat), errors.Is(err, portal.ErrCodeReplayed):
 		t.SetState(StateAwaitingNewCode)
 		if code == "" {

@@ -53,7 +53,7 @@ func TestHandoffLink(t *testing.T) {
 	key := e.keyFromQR(r[1].Image)
 	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
 	// The link works once.
-	c2 := &chat{e: e, conv: bot.Conversation{Channel: "test", ID: "200"}, seen: len(e.rec.Replies), upd: 1000} // update ids are per channel
+	c2 := e.chatIn(bot.Conversation{Channel: "test", ID: "200"}, 1000, len(e.rec.Replies)) // update ids are per channel
 	c2.send(bot.Event{Kind: bot.KindStart, Data: token})
 	wantIDs(t, c2.press("handoff_start"), "newphone.handoff_invalid", "newphone.ask_email")
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,8 +31,9 @@ const phone = "+60123456789"
 
 // env is one back end on real files: the embedded core (bbolt), the
 // session store (bbolt) and an engine running the newphone flow, started
-// by /newphone. Every turn's state change is checked against the flow's
-// transition table, and no account that had a second factor may lose it.
+// by /newphone. Every state change is checked against the flow's
+// transition table (strictly, and recorded for the edge walk), and no
+// account that had a second factor may lose it.
 type env struct {
 	t       *testing.T
 	dir     string
@@ -48,7 +47,6 @@ type env struct {
 	log     *testkit.SafeBuffer
 	mu      sync.Mutex
 	secrets []string
-	edges   map[[2]bot.State]bool
 	// observeMethods makes the observer require method totp of every
 	// account after every turn (default true).
 	observeMethods bool
@@ -59,12 +57,14 @@ type envOptions struct {
 	handoffs newphone.Handoffs
 	// wrap, if set, wraps the core the flow calls.
 	wrap func(newphone.Core) newphone.Core
+	// hook, if set, is the engine's hook (crash points).
+	hook func(bot.Hook, *bot.Session)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clock: portaltest.NewClock(start), sms: &portaltest.SMSRecorder{},
-		rec: &testkit.Recorder{}, log: &testkit.SafeBuffer{}, edges: map[[2]bot.State]bool{}, observeMethods: true}
+		rec: &testkit.Recorder{}, log: &testkit.SafeBuffer{}, observeMethods: true}
 	var err error
 	if e.mail, err = mail.NewOutbox(filepath.Join(e.dir, "outbox")); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	flow := newphone.New(newphone.Options{Core: core, Handoffs: o.handoffs})
 	e.engine, err = bot.New(bot.Options{Store: e.store, Flows: []bot.Flow{flow}, StartCommands: newphone.Commands,
-		Now: e.clock.Now, Logger: logger, Support: o.support, Observer: e.observe})
+		Now: e.clock.Now, Logger: logger, Support: o.support, Observer: e.observe, States: testkit.StateCheck(t), Hook: o.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +98,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	return e
 }
 
-// observe enforces the state machine and the "never without a factor"
-// rule after every saved turn.
+// observe enforces the "never without a factor" rule after every saved
+// turn (the engine checks every state change against the table itself,
+// testkit.StateCheck).
 func (e *env) observe(ctx context.Context, tr bot.Transition) {
-	if !newphone.Allowed(tr.From, tr.To) {
-		e.t.Errorf("transition %q -> %q is not in the table", tr.From, tr.To)
-	}
 	e.mu.Lock()
-	e.edges[[2]bot.State{tr.From, tr.To}] = true
 	watch := e.observeMethods
 	e.mu.Unlock()
 	if !watch {
@@ -269,66 +266,45 @@ func (e *env) mails(to string) []mail.Message {
 	return out
 }
 
-// chat drives one conversation.
+// chat drives one conversation: testkit.Chat (the one chat test driver)
+// on the env's engine and recorder, with the names these tests use.
 type chat struct {
-	e    *env
-	conv bot.Conversation
-	seen int
-	upd  int
-	last []bot.Reply
-	all  []bot.Reply
-	// lossy tolerates failed turns (a core answer lost on purpose).
-	lossy bool
+	*testkit.Chat
+	e *env
 }
 
 // redeliver sends the last update again with the same id, as a platform
 // does when it got no answer.
 func (c *chat) redeliver(ev bot.Event) []bot.Reply {
-	c.upd--
-	return c.send(ev)
+	c.e.t.Helper()
+	return c.Redeliver(ev)
 }
 
-func (e *env) chat() *chat { return &chat{e: e, conv: bot.Conversation{Channel: "test", ID: "100"}} }
+func (e *env) chat() *chat { return e.chatIn(bot.Conversation{Channel: "test", ID: "100"}, 0, 0) }
+
+// chatIn returns a chat in conv whose update ids start after upd (they
+// are per channel) and whose first turn returns the recorder's replies
+// after the first seen.
+func (e *env) chatIn(conv bot.Conversation, upd, seen int) *chat {
+	return &chat{Chat: &testkit.Chat{T: e.t, Engine: func() *bot.Engine { return e.engine }, Rec: e.rec, Conv: conv, UserID: "u100", Upd: upd, Seen: seen}, e: e}
+}
 
 func (c *chat) send(ev bot.Event) []bot.Reply {
 	c.e.t.Helper()
-	c.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u100", strconv.Itoa(c.upd)
-	if err := c.e.engine.Handle(context.Background(), ev); err != nil && !c.lossy {
-		c.e.t.Fatalf("Handle: %v", err)
-	}
-	c.last, c.seen = c.e.rec.Since(c.seen)
-	c.all = append(c.all, c.last...)
-	return c.last
+	return c.Send(ev)
 }
 
-func (c *chat) cmd(name string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindCommand, Command: name})
-}
-func (c *chat) text(s string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindText, Text: s, MessageID: "u" + strconv.Itoa(c.upd+1)})
-}
+func (c *chat) cmd(name string) []bot.Reply { return c.Cmd(name) }
+func (c *chat) text(s string) []bot.Reply   { return c.Text(s) }
 
 func (c *chat) press(action string) []bot.Reply {
 	c.e.t.Helper()
-	for i := len(c.all) - 1; i >= 0; i-- {
-		for _, b := range c.all[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				return c.send(bot.Event{Kind: bot.KindButton, Data: b.Data})
-			}
-		}
-	}
-	c.e.t.Fatalf("no button %q offered; last replies %v", action, ids(c.last))
-	return nil
+	return c.Press(action)
 }
 
 func (c *chat) session() *bot.Session {
 	c.e.t.Helper()
-	s, err := c.e.engine.Session(context.Background(), c.conv)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	return s
+	return c.Session()
 }
 
 func (c *chat) wantState(s bot.State, done bool) {
@@ -338,23 +314,11 @@ func (c *chat) wantState(s bot.State, done bool) {
 	}
 }
 
-func ids(rs []bot.Reply) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		id := r.ID
-		if r.Op != bot.OpSend {
-			id = string(r.Op) + ":" + r.Ref + r.ID
-		}
-		out = append(out, id)
-	}
-	return out
-}
+func ids(rs []bot.Reply) []string { return testkit.IDs(rs) }
 
 func wantIDs(t *testing.T, got []bot.Reply, want ...string) {
 	t.Helper()
-	if g := ids(got); !slices.Equal(g, want) {
-		t.Fatalf("replies %q\nwant    %q", g, want)
-	}
+	testkit.WantIDs(t, got, want...)
 }
 
 // toChooseProof runs step 1 for acc.

@@ -49,7 +49,7 @@ func TestRecoveryAnswerLost(t *testing.T) {
 	e := newEnv(t, envOptions{wrap: func(c newphone.Core) newphone.Core { lossy.Core = c; return lossy }})
 	acc := e.totpAccount("kim@example.com", 2)
 	c := e.chat()
-	c.lossy = true
+	c.Lossy = true
 	c.toChooseProof(acc)
 	c.press("lost_old")
 	typed := bot.Event{Kind: bot.KindText, Text: acc.codes[0], MessageID: "m-code"}
@@ -101,7 +101,7 @@ func TestReplaceAnswerLost(t *testing.T) {
 	e := newEnv(t, envOptions{wrap: func(c newphone.Core) newphone.Core { lossy.Core = c; return lossy }})
 	acc := e.totpAccount("lee@example.com", 0)
 	c := e.chat()
-	c.lossy = true
+	c.Lossy = true
 	c.toChooseProof(acc)
 	c.press("have_old")
 	r := c.text(e.codeOf(acc.secret, 0))

@@ -19,8 +19,9 @@ func TestStateMermaidFromTable(t *testing.T) {
 	var want bytes.Buffer
 	g := flowgraph.Graph{Name: newphone.Name, Initial: newphone.StateAwaitingEmail, Transitions: newphone.States(),
 		Note: []string{
-			"Edges are per turn; verifying_recovery, enrolling and replacing are passed within a turn",
-			"(persist, then call) and start a turn only when it resumes one a crash interrupted.",
+			"Edges are single state changes (the engine checks each one against this table); a turn",
+			"through a transient state (verifying_recovery, enrolling, replacing) takes two.",
+			"Every non-terminal state may also go to blocked (the user blocked the bot) and expired (idle).",
 		}}
 	if err := g.Write(&want, "mermaid"); err != nil {
 		t.Fatal(err)

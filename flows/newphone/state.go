@@ -46,24 +46,27 @@ const (
 	StateBlocked bot.State = "blocked"
 )
 
-// transitions is the flow's state machine: for each state, the states a
-// turn that begins in it may leave the session in (the engine's
-// Transition.From and To; a turn may pass through transient states, which
-// are listed with the edges a resumed turn takes). A state listed as its
-// own successor is a retry within the step. The tests' engine observer
-// fails on any edge not listed; TestTransitionTable checks the table.
+// transitions is the flow's state machine: for each state, the states one
+// state change may move a session in it to (each Turn.Goto, Turn.End,
+// Turn.Restart, and each Turn.SetState that changes the state), so a turn
+// through a transient state ("persist, then call": verifying_recovery,
+// enrolling, replacing) takes two. Besides these, every non-terminal state
+// may move to blocked and expired (always). A state listed as its own
+// successor is asked again as a new step. The engine checks every change
+// against it (bot.StateTable, strict in the tests) and TestMain's edge
+// walk proves each one is taken.
 var transitions = map[bot.State][]bot.State{
-	StateAwaitingEmail:        {StateAwaitingPassword, StateAwaitingEmail, StateCancelled, StateExpired, StateBlocked},
-	StateAwaitingPassword:     {StateChooseProof, StateAwaitingPassword, StateAwaitingEmail, StateNotTOTP, StateLocked, StateCancelled, StateExpired, StateBlocked},
-	StateChooseProof:          {StateAwaitingCurrentCode, StateAwaitingRecoveryCode, StateNoRecoveryCodes, StateChooseProof, StateCancelled, StateExpired, StateBlocked},
-	StateNoRecoveryCodes:      {StateAwaitingCurrentCode, StateNoRecoveryCodes, StateCancelled, StateExpired, StateBlocked},
-	StateAwaitingCurrentCode:  {StateAwaitingNewCode, StateAwaitingCurrentCode, StateAwaitingPassword, StateLocked, StateNotTOTP, StateCancelled, StateExpired, StateBlocked},
-	StateAwaitingRecoveryCode: {StateShowingRecoveryCodes, StateAwaitingRecoveryCode, StateAwaitingPassword, StateLocked, StateNotTOTP, StateCancelled, StateExpired, StateBlocked},
+	StateAwaitingEmail:        {StateAwaitingPassword, StateCancelled},
+	StateAwaitingPassword:     {StateChooseProof, StateAwaitingEmail, StateNotTOTP, StateLocked, StateCancelled},
+	StateChooseProof:          {StateAwaitingCurrentCode, StateAwaitingRecoveryCode, StateNoRecoveryCodes, StateCancelled},
+	StateNoRecoveryCodes:      {StateAwaitingCurrentCode, StateCancelled},
+	StateAwaitingCurrentCode:  {StateEnrolling, StateAwaitingPassword, StateLocked, StateNotTOTP, StateCancelled},
+	StateAwaitingRecoveryCode: {StateVerifyingRecovery, StateAwaitingPassword, StateCancelled},
 	StateVerifyingRecovery:    {StateShowingRecoveryCodes, StateAwaitingRecoveryCode, StateAwaitingPassword, StateLocked, StateNotTOTP},
-	StateShowingRecoveryCodes: {StateAwaitingNewCode, StateShowingRecoveryCodes, StateAwaitingPassword, StateNotTOTP, StateCancelled, StateExpired, StateBlocked},
+	StateShowingRecoveryCodes: {StateEnrolling, StateCancelled},
 	StateEnrolling:            {StateAwaitingNewCode, StateAwaitingPassword, StateNotTOTP},
-	StateAwaitingNewCode:      {StateDone, StateAwaitingNewCode, StateAwaitingPassword, StateLocked, StateNotTOTP, StateCancelled, StateExpired, StateBlocked},
-	StateReplacing:            {StateDone, StateAwaitingNewCode, StateAwaitingPassword, StateLocked, StateNotTOTP},
+	StateAwaitingNewCode:      {StateReplacing, StateAwaitingNewCode, StateCancelled},
+	StateReplacing:            {StateDone, StateAwaitingNewCode, StateEnrolling, StateAwaitingPassword, StateLocked, StateNotTOTP},
 	StateDone:                 nil,
 	StateCancelled:            nil,
 	StateExpired:              nil,
@@ -72,22 +75,18 @@ var transitions = map[bot.State][]bot.State{
 	StateBlocked:              nil,
 }
 
-// Allowed reports whether the state machine has the edge from -> to. A
-// fresh session (from "") may only enter StateAwaitingEmail, or
-// StateAwaitingPassword when the platform vouched for the e-mail.
-func Allowed(from, to bot.State) bool {
-	if from == "" {
-		return to == StateAwaitingEmail || to == StateAwaitingPassword
-	}
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+// always are the exits of every non-terminal state the table leaves out:
+// the user blocking the bot (handled first, in every state) and the idle
+// expiry.
+var always = []bot.State{StateBlocked, StateExpired}
 
-// States returns every state of the flow with its successors (a copy).
+// Allowed reports whether the state machine has the single change from ->
+// to (Table().Allows): a fresh session (from "") may only enter
+// StateAwaitingEmail.
+func Allowed(from, to bot.State) bool { return Table().Allows(from, to) }
+
+// States returns every state of the flow with its successors (a copy),
+// blocked and expired left out as in transitions.
 func States() map[bot.State][]bot.State {
 	out := make(map[bot.State][]bot.State, len(transitions))
 	for k, v := range transitions {
@@ -95,3 +94,14 @@ func States() map[bot.State][]bot.State {
 	}
 	return out
 }
+
+// Table returns the flow's transition table for the engine's check of
+// every state change (bot.StateTable): a new session starts in
+// awaiting_email, every change is one of States() or, from a non-terminal
+// state, to blocked or expired.
+func Table() bot.Table {
+	return bot.Table{Start: []bot.State{StateAwaitingEmail}, Next: States(), Always: append([]bot.State(nil), always...)}
+}
+
+// StateTable returns Table(); it makes the flow a bot.StateTable.
+func (f *Flow) StateTable() bot.Table { return Table() }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,13 +21,11 @@ import (
 // hook point; after the restart the sweeper runs and the interrupted
 // update is delivered again, as Telegram does.
 type crashDriver struct {
+	*testkit.Chat
 	t     *testing.T
 	env   *testkit.Env
-	rec   *testkit.Recorder
-	conv  bot.Conversation
-	upd   int
-	seen  int
-	all   []bot.Reply
+	rec   *testkit.Recorder // Chat.Rec
+	conv  bot.Conversation  // Chat.Conv
 	mu    sync.Mutex
 	point bot.Hook
 	n     int // occurrences of point still to pass; the crash is at 0
@@ -37,9 +34,24 @@ type crashDriver struct {
 }
 
 func newCrashDriver(t *testing.T, point bot.Hook, n int) *crashDriver {
-	d := &crashDriver{t: t, point: point, n: n, rec: &testkit.Recorder{}, conv: bot.Conversation{Channel: "test", ID: "7"}}
+	d := &crashDriver{t: t, point: point, n: n}
 	d.env = testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll, Hook: d.hook})
-	d.env.Engine.Register("test", d.rec)
+	d.Chat = testkit.NewChat(t, func() *bot.Engine { return d.env.Engine }, bot.Conversation{Channel: "test", ID: "7"})
+	d.UserID, d.rec, d.conv = "u7", d.Rec, d.Conv
+	// A crash (the hook's panic) restarts the process on the same files;
+	// the sweeper runs and the interrupted update is delivered again.
+	d.OnError = func(ev bot.Event, err error) error {
+		if !errors.Is(err, bot.ErrPanic) {
+			return err
+		}
+		d.crash++
+		d.env.Restart(d.t)
+		d.env.Engine.Register("test", d.rec)
+		if _, err := d.env.Engine.Sweep(context.Background(), 10); err != nil {
+			d.t.Fatal(err)
+		}
+		return d.env.Engine.Handle(context.Background(), ev)
+	}
 	return d
 }
 
@@ -58,53 +70,27 @@ func (d *crashDriver) hook(p bot.Hook, _ *bot.Session) {
 }
 
 // send delivers ev (again after a crash) and returns the replies since the
-// last call.
+// last call; a text gets the message id "m<update id>".
 func (d *crashDriver) send(ev bot.Event) []bot.Reply {
 	d.t.Helper()
-	d.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = d.conv, "u7", strconv.Itoa(d.upd)
 	if ev.Kind == bot.KindText && ev.MessageID == "" {
-		ev.MessageID = "m" + strconv.Itoa(d.upd)
+		ev.MessageID = "m" + strconv.Itoa(d.Upd+1)
 	}
-	err := d.env.Engine.Handle(context.Background(), ev)
-	if errors.Is(err, bot.ErrPanic) {
-		d.crash++
-		d.env.Restart(d.t)
-		d.env.Engine.Register("test", d.rec)
-		if _, err := d.env.Engine.Sweep(context.Background(), 10); err != nil {
-			d.t.Fatal(err)
-		}
-		err = d.env.Engine.Handle(context.Background(), ev)
-	}
-	if err != nil {
-		d.t.Fatalf("Handle %v: %v", ev.Kind, err)
-	}
-	var got []bot.Reply
-	got, d.seen = d.rec.Since(d.seen)
-	d.all = append(d.all, got...)
-	return got
+	return d.Send(ev)
 }
 
 func (d *crashDriver) press(action string) {
 	d.t.Helper()
-	for i := len(d.all) - 1; i >= 0; i-- {
-		for _, b := range d.all[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				d.send(bot.Event{Kind: bot.KindButton, Data: b.Data})
-				return
-			}
-		}
-	}
-	d.t.Fatalf("no button %q; replies %v", action, ids(d.all))
+	d.Press(action)
 }
 
 func (d *crashDriver) key() *otp.Key {
-	for i := len(d.all) - 1; i >= 0; i-- {
-		if len(d.all[i].Image) > 0 {
-			return d.env.KeyFromQR(d.t, d.all[i].Image)
+	for i := len(d.All) - 1; i >= 0; i-- {
+		if len(d.All[i].Image) > 0 {
+			return d.env.KeyFromQR(d.t, d.All[i].Image)
 		}
 	}
-	d.t.Fatalf("no QR code; replies %v", ids(d.all))
+	d.t.Fatalf("no QR code; replies %v", ids(d.All))
 	return nil
 }
 
@@ -124,7 +110,7 @@ func (d *crashDriver) run() int {
 
 	s, err := env.Engine.Session(context.Background(), d.conv)
 	if err != nil || s.State != totpswitch.StateDone || len(s.Outbox) != 0 {
-		t.Fatalf("final session %+v, %v; replies %v", s, err, ids(d.all))
+		t.Fatalf("final session %+v, %v; replies %v", s, err, ids(d.All))
 	}
 	audit, err := env.Core.AuditLog(context.Background(), "", 100)
 	if err != nil {
@@ -143,9 +129,9 @@ func (d *crashDriver) run() int {
 	if n := len(env.Mails(t)); n != 2 {
 		t.Fatalf("%d e-mails, want 2", n)
 	}
-	for _, id := range ids(d.all) {
+	for _, id := range ids(d.All) {
 		if id == "totp.reverify" || id == "engine.internal_error" {
-			t.Fatalf("replies %v", ids(d.all))
+			t.Fatalf("replies %v", ids(d.All))
 		}
 	}
 	return d.crash
@@ -197,8 +183,8 @@ func TestVerifyResumedWithoutCodeAsksAgain(t *testing.T) {
 	d.press("setup")
 	d.press("app")
 	key := d.key()
-	d.upd++
-	code := bot.Event{Conversation: d.conv, UserID: "u7", UpdateID: strconv.Itoa(d.upd), Kind: bot.KindText,
+	d.Upd++
+	code := bot.Event{Conversation: d.conv, UserID: "u7", UpdateID: strconv.Itoa(d.Upd), Kind: bot.KindText,
 		Text: env.TOTPCode(t, key, 0), MessageID: "m-code"}
 	if err := env.Engine.Handle(context.Background(), code); !errors.Is(err, bot.ErrPanic) {
 		t.Fatalf("the verify turn did not crash: %v", err)
@@ -209,13 +195,12 @@ func TestVerifyResumedWithoutCodeAsksAgain(t *testing.T) {
 	if n, err := env.Engine.Sweep(context.Background(), 10); err != nil || n != 1 {
 		t.Fatalf("sweep handled %d, %v", n, err)
 	}
-	got, seen := d.rec.Since(d.seen)
-	d.seen, d.all = seen, append(d.all, got...)
+	got := d.Arrived()
 	wantIDs(t, got, "delete:engine.delete_user_secret", "totp.ask_totp")
 	if err := env.Engine.Handle(context.Background(), code); err != nil { // late redelivery
 		t.Fatal(err)
 	}
-	if got, _ := d.rec.Since(d.seen); len(got) != 0 {
+	if got, _ := d.rec.Since(d.Seen); len(got) != 0 {
 		t.Fatalf("the late redelivery was handled: %v", ids(got))
 	}
 	d.send(bot.Event{Kind: bot.KindText, Text: env.TOTPCode(t, key, 0)})

@@ -64,12 +64,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.d.EnrollExpiry = en.ExpiresAt
 	t.d.Label = en.Label
 	t.Goto(StateAwaitingTOTPCode)
-	t.Send(bot.Reply{ID: msgQrCaption, Text: t.T(msgQrCaption, t.withSteps(nil)), Image: png, QR: en.URI,
-		Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
-		Protected: true, Sensitive: true, Ref: "key"})
-	t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": en.Issuer},
-		t.Button(msgButtonVerify, "verify"), t.cancelButton())
+	f.sendQR(t, en, png)
 	return nil
 }
 

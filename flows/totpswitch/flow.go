@@ -177,8 +177,10 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		case t.d.Activated:
 			// The app was verified already: nothing to start over.
 			t.say(msgDone, nil)
-		case !t.d.Restored && hadQR:
-			t.say(msgRestarting, nil)
+		case hadQR:
+			// A new QR code replaces the scanned one: its entry in the
+			// app is dead.
+			t.say(msgRestartingQR, nil)
 		}
 		t.Restart(StateCancelled)
 		return nil
@@ -269,6 +271,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	case StateEnrolling:
 		return f.enroll(ctx, t)
 	case StateAwaitingTOTPCode:
+		if ev.Kind == bot.KindButton && ev.Data == actShowQR {
+			return f.showQRAgain(ctx, t)
+		}
 		if ev.Kind == bot.KindButton && ev.Data == "verify" {
 			t.ask(bot.SecretTOTPCode, msgHintCode, nil, t.cancelButton())
 			return nil
@@ -295,6 +300,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			t.say(msgDone, nil)
 			return nil
 		}
+		if f.reusedCode(t) {
+			return nil
+		}
 		f.useButtons(t)
 	case StateRecoveryCodes:
 		switch {
@@ -306,6 +314,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			// A crash came between issuing and showing the codes: issue a
 			// new set (the unseen one is void).
 			return f.recoveryCodes(ctx, t)
+		case f.reusedCode(t):
 		default:
 			f.useButtons(t)
 		}

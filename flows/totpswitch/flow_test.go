@@ -19,82 +19,55 @@ import (
 	"guidedfix/internal/testkit"
 )
 
-// chat drives one conversation through the engine and returns the replies
-// of each turn.
+// chat is the flow tests' handle on testkit.Chat (the one chat test
+// driver), with the names these tests use.
 type chat struct {
+	*testkit.Chat
 	t    *testing.T
 	env  *testkit.Env
-	rec  *testkit.Recorder
-	conv bot.Conversation
-	seen int
-	upd  int
-	last []bot.Reply
-	all  []bot.Reply
+	rec  *testkit.Recorder // Chat.Rec
+	conv bot.Conversation  // Chat.Conv
 }
 
 // newChat starts a conversation on its own channel (so that each chat has
 // its own recorder); the first is "test", the next "test2", ...
 func newChat(t *testing.T, env *testkit.Env) *chat {
-	rec := &testkit.Recorder{}
 	chats[env]++
 	channel := "test"
 	if n := chats[env]; n > 1 {
 		channel += strconv.Itoa(n)
 	}
-	env.Engine.Register(channel, rec)
-	return &chat{t: t, env: env, rec: rec, conv: bot.Conversation{Channel: channel, ID: "100"}}
+	return wrap(t, env, env.NewChat(t, channel))
+}
+
+func wrap(t *testing.T, env *testkit.Env, c *testkit.Chat) *chat {
+	return &chat{Chat: c, t: t, env: env, rec: c.Rec, conv: c.Conv}
 }
 
 var chats = map[*testkit.Env]int{}
 
 func (c *chat) send(ev bot.Event) []bot.Reply {
 	c.t.Helper()
-	c.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u100", strconv.Itoa(c.upd)
-	if err := c.env.Engine.Handle(context.Background(), ev); err != nil {
-		c.t.Fatalf("Handle: %v", err)
-	}
-	c.last, c.seen = c.rec.Since(c.seen)
-	c.all = append(c.all, c.last...)
-	return c.last
+	return c.Send(ev)
 }
 
-func (c *chat) start() []bot.Reply { return c.send(bot.Event{Kind: bot.KindStart}) }
-func (c *chat) text(s string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindText, Text: s, MessageID: "u" + strconv.Itoa(c.upd+1)})
-}
+func (c *chat) start() []bot.Reply        { return c.Start() }
+func (c *chat) text(s string) []bot.Reply { return c.Text(s) }
 func (c *chat) cmd(name string) []bot.Reply {
-	return c.send(bot.Event{Kind: bot.KindCommand, Command: name})
+	return c.Cmd(name)
 }
 
 // press presses the newest button whose action is action.
 func (c *chat) press(action string) []bot.Reply {
 	c.t.Helper()
-	data := c.button(action)
-	if data == "" {
-		c.t.Fatalf("no button %q offered; last replies %v", action, ids(c.last))
-	}
-	return c.send(bot.Event{Kind: bot.KindButton, Data: data})
+	return c.Press(action)
 }
 
-func (c *chat) button(action string) string {
-	for i := len(c.all) - 1; i >= 0; i-- {
-		for _, b := range c.all[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				return b.Data
-			}
-		}
-	}
-	return ""
-}
+func (c *chat) button(action string) string { return c.Button(action) }
 
 func (c *chat) session() *bot.Session {
 	c.t.Helper()
-	s, err := c.env.Engine.Session(context.Background(), c.conv)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return s
+	return c.Session()
 }
 
 func (c *chat) wantState(s bot.State) {
@@ -104,23 +77,11 @@ func (c *chat) wantState(s bot.State) {
 	}
 }
 
-func ids(rs []bot.Reply) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		id := r.ID
-		if r.Op != bot.OpSend {
-			id = string(r.Op) + ":" + r.Ref + r.ID
-		}
-		out = append(out, id)
-	}
-	return out
-}
+func ids(rs []bot.Reply) []string { return testkit.IDs(rs) }
 
 func wantIDs(t *testing.T, got []bot.Reply, want ...string) {
 	t.Helper()
-	if g := ids(got); !slices.Equal(g, want) {
-		t.Fatalf("replies %q\nwant    %q", g, want)
-	}
+	testkit.WantIDs(t, got, want...)
 }
 
 func method(t *testing.T, env *testkit.Env, email string) portal.Method {
@@ -315,7 +276,9 @@ func TestTooManyPasswordsThenLocked(t *testing.T) {
 // channel, sharing c's recorder.
 func (c *chat) sameUser(id string) *chat {
 	_, n := c.rec.Since(0)
-	return &chat{t: c.t, env: c.env, rec: c.rec, conv: bot.Conversation{Channel: c.conv.Channel, ID: id}, seen: n, upd: c.upd + 1000}
+	k := *c.Chat
+	k.Conv, k.Seen, k.Upd, k.Last, k.All = bot.Conversation{Channel: c.conv.Channel, ID: id}, n, c.Upd+1000, nil, nil
+	return wrap(c.t, c.env, &k)
 }
 
 func TestUnknownEmailStopsAfterMaxTries(t *testing.T) {
@@ -477,8 +440,8 @@ func TestWrongTOTPCodesThenNewQR(t *testing.T) {
 		if !strings.Contains(r[1].Text, strconv.Itoa(left)+" tr") {
 			t.Fatalf("attempts: %q", r[1].Text)
 		}
-		if labels := buttonLabels(r[1]); !slices.Equal(labels, []string{"Verify", "Cancel", "Talk to a person"}) && !slices.Equal(labels, []string{"Verify", "Cancel"}) {
-			t.Fatalf("buttons after a wrong code %q, want Verify and Cancel", labels)
+		if labels := buttonLabels(r[1]); !slices.Equal(labels, []string{"Verify", "Show the QR code again", "Cancel", "Talk to a person"}) && !slices.Equal(labels, []string{"Verify", "Show the QR code again", "Cancel"}) {
+			t.Fatalf("buttons after a wrong code %q, want Verify, Show the QR code again and Cancel", labels)
 		}
 	}
 	r := c.text(wrong)
@@ -550,7 +513,7 @@ func TestIdleExpiryDeletesQR(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
-	r, _ := c.rec.Since(c.seen)
+	r, _ := c.rec.Since(c.Seen)
 	wantIDs(t, r, "delete:qr", "delete:key", "totp.expired")
 	c.wantState(totpswitch.StateExpired)
 	if !regexp.MustCompile(`"enrollment_id":"[^"]+"`).Match(enrollment) {
@@ -572,10 +535,10 @@ func TestUnsupportedAndHelpChangeNothing(t *testing.T) {
 	if after.State != before.State || after.Step != before.Step || after.Expect != bot.SecretSMSCode {
 		t.Fatalf("state changed: %q/%d → %q/%d expect %q", before.State, before.Step, after.State, after.Step, after.Expect)
 	}
-	if !strings.Contains(c.last[0].Text, "step 1 of 5") {
-		t.Fatalf("help: %q", c.last[0].Text)
+	if !strings.Contains(c.Last[0].Text, "step 1 of 5") {
+		t.Fatalf("help: %q", c.Last[0].Text)
 	}
-	if labels := buttonLabels(c.last[0]); !slices.Equal(labels, []string{"Send a new code", "Cancel"}) {
+	if labels := buttonLabels(c.Last[0]); !slices.Equal(labels, []string{"Send a new code", "Cancel"}) {
 		t.Fatalf("help buttons %q", labels)
 	}
 }
@@ -616,7 +579,8 @@ func TestRestartInvalidatesOldQR(t *testing.T) {
 	c.press("setup")
 	old := env.KeyFromQR(t, c.press("app")[0].Image)
 	oldVerify := c.button("verify")
-	wantIDs(t, c.start(), "delete:qr", "delete:key", "totp.restarting", "totp.welcome", "totp.ask_email")
+	wantIDs(t, c.start(), "engine.start_again")
+	wantIDs(t, c.press("_start_over"), "delete:qr", "delete:key", "totp.restarting_qr", "totp.welcome", "totp.ask_email")
 	wantIDs(t, c.send(bot.Event{Kind: bot.KindButton, Data: oldVerify}), "engine.stale_button")
 	c.text("ned@example.com")
 	c.text(pw)
@@ -627,38 +591,6 @@ func TestRestartInvalidatesOldQR(t *testing.T) {
 		t.Fatal("restart kept the old secret")
 	}
 	wantIDs(t, c.text(env.TOTPCode(t, old, 0)), "delete:engine.delete_user_secret", "totp.bad_totp_code")
-}
-
-// TestTransitionsMatchMermaid checks state.mermaid draws exactly the
-// transition table.
-func TestTransitionsMatchMermaid(t *testing.T) {
-	raw, err := os.ReadFile("state.mermaid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	edge := regexp.MustCompile(`^\s*([a-z_]+) --> ([a-z_]+)`)
-	drawn := map[string]bool{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if m := edge.FindStringSubmatch(line); m != nil {
-			drawn[m[1]+">"+m[2]] = true
-		}
-	}
-	table := map[string]bool{}
-	for from, tos := range totpswitch.Transitions() {
-		for _, to := range tos {
-			table[string(from)+">"+string(to)] = true
-		}
-	}
-	for e := range table {
-		if !drawn[e] {
-			t.Errorf("edge %s is in the table but not in state.mermaid", e)
-		}
-	}
-	for e := range drawn {
-		if !table[e] {
-			t.Errorf("edge %s is in state.mermaid but not in the table", e)
-		}
-	}
 }
 
 // TestStableValues pins stored state names: changing one breaks sessions
@@ -699,9 +631,10 @@ func TestUnknownCommandDoesNotRestart(t *testing.T) {
 	if after.ID != before.ID || after.State != totpswitch.StateAwaitingSMSCode || after.Step != before.Step {
 		t.Fatalf("unknown command changed the session: %s/%q/%d → %s/%q/%d", before.ID, before.State, before.Step, after.ID, after.State, after.Step)
 	}
-	// /2fa is a start command: it restarts.
+	// /2fa is a start command: after "Start over" it restarts.
 	// No QR code was shown yet, so there is none to invalidate.
-	wantIDs(t, c.cmd("2fa"), "totp.welcome", "totp.ask_email")
+	wantIDs(t, c.cmd("2fa"), "engine.start_again")
+	wantIDs(t, c.press("_start_over"), "totp.welcome", "totp.ask_email")
 }
 
 // TestSMSLimitIsNotCalledALock: after 5 codes sent within 15 minutes the
@@ -800,8 +733,9 @@ func TestRestartAfterActivationSaysDone(t *testing.T) {
 	c.press("setup")
 	key := env.KeyFromQR(t, c.press("app")[0].Image)
 	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
-	r := c.start()
-	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 {
+	wantIDs(t, c.start(), "engine.start_again")
+	r := c.press("_start_over")
+	if len(r) == 0 || r[0].ID != "totp.done" || count(r, "totp.restarting") != 0 || count(r, "totp.restarting_qr") != 0 {
 		t.Fatalf("/start after activation: %v", ids(r))
 	}
 }

@@ -10,9 +10,12 @@ import (
 // withSource names the platform user behind the turn's event on ctx
 // ("<channel>:<user id>", or the conversation for an event without a
 // user), so the core counts failures per source as well as per account
-// (portal.WithSource).
+// (portal.WithSource), and the session's language, which an account
+// without one takes on Disable2FA or ConfirmTOTPEnrollment for its
+// e-mails (portal.WithLocale).
 func withSource(ctx context.Context, bt *bot.Turn) context.Context {
 	ev := bt.Event
+	ctx = portal.WithLocale(ctx, bt.Session.Locale)
 	if ev.UserID != "" {
 		return portal.WithSource(ctx, ev.Conversation.Channel+":"+ev.UserID)
 	}

@@ -3,7 +3,6 @@ package totpswitch
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,8 +43,11 @@ func (f *Flow) passwordButtons(t *turn) []bot.Button {
 // e-mail is not revealed: the flow asks the password all the same and
 // answers as for a wrong password.
 func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed bool) {
-	email := strings.ToLower(strings.TrimSpace(input))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+	// Full-width and other compatibility forms are folded (NFKC), case is
+	// ignored and RFC 5321 §4.5.3.1's lengths are enforced before the
+	// core is asked anything.
+	email, err := portal.NormalizeEmail(input)
+	if err != nil {
 		t.say(msgBadEmail, nil, t.cancelButton())
 		return
 	}

@@ -3,7 +3,6 @@ package totpswitch_test
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"testing"
 	"time"
 
@@ -39,55 +38,28 @@ func (c *lossyCore) Reauthenticate(ctx context.Context, grant, pw string) (porta
 	return g, c.lose("reauth", err)
 }
 
-// lossyChat drives a flow whose core loses one answer; a failed turn is
-// logged, as the engine answers it with its internal-error message.
-type lossyChat struct {
-	t    *testing.T
-	eng  *bot.Engine
-	rec  *testkit.Recorder
-	conv bot.Conversation
-	upd  int
-	seen int
-	all  []bot.Reply
-}
+// lossyChat drives a flow whose core loses one answer (testkit.Chat,
+// Lossy); a failed turn is logged, as the engine answers it with its
+// internal-error message.
+type lossyChat struct{ *testkit.Chat }
 
 func newLossyChat(t *testing.T, env *testkit.Env, core portal.Core) *lossyChat {
 	flow := totpswitch.New(totpswitch.Options{Core: core, Order: env.Options().Order})
-	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{flow}, Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{flow}, Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler), States: testkit.StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &lossyChat{t: t, eng: eng, rec: &testkit.Recorder{}, conv: bot.Conversation{Channel: "lossy", ID: "1"}}
-	eng.Register("lossy", c.rec)
-	return c
+	c := testkit.NewChat(t, func() *bot.Engine { return eng }, bot.Conversation{Channel: "lossy", ID: "1"})
+	c.UserID, c.Lossy = "u", true
+	return &lossyChat{c}
 }
 
-func (c *lossyChat) send(ev bot.Event) []bot.Reply {
-	c.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = c.conv, "u", strconv.Itoa(c.upd)
-	if err := c.eng.Handle(context.Background(), ev); err != nil {
-		c.t.Logf("turn failed: %v", err)
-	}
-	var got []bot.Reply
-	got, c.seen = c.rec.Since(c.seen)
-	c.all = append(c.all, got...)
-	return got
-}
+func (c *lossyChat) send(ev bot.Event) []bot.Reply { return c.Send(ev) }
 
-func (c *lossyChat) text(s string) []bot.Reply { return c.send(bot.Event{Kind: bot.KindText, Text: s}) }
+// text sends s as a message without an id (so nothing is deleted).
+func (c *lossyChat) text(s string) []bot.Reply { return c.Send(bot.Event{Kind: bot.KindText, Text: s}) }
 
-func (c *lossyChat) press(action string) []bot.Reply {
-	c.t.Helper()
-	for i := len(c.all) - 1; i >= 0; i-- {
-		for _, b := range c.all[i].Buttons {
-			if len(b.Data) > len(action) && b.Data[:len(action)+1] == action+"|" {
-				return c.send(bot.Event{Kind: bot.KindButton, Data: b.Data})
-			}
-		}
-	}
-	c.t.Fatalf("no button %q", action)
-	return nil
-}
+func (c *lossyChat) press(action string) []bot.Reply { return c.Press(action) }
 
 // TestCancelAfterLostDisableAnswerRestores: Disable2FA committed but its
 // answer was lost, so the session still says "disabling"; /cancel then

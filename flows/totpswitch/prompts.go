@@ -84,7 +84,7 @@ func (f *Flow) stepButtons(t *turn) []bot.Button {
 	case StateChooseMethod:
 		return []bot.Button{t.Button(msgButtonApp, "app"), t.cancelButton()}
 	case StateAwaitingTOTPCode:
-		return []bot.Button{t.Button(msgButtonVerify, "verify"), t.cancelButton()}
+		return f.codeButtons(t)
 	case StateActivated:
 		return []bot.Button{t.Button(msgButtonOkay, "okay")}
 	}

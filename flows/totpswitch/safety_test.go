@@ -72,7 +72,7 @@ var abandonments = []abandonment{
 	{"silence", silence, true},
 	{"cancel", func(t *testing.T, c *chat) { c.cmd("cancel"); silence(t, c) }, false},
 	{"cancel_button", func(t *testing.T, c *chat) { c.press("cancel"); silence(t, c) }, false},
-	{"restart_command", func(t *testing.T, c *chat) { c.start(); silence(t, c) }, false},
+	{"restart_command", func(t *testing.T, c *chat) { c.start(); c.press("_start_over"); silence(t, c) }, false},
 	{"blocked_bot", func(t *testing.T, c *chat) { c.rec.SetBlocked(true); silence(t, c) }, false},
 	{"process_restart", func(t *testing.T, c *chat) {
 		c.env.Restart(t)
@@ -151,9 +151,9 @@ func TestReminderResumesAtQRStep(t *testing.T) {
 	c.press("disable")
 	c.press("setup")
 	sweepAt(t, c, env.Clock.Now().Add(10*time.Minute))
-	r, _ := c.rec.Since(c.seen)
-	c.seen += len(r)
-	c.all = append(c.all, r...)
+	r, _ := c.rec.Since(c.Seen)
+	c.Seen += len(r)
+	c.All = append(c.All, r...)
 	wantIDs(t, r, "totp.reminder")
 	// The 10-minute grant has lapsed: Resume asks the password (step 4),
 	// then shows the QR code.
@@ -191,7 +191,7 @@ func TestRestoreRetriedAfterFailure(t *testing.T) {
 	env.Restart(t)
 	env.Engine.Register(c.conv.Channel, c.rec)
 	sweepAt(t, c, env.Clock.Now().Add(time.Minute))
-	r, _ := c.rec.Since(c.seen)
+	r, _ := c.rec.Since(c.Seen)
 	wantIDs(t, r, "totp.restored", "totp.cancelled")
 	if m := method(t, env, "ray@example.com"); m != portal.MethodSMS {
 		t.Fatalf("method %q", m)
@@ -378,7 +378,7 @@ func TestUnservedChannelStillRestores(t *testing.T) {
 	}
 	// Another process on the same store, without the chat's adapter.
 	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{totpswitch.New(totpswitch.Options{Core: env.Core, Order: env.Options().Order})},
-		Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler)})
+		Now: env.Clock.Now, Logger: slog.New(slog.DiscardHandler), States: testkit.StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,14 +108,14 @@ func TestEscalateTakeOverRelayHandBack(t *testing.T) {
 	if err := env.Engine.TakeOver(ctx, c.conv, "Nadia"); err != nil {
 		t.Fatal(err)
 	}
-	r, c.seen = c.rec.Since(c.seen)
+	r, c.Seen = c.rec.Since(c.Seen)
 	wantIDs(t, r, bot.MsgTakenOver)
 	smsCode := env.LastSMSCode(t)
 	wantIDs(t, c.text("my code does not arrive"))
 	if err := env.Engine.AgentSay(ctx, c.conv, "Try the resend button after this."); err != nil {
 		t.Fatal(err)
 	}
-	r, c.seen = c.rec.Since(c.seen)
+	r, c.Seen = c.rec.Since(c.Seen)
 	wantIDs(t, r, bot.MsgAgentMessage)
 	if r[0].Text != "Nadia (support): Try the resend button after this." {
 		t.Fatalf("agent message %q", r[0].Text)
@@ -123,8 +123,8 @@ func TestEscalateTakeOverRelayHandBack(t *testing.T) {
 	if err := env.Engine.HandBack(ctx, c.conv); err != nil {
 		t.Fatal(err)
 	}
-	r, c.seen = c.rec.Since(c.seen)
-	c.all = append(c.all, r...)
+	r, c.Seen = c.rec.Since(c.Seen)
+	c.All = append(c.All, r...)
 	wantIDs(t, r, bot.MsgHandedBack, "totp.hint_code")
 	if s := c.session(); s.State != totpswitch.StateAwaitingSMSCode || s.Expect != bot.SecretSMSCode || s.Agent != "" {
 		t.Fatalf("after hand-back: %q expect %q agent %q", s.State, s.Expect, s.Agent)
@@ -160,7 +160,7 @@ func TestTakeOverWhileSecretPendingRelaysNoSecret(t *testing.T) {
 	if err := env.Engine.TakeOver(context.Background(), c.conv, "Nadia"); err != nil {
 		t.Fatal(err)
 	}
-	_, c.seen = c.rec.Since(c.seen)
+	_, c.Seen = c.rec.Since(c.Seen)
 	// Buttons of the flow are on hold while the agent is there.
 	wantIDs(t, c.press("cancel"), bot.MsgWithAgent)
 	if len(desk.relayed) != 0 {

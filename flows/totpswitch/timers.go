@@ -51,7 +51,7 @@ func (f *Flow) resume(ctx context.Context, t *turn) error {
 	case StateOfferSetup, StateChooseMethod:
 		return f.enrollOrReauth(ctx, t)
 	case StateAwaitingTOTPCode:
-		t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": f.issuer}, t.Button(msgButtonVerify, "verify"), t.cancelButton())
+		t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": f.issuer}, f.codeButtons(t)...)
 	default:
 		f.help(t)
 	}

@@ -40,19 +40,22 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 			// core, and the update that carried the code was not delivered
 			// again: ask for the code again, as a new step.
 			t.Goto(StateAwaitingTOTPCode)
-			t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": f.issuer}, t.Button(msgButtonVerify, "verify"), t.cancelButton())
+			t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": f.issuer}, f.codeButtons(t)...)
 		} else {
-			t.ask(bot.SecretTOTPCode, msgCodeFormat, nil, t.Button(msgButtonVerify, "verify"), t.cancelButton())
+			t.ask(bot.SecretTOTPCode, msgCodeFormat, nil, f.codeButtons(t)...)
 		}
+		return nil
+	case errors.Is(err, portal.ErrClockDrift) && errors.As(err, &bad):
+		f.clockDrift(t, bad)
 		return nil
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingTOTPCode)
 		t.Tag("last_error", "wrong authenticator code")
-		t.ask(bot.SecretTOTPCode, msgBadTotpCode, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, "verify"), t.cancelButton())
+		t.ask(bot.SecretTOTPCode, msgBadTotpCode, map[string]any{"Count": bad.AttemptsLeft}, f.codeButtons(t)...)
 		return nil
 	case errors.Is(err, portal.ErrCodeReplayed):
 		t.SetState(StateAwaitingTOTPCode)
-		t.ask(bot.SecretTOTPCode, msgCodeReplayed, nil, t.Button(msgButtonVerify, "verify"), t.cancelButton())
+		t.ask(bot.SecretTOTPCode, msgCodeReplayed, nil, f.codeButtons(t)...)
 		return nil
 	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
 		// The enrollment is void: start the QR step again with a new one.

@@ -20,15 +20,11 @@ var languages = []string{"ms"}
 // uses. An id is accepted as used when its prefix appears as a string
 // literal ("<prefix>") in the Go source. Keep the list short and justified.
 var dynamicIDs = map[string]string{
-	// adapters/telegram: setMyCommands describes each command by
-	// "telegram.command."+name.
-	"telegram.command.start":  "telegram.command.",
-	"telegram.command.2fa":    "telegram.command.",
-	"telegram.command.cancel": "telegram.command.",
-	"telegram.command.help":   "telegram.command.",
-	// adapters/telegram: a flow's own start command is described by
-	// "command."+name (flows/newphone).
-	"command.newphone": "command.",
+	// adapters/telegram: setMyCommands describes the engine's own
+	// commands by "telegram.command."+name (a flow's by its descriptor).
+	"telegram.command.cancel":   "telegram.command.",
+	"telegram.command.help":     "telegram.command.",
+	"telegram.command.language": "telegram.command.",
 	// adapters/slack: a flow's own secret kind names its modal by
 	// "secret."+field+"."+part (flows/newphone's recovery code).
 	"secret.recovery_code.title": "secret.",
@@ -229,8 +225,8 @@ func sortedKeys(m map[string]string) []string {
 
 // TestCatalogKeysUsed fails when a key of an en.yaml is never named in the
 // tree's non-test Go source: as a string literal "id" (a constant such as
-// MsgXxx = "id" counts; html templates count), or for a channel variant "id@slack" through its
-// base id, or through a prefix listed in dynamicIDs.
+// MsgXxx = "id" counts; html templates count), or through a prefix listed
+// in dynamicIDs.
 func TestCatalogKeysUsed(t *testing.T) {
 	r := root(t)
 	var src strings.Builder
@@ -261,7 +257,7 @@ func TestCatalogKeysUsed(t *testing.T) {
 	for _, enPath := range enCatalogs(t, r) {
 		rel, _ := filepath.Rel(r, enPath)
 		for id := range catalog(t, enPath) {
-			base, _, _ := strings.Cut(id, "@")
+			base := id
 			used := strings.Contains(code, `"`+base+`"`)
 			if knownUnused[base] {
 				if used {

@@ -198,7 +198,7 @@ func TestBrowserQRCode(t *testing.T) {
 	dir := shots(t)
 	r := newRig(t, false)
 	toQR(t, r)
-	rs := r.last
+	rs := r.Last
 	qrLink := r.link(rs, "entry.qr_moved")
 	codeLink := r.link(rs, "totp.ask_totp")
 
@@ -272,7 +272,7 @@ func TestBrowserStaleAndExpiredLinks(t *testing.T) {
 	dir := shots(t)
 	r := newRig(t, false)
 	first := r.toPassword()
-	r.send(startEvent())
+	r.startOver()
 	second := r.link(r.send(textEvent("alice@example.com")), "totp.ask_password")
 
 	do(t, ctx, chromedp.Navigate(first))

@@ -151,8 +151,9 @@ func TestHeaders(t *testing.T) {
 func TestStaleAndExpiredLinksChangeNothing(t *testing.T) {
 	r := newRig(t, false)
 	first := r.toPassword()
-	// /start again: a new session; the first link belongs to a step that passed.
-	r.send(startEvent())
+	// /start again, Start over: a new session; the first link belongs to a
+	// step that passed.
+	r.startOver()
 	second := r.link(r.send(textEvent("alice@example.com")), "totp.ask_password")
 	wantError(t, get(t, first), 409, "entry.error.stale")
 	wantError(t, post(t, first, url.Values{"secret": {r.pw}}), 409, "entry.error.stale")
@@ -169,7 +170,7 @@ func TestStaleAndExpiredLinksChangeNothing(t *testing.T) {
 	wantPage(t, get(t, r.http.URL+"/e/short"), 410, "error")
 	wantPage(t, get(t, r.http.URL+"/e/AAAAAAAAAAAAAAAAAAAAAA"), 410, "error")
 	// A cross-site form POST is refused before anything is read.
-	r.send(startEvent())
+	r.startOver()
 	third := r.link(r.send(textEvent("alice@example.com")), "totp.ask_password")
 	req, _ := http.NewRequest("POST", third, strings.NewReader("secret=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,18 +48,14 @@ func (s *spy) lastQR() string {
 // the entry page's Deliverer to a recorder, with the page served on a
 // real HTTP listener on 127.0.0.1.
 type rig struct {
-	t    *testing.T
-	env  *testkit.Env
-	rec  *testkit.Recorder
-	spy  *spy
-	srv  *entry.Server
-	http *httptest.Server
-	conv bot.Conversation
-	user string
-	upd  int
-	seen int
-	last []bot.Reply
-	pw   string
+	*testkit.Chat // the conversation (Conv, UserID, Last, ...)
+	t             *testing.T
+	env           *testkit.Env
+	rec           *testkit.Recorder // Chat.Rec
+	spy           *spy
+	srv           *entry.Server
+	http          *httptest.Server
+	pw            string
 }
 
 // newRig starts the page and a conversation for an SMS account; webApp
@@ -69,7 +64,9 @@ type rig struct {
 func newRig(t *testing.T, webApp bool) *rig {
 	t.Helper()
 	env := testkit.New(t, testkit.Options{})
-	r := &rig{t: t, env: env, rec: &testkit.Recorder{}, conv: bot.Conversation{Channel: "test", ID: "4242"}, user: "4242"}
+	rec := &testkit.Recorder{}
+	r := &rig{t: t, env: env, rec: rec, Chat: &testkit.Chat{T: t, Engine: func() *bot.Engine { return env.Engine }, Rec: rec,
+		Conv: bot.Conversation{Channel: "test", ID: "4242"}, UserID: "4242"}}
 	r.http = httptest.NewUnstartedServer(nil)
 	r.http.Start()
 	t.Cleanup(r.http.Close)
@@ -89,19 +86,11 @@ func newRig(t *testing.T, webApp bool) *rig {
 
 func (r *rig) send(ev bot.Event) []bot.Reply {
 	r.t.Helper()
-	r.upd++
-	ev.Conversation, ev.UserID, ev.UpdateID = r.conv, r.user, strconv.Itoa(r.upd)
-	if err := r.env.Engine.Handle(context.Background(), ev); err != nil {
-		r.t.Fatalf("Handle: %v", err)
-	}
-	return r.replies()
+	return r.Send(ev)
 }
 
 // replies returns the replies delivered since the last call.
-func (r *rig) replies() []bot.Reply {
-	r.last, r.seen = r.rec.Since(r.seen)
-	return r.last
-}
+func (r *rig) replies() []bot.Reply { return r.Arrived() }
 
 func (r *rig) press(action string) []bot.Reply {
 	r.t.Helper()
@@ -112,7 +101,7 @@ func (r *rig) press(action string) []bot.Reply {
 			}
 		}
 	}
-	return r.last
+	return r.Last
 }
 
 // pressLast presses the newest button for action.
@@ -155,7 +144,7 @@ func (r *rig) link(rs []bot.Reply, id string) string {
 
 func (r *rig) state() bot.State {
 	r.t.Helper()
-	s, err := r.env.Engine.Session(context.Background(), r.conv)
+	s, err := r.env.Engine.Session(context.Background(), r.Conv)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -194,5 +183,13 @@ func ids(rs []bot.Reply) []string {
 	return out
 }
 
-func startEvent() bot.Event        { return bot.Event{Kind: bot.KindStart} }
+func startEvent() bot.Event { return bot.Event{Kind: bot.KindStart} }
+
+// startOver sends /start in the middle of the flow and answers the
+// engine's "continue or start over" with Start over: a new session.
+func (r *rig) startOver() []bot.Reply {
+	r.t.Helper()
+	r.send(startEvent())
+	return r.pressLast("_start_over")
+}
 func textEvent(s string) bot.Event { return bot.Event{Kind: bot.KindText, Text: s} }

@@ -102,7 +102,7 @@ func TestInitDataRefused(t *testing.T) {
 func TestMiniAppBinding(t *testing.T) {
 	r := newRig(t, true)
 	link := r.toPassword()
-	for _, rep := range r.last {
+	for _, rep := range r.Last {
 		if rep.ID == "totp.ask_password" && !rep.Link.WebApp {
 			t.Fatal("the prompt's link is not a Mini App link")
 		}
@@ -147,7 +147,7 @@ func TestMiniAppBinding(t *testing.T) {
 // path stays.
 func TestMiniAppLinksOnlyInPrivateChat(t *testing.T) {
 	r := newRig(t, true)
-	r.conv.ID = "-100500"
+	r.Conv.ID = "-100500"
 	r.send(startEvent())
 	for _, rep := range r.send(textEvent("alice@example.com")) {
 		if rep.Link != nil {

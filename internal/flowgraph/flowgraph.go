@@ -25,6 +25,25 @@ type Graph struct {
 	// Note is printed as comment lines above the diagram (implicit exits
 	// the table leaves out).
 	Note []string
+	// Labels, if set, label edges with what makes them (the start edge's
+	// From is ""); an edge without a label is drawn bare.
+	Labels map[bot.Edge]string
+}
+
+// label returns ": label" (Mermaid) for the edge from -> to, or "".
+func (g Graph) label(from, to bot.State) string {
+	if l := g.Labels[bot.Edge{From: from, To: to}]; l != "" {
+		return ": " + l
+	}
+	return ""
+}
+
+// dotLabel returns ` [label="…"]` (DOT) for the edge from -> to, or "".
+func (g Graph) dotLabel(from, to bot.State) string {
+	if l := g.Labels[bot.Edge{From: from, To: to}]; l != "" {
+		return fmt.Sprintf(" [label=%q]", l)
+	}
+	return ""
 }
 
 // Formats are the output formats [Graph.Write] accepts.
@@ -47,10 +66,10 @@ func (g Graph) Write(w io.Writer, format string) error {
 			fmt.Fprintf(&b, "%%%% %s\n", n)
 		}
 		b.WriteString("stateDiagram-v2\n")
-		fmt.Fprintf(&b, "    [*] --> %s\n", g.Initial)
+		fmt.Fprintf(&b, "    [*] --> %s%s\n", g.Initial, g.label("", g.Initial))
 		for _, s := range states {
 			for _, to := range sortedCopy(g.Transitions[s]) {
-				fmt.Fprintf(&b, "    %s --> %s\n", s, to)
+				fmt.Fprintf(&b, "    %s --> %s%s\n", s, to, g.label(s, to))
 			}
 		}
 		for _, s := range states {
@@ -70,10 +89,10 @@ func (g Graph) Write(w io.Writer, format string) error {
 				fmt.Fprintf(&b, "    %q [peripheries=2];\n", s)
 			}
 		}
-		fmt.Fprintf(&b, "    start -> %q;\n", g.Initial)
+		fmt.Fprintf(&b, "    start -> %q%s;\n", g.Initial, g.dotLabel("", g.Initial))
 		for _, s := range states {
 			for _, to := range sortedCopy(g.Transitions[s]) {
-				fmt.Fprintf(&b, "    %q -> %q;\n", s, to)
+				fmt.Fprintf(&b, "    %q -> %q%s;\n", s, to, g.dotLabel(s, to))
 			}
 		}
 		b.WriteString("}\n")

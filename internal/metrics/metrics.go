@@ -9,7 +9,8 @@
 //
 // The measurements come in through narrow seams: [Metrics.Observe] is a
 // bot.Options.Observer (flow outcomes, the funnel), [Metrics] is a
-// bot.Meter (turn latency, the sweeper), [Metrics.Portal] decorates a
+// bot.Meter (turn latency, the sweeper) and a bot.TransitionMeter (state
+// changes a flow's transition table does not list), [Metrics.Portal] decorates a
 // portal.Core, [Metrics.Transport] an http.RoundTripper of a platform's
 // API client, [Metrics.Mail] a mail.Sender, and [Metrics.AddBolt] reads a
 // bbolt database's Stats at each scrape.
@@ -30,10 +31,10 @@ import (
 	"guidedfix/bot"
 )
 
-// RestoringState is the state name of a flow giving a removed second
-// factor back (flows/totpswitch's "restoring"); a session that ends coming
-// from it counts in guidedfix_flows_restored_total.
-const RestoringState bot.State = "restoring"
+// RestoredTag is the session tag (bot.Turn.Tag) a flow sets once it gave
+// a removed second factor back (bot.Descriptor.Tags); a session that ends
+// carrying it counts in guidedfix_flows_restored_total.
+const RestoredTag = "restored"
 
 // CompletedState is the terminal state of a flow that reached its goal;
 // its outcome label is "completed", every other terminal state's outcome
@@ -54,6 +55,7 @@ type Metrics struct {
 	flowsEnded    *prometheus.CounterVec
 	flowsRestored *prometheus.CounterVec
 	funnel        *prometheus.CounterVec
+	unlisted      *prometheus.CounterVec
 
 	turnSeconds *prometheus.HistogramVec
 	turnErrors  *prometheus.CounterVec
@@ -141,6 +143,7 @@ func New() *Metrics {
 		mailRetried: f.counter("guidedfix_mail_retried_total", "Attempts to send an e-mail whose earlier attempt failed."),
 		mailFailed:  f.counter("guidedfix_mail_failed_total", "Attempts to send an e-mail that failed (refused, unreachable)."),
 	}
+	m.unlisted = newUnlisted(f)
 	m.names = names
 	m.pending = map[string]int{}
 	m.AddGauge("guidedfix_deliveries_pending", "Replies waiting for delivery to the chat platforms (being sent, or kept after a failure).",
@@ -172,8 +175,8 @@ func (m *Metrics) Handler() http.Handler {
 // A session's first transition (From "") counts as started; every
 // transition counts as entering To in the funnel (one per state change, so
 // a wrong password that keeps the state does not count twice); a Done
-// transition counts its outcome, and as restored when From is
-// [RestoringState].
+// transition counts its outcome, and as restored when the session carries
+// [RestoredTag].
 func (m *Metrics) Observe(_ context.Context, t bot.Transition) {
 	flow, channel := t.Flow, t.Conversation.Channel
 	if t.From == "" {
@@ -188,7 +191,7 @@ func (m *Metrics) Observe(_ context.Context, t bot.Transition) {
 			outcome = "completed"
 		}
 		m.flowsEnded.WithLabelValues(flow, channel, outcome).Inc()
-		if t.From == RestoringState {
+		if t.Tags[RestoredTag] != "" {
 			m.flowsRestored.WithLabelValues(flow, channel, outcome).Inc()
 		}
 	}

@@ -74,6 +74,13 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 type BadCodeError struct {
 	// AttemptsLeft is how many more wrong codes are tolerated (at least 1).
 	AttemptsLeft int
+	// DriftSteps is 0 for a plain wrong code. Otherwise the code is the
+	// right one for a time step DriftSteps steps of 30 s away from the
+	// portal's current step (negative: the device's clock is behind),
+	// outside the accepted window but within MaxDriftSteps: the device's
+	// clock is off (RFC 6238 §6). The code is refused and counts as a
+	// failure all the same; the error then also matches ErrClockDrift.
+	DriftSteps int
 }
 
 func (e *BadCodeError) Error() string {
@@ -82,6 +89,11 @@ func (e *BadCodeError) Error() string {
 
 // Unwrap returns ErrBadCode.
 func (e *BadCodeError) Unwrap() error { return ErrBadCode }
+
+// Is reports whether target is ErrClockDrift and e has DriftSteps, so that
+// errors.Is(err, ErrClockDrift) finds a code from a device whose clock is
+// off.
+func (e *BadCodeError) Is(target error) bool { return target == ErrClockDrift && e.DriftSteps != 0 }
 
 // WrongStateError is returned when the account's method does not allow the
 // operation. It unwraps to ErrWrongState.

@@ -50,6 +50,12 @@ type Account struct {
 	Method Method
 	// CreatedAt is when the account was created (UTC).
 	CreatedAt time.Time
+	// Locale is the account's language, a BCP 47 tag ("ms"), in which
+	// the core writes every e-mail to the holder; "" is the portal's
+	// default (English). An account without one takes the chat's
+	// language (WithLocale) on a successful Disable2FA or
+	// ConfirmTOTPEnrollment.
+	Locale string
 }
 
 // Status is an account's security status as the flow may show it.
@@ -244,7 +250,10 @@ type Core interface {
 	// ConfirmTOTPEnrollment checks code (RFC 6238 §5.2: the current time
 	// step or one either side, each step accepted at most once per account)
 	// and, when it matches, makes TOTP the account's method and e-mails the
-	// confirmation. A wrong code returns *BadCodeError; the fifth voids the
+	// confirmation. A wrong code returns *BadCodeError (with DriftSteps,
+	// matching ErrClockDrift, when it is the code of a step 2 to
+	// MaxDriftSteps away: the device's clock is off, RFC 6238 §6; refused
+	// and counted all the same); the fifth voids the
 	// enrollment and returns ErrExpired, as does an expired enrollment; a
 	// replayed step returns ErrCodeReplayed; a malformed code ErrCodeFormat.
 	// A repeated key whose first call succeeded returns nil again, whatever

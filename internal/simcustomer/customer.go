@@ -382,8 +382,10 @@ var prompts = []struct{ text, kind string }{
 	{"already uses an authenticator app", "failed"},
 }
 
-// buttons the customer presses, in the order of the flow.
-var presses = []string{"okay", "app", "setup", "disable"}
+// buttons the customer presses, in the order of the flow; "_continue"
+// answers the engine's start-again question, which a repeated /start
+// (after a stall) gets once the conversation has begun.
+var presses = []string{"okay", "app", "setup", "disable", "_continue"}
 
 // decide reads the chat and returns the next action for its newest
 // actionable message.

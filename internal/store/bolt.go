@@ -19,6 +19,9 @@
 //     of an entry-page link's token → 8-byte big-endian unix-nanos expiry
 //     followed by the entry package's JSON record (entry.go); never the
 //     token.
+//   - bucket "user_locales" (created by the first SetUserLocale):
+//     channel + "\x00" + platform user id → the language tag the user
+//     chose (bot.LocaleStore), ASCII (locale.go).
 //
 // Every write is fsync'ed before the call returns (NoSync is never set).
 // Writes of concurrent callers share a transaction when they arrive while

@@ -87,7 +87,26 @@ type Desk struct {
 	// HandoffTTL is how long a hand-off link can be opened
 	// (slack.handoff_ttl); ≤ 0 means DefaultHandoffTTL (10 min).
 	HandoffTTL time.Duration
+	// Flows describe the guided fixes staff can hand off and watch
+	// (bot.Engine.Flows): the first is the default of HandOff; hand-off
+	// links carry a flow's Descriptor.PayloadPrefix, watch threads and
+	// audit outcomes name states by its Descriptor.States. Empty: HandOff
+	// refuses (ErrUnknownFlow) and states show by their names.
+	Flows []bot.Descriptor
+	// Texts renders the descriptors' catalog ids (bot.Engine.Catalog);
+	// nil shows states by their names.
+	Texts *bot.Catalog
+	// Locale is the staff's locale of state names ("" is the catalog's
+	// default, English).
+	Locale string
+	// HandoffMail names the mailtext kind of the hand-off e-mail of each
+	// flow by flow name; a flow without one gets mailtext.Handoff.
+	HandoffMail map[string]string
 }
+
+// ErrUnknownFlow is returned by HandOffFlow for a flow the desk has no
+// descriptor of (not among Desk.Flows).
+var ErrUnknownFlow = errors.New("support: no such guided fix")
 
 var _ bot.Support = (*Desk)(nil)
 
@@ -104,13 +123,60 @@ func (d *Desk) DeepLink(token string) string {
 	return "https://t.me/" + d.BotUsername + "?start=" + url.QueryEscape(token)
 }
 
-// HandOff creates a hand-off of the SMS → authenticator app fix for the
-// account registered with email, on behalf of staff (e.g. "slack:U123"),
-// e-mails the customer the deep link and records it in the audit log. It
-// returns the link (for the agent's ticket) and the hand-off. It returns
-// ErrNoAccount when no account has the e-mail, and an error when the
-// e-mail cannot be sent (the hand-off then stays unused).
+// HandOff creates a hand-off of the default flow (the first of
+// Desk.Flows); see HandOffFlow.
 func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUser string) (string, Handoff, error) {
+	return d.HandOffFlow(ctx, "", email, ticket, staffChannel, staffUser)
+}
+
+// flow returns the descriptor named name among d.Flows ("" for the
+// default, the first) and whether there is one.
+func (d *Desk) flow(name string) (bot.Descriptor, bool) {
+	for i, f := range d.Flows {
+		if f.Name == name || (name == "" && i == 0) {
+			return f, true
+		}
+	}
+	return bot.Descriptor{}, false
+}
+
+// FlowFor returns the name of the flow that name picks for a hand-off:
+// a flow's name or one of its start commands (Descriptor.Commands), ""
+// for the default flow; ok is false when name picks none.
+func (d *Desk) FlowFor(name string) (flow string, ok bool) {
+	name = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "/")))
+	for i, f := range d.Flows {
+		if name == "" && i == 0 {
+			return f.Name, true
+		}
+		if f.Name == name {
+			return f.Name, true
+		}
+		for _, c := range f.Commands {
+			if c.Name == name {
+				return f.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// HandOffFlow creates a hand-off of the guided fix flow ("" for the
+// default flow, the first of Desk.Flows) for the account registered with
+// email, on behalf of staff (e.g. "slack:U123"): the hand-off record names
+// the flow, the deep link carries the flow's Descriptor.PayloadPrefix
+// before the token (the engine starts that flow for it), the customer is
+// e-mailed the link (HandoffMail's kind for the flow), the audit log
+// records it and the watch thread opens. It returns the link (for the
+// agent's ticket) and the hand-off. It returns ErrUnknownFlow for a flow
+// not among Desk.Flows, ErrNoAccount when no account has the e-mail, and
+// an error when the e-mail cannot be sent (the hand-off then stays
+// unused).
+func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChannel, staffUser string) (string, Handoff, error) {
+	desc, ok := d.flow(flow)
+	if !ok {
+		return "", Handoff{}, fmt.Errorf("%w: %q", ErrUnknownFlow, flow)
+	}
 	if d.BotUsername == "" {
 		return "", Handoff{}, errors.New("support: telegram.bot_username is not configured, so no link can be made")
 	}
@@ -122,17 +188,21 @@ func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUs
 	if err != nil {
 		return "", Handoff{}, err
 	}
-	h, token, err := d.Store.CreateHandoff(ctx, Handoff{AccountID: acc.ID, Email: acc.Email, Flow: "totpswitch",
+	h, token, err := d.Store.CreateHandoff(ctx, Handoff{AccountID: acc.ID, Email: acc.Email, Flow: desc.Name,
 		CreatedBy: staffChannel + ":" + staffUser, Ticket: ticket}, d.HandoffTTL)
 	if err != nil {
 		return "", Handoff{}, err
 	}
-	link := d.DeepLink(token)
+	link := d.DeepLink(desc.PayloadPrefix + token)
 	holder := acc.Name
 	if holder == "" {
 		holder = acc.Email
 	}
-	subject, text, err := mailtext.Render(mailtext.Handoff, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
+	kind := d.HandoffMail[desc.Name]
+	if kind == "" {
+		kind = mailtext.Handoff
+	}
+	subject, text, err := mailtext.RenderIn(acc.Locale, kind, mailtext.Data{Holder: holder, Email: acc.Email, Link: link,
 		Expires: h.ExpiresAt.UTC().Format("2006-01-02 15:04"), Support: d.SupportContact})
 	if err != nil {
 		return "", Handoff{}, err
@@ -142,12 +212,19 @@ func (d *Desk) HandOff(ctx context.Context, email, ticket, staffChannel, staffUs
 		return "", Handoff{}, fmt.Errorf("e-mail the link: %w", err)
 	}
 	outcome := "link e-mailed"
+	if desc.Name != d.Flows[0].Name {
+		outcome += " (" + desc.Name + ")"
+	}
 	if ticket != "" {
 		outcome += ", ticket " + ticket
 	}
 	d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, AccountID: acc.ID, Action: "handoff_created", Outcome: outcome, Staff: true})
 	if d.Notifier != nil {
-		text := fmt.Sprintf("Hand-off %s for %s created by <@%s>%s. I will post each step here.", h.ID, acc.Email, staffUser, ticketText(ticket))
+		what := ""
+		if desc.Title != "" && d.Texts != nil {
+			what = " (" + d.Texts.Text(d.Locale, desc.Title, nil) + ")"
+		}
+		text := fmt.Sprintf("Hand-off %s%s for %s created by <@%s>%s. I will post each step here.", h.ID, what, acc.Email, staffUser, ticketText(ticket))
 		ch, th, err := d.Notifier.OpenThread(ctx, text)
 		if err != nil {
 			d.log().Warn("support thread not opened", "handoff", h.ID, "err", err)
@@ -170,7 +247,7 @@ func ticketText(ticket string) string {
 // the engine's Options.Observer.
 func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 	account := tr.Tags["account"]
-	outcome := StepName(tr.To)
+	outcome := d.StepName(tr.Flow, tr.To)
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: account,
 		Action: "step", Outcome: outcome})
 	if tr.Done && tr.Tags["restored"] != "" {
@@ -189,14 +266,14 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 		return
 	}
 	if tr.Done {
-		if h, err = d.Store.Update(ctx, id, func(h *Handoff) error { h.Outcome = Outcome(tr.To); return nil }); err != nil {
+		if h, err = d.Store.Update(ctx, id, func(h *Handoff) error { h.Outcome = d.Outcome(tr.Flow, tr.To); return nil }); err != nil {
 			d.log().Warn("hand-off outcome not recorded", "handoff", id, "err", err)
 		}
 	}
 	if d.Notifier != nil && h.WatchThread != "" {
 		text := fmt.Sprintf("%s — %s", tr.At.UTC().Format("15:04:05 UTC"), outcome)
 		if tr.Done {
-			text += " — finished: " + Outcome(tr.To)
+			text += " — finished: " + d.Outcome(tr.Flow, tr.To)
 		}
 		if err := d.Notifier.Post(ctx, h.WatchChannel, h.WatchThread, text); err != nil {
 			d.log().Warn("watch post failed", "handoff", id, "err", err)
@@ -218,10 +295,10 @@ func (d *Desk) endEscalation(ctx context.Context, tr bot.Transition) {
 		return
 	}
 	text := fmt.Sprintf("%s — the customer's guided change has ended: %s. Replies in this thread no longer reach them.",
-		tr.At.UTC().Format("15:04:05 UTC"), Outcome(tr.To))
+		tr.At.UTC().Format("15:04:05 UTC"), d.Outcome(tr.Flow, tr.To))
 	if agent == "" {
 		text = fmt.Sprintf("%s — the customer's guided change has ended: %s. There is nothing to take over any more.",
-			tr.At.UTC().Format("15:04:05 UTC"), Outcome(tr.To))
+			tr.At.UTC().Format("15:04:05 UTC"), d.Outcome(tr.Flow, tr.To))
 	}
 	if err := d.Notifier.Post(ctx, ch, th, text); err != nil {
 		d.log().Warn("escalation end not posted", "conversation", tr.Conversation.String(), "err", err)
@@ -236,12 +313,12 @@ func (d *Desk) alertRestored(ctx context.Context, tr bot.Transition) {
 		email = acc.Email
 	}
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: tr.Tags["account"],
-		Action: "sms_restored", Outcome: "switch abandoned at " + StepName(tr.From) + "; SMS 2FA restored"})
+		Action: "sms_restored", Outcome: "switch abandoned at " + d.StepName(tr.Flow, tr.From) + "; SMS 2FA restored"})
 	if d.Notifier == nil {
 		return
 	}
 	text := fmt.Sprintf("SMS 2FA was restored for %s: the switch to an authenticator app was abandoned (%s, ended: %s). Someone may want to follow up.",
-		email, tr.Conversation.Channel, Outcome(tr.To))
+		email, tr.Conversation.Channel, d.Outcome(tr.Flow, tr.To))
 	if _, _, err := d.Notifier.OpenThread(ctx, text); err != nil {
 		d.log().Warn("restore alert not posted", "err", err)
 	}
@@ -261,7 +338,7 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	if lastErr == "" {
 		lastErr = "none"
 	}
-	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated", Outcome: "asked for a person at " + StepName(s.State)})
+	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated", Outcome: "asked for a person at " + d.StepName(s.Flow, s.State)})
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
 	}
@@ -273,7 +350,10 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 		verified = "none named or known yet"
 	}
 	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
-		email, verified, s.Conversation.Channel, StepName(s.State), lastErr)
+		email, verified, s.Conversation.Channel, d.StepName(s.Flow, s.State), lastErr)
+	if desc, ok := d.flow(s.Flow); ok && desc.Title != "" && d.Texts != nil {
+		text += "\nGuided fix: " + d.Texts.Text(d.Locale, desc.Title, nil)
+	}
 	return d.Notifier.Escalate(ctx, s.Conversation, text, func(ch, th string) error {
 		return d.Store.SetSessionEscalation(ctx, s.Conversation.String(), s.ID, ch, th)
 	})
@@ -392,50 +472,31 @@ func FormatEntry(e Entry) string {
 	return fmt.Sprintf("%s  %-22s %-16s %s", e.At.UTC().Format(time.DateTime+" UTC"), who, e.Action, e.Outcome)
 }
 
-// stepNames are the watch thread's names of the totpswitch states.
-var stepNames = map[bot.State]string{
-	"awaiting_email":         "Identify account",
-	"awaiting_password":      "Verify password",
-	"sending_sms":            "Sending SMS code",
-	"awaiting_sms_code":      "Verify SMS code",
-	"confirm_disable":        "Identity verified; confirm Disable 2FA",
-	"disabling":              "Disabling SMS 2FA",
-	"offer_setup":            "Setup Two-Factor Authentication",
-	"choose_method":          "Choose Authenticator App",
-	"awaiting_reauth":        "Confirm password again",
-	"enrolling":              "Creating QR code",
-	"awaiting_totp_code":     "QR code sent; waiting for the app's code",
-	"verifying":              "Verifying the app's code",
-	"activated":              "Authenticator app verified",
-	"showing_recovery_codes": "Recovery codes shown",
-	"restoring":              "Restoring SMS 2FA",
-	"done":                   "Completed",
-	"cancelled":              "Cancelled",
-	"expired":                "Expired",
-	"blocked":                "Blocked by the customer",
-	"already_totp":           "Already used an authenticator app",
-	"locked":                 "Account locked",
-	"failed":                 "Too many wrong answers",
-}
-
-// StepName is the human name of a flow state for staff ("Verify SMS code").
-func StepName(s bot.State) string {
-	if n, ok := stepNames[s]; ok {
-		return n
+// StepName is the human name of state s of flow ("" for the default
+// flow) for staff, in Desk.Locale: the catalog text of the flow's
+// Descriptor.States entry ("Verify SMS code"), or the state's own name
+// when the desk has no descriptor, catalog or entry for it.
+func (d *Desk) StepName(flow string, s bot.State) string {
+	desc, ok := d.flow(flow)
+	if !ok || d.Texts == nil {
+		return string(s)
+	}
+	if id := desc.StateName(s); id != "" && d.Texts.Has(id) {
+		return d.Texts.Text(d.Locale, id, nil)
 	}
 	return string(s)
 }
 
-// Outcome is the hand-off outcome of a terminal state: "completed",
-// "cancelled", "expired", "blocked" (the customer blocked the bot), or
-// "failed: <reason>".
-func Outcome(s bot.State) string {
+// Outcome is the hand-off outcome of terminal state s of flow: "completed"
+// (done), "cancelled", "expired", "blocked" (the customer blocked the
+// bot), or "failed: <StepName>".
+func (d *Desk) Outcome(flow string, s bot.State) string {
 	switch s {
 	case "done":
 		return "completed"
 	case "cancelled", "expired", "blocked":
 		return string(s)
 	default:
-		return "failed: " + StepName(s)
+		return "failed: " + d.StepName(flow, s)
 	}
 }

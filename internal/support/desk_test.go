@@ -56,7 +56,8 @@ func newDesk(t *testing.T) (*support.Desk, *testkit.Env, *channelRecorder) {
 	}
 	t.Cleanup(func() { st.Close() })
 	ch := &channelRecorder{}
-	return &support.Desk{Store: st, Core: env.Core, Mail: env.Mail, BotUsername: "portal_bot", Notifier: ch}, env, ch
+	return &support.Desk{Store: st, Core: env.Core, Mail: env.Mail, BotUsername: "portal_bot", Notifier: ch,
+		Flows: env.Engine.Flows(), Texts: env.Engine.Catalog()}, env, ch
 }
 
 func TestHandOffMailsDeepLink(t *testing.T) {

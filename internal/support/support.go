@@ -59,7 +59,9 @@ type Handoff struct {
 	// AccountID and Email are the portal account the fix is for.
 	AccountID string `json:"account_id"`
 	Email     string `json:"email"`
-	// Flow is the guided fix to run ("totpswitch").
+	// Flow is the guided fix to run: a flow's bot.Descriptor.Name
+	// (Desk.HandOffFlow); only that flow redeems the token ("" counts as
+	// the default flow).
 	Flow string `json:"flow"`
 	// CreatedBy is the agent (platform:user id) who created it.
 	CreatedBy string `json:"created_by"`

@@ -121,6 +121,10 @@ type Call struct {
 	JSON json.RawMessage
 	// Upload is the file content posted to an upload URL.
 	Upload []byte
+	// Error is the error code the fake answered ("" for ok: true).
+	Error string
+	// Result is the JSON answer of an ok call (its "ts", "file_id", …).
+	Result json.RawMessage
 }
 
 // Text returns the call's parameters as text: the JSON body, or each form

@@ -96,8 +96,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, call)
+	rec := &s.calls[len(s.calls)-1]
 	if fs := s.failures[method]; len(fs) > 0 {
 		s.failures[method] = fs[1:]
+		rec.Error = fs[0].Error
 		writeFailure(w, fs[0])
 		return
 	}
@@ -106,16 +108,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		want = s.opts.AppToken
 	}
 	if want != "" && call.Token != want {
+		rec.Error = "invalid_auth"
 		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
 	h, ok := methods[method]
 	if !ok {
+		rec.Error = "unknown_method"
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 		return
 	}
 	res, code := h(s, req)
 	if code != "" {
+		rec.Error = code
 		writeJSON(w, map[string]any{"ok": false, "error": code})
 		return
 	}
@@ -123,6 +128,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	for k, v := range res {
 		out[k] = v
 	}
+	rec.Result, _ = json.Marshal(out)
 	writeJSON(w, out)
 }
 

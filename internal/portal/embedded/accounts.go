@@ -14,6 +14,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"guidedfix/internal/mailtext"
 	"guidedfix/internal/portal"
 )
 
@@ -59,10 +60,31 @@ type accountRec struct {
 	// way, and BeginTOTPEnrollment needs an elevated grant (one that
 	// proved the factor just removed), never a password alone.
 	SwitchOpen bool `json:",omitempty"`
+
+	// Locale is the account's language (a mailtext.Languages tag, "" for
+	// English): every e-mail to the holder is rendered in it.
+	Locale string `json:",omitempty"`
 }
 
 func (a accountRec) public() portal.Account {
-	return portal.Account{ID: a.ID, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: a.Method, CreatedAt: a.CreatedAt}
+	return portal.Account{ID: a.ID, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: a.Method, CreatedAt: a.CreatedAt, Locale: a.Locale}
+}
+
+// adoptLocale gives a, when it has no language yet, the chat's language
+// carried by ctx (portal.WithLocale) if the e-mail catalogs have it; a
+// language a already has is never replaced by a chat's. It reports
+// whether a changed. Disable2FA and ConfirmTOTPEnrollment call it, in
+// the transaction of their change and before rendering its e-mail.
+func adoptLocale(ctx context.Context, a *accountRec) bool {
+	if a.Locale != "" {
+		return false
+	}
+	tag, ok := mailtext.Language(portal.LocaleFromContext(ctx))
+	if !ok {
+		return false
+	}
+	a.Locale = tag
+	return true
 }
 
 // viewAccount reads the account with id in a read transaction, or
@@ -121,6 +143,10 @@ type NewAccount struct {
 	Method portal.Method
 	// Password is the initial password, at least 8 characters.
 	Password string
+	// Locale is the account's language, a BCP 47 tag whose language has
+	// e-mail catalogs (mailtext.Language: "ms", "ms-MY", "en"); "" leaves
+	// it unset (English, until a chat's language is adopted).
+	Locale string
 }
 
 // MaxPasswordBytes is the longest password accepted, in bytes (NIST SP
@@ -148,7 +174,7 @@ func (c *Core) AddAccount(ctx context.Context, na NewAccount) (portal.Account, e
 	}
 	a := accountRec{
 		ID: newID("acc"), Email: email, Name: na.Name, Phone: na.Phone,
-		Method: na.Method, CreatedAt: now, PasswordHash: hash,
+		Method: na.Method, CreatedAt: now, PasswordHash: hash, Locale: na.Locale,
 	}
 	err = c.update(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bEmails).Get([]byte(email)) != nil {
@@ -168,7 +194,7 @@ func (c *Core) AddAccount(ctx context.Context, na NewAccount) (portal.Account, e
 }
 
 // ResetAccount gives the existing account registered with na.Email the
-// name, phone, method and password of na, as an administrator would (the
+// name, phone, method, password and language of na, as an administrator would (the
 // demo's --reset). It drops the active TOTP factor, any pending challenge
 // and enrollment, the failure counters and a lock, but keeps the last
 // accepted TOTP time step, so no code accepted before is ever accepted
@@ -205,7 +231,7 @@ func (c *Core) ResetAccount(ctx context.Context, na NewAccount) (portal.Account,
 			return err
 		}
 		old = a.PasswordHash
-		a.Name, a.Phone, a.Method, a.PasswordHash = na.Name, na.Phone, na.Method, hash
+		a.Name, a.Phone, a.Method, a.PasswordHash, a.Locale = na.Name, na.Phone, na.Method, hash, na.Locale
 		a.TOTPSecret, a.Challenge, a.Enrollment, a.RecoveryCodes, a.SwitchOpen = nil, "", "", nil, false
 		a.Failures, a.SMSSent, a.LockedUntil, a.Locks = nil, nil, time.Time{}, 0
 		a.Consecutive, a.Sources, a.Notified = nil, nil, false
@@ -287,6 +313,13 @@ func (na *NewAccount) validate() (string, error) {
 		return "", fmt.Errorf("%w: password must have at least 8 characters", ErrInvalidAccount)
 	case len(na.Password) > MaxPasswordBytes || !utf8.ValidString(na.Password):
 		return "", fmt.Errorf("%w: password must be valid UTF-8 of at most %d bytes", ErrInvalidAccount, MaxPasswordBytes)
+	}
+	if na.Locale != "" {
+		tag, ok := mailtext.Language(na.Locale)
+		if !ok {
+			return "", fmt.Errorf("%w: locale must be one of %q", ErrInvalidAccount, mailtext.Languages)
+		}
+		na.Locale = tag
 	}
 	return email, nil
 }

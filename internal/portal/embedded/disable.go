@@ -53,6 +53,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		}
 		prev := a.Method
 		a.Method, a.TOTPSecret, a.SwitchOpen = portal.MethodNone, nil, true
+		adoptLocale(ctx, &a)
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}

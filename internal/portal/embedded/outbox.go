@@ -256,13 +256,14 @@ func (c *Core) message(id, kind string, a accountRec, at time.Time) mail.Message
 	return c.render(id, kind, a, mailtext.Data{}, at)
 }
 
-// render renders kind for account a with d's kind-specific fields (Count,
-// Factor) and the account's: holder, e-mail, issuer, at, masked phone,
-// support contact.
+// render renders kind for account a, in the account's language
+// (accountRec.Locale; English without one), with d's kind-specific fields
+// (Count, Factor) and the account's: holder, e-mail, issuer, at, masked
+// phone, support contact.
 func (c *Core) render(id, kind string, a accountRec, d mailtext.Data, at time.Time) mail.Message {
 	d.Holder, d.Email, d.Issuer, d.Phone, d.Support = greeting(a), a.Email, c.issuer, MaskPhone(a.Phone), c.supportContact
 	d.At = at.UTC().Format("2006-01-02 15:04:05")
-	subject, text, err := mailtext.Render(kind, d)
+	subject, text, err := mailtext.RenderIn(a.Locale, kind, d)
 	if err != nil {
 		// The catalog is embedded and tested: this is a programming error.
 		panic(err)

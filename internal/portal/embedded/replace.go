@@ -444,6 +444,7 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 				}
 			} else if bad, ok := result.(*portal.BadCodeError); ok {
 				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
+				bad.DriftSteps = driftSteps(b32.EncodeToString(secret), code, now, otp.DigitsSix)
 			}
 			if err := put(tx, bEnrollments, e.ID, e); err != nil {
 				return err

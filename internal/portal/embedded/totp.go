@@ -281,7 +281,10 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 // portal.ErrExpired; a code of time step c-1, c or c+1 not after the
 // account's last accepted step portal.ErrCodeReplayed; any other wrong code
 // *portal.BadCodeError, and the 5th voids the enrollment and returns
-// portal.ErrExpired.
+// portal.ErrExpired. A wrong code that is the right one for a step 2 to
+// portal.MaxDriftSteps steps away (a device clock that is off, RFC 6238
+// §6) is refused and counted the same, its BadCodeError carrying
+// DriftSteps (errors.Is portal.ErrClockDrift).
 func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
@@ -350,6 +353,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 				}
 			} else if bad, ok := result.(*portal.BadCodeError); ok {
 				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
+				bad.DriftSteps = driftSteps(b32.EncodeToString(secret), code, now, otp.DigitsSix)
 			}
 			if err := put(tx, bEnrollments, e.ID, e); err != nil {
 				return err
@@ -379,6 +383,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		a.Challenge = ""
 		a.Method, a.TOTPSecret, a.LastStep, a.Enrollment = portal.MethodTOTP, c.seal(secret, totpAAD(a.ID)), step, ""
 		a.SwitchOpen = false
+		adoptLocale(ctx, &a)
 		// A factor change voids every grant: one elevated by the SMS code
 		// must not go on to disable the new factor (OWASP MFA Cheat Sheet,
 		// "Changing MFA Factors": factor replacement is high-risk).

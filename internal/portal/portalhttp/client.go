@@ -172,12 +172,25 @@ func source(ctx context.Context) *string {
 	return nil
 }
 
+// locale returns the Guidedfix-Locale header value of ctx
+// (portal.LocaleFromContext), or nil.
+func locale(ctx context.Context) *string {
+	if s := portal.LocaleFromContext(ctx); s != "" {
+		return &s
+	}
+	return nil
+}
+
 func grantIn(g *gen.Grant) portal.Grant {
 	return portal.Grant{Token: g.Token, AccountID: g.AccountId, Level: portal.GrantLevel(g.Level), ExpiresAt: g.ExpiresAt.UTC()}
 }
 
 func accountIn(a *gen.Account) portal.Account {
-	return portal.Account{ID: a.Id, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: portal.Method(a.Method), CreatedAt: a.CreatedAt.UTC()}
+	acc := portal.Account{ID: a.Id, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: portal.Method(a.Method), CreatedAt: a.CreatedAt.UTC()}
+	if a.Locale != nil {
+		acc.Locale = *a.Locale
+	}
+	return acc
 }
 
 // Capabilities implements portal.CapabilityReporter: GET /v1/capabilities.
@@ -323,7 +336,7 @@ func (c *Client) VerifySMSChallenge(ctx context.Context, grantToken, challengeID
 
 // Disable2FA implements portal.Core: POST /v1/second-factor/disable.
 func (c *Client) Disable2FA(ctx context.Context, grantToken, key string) error {
-	p := &gen.Disable2FAParams{IdempotencyKey: key}
+	p := &gen.Disable2FAParams{IdempotencyKey: key, GuidedfixLocale: locale(ctx)}
 	_, err := call(c, ctx, "disable2FA", http.StatusNoContent, func(ctx context.Context) (*gen.Disable2FAResponse, error) {
 		return c.api.Disable2FAWithResponse(ctx, p, gen.GrantRequest{GrantToken: grantToken})
 	})
@@ -355,7 +368,7 @@ func (c *Client) BeginTOTPEnrollment(ctx context.Context, grantToken, key string
 // ConfirmTOTPEnrollment implements portal.Core: POST
 // /v1/totp-enrollments/confirm.
 func (c *Client) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, key string) error {
-	p := &gen.ConfirmTOTPEnrollmentParams{IdempotencyKey: key, GuidedfixSource: source(ctx)}
+	p := &gen.ConfirmTOTPEnrollmentParams{IdempotencyKey: key, GuidedfixSource: source(ctx), GuidedfixLocale: locale(ctx)}
 	_, err := call(c, ctx, "confirmTOTPEnrollment", http.StatusNoContent, func(ctx context.Context) (*gen.ConfirmTOTPEnrollmentResponse, error) {
 		return c.api.ConfirmTOTPEnrollmentWithResponse(ctx, p, gen.ConfirmRequest{EnrollmentId: enrollmentID, Code: code})
 	})

@@ -32,6 +32,7 @@ const (
 	TypeBadPassword         = "urn:guidedfix:problem:bad-password"
 	TypeLocked              = "urn:guidedfix:problem:locked"
 	TypeBadCode             = "urn:guidedfix:problem:bad-code"
+	TypeClockDrift          = "urn:guidedfix:problem:clock-drift"
 	TypeCodeFormat          = "urn:guidedfix:problem:code-format"
 	TypeCodeReplayed        = "urn:guidedfix:problem:code-replayed"
 	TypeExpired             = "urn:guidedfix:problem:expired"
@@ -58,6 +59,9 @@ var sentinels = []struct {
 	{portal.ErrNotFound, TypeNotFound, http.StatusNotFound, "Not found"},
 	{portal.ErrBadPassword, TypeBadPassword, http.StatusUnprocessableEntity, "Wrong e-mail or password"},
 	{portal.ErrLocked, TypeLocked, http.StatusTooManyRequests, "Account temporarily locked"},
+	// Before ErrBadCode: a *portal.BadCodeError with DriftSteps matches
+	// both.
+	{portal.ErrClockDrift, TypeClockDrift, http.StatusUnprocessableEntity, "Wrong code: the device's clock is off"},
 	{portal.ErrBadCode, TypeBadCode, http.StatusUnprocessableEntity, "Wrong code"},
 	{portal.ErrCodeFormat, TypeCodeFormat, http.StatusUnprocessableEntity, "A code has 6 digits"},
 	{portal.ErrCodeReplayed, TypeCodeReplayed, http.StatusConflict, "Code already used"},
@@ -104,6 +108,10 @@ func problemFor(err error, now time.Time) (gen.Problem, int) {
 		case errors.As(err, &be):
 			n := be.AttemptsLeft
 			p.AttemptsLeft = &n
+			if s.typ == TypeClockDrift {
+				d := be.DriftSteps
+				p.DriftSteps = &d
+			}
 		case errors.As(err, &we):
 			m := gen.Method(we.Method)
 			p.Method = &m
@@ -115,7 +123,7 @@ func problemFor(err error, now time.Time) (gen.Problem, int) {
 
 // errorFor maps a problem body back to the error of package portal the
 // server's Core returned: the same sentinel, and the same typed error with
-// its data for locked, bad-code and wrong-state (a wrong-state problem
+// its data for locked, bad-code, clock-drift and wrong-state (a wrong-state problem
 // without a method is the bare sentinel). Other types become a *RemoteError.
 func errorFor(p *gen.Problem, status int) error {
 	switch p.Type {
@@ -131,10 +139,18 @@ func errorFor(p *gen.Problem, status int) error {
 			le.Operator = *p.Operator
 		}
 		return le
-	case TypeBadCode:
+	case TypeBadCode, TypeClockDrift:
 		be := &portal.BadCodeError{}
 		if p.AttemptsLeft != nil {
 			be.AttemptsLeft = *p.AttemptsLeft
+		}
+		if p.Type == TypeClockDrift {
+			// A clock-drift problem always names a drift; one without it
+			// still says the clock is off.
+			be.DriftSteps = portal.MaxDriftSteps
+			if p.DriftSteps != nil && *p.DriftSteps != 0 {
+				be.DriftSteps = *p.DriftSteps
+			}
 		}
 		return be
 	case TypeWrongState:

@@ -203,6 +203,15 @@ func mutating(r *http.Request, source *string) context.Context {
 	return ctx
 }
 
+// withLocale adds the Guidedfix-Locale header's value, if any, to ctx
+// (portal.WithLocale).
+func withLocale(ctx context.Context, locale *string) context.Context {
+	if locale != nil {
+		ctx = portal.WithLocale(ctx, *locale)
+	}
+	return ctx
+}
+
 // once runs fn at most once per key: a repeated key with the same
 // operation, body and source replays the first reply, one with another
 // operation, body or source is idempotency-mismatch. Internal errors are not kept, so a retry runs fn
@@ -237,7 +246,11 @@ func grantOut(g portal.Grant) gen.Grant {
 }
 
 func accountOut(a portal.Account) gen.Account {
-	return gen.Account{Id: a.ID, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: gen.Method(a.Method), CreatedAt: a.CreatedAt.UTC()}
+	out := gen.Account{Id: a.ID, Email: a.Email, Name: a.Name, Phone: a.Phone, Method: gen.Method(a.Method), CreatedAt: a.CreatedAt.UTC()}
+	if a.Locale != "" {
+		out.Locale = &a.Locale
+	}
+	return out
 }
 
 // GetCapabilities implements gen.ServerInterface: GET /v1/capabilities.
@@ -341,7 +354,7 @@ func (s *server) Disable2FA(w http.ResponseWriter, r *http.Request, p gen.Disabl
 	if _, ok := s.decode(w, r, &req); !ok || !s.checkKey(w, r, p.IdempotencyKey) {
 		return
 	}
-	s.write(w, r, s.result(nil, s.core.Disable2FA(mutating(r, nil), req.GrantToken, p.IdempotencyKey)))
+	s.write(w, r, s.result(nil, s.core.Disable2FA(withLocale(mutating(r, nil), p.GuidedfixLocale), req.GrantToken, p.IdempotencyKey)))
 }
 
 // RestoreFactor implements gen.ServerInterface: POST
@@ -372,7 +385,7 @@ func (s *server) ConfirmTOTPEnrollment(w http.ResponseWriter, r *http.Request, p
 	if _, ok := s.decode(w, r, &req); !ok || !s.checkKey(w, r, p.IdempotencyKey) {
 		return
 	}
-	s.write(w, r, s.result(nil, s.core.ConfirmTOTPEnrollment(mutating(r, p.GuidedfixSource), req.EnrollmentId, req.Code, p.IdempotencyKey)))
+	s.write(w, r, s.result(nil, s.core.ConfirmTOTPEnrollment(withLocale(mutating(r, p.GuidedfixSource), p.GuidedfixLocale), req.EnrollmentId, req.Code, p.IdempotencyKey)))
 }
 
 // IssueRecoveryCodes implements gen.ServerInterface: POST

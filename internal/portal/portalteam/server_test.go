@@ -35,6 +35,7 @@ const (
 	pBadPassword = "bad-password"
 	pLocked      = "locked"
 	pBadCode     = "bad-code"
+	pClockDrift  = "clock-drift"
 	pCodeFormat  = "code-format"
 	pReplayed    = "code-replayed"
 	pExpired     = "expired"
@@ -47,7 +48,7 @@ const (
 )
 
 var problemStatus = map[string]int{
-	pNotFound: 404, pBadPassword: 422, pLocked: 429, pBadCode: 422, pCodeFormat: 422,
+	pNotFound: 404, pBadPassword: 422, pLocked: 429, pBadCode: 422, pClockDrift: 422, pCodeFormat: 422,
 	pReplayed: 409, pExpired: 410, pBadGrant: 403, pNeedElev: 403, pWrongState: 409,
 	pIdemMis: 422, pInvalid: 400, pUnauth: 401,
 }
@@ -61,6 +62,7 @@ type problem struct {
 	RetryAfter   *time.Time `json:"retryAfter,omitempty"`
 	SMSLimit     *bool      `json:"smsLimit,omitempty"`
 	AttemptsLeft *int       `json:"attemptsLeft,omitempty"`
+	DriftSteps   *int       `json:"driftSteps,omitempty"`
 	Method       string     `json:"method,omitempty"`
 }
 
@@ -785,10 +787,7 @@ func (s *teamServer) confirm(q *req) (int, any, *problem) {
 		e.state, e.secret = "void", ""
 		return 0, nil, prob(pExpired)
 	}
-	p := prob(pBadCode)
-	left := e.attemptsLeft
-	p.AttemptsLeft = &left
-	return 0, nil, p
+	return 0, nil, s.wrongFirstCode(e.secret, code, e.attemptsLeft)
 }
 
 const recoveryAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -850,6 +849,29 @@ func (s *teamServer) matchStep(secret, code string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// wrongFirstCode is the problem for a wrong first code of a new app
+// (confirmTOTPEnrollment, confirmTOTPReplacement) with left attempts:
+// clock-drift with driftSteps when code is the code of secret 2 to 10
+// steps from the current one (RFC 6238 §6), else bad-code.
+func (s *teamServer) wrongFirstCode(secret, code string, left int) *problem {
+	p := prob(pBadCode)
+	p.AttemptsLeft = &left
+	step := s.now().Unix() / 30
+	for d := int64(2); d <= 10; d++ {
+		for _, off := range []int64{-d, d} {
+			want, err := totp.GenerateCodeCustom(secret, time.Unix((step+off)*30, 0), totpOpts)
+			if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+				p = prob(pClockDrift)
+				p.AttemptsLeft = &left
+				n := int(off)
+				p.DriftSteps = &n
+				return p
+			}
+		}
+	}
+	return p
 }
 
 func (s *teamServer) elevateTOTP(q *req) (int, any, *problem) {
@@ -997,10 +1019,7 @@ func (s *teamServer) confirmReplace(q *req) (int, any, *problem) {
 		e.state, e.secret = "void", ""
 		return 0, nil, prob(pExpired)
 	}
-	p := prob(pBadCode)
-	left := e.attemptsLeft
-	p.AttemptsLeft = &left
-	return 0, nil, p
+	return 0, nil, s.wrongFirstCode(e.secret, code, e.attemptsLeft)
 }
 
 func (s *teamServer) cancel(q *req) (int, any, *problem) {

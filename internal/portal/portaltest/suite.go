@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConfirmFiveWrongCodes", testConfirmFiveWrong},
 		{"ConfirmExpiry", testConfirmExpiry},
 		{"ConfirmWindow", testConfirmWindow},
+		{"ConfirmClockDrift", testConfirmClockDrift},
 		{"ConfirmUnicodeDigits", testConfirmUnicode},
 		{"ConfirmConcurrent", testConfirmConcurrent},
 		{"ConfirmConcurrentSameKey", testConfirmConcurrentSameKey},
@@ -77,6 +78,8 @@ func Run(t *testing.T, h Harness) {
 		{"ElevateWithRecoveryCodeLock", testElevateWithRecoveryCodeLock},
 		{"TOTPReplacement", testTOTPReplacement},
 		{"TOTPReplacementAbandoned", testTOTPReplacementAbandoned},
+		{"TOTPReplacementClockDrift", testReplacementClockDrift},
+		{"AccountLocale", testAccountLocale},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,11 +186,13 @@ func Code(t *testing.T, secret string, at time.Time) string {
 	return c
 }
 
-// WrongCode returns a 6-digit code matching none of the steps around at.
+// WrongCode returns a 6-digit code matching none of the steps around at,
+// nor any step within portal.MaxDriftSteps of it (so it is never taken for
+// a drifted clock).
 func WrongCode(t *testing.T, secret string, at time.Time) string {
 	valid := map[string]bool{}
-	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		valid[Code(t, secret, at.Add(d))] = true
+	for d := -portal.MaxDriftSteps; d <= portal.MaxDriftSteps; d++ {
+		valid[Code(t, secret, at.Add(time.Duration(d)*30*time.Second))] = true
 	}
 	for i := 0; ; i++ {
 		if c := strings.Repeat(strconv.Itoa(i), 6); !valid[c] {

@@ -17,6 +17,8 @@
 //   - P + "i/" + channel + "\x00" + 8-byte id with the sign bit flipped →
 //     AES-256-GCM sealed update (bot.Inbox), exactly as package store seals
 //     it;
+//   - P + "p/" + channel + "\x00" + platform user id → the language tag
+//     the user chose (bot.LocaleStore, locale.go), without a lease;
 //   - P + "l/" + name → etcd mutex keys (go.etcd.io/etcd/client/v3/concurrency)
 //     held with this process's session lease: the turn lock of each
 //     conversation (LockTurn) and the Telegram long-polling lock (Acquire).

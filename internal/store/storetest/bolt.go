@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +48,9 @@ func Open(t testing.TB, opts store.Options) *store.Bolt {
 //
 //   - the file has exactly the buckets "due", "inbox", "seen" and
 //     "sessions", and maybe "entry_tokens" (the entry page's links: a
-//     32-byte SHA-256 key, an 8-byte expiry first in the value);
+//     32-byte SHA-256 key, an 8-byte expiry first in the value), and
+//     maybe "user_locales" (channel + "\x00" + user id → a language tag
+//     of 1 to 35 bytes of letters, digits and '-');
 //   - every session decodes as a bot.Session, is stored under its own
 //     channel + "\x00" + id key, and has a Version of at least 1;
 //   - the due bucket holds exactly one empty-valued entry, 8-byte
@@ -88,8 +91,16 @@ func check(path string) ([]string, error) {
 			return nil
 		})
 		if want := []string{"due", "inbox", "seen", "sessions"}; !slices.Equal(slices.DeleteFunc(slices.Clone(names),
-			func(n string) bool { return n == "entry_tokens" }), want) {
-			bad("buckets %q, want %q (and maybe \"entry_tokens\")", names, want)
+			func(n string) bool { return n == "entry_tokens" || n == "user_locales" }), want) {
+			bad("buckets %q, want %q (and maybe \"entry_tokens\", \"user_locales\")", names, want)
+		}
+		if ul := tx.Bucket([]byte("user_locales")); ul != nil {
+			_ = ul.ForEach(func(k, v []byte) error {
+				if ch, user, ok := strings.Cut(string(k), "\x00"); !ok || ch == "" || user == "" || !validTag(v) {
+					bad("user locale record %q = %q: want channel NUL user id → a language tag", k, v)
+				}
+				return nil
+			})
 		}
 		if et := tx.Bucket([]byte("entry_tokens")); et != nil {
 			_ = et.ForEach(func(k, v []byte) error {
@@ -200,4 +211,18 @@ func ScanFile(t testing.TB, path string, forbidden ...string) {
 			t.Errorf("storetest: scan %s: forbidden string #%d (%d bytes) found at offset %d", path, i, len(f), off)
 		}
 	}
+}
+
+// validTag reports whether v is 1 to 35 bytes of ASCII letters, digits
+// and '-' (a BCP 47 tag as store.CheckTag accepts it).
+func validTag(v []byte) bool {
+	if len(v) == 0 || len(v) > 35 {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

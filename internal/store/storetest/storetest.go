@@ -39,6 +39,10 @@ var base = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 //     never due unless their outbox still holds replies;
 //   - Delete removes the session and its due entry, and is idempotent;
 //   - 20 goroutines saving distinct conversations concurrently all persist;
+//   - a store that implements bot.LocaleStore keeps each user's language
+//     per channel and user id, replaces and forgets it, and refuses an
+//     empty user id and a tag that is no language tag (the others skip
+//     that subtest);
 //   - calls after Close fail.
 func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 	t.Helper()
@@ -58,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"OutboxDue", testOutboxDue},
 		{"Delete", testDelete},
 		{"ConcurrentSaves", testConcurrentSaves},
+		{"UserLocale", testUserLocale},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -78,9 +83,9 @@ func newSession(channel, id string, expires time.Time) *bot.Session {
 		ID:           "sess-" + id,
 		Conversation: bot.Conversation{Channel: channel, ID: id},
 		UserID:       "user-" + id,
-		Flow:         "totpswitch",
+		Flow:         "testflow",
 		FlowVersion:  1,
-		State:        "awaiting_password",
+		State:        "step_one",
 		Step:         1,
 		Expect:       bot.SecretPassword,
 		Locale:       "en",
@@ -205,7 +210,7 @@ func testConflict(t *testing.T, st bot.Store) {
 
 	a := mustLoad(t, st, s.Conversation)
 	b := mustLoad(t, st, s.Conversation)
-	a.State, a.Step = "awaiting_sms_code", 2
+	a.State, a.Step = "step_two", 2
 	mustSave(t, st, a, "upd-a")
 	if a.Version != 2 {
 		t.Fatalf("first writer: Version = %d, want 2", a.Version)
@@ -242,8 +247,8 @@ func testConflict(t *testing.T, st bot.Store) {
 	if err := st.Save(ctx, ahead, ""); !errors.Is(err, bot.ErrConflict) {
 		t.Errorf("Save with Version 5 over stored version 2 = %v, want bot.ErrConflict", err)
 	}
-	if got := mustLoad(t, st, s.Conversation); got.Version != 2 || got.State != "awaiting_sms_code" {
-		t.Errorf("after conflicts: Version %d State %q, want 2 and awaiting_sms_code", got.Version, got.State)
+	if got := mustLoad(t, st, s.Conversation); got.Version != 2 || got.State != "step_two" {
+		t.Errorf("after conflicts: Version %d State %q, want 2 and step_two", got.Version, got.State)
 	}
 }
 
@@ -476,4 +481,45 @@ func testClose(t *testing.T, st bot.Store) {
 	if err := st.Delete(ctx, s.Conversation); err == nil {
 		t.Error("Delete after Close succeeded, want an error")
 	}
+}
+
+func testUserLocale(t *testing.T, st bot.Store) {
+	ls, ok := st.(bot.LocaleStore)
+	if !ok {
+		t.Skip("the store does not implement bot.LocaleStore")
+	}
+	ctx := context.Background()
+	get := func(channel, user, want string) {
+		t.Helper()
+		got, err := ls.UserLocale(ctx, channel, user)
+		if err != nil || got != want {
+			t.Fatalf("UserLocale(%q, %q) = %q, %v; want %q", channel, user, got, err, want)
+		}
+	}
+	get("telegram", "42", "")
+	if err := ls.SetUserLocale(ctx, "telegram", "42", "ms"); err != nil {
+		t.Fatal(err)
+	}
+	get("telegram", "42", "ms")
+	get("slack", "42", "")     // per channel
+	get("telegram", "420", "") // not a prefix match
+	if err := ls.SetUserLocale(ctx, "slack", "U42", "ms-MY"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.SetUserLocale(ctx, "telegram", "42", "en"); err != nil {
+		t.Fatal(err)
+	}
+	get("telegram", "42", "en")
+	get("slack", "U42", "ms-MY")
+	for _, bad := range [][3]string{{"telegram", "", "ms"}, {"", "42", "ms"}, {"telegram", "42", "ms\x00"}, {"telegram", "42", "<b>"}} {
+		if err := ls.SetUserLocale(ctx, bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("SetUserLocale(%q, %q, %q) accepted", bad[0], bad[1], bad[2])
+		}
+	}
+	get("telegram", "42", "en")
+	if err := ls.SetUserLocale(ctx, "telegram", "42", ""); err != nil {
+		t.Fatal(err)
+	}
+	get("telegram", "42", "")
+	get("slack", "U42", "ms-MY")
 }

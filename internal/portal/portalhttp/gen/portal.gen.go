@@ -84,8 +84,11 @@ type Account struct {
 	CreatedAt time.Time `json:"createdAt"`
 	Email     string    `json:"email"`
 	Id        string    `json:"id"`
-	Method    Method    `json:"method"`
-	Name      string    `json:"name"`
+
+	// Locale The account's language, a BCP 47 tag ("ms"), in which every e-mail to the holder is written; absent means the portal's default (English).
+	Locale *string `json:"locale,omitempty"`
+	Method Method  `json:"method"`
+	Name   string  `json:"name"`
 
 	// Phone E.164, e.g. +60123456789; empty without one.
 	Phone string `json:"phone"`
@@ -201,11 +204,14 @@ type PasswordInTextResult struct {
 
 // Problem RFC 9457 problem details with this contract's extension members.
 type Problem struct {
-	// AttemptsLeft bad-code: wrong codes still tolerated (at least 1).
+	// AttemptsLeft bad-code, clock-drift: wrong codes still tolerated (at least 1).
 	AttemptsLeft *int    `json:"attemptsLeft,omitempty"`
 	Detail       *string `json:"detail,omitempty"`
-	Instance     *string `json:"instance,omitempty"`
-	Method       *Method `json:"method,omitempty"`
+
+	// DriftSteps clock-drift: the code is the right one for the time step this many 30-second steps from the portal's current one (negative: the device's clock is behind), 2 to 10 steps either way (RFC 6238 §6); it was not accepted.
+	DriftSteps *int    `json:"driftSteps,omitempty"`
+	Instance   *string `json:"instance,omitempty"`
+	Method     *Method `json:"method,omitempty"`
 
 	// Operator locked: true when the factor reached 100 consecutive failures (NIST SP 800-63B §5.2.2) and is refused until an operator unlocks the account; retryAfter is then absent.
 	Operator *bool `json:"operator,omitempty"`
@@ -287,6 +293,9 @@ type AccountId = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// Locale defines model for Locale.
+type Locale = string
+
 // Source defines model for Source.
 type Source = string
 
@@ -330,6 +339,13 @@ type VerifyPasswordParams struct {
 type Disable2FAParams struct {
 	// IdempotencyKey Opaque key naming one logical call, unique per call across the portal; repeat it (with the same body) to repeat the call safely. See "Idempotency" for scope and retention.
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+
+	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
+	// with the two calls that prove the holder (`disable2FA`, `confirmTOTPEnrollment`):
+	// when the call succeeds and the account has no language of its own
+	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
+	// that call. An unknown or malformed tag is ignored; it never fails a call.
+	GuidedfixLocale *Locale `json:"Guidedfix-Locale,omitempty"`
 }
 
 // RestoreFactorParams defines parameters for RestoreFactor.
@@ -372,6 +388,13 @@ type ConfirmTOTPEnrollmentParams struct {
 
 	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
+
+	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
+	// with the two calls that prove the holder (`disable2FA`, `confirmTOTPEnrollment`):
+	// when the call succeeds and the account has no language of its own
+	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
+	// that call. An unknown or malformed tag is ignored; it never fails a call.
+	GuidedfixLocale *Locale `json:"Guidedfix-Locale,omitempty"`
 }
 
 // IssueRecoveryCodesParams defines parameters for IssueRecoveryCodes.
@@ -754,7 +777,9 @@ type ClientInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -765,7 +790,9 @@ type ClientInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -912,12 +939,17 @@ type ClientInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -930,12 +962,17 @@ type ClientInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1022,7 +1059,8 @@ type ClientInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1039,7 +1077,8 @@ type ClientInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1452,7 +1491,9 @@ func (c *Client) VerifyPassword(ctx context.Context, params *VerifyPasswordParam
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1473,7 +1514,9 @@ func (c *Client) Disable2FAWithBody(ctx context.Context, params *Disable2FAParam
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1730,12 +1773,17 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1758,12 +1806,17 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1920,7 +1973,8 @@ func (c *Client) BeginTOTPReplacement(ctx context.Context, params *BeginTOTPRepl
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1947,7 +2001,8 @@ func (c *Client) ConfirmTOTPReplacementWithBody(ctx context.Context, params *Con
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -2487,6 +2542,17 @@ func NewDisable2FARequestWithBody(server string, params *Disable2FAParams, conte
 
 		req.Header.Set("Idempotency-Key", headerParam0)
 
+		if params.GuidedfixLocale != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Locale", *params.GuidedfixLocale, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Locale", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2825,6 +2891,17 @@ func NewConfirmTOTPEnrollmentRequestWithBody(server string, params *ConfirmTOTPE
 			}
 
 			req.Header.Set("Guidedfix-Source", headerParam1)
+		}
+
+		if params.GuidedfixLocale != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Locale", *params.GuidedfixLocale, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Locale", headerParam2)
 		}
 
 	}
@@ -3323,7 +3400,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3334,7 +3413,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 	// method other than `none` (`wrong-state`). The key is also the handle
-	// `restoreFactor` undoes this call with.
+	// `restoreFactor` undoes this call with. An account without a language of its
+	// own takes the one in `Guidedfix-Locale`; the alert is written in the
+	// account's language.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3481,12 +3562,17 @@ type ClientWithResponsesInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3499,12 +3585,17 @@ type ClientWithResponsesInterface interface {
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-	// Confirming an enrollment that is void or already confirmed under a new key
+	// A wrong code that is the right one for a time step 2 to 10 steps away is
+	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+	// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 	// is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 	// of the key that confirmed it (204), the code's format (`code-format`), the
 	// enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 	// whatever the code. Needs no grant; on success every grant of the account
-	// ends (later calls with them are `bad-grant`).
+	// ends (later calls with them are `bad-grant`). On success an account without
+	// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+	// is written in the account's language.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3591,7 +3682,8 @@ type ClientWithResponsesInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -3608,7 +3700,8 @@ type ClientWithResponsesInterface interface {
 	// success the new secret replaces the account's in one change: the old app's
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
-	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+	// wrong code voids the enrollment (`expired`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -5079,7 +5172,9 @@ func (c *ClientWithResponses) VerifyPasswordWithResponse(ctx context.Context, pa
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5096,7 +5191,9 @@ func (c *ClientWithResponses) Disable2FAWithBodyWithResponse(ctx context.Context
 //
 // Needs an unexpired `elevated` grant (`need-elevation`) and an account with a
 // method other than `none` (`wrong-state`). The key is also the handle
-// `restoreFactor` undoes this call with.
+// `restoreFactor` undoes this call with. An account without a language of its
+// own takes the one in `Guidedfix-Locale`; the alert is written in the
+// account's language.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5309,12 +5406,17 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5333,12 +5435,17 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
 // does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
-// Confirming an enrollment that is void or already confirmed under a new key
+// A wrong code that is the right one for a time step 2 to 10 steps away is
+// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
+// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
+// `driftSteps`. Confirming an enrollment that is void or already confirmed under a new key
 // is `expired`. Checked in this order: the enrollment (`not-found`), a repeat
 // of the key that confirmed it (204), the code's format (`code-format`), the
 // enrollment's state (`expired`), the code. A repeated key whose first call succeeded answers 204 again,
 // whatever the code. Needs no grant; on success every grant of the account
-// ends (later calls with them are `bad-grant`).
+// ends (later calls with them are `bad-grant`). On success an account without
+// a language of its own takes the one in `Guidedfix-Locale`; the confirmation
+// is written in the account's language.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5467,7 +5574,8 @@ func (c *ClientWithResponses) BeginTOTPReplacementWithResponse(ctx context.Conte
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -5490,7 +5598,8 @@ func (c *ClientWithResponses) ConfirmTOTPReplacementWithBodyWithResponse(ctx con
 // success the new secret replaces the account's in one change: the old app's
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
-// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
+// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
+// wrong code voids the enrollment (`expired`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -6927,6 +7036,25 @@ func (siw *ServerInterfaceWrapper) Disable2FA(w http.ResponseWriter, r *http.Req
 		return
 	}
 
+	// ------------- Optional header parameter "Guidedfix-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Locale")]; found {
+		var GuidedfixLocale Locale
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Locale", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Locale", valueList[0], &GuidedfixLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Locale", Err: err})
+			return
+		}
+
+		params.GuidedfixLocale = &GuidedfixLocale
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.Disable2FA(w, r, params)
 	}))
@@ -7232,6 +7360,25 @@ func (siw *ServerInterfaceWrapper) ConfirmTOTPEnrollment(w http.ResponseWriter, 
 		}
 
 		params.GuidedfixSource = &GuidedfixSource
+
+	}
+
+	// ------------- Optional header parameter "Guidedfix-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Locale")]; found {
+		var GuidedfixLocale Locale
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Locale", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Locale", valueList[0], &GuidedfixLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Locale", Err: err})
+			return
+		}
+
+		params.GuidedfixLocale = &GuidedfixLocale
 
 	}
 

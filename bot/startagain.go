@@ -1,0 +1,93 @@
+package bot
+
+import "context"
+
+// A start event (/start, a start command such as /2fa or /newphone, Slack
+// /guidedfix or a DM "2fa") in the middle of an active session used to
+// restart the flow at once, so that a QR code the user had already
+// scanned stopped working (issue 14). The engine now asks first, with two
+// buttons: "Continue where I left off" shows the current step's prompt
+// again (a KindResume event, no state change), "Start over" hands the
+// flow the start event it held back, so the flow ends the session the
+// way it does for a start (releasing what it holds, restoring SMS if
+// needed) and the engine starts the flow that event asks for.
+//
+// A start with a payload (a Telegram deep link, a hand-off token) is not
+// held back: the flow answers it as before (a hand-off link opened twice
+// keeps the progress).
+
+// Button actions of the start-again question.
+const (
+	actionContinue  = "_continue"
+	actionStartOver = "_start_over"
+)
+
+// Ids of the start-again question and its buttons (bot/locales).
+const (
+	// MsgStartAgain asks whether to continue or start over.
+	MsgStartAgain = "engine.start_again"
+	// MsgButtonContinue labels "Continue where I left off".
+	MsgButtonContinue = "engine.button.continue"
+	// MsgButtonStartOver labels "Start over".
+	MsgButtonStartOver = "engine.button.start_over"
+)
+
+// PendingStart is a start event held back by the start-again question,
+// kept in Session.PendingStart until "Start over" hands it to the flow:
+// the event's Kind (KindStart or KindCommand), its Command, and the e-mail
+// the platform vouched for with it (Event.Email, EmailPinned). It holds no
+// secret.
+type PendingStart struct {
+	Kind        Kind   `json:"kind"`
+	Command     string `json:"command,omitempty"`
+	Email       string `json:"email,omitempty"`
+	EmailPinned bool   `json:"email_pinned,omitempty"`
+}
+
+// holdsStart reports whether the engine asks before it passes t's start
+// event to the flow: a start without payload, not the redelivery of an
+// update a crash interrupted, and no support agent in the chat.
+func holdsStart(t *Turn, resumed bool) bool {
+	return t.Event.Kind == KindStart && t.Event.Data == "" && !resumed && t.Session.Agent == ""
+}
+
+// askStartAgain holds ev (the raw start event) back in the session and
+// asks the start-again question; the session's state and step do not
+// change, so the current prompt's buttons stay valid.
+func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
+	s := t.Session
+	s.PendingStart = &PendingStart{Kind: ev.Kind, Command: ev.Command, Email: ev.Email, EmailPinned: ev.EmailPinned}
+	s.ExpiresAt = e.expiry(s, t.Now)
+	t.wake = s.WakeAt
+	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil),
+		Buttons: []Button{t.Button(MsgButtonContinue, actionContinue), t.Button(MsgButtonStartOver, actionStartOver)}})
+	return e.finish(ctx, t, ev.UpdateID)
+}
+
+// answerStartAgain turns a press of a start-again button (action) into the
+// event the flow gets: KindResume for "Continue", the held-back start for
+// "Start over" (which it also returns as the event the engine starts a new
+// session with once the flow restarts). ok is false for any other action.
+// A "Start over" whose start is no longer held (pressed twice) continues.
+func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
+	s := t.Session
+	switch action {
+	case actionContinue:
+	case actionStartOver:
+		if p := s.PendingStart; p != nil {
+			s.PendingStart = nil
+			start = ev
+			start.Kind, start.Command, start.Data, start.Text = p.Kind, p.Command, "", ""
+			start.Email, start.EmailPinned = p.Email, p.EmailPinned
+			t.Event = start
+			t.Event.Kind = KindStart
+			return start, true
+		}
+	default:
+		return Event{}, false
+	}
+	s.PendingStart = nil
+	t.Event = ev
+	t.Event.Kind, t.Event.Data = KindResume, ""
+	return Event{}, true
+}

@@ -1,0 +1,26 @@
+package totpswitch_test
+
+import (
+	"os"
+	"testing"
+
+	"guidedfix/bot"
+	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/testkit"
+)
+
+// unreachable lists the edges of the transition table that no test of
+// this package takes, each with the reason; the edge walk fails on any
+// other edge not taken, and on a listed one that is taken. (None: every
+// edge is taken, walk_test.go takes the rare ones.)
+var unreachable = map[bot.Edge]string{}
+
+// TestMain runs the package's tests, whose engines check every state
+// change against the table (testkit.StateCheck, strict) and record it,
+// and then walks the table: when the whole package ran, every edge must
+// have been taken at least once, in either order
+// (totpswitch.OrderEnrollThenSwitch, the default, and
+// OrderDisableThenEnroll), or be listed in unreachable with its reason.
+func TestMain(m *testing.M) {
+	os.Exit(testkit.RunWithEdgeWalk(m, totpswitch.Name, totpswitch.Table(), unreachable))
+}
