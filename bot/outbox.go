@@ -12,16 +12,26 @@ import (
 // The reply outbox (DESIGN.md "persist, then call", applied to chat
 // messages). A turn's replies are written into Session.Outbox by the same
 // Save that records the new state and the processed update id; then they
-// are delivered one by one, and after each delivered message the session
-// is saved again without it. A process killed anywhere in a turn
-// therefore neither loses a reply (the restarted engine delivers what is
+// are delivered one by one, and once the last one is delivered the
+// session is saved again without them, with the ids of the messages sent
+// (their delivered marks): one fsync'd commit for the turn's replies, not
+// one per message (issue 14). A process killed anywhere in a turn
+// therefore never loses a reply (the restarted engine delivers what is
 // left: before the conversation's next event, when a redelivered update
-// comes, or by the sweeper) nor sends one twice — except in one window per
-// message that no client of a chat API without idempotency keys can close:
-// between the platform accepting a send and the engine's save of its
-// delivered mark (one HTTP answer plus one fsync'ed commit). A kill there
-// sends that one message again after the restart. Edits and deletes are
-// idempotent and never duplicate.
+// comes, or by the sweeper), and sends a message twice only in the window
+// that no client of a chat API without idempotency keys can close:
+// between the platform accepting a send and the save of its delivered
+// mark. The trade-off: that window is the delivery of the turn's replies,
+// so a kill during it sends again the messages of that one unfinished
+// turn that were already out (at most the few a turn sends, never those
+// of an earlier turn), where a save per message limited it to one message
+// at the cost of an fsync per message. One exception keeps a secret's
+// message deletable: a Sensitive message (QR code, manual key, recovery
+// codes) that is not the turn's last reply has its delivered mark saved
+// at once, so that the id needed to delete it is on disk before anything
+// else goes out. Edits and deletes are idempotent and never duplicate.
+// A delivery cut short by the end of ctx (shutdown) saves the progress
+// made so far, best effort.
 //
 // A Sensitive reply (QR code, manual key, recovery codes) is stored
 // without its content: the session store never holds a secret. If a crash
@@ -114,9 +124,11 @@ func (e *Engine) stage(t *Turn) {
 	t.replies = nil
 }
 
-// deliverOutbox delivers the session's outbox in order, saving the session
-// after each message sent (and after the last reply), so that a restart
-// resends at most the one message whose delivered mark was not saved yet.
+// deliverOutbox delivers the session's outbox in order and saves the
+// session once after the last reply (and right after a Sensitive message
+// that is not the last), so that a restart resends at most the messages of
+// this delivery whose marks were not saved yet (see the outbox comment
+// above).
 // live holds the content of the last len(live) entries (this turn's
 // replies); earlier entries, left by a crash, are delivered from their
 // stored form. It returns the store's error, or ctx's when ctx ended
@@ -168,7 +180,7 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 			// Consecutive deletions of the bot's own messages (the end
 			// of a flow) go out as one call.
 			if err := e.deliverDeletes(ctx, d, s, entries[i:i+n]); err != nil {
-				return err
+				return e.saveProgress(ctx, s, dirty, err)
 			}
 			i += n - 1
 			ok = false
@@ -188,7 +200,7 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 		if ok {
 			id, err := e.deliverOne(ctx, d, s, r)
 			if err != nil {
-				return err
+				return e.saveProgress(ctx, s, dirty, err)
 			}
 			if refs := joinRefs(parts); id != "" && len(refs) > 1 {
 				// Every part's ref names the one message.
@@ -198,10 +210,9 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 			}
 		}
 		s.Outbox, dirty = entries[i+1:], true
-		if r.Op == OpSend || i == len(entries)-1 {
-			if len(s.Outbox) == 0 {
-				s.Outbox = nil
-			}
+		if ok && r.Op == OpSend && r.Sensitive && i < len(entries)-1 {
+			// The secret's message id goes to disk before anything else
+			// is sent: a crash must not leave it undeletable.
 			if err := e.store.Save(ctx, s, ""); err != nil {
 				return fmt.Errorf("save delivered replies %s: %w", s.ID, err)
 			}
@@ -209,11 +220,30 @@ func (e *Engine) deliverOutbox(ctx context.Context, s *Session, live []Reply) er
 		}
 	}
 	if dirty {
+		if len(s.Outbox) == 0 {
+			s.Outbox = nil
+		}
 		if err := e.store.Save(ctx, s, ""); err != nil {
 			return fmt.Errorf("save delivered replies %s: %w", s.ID, err)
 		}
 	}
 	return nil
+}
+
+// saveProgress saves the delivered marks of a delivery that stopped with
+// err (ctx ended) when there are unsaved ones, on a context that is not
+// cancelled, so that a shutdown does not resend what was delivered; a
+// failure of that save is logged. It returns err.
+func (e *Engine) saveProgress(ctx context.Context, s *Session, dirty bool, err error) error {
+	if !dirty {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if serr := e.store.Save(sctx, s, ""); serr != nil {
+		e.log.WarnContext(ctx, "delivered replies not saved; a restart may send them again", "session", s.ID, "err", serr)
+	}
+	return err
 }
 
 // BatchDeleter is a Deliverer that deletes several messages in one OpDelete

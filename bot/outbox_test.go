@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,6 +76,7 @@ type crashRig struct {
 	path  string
 	st    *store.Bolt
 	flow  *burstFlow
+	other bot.Flow // when set, the engines run it instead of flow
 	clk   *clock
 	rec   *recorder
 	e     *bot.Engine
@@ -126,7 +128,11 @@ func (r *crashRig) restart() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{r.flow}, Now: r.clk.now, Hook: r.hook, Logger: quiet})
+	flows := []bot.Flow{r.flow}
+	if r.other != nil {
+		flows = []bot.Flow{r.other}
+	}
+	e, err := bot.New(bot.Options{Store: st, Flows: flows, Now: r.clk.now, Hook: r.hook, Logger: quiet})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -198,9 +204,12 @@ func TestOutboxCrashAfterSave(t *testing.T) {
 }
 
 // TestOutboxCrashMidDelivery kills the turn after each delivery in turn.
-// The message delivered just before the kill is the documented window (its
-// delivered mark was not saved): it is sent once more, every other message
-// exactly once, in order; the sweeper does it without any new event.
+// The turn's delivered marks are saved once, after its last reply, and
+// right after the Sensitive QR message (not the last): the messages
+// delivered since the last saved mark are the documented window and are
+// sent once more, in order, then the rest, each once; the sweeper does it
+// without any new event. Killed after the QR code was sent but before its
+// mark was saved, everything from the first message is sent again.
 func TestOutboxCrashMidDelivery(t *testing.T) {
 	for k := 0; k < len(startAll); k++ {
 		t.Run(startAll[k], func(t *testing.T) {
@@ -218,7 +227,11 @@ func TestOutboxCrashMidDelivery(t *testing.T) {
 			if n, err := r.e.Sweep(context.Background(), 10); err != nil || n != 1 {
 				t.Fatalf("sweep handled %d, %v", n, err)
 			}
-			want := slices.Insert(slices.Clone(startAll), k, startAll[k])
+			from := 0 // the first reply whose delivered mark was not saved
+			if k >= 2 {
+				from = 2 // the QR code's mark was saved at once
+			}
+			want := append(slices.Clone(startAll[:k+1]), startAll[from:]...)
 			r.wantSent(want...)
 			// The QR code (second) is rendered again when it is among the
 			// messages left: killed after the first or the second.
@@ -244,20 +257,33 @@ func (f *failingOnce) Deliver(ctx context.Context, to bot.Conversation, rep bot.
 	return f.recorder.Deliver(ctx, to, rep)
 }
 
-// TestOutboxCrashBeforeSendNoDuplicate: killed while a message is on its
-// way but before the platform accepted it, nothing is sent twice.
-func TestOutboxCrashBeforeSendNoDuplicate(t *testing.T) {
-	r := newCrashRig(t)
-	r.e.Register("test", &failingOnce{recorder: r.rec, n: 2})
-	if err := r.handle(ev(bot.KindStart, "u1")); !errors.Is(err, bot.ErrPanic) {
-		t.Fatalf("crash turn: %v", err)
+// TestOutboxCrashBeforeSend: killed while a message is on its way but
+// before the platform accepted it, that message is sent once; the
+// messages of the turn delivered before it whose marks were not saved are
+// sent again (the window), those whose marks were saved (the QR code's,
+// at once) are not.
+func TestOutboxCrashBeforeSend(t *testing.T) {
+	for _, tc := range []struct {
+		n    int32 // the Deliver call that is killed
+		want []string
+	}{
+		{2, []string{"send:one", "send:one", "send:qr", "send:engine.help_idle"}},
+		{3, startAll}, // after the QR code's saved mark: nothing twice
+	} {
+		t.Run(strconv.Itoa(int(tc.n)), func(t *testing.T) {
+			r := newCrashRig(t)
+			r.e.Register("test", &failingOnce{recorder: r.rec, n: tc.n})
+			if err := r.handle(ev(bot.KindStart, "u1")); !errors.Is(err, bot.ErrPanic) {
+				t.Fatalf("crash turn: %v", err)
+			}
+			r.wantSent(startAll[:tc.n-1]...)
+			r.restart()
+			if err := r.handle(ev(bot.KindStart, "u1")); err != nil {
+				t.Fatal(err)
+			}
+			r.wantSent(tc.want...)
+		})
 	}
-	r.wantSent("send:one")
-	r.restart()
-	if err := r.handle(ev(bot.KindStart, "u1")); err != nil {
-		t.Fatal(err)
-	}
-	r.wantSent(startAll...)
 }
 
 // TestCheckpointKeepsSecretDeletion: a turn killed after its checkpoint

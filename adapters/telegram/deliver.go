@@ -139,7 +139,7 @@ func (a *Adapter) send(ctx context.Context, chat int64, r bot.Reply) (string, er
 		}
 		var m *models.Message
 		err := a.call(ctx, chat, func(ctx context.Context) (err error) {
-			m, err = a.b.SendMessage(ctx, p)
+			m, err = a.api.SendMessage(ctx, p)
 			return err
 		})
 		if err != nil {
@@ -161,7 +161,7 @@ func (a *Adapter) edit(ctx context.Context, chat int64, r bot.Reply) error {
 		p.ReplyMarkup = markup
 	}
 	err = a.call(ctx, chat, func(ctx context.Context) error {
-		_, err := a.b.EditMessageText(ctx, p)
+		_, err := a.api.EditMessageText(ctx, p)
 		return err
 	})
 	switch {
@@ -189,8 +189,8 @@ func (a *Adapter) delete(ctx context.Context, chat int64, r bot.Reply) error {
 		return a.deleteMany(ctx, chat, nums)
 	}
 	for _, id := range nums {
-		err := a.call(ctx, chat, func(ctx context.Context) error {
-			_, err := a.b.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
+		err := a.callFree(ctx, chat, func(ctx context.Context) error {
+			_, err := a.api.DeleteMessage(ctx, &tg.DeleteMessageParams{ChatID: chat, MessageID: id})
 			return err
 		})
 		switch {
@@ -227,8 +227,8 @@ func (a *Adapter) deleteMany(ctx context.Context, chat int64, ids []int) error {
 	calls, gone := 0, 0
 	for chunk := range slices.Chunk(ids, 100) {
 		calls++
-		err := a.call(ctx, chat, func(ctx context.Context) error {
-			_, err := a.b.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
+		err := a.callFree(ctx, chat, func(ctx context.Context) error {
+			_, err := a.api.DeleteMessages(ctx, &tg.DeleteMessagesParams{ChatID: chat, MessageIDs: chunk})
 			return err
 		})
 		switch {
@@ -251,10 +251,11 @@ func apiError(err error, text string) bool {
 	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), text)
 }
 
-// call runs one Bot API request for chat (0: not a chat's, e.g.
-// answerCallbackQuery) through the rate limits: every call of a chat
-// counts against its per-chat limit and every call against the global
-// one (Options.PerChatInterval, GlobalPerSecond). A 429 is waited out
+// call runs one Bot API request for chat (0: not a chat's) through the
+// rate limits: every call of a chat counts against its per-chat limit and
+// every call against the global one (Options.PerChatInterval,
+// GlobalPerSecond), except those made with callFree (answerCallbackQuery,
+// deletions: limits.go says why). A 429 is waited out
 // (its retry_after, at least 1 s; the chat's next calls wait as long)
 // and tried again; network errors and 5xx answers are tried again with
 // backoff from 0.5 s doubling to 30 s. Attempts go on until ctx ends or
@@ -266,7 +267,7 @@ func (a *Adapter) call(ctx context.Context, chat int64, fn func(context.Context)
 	backoff := 500 * time.Millisecond
 	start := a.now()
 	for attempt := 1; ; attempt++ {
-		d := a.limiter.delay(a.now(), chat)
+		d := a.delayFor(ctx, chat)
 		if a.opts.RateWait != nil {
 			a.opts.RateWait(d)
 		}
@@ -378,8 +379,8 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 	go func() {
 		defer a.wg.Done()
 		defer close(cb.answered)
-		err := a.call(context.Background(), 0, func(ctx context.Context) error {
-			_, err := a.b.AnswerCallbackQuery(ctx, p)
+		err := a.callFree(context.Background(), 0, func(ctx context.Context) error {
+			_, err := a.api.AnswerCallbackQuery(ctx, p)
 			return err
 		})
 		if err != nil {
@@ -421,7 +422,7 @@ func (a *Adapter) settle(ctx context.Context, chat int64, cb *callback, r bot.Re
 		return "", false // the message goes, keyboard and all
 	}
 	err := a.call(ctx, chat, func(ctx context.Context) error {
-		_, err := a.b.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
+		_, err := a.api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: cb.pressed})
 		return err
 	})
 	if err != nil && !apiError(err, "message is not modified") {

@@ -67,7 +67,7 @@ func (a *Adapter) replace(ctx context.Context, chat int64, cb *callback, r bot.R
 		p.ReplyMarkup = markup
 	}
 	err := a.call(ctx, chat, func(ctx context.Context) error {
-		_, err := a.b.EditMessageText(ctx, p)
+		_, err := a.api.EditMessageText(ctx, p)
 		return err
 	})
 	if err != nil && !apiError(err, "message is not modified") {

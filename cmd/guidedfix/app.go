@@ -221,6 +221,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.closers = append(a.closers, sup.Close)
 	if b, ok := sup.(*support.Store); ok {
 		a.metrics.AddBolt("support", b.DBStats)
+		a.metrics.AddCommits("support", b.CommitStats)
 	}
 	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
 		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL, HandoffMail: handoffMails}
@@ -262,6 +263,7 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	switch b := st.(type) {
 	case *store.Bolt:
 		a.metrics.AddBolt("sessions", b.DBStats)
+		a.metrics.AddCommits("sessions", b.CommitStats)
 	case *etcdstore.Store:
 		a.metrics.AddStore("etcd", func() metrics.StoreStats {
 			s := b.Stats()

@@ -31,6 +31,7 @@ func observers(fs ...func(context.Context, bot.Transition)) func(context.Context
 // and its argon2id queue.
 func registerCoreMetrics(m *metrics.Metrics, core *embedded.Core) {
 	m.AddBolt("portal", core.DBStats)
+	m.AddCommits("portal", core.CommitStats)
 	m.AddHashQueue(core.HashQueue)
 }
 

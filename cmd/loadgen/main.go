@@ -23,6 +23,11 @@
 //
 // Phases not run by default (-phases):
 //
+//   - polling (issue 14): the lowered-cost flow with Telegram long
+//     polling instead of the webhook (each update queued in the fake for
+//     getUpdates; the turn latency from the queueing to the last reply);
+//   - limits (issue 14): the lowered-cost flow for -flood-customers (500)
+//     with Telegram's default outbound limits and no 429s;
 //   - remote: the lowered-cost flow with the portal core in its own
 //     `guidedfix portal serve` process, over HTTP on loopback;
 //   - flood (issue 10): the lowered-cost flow for -flood-customers (500)
@@ -37,6 +42,12 @@
 //     HTTP, each webhook request sent to a replica picked at random by an
 //     in-process load balancer; it adds the members' gRPC requests per
 //     user turn.
+//
+// Every flow phase also reports, per completed flow, the messages sent
+// and the Bot API calls by method (from the fake's record), the durable
+// session saves (the sessions' versions) and sessions.db's durable writes
+// and commits (from the server's /metrics), and the server's CPU per user
+// turn.
 //
 // It prints the results as Markdown (BENCHMARKS.md).
 //
@@ -188,7 +199,9 @@ func run(o options) error {
 		}
 		r.engine = v
 	}
-	for _, ph := range []phase{{name: "owasp"}, {name: "lowered", cheap: true}, {name: "remote", cheap: true, remote: true},
+	for _, ph := range []phase{{name: "owasp"}, {name: "lowered", cheap: true}, {name: "polling", cheap: true, polling: true},
+		{name: "remote", cheap: true, remote: true},
+		{name: "limits", cheap: true, customers: o.floodCustomers, limits: true},
 		{name: "flood", cheap: true, customers: o.floodCustomers, flood: true},
 		{name: "etcd", cheap: true, remote: true, customers: o.etcdCustomers, replicas: o.replicas}} {
 		if !want[ph.name] {
@@ -381,8 +394,14 @@ func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool, extraEnv 
 	if cheap {
 		env = append(env, "GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=64", "GUIDEDFIX_PORTAL__ARGON2__TIME=1")
 	}
-	env = append(env, extraEnv...)
-	ready := len(fake.Calls("setWebhook"))
+	env = withEnv(env, extraEnv...)
+	// Ready when the webhook is registered, or with long polling (no
+	// webhook URL) at deleteWebhook, the call before the first getUpdates.
+	readyMethod := "deleteWebhook"
+	if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "GUIDEDFIX_TELEGRAM__WEBHOOK_URL=") }) {
+		readyMethod = "setWebhook"
+	}
+	ready := len(fake.Calls(readyMethod))
 	s.cmd = exec.Command(bin, "serve", "--debug-listen", debug)
 	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, logf, logf
 	if err := s.cmd.Start(); err != nil {
@@ -390,7 +409,7 @@ func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool, extraEnv 
 	}
 	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.exited) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for len(fake.Calls("setWebhook")) <= ready {
+	for len(fake.Calls(readyMethod)) <= ready {
 		select {
 		case <-s.exited:
 			b, _ := os.ReadFile(s.logPath)
@@ -398,7 +417,7 @@ func startServer(bin, dir string, fake *fakebotapi.Server, cheap bool, extraEnv 
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return nil, errors.New("guidedfix serve did not register its webhook")
+			return nil, fmt.Errorf("guidedfix serve did not call %s", readyMethod)
 		}
 	}
 	return s, nil
@@ -639,6 +658,16 @@ type flowResult struct {
 	// cluster; etcdReqs are the members' unary requests by method.
 	replicas int
 	etcdReqs map[string]float64
+	// polling: Telegram long polling instead of the webhook; limits:
+	// Telegram's default outbound limits (30/s overall, 1/s per chat).
+	polling, limits bool
+	// byMethod counts the Bot API calls of the customers' chats by
+	// method (429s included), messages the accepted sends and photos.
+	byMethod map[string]int
+	messages int
+	// commits are sessions.db's group-commit counters over the phase
+	// (durable writes, commits), summed over the replicas.
+	commits commitCounts
 }
 
 // phase is one flow phase's setup.
@@ -649,6 +678,8 @@ type phase struct {
 	customers int  // 0: options.customers
 	flood     bool // 429s from the fake, default outbound limits
 	replicas  int  // > 0: replicas on an embedded etcd cluster
+	polling   bool // Telegram long polling instead of the webhook
+	limits    bool // Telegram's default outbound limits (also with flood)
 }
 
 // flows runs the phase's customers through the whole flow at once.
@@ -658,7 +689,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		o.customers = ph.customers
 	}
 	r := flowResult{name: name, cheap: cheap, customers: o.customers, hashSlots: 2 * runtime.NumCPU(), remote: ph.remote,
-		flood: ph.flood, replicas: ph.replicas}
+		flood: ph.flood, replicas: ph.replicas, polling: ph.polling, limits: ph.limits || ph.flood}
 	p := embedded.DefaultArgon2
 	if cheap {
 		p = embedded.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
@@ -693,7 +724,10 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		}()
 		extraEnv = []string{"GUIDEDFIX_PORTAL__URL=http://" + psrv.listen, "GUIDEDFIX_PORTAL__TOKEN=" + portalToken}
 	}
-	if ph.flood {
+	if ph.polling {
+		extraEnv = append(extraEnv, "GUIDEDFIX_TELEGRAM__WEBHOOK_URL=", "GUIDEDFIX_TELEGRAM__WEBHOOK_SECRET=", "GUIDEDFIX_TELEGRAM__LISTEN=")
+	}
+	if ph.flood || ph.limits {
 		// Telegram's limits, the adapter's defaults (the last value of a
 		// repeated variable wins).
 		extraEnv = append(extraEnv, "GUIDEDFIX_TELEGRAM__PER_CHAT_INTERVAL=1s", "GUIDEDFIX_TELEGRAM__GLOBAL_PER_SECOND=30")
@@ -778,12 +812,19 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		defer lb.Close()
 		webhook = "http://" + ln.Addr().String() + "/telegram"
 	}
+	if ph.polling {
+		webhook = ""
+	}
 	time.Sleep(500 * time.Millisecond)
+	calls0 := chatCalls(fake)
+	sent0 := messagesSent(fake)
 	cpu0 := make([]time.Duration, len(srvs))
+	commits0 := make([]commitCounts, len(srvs))
 	for i, s := range srvs {
 		rss, _ := s.status()
 		r.baseRSS = max(r.baseRSS, rss)
 		cpu0[i] = s.cpu()
+		commits0[i] = s.scrapeCommits("sessions")
 	}
 	var pcpu0 time.Duration
 	if psrv != nil {
@@ -812,7 +853,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	}
 
 	timeout := 10 * time.Minute
-	if ph.flood {
+	if ph.flood || ph.limits {
 		// 30 messages/s over all chats: 500 flows of about 25 calls
 		// each take 7 minutes at the least.
 		timeout = 30 * time.Minute
@@ -882,6 +923,11 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	}
 	for i, s := range srvs {
 		r.serverCPU += s.cpu() - cpu0[i]
+		if c := s.scrapeCommits("sessions"); c.ok && commits0[i].ok {
+			r.commits.ok = true
+			r.commits.writes += c.writes - commits0[i].writes
+			r.commits.commits += c.commits - commits0[i].commits
+		}
 		_, hwm := s.status()
 		r.peakRSS = max(r.peakRSS, hwm)
 	}
@@ -912,6 +958,11 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		r.floods = fc.n.Load()
 	}
 	r.lostReplies, r.reordered, r.extraRepl = replyOrder(fake, chats)
+	r.byMethod = chatCalls(fake)
+	for m, n := range calls0 {
+		r.byMethod[m] -= n
+	}
+	r.messages = messagesSent(fake) - sent0
 	for _, c := range fake.Calls() {
 		if c.Method == "getUpdates" {
 			continue
@@ -1229,9 +1280,13 @@ func (r *report) print(w io.Writer) {
 			r.opts.customers, r.engine.turns, r.engine.saves, 100*r.engine.saves/r.ceiling)
 	}
 	if len(r.flows) > 0 {
-		fmt.Fprintf(w, "| %d concurrent customers (unless the column says), whole flow through the Telegram webhook |", r.opts.customers)
+		fmt.Fprintf(w, "| %d concurrent customers (unless the column says), whole flow through the Telegram webhook (unless the column says long polling) |", r.opts.customers)
 		for _, f := range r.flows {
-			if f.replicas > 0 {
+			if f.polling {
+				fmt.Fprintf(w, " argon2id lowered (m=%d KiB, t=%d), **long polling** |", f.argon2Memory, f.argon2Time)
+			} else if f.limits && !f.flood {
+				fmt.Fprintf(w, " argon2id lowered (m=%d KiB, t=%d), **default outbound limits**, %d customers |", f.argon2Memory, f.argon2Time, f.customers)
+			} else if f.replicas > 0 {
 				fmt.Fprintf(w, " lowered argon2id (m=%d KiB, t=%d), **%d replicas on a %d-member etcd**, portal over HTTP, %d customers |", f.argon2Memory, f.argon2Time, f.replicas, f.replicas, f.customers)
 			} else if f.flood {
 				fmt.Fprintf(w, " lowered argon2id (m=%d KiB, t=%d), **429 flood, default outbound limits**, %d customers |", f.argon2Memory, f.argon2Time, f.customers)
@@ -1262,6 +1317,9 @@ func (r *report) print(w io.Writer) {
 			return fmt.Sprintf("%v / %v / %v", pct(f.latencies, .5).Round(100*time.Microsecond), pct(f.latencies, .95).Round(100*time.Microsecond), pct(f.latencies, .99).Round(100*time.Microsecond))
 		})
 		row("webhook answer (200) p50 / p95 / p99", func(f flowResult) string {
+			if f.polling {
+				return "– (long polling)"
+			}
 			return fmt.Sprintf("%v / %v / %v", pct(f.acks, .5).Round(100*time.Microsecond), pct(f.acks, .95).Round(100*time.Microsecond), pct(f.acks, .99).Round(100*time.Microsecond))
 		})
 		row("errors (customers, server log), lost turns", func(f flowResult) string {
@@ -1274,6 +1332,11 @@ func (r *report) print(w io.Writer) {
 		row("Bot API calls made, per flow (429s included)", func(f flowResult) string {
 			return fmt.Sprintf("%d, %.1f (%d refused)", f.apiCalls, float64(f.apiCalls)/float64(max(1, f.completed)), f.apiRefused)
 		})
+		row("messages sent per flow (sendMessage + sendPhoto accepted)", func(f flowResult) string {
+			return fmt.Sprintf("%.1f", float64(f.messages)/float64(max(1, f.completed)))
+		})
+		row("Bot API calls per flow, by method (429s included)", func(f flowResult) string { return perFlow(f.byMethod, f.completed) })
+		row("user turns per flow", func(f flowResult) string { return fmt.Sprintf("%.1f", float64(f.turns)/float64(max(1, f.completed))) })
 		row("etcd requests per user turn (by method)", func(f flowResult) string {
 			if f.replicas == 0 {
 				return "–"
@@ -1287,7 +1350,7 @@ func (r *report) print(w io.Writer) {
 			return fmt.Sprintf("%.1f (%s)", total/float64(max(1, f.turns)), strings.Join(parts, ", "))
 		})
 		row("webhook redeliveries, repeated inputs", func(f flowResult) string { return fmt.Sprintf("%d, %d", f.redeliveries, f.repeats) })
-		row("durable transitions/s (session saves)", func(f flowResult) string {
+		row("durable session saves/s (Σ session versions)", func(f flowResult) string {
 			return fmt.Sprintf("%.0f (%.1f per flow)", float64(f.saves)/f.wall.Seconds(), float64(f.saves)/float64(max(1, f.completed)))
 		})
 		if r.ceiling > 0 {
@@ -1295,8 +1358,19 @@ func (r *report) print(w io.Writer) {
 				return fmt.Sprintf("%.1f %%", 100*float64(f.saves)/f.wall.Seconds()/r.ceiling)
 			})
 		}
+		row("sessions.db durable writes / commits per flow (all writes: saves, held and released updates, processed ids)", func(f flowResult) string {
+			if !f.commits.ok {
+				return "– (not exported by this binary)"
+			}
+			n := float64(max(1, f.completed))
+			return fmt.Sprintf("%.1f / %.1f", f.commits.writes/n, f.commits.commits/n)
+		})
 		row("server CPU per flow (all replicas)", func(f flowResult) string {
 			return fmt.Sprintf("%.1f ms", float64(f.serverCPU.Microseconds())/1000/float64(max(1, f.completed)))
+		})
+		row("**server CPU per user turn**, and its share of the wall time's 2 CPUs", func(f flowResult) string {
+			return fmt.Sprintf("**%.2f ms**, %.0f %%", float64(f.serverCPU.Microseconds())/1000/float64(max(1, f.turns)),
+				100*f.serverCPU.Seconds()/f.wall.Seconds()/float64(runtime.NumCPU()))
 		})
 		row("portal process CPU per flow", func(f flowResult) string {
 			if !f.remote {

@@ -111,10 +111,10 @@ var help = map[string]string{
 	"telegram.webhook_secret": "Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token: 1-256 of " +
 		"A-Z a-z 0-9 _ -. Empty with a webhook: a random one per start.",
 	"telegram.bot_username": "The bot's @username without '@', for t.me deep links. Empty: asked with getMe.",
-	"telegram.per_chat_interval": "Spacing of messages into one chat after a burst of 3. " +
-		"0 means 1s (Telegram's advice); negative turns the limit off.",
-	"telegram.global_per_second": "Messages per second over all chats. 0 means 30 (Telegram's limit); " +
-		"negative turns it off.",
+	"telegram.per_chat_interval": "Spacing of messages sent or edited in one chat after a burst of 3. " +
+		"0 means 1s (Telegram's advice); negative turns the limit off. Callback answers and deletions are not limited.",
+	"telegram.global_per_second": "Messages sent or edited per second over all chats. 0 means 30 (Telegram's limit); " +
+		"negative turns it off. Callback answers and deletions are not counted.",
 	"slack":           "The Slack adapter; it runs when slack.bot_token is set.",
 	"slack.bot_token": "Bot User OAuth Token, xoxb-…. Secret: also SLACK_BOT_TOKEN, or SLACK_BOT_TOKEN_FILE.",
 	"slack.app_token": "App-level token xapp-… for Socket Mode. Secret: also SLACK_APP_TOKEN, or SLACK_APP_TOKEN_FILE.",

@@ -80,6 +80,11 @@ type Metrics struct {
 
 	bolt *boltCollector
 
+	// commits is the group-commit collector (commits.go), registered by
+	// the first AddCommits.
+	commits     *commitCollector
+	commitsOnce sync.Once
+
 	pendingMu sync.Mutex
 	pending   map[string]int // conversation -> replies waiting (never a label)
 	// names are the sample names of every metric defined here.

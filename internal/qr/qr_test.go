@@ -3,6 +3,7 @@ package qr_test
 import (
 	"bytes"
 	"errors"
+	goqr "github.com/piglig/go-qr"
 	"image"
 	"image/color"
 	"image/png"
@@ -207,6 +208,45 @@ func BenchmarkPNG(b *testing.B) {
 	for b.Loop() {
 		if _, err := qr.PNG(uri); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPNGMatchesModules: the PNG has, at PixelsPerModule pixels per
+// module, exactly the modules of the level-M code piglig/go-qr encodes
+// for the content (mask chosen by the standard's penalty rules), inside
+// the white quiet zone.
+func TestPNGMatchesModules(t *testing.T) {
+	b, err := qr.PNG(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := goqr.MakeBytes([]byte(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := goqr.EncodeSegments([]*goqr.QrSegment{seg}, goqr.Medium, goqr.MinVersion, goqr.MaxVersion, -1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Size()+2*qr.QuietZone != wantModules {
+		t.Fatalf("%d modules, want %d", q.Size()+2*qr.QuietZone, wantModules)
+	}
+	for my := range wantModules {
+		for mx := range wantModules {
+			dark := q.Module(mx-qr.QuietZone, my-qr.QuietZone)
+			for dy := range qr.PixelsPerModule {
+				for dx := range qr.PixelsPerModule {
+					x, y := mx*qr.PixelsPerModule+dx, my*qr.PixelsPerModule+dy
+					if isLight(img.At(x, y)) == dark {
+						t.Fatalf("pixel (%d,%d) of module (%d,%d): dark %v in the code", x, y, mx, my, dark)
+					}
+				}
+			}
 		}
 	}
 }

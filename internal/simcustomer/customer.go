@@ -106,7 +106,8 @@ func (c *Customer) turnSeen(res *Result) {
 
 // Result is what a Run did.
 type Result struct {
-	// Turns is the number of updates the webhook accepted (200).
+	// Turns is the number of updates the webhook accepted (200), or that
+	// a getUpdates call confirmed (long polling).
 	Turns int
 	// Latencies holds each accepted update's turn latency.
 	Latencies []time.Duration
@@ -153,7 +154,7 @@ func (c *Customer) Run(ctx context.Context) (res Result, err error) {
 	acted := time.Now()
 	send := func(mk func() fakebotapi.Update) error {
 		lastInput, acted = mk, time.Now()
-		return c.deliver(ctx, mk(), &res)
+		return c.deliver(ctx, mk, &res)
 	}
 	if err := send(func() fakebotapi.Update { return c.Fake.Text(chat, c.User, "/start") }); err != nil {
 		return res, err
@@ -253,15 +254,26 @@ func (c *Customer) input(ctx context.Context, chat fakebotapi.Chat, a action) (f
 	return nil, fmt.Errorf("simcustomer: unknown action %q", a.kind)
 }
 
-// deliver posts u to the webhook until it answers 200, or, without a
-// webhook, queues it for getUpdates and waits until it is confirmed.
-func (c *Customer) deliver(ctx context.Context, u fakebotapi.Update, res *Result) error {
+// injectMu makes building an update (its update_id) and queueing it for
+// getUpdates one step for all customers of the process, so that updates
+// are queued in update_id order as Telegram queues them: otherwise a
+// getUpdates answer could confirm a higher id before a lower one was
+// queued, and the lower one would never be delivered.
+var injectMu sync.Mutex
+
+// deliver posts the update mk builds to the webhook until it answers
+// 200, or, without a webhook, queues it for getUpdates and waits until it
+// is confirmed.
+func (c *Customer) deliver(ctx context.Context, mk func() fakebotapi.Update, res *Result) error {
 	if c.Webhook == "" {
+		injectMu.Lock()
+		u := mk()
 		if c.BeforePost != nil {
 			c.BeforePost(u, 1)
 		}
 		start := time.Now()
 		c.Fake.Inject(u)
+		injectMu.Unlock()
 		for c.Fake.Confirmed() <= u.ID {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("simcustomer: update %d not confirmed by getUpdates: %w", u.ID, err)
@@ -269,9 +281,14 @@ func (c *Customer) deliver(ctx context.Context, u fakebotapi.Update, res *Result
 			sleep(ctx, 2*time.Millisecond)
 		}
 		res.Turns++
-		res.Latencies = append(res.Latencies, time.Since(start))
+		// As with the webhook, the latency runs from the queueing to the
+		// turn's last reply (turnSeen), not to the confirmation.
+		if c.posted.IsZero() {
+			c.posted = start
+		}
 		return nil
 	}
+	u := mk()
 	client := c.Client
 	if client == nil {
 		client = http.DefaultClient

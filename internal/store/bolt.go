@@ -231,12 +231,12 @@ func (b *Bolt) Save(ctx context.Context, s *bot.Session, updateID string) error 
 		var current uint64
 		var oldDue []byte
 		if raw := sessions.Get(key); raw != nil {
-			old, err := decodeSession(key, raw)
+			old, err := decodeStamp(key, raw)
 			if err != nil {
 				return err
 			}
 			current = old.Version
-			oldDue = dueKey(old.Deadline(), key)
+			oldDue = dueKey(old.deadline(), key)
 		}
 		if current != s.Version {
 			return bot.ErrConflict
@@ -382,11 +382,11 @@ func (b *Bolt) Delete(ctx context.Context, c bot.Conversation) error {
 		if raw == nil {
 			return nil
 		}
-		old, err := decodeSession(key, raw)
+		old, err := decodeStamp(key, raw)
 		if err != nil {
 			return err
 		}
-		if k := dueKey(old.Deadline(), key); k != nil {
+		if k := dueKey(old.deadline(), key); k != nil {
 			if err := tx.Bucket([]byte(bucketDue)).Delete(k); err != nil {
 				return err
 			}

@@ -4,6 +4,8 @@ import (
 	"io"
 
 	bolt "go.etcd.io/bbolt"
+
+	"guidedfix/internal/boltgroup"
 )
 
 // DBStats returns bbolt's counters of the session database (transactions
@@ -22,3 +24,9 @@ func (b *Bolt) WriteBackup(w io.Writer) (int64, error) {
 	})
 	return n, err
 }
+
+// CommitStats returns the group commit's counters since Open: durable
+// commits of the session database and the writes (saves, processed update
+// ids, held and released updates, deletions) they made durable; see
+// [boltgroup.Stats]. Metrics read it.
+func (b *Bolt) CommitStats() boltgroup.Stats { return b.writes.Stats() }

@@ -3,7 +3,10 @@
 // Telegram adapter. It listens on 127.0.0.1 (net/http/httptest) and speaks
 // the wire format of github.com/go-telegram/bot: every method is a POST
 // to /bot<token>/<method> with a multipart/form-data body whose structured
-// fields are JSON strings; answers are {"ok":..,"result":..} objects.
+// fields are JSON strings; answers are {"ok":..,"result":..} objects. It
+// also takes application/json bodies (the adapter's hot methods,
+// adapters/telegram/jsoncall.go) and url-encoded forms, as the Bot API
+// does (core.telegram.org/bots/api#making-requests).
 //
 // It implements getMe, getUpdates (a held long poll fed by Inject),
 // setWebhook, deleteWebhook, setMyCommands, sendMessage, sendPhoto,
@@ -105,6 +108,9 @@ type Call struct {
 	Fields map[string]string
 	// Files are the uploaded files by field name ("photo").
 	Files map[string]File
+	// JSON says the body was an application/json object (its string
+	// members are in Fields as their values, other members as JSON text).
+	JSON bool
 	// ErrorCode is the error_code the fake answered, 0 for success.
 	ErrorCode int
 	// Result is the JSON "result" the fake answered (nil on error).
@@ -484,8 +490,10 @@ func writeAnswer(w http.ResponseWriter, result any, aerr *apiError) json.RawMess
 	return raw
 }
 
-// readCall decodes a multipart (or url-encoded) form into a Call. An empty
-// body (getMe in go-telegram/bot) has no fields.
+// readCall decodes a multipart form, a JSON object or a url-encoded form
+// into a Call (the Bot API accepts all three; application/json for every
+// method but file uploads). An empty body (getMe in go-telegram/bot) has
+// no fields.
 func readCall(r *http.Request, method string) (Call, error) {
 	c := Call{Method: method, Fields: map[string]string{}, Files: map[string]File{}}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
@@ -493,6 +501,10 @@ func readCall(r *http.Request, method string) (Call, error) {
 		return c, err
 	}
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		c.JSON = true
+		return c, jsonFields(body, c.Fields)
+	}
 	if mt != "multipart/form-data" {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := r.ParseForm(); err != nil {
@@ -524,6 +536,34 @@ func readCall(r *http.Request, method string) (Call, error) {
 		c.Files[k] = File{Name: fhs[0].Filename, Data: data}
 	}
 	return c, nil
+}
+
+// jsonFields puts the members of the JSON object body into fields in the
+// form a multipart call has them: a string member as its value, any other
+// (number, boolean, object, array) as its JSON text. A body that is not a
+// JSON object, or a null member, is an error ("can't parse" in Telegram's
+// words).
+func jsonFields(body []byte, fields map[string]string) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return fmt.Errorf("JSON body: %w", err)
+	}
+	for k, raw := range obj {
+		raw = bytes.TrimSpace(raw)
+		switch {
+		case len(raw) > 0 && raw[0] == '"':
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return fmt.Errorf("JSON field %s: %w", k, err)
+			}
+			fields[k] = v
+		case string(raw) == "null":
+			return fmt.Errorf("JSON field %s is null", k)
+		default:
+			fields[k] = string(raw)
+		}
+	}
+	return nil
 }
 
 // apply performs a method other than getUpdates; s.mu must be held.
