@@ -3,12 +3,13 @@ package qr_test
 import (
 	"bytes"
 	"errors"
-	goqr "github.com/piglig/go-qr"
 	"image"
 	"image/color"
 	"image/png"
 	"strings"
 	"testing"
+
+	qrcode "github.com/skip2/go-qrcode"
 
 	"guidedfix/internal/qr"
 	"guidedfix/internal/qr/qrdecode"
@@ -213,9 +214,9 @@ func BenchmarkPNG(b *testing.B) {
 }
 
 // TestPNGMatchesModules: the PNG has, at PixelsPerModule pixels per
-// module, exactly the modules of the level-M code piglig/go-qr encodes
-// for the content (mask chosen by the standard's penalty rules), inside
-// the white quiet zone.
+// module, exactly the modules of the level-M code skip2/go-qrcode encodes
+// for the content (its Bitmap, quiet zone included), inside the white
+// quiet zone.
 func TestPNGMatchesModules(t *testing.T) {
 	b, err := qr.PNG(uri)
 	if err != nil {
@@ -225,20 +226,17 @@ func TestPNGMatchesModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, err := goqr.MakeBytes([]byte(uri))
+	q, err := qrcode.New(uri, qrcode.Medium)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := goqr.EncodeSegments([]*goqr.QrSegment{seg}, goqr.Medium, goqr.MinVersion, goqr.MaxVersion, -1, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if q.Size()+2*qr.QuietZone != wantModules {
-		t.Fatalf("%d modules, want %d", q.Size()+2*qr.QuietZone, wantModules)
+	bm := q.Bitmap()
+	if len(bm) != wantModules {
+		t.Fatalf("%d modules, want %d", len(bm), wantModules)
 	}
 	for my := range wantModules {
 		for mx := range wantModules {
-			dark := q.Module(mx-qr.QuietZone, my-qr.QuietZone)
+			dark := bm[my][mx]
 			for dy := range qr.PixelsPerModule {
 				for dx := range qr.PixelsPerModule {
 					x, y := mx*qr.PixelsPerModule+dx, my*qr.PixelsPerModule+dy
