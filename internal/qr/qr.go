@@ -61,9 +61,18 @@ func PNG(content string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// palette is the PNG's two colours: index 0 light (white), 1 dark
-// (black); image/png writes a two-colour palette as a 1-bit image.
-var palette = color.Palette{color.White, color.Black}
+// palette is the PNG's colours: index 0 light (white), 1 dark (black),
+// padded to 17 entries so that image/png writes 8-bit indexes, which it
+// copies row by row (a palette of 16 or fewer is packed pixel by pixel
+// through an interface call, 3× slower for the same image); the padding
+// entries are never used and deflate makes the 8-bit rows as small.
+var palette = func() color.Palette {
+	p := color.Palette{color.White, color.Black}
+	for len(p) < 17 {
+		p = append(p, color.White)
+	}
+	return p
+}()
 
 // paletted draws go-qrcode's module bitmap (true: dark; the quiet zone
 // included) as an image.Paletted with [PixelsPerModule] pixels per
