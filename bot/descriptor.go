@@ -32,6 +32,17 @@ type Descriptor struct {
 	// Tags are the session tags the flow sets (Turn.Tag): "account",
 	// "handoff", "verified", "last_error", …; observers read only these.
 	Tags []string
+	// TagAlerts maps some of Tags to the catalog id of the support desk's
+	// alert (a new thread in the support channel and an audit entry,
+	// action "alert:<tag>") for a session that ends with that tag set: a
+	// flow says what staff should follow up, the desk names no flow's
+	// words. The text is rendered in the desk's locale with the template
+	// data .Email (the account's e-mail, or "unknown account"), .Channel
+	// (the chat platform), .Step (the staff's name of the state the session
+	// ended from), .Outcome (completed, cancelled, expired, blocked or
+	// "failed: <step>") and .Value (the tag's value). A tag without an
+	// entry raises no alert; nil for none.
+	TagAlerts map[string]string
 	// PayloadPrefix prefixes the hand-off token in the start payload of a
 	// hand-off of this flow (the Telegram deep link
 	// t.me/<bot>?start=<prefix><token>,

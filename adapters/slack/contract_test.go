@@ -23,7 +23,7 @@ func TestAdapterContract(t *testing.T) {
 				// users.info's locale, in Slack's form.
 				tag := map[string]string{"en": "en-US", "ms": "ms-MY"}[locale]
 				h.fake.AddUser(fakeslack.User{ID: alice, Email: "alice@example.com", Locale: tag})
-				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, tag, slack.Channel), user: map[string]bool{}, text: map[string]string{}}
+				d := &slackDriver{h: h, res: contract.NewResolver(h.env.Engine, tag, slack.Channel), user: map[string]bool{}, text: map[string]string{}, tag: tag}
 				d.mark = len(h.fake.Calls())
 				return d
 			})
@@ -41,6 +41,22 @@ type slackDriver struct {
 	text map[string]string // text of the app's messages by ts, as last sent
 	// modal holds the errors shown in a modal since the last Effects.
 	modal []contract.Effect
+	tag   string // the user's locale, in Slack's form
+}
+
+// fromModal returns a question shown inside the modal as the DM shows it:
+// the modal's "slack.modal.here" ("in the box below") back to the platform
+// word slack.words.here, so that the resolver finds the question's id.
+// It fails the test when the modal still says slack.words.here (that
+// points to a button the open modal hides).
+func (d *slackDriver) fromModal(text string) string {
+	d.h.t.Helper()
+	cat := d.h.env.Engine.Catalog()
+	here, inModal := cat.Text(d.tag, "slack.words.here", nil), cat.Text(d.tag, "slack.modal.here", nil)
+	if strings.Contains(text, here) {
+		d.h.t.Fatalf("the modal shows %q, which points out of the modal (%q)", text, here)
+	}
+	return strings.ReplaceAll(text, inModal, here)
 }
 
 func (d *slackDriver) Env() *testkit.Env              { return d.h.env }
@@ -114,7 +130,7 @@ func (d *slackDriver) Secret(s string) {
 	}
 	d.do(func() {
 		if a := d.h.submit(v.ID, s); a.Action == "errors" {
-			d.modal = append(d.modal, contract.Effect{Kind: contract.Notice, ID: d.res.ID(a.Errors["secret"])})
+			d.modal = append(d.modal, contract.Effect{Kind: contract.Notice, ID: d.res.ID(d.fromModal(a.Errors["secret"]))})
 		}
 	})
 }

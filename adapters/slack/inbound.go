@@ -472,12 +472,25 @@ func (a *Adapter) answer(c *capture) *slackapi.ViewSubmissionResponse {
 	defer c.mu.Unlock()
 	switch {
 	case c.held != nil:
-		return slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockSecret: c.held.reply.Text})
+		return slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockSecret: a.inModal(c.held.ref.Locale, c.held.reply.Text)})
 	case c.last != nil:
-		v := a.modal(c.last.ref, c.last.reply.Text)
+		v := a.modal(c.last.ref, a.inModal(c.last.ref.Locale, c.last.reply.Text))
 		return slackapi.NewUpdateViewSubmissionResponse(&v)
 	}
 	return nil
+}
+
+// inModal returns a question's text as shown inside the open modal: the
+// platform word for where to type (slack.words.here, "in the private form
+// (tap the button below to open it)", which fits the DM message with the
+// Enter button) becomes "slack.modal.here" ("in the box below"), in
+// locale.
+func (a *Adapter) inModal(locale, text string) string {
+	here := a.text(locale, "slack.words.here")
+	if here == "" || !strings.Contains(text, here) {
+		return text
+	}
+	return strings.ReplaceAll(text, here, a.text(locale, "slack.modal.here"))
 }
 
 // slackMarkup matches Slack's link markup in message text: <url>,

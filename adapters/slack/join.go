@@ -53,10 +53,11 @@ func (a *Adapter) dispatchPressed(ev bot.Event, ts, text string) {
 // settlePressed runs before each reply of a button's turn and acts on the
 // first only: a text send (no file, no link) replaces the pressed message
 // (chat.update with its text and blocks) and reports the pressed ts as
-// the message id, done; any other first reply but a deletion or an
-// engine message ("engine.*": the step did not move) first removes the
-// pressed message's buttons (chat.update with its text only). A failed update is logged and the
-// reply goes out as usual.
+// the message id, done; an edit of the pressed message is left to Deliver
+// (its one chat.update sets the edit's text and buttons); any other first
+// reply but a deletion or an engine message ("engine.*": the step did not
+// move) first removes the pressed message's buttons (chat.update with its
+// text only). A failed update is logged and the reply goes out as usual.
 func (a *Adapter) settlePressed(ctx context.Context, ch string, r bot.Reply, p *prompt) (string, bool) {
 	pr, ok := ctx.Value(pressedKey{}).(*pressed)
 	if !ok || pr.settled || pr.ts == "" {
@@ -69,6 +70,11 @@ func (a *Adapter) settlePressed(ctx context.Context, ch string, r bot.Reply, p *
 		// its buttons could repeat a manual key. The engine's own answers
 		// (support unreachable, an internal error) leave the step's
 		// message as it is, to be used again.
+		return "", false
+	}
+	if r.Op == bot.OpEdit && r.MessageID == pr.ts {
+		// The flow edits the pressed message itself: its chat.update
+		// (edit) replaces text and blocks, buttons included, in one call.
 		return "", false
 	}
 	if (r.Op == bot.OpSend || r.Op == "") && len(r.Image) == 0 && r.Link == nil && r.Text != "" {

@@ -224,7 +224,8 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 		a.metrics.AddCommits("support", b.CommitStats)
 	}
 	a.desk = &support.Desk{Store: sup, Core: core, Passwords: core, Mail: a.mail, BotUsername: cfg.Telegram.BotUsername, Logger: a.log,
-		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL, HandoffMail: handoffMails}
+		SupportContact: cfg.Mail.SupportContact, HandoffTTL: cfg.Slack.HandoffTTL, HandoffMail: handoffMails,
+		Locale: cfg.Slack.SupportLocale}
 	if ec := a.core; ec != nil {
 		a.desk.CoreAudit = func(ctx context.Context, accountID string, limit int) ([]support.Entry, error) {
 			changes, err := ec.AuditLog(ctx, accountID, limit)

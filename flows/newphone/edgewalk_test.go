@@ -18,7 +18,10 @@ var unreachable = map[bot.Edge]string{}
 // change against the table (testkit.StateCheck, strict) and record it,
 // and then walks the table: when the whole package ran, every edge must
 // have been taken at least once or be listed in unreachable with its
-// reason.
+// reason. Then the flow's descriptor must say what its tests' chats saw
+// (testkit.CheckDescriptor): the kinds of secret the secret prompts asked
+// for are exactly Descriptor.Secrets, the session tags set exactly
+// Descriptor.Tags.
 func TestMain(m *testing.M) {
-	os.Exit(testkit.RunWithEdgeWalk(m, newphone.Name, newphone.Table(), unreachable))
+	os.Exit(testkit.RunWithFlowChecks(m, bot.Describe(newphone.New(newphone.Options{Core: struct{ newphone.Core }{}})), newphone.Table(), unreachable))
 }

@@ -153,10 +153,15 @@ func (t *turn) grantValid() bool {
 	return t.d.Grant != "" && t.Now.Add(t.margin).Before(t.d.GrantExpires)
 }
 
-// withSource names the platform user behind the turn's event on ctx, so
-// the core counts failures per source as well as per account.
+// withSource names the platform user behind the turn's event on ctx
+// ("<channel>:<user id>", or the conversation for an event without a
+// user), so the core counts failures per source as well as per account
+// (portal.WithSource), and the session's language, which an account
+// without one takes on ConfirmTOTPReplacement for its e-mail
+// (portal.WithLocale).
 func withSource(ctx context.Context, bt *bot.Turn) context.Context {
 	ev := bt.Event
+	ctx = portal.WithLocale(ctx, bt.Session.Locale)
 	if ev.UserID != "" {
 		return portal.WithSource(ctx, ev.Conversation.Channel+":"+ev.UserID)
 	}

@@ -11,6 +11,12 @@ const Version = 1
 // it is the default (the first of bot.Options.Flows).
 const Command = "2fa"
 
+// TagRestored is the session tag (bot.Turn.Tag, value "sms") the flow
+// sets when it gave the account its SMS factor back after an abandoned
+// switch; the support desk alerts staff (Descriptor.TagAlerts) and the
+// metrics count it.
+const TagRestored = "restored"
+
 // stateNames are the catalog ids of the staff's names of the states
 // (support desk watch threads, audit log).
 var stateNames = map[bot.State]string{
@@ -42,7 +48,8 @@ var stateNames = map[bot.State]string{
 // the start command "2fa" (described in Telegram's command menu by
 // "totp.command.2fa"), the staff's name of every state, the secrets it
 // asks for (password, SMS code, authenticator code), the session tags it
-// sets, and no start-payload prefix: a start payload no other flow claims
+// sets (an alert to staff, "totp.alert.restored", when a session ends with
+// TagRestored), and no start-payload prefix: a start payload no other flow claims
 // is this flow's hand-off token (t.me/<bot>?start=<token>).
 func (f *Flow) Describe() bot.Descriptor {
 	names := make(map[bot.State]string, len(stateNames))
@@ -56,6 +63,9 @@ func (f *Flow) Describe() bot.Descriptor {
 		Commands: []bot.Command{{Name: Command, Label: "totp.command_label.2fa", Description: "totp.command.2fa"}},
 		States:   names,
 		Secrets:  []bot.SecretField{bot.SecretPassword, bot.SecretSMSCode, bot.SecretTOTPCode},
-		Tags:     []string{"account", "handoff", "verified", "last_error", "restored"},
+		Tags:     []string{"account", "handoff", "verified", "last_error", TagRestored},
+		// A restored SMS factor means the switch was abandoned after SMS
+		// 2FA had been disabled: staff may want to follow up.
+		TagAlerts: map[string]string{TagRestored: msgAlertRestored},
 	}
 }

@@ -21,6 +21,10 @@ var unreachable = map[bot.Edge]string{}
 // have been taken at least once, in either order
 // (totpswitch.OrderEnrollThenSwitch, the default, and
 // OrderDisableThenEnroll), or be listed in unreachable with its reason.
+// Then the flow's descriptor must say what its tests' chats saw
+// (testkit.CheckDescriptor): the kinds of secret the secret prompts asked
+// for are exactly Descriptor.Secrets, the session tags set exactly
+// Descriptor.Tags.
 func TestMain(m *testing.M) {
-	os.Exit(testkit.RunWithEdgeWalk(m, totpswitch.Name, totpswitch.Table(), unreachable))
+	os.Exit(testkit.RunWithFlowChecks(m, bot.Describe(totpswitch.New(totpswitch.Options{Core: struct{ totpswitch.Core }{}})), totpswitch.Table(), unreachable))
 }

@@ -52,6 +52,7 @@ const (
 	msgRestarting         = "totp.restarting"
 	msgRestorePending     = "totp.restore_pending"
 	msgRestored           = "totp.restored"
+	msgAlertRestored      = "totp.alert.restored"
 	msgReverify           = "totp.reverify"
 	msgSmsExpired         = "totp.sms_expired"
 	msgSmsLimit           = "totp.sms_limit"

@@ -25,7 +25,7 @@ func (f *Flow) restore(ctx context.Context, t *turn, ending bot.State, msg strin
 	switch {
 	case err == nil:
 		t.d.Restored = true
-		t.Tag("restored", "sms")
+		t.Tag(TagRestored, "sms")
 		t.say(msgRestored, nil)
 	case errors.Is(err, portal.ErrWrongState), errors.Is(err, portal.ErrNotFound):
 		// The account has a method again (or was never disabled by us).

@@ -408,12 +408,21 @@ type SlackConfig struct {
 	// opened (default 10 min, at most 10 min: security checklist §5 #22,
 	// NIST SP 800-63B §6.1.2.3).
 	HandoffTTL time.Duration `koanf:"handoff_ttl"`
+	// SupportLocale is the language of the step names the support desk
+	// posts to watch threads, escalations and the audit log: one of
+	// [SupportLocales] (default "en"; "ms" is Bahasa Melayu).
+	SupportLocale string `koanf:"support_locale"`
 	// StaffUserIDs are the Slack user IDs ("U…" or "W…") treated as
 	// staff. In the environment: comma-separated.
 	StaffUserIDs []string `koanf:"staff_user_ids"`
 	// StaffGroup is a Slack user group whose members are treated as staff.
 	StaffGroup string `koanf:"staff_group"`
 }
+
+// SupportLocales are the accepted values of slack.support_locale, the
+// language tags of the catalogs every flow and the engine carry
+// (bot.Languages: en.yaml and ms.yaml).
+var SupportLocales = []string{"en", "ms"}
 
 // Enabled reports whether the Slack adapter should run (BotToken is set).
 func (c SlackConfig) Enabled() bool { return c.BotToken.IsSet() }
@@ -439,7 +448,7 @@ func Default() Config {
 			SweepInterval: 5 * time.Second,
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
-		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket", HandoffTTL: 10 * time.Minute},
+		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket", HandoffTTL: 10 * time.Minute, SupportLocale: "en"},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
 		Store:    defaultStore(),

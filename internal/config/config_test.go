@@ -62,7 +62,7 @@ func TestDefaults(t *testing.T) {
 			SweepInterval: 5 * time.Second,
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org", Listen: ":8443"},
-		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket", HandoffTTL: 10 * time.Minute},
+		Slack:    SlackConfig{Listen: ":3000", Command: "/guidedfix", Mode: "socket", HandoffTTL: 10 * time.Minute, SupportLocale: "en"},
 		Entry:    EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:      OpsConfig{Listen: "127.0.0.1:9464"},
 		Store: StoreConfig{Backend: "bbolt", Etcd: EtcdConfig{Prefix: "/guidedfix/", DialTimeout: 5 * time.Second,
@@ -138,6 +138,7 @@ slack:
   handoff_ttl: 5m
   staff_user_ids: [U012AB3CD, W0456EF7G]
   staff_group: S0789
+  support_locale: ms
 store:
   backend: etcd
   etcd:
@@ -174,7 +175,8 @@ func TestFileOverrides(t *testing.T) {
 			WebhookSecret: "file_webhook_secret-1", BotUsername: "ExampleFixBot"},
 		Slack: SlackConfig{BotToken: "xoxb-file-bot-token", AppToken: "xapp-file-app-token", SigningSecret: "file-signing-secret",
 			APIURL: "http://127.0.0.1:9000/api/", Listen: "127.0.0.1:3001", Command: "/fix", Mode: "http",
-			SupportChannel: "C0123ABCD", HandoffTTL: 5 * time.Minute, StaffUserIDs: []string{"U012AB3CD", "W0456EF7G"}, StaffGroup: "S0789"},
+			SupportChannel: "C0123ABCD", HandoffTTL: 5 * time.Minute, StaffUserIDs: []string{"U012AB3CD", "W0456EF7G"}, StaffGroup: "S0789",
+			SupportLocale: "ms"},
 		Entry: EntryConfig{Listen: "127.0.0.1:8090"},
 		Ops:   OpsConfig{Listen: "127.0.0.1:9464"},
 		Store: StoreConfig{Backend: "etcd", Etcd: EtcdConfig{Endpoints: []string{"https://etcd-1:2379", "https://etcd-2:2379"},
@@ -398,6 +400,8 @@ func TestValidateRejects(t *testing.T) {
 		}, `slack.listen: "3000" is not host:port`},
 		{"slack app token without bot token", func(c *Config) { c.Slack.AppToken = "xapp-1" }, "slack.bot_token: is empty"},
 		{"slack staff ids", func(c *Config) { c.Slack.StaffUserIDs = []string{"U123", "alice"} }, `slack.staff_user_ids: "alice"`},
+		{"slack support locale", func(c *Config) { c.Slack.SupportLocale = "fr" }, `slack.support_locale: "fr"`},
+		{"slack support locale empty", func(c *Config) { c.Slack.SupportLocale = "" }, `slack.support_locale: ""`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -555,8 +559,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 77 {
-		t.Fatalf("%d keys, want 77", len(keys))
+	if len(keys) != 78 {
+		t.Fatalf("%d keys, want 78", len(keys))
 	}
 }
 

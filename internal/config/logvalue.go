@@ -37,7 +37,7 @@ func (c Config) LogValue() slog.Value {
 			"bot_token", c.Slack.BotToken, "app_token", c.Slack.AppToken, "signing_secret", c.Slack.SigningSecret,
 			"api_url", c.Slack.APIURL, "listen", c.Slack.Listen, "command", c.Slack.Command, "mode", c.Slack.Mode,
 			"support_channel", c.Slack.SupportChannel, "staff_user_ids", c.Slack.StaffUserIDs, "staff_group", c.Slack.StaffGroup,
-			"handoff_ttl", c.Slack.HandoffTTL),
+			"handoff_ttl", c.Slack.HandoffTTL, "support_locale", c.Slack.SupportLocale),
 		slog.Group("entry", "listen", c.Entry.Listen, "public_url", c.Entry.PublicURL),
 		slog.Group("secrets", slog.Group("entry", "telegram", c.Secrets.Entry.Telegram, "slack", c.Secrets.Entry.Slack)),
 		slog.Group("ops", "listen", c.Ops.Listen, "public", c.Ops.Public),

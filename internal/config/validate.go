@@ -7,6 +7,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,7 +37,8 @@ import (
 // enabled Slack adapter has slack.app_token in socket mode and
 // slack.signing_secret in http mode, app token or signing secret need
 // slack.bot_token, slack.staff_user_ids are user IDs (U… or W…),
-// 0 < slack.handoff_ttl ≤ 10 min;
+// 0 < slack.handoff_ttl ≤ 10 min, slack.support_locale is one of
+// SupportLocales (en or ms);
 // portal.url is empty or an https URL (http only on a loopback host, so
 // the service token never crosses a network in clear), portal.timeout >
 // 0, portal.client_cert and portal.client_key come together,
@@ -163,6 +165,9 @@ func (c Config) Validate() error {
 	}
 	if sl.HandoffTTL <= 0 || sl.HandoffTTL > 10*time.Minute {
 		bad("slack.handoff_ttl", "%s must be positive and at most 10m (a hand-off link is single-use and short-lived)", sl.HandoffTTL)
+	}
+	if !slices.Contains(SupportLocales, sl.SupportLocale) {
+		bad("slack.support_locale", "%q is not one of %s", sl.SupportLocale, strings.Join(SupportLocales, ", "))
 	}
 	if sl.APIURL != "" {
 		if err := checkURL(sl.APIURL, false); err != nil {

@@ -53,8 +53,8 @@ type Account struct {
 	// Locale is the account's language, a BCP 47 tag ("ms"), in which
 	// the core writes every e-mail to the holder; "" is the portal's
 	// default (English). An account without one takes the chat's
-	// language (WithLocale) on a successful Disable2FA or
-	// ConfirmTOTPEnrollment.
+	// language (WithLocale) on a successful Disable2FA,
+	// ConfirmTOTPEnrollment or ConfirmTOTPReplacement.
 	Locale string
 }
 
@@ -336,7 +336,9 @@ type Core interface {
 	// replaces the account's TOTP secret by the new one in one
 	// transaction: the old app's codes stop working only then, the method
 	// stays MethodTOTP throughout, every grant of the account is voided
-	// and the account holder is e-mailed. Errors are those of
+	// and the account holder is e-mailed (an account without a language
+	// first takes the chat's, WithLocale, as on ConfirmTOTPEnrollment).
+	// Errors are those of
 	// ConfirmTOTPEnrollment; an enrollment begun by BeginTOTPEnrollment,
 	// or an account no longer using TOTP, returns *WrongStateError. A
 	// repeated key whose first call succeeded returns nil again and sends

@@ -250,8 +250,8 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 	outcome := d.StepName(tr.Flow, tr.To)
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: account,
 		Action: "step", Outcome: outcome})
-	if tr.Done && tr.Tags["restored"] != "" {
-		d.alertRestored(ctx, tr)
+	if tr.Done {
+		d.alertTags(ctx, tr)
 	}
 	if tr.Done {
 		d.endEscalation(ctx, tr)
@@ -305,22 +305,47 @@ func (d *Desk) endEscalation(ctx context.Context, tr bot.Transition) {
 	}
 }
 
-// alertRestored reports to the support channel an account whose SMS
-// factor was restored after an abandoned switch, so someone can follow up.
-func (d *Desk) alertRestored(ctx context.Context, tr bot.Transition) {
+// alertTags raises the alerts of the flow's descriptor
+// (bot.Descriptor.TagAlerts) for the tags set on the session that ended
+// with tr, in the order of Descriptor.Tags: each is an audit entry
+// (action "alert:<tag>", the alert's text as outcome) and, with a
+// Notifier, a new thread in the support channel, so that someone can
+// follow up. The text is the flow's catalog text in Desk.Locale.
+func (d *Desk) alertTags(ctx context.Context, tr bot.Transition) {
+	desc, ok := d.flow(tr.Flow)
+	if !ok || len(desc.TagAlerts) == 0 {
+		return
+	}
+	for _, tag := range desc.Tags {
+		id := desc.TagAlerts[tag]
+		if id == "" || tr.Tags[tag] == "" {
+			continue
+		}
+		d.alertTag(ctx, tr, tag, id)
+	}
+}
+
+func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) {
 	email := "unknown account"
 	if acc, err := d.Core.Account(ctx, tr.Tags["account"]); err == nil {
 		email = acc.Email
 	}
+	data := map[string]any{"Email": email, "Channel": tr.Conversation.Channel, "Step": d.StepName(tr.Flow, tr.From),
+		"Outcome": d.Outcome(tr.Flow, tr.To), "Value": tr.Tags[tag]}
+	text := ""
+	if d.Texts != nil && d.Texts.Has(id) {
+		text = d.Texts.Text(d.Locale, id, data)
+	} else {
+		text = fmt.Sprintf("%s ended with %s=%s for %s (%s, from %s, ended: %s). Someone may want to follow up.",
+			tr.Flow, tag, tr.Tags[tag], email, tr.Conversation.Channel, data["Step"], data["Outcome"])
+	}
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: tr.Tags["account"],
-		Action: "sms_restored", Outcome: "switch abandoned at " + d.StepName(tr.Flow, tr.From) + "; SMS 2FA restored"})
+		Action: "alert:" + tag, Outcome: text})
 	if d.Notifier == nil {
 		return
 	}
-	text := fmt.Sprintf("SMS 2FA was restored for %s: the switch to an authenticator app was abandoned (%s, ended: %s). Someone may want to follow up.",
-		email, tr.Conversation.Channel, d.Outcome(tr.Flow, tr.To))
 	if _, _, err := d.Notifier.OpenThread(ctx, text); err != nil {
-		d.log().Warn("restore alert not posted", "err", err)
+		d.log().Warn("alert not posted", "flow", tr.Flow, "tag", tag, "err", err)
 	}
 }
 

@@ -205,28 +205,6 @@ func TestRelayWithholdsCodes(t *testing.T) {
 	}
 }
 
-func TestRestoredAccountIsReported(t *testing.T) {
-	d, env, ch := newDesk(t)
-	env.AddAccount(t, "rita@example.com", portal.MethodSMS)
-	acc, _ := env.Core.LookupAccount(context.Background(), "rita@example.com")
-	tags := map[string]string{"account": acc.ID, "restored": "sms"}
-	d.Observe(context.Background(), bot.Transition{Conversation: bot.Conversation{Channel: "telegram", ID: "3"}, UserID: "3",
-		From: "restoring", To: "expired", Done: true, At: env.Clock.Now(), Tags: tags})
-	if len(ch.threads) != 1 || !strings.Contains(ch.threads[0], "SMS 2FA was restored for rita@example.com") || !strings.Contains(ch.threads[0], "ended: expired") {
-		t.Fatalf("support channel %q", ch.threads)
-	}
-	log, _ := d.Store.Audit(context.Background(), acc.ID, 5)
-	if len(log) != 2 || log[0].Action != "sms_restored" {
-		t.Fatalf("audit %+v", log)
-	}
-	// A session that ends without a restore is not reported.
-	d.Observe(context.Background(), bot.Transition{Conversation: bot.Conversation{Channel: "telegram", ID: "4"}, UserID: "4",
-		From: "activated", To: "done", Done: true, At: env.Clock.Now(), Tags: map[string]string{"account": acc.ID}})
-	if len(ch.threads) != 1 {
-		t.Fatalf("a completed switch was reported: %q", ch.threads)
-	}
-}
-
 // TestObserveBlocked: a watched hand-off whose customer blocked the bot
 // shows "blocked" in its thread and as its outcome.
 func TestObserveBlocked(t *testing.T) {

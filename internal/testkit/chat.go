@@ -79,9 +79,10 @@ func (c *Chat) Redeliver(ev bot.Event) []bot.Reply {
 
 func (c *Chat) handle(ev bot.Event) []bot.Reply {
 	c.T.Helper()
-	expect := bot.SecretNone
-	if c.Transcript != nil {
-		if s, err := c.Engine().Session(context.Background(), c.Conv); err == nil && !s.Done {
+	expect, flow := bot.SecretNone, ""
+	if s, err := c.Engine().Session(context.Background(), c.Conv); err == nil {
+		flow = s.Flow
+		if c.Transcript != nil && !s.Done {
 			expect = s.Expect
 		}
 	}
@@ -97,10 +98,24 @@ func (c *Chat) handle(ev bot.Event) []bot.Reply {
 	}
 	c.Last, c.Seen = c.Rec.Since(c.Seen)
 	c.All = append(c.All, c.Last...)
+	c.recordAsks(flow)
 	if c.Transcript != nil {
 		c.Transcript.Turn(ev, expect, c.Last)
 	}
 	return c.Last
+}
+
+// recordAsks logs the secret prompts of the last replies and the tags of
+// the session after the turn (RecordAsk, RecordTags), by the session's
+// flow, or by before (the flow of the session before the turn) when the
+// session is gone.
+func (c *Chat) recordAsks(before string) {
+	flow := before
+	if s, err := c.Engine().Session(context.Background(), c.Conv); err == nil {
+		flow = s.Flow
+		RecordTags(s)
+	}
+	RecordAsk(flow, c.Last)
 }
 
 // Arrived returns the replies recorded since the last turn or call that
@@ -109,6 +124,7 @@ func (c *Chat) handle(ev bot.Event) []bot.Reply {
 func (c *Chat) Arrived() []bot.Reply {
 	c.Last, c.Seen = c.Rec.Since(c.Seen)
 	c.All = append(c.All, c.Last...)
+	c.recordAsks("")
 	if c.Transcript != nil {
 		c.Transcript.Replies(c.Last)
 	}

@@ -96,6 +96,12 @@ func RunWithEdgeWalk(m *testing.M, flow string, tb bot.Table, unreachable map[bo
 	if code != 0 || flagSet("test.run") || flagSet("test.skip") {
 		return code
 	}
+	return walkReport(flow, tb, unreachable)
+}
+
+// walkReport runs WalkEdges, prints its problems or its summary to
+// stderr and returns 1 when there were problems, else 0.
+func walkReport(flow string, tb bot.Table, unreachable map[bot.Edge]string) int {
 	if problems := WalkEdges(flow, tb, unreachable); len(problems) > 0 {
 		fmt.Fprintf(os.Stderr, "edge walk over the %s transition table failed (take each edge in a test, or list it as unreachable with the reason):\n", flow)
 		for _, p := range problems {

@@ -376,7 +376,8 @@ func (c *Core) BeginTOTPReplacement(ctx context.Context, grantToken, key string)
 // one, records the matched step, voids every grant and any SMS challenge,
 // confirms the enrollment (erasing its pending secret), appends the audit
 // entry "totp_replaced" and writes the e-mail (mailtext.TOTPReplaced),
-// sent after it. The account's last accepted step belongs to the old
+// sent after it, in the account's language, which an account without one
+// takes from ctx (portal.WithLocale) first. The account's last accepted step belongs to the old
 // secret, so it does not refuse the new app's first code; the enrollment
 // itself accepts one code only.
 func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, key string) error {
@@ -468,6 +469,7 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 		}
 		a.Challenge = ""
 		a.TOTPSecret, a.LastStep, a.Enrollment = c.seal(secret, totpAAD(a.ID)), step, ""
+		adoptLocale(ctx, &a)
 		if err := revokeGrants(tx, a.ID); err != nil {
 			return err
 		}

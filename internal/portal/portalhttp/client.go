@@ -467,9 +467,10 @@ func (c *Client) BeginTOTPReplacement(ctx context.Context, grantToken, key strin
 }
 
 // ConfirmTOTPReplacement implements portal.Core: POST
-// /v1/totp-replacements/confirm.
+// /v1/totp-replacements/confirm, with the chat's language
+// (portal.WithLocale) as Guidedfix-Locale.
 func (c *Client) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, key string) error {
-	p := &gen.ConfirmTOTPReplacementParams{IdempotencyKey: key, GuidedfixSource: source(ctx)}
+	p := &gen.ConfirmTOTPReplacementParams{IdempotencyKey: key, GuidedfixSource: source(ctx), GuidedfixLocale: locale(ctx)}
 	_, err := call(c, ctx, "confirmTOTPReplacement", http.StatusNoContent, func(ctx context.Context) (*gen.ConfirmTOTPReplacementResponse, error) {
 		return c.api.ConfirmTOTPReplacementWithResponse(ctx, p, gen.ConfirmRequest{EnrollmentId: enrollmentID, Code: code})
 	})

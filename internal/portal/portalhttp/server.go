@@ -488,5 +488,5 @@ func (s *server) ConfirmTOTPReplacement(w http.ResponseWriter, r *http.Request, 
 	if _, ok := s.decode(w, r, &req); !ok || !s.checkKey(w, r, p.IdempotencyKey) {
 		return
 	}
-	s.write(w, r, s.result(nil, s.core.ConfirmTOTPReplacement(mutating(r, p.GuidedfixSource), req.EnrollmentId, req.Code, p.IdempotencyKey)))
+	s.write(w, r, s.result(nil, s.core.ConfirmTOTPReplacement(withLocale(mutating(r, p.GuidedfixSource), p.GuidedfixLocale), req.EnrollmentId, req.Code, p.IdempotencyKey)))
 }

@@ -2,6 +2,7 @@ package portaltest
 
 import (
 	"strings"
+	"time"
 
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
@@ -105,4 +106,68 @@ func subjects(ms []mail.Message) []string {
 		out[i] = m.Subject
 	}
 	return out
+}
+
+// testReplacementLocale checks that ConfirmTOTPReplacement, the third call
+// that proves the holder and e-mails them, adopts the chat's language as
+// Disable2FA and ConfirmTOTPEnrollment do (api/portal.openapi.yaml
+// Guidedfix-Locale): BeginTOTPReplacement and a wrong code set nothing; a
+// successful confirmation in a Malay chat gives an account without a
+// language "ms", in time for its e-mail (not the one an account without a
+// language gets); an unknown tag is not adopted; a later replacement in an
+// English chat keeps "ms".
+func testReplacementLocale(s *suite) {
+	ms := portal.WithLocale(s.ctx, "ms-MY")
+	a, aSecret, _ := s.totpAlice(0)
+	b := s.bob(portal.MethodSMS)
+	eb := s.enroll(b)
+	if err := s.Core.ConfirmTOTPEnrollment(s.ctx, eb.ID, Code(s.t, eb.Secret, s.Now()), "confirm-"+b.ID); err != nil {
+		s.t.Fatalf("ConfirmTOTPEnrollment: %v", err)
+	}
+	s.advance(30 * time.Second)
+	if la, lb := s.locale(a.ID), s.locale(b.ID); la != "" || lb != "" {
+		s.t.Fatalf("languages %q, %q before the replacement, want none", la, lb)
+	}
+	ea, err := s.Core.BeginTOTPReplacement(ms, s.totpElevated(a, aSecret).Token, "rl-begin-a")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	WantBadCode(s.t, s.Core.ConfirmTOTPReplacement(ms, ea.ID, WrongCode(s.t, ea.Secret, s.Now()), "rl-wrong-a"), 4)
+	if got := s.locale(a.ID); got != "" {
+		s.t.Fatalf("BeginTOTPReplacement or a wrong code set the language %q", got)
+	}
+	if err := s.Core.ConfirmTOTPReplacement(ms, ea.ID, Code(s.t, ea.Secret, s.Now()), "rl-confirm-a"); err != nil {
+		s.t.Fatal(err)
+	}
+	if got := s.locale(a.ID); got != "ms" {
+		s.t.Fatalf("language after ConfirmTOTPReplacement with ms-MY = %q, want ms", got)
+	}
+	ebr, err := s.Core.BeginTOTPReplacement(s.ctx, s.totpElevated(b, eb.Secret).Token, "rl-begin-b")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.Core.ConfirmTOTPReplacement(portal.WithLocale(s.ctx, "tlh"), ebr.ID, Code(s.t, ebr.Secret, s.Now()), "rl-confirm-b"); err != nil {
+		s.t.Fatal(err)
+	}
+	if got := s.locale(b.ID); got != "" {
+		s.t.Fatalf("an unknown tag was adopted: %q", got)
+	}
+	mailsA, mailsB := s.mailsTo(AliceEmail), s.mailsTo(BobEmail)
+	if len(mailsA) == 0 || len(mailsB) == 0 || mailsA[len(mailsA)-1].Subject == mailsB[len(mailsB)-1].Subject {
+		s.t.Fatalf("replacement e-mails: alice %q, bob %q; want alice's in Malay, bob's in the default language", subjects(mailsA), subjects(mailsB))
+	}
+	malay := mailsA[len(mailsA)-1].Subject
+	// Alice moves her app again, from an English chat: she keeps Malay.
+	s.advance(30 * time.Second)
+	ea2, err := s.Core.BeginTOTPReplacement(s.ctx, s.totpElevated(a, ea.Secret).Token, "rl-begin-a2")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.Core.ConfirmTOTPReplacement(portal.WithLocale(s.ctx, "en"), ea2.ID, Code(s.t, ea2.Secret, s.Now()), "rl-confirm-a2"); err != nil {
+		s.t.Fatal(err)
+	}
+	mailsA = s.mailsTo(AliceEmail)
+	if got := s.locale(a.ID); got != "ms" || mailsA[len(mailsA)-1].Subject != malay {
+		s.t.Fatalf("after an English chat: language %q, e-mail %q; want ms and %q", got, mailsA[len(mailsA)-1].Subject, malay)
+	}
 }

@@ -80,6 +80,7 @@ func Run(t *testing.T, h Harness) {
 		{"TOTPReplacementAbandoned", testTOTPReplacementAbandoned},
 		{"TOTPReplacementClockDrift", testReplacementClockDrift},
 		{"AccountLocale", testAccountLocale},
+		{"ReplacementLocale", testReplacementLocale},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -341,7 +341,8 @@ type Disable2FAParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 
 	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
-	// with the two calls that prove the holder (`disable2FA`, `confirmTOTPEnrollment`):
+	// with the three calls that prove the holder and e-mail them (`disable2FA`,
+	// `confirmTOTPEnrollment`, `confirmTOTPReplacement`):
 	// when the call succeeds and the account has no language of its own
 	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
 	// that call. An unknown or malformed tag is ignored; it never fails a call.
@@ -390,7 +391,8 @@ type ConfirmTOTPEnrollmentParams struct {
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
 
 	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
-	// with the two calls that prove the holder (`disable2FA`, `confirmTOTPEnrollment`):
+	// with the three calls that prove the holder and e-mail them (`disable2FA`,
+	// `confirmTOTPEnrollment`, `confirmTOTPReplacement`):
 	// when the call succeeds and the account has no language of its own
 	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
 	// that call. An unknown or malformed tag is ignored; it never fails a call.
@@ -416,6 +418,14 @@ type ConfirmTOTPReplacementParams struct {
 
 	// GuidedfixSource The platform user behind a password or code check, `<channel>:<user id>`; failures count per source too (see "Failure limits"). Calls without it count as one source.
 	GuidedfixSource *Source `json:"Guidedfix-Source,omitempty"`
+
+	// GuidedfixLocale The language of the chat the call comes from, a BCP 47 tag (RFC 5646). Sent
+	// with the three calls that prove the holder and e-mail them (`disable2FA`,
+	// `confirmTOTPEnrollment`, `confirmTOTPReplacement`):
+	// when the call succeeds and the account has no language of its own
+	// (`Account.locale`), the portal gives it this one, in time for the e-mail of
+	// that call. An unknown or malformed tag is ignored; it never fails a call.
+	GuidedfixLocale *Locale `json:"Guidedfix-Locale,omitempty"`
 }
 
 // LookupAccountJSONRequestBody defines body for LookupAccount for application/json ContentType.
@@ -1064,7 +1074,9 @@ type ClientInterface interface {
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
-	// again, whatever the code. Needs no grant.
+	// again, whatever the code. Needs no grant. On success an account without a
+	// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+	// written in the account's language.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1082,7 +1094,9 @@ type ClientInterface interface {
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
-	// again, whatever the code. Needs no grant.
+	// again, whatever the code. Needs no grant. On success an account without a
+	// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+	// written in the account's language.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1978,7 +1992,9 @@ func (c *Client) BeginTOTPReplacement(ctx context.Context, params *BeginTOTPRepl
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
-// again, whatever the code. Needs no grant.
+// again, whatever the code. Needs no grant. On success an account without a
+// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+// written in the account's language.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2006,7 +2022,9 @@ func (c *Client) ConfirmTOTPReplacementWithBody(ctx context.Context, params *Con
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
-// again, whatever the code. Needs no grant.
+// again, whatever the code. Needs no grant. On success an account without a
+// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+// written in the account's language.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3114,6 +3132,17 @@ func NewConfirmTOTPReplacementRequestWithBody(server string, params *ConfirmTOTP
 			req.Header.Set("Guidedfix-Source", headerParam1)
 		}
 
+		if params.GuidedfixLocale != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "Guidedfix-Locale", *params.GuidedfixLocale, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Guidedfix-Locale", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -3687,7 +3716,9 @@ type ClientWithResponsesInterface interface {
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
-	// again, whatever the code. Needs no grant.
+	// again, whatever the code. Needs no grant. On success an account without a
+	// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+	// written in the account's language.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3705,7 +3736,9 @@ type ClientWithResponsesInterface interface {
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
-	// again, whatever the code. Needs no grant.
+	// again, whatever the code. Needs no grant. On success an account without a
+	// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+	// written in the account's language.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5579,7 +5612,9 @@ func (c *ClientWithResponses) BeginTOTPReplacementWithResponse(ctx context.Conte
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
-// again, whatever the code. Needs no grant.
+// again, whatever the code. Needs no grant. On success an account without a
+// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+// written in the account's language.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5603,7 +5638,9 @@ func (c *ClientWithResponses) ConfirmTOTPReplacementWithBodyWithResponse(ctx con
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
-// again, whatever the code. Needs no grant.
+// again, whatever the code. Needs no grant. On success an account without a
+// language of its own takes the one in `Guidedfix-Locale`; the e-mail is
+// written in the account's language.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7547,6 +7584,25 @@ func (siw *ServerInterfaceWrapper) ConfirmTOTPReplacement(w http.ResponseWriter,
 		}
 
 		params.GuidedfixSource = &GuidedfixSource
+
+	}
+
+	// ------------- Optional header parameter "Guidedfix-Locale" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Guidedfix-Locale")]; found {
+		var GuidedfixLocale Locale
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Guidedfix-Locale", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Guidedfix-Locale", valueList[0], &GuidedfixLocale, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Guidedfix-Locale", Err: err})
+			return
+		}
+
+		params.GuidedfixLocale = &GuidedfixLocale
 
 	}
 
