@@ -52,8 +52,8 @@ func (f *Flow) Rerender(ctx context.Context, bt *bot.Turn, r bot.Reply) (bot.Rep
 			return r, fmt.Errorf("newphone: enrollment %s is not the session's %s", en.ID, d.EnrollmentID)
 		}
 		if r.Ref == "key" {
-			r.Text = t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)})
-			r.Code = []string{groupKey(en.Secret)}
+			r.Text = t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": qr.ManualKey(en.Secret)})
+			r.Code = []string{qr.ManualKey(en.Secret)}
 			return r, nil
 		}
 		png, err := qr.PNG(en.URI)

@@ -387,7 +387,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
 	t.Goto(StateAwaitingNewCode)
 	t.Send(bot.Reply{ID: msgQRCaption, Text: t.T(msgQRCaption, nil), Image: png, QR: en.URI, Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}), Code: []string{groupKey(en.Secret)},
+	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": qr.ManualKey(en.Secret)}), Code: []string{qr.ManualKey(en.Secret)},
 		Protected: true, Sensitive: true, Ref: "key"})
 	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	return nil
@@ -524,16 +524,4 @@ func (f *Flow) reprompt(t *turn) {
 func (f *Flow) help(t *turn) {
 	t.Say(msgHelp, nil)
 	f.reprompt(t)
-}
-
-// groupKey splits a base32 key in groups of 4 for easier typing.
-func groupKey(k string) string {
-	var b strings.Builder
-	for i, r := range k {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

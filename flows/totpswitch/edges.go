@@ -71,8 +71,8 @@ func (f *Flow) codeButtons(t *turn) []bot.Button {
 func (f *Flow) sendQR(t *turn, en portal.Enrollment, png []byte) {
 	t.Send(bot.Reply{ID: msgQrCaption, Text: t.T(msgQrCaption, t.withSteps(nil)), Image: png, QR: en.URI,
 		Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
-		Code: []string{groupKey(en.Secret)}, Protected: true, Sensitive: true, Ref: "key"})
+	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": qr.ManualKey(en.Secret)}),
+		Code: []string{qr.ManualKey(en.Secret)}, Protected: true, Sensitive: true, Ref: "key"})
 	t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": en.Issuer}, f.codeButtons(t)...)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
@@ -66,16 +65,4 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.Goto(StateAwaitingTOTPCode)
 	f.sendQR(t, en, png)
 	return nil
-}
-
-// groupKey splits a base32 key in groups of 4 for easier typing.
-func groupKey(k string) string {
-	var b strings.Builder
-	for i, r := range k {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
