@@ -7,7 +7,6 @@ import (
 
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
-	"guidedfix/internal/qr"
 )
 
 // enrollOrReauth starts the enrollment with the current grant, or asks the
@@ -55,14 +54,14 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
-	png, err := qr.PNG(en.URI)
+	q, err := qrReply(t, en)
 	if err != nil {
-		return fmt.Errorf("render QR: %w", err)
+		return err
 	}
 	t.d.EnrollmentID = en.ID
 	t.d.EnrollExpiry = en.ExpiresAt
 	t.d.Label = en.Label
 	t.Goto(StateAwaitingTOTPCode)
-	f.sendQR(t, en, png)
+	f.sendQR(t, en, q)
 	return nil
 }
