@@ -394,6 +394,8 @@ func TestWalkDisableWithALapsedGrant(t *testing.T) {
 // the password asked again and the app's code; with SMS 2FA off the lock
 // passes through restoring.
 func TestWalkLocks(t *testing.T) {
+	wrongPassword := func(w *walker, i int) { w.text("wrong-password-" + strconv.Itoa(i)) }
+	wrongAppCode := func(w *walker, i int) { w.text(wrongCode(w.env.TOTPCode(w.t, w.key(), 0))) }
 	for _, c := range []struct {
 		order string
 		at    bot.State
@@ -405,14 +407,10 @@ func TestWalkLocks(t *testing.T) {
 			}
 			w.text(wrongCode(w.env.LastSMSCode(w.t)))
 		}},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingReauth, func(w *walker, i int) { w.text("wrong-password-" + strconv.Itoa(i)) }},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingReauth, func(w *walker, i int) { w.text("wrong-password-" + strconv.Itoa(i)) }},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingTOTPCode, func(w *walker, i int) {
-			w.text(wrongCode(w.env.TOTPCode(w.t, w.key(), 0)))
-		}},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingTOTPCode, func(w *walker, i int) {
-			w.text(wrongCode(w.env.TOTPCode(w.t, w.key(), 0)))
-		}},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingReauth, wrongPassword},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingReauth, wrongPassword},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingTOTPCode, wrongAppCode},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingTOTPCode, wrongAppCode},
 	} {
 		t.Run(c.order+"/"+string(c.at), func(t *testing.T) {
 			w := newWalker(t, walkOptions{order: c.order})
