@@ -302,33 +302,29 @@ func TestWalkTransientStatesAfterACrash(t *testing.T) {
 		state bot.State
 		reach func(w *walker)
 	}
+	// Both orders reach enrolling and verifying the same way.
+	crashEnrolling := func(w *walker) {
+		w.to(totpswitch.StateChooseMethod)
+		w.crashSend(w.button("app"))
+	}
+	crashVerifying := func(w *walker) {
+		w.to(totpswitch.StateChooseMethod)
+		w.press("app")
+		w.crashSend(bot.Event{Kind: bot.KindText, Text: w.env.TOTPCode(w.t, w.key(), 0)})
+	}
 	cases := []transient{
 		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateSendingSMS, func(w *walker) {
 			w.to(totpswitch.StateAwaitingPassword)
 			w.crashSend(bot.Event{Kind: bot.KindText, Text: w.pw})
 		}},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateEnrolling, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.crashSend(w.button("app"))
-		}},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateVerifying, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.press("app")
-			w.crashSend(bot.Event{Kind: bot.KindText, Text: w.env.TOTPCode(w.t, w.key(), 0)})
-		}},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateEnrolling, crashEnrolling},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateVerifying, crashVerifying},
 		{totpswitch.OrderDisableThenEnroll, totpswitch.StateDisabling, func(w *walker) {
 			w.to(totpswitch.StateConfirmDisable)
 			w.crashSend(w.button("disable"))
 		}},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateEnrolling, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.crashSend(w.button("app"))
-		}},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateVerifying, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.press("app")
-			w.crashSend(bot.Event{Kind: bot.KindText, Text: w.env.TOTPCode(w.t, w.key(), 0)})
-		}},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateEnrolling, crashEnrolling},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateVerifying, crashVerifying},
 		{totpswitch.OrderDisableThenEnroll, totpswitch.StateRestoring, func(w *walker) {
 			w.to(totpswitch.StateOfferSetup)
 			w.crashSend(bot.Event{Kind: bot.KindCommand, Command: "cancel"})
