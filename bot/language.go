@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -177,22 +176,9 @@ func (e *Engine) languageTurn(ctx context.Context, ev Event, s *Session) error {
 // offerLanguages sends MsgLanguageChoose with one button per Languages
 // entry and records ev as processed; no session changes.
 func (e *Engine) offerLanguages(ctx context.Context, ev Event, locale string) error {
-	if ev.UpdateID != "" {
-		if err := e.store.MarkSeen(ctx, ev.Conversation.Channel, ev.UpdateID); err != nil {
-			return err
-		}
-	}
-	d := e.deliverer(ev.Conversation.Channel)
-	if d == nil {
-		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
-	}
 	buttons := make([]Button, len(Languages))
 	for i, l := range Languages {
 		buttons[i] = Button{Label: l.Name, Data: languageAction + l.Tag}
 	}
-	r := Reply{Op: OpSend, ID: MsgLanguageChoose, Text: e.Text(locale, ev.Conversation.Channel, MsgLanguageChoose, nil), Buttons: buttons}
-	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
-		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
-	}
-	return nil
+	return e.replyOnly(ctx, ev, Reply{Op: OpSend, ID: MsgLanguageChoose, Text: e.Text(locale, ev.Conversation.Channel, MsgLanguageChoose, nil), Buttons: buttons})
 }

@@ -280,6 +280,14 @@ func (e *Engine) failTurn(ctx context.Context, t *Turn, err error) error {
 // answerOnly replies with one engine message and records the update as
 // processed without touching any session.
 func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) error {
+	return e.replyOnly(ctx, ev, Reply{Op: OpSend, ID: id, Text: e.Text(locale, ev.Conversation.Channel, id, nil)})
+}
+
+// replyOnly records ev's update as processed and delivers r to ev's
+// conversation without touching any session; a failed delivery is logged
+// (a blocked bot silently). It returns the store's error, or one when the
+// channel has no deliverer.
+func (e *Engine) replyOnly(ctx context.Context, ev Event, r Reply) error {
 	if ev.UpdateID != "" {
 		if err := e.store.MarkSeen(ctx, ev.Conversation.Channel, ev.UpdateID); err != nil {
 			return err
@@ -289,7 +297,6 @@ func (e *Engine) answerOnly(ctx context.Context, ev Event, locale, id string) er
 	if d == nil {
 		return fmt.Errorf("no deliverer for channel %q", ev.Conversation.Channel)
 	}
-	r := Reply{Op: OpSend, ID: id, Text: e.Text(locale, ev.Conversation.Channel, id, nil)}
 	if _, err := d.Deliver(ctx, ev.Conversation, r); err != nil && !errors.Is(err, ErrBlocked) {
 		e.log.WarnContext(ctx, "deliver failed", "reply", r, "err", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/qr"
 	"guidedfix/internal/testkit"
 )
 
@@ -85,7 +86,7 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 				t.Fatalf("QR step ends in %s %v, want a protected sendPhoto", photo.Method, photo.Fields)
 			}
 			key := env.KeyFromQR(t, photo.Files["photo"].Data)
-			grouped := groupKey(key.Secret())
+			grouped := qr.ManualKey(key.Secret())
 			caption := photo.Fields["caption"]
 			if !strings.Contains(caption, grouped) || (en && !strings.Contains(caption, h.msg("totp.ask_totp", map[string]any{"Issuer": "IP ServerOne"}))) {
 				t.Fatalf("QR caption %q lacks the manual key or the code request", caption)
@@ -133,18 +134,6 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			}
 		})
 	}
-}
-
-// groupKey is the flow's grouping of the manual key (4 characters a group).
-func groupKey(k string) string {
-	var b strings.Builder
-	for i, r := range k {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // TestCancelAtQRStepDeletesItAtOnce: Cancel pressed on the QR code's

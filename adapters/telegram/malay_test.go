@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -101,27 +100,6 @@ func (ts templates) label(text string) bool {
 		}
 	}
 	return false
-}
-
-// replyLog is a bot.Deliverer between the engine and the adapter that
-// records every reply (catalog id, text, buttons) on its way.
-type replyLog struct {
-	inner bot.Deliverer
-	mu    sync.Mutex
-	all   []bot.Reply
-}
-
-func (l *replyLog) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
-	l.mu.Lock()
-	l.all = append(l.all, r)
-	l.mu.Unlock()
-	return l.inner.Deliver(ctx, to, r)
-}
-
-func (l *replyLog) replies() []bot.Reply {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.all)
 }
 
 // customer drives the flow the way a person would, by the session's
@@ -219,7 +197,7 @@ func TestMalayCustomerCompletesTheChange(t *testing.T) {
 			fake := newFake(t)
 			h := start(t, env, fake, false)
 			h.user.LanguageCode = tc.lang
-			log := &replyLog{inner: h.a}
+			log := &testkit.Tap{Next: h.a} // every reply (catalog id, text, buttons) on its way
 			env.Engine.Register(Channel, log)
 			const email = "siti@example.com"
 			pw := env.AddAccount(t, email, portal.MethodSMS)
@@ -237,7 +215,7 @@ func TestMalayCustomerCompletesTheChange(t *testing.T) {
 
 			// Every reply from the first Malay one on is the ms rendering of
 			// its catalog id.
-			replies := log.replies()
+			replies := log.Replies()
 			first := slices.IndexFunc(replies, func(r bot.Reply) bool { return r.Text != "" && ms.matches(r.ID, r.Text) && !en.matches(r.ID, r.Text) })
 			if first < 0 {
 				t.Fatal("no reply in Malay")

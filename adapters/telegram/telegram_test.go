@@ -19,6 +19,7 @@ import (
 	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/qr"
 	"guidedfix/internal/testkit"
 	"guidedfix/internal/testkit/scriptflow"
 )
@@ -144,7 +145,7 @@ func happyPath(t *testing.T, h *harness) {
 	// The caption carries the instructions, the manual key and the code
 	// request, in one protected message.
 	wantCaption := h.msg("totp.qr_caption", nil) + "\n\n" +
-		h.msg("totp.manual_key", map[string]any{"Label": key.AccountName(), "Key": groupKey(key.Secret())}) + "\n\n" +
+		h.msg("totp.manual_key", map[string]any{"Label": key.AccountName(), "Key": qr.ManualKey(key.Secret())}) + "\n\n" +
 		h.msg("totp.ask_totp", map[string]any{"Issuer": key.Issuer()})
 	if photo.Fields["protect_content"] != "true" || photo.Files["photo"].Name != "qr.png" || photo.Fields["caption"] != wantCaption {
 		t.Fatalf("sendPhoto fields %v file %q\nwant caption %q", photo.Fields, photo.Files["photo"].Name, wantCaption)

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
 )
 
 // TestDemoHidesSecretsAtVisiblePromptsAfterALockout runs the built
@@ -19,29 +14,7 @@ import (
 // stays visible.
 func TestDemoHidesSecretsAtVisiblePromptsAfterALockout(t *testing.T) {
 	bin := binary(t)
-	cmd := exec.Command(bin, "demo")
-	cmd.Env = append(os.Environ(), "GUIDEDFIX_DATA_DIR="+t.TempDir(), "GUIDEDFIX_FLOW__ORDER=disable-then-enroll")
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	chunks := make(chan string)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := tty.Read(buf)
-			if n > 0 {
-				chunks <- string(buf[:n])
-			}
-			if err != nil {
-				close(chunks)
-				return
-			}
-		}
-	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	demo := startPTYDemo(t, bin, "GUIDEDFIX_DATA_DIR="+t.TempDir(), "GUIDEDFIX_FLOW__ORDER=disable-then-enroll")
 
 	const afterLock, later = "again-Passw0rd-1", "later-Passw0rd-2"
 	lines := []string{"demo@example.com"}
@@ -49,45 +22,17 @@ func TestDemoHidesSecretsAtVisiblePromptsAfterALockout(t *testing.T) {
 		lines = append(lines, "wrong-password-"+string(rune('0'+i)))
 	}
 	lines = append(lines, afterLock, later, "/start", "demo@example.com")
-	var transcript, screen strings.Builder
-	deadline := time.After(time.Minute)
 	sent := 0
-read:
-	for {
-		select {
-		case c, ok := <-chunks:
-			if !ok {
-				break read
-			}
-			transcript.WriteString(c)
-			screen.WriteString(c)
-		case <-deadline:
-			_ = cmd.Process.Kill()
-			t.Fatalf("the demo did not end:\n%s", transcript.String())
-		}
-		if !strings.HasSuffix(strings.TrimRight(screen.String(), " "), "you ›") {
-			continue
-		}
-		screen.Reset()
+	demo.converse(func(string) []byte {
 		b := []byte{4} // Ctrl-D once every line is typed
 		if sent < len(lines) {
 			b = []byte(lines[sent] + "\r")
 		}
 		sent++
-		if _, err := tty.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("demo exited with %v:\n%s", err, transcript.String())
-		}
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatalf("the demo did not exit:\n%s", transcript.String())
-	}
-	out := transcript.String()
+		return b
+	}, func() string { return "" })
+	demo.wait()
+	out := demo.transcript.String()
 	if !strings.Contains(out, "locked") || sent <= len(lines) {
 		t.Fatalf("no lockout, or not every line typed (%d of %d):\n%s", sent, len(lines), out)
 	}

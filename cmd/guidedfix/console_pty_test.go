@@ -1,15 +1,10 @@
 package main
 
 import (
-	"errors"
-	"os"
-	"os/exec"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
 
 	"guidedfix/internal/portal"
 )
@@ -31,79 +26,25 @@ func TestDemoCtrlDAtHiddenPrompt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cmd := exec.Command(bin, "demo")
-			cmd.Env = append(os.Environ(), "GUIDEDFIX_DATA_DIR="+dir, "GUIDEDFIX_FLOW__ORDER=disable-then-enroll")
-			tty, err := pty.Start(cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tty.Close()
-			exited := make(chan error, 1)
-			chunks := make(chan string)
-			go func() {
-				buf := make([]byte, 4096)
-				for {
-					n, err := tty.Read(buf)
-					if n > 0 {
-						chunks <- string(buf[:n])
-					}
-					if err != nil { // EIO once the demo has exited
-						close(chunks)
-						return
-					}
-				}
-			}()
-			go func() { exited <- cmd.Wait() }()
-
+			demo := startPTYDemo(t, bin, "GUIDEDFIX_DATA_DIR="+dir, "GUIDEDFIX_FLOW__ORDER=disable-then-enroll")
 			u := &demoUser{t: t}
-			var transcript, screen strings.Builder
 			pressed := false
-			deadline := time.After(time.Minute)
-		read:
-			for {
-				select {
-				case c, ok := <-chunks:
-					if !ok {
-						break read
-					}
-					transcript.WriteString(c)
-					screen.WriteString(c)
-				case <-deadline:
-					_ = cmd.Process.Kill()
-					t.Fatalf("the demo did not end (Ctrl-D pressed: %v):\n%s", pressed, transcript.String())
-				}
-				s := screen.String()
-				if pressed || !strings.HasSuffix(strings.TrimRight(s, " "), "you ›") {
-					continue
+			demo.converse(func(s string) []byte {
+				if pressed {
+					return nil
 				}
 				if tc.at(s) {
-					if _, err := tty.Write([]byte{4}); err != nil { // Ctrl-D (VEOF)
-						t.Fatal(err)
-					}
 					pressed = true
-					screen.Reset()
-					continue
+					return []byte{4} // Ctrl-D (VEOF)
 				}
 				line := u.answer(s)
 				if line == "" {
 					t.Fatalf("no answer for screen:\n%s", s)
 				}
-				screen.Reset()
-				if _, err := tty.Write([]byte(line + "\r")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var werr error
-			select {
-			case werr = <-exited:
-			case <-time.After(time.Minute):
-				_ = cmd.Process.Kill()
-				t.Fatalf("the demo did not exit:\n%s", transcript.String())
-			}
-			var exit *exec.ExitError
-			if errors.As(werr, &exit) || werr != nil {
-				t.Fatalf("demo exited with %v:\n%s", werr, transcript.String())
-			}
+				return []byte(line + "\r")
+			}, func() string { return fmt.Sprintf(" (Ctrl-D pressed: %v)", pressed) })
+			demo.wait()
+			transcript := &demo.transcript
 			if !pressed {
 				t.Fatalf("the hidden prompt never came:\n%s", transcript.String())
 			}

@@ -6,6 +6,7 @@ import (
 
 	"guidedfix/bot"
 	"guidedfix/flows/newphone"
+	"guidedfix/internal/testkit"
 )
 
 // TestDescriptor checks the flow's descriptor against its transition
@@ -20,27 +21,5 @@ func TestDescriptor(t *testing.T) {
 	if !slices.Equal(d.Secrets, []bot.SecretField{bot.SecretPassword, bot.SecretTOTPCode, newphone.SecretRecoveryCode}) {
 		t.Fatalf("secrets %v", d.Secrets)
 	}
-	cat := bot.NewCatalog()
-	fsys, paths := f.Messages()
-	if err := cat.Load(fsys, paths...); err != nil {
-		t.Fatal(err)
-	}
-	states := newphone.States()
-	if len(d.States) != len(states) {
-		t.Errorf("%d state names for %d states", len(d.States), len(states))
-	}
-	for s := range states {
-		id := d.StateName(s)
-		if id == "" || !cat.Has(id) {
-			t.Errorf("state %s: name id %q not in the catalog", s, id)
-		}
-		if en, ms := cat.Text("en", id, nil), cat.Text("ms", id, nil); en == ms {
-			t.Errorf("state %s: the Malay name equals the English %q", s, en)
-		}
-	}
-	for _, id := range []string{d.Title, d.Commands[0].Description, d.Commands[0].Label} {
-		if !cat.Has(id) {
-			t.Errorf("catalog lacks %q", id)
-		}
-	}
+	testkit.CheckDescriptorCatalog(t, f, d, newphone.States())
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"guidedfix/bot"
-	"guidedfix/internal/qr"
 )
 
 var _ bot.Rerenderer = (*Flow)(nil)
@@ -52,15 +51,15 @@ func (f *Flow) Rerender(ctx context.Context, bt *bot.Turn, r bot.Reply) (bot.Rep
 			return r, fmt.Errorf("newphone: enrollment %s is not the session's %s", en.ID, d.EnrollmentID)
 		}
 		if r.Ref == "key" {
-			r.Text = t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)})
-			r.Code = []string{groupKey(en.Secret)}
+			k := keyReply(t, en)
+			r.Text, r.Code = k.Text, k.Code
 			return r, nil
 		}
-		png, err := qr.PNG(en.URI)
+		q, err := qrReply(t, en)
 		if err != nil {
-			return r, fmt.Errorf("render QR: %w", err)
+			return r, err
 		}
-		r.Text, r.Image, r.QR = t.T(msgQRCaption, nil), png, en.URI
+		r.Text, r.Image, r.QR = q.Text, q.Image, q.QR
 		return r, nil
 	case "recovery":
 		if d.RecoveryRound == 0 {

@@ -208,15 +208,13 @@ func TestOldSecretValidUntilVerified(t *testing.T) {
 	acc := e.totpAccount("dan@example.com", 0)
 	c := e.chat()
 	c.toChooseProof(acc)
-	c.press("have_old")
-	r := c.text(e.codeOf(acc.secret, 0))
-	key := e.keyFromQR(r[1].Image)
+	key := c.toNewCode(acc)
 	for left := 4; left >= 1; left-- {
 		wantIDs(t, c.text("000000"), "delete:engine.delete_user_secret", "newphone.bad_new_code")
 		e.clock.Advance(time.Minute)
 	}
 	// The fifth wrong code voids the QR code; a new one is made at once.
-	r = c.text("000000")
+	r := c.text("000000")
 	wantIDs(t, r, "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.enrollment_void",
 		"newphone.qr_caption", "newphone.manual_key", "newphone.ask_new_code")
 	key2 := e.keyFromQR(r[4].Image)

@@ -380,15 +380,14 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
-	png, err := qr.PNG(en.URI)
+	q, err := qrReply(t, en)
 	if err != nil {
-		return fmt.Errorf("render QR: %w", err)
+		return err
 	}
 	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
 	t.Goto(StateAwaitingNewCode)
-	t.Send(bot.Reply{ID: msgQRCaption, Text: t.T(msgQRCaption, nil), Image: png, QR: en.URI, Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}), Code: []string{groupKey(en.Secret)},
-		Protected: true, Sensitive: true, Ref: "key"})
+	t.Send(q)
+	t.Send(keyReply(t, en))
 	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	return nil
 }
@@ -526,14 +525,21 @@ func (f *Flow) help(t *turn) {
 	f.reprompt(t)
 }
 
-// groupKey splits a base32 key in groups of 4 for easier typing.
-func groupKey(k string) string {
-	var b strings.Builder
-	for i, r := range k {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
+// qrReply renders en's otpauth URI as a QR code (qr.PNG) and returns the
+// protected, sensitive reply that shows it, under the ref "qr", with its
+// caption; the error is the rendering's, wrapped.
+func qrReply(t *turn, en portal.Enrollment) (bot.Reply, error) {
+	png, err := qr.PNG(en.URI)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("render QR: %w", err)
 	}
-	return b.String()
+	return bot.Reply{ID: msgQRCaption, Text: t.T(msgQRCaption, nil), Image: png, QR: en.URI, Protected: true, Sensitive: true, Ref: "qr"}, nil
+}
+
+// keyReply returns the protected, sensitive reply, under the ref "key",
+// that shows en's manual-entry key (qr.ManualKey) with its label.
+func keyReply(t *turn, en portal.Enrollment) bot.Reply {
+	key := qr.ManualKey(en.Secret)
+	return bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": key}), Code: []string{key},
+		Protected: true, Sensitive: true, Ref: "key"}
 }

@@ -331,6 +331,15 @@ func (c *chat) toChooseProof(acc account) {
 	c.wantState(newphone.StateChooseProof, false)
 }
 
+// toNewCode walks from choose_proof through the current app's code to the
+// new code step and returns the key of the QR code sent there.
+func (c *chat) toNewCode(acc account) *otp.Key {
+	c.e.t.Helper()
+	c.press("have_old")
+	r := c.text(c.e.codeOf(acc.secret, 0))
+	return c.e.keyFromQR(r[1].Image)
+}
+
 // embeddedAccount is an SMS account for email with password pw.
 func embeddedAccount(email, pw string) embedded.NewAccount {
 	return embedded.NewAccount{Email: email, Name: "Test", Phone: phone, Method: portal.MethodSMS, Password: pw}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"guidedfix/bot"
 	"guidedfix/flows/newphone"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit"
 )
 
 // The tests in this file take the edges of the transition table the other
@@ -24,50 +23,32 @@ import (
 // (once), passing every other call to the real core.
 type faultCore struct {
 	newphone.Core
-	mu   sync.Mutex
-	next map[string]error
-}
-
-func (c *faultCore) failNext(op string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.next == nil {
-		c.next = map[string]error{}
-	}
-	c.next[op] = err
-}
-
-func (c *faultCore) take(op string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	err := c.next[op]
-	delete(c.next, op)
-	return err
+	testkit.Faults
 }
 
 func (c *faultCore) ElevateWithTOTP(ctx context.Context, grant, code string) (portal.Grant, error) {
-	if err := c.take("current"); err != nil {
+	if err := c.Take("current"); err != nil {
 		return portal.Grant{}, err
 	}
 	return c.Core.ElevateWithTOTP(ctx, grant, code)
 }
 
 func (c *faultCore) ElevateWithRecoveryCode(ctx context.Context, grant, code, key string) (portal.RecoveryElevation, error) {
-	if err := c.take("recovery"); err != nil {
+	if err := c.Take("recovery"); err != nil {
 		return portal.RecoveryElevation{}, err
 	}
 	return c.Core.ElevateWithRecoveryCode(ctx, grant, code, key)
 }
 
 func (c *faultCore) BeginTOTPReplacement(ctx context.Context, grant, key string) (portal.Enrollment, error) {
-	if err := c.take("begin"); err != nil {
+	if err := c.Take("begin"); err != nil {
 		return portal.Enrollment{}, err
 	}
 	return c.Core.BeginTOTPReplacement(ctx, grant, key)
 }
 
 func (c *faultCore) ConfirmTOTPReplacement(ctx context.Context, id, code, key string) error {
-	if err := c.take("confirm"); err != nil {
+	if err := c.Take("confirm"); err != nil {
 		return err
 	}
 	return c.Core.ConfirmTOTPReplacement(ctx, id, code, key)
@@ -80,28 +61,15 @@ type walk struct {
 	*chat
 	core  *faultCore
 	acc   account
-	mu    sync.Mutex
-	crash bool
+	crash testkit.Crash
 }
 
 func newWalk(t *testing.T, recoveryCodes int) *walk {
 	w := &walk{core: &faultCore{}}
-	e := newEnv(t, envOptions{wrap: func(c newphone.Core) newphone.Core { w.core.Core = c; return w.core }, hook: w.hook})
+	e := newEnv(t, envOptions{wrap: func(c newphone.Core) newphone.Core { w.core.Core = c; return w.core }, hook: w.crash.Hook})
 	w.acc = e.totpAccount("walk@example.com", recoveryCodes)
 	w.chat = e.chat()
 	return w
-}
-
-func (w *walk) hook(p bot.Hook, _ *bot.Session) {
-	w.mu.Lock()
-	crash := p == bot.HookCheckpoint && w.crash
-	if crash {
-		w.crash = false
-	}
-	w.mu.Unlock()
-	if crash {
-		panic("killed at the checkpoint")
-	}
 }
 
 // crashSend sends ev with a crash armed at its first checkpoint and wants
@@ -109,19 +77,13 @@ func (w *walk) hook(p bot.Hook, _ *bot.Session) {
 func (w *walk) crashSend(ev bot.Event, state bot.State) {
 	t := w.e.t
 	t.Helper()
-	w.mu.Lock()
-	w.crash = true
-	w.mu.Unlock()
+	w.crash.Arm()
 	w.Upd++
 	ev.Conversation, ev.UserID, ev.UpdateID = w.Conv, "u100", strconv.Itoa(w.Upd)
 	err := w.e.engine.Handle(context.Background(), ev)
 	w.Last, w.Seen = w.e.rec.Since(w.Seen)
 	w.All = append(w.All, w.Last...)
-	w.mu.Lock()
-	armed := w.crash
-	w.crash = false
-	w.mu.Unlock()
-	if armed || !errors.Is(err, bot.ErrPanic) {
+	if !w.crash.Fired() || !errors.Is(err, bot.ErrPanic) {
 		t.Fatalf("Handle %v: %v, want the crash at a checkpoint", ev.Kind, err)
 	}
 	w.wantState(state, false)
@@ -130,12 +92,8 @@ func (w *walk) crashSend(ev bot.Event, state bot.State) {
 // button returns the press of the newest button with action.
 func (w *walk) button(action string) bot.Event {
 	w.e.t.Helper()
-	for i := len(w.All) - 1; i >= 0; i-- {
-		for _, b := range w.All[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				return bot.Event{Kind: bot.KindButton, Data: b.Data}
-			}
-		}
+	if ev, ok := testkit.NewestButton(w.All, action); ok {
+		return ev
 	}
 	w.e.t.Fatalf("no button %q offered; replies %v", action, ids(w.All))
 	return bot.Event{}
@@ -326,7 +284,7 @@ func TestWalkLapsedGrant(t *testing.T) {
 			code := c.code(w)
 			w.e.clock.Advance(11 * time.Minute)
 			if c.state == newphone.StateAwaitingNewCode {
-				w.core.failNext("confirm", portal.ErrExpired)
+				w.core.FailNext("confirm", portal.ErrExpired)
 			}
 			w.text(code)
 			w.wantState(newphone.StateAwaitingPassword, false)
@@ -358,7 +316,7 @@ func TestWalkCoreAnswers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWalk(t, c.codes)
 			w.to(c.at)
-			w.core.failNext(c.op, c.err)
+			w.core.FailNext(c.op, c.err)
 			switch c.at {
 			case newphone.StateAwaitingCurrentCode:
 				w.text(w.e.codeOf(w.acc.secret, 0))

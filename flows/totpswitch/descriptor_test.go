@@ -22,29 +22,7 @@ func TestDescriptor(t *testing.T) {
 	if !slices.Equal(d.Secrets, []bot.SecretField{bot.SecretPassword, bot.SecretSMSCode, bot.SecretTOTPCode}) {
 		t.Fatalf("secrets %v", d.Secrets)
 	}
-	cat := bot.NewCatalog()
-	fsys, paths := f.Messages()
-	if err := cat.Load(fsys, paths...); err != nil {
-		t.Fatal(err)
-	}
-	states := totpswitch.Transitions()
-	if len(d.States) != len(states) {
-		t.Errorf("%d state names for %d states", len(d.States), len(states))
-	}
-	for s := range states {
-		id := d.StateName(s)
-		if id == "" || !cat.Has(id) {
-			t.Errorf("state %s: name id %q not in the catalog", s, id)
-		}
-		if en, ms := cat.Text("en", id, nil), cat.Text("ms", id, nil); en == ms {
-			t.Errorf("state %s: the Malay name equals the English %q", s, en)
-		}
-	}
-	for _, id := range []string{d.Title, d.Commands[0].Description, d.Commands[0].Label} {
-		if !cat.Has(id) {
-			t.Errorf("catalog lacks %q", id)
-		}
-	}
+	testkit.CheckDescriptorCatalog(t, f, d, totpswitch.Transitions())
 	// The descriptor is a copy: changing it changes the next one nothing.
 	d.States[totpswitch.StateDone] = "x"
 	if bot.Describe(f).StateName(totpswitch.StateDone) == "x" {

@@ -64,15 +64,32 @@ func (f *Flow) codeButtons(t *turn) []bot.Button {
 	return []bot.Button{t.Button(msgButtonVerify, "verify"), t.Button(msgButtonShowQR, actShowQR), t.cancelButton()}
 }
 
-// sendQR sends the QR code png of en, the manual key and the request for
-// the code: the QR code and key as protected, sensitive replies under the
-// refs "qr" and "key" (deleted once the enrollment is verified, cancelled
-// or expired).
-func (f *Flow) sendQR(t *turn, en portal.Enrollment, png []byte) {
-	t.Send(bot.Reply{ID: msgQrCaption, Text: t.T(msgQrCaption, t.withSteps(nil)), Image: png, QR: en.URI,
-		Protected: true, Sensitive: true, Ref: "qr"})
-	t.Send(bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": groupKey(en.Secret)}),
-		Code: []string{groupKey(en.Secret)}, Protected: true, Sensitive: true, Ref: "key"})
+// qrReply renders en's otpauth URI as a QR code (qr.PNG) and returns the
+// protected, sensitive reply that shows it, under the ref "qr", with its
+// caption; the error is the rendering's, wrapped.
+func qrReply(t *turn, en portal.Enrollment) (bot.Reply, error) {
+	png, err := qr.PNG(en.URI)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("render QR: %w", err)
+	}
+	return bot.Reply{ID: msgQrCaption, Text: t.T(msgQrCaption, t.withSteps(nil)), Image: png, QR: en.URI,
+		Protected: true, Sensitive: true, Ref: "qr"}, nil
+}
+
+// keyReply returns the protected, sensitive reply, under the ref "key",
+// that shows en's manual-entry key (qr.ManualKey) with its label.
+func keyReply(t *turn, en portal.Enrollment) bot.Reply {
+	key := qr.ManualKey(en.Secret)
+	return bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": key}),
+		Code: []string{key}, Protected: true, Sensitive: true, Ref: "key"}
+}
+
+// sendQR sends qrCode (qrReply of en), the manual key of en (keyReply)
+// and the request for the code; the QR code and key are deleted once the
+// enrollment is verified, cancelled or expired.
+func (f *Flow) sendQR(t *turn, en portal.Enrollment, qrCode bot.Reply) {
+	t.Send(qrCode)
+	t.Send(keyReply(t, en))
 	t.ask(bot.SecretTOTPCode, msgAskTotp, map[string]any{"Issuer": en.Issuer}, f.codeButtons(t)...)
 }
 
@@ -97,13 +114,13 @@ func (f *Flow) showQRAgain(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
-	png, err := qr.PNG(en.URI)
+	q, err := qrReply(t, en)
 	if err != nil {
-		return fmt.Errorf("render QR: %w", err)
+		return err
 	}
 	t.Delete("qr")
 	t.Delete("key")
-	f.sendQR(t, en, png)
+	f.sendQR(t, en, q)
 	return nil
 }
 

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
-	"guidedfix/internal/qr"
 )
 
 // enrollOrReauth starts the enrollment with the current grant, or asks the
@@ -56,26 +54,14 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
-	png, err := qr.PNG(en.URI)
+	q, err := qrReply(t, en)
 	if err != nil {
-		return fmt.Errorf("render QR: %w", err)
+		return err
 	}
 	t.d.EnrollmentID = en.ID
 	t.d.EnrollExpiry = en.ExpiresAt
 	t.d.Label = en.Label
 	t.Goto(StateAwaitingTOTPCode)
-	f.sendQR(t, en, png)
+	f.sendQR(t, en, q)
 	return nil
-}
-
-// groupKey splits a base32 key in groups of 4 for easier typing.
-func groupKey(k string) string {
-	var b strings.Builder
-	for i, r := range k {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -22,26 +22,23 @@ import (
 //
 // and review the diff.
 func TestGoldenTranscripts(t *testing.T) {
+	// switchToApp is the main path from the confirmed SMS code on, in
+	// either order: Disable 2FA, Setup, Authenticator App, the code, Okay.
+	switchToApp := func(c *chat, pw string) {
+		c.press("disable")
+		c.press("setup")
+		c.press("app")
+		c.text(c.env.TOTPCode(c.t, c.env.KeyFromQR(c.t, qrImage(c)), 0))
+		c.press("okay")
+	}
 	for _, tc := range []struct {
 		name     string
 		order    string
 		walk     func(c *chat, pw string)
 		recovery int
 	}{
-		{"enroll_then_switch", totpswitch.OrderEnrollThenSwitch, func(c *chat, pw string) {
-			c.press("disable")
-			c.press("setup")
-			c.press("app")
-			c.text(c.env.TOTPCode(c.t, c.env.KeyFromQR(c.t, qrImage(c)), 0))
-			c.press("okay")
-		}, 0},
-		{"disable_then_enroll", totpswitch.OrderDisableThenEnroll, func(c *chat, pw string) {
-			c.press("disable")
-			c.press("setup")
-			c.press("app")
-			c.text(c.env.TOTPCode(c.t, c.env.KeyFromQR(c.t, qrImage(c)), 0))
-			c.press("okay")
-		}, 0},
+		{"enroll_then_switch", totpswitch.OrderEnrollThenSwitch, switchToApp, 0},
+		{"disable_then_enroll", totpswitch.OrderDisableThenEnroll, switchToApp, 0},
 		{"recovery_codes", totpswitch.OrderEnrollThenSwitch, func(c *chat, pw string) {
 			c.press("disable")
 			c.press("setup")

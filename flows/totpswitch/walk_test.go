@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,36 +26,18 @@ import (
 // (once), passing every other call to the real core.
 type faultCore struct {
 	totpswitch.Core
-	mu   sync.Mutex
-	next map[string]error
-}
-
-func (c *faultCore) failNext(op string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.next == nil {
-		c.next = map[string]error{}
-	}
-	c.next[op] = err
-}
-
-func (c *faultCore) take(op string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	err := c.next[op]
-	delete(c.next, op)
-	return err
+	testkit.Faults
 }
 
 func (c *faultCore) BeginTOTPEnrollment(ctx context.Context, grant, key string) (portal.Enrollment, error) {
-	if err := c.take("begin"); err != nil {
+	if err := c.Take("begin"); err != nil {
 		return portal.Enrollment{}, err
 	}
 	return c.Core.BeginTOTPEnrollment(ctx, grant, key)
 }
 
 func (c *faultCore) ConfirmTOTPEnrollment(ctx context.Context, id, code, key string) error {
-	if err := c.take("confirm"); err != nil {
+	if err := c.Take("confirm"); err != nil {
 		return err
 	}
 	return c.Core.ConfirmTOTPEnrollment(ctx, id, code, key)
@@ -79,8 +59,7 @@ type walker struct {
 	upd   int
 	seen  int
 	all   []bot.Reply
-	mu    sync.Mutex
-	crash bool
+	crash testkit.Crash
 }
 
 type walkOptions struct {
@@ -98,24 +77,12 @@ func newWalker(t *testing.T, o walkOptions) *walker {
 	flow := totpswitch.New(totpswitch.Options{Core: w.core, Order: o.order, RecoveryCodes: o.recovery, ReminderAfter: o.reminder})
 	var err error
 	w.eng, err = bot.New(bot.Options{Store: w.env.Store, Flows: []bot.Flow{flow}, Now: w.env.Clock.Now,
-		Logger: slog.New(slog.DiscardHandler), Hook: w.hook, States: testkit.StateCheck(t)})
+		Logger: slog.New(slog.DiscardHandler), Hook: w.crash.Hook, States: testkit.StateCheck(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.eng.Register("walk", w.rec)
 	return w
-}
-
-func (w *walker) hook(p bot.Hook, _ *bot.Session) {
-	w.mu.Lock()
-	crash := p == bot.HookCheckpoint && w.crash
-	if crash {
-		w.crash = false
-	}
-	w.mu.Unlock()
-	if crash {
-		panic("killed at the checkpoint")
-	}
 }
 
 // handle sends ev and returns the engine's error.
@@ -151,15 +118,9 @@ func (w *walker) crashing(state bot.State, step func()) {
 // engine returns ErrPanic.
 func (w *walker) crashSend(ev bot.Event) {
 	w.t.Helper()
-	w.mu.Lock()
-	w.crash = true
-	w.mu.Unlock()
+	w.crash.Arm()
 	err := w.handle(ev)
-	w.mu.Lock()
-	armed := w.crash
-	w.crash = false
-	w.mu.Unlock()
-	if armed || !errors.Is(err, bot.ErrPanic) {
+	if !w.crash.Fired() || !errors.Is(err, bot.ErrPanic) {
 		w.t.Fatalf("Handle %v: %v, want the crash at a checkpoint", ev.Kind, err)
 	}
 }
@@ -169,12 +130,8 @@ func (w *walker) cmd(c string)  { w.t.Helper(); w.send(bot.Event{Kind: bot.KindC
 
 func (w *walker) button(action string) bot.Event {
 	w.t.Helper()
-	for i := len(w.all) - 1; i >= 0; i-- {
-		for _, b := range w.all[i].Buttons {
-			if strings.HasPrefix(b.Data, action+"|") {
-				return bot.Event{Kind: bot.KindButton, Data: b.Data}
-			}
-		}
+	if ev, ok := testkit.NewestButton(w.all, action); ok {
+		return ev
 	}
 	w.t.Fatalf("no button %q offered; replies %v", action, ids(w.all))
 	return bot.Event{}
@@ -345,33 +302,29 @@ func TestWalkTransientStatesAfterACrash(t *testing.T) {
 		state bot.State
 		reach func(w *walker)
 	}
+	// Both orders reach enrolling and verifying the same way.
+	crashEnrolling := func(w *walker) {
+		w.to(totpswitch.StateChooseMethod)
+		w.crashSend(w.button("app"))
+	}
+	crashVerifying := func(w *walker) {
+		w.to(totpswitch.StateChooseMethod)
+		w.press("app")
+		w.crashSend(bot.Event{Kind: bot.KindText, Text: w.env.TOTPCode(w.t, w.key(), 0)})
+	}
 	cases := []transient{
 		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateSendingSMS, func(w *walker) {
 			w.to(totpswitch.StateAwaitingPassword)
 			w.crashSend(bot.Event{Kind: bot.KindText, Text: w.pw})
 		}},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateEnrolling, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.crashSend(w.button("app"))
-		}},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateVerifying, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.press("app")
-			w.crashSend(bot.Event{Kind: bot.KindText, Text: w.env.TOTPCode(w.t, w.key(), 0)})
-		}},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateEnrolling, crashEnrolling},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateVerifying, crashVerifying},
 		{totpswitch.OrderDisableThenEnroll, totpswitch.StateDisabling, func(w *walker) {
 			w.to(totpswitch.StateConfirmDisable)
 			w.crashSend(w.button("disable"))
 		}},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateEnrolling, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.crashSend(w.button("app"))
-		}},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateVerifying, func(w *walker) {
-			w.to(totpswitch.StateChooseMethod)
-			w.press("app")
-			w.crashSend(bot.Event{Kind: bot.KindText, Text: w.env.TOTPCode(w.t, w.key(), 0)})
-		}},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateEnrolling, crashEnrolling},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateVerifying, crashVerifying},
 		{totpswitch.OrderDisableThenEnroll, totpswitch.StateRestoring, func(w *walker) {
 			w.to(totpswitch.StateOfferSetup)
 			w.crashSend(bot.Event{Kind: bot.KindCommand, Command: "cancel"})
@@ -437,6 +390,8 @@ func TestWalkDisableWithALapsedGrant(t *testing.T) {
 // the password asked again and the app's code; with SMS 2FA off the lock
 // passes through restoring.
 func TestWalkLocks(t *testing.T) {
+	wrongPassword := func(w *walker, i int) { w.text("wrong-password-" + strconv.Itoa(i)) }
+	wrongAppCode := func(w *walker, i int) { w.text(wrongCode(w.env.TOTPCode(w.t, w.key(), 0))) }
 	for _, c := range []struct {
 		order string
 		at    bot.State
@@ -448,14 +403,10 @@ func TestWalkLocks(t *testing.T) {
 			}
 			w.text(wrongCode(w.env.LastSMSCode(w.t)))
 		}},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingReauth, func(w *walker, i int) { w.text("wrong-password-" + strconv.Itoa(i)) }},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingReauth, func(w *walker, i int) { w.text("wrong-password-" + strconv.Itoa(i)) }},
-		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingTOTPCode, func(w *walker, i int) {
-			w.text(wrongCode(w.env.TOTPCode(w.t, w.key(), 0)))
-		}},
-		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingTOTPCode, func(w *walker, i int) {
-			w.text(wrongCode(w.env.TOTPCode(w.t, w.key(), 0)))
-		}},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingReauth, wrongPassword},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingReauth, wrongPassword},
+		{totpswitch.OrderEnrollThenSwitch, totpswitch.StateAwaitingTOTPCode, wrongAppCode},
+		{totpswitch.OrderDisableThenEnroll, totpswitch.StateAwaitingTOTPCode, wrongAppCode},
 	} {
 		t.Run(c.order+"/"+string(c.at), func(t *testing.T) {
 			w := newWalker(t, walkOptions{order: c.order})
@@ -513,7 +464,7 @@ func TestWalkCoreAnswersAtTheAppStep(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWalker(t, walkOptions{order: c.order})
 			w.to(totpswitch.StateChooseMethod)
-			w.core.failNext(c.op, c.err)
+			w.core.FailNext(c.op, c.err)
 			w.press("app")
 			if c.op == "confirm" {
 				w.want(totpswitch.StateAwaitingTOTPCode, false)

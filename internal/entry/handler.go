@@ -377,7 +377,7 @@ func (s *Server) postQR(w http.ResponseWriter, r *http.Request) {
 	}
 	v := view{State: "qr", WebApp: q.WebApp, locale: sess.Locale, Lang: lang(sess.Locale),
 		QR:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		QRSize: qrSize(png), Key: groupKey(key.Secret()), KeyRaw: key.Secret()}
+		QRSize: qrSize(png), Key: qr.ManualKey(key.Secret()), KeyRaw: key.Secret()}
 	v.cat = s.eng.Catalog()
 	v.Account = v.cat.Text(sess.Locale, "entry.qr.account", map[string]any{"Label": label(key)})
 	s.render(w, http.StatusOK, v)
@@ -389,18 +389,6 @@ func label(k *otp.Key) string {
 		return k.Issuer() + ": " + k.AccountName()
 	}
 	return k.AccountName()
-}
-
-// groupKey writes a base32 key in groups of four for reading aloud.
-func groupKey(k string) string {
-	var b strings.Builder
-	for i, r := range k {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // qrSize returns the width of a PNG from its IHDR chunk (0 if unknown).

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"guidedfix/bot"
@@ -19,26 +18,14 @@ const botToken = "123456:TEST-token_for-entry"
 
 // spy records every reply the engine hands over, before the entry page
 // changes it (it sees the QR code's otpauth URI).
-type spy struct {
-	mu    sync.Mutex
-	next  bot.Deliverer
-	given []bot.Reply
-}
-
-func (s *spy) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply) (string, error) {
-	s.mu.Lock()
-	s.given = append(s.given, r)
-	s.mu.Unlock()
-	return s.next.Deliver(ctx, to, r)
-}
+type spy struct{ testkit.Tap }
 
 // lastQR returns the otpauth URI of the newest QR reply the engine gave.
 func (s *spy) lastQR() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := len(s.given) - 1; i >= 0; i-- {
-		if s.given[i].QR != "" {
-			return s.given[i].QR
+	given := s.Replies()
+	for i := len(given) - 1; i >= 0; i-- {
+		if given[i].QR != "" {
+			return given[i].QR
 		}
 	}
 	return ""
@@ -78,7 +65,7 @@ func newRig(t *testing.T, webApp bool) *rig {
 		t.Fatal(err)
 	}
 	r.http.Config.Handler = r.srv
-	r.spy = &spy{next: &entry.Deliverer{Inner: r.rec, Server: r.srv, WebApp: webApp}}
+	r.spy = &spy{testkit.Tap{Next: &entry.Deliverer{Inner: r.rec, Server: r.srv, WebApp: webApp}}}
 	env.Engine.Register("test", r.spy)
 	r.pw = env.AddAccount(t, "alice@example.com", portal.MethodSMS)
 	return r

@@ -62,41 +62,37 @@ func testAccountLocale(s *suite) {
 		s.t.Fatalf("alert subjects %q (ms account) and %q (no language): the first is not the Malay alert", alertMS[0].Subject, alertEN[0].Subject)
 	}
 	// Alice confirms in an English chat: her language stays Malay.
-	e, err := s.Core.BeginTOTPEnrollment(s.ctx, eg.Token, "b1")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := s.Core.ConfirmTOTPEnrollment(portal.WithLocale(s.ctx, "en"), e.ID, Code(s.t, e.Secret, s.Now()), "c1"); err != nil {
-		s.t.Fatal(err)
-	}
+	s.enrollIn(eg.Token, "en", "1")
 	if got := s.locale(a.ID); got != "ms" {
 		s.t.Fatalf("a chat in English replaced the account's language: %q", got)
 	}
 	// Bob confirms with a tag no catalog has, then Carol with Malay.
-	eb, err := s.Core.BeginTOTPEnrollment(s.ctx, ebg.Token, "b2")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := s.Core.ConfirmTOTPEnrollment(portal.WithLocale(s.ctx, "tlh"), eb.ID, Code(s.t, eb.Secret, s.Now()), "c2"); err != nil {
-		s.t.Fatal(err)
-	}
+	s.enrollIn(ebg.Token, "tlh", "2")
 	if got := s.locale(b.ID); got != "" {
 		s.t.Fatalf("an unknown tag was adopted: %q", got)
 	}
 	carol := s.AddAccount(s.t, "carol@example.com", "+60123450003", portal.MethodSMS, Password)
-	ec, err := s.Core.BeginTOTPEnrollment(s.ctx, s.elevated(carol).Token, "b3")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := s.Core.ConfirmTOTPEnrollment(portal.WithLocale(s.ctx, "MS"), ec.ID, Code(s.t, ec.Secret, s.Now()), "c3"); err != nil {
-		s.t.Fatal(err)
-	}
+	s.enrollIn(s.elevated(carol).Token, "MS", "3")
 	if got := s.locale(carol.ID); got != "ms" {
 		s.t.Fatalf("language after ConfirmTOTPEnrollment with MS = %q, want ms", got)
 	}
 	confMS, confEN := s.mailsTo("carol@example.com"), s.mailsTo(BobEmail)
 	if len(confMS) != 1 || len(confEN) != 2 || confMS[0].Subject == confEN[1].Subject || confMS[0].Subject != s.mailsTo(AliceEmail)[1].Subject {
 		s.t.Fatalf("confirmation subjects: carol %q, bob %q, alice %q; want carol's and alice's Malay, bob's English", subjects(confMS), subjects(confEN), subjects(s.mailsTo(AliceEmail)))
+	}
+}
+
+// enrollIn begins a TOTP enrollment with the elevated grant and confirms
+// it with the current code in a context of locale (a BCP 47 tag), under
+// the idempotency keys "b"+n and "c"+n; any error fails the test.
+func (s *suite) enrollIn(grant, locale, n string) {
+	s.t.Helper()
+	e, err := s.Core.BeginTOTPEnrollment(s.ctx, grant, "b"+n)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.Core.ConfirmTOTPEnrollment(portal.WithLocale(s.ctx, locale), e.ID, Code(s.t, e.Secret, s.Now()), "c"+n); err != nil {
+		s.t.Fatal(err)
 	}
 }
 

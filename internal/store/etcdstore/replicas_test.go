@@ -217,7 +217,7 @@ func (c *customer) button(action string) string {
 func (c *customer) press(action string) error {
 	data := c.button(action)
 	if data == "" {
-		return fmt.Errorf("%s: no button %q; replies %q", c.id, action, replyIDs(c.f.log.of(c.id)))
+		return fmt.Errorf("%s: no button %q; replies %q", c.id, action, testkit.IDs(c.f.log.of(c.id)))
 	}
 	return c.send(bot.Event{Kind: bot.KindButton, Data: data})
 }
@@ -311,18 +311,6 @@ func happy(doubleTap bool) []string {
 		"delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated", "totp.done")
 }
 
-func replyIDs(rs []bot.Reply) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		id := r.ID
-		if r.Op != bot.OpSend {
-			id = string(r.Op) + ":" + r.Ref + r.ID
-		}
-		out = append(out, id)
-	}
-	return out
-}
-
 // checkStored fails t if a registered secret is in any value under the
 // fleet's prefix in etcd.
 func (f *fleet) checkStored(t *testing.T, cli *clientv3.Client, secrets ...string) {
@@ -372,7 +360,7 @@ func TestReplicasShareConversations(t *testing.T) {
 	}
 	var secrets []string
 	for i, c := range customers {
-		if got, want := replyIDs(f.log.of(c.id)), happy(i%2 == 1); !slices.Equal(got, want) {
+		if got, want := testkit.IDs(f.log.of(c.id)), happy(i%2 == 1); !slices.Equal(got, want) {
 			t.Errorf("%s replies\n%q\nwant\n%q", c.id, got, want)
 		}
 		if c.errs.Load() != 0 {
@@ -475,13 +463,13 @@ func TestReplicaDiesMidFlow(t *testing.T) {
 		// Each pressed disable on two replicas (a double tap); the stale
 		// answer to one of them comes before or after the disable,
 		// depending on which turn got the conversation first.
-		got := replyIDs(f.log.of(c.id))
+		got := testkit.IDs(f.log.of(c.id))
 		stale := slices.Index(got, "engine.stale_button")
 		if stale >= 0 {
 			got = slices.Delete(got, stale, stale+1)
 		}
 		if want := happy(false); stale < 0 || !slices.Equal(got, want) {
-			t.Errorf("%s replies\n%q\nwant, with one engine.stale_button\n%q", c.id, replyIDs(f.log.of(c.id)), want)
+			t.Errorf("%s replies\n%q\nwant, with one engine.stale_button\n%q", c.id, testkit.IDs(f.log.of(c.id)), want)
 		}
 	}
 	if victims[0].errs.Load()+victims[1].errs.Load()+victims[2].errs.Load()+victims[3].errs.Load() == 0 {
@@ -512,7 +500,7 @@ func TestReplicaDiesMidFlow(t *testing.T) {
 			restored = 1
 		}
 		if count(rs, "totp.expired") != 1 || count(rs, "totp.restored") != restored {
-			t.Errorf("%s replies %q: want one totp.expired and %d totp.restored", c.id, replyIDs(rs), restored)
+			t.Errorf("%s replies %q: want one totp.expired and %d totp.restored", c.id, testkit.IDs(rs), restored)
 		}
 		a, err := f.env.Core.LookupAccount(context.Background(), c.email)
 		if err != nil || a.Method != portal.MethodSMS {
@@ -599,7 +587,7 @@ func TestLeaderKilledUnderLoad(t *testing.T) {
 	}
 	retried := int64(0)
 	for _, cu := range customers {
-		got := slices.DeleteFunc(replyIDs(f.log.of(cu.id)), func(id string) bool { return id == bot.MsgInternalError })
+		got := slices.DeleteFunc(testkit.IDs(f.log.of(cu.id)), func(id string) bool { return id == bot.MsgInternalError })
 		if want := happy(false); !slices.Equal(got, want) {
 			t.Errorf("%s replies\n%q\nwant\n%q", cu.id, got, want)
 		}

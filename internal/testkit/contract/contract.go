@@ -603,45 +603,41 @@ func staleButtons(t *testing.T, d Driver) {
 // cancel: /cancel at the prompt deletes the image and the key and ends
 // the session.
 func cancel(t *testing.T, d Driver) {
-	caps := d.Caps()
 	_, image, key, _ := toPrompt(t, d)
 	d.Command("cancel")
-	es := d.Effects()
-	if got, want := deleted(es), distinct(image, key); !slices.Equal(got, want) {
-		t.Fatalf("cancel: deleted %q, want %q:\n%s", got, want, list(es))
-	}
-	if caps.BatchDelete && len(only(es, Delete)) != 1 {
-		t.Fatalf("cancel: %d delete calls, want 1:\n%s", len(only(es, Delete)), list(es))
-	}
-	sends := only(es, Send)
-	want(t, "cancel (sent)", sends, Effect{Kind: Send, Msgs: msgs(sends, 0), ID: scriptflow.MsgCancelled})
-	if s := wantState(t, d, scriptflow.StateCancelled, 4); !s.Done {
-		t.Fatal("session not done after cancel")
-	}
+	wantEnded(t, d, "cancel", image, key, scriptflow.MsgCancelled, scriptflow.StateCancelled)
 }
 
 // expiry: a session left at the prompt expires when the sweeper runs after
 // the idle timeout (15 minutes): the adapter delivers outside any turn of
 // the user the deletion of the image and the key and the expiry notice.
 func expiry(t *testing.T, d Driver) {
-	caps := d.Caps()
 	_, image, key, _ := toPrompt(t, d)
 	env := d.Env()
 	env.Clock.Advance(15*time.Minute + time.Second)
 	if n, err := env.Engine.Sweep(context.Background(), 10); err != nil || n != 1 {
 		t.Fatalf("sweep: %d sessions, %v; want 1", n, err)
 	}
+	wantEnded(t, d, "expiry", image, key, scriptflow.MsgExpired, scriptflow.StateExpired)
+}
+
+// wantEnded checks the effects of an ending (what names it: "cancel",
+// "expiry"): the image and the key deleted (in one call where the
+// platform deletes in batches), one notice msgID sent, and the session
+// done in state at step 4.
+func wantEnded(t *testing.T, d Driver, what, image, key, msgID string, state bot.State) {
+	t.Helper()
 	es := d.Effects()
 	if got, want := deleted(es), distinct(image, key); !slices.Equal(got, want) {
-		t.Fatalf("expiry: deleted %q, want %q:\n%s", got, want, list(es))
+		t.Fatalf("%s: deleted %q, want %q:\n%s", what, got, want, list(es))
 	}
-	if caps.BatchDelete && len(only(es, Delete)) != 1 {
-		t.Fatalf("expiry: %d delete calls, want 1:\n%s", len(only(es, Delete)), list(es))
+	if d.Caps().BatchDelete && len(only(es, Delete)) != 1 {
+		t.Fatalf("%s: %d delete calls, want 1:\n%s", what, len(only(es, Delete)), list(es))
 	}
 	sends := only(es, Send)
-	want(t, "expiry (sent)", sends, Effect{Kind: Send, Msgs: msgs(sends, 0), ID: scriptflow.MsgExpired})
-	if s := wantState(t, d, scriptflow.StateExpired, 4); !s.Done {
-		t.Fatal("session not done after expiry")
+	want(t, what+" (sent)", sends, Effect{Kind: Send, Msgs: msgs(sends, 0), ID: msgID})
+	if s := wantState(t, d, state, 4); !s.Done {
+		t.Fatalf("session not done after %s", what)
 	}
 }
 
