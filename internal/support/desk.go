@@ -386,10 +386,13 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 }
 
 // Relay implements bot.Support: it posts the customer's text to the
-// escalation thread of the conversation. The engine never relays an
-// answer to a secret prompt; as a second line of defence, any run of 6 or
-// more digits (a code the customer might type to the agent despite the
-// warning) is withheld.
+// escalation thread of the conversation, as the desk's catalog text
+// support.desk.relay in Desk.Locale ("Customer: <text>"). The engine never
+// relays an answer to a secret prompt (it sends bot.WithheldNote instead,
+// posted as support.desk.relay_withheld); as a second line of defence,
+// any run of 6 or more digits (a code the customer might type to the
+// agent despite the warning) is withheld (support.desk.number_withheld,
+// see WithholdCodes).
 func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
@@ -406,13 +409,16 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 			d.log().Warn("support: password check of a relayed message failed; withheld", "err", err)
 		}
 		if found || err != nil {
-			if err := d.Notifier.Post(ctx, ch, th, "Customer: "+bot.WithheldNote); err != nil {
+			if err := d.Notifier.Post(ctx, ch, th, d.say(msgRelayWithheld, nil)); err != nil {
 				return err
 			}
 			return bot.ErrSecretWithheld
 		}
 	}
-	return d.Notifier.Post(ctx, ch, th, "Customer: "+WithholdCodes(text))
+	if text == bot.WithheldNote {
+		return d.Notifier.Post(ctx, ch, th, d.say(msgRelayWithheld, nil))
+	}
+	return d.Notifier.Post(ctx, ch, th, d.say(msgRelay, map[string]any{"Text": withholdCodes(text, d.say(msgNumberWithheld, nil))}))
 }
 
 // WithholdCodes replaces by "[number withheld]" every run of 6 or more
@@ -422,6 +428,11 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 // code ("123 456", "123\u00a0456", "123–456", "１２３４５６") never reaches
 // an agent. Separators around a withheld run are kept.
 func WithholdCodes(text string) string {
+	return withholdCodes(text, "[number withheld]")
+}
+
+// withholdCodes is WithholdCodes with mark for each withheld run.
+func withholdCodes(text, mark string) string {
 	rs := []rune(text)
 	var b strings.Builder
 	for i := 0; i < len(rs); {
@@ -441,7 +452,7 @@ func WithholdCodes(text string) string {
 			}
 		}
 		if digits >= portal.CodeDigits {
-			b.WriteString("[number withheld]")
+			b.WriteString(mark)
 		} else {
 			b.WriteString(string(rs[i:end]))
 		}

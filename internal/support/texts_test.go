@@ -257,3 +257,37 @@ func TestDeskAlertFallbackInTheDesksLanguage(t *testing.T) {
 		t.Error("the ms alert fallback is the English one")
 	}
 }
+
+// TestDeskRelayInTheDesksLanguage: a customer's message relayed to the
+// escalation thread is the desk's relay text in Desk.Locale, a code in it
+// replaced by the desk's own mark, and the engine's bot.WithheldNote is
+// posted as the desk's withheld text; in English that is exactly
+// "Customer: " + bot.WithheldNote, so the two cannot drift apart.
+func TestDeskRelayInTheDesksLanguage(t *testing.T) {
+	if en := deskText(t, "", "support.desk.relay_withheld", nil); en != deskText(t, "", "support.desk.relay", map[string]any{"Text": bot.WithheldNote}) {
+		t.Fatalf("support.desk.relay_withheld %q is not the relay of bot.WithheldNote", en)
+	}
+	for _, loc := range deskLocales {
+		d, _, ch := newDesk(t)
+		d.Locale = loc
+		ctx := context.Background()
+		s := bot.Session{ID: "s1", Conversation: bot.Conversation{Channel: "telegram", ID: "6"}, UserID: "6", State: "x"}
+		if err := d.Escalate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range []string{"code 123 456 ok", bot.WithheldNote} {
+			if err := d.Relay(ctx, s, text); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mark := deskText(t, loc, "support.desk.number_withheld", nil)
+		want := []string{deskText(t, loc, "support.desk.relay", map[string]any{"Text": "code " + mark + " ok"}),
+			deskText(t, loc, "support.desk.relay_withheld", nil)}
+		if got := ch.posts["ts1"]; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("%q: relayed %q\nwant %q", loc, got, want)
+		}
+		if loc != "" && want[1] == deskText(t, "", "support.desk.relay_withheld", nil) {
+			t.Errorf("the %s withheld note is the English one", loc)
+		}
+	}
+}
