@@ -182,7 +182,7 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 	}
 	acc, err := d.Core.LookupAccount(ctx, email)
 	if errors.Is(err, portal.ErrNotFound) {
-		d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, Action: "handoff_created", Outcome: "refused: no account for the e-mail", Staff: true})
+		d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, Action: "handoff_created", Outcome: d.say(msgAuditRefused, nil), Staff: true})
 		return "", Handoff{}, ErrNoAccount
 	}
 	if err != nil {
@@ -211,13 +211,11 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 	if err := d.Mail.Send(ctx, msg); err != nil {
 		return "", Handoff{}, fmt.Errorf("e-mail the link: %w", err)
 	}
-	outcome := "link e-mailed"
+	other := ""
 	if desc.Name != d.Flows[0].Name {
-		outcome += " (" + desc.Name + ")"
+		other = desc.Name
 	}
-	if ticket != "" {
-		outcome += ", ticket " + ticket
-	}
+	outcome := d.say(msgAuditMailed, map[string]any{"Flow": other, "Ticket": ticket})
 	d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, AccountID: acc.ID, Action: "handoff_created", Outcome: outcome, Staff: true})
 	if d.Notifier != nil {
 		text := d.say(msgHandoffCreated, map[string]any{"ID": h.ID, "Flow": d.title(desc), "Email": acc.Email,
@@ -363,7 +361,8 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	if lastErr == "" {
 		lastErr = d.say(msgLastErrorNone, nil)
 	}
-	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated", Outcome: "asked for a person at " + d.StepName(s.Flow, s.State)})
+	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated",
+		Outcome: d.say(msgAuditEscalated, map[string]any{"Step": d.StepName(s.Flow, s.State)})})
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
 	}

@@ -99,7 +99,9 @@ type Entry struct {
 	AccountID string `json:"account_id,omitempty"`
 	// Action is a stable name: "step", "handoff_created", "takeover", …
 	Action string `json:"action"`
-	// Outcome says how it ended or where the flow is now.
+	// Outcome says how it ended or where the flow is now; the desk
+	// writes it in its Desk.Locale at the time (support.desk.audit.*
+	// texts, step names).
 	Outcome string `json:"outcome"`
 	// Staff marks actions taken by support staff.
 	Staff bool `json:"staff,omitempty"`

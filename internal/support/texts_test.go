@@ -2,6 +2,8 @@ package support_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"guidedfix/bot"
@@ -289,5 +291,58 @@ func TestDeskRelayInTheDesksLanguage(t *testing.T) {
 		if loc != "" && want[1] == deskText(t, "", "support.desk.relay_withheld", nil) {
 			t.Errorf("the %s withheld note is the English one", loc)
 		}
+	}
+}
+
+// TestDeskAuditOutcomesInTheDesksLanguage: the audit outcomes the desk
+// writes (a refused hand-off, a mailed one of the default flow with a
+// ticket and of another flow without, an escalation) are exactly the
+// desk's catalog texts in Desk.Locale.
+func TestDeskAuditOutcomesInTheDesksLanguage(t *testing.T) {
+	for _, loc := range deskLocales {
+		t.Run("locale="+loc, func(t *testing.T) {
+			d, add, _ := twoFlowDesk(t)
+			d.Locale = loc
+			ctx := context.Background()
+			add("uma@example.com")
+			acc, err := d.Core.LookupAccount(ctx, "uma@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := d.HandOff(ctx, "ghost@example.com", "", "slack", "U1"); !errors.Is(err, support.ErrNoAccount) {
+				t.Fatalf("unknown e-mail: %v", err)
+			}
+			if _, _, err := d.HandOff(ctx, "uma@example.com", "T-8", "slack", "U1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := d.HandOffFlow(ctx, d.Flows[1].Name, "uma@example.com", "", "slack", "U1"); err != nil {
+				t.Fatal(err)
+			}
+			s := bot.Session{ID: "s1", Conversation: bot.Conversation{Channel: "telegram", ID: "4"}, UserID: "4", Flow: d.Flows[1].Name,
+				State: "choose_proof", Tags: map[string]string{"account": acc.ID}}
+			if err := d.Escalate(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			log, err := d.Store.Audit(ctx, "", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range log {
+				got = append(got, e.Action+" "+e.Outcome)
+			}
+			want := []string{ // newest first
+				"escalated " + deskText(t, loc, "support.desk.audit.escalated", map[string]any{"Step": d.StepName(d.Flows[1].Name, "choose_proof")}),
+				"handoff_created " + deskText(t, loc, "support.desk.audit.handoff_mailed", map[string]any{"Flow": d.Flows[1].Name, "Ticket": ""}),
+				"handoff_created " + deskText(t, loc, "support.desk.audit.handoff_mailed", map[string]any{"Flow": "", "Ticket": "T-8"}),
+				"handoff_created " + deskText(t, loc, "support.desk.audit.handoff_refused", nil),
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("audit\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if loc != "" && want[3] == "handoff_created "+deskText(t, "", "support.desk.audit.handoff_refused", nil) {
+				t.Fatalf("the %s audit outcome is the English one", loc)
+			}
+		})
 	}
 }
