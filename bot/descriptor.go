@@ -39,8 +39,8 @@ type Descriptor struct {
 	// words. The text is rendered in the desk's locale with the template
 	// data .Email (the account's e-mail, or "unknown account"), .Channel
 	// (the chat platform), .Step (the staff's name of the state the session
-	// ended from), .Outcome (completed, cancelled, expired, blocked or
-	// "failed: <step>") and .Value (the tag's value). A tag without an
+	// ended from), .Outcome (the desk's words, in its locale, for
+	// completed, cancelled, expired, blocked or "failed: <step>") and .Value (the tag's value). A tag without an
 	// entry raises no alert; nil for none.
 	TagAlerts map[string]string
 	// PayloadPrefix prefixes the hand-off token in the start payload of a

@@ -408,9 +408,11 @@ type SlackConfig struct {
 	// opened (default 10 min, at most 10 min: security checklist §5 #22,
 	// NIST SP 800-63B §6.1.2.3).
 	HandoffTTL time.Duration `koanf:"handoff_ttl"`
-	// SupportLocale is the language of the step names the support desk
-	// posts to watch threads, escalations and the audit log: one of
-	// [SupportLocales] (default "en"; "ms" is Bahasa Melayu).
+	// SupportLocale is the language of everything the support desk posts
+	// to the support channel (hand-off and watch threads, step names,
+	// outcomes, escalations and relayed messages, alerts) and of the step
+	// names in the audit log: one of [SupportLocales] (default "en"; "ms"
+	// is Bahasa Melayu).
 	SupportLocale string `koanf:"support_locale"`
 	// StaffUserIDs are the Slack user IDs ("U…" or "W…") treated as
 	// staff. In the environment: comma-separated.

@@ -127,8 +127,8 @@ var help = map[string]string{
 	"slack.support_channel": "Channel ID (C…) support staff hand off from and watch progress in.",
 	"slack.handoff_ttl": "How long a hand-off link can be opened after the agent creates it; " +
 		"> 0 and at most 10m (single-use links live 10 minutes at most).",
-	"slack.support_locale": "Language of the step names in support watch threads, escalations and the audit log: " +
-		"en (English) or ms (Bahasa Melayu).",
+	"slack.support_locale": "Language of the support desk's posts (hand-off and watch threads, escalations, " +
+		"relayed messages, alerts, outcomes) and of the step names in the audit log: en (English) or ms (Bahasa Melayu).",
 	"slack.staff_user_ids": "Slack user IDs (U… or W…) treated as staff; in the environment comma-separated.",
 	"slack.staff_group":    "Slack user group whose members are treated as staff.",
 	"ops": "The operator's listener of serve: /metrics, /healthz, /readyz, /debug/pprof/, /debug/vars " +

@@ -40,7 +40,7 @@ func TestTagAlertsFromDescriptor(t *testing.T) {
 	}
 	want := func(locale string) string {
 		return d.Texts.Text(locale, id, map[string]any{"Email": "rita@example.com", "Channel": "telegram",
-			"Step": d.StepName(first.Name, from), "Outcome": "expired", "Value": "v1"})
+			"Step": d.StepName(first.Name, from), "Outcome": deskText(t, locale, "support.desk.outcome.expired", nil), "Value": "v1"})
 	}
 	end(first.Name, true, map[string]string{"account": acc.ID, tag: "v1"})
 	if len(ch.threads) != 1 || ch.threads[0] != want("") {
@@ -88,7 +88,8 @@ func TestTagAlertWithoutCatalog(t *testing.T) {
 	d.Texts = nil
 	d.Observe(context.Background(), bot.Transition{Conversation: bot.Conversation{Channel: "slack", ID: "D1"}, UserID: "U1", Flow: "f",
 		From: "a", To: "done", Done: true, Tags: map[string]string{"account": acc.ID, "paused": "yes"}})
-	want := "f ended with paused=yes for ned@example.com (slack, from a, ended: completed). Someone may want to follow up."
+	want := deskText(t, "", "support.desk.alert_fallback", map[string]any{"Flow": "f", "Tag": "paused", "Value": "yes",
+		"Email": "ned@example.com", "Channel": "slack", "Step": "a", "Outcome": deskText(t, "", "support.desk.outcome.completed", nil)})
 	if len(ch.threads) != 1 || ch.threads[0] != want {
 		t.Fatalf("threads %q, want [%q]", ch.threads, want)
 	}

@@ -182,7 +182,7 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 	}
 	acc, err := d.Core.LookupAccount(ctx, email)
 	if errors.Is(err, portal.ErrNotFound) {
-		d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, Action: "handoff_created", Outcome: "refused: no account for the e-mail", Staff: true})
+		d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, Action: "handoff_created", Outcome: d.say(msgAuditRefused, nil), Staff: true})
 		return "", Handoff{}, ErrNoAccount
 	}
 	if err != nil {
@@ -211,20 +211,15 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 	if err := d.Mail.Send(ctx, msg); err != nil {
 		return "", Handoff{}, fmt.Errorf("e-mail the link: %w", err)
 	}
-	outcome := "link e-mailed"
+	other := ""
 	if desc.Name != d.Flows[0].Name {
-		outcome += " (" + desc.Name + ")"
+		other = desc.Name
 	}
-	if ticket != "" {
-		outcome += ", ticket " + ticket
-	}
+	outcome := d.say(msgAuditMailed, map[string]any{"Flow": other, "Ticket": ticket})
 	d.audit(ctx, Entry{Channel: staffChannel, UserID: staffUser, AccountID: acc.ID, Action: "handoff_created", Outcome: outcome, Staff: true})
 	if d.Notifier != nil {
-		what := ""
-		if desc.Title != "" && d.Texts != nil {
-			what = " (" + d.Texts.Text(d.Locale, desc.Title, nil) + ")"
-		}
-		text := fmt.Sprintf("Hand-off %s%s for %s created by <@%s>%s. I will post each step here.", h.ID, what, acc.Email, staffUser, ticketText(ticket))
+		text := d.say(msgHandoffCreated, map[string]any{"ID": h.ID, "Flow": d.title(desc), "Email": acc.Email,
+			"Staff": staffUser, "Ticket": ticket})
 		ch, th, err := d.Notifier.OpenThread(ctx, text)
 		if err != nil {
 			d.log().Warn("support thread not opened", "handoff", h.ID, "err", err)
@@ -235,11 +230,13 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 	return link, h, nil
 }
 
-func ticketText(ticket string) string {
-	if ticket == "" {
+// title is the staff's name of the guided fix desc (its Descriptor.Title
+// in Desk.Locale), "" when it has none or the desk has no catalog.
+func (d *Desk) title(desc bot.Descriptor) string {
+	if desc.Title == "" || d.Texts == nil {
 		return ""
 	}
-	return " (ticket " + ticket + ")"
+	return d.Texts.Text(d.Locale, desc.Title, nil)
 }
 
 // Observe records every state change of a guided fix in the audit log and
@@ -266,14 +263,16 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 		return
 	}
 	if tr.Done {
-		if h, err = d.Store.Update(ctx, id, func(h *Handoff) error { h.Outcome = d.Outcome(tr.Flow, tr.To); return nil }); err != nil {
+		if h, err = d.Store.Update(ctx, id, func(h *Handoff) error { h.Outcome = OutcomeValue(tr.To); return nil }); err != nil {
 			d.log().Warn("hand-off outcome not recorded", "handoff", id, "err", err)
 		}
 	}
 	if d.Notifier != nil && h.WatchThread != "" {
-		text := fmt.Sprintf("%s — %s", tr.At.UTC().Format("15:04:05 UTC"), outcome)
+		data := map[string]any{"Time": staffTime(tr.At), "Step": outcome}
+		text := d.say(msgWatchStep, data)
 		if tr.Done {
-			text += " — finished: " + d.Outcome(tr.Flow, tr.To)
+			data["Outcome"] = d.Outcome(tr.Flow, tr.To)
+			text = d.say(msgWatchFinished, data)
 		}
 		if err := d.Notifier.Post(ctx, h.WatchChannel, h.WatchThread, text); err != nil {
 			d.log().Warn("watch post failed", "handoff", id, "err", err)
@@ -294,12 +293,11 @@ func (d *Desk) endEscalation(ctx context.Context, tr bot.Transition) {
 	if err != nil {
 		return
 	}
-	text := fmt.Sprintf("%s — the customer's guided change has ended: %s. Replies in this thread no longer reach them.",
-		tr.At.UTC().Format("15:04:05 UTC"), d.Outcome(tr.Flow, tr.To))
+	id := msgEscalationEndTaken
 	if agent == "" {
-		text = fmt.Sprintf("%s — the customer's guided change has ended: %s. There is nothing to take over any more.",
-			tr.At.UTC().Format("15:04:05 UTC"), d.Outcome(tr.Flow, tr.To))
+		id = msgEscalationEndOpen
 	}
+	text := d.say(id, map[string]any{"Time": staffTime(tr.At), "Outcome": d.Outcome(tr.Flow, tr.To)})
 	if err := d.Notifier.Post(ctx, ch, th, text); err != nil {
 		d.log().Warn("escalation end not posted", "conversation", tr.Conversation.String(), "err", err)
 	}
@@ -326,7 +324,7 @@ func (d *Desk) alertTags(ctx context.Context, tr bot.Transition) {
 }
 
 func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) {
-	email := "unknown account"
+	email := d.say(msgUnknownAccount, nil)
 	if acc, err := d.Core.Account(ctx, tr.Tags["account"]); err == nil {
 		email = acc.Email
 	}
@@ -336,8 +334,8 @@ func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) 
 	if d.Texts != nil && d.Texts.Has(id) {
 		text = d.Texts.Text(d.Locale, id, data)
 	} else {
-		text = fmt.Sprintf("%s ended with %s=%s for %s (%s, from %s, ended: %s). Someone may want to follow up.",
-			tr.Flow, tag, tr.Tags[tag], email, tr.Conversation.Channel, data["Step"], data["Outcome"])
+		data["Flow"], data["Tag"] = tr.Flow, tag
+		text = d.say(msgAlertFallback, data)
 	}
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: tr.Tags["account"],
 		Action: "alert:" + tag, Outcome: text})
@@ -353,7 +351,7 @@ func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) 
 // last error to the support channel with a "Take over" action.
 func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	account := s.Tags["account"]
-	email := "unknown account"
+	email := d.say(msgUnknownAccount, nil)
 	if account != "" {
 		if acc, err := d.Core.Account(ctx, account); err == nil {
 			email = acc.Email
@@ -361,34 +359,39 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 	}
 	lastErr := s.Tags["last_error"]
 	if lastErr == "" {
-		lastErr = "none"
+		lastErr = d.say(msgLastErrorNone, nil)
 	}
-	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated", Outcome: "asked for a person at " + d.StepName(s.Flow, s.State)})
+	d.audit(ctx, Entry{Channel: s.Conversation.Channel, UserID: s.UserID, AccountID: account, Action: "escalated",
+		Outcome: d.say(msgAuditEscalated, map[string]any{"Step": d.StepName(s.Flow, s.State)})})
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
 	}
-	verified := "not verified yet: the person has only named this account"
+	verified := d.say(msgVerifiedNotYet, nil)
 	if v := s.Tags["verified"]; v != "" {
-		verified = "verified by " + v
+		verified = d.say(msgVerifiedBy, map[string]any{"Proof": v})
 	}
 	if account == "" {
-		verified = "none named or known yet"
+		verified = d.say(msgVerifiedNoAccount, nil)
 	}
-	text := fmt.Sprintf("A customer asks for a person.\nAccount: %s (%s)\nChannel: %s\nStep: %s\nLast error: %s",
-		email, verified, s.Conversation.Channel, d.StepName(s.Flow, s.State), lastErr)
-	if desc, ok := d.flow(s.Flow); ok && desc.Title != "" && d.Texts != nil {
-		text += "\nGuided fix: " + d.Texts.Text(d.Locale, desc.Title, nil)
+	title := ""
+	if desc, ok := d.flow(s.Flow); ok {
+		title = d.title(desc)
 	}
+	text := d.say(msgEscalation, map[string]any{"Email": email, "Verified": verified, "Channel": s.Conversation.Channel,
+		"Step": d.StepName(s.Flow, s.State), "LastError": lastErr, "Flow": title})
 	return d.Notifier.Escalate(ctx, s.Conversation, text, func(ch, th string) error {
 		return d.Store.SetSessionEscalation(ctx, s.Conversation.String(), s.ID, ch, th)
 	})
 }
 
 // Relay implements bot.Support: it posts the customer's text to the
-// escalation thread of the conversation. The engine never relays an
-// answer to a secret prompt; as a second line of defence, any run of 6 or
-// more digits (a code the customer might type to the agent despite the
-// warning) is withheld.
+// escalation thread of the conversation, as the desk's catalog text
+// support.desk.relay in Desk.Locale ("Customer: <text>"). The engine never
+// relays an answer to a secret prompt (it sends bot.WithheldNote instead,
+// posted as support.desk.relay_withheld); as a second line of defence,
+// any run of 6 or more digits (a code the customer might type to the
+// agent despite the warning) is withheld (support.desk.number_withheld,
+// see WithholdCodes).
 func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 	if d.Notifier == nil {
 		return errors.New("support: no support channel is configured")
@@ -405,13 +408,16 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 			d.log().Warn("support: password check of a relayed message failed; withheld", "err", err)
 		}
 		if found || err != nil {
-			if err := d.Notifier.Post(ctx, ch, th, "Customer: "+bot.WithheldNote); err != nil {
+			if err := d.Notifier.Post(ctx, ch, th, d.say(msgRelayWithheld, nil)); err != nil {
 				return err
 			}
 			return bot.ErrSecretWithheld
 		}
 	}
-	return d.Notifier.Post(ctx, ch, th, "Customer: "+WithholdCodes(text))
+	if text == bot.WithheldNote {
+		return d.Notifier.Post(ctx, ch, th, d.say(msgRelayWithheld, nil))
+	}
+	return d.Notifier.Post(ctx, ch, th, d.say(msgRelay, map[string]any{"Text": withholdCodes(text, d.say(msgNumberWithheld, nil))}))
 }
 
 // WithholdCodes replaces by "[number withheld]" every run of 6 or more
@@ -421,6 +427,11 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 // code ("123 456", "123\u00a0456", "123–456", "１２３４５６") never reaches
 // an agent. Separators around a withheld run are kept.
 func WithholdCodes(text string) string {
+	return withholdCodes(text, "[number withheld]")
+}
+
+// withholdCodes is WithholdCodes with mark for each withheld run.
+func withholdCodes(text, mark string) string {
 	rs := []rune(text)
 	var b strings.Builder
 	for i := 0; i < len(rs); {
@@ -440,7 +451,7 @@ func WithholdCodes(text string) string {
 			}
 		}
 		if digits >= portal.CodeDigits {
-			b.WriteString("[number withheld]")
+			b.WriteString(mark)
 		} else {
 			b.WriteString(string(rs[i:end]))
 		}
@@ -512,16 +523,32 @@ func (d *Desk) StepName(flow string, s bot.State) string {
 	return string(s)
 }
 
-// Outcome is the hand-off outcome of terminal state s of flow: "completed"
-// (done), "cancelled", "expired", "blocked" (the customer blocked the
-// bot), or "failed: <StepName>".
+// Outcome is the staff's words, in Desk.Locale, for how a guided fix of
+// flow ended in terminal state s: the desk's catalog text
+// support.desk.outcome.<completed|cancelled|expired|blocked> for the
+// states done, cancelled, expired and blocked (the customer blocked the
+// bot), or support.desk.outcome.failed ("failed: <StepName>") for any
+// other. It is for posts and alerts; the stored Handoff.Outcome is
+// OutcomeValue.
 func (d *Desk) Outcome(flow string, s bot.State) string {
-	switch s {
-	case "done":
-		return "completed"
-	case "cancelled", "expired", "blocked":
+	if id, ok := outcomeTexts[s]; ok {
+		return d.say(id, nil)
+	}
+	return d.say(msgOutcomeFailed, map[string]any{"Step": d.StepName(flow, s)})
+}
+
+// OutcomeValue is the stable, untranslated outcome of terminal state s
+// stored in Handoff.Outcome (Store.Redeem refuses a hand-off whose value
+// is "completed"): "completed" for done, "cancelled", "expired" and
+// "blocked" as they are, "failed:<state>" for any other state (the
+// flow's own state name, not a text), whatever Desk.Locale is.
+func OutcomeValue(s bot.State) string {
+	switch {
+	case s == stateDone:
+		return outcomeCompleted
+	case outcomeTexts[s] != "":
 		return string(s)
 	default:
-		return "failed: " + d.StepName(flow, s)
+		return outcomeFailedPrefix + string(s)
 	}
 }

@@ -61,7 +61,8 @@ func TestHandOffFlowByDescriptor(t *testing.T) {
 
 // TestWatchThreadNamesStatesByDescriptor: the watch thread and the audit
 // log name a new-phone session's states by its descriptor, in the
-// desk's locale; the outcome of a terminal failure names the state too.
+// desk's locale; the outcome of a terminal failure names the state too
+// (stored untranslated, with the state's own name).
 func TestWatchThreadNamesStatesByDescriptor(t *testing.T) {
 	d, add, ch := twoFlowDesk(t)
 	add("ola@example.com")
@@ -80,7 +81,8 @@ func TestWatchThreadNamesStatesByDescriptor(t *testing.T) {
 	d.Observe(context.Background(), tr)
 	posts := ch.posts[h.WatchThread]
 	want := []string{"00:00:00 UTC — Choose how to prove the current factor", "00:00:00 UTC — Sahkan kod pemulihan",
-		"00:00:00 UTC — Tidak menggunakan aplikasi pengesah — finished: failed: Tidak menggunakan aplikasi pengesah"}
+		deskText(t, "ms", "support.desk.watch_finished", map[string]any{"Time": "00:00:00 UTC", "Step": "Tidak menggunakan aplikasi pengesah",
+			"Outcome": deskText(t, "ms", "support.desk.outcome.failed", map[string]any{"Step": "Tidak menggunakan aplikasi pengesah"})})}
 	if len(posts) != len(want) {
 		t.Fatalf("posts %q", posts)
 	}
@@ -89,7 +91,7 @@ func TestWatchThreadNamesStatesByDescriptor(t *testing.T) {
 			t.Errorf("post %d = %q, want %q", i, posts[i], want[i])
 		}
 	}
-	if got, _ := d.Store.Handoff(context.Background(), h.ID); got.Outcome != "failed: Tidak menggunakan aplikasi pengesah" {
+	if got, _ := d.Store.Handoff(context.Background(), h.ID); got.Outcome != "failed:not_totp" {
 		t.Errorf("outcome %q", got.Outcome)
 	}
 	// The same state name of the other flow has its own descriptor entry.

@@ -79,8 +79,10 @@ type Handoff struct {
 	// the fix (Slack channel id and thread ts).
 	WatchChannel string `json:"watch_channel,omitempty"`
 	WatchThread  string `json:"watch_thread,omitempty"`
-	// Outcome is how it ended: "completed", "cancelled", "expired",
-	// "failed: …"; empty while running.
+	// Outcome is how it ended, a stable untranslated value
+	// (OutcomeValue): "completed", "cancelled", "expired", "blocked" or
+	// "failed:<state>"; empty while running. Staff see Desk.Outcome's
+	// words instead.
 	Outcome string `json:"outcome,omitempty"`
 }
 
@@ -97,7 +99,9 @@ type Entry struct {
 	AccountID string `json:"account_id,omitempty"`
 	// Action is a stable name: "step", "handoff_created", "takeover", …
 	Action string `json:"action"`
-	// Outcome says how it ended or where the flow is now.
+	// Outcome says how it ended or where the flow is now; the desk
+	// writes it in its Desk.Locale at the time (support.desk.audit.*
+	// texts, step names).
 	Outcome string `json:"outcome"`
 	// Staff marks actions taken by support staff.
 	Staff bool `json:"staff,omitempty"`
@@ -215,7 +219,7 @@ func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error)
 		if err := getJSON(tx.Bucket(bHandoffs), id, &h); err != nil {
 			return err
 		}
-		if !now.Before(h.ExpiresAt) || h.Outcome == "completed" {
+		if !now.Before(h.ExpiresAt) || h.Outcome == outcomeCompleted {
 			return ErrInvalidToken
 		}
 		if !h.UsedAt.IsZero() {
