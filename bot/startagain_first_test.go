@@ -106,6 +106,9 @@ func TestStartAgainOnlyAfterProgress(t *testing.T) {
 	if moved.State != "second" {
 		t.Fatalf("after next: state %q", moved.State)
 	}
+	if !e.IsStartCommand("BEE") {
+		t.Fatal(`IsStartCommand("BEE") = false`)
+	}
 	upper := ev(bot.KindCommand, "6")
 	upper.Command = "BEE"
 	mustHandle(t, e, upper)
