@@ -1,5 +1,7 @@
 package bot
 
+import "strings"
+
 // Commands returns the command words (lower case, without "/") this
 // engine acts on, in the order adapters should offer them: the start
 // commands of Options.StartCommands (default "start"), then each flow's
@@ -14,9 +16,9 @@ func (e *Engine) Commands() []string {
 	return append([]string(nil), e.commands...)
 }
 
-// IsStartCommand reports whether name (lower case, without "/") is one of
-// the commands that start a flow, as opposed to "cancel", "help",
-// "language" or a word the engine does not know.
+// IsStartCommand reports whether name (without "/", in any case: /NEWPHONE
+// is /newphone) is one of the commands that start a flow, as opposed to
+// "cancel", "help", "language" or a word the engine does not know.
 func (e *Engine) IsStartCommand(name string) bool {
-	return e.startCmds[name]
+	return e.startCmds[strings.ToLower(name)]
 }

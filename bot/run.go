@@ -60,6 +60,9 @@ func (e *Engine) turn(ctx context.Context, ev Event) error {
 
 func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	ctx = corr.Ensure(ctx)
+	// Commands are case-insensitive (/NEWPHONE is /newphone), whichever
+	// adapter parsed them.
+	ev.Command = strings.ToLower(ev.Command)
 	start := time.Now()
 	defer func() {
 		took := time.Since(start)
@@ -127,7 +130,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	// The update whose turn a crash interrupted after a checkpoint, delivered
 	// again: it resumes that turn, although the step moved on meanwhile.
 	resumed := ev.UpdateID != "" && ev.UpdateID == s.Update
-	if holdsStart(t, resumed) {
+	if e.holdsStart(t, resumed) {
 		return e.askStartAgain(ctx, t, ev)
 	}
 	switch ev.Kind {

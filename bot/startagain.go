@@ -1,6 +1,9 @@
 package bot
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // A start event (/start, a start command such as /2fa or /newphone, Slack
 // /guidedfix or a DM "2fa") in the middle of an active session used to
@@ -15,6 +18,13 @@ import "context"
 // A start with a payload (a Telegram deep link, a hand-off token) is not
 // held back: the flow answers it as before (a hand-off link opened twice
 // keeps the progress).
+//
+// Nor is a start while nothing would be lost (progressed): the session
+// still is where its flow's Start put it, i.e. in one of the Table.Start
+// states of its flow's transition table (StateTable) — for the shipped
+// flows, the e-mail question. The flow then gets the start at once and
+// restarts silently, as before issue 14. A flow without a table always
+// counts as progressed: the engine cannot tell its first prompt.
 
 // Button actions of the start-again question.
 const (
@@ -46,9 +56,18 @@ type PendingStart struct {
 
 // holdsStart reports whether the engine asks before it passes t's start
 // event to the flow: a start without payload, not the redelivery of an
-// update a crash interrupted, and no support agent in the chat.
-func holdsStart(t *Turn, resumed bool) bool {
-	return t.Event.Kind == KindStart && t.Event.Data == "" && !resumed && t.Session.Agent == ""
+// update a crash interrupted, no support agent in the chat, and a session
+// that progressed past its flow's first prompt (see progressed).
+func (e *Engine) holdsStart(t *Turn, resumed bool) bool {
+	return t.Event.Kind == KindStart && t.Event.Data == "" && !resumed && t.Session.Agent == "" && e.progressed(t.Session)
+}
+
+// progressed reports whether a restart of s could lose anything: s's flow
+// has no transition table, or s is no longer in one of its Table.Start
+// states.
+func (e *Engine) progressed(s *Session) bool {
+	tb, ok := e.tables[s.Flow]
+	return !ok || !slices.Contains(tb.Start, s.State)
 }
 
 // askStartAgain holds ev (the raw start event) back in the session and

@@ -54,6 +54,11 @@ type Options struct {
 	// "/word" they are commands at every step, also while a secret is
 	// expected; default "start", "cancel", "help" and "language".
 	Commands []string
+	// Text renders the console's own notes (MsgIdleHint and the other
+	// Msg* ids) with the console's platform words: the engine's Text
+	// (bot.Engine.Text) once the console's Messages are loaded into its
+	// catalog. Nil renders them from the console's own catalog.
+	Text TextFunc
 }
 
 // Console is the terminal adapter. Deliver is safe for concurrent use (the
@@ -71,6 +76,10 @@ type Console struct {
 	// echoHeld restores the terminal's echo that a hidden read left off
 	// (echo_guard.go); nil while echo is on.
 	echoHeld func()
+	// locMu guards locale, the locale of the console's notes (the last
+	// session's; see Note).
+	locMu  sync.Mutex
+	locale string
 }
 
 var _ bot.Deliverer = (*Console)(nil)
@@ -112,9 +121,9 @@ func (c *Console) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 			if err := os.Remove(r.MessageID); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return "", err
 			}
-			fmt.Fprintln(w, "          (the QR code above has been removed and no longer works)")
+			fmt.Fprintln(w, "          "+c.Note(MsgQRRemoved, nil))
 		} else if r.Ref == "key" {
-			fmt.Fprintln(w, "          (the manual key above has been removed)")
+			fmt.Fprintln(w, "          "+c.Note(MsgKeyRemoved, nil))
 		}
 		return "", nil
 	case bot.OpEdit:
@@ -207,13 +216,16 @@ func (c *Console) Run(ctx context.Context, handle func(context.Context, bot.Even
 			return err
 		}
 		expect := bot.SecretNone
+		if s != nil {
+			c.setLocale(s.Locale)
+		}
 		if s != nil && !s.Done {
 			expect = s.Expect
 			hinted = false
 		} else if !hinted {
 			hinted = true
 			c.mu.Lock()
-			fmt.Fprintln(c.opts.Out, "          (Send /start to begin again, or press Ctrl-D to leave.)")
+			fmt.Fprintln(c.opts.Out, "          "+c.Note(MsgIdleHint, nil))
 			c.mu.Unlock()
 		}
 		select {
@@ -250,8 +262,9 @@ func (c *Console) cancelUnfinished(ctx context.Context, handle func(context.Cont
 	if err != nil || s == nil || s.Done {
 		return
 	}
+	c.setLocale(s.Locale)
 	c.mu.Lock()
-	fmt.Fprintln(c.opts.Out, "\n          (Input ended before the guided change was finished: ending it.)")
+	fmt.Fprintln(c.opts.Out, "\n          "+c.Note(MsgInputEnded, nil))
 	c.mu.Unlock()
 	_ = handle(ctx, bot.Event{Conversation: c.conv, UserID: c.opts.UserID, UpdateID: next(), Kind: bot.KindCommand, Command: "cancel", Locale: c.opts.Locale})
 }

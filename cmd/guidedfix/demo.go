@@ -94,7 +94,8 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 	} else if err := ensureDemoAccount(ctx, a.core, out, o.reset); err != nil {
 		return err
 	}
-	co := console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light, Commands: a.engine.Commands()}
+	co := console.Options{In: in, Out: out, QRDir: console.QRDir(dir), Light: o.light, Commands: a.engine.Commands(),
+		Text: a.engine.Text}
 	if a.core == nil {
 		co.Email = o.email // pinned: the flow asks only the password
 	}
@@ -114,10 +115,10 @@ func runDemo(ctx context.Context, g *globalFlags, in io.Reader, out io.Writer, o
 		return a.engine.Session(ctx, con.Conversation())
 	})
 	if a.core == nil {
-		fmt.Fprintf(out, "\nThe portal at %s sent the SMS and e-mails; logs are in %s.\n", a.cfg.Portal.URL, logf.Name())
+		fmt.Fprintf(out, "\n%s\n", con.Note(console.MsgDemoRemote, map[string]any{"Portal": a.cfg.Portal.URL, "Log": logf.Name()}))
 	} else {
-		fmt.Fprintf(out, "\nE-mails are in %s, SMS messages in %s, logs in %s.\n",
-			filepath.Join(dir, "outbox", "mail"), filepath.Join(dir, "outbox", "sms"), logf.Name())
+		fmt.Fprintf(out, "\n%s\n", con.Note(console.MsgDemoOutbox, map[string]any{
+			"Mail": filepath.Join(dir, "outbox", "mail"), "SMS": filepath.Join(dir, "outbox", "sms"), "Log": logf.Name()}))
 	}
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -42,7 +42,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		return nil
 	case ev.Kind == bot.KindCommand && ev.Command == "cancel",
 		ev.Kind == bot.KindButton && ev.Data == actCancel:
-		f.end(ctx, t, StateCancelled, msgCancelled, nil)
+		f.end(ctx, t, StateCancelled, cancelText(t.Session.State), nil)
 		return nil
 	case ev.Kind == bot.KindCommand:
 		f.help(t)
@@ -542,4 +542,18 @@ func keyReply(t *turn, en portal.Enrollment) bot.Reply {
 	key := qr.ManualKey(en.Secret)
 	return bot.Reply{ID: msgManualKey, Text: t.T(msgManualKey, map[string]any{"Label": en.Label, "Key": key}), Code: []string{key},
 		Protected: true, Sensitive: true, Ref: "key"}
+}
+
+// cancelText is the catalog id of the reply to a cancel in state s: before
+// the password proved the account (awaiting_email, awaiting_password) the
+// flow does not know whether it has an authenticator app, and an SMS-only
+// account never gets past the password (it ends as not_totp), so there
+// the reply only says nothing was changed; later it also says the current
+// app still works.
+func cancelText(s bot.State) string {
+	switch s {
+	case StateAwaitingEmail, StateAwaitingPassword:
+		return msgCancelledUnchanged
+	}
+	return msgCancelled
 }

@@ -30,6 +30,7 @@ const (
 	msgReverify           = "newphone.reverify"
 	msgDone               = "newphone.done"
 	msgCancelled          = "newphone.cancelled"
+	msgCancelledUnchanged = "newphone.cancelled_unchanged"
 	msgExpired            = "newphone.expired"
 	msgBlocked            = "newphone.blocked"
 	msgUseButtons         = "newphone.use_buttons"
