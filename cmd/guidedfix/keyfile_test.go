@@ -85,3 +85,31 @@ func TestSessionsKeyNotRecreatedOverHeldUpdates(t *testing.T) {
 		t.Fatalf("new sessions.key: %v %v", fi, err)
 	}
 }
+
+// TestAddAccountCLINormalizesEmail (fixcore item 2): `portal add-account`
+// refuses the full-width twin of an existing address (already exists) and
+// a 250-byte local part, leaving one account.
+func TestAddAccountCLINormalizesEmail(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GUIDEDFIX_DATA_DIR", "")
+	t.Setenv("GUIDEDFIX_FLOW__ORDER", "disable-then-enroll")
+	add := func(email string) error {
+		_, err := runCLI(t, "a-long-password\n", "portal", "add-account", "--data-dir", dir,
+			"--email", email, "--phone", "+60123456789", "--2fa", "sms")
+		return err
+	}
+	if err := add("alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := add("ａｌｉｃｅ@example.com"); !errors.Is(err, embedded.ErrExists) {
+		t.Fatalf("full-width twin: %v, want ErrExists", err)
+	}
+	if err := add(strings.Repeat("l", 250) + "@example.com"); !errors.Is(err, embedded.ErrInvalidAccount) {
+		t.Fatalf("250-byte local part: %v, want ErrInvalidAccount", err)
+	}
+	core, _ := openAccount(t, dir, "alice@example.com")
+	defer core.Close()
+	if accs, err := core.ListAccounts(context.Background()); err != nil || len(accs) != 1 {
+		t.Fatalf("accounts: %d %v, want 1", len(accs), err)
+	}
+}
