@@ -36,6 +36,10 @@ var ErrEmailFormat = errors.New("portal: not an e-mail address")
 // address, or ErrEmailFormat when the result is not a single bare
 // addr-spec, is not valid UTF-8, holds a control, format (Cf) or space character, or exceeds MaxEmailBytes in total or MaxEmailLocalBytes in its
 // local part.
+//
+// NFKC does not fold confusables (UTS #39): a Cyrillic "а" in "аlice@…"
+// stays a different address from "alice@…"; that is known and out of
+// scope here.
 func NormalizeEmail(input string) (string, error) {
 	// A generous bound before any work: NFKC can grow a string, but nothing
 	// longer than this ever normalises to an acceptable address.
