@@ -51,6 +51,12 @@ type Descriptor struct {
 	// Event.Data. "" (allowed for one flow, the default) takes the
 	// payloads no other flow claims.
 	PayloadPrefix string
+	// NeedsMethod is the second-factor method ("sms", "totp" or "none",
+	// as portal.Account.Method reports it) an account must currently use
+	// for this flow to make sense; the support desk refuses a hand-off of
+	// the flow for an account with another method (support.ErrWrongMethod)
+	// instead of e-mailing a link that dead-ends. "" accepts any account.
+	NeedsMethod string
 }
 
 // Command is one start command of a flow.

@@ -31,7 +31,8 @@ type Desk interface {
 	// account with email on behalf of staff (a Slack user id), with an
 	// optional ticket reference, e-mails the customer the deep link,
 	// opens the hand-off's watch thread and returns the link. It returns
-	// ErrNoAccount when no account has the e-mail.
+	// ErrNoAccount when no account has the e-mail, and a
+	// *WrongMethodError when the account's 2FA method does not suit flow.
 	HandOff(ctx context.Context, staff, flow, email, ticket string) (link string, err error)
 	// Audit returns the newest limit audit entries of the account with
 	// email, one line each, newest first, and records that staff read
@@ -190,6 +191,8 @@ func (a *Adapter) staffCommand(ctx context.Context, cmd slackapi.SlashCommand, n
 		switch {
 		case errors.Is(err, ErrNoAccount):
 			say(a.staffText("slack.staff.no_account", data))
+		case a.wrongMethodData(err, data):
+			say(a.staffText("slack.staff.wrong_method", data))
 		case err != nil:
 			a.log.ErrorContext(ctx, "slack: hand-off failed", "user", cmd.UserID, "err", err)
 			say(a.staffText("slack.staff.handoff_failed", data))

@@ -75,6 +75,8 @@ func (d *memDesk) HandOff(ctx context.Context, staff, flow, email, ticket string
 	switch email {
 	case "ghost@example.com":
 		return "", slack.ErrNoAccount
+	case "app@example.com": // uses an authenticator app already
+		return "", &slack.WrongMethodError{Has: "totp", Needs: "sms"}
 	case "broken@example.com":
 		return "", errors.New("smtp: connection refused")
 	}

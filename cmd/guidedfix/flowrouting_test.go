@@ -22,7 +22,9 @@ import (
 func TestEngineRoutesBothFlows(t *testing.T) {
 	t.Setenv("GUIDEDFIX_TELEGRAM__BOT_USERNAME", "portal_bot")
 	ctx := context.Background()
-	a, err := openApp(ctx, &globalFlags{dataDir: t.TempDir()}, openOptions{engine: true, logOut: io.Discard})
+	dir := t.TempDir()
+	addTOTPAccountAt(t, dir, "rio@example.com") // the new-phone flow's hand-offs need an app account
+	a, err := openApp(ctx, &globalFlags{dataDir: dir}, openOptions{engine: true, logOut: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,11 @@ func TestEngineRoutesBothFlows(t *testing.T) {
 	rec := &testkit.Recorder{}
 	a.engine.Register("test", rec)
 	token := func(flow string) string {
-		link, _, err := a.desk.HandOffFlow(ctx, flow, "ria@example.com", "", "cli", "sam")
+		email := "ria@example.com"
+		if flow == newphone.Name {
+			email = "rio@example.com"
+		}
+		link, _, err := a.desk.HandOffFlow(ctx, flow, email, "", "cli", "sam")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,16 +29,18 @@ func TestHandoffCLIPicksFlowByDescriptor(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
+	addTOTPAccountAt(t, dir, "ian@example.com") // the new-phone flow needs an app account
 	for _, tc := range []struct {
-		flag []string
-		link string
+		flag  []string
+		email string
+		link  string
 	}{
-		{nil, `\?start=[A-Za-z0-9_-]{43}\n`},
-		{[]string{"--flow", "2fa"}, `\?start=[A-Za-z0-9_-]{43}\n`},
-		{[]string{"--flow", "newphone"}, `\?start=np_[A-Za-z0-9_-]{43}\n`},
-		{[]string{"--flow", "/NewPhone"}, `\?start=np_[A-Za-z0-9_-]{43}\n`},
+		{nil, "ivy@example.com", `\?start=[A-Za-z0-9_-]{43}\n`},
+		{[]string{"--flow", "2fa"}, "ivy@example.com", `\?start=[A-Za-z0-9_-]{43}\n`},
+		{[]string{"--flow", "newphone"}, "ian@example.com", `\?start=np_[A-Za-z0-9_-]{43}\n`},
+		{[]string{"--flow", "/NewPhone"}, "ian@example.com", `\?start=np_[A-Za-z0-9_-]{43}\n`},
 	} {
-		args := append(append([]string{"--data-dir", dir, "handoff"}, tc.flag...), "ivy@example.com")
+		args := append(append([]string{"--data-dir", dir, "handoff"}, tc.flag...), tc.email)
 		out, err := runCLI(t, "", args...)
 		if err != nil || !regexp.MustCompile(`https://t\.me/portal_bot`+tc.link).MatchString(out) {
 			t.Fatalf("%q: %q, %v", tc.flag, out, err)

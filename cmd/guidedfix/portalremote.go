@@ -143,7 +143,9 @@ func inboxKeyFor(a *app, dir string) ([]byte, error) {
 
 // derivedKey returns the 32-byte key for purpose: derived from the
 // embedded core's portal key, or with a remote portal from
-// DATA/sessions.key (created on first use, 0600), by HKDF-SHA256 (RFC 5869).
+// DATA/sessions.key (created on first use, 0600; refused with
+// errSessionsKeyMissing over a sessions.db holding sealed updates), by
+// HKDF-SHA256 (RFC 5869).
 func derivedKey(a *app, dir, purpose string) ([]byte, error) {
 	if a.core != nil {
 		return a.core.DeriveKey(purpose)
@@ -151,6 +153,9 @@ func derivedKey(a *app, dir, purpose string) ([]byte, error) {
 	path := filepath.Join(dir, sessionsKeyFile)
 	root, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if err := checkSessionsKeyCreatable(dir); err != nil {
+			return nil, err
+		}
 		root = make([]byte, 32)
 		rand.Read(root)
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

@@ -332,6 +332,9 @@ func (s slackDesk) HandOff(ctx context.Context, staff, flow, email, ticket strin
 	if errors.Is(err, support.ErrNoAccount) {
 		return "", slack.ErrNoAccount
 	}
+	if err := slackWrongMethod(err); err != nil {
+		return "", err
+	}
 	return link, err
 }
 

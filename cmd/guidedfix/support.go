@@ -49,6 +49,9 @@ func newHandoffCmd(g *globalFlags) *cobra.Command {
 			if errors.Is(err, support.ErrNoAccount) {
 				return fmt.Errorf("no Customer Portal account has the e-mail %s", termsafe.Field(args[0]))
 			}
+			if err := wrongMethodText(err, args[0]); err != nil {
+				return err
+			}
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,9 @@
 package newphone
 
-import "guidedfix/bot"
+import (
+	"guidedfix/bot"
+	"guidedfix/internal/portal"
+)
 
 // Version is the flow's version, stored in each new session
 // (bot.Session.FlowVersion).
@@ -57,5 +60,6 @@ func (f *Flow) Describe() bot.Descriptor {
 		Secrets:       []bot.SecretField{bot.SecretPassword, bot.SecretTOTPCode, SecretRecoveryCode},
 		Tags:          []string{"account", "handoff", "verified", "last_error"},
 		PayloadPrefix: PayloadPrefix,
+		NeedsMethod:   string(portal.MethodTOTP), // moves an existing authenticator app
 	}
 }

@@ -1,6 +1,9 @@
 package totpswitch
 
-import "guidedfix/bot"
+import (
+	"guidedfix/bot"
+	"guidedfix/internal/portal"
+)
 
 // Version is the flow's version, stored in each new session
 // (bot.Session.FlowVersion).
@@ -67,5 +70,7 @@ func (f *Flow) Describe() bot.Descriptor {
 		// A restored SMS factor means the switch was abandoned after SMS
 		// 2FA had been disabled: staff may want to follow up.
 		TagAlerts: map[string]string{TagRestored: msgAlertRestored},
+		// The switch starts from SMS 2FA (KB prerequisites).
+		NeedsMethod: string(portal.MethodSMS),
 	}
 }

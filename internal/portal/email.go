@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -33,12 +34,18 @@ var ErrEmailFormat = errors.New("portal: not an e-mail address")
 // case-insensitive by RFC 5321 §2.4; the portal also matches local parts
 // without case, as embedded.Core.LookupAccount does). It returns the
 // address, or ErrEmailFormat when the result is not a single bare
-// addr-spec, holds a control, format (Cf) or space character, or exceeds MaxEmailBytes in total or MaxEmailLocalBytes in its
+// addr-spec, is not valid UTF-8, holds a control, format (Cf) or space character, or exceeds MaxEmailBytes in total or MaxEmailLocalBytes in its
 // local part.
+//
+// NFKC does not fold confusables (UTS #39): a Cyrillic "а" in "аlice@…"
+// stays a different address from "alice@…"; that is known and out of
+// scope here.
 func NormalizeEmail(input string) (string, error) {
 	// A generous bound before any work: NFKC can grow a string, but nothing
 	// longer than this ever normalises to an acceptable address.
-	if len(input) > 4*MaxEmailBytes+64 {
+	// Invalid UTF-8 passes NFKC and net/mail unchanged; it is never an
+	// address a person typed (RFC 6532 §3.1 requires valid UTF-8).
+	if len(input) > 4*MaxEmailBytes+64 || !utf8.ValidString(input) {
 		return "", ErrEmailFormat
 	}
 	email := strings.ToLower(strings.TrimSpace(norm.NFKC.String(strings.TrimSpace(input))))

@@ -49,3 +49,13 @@ func TestNormalizeEmail(t *testing.T) {
 		t.Fatalf("test address is %d bytes, want %d", n, MaxEmailBytes)
 	}
 }
+
+// TestNormalizeEmailRefusesInvalidUTF8 (fixcore item 2): bytes that are
+// not UTF-8 after an otherwise valid address are ErrEmailFormat.
+func TestNormalizeEmailRefusesInvalidUTF8(t *testing.T) {
+	for _, in := range []string{"frank@example.com\xff\xfe", "fr\xc3ank@example.com", "\xfffrank@example.com"} {
+		if got, err := NormalizeEmail(in); !errors.Is(err, ErrEmailFormat) {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want ErrEmailFormat", in, got, err)
+		}
+	}
+}

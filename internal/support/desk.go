@@ -169,7 +169,9 @@ func (d *Desk) FlowFor(name string) (flow string, ok bool) {
 // e-mailed the link (HandoffMail's kind for the flow), the audit log
 // records it and the watch thread opens. It returns the link (for the
 // agent's ticket) and the hand-off. It returns ErrUnknownFlow for a flow
-// not among Desk.Flows, ErrNoAccount when no account has the e-mail, and
+// not among Desk.Flows, ErrNoAccount when no account has the e-mail,
+// ErrWrongMethod (a *WrongMethodError) when the account's 2FA method is
+// not the flow's Descriptor.NeedsMethod (nothing is created or sent), and
 // an error when the e-mail cannot be sent (the hand-off then stays
 // unused).
 func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChannel, staffUser string) (string, Handoff, error) {
@@ -186,6 +188,9 @@ func (d *Desk) HandOffFlow(ctx context.Context, flow, email, ticket, staffChanne
 		return "", Handoff{}, ErrNoAccount
 	}
 	if err != nil {
+		return "", Handoff{}, err
+	}
+	if err := d.checkHandoffMethod(ctx, desc, acc, staffChannel, staffUser); err != nil {
 		return "", Handoff{}, err
 	}
 	h, token, err := d.Store.CreateHandoff(ctx, Handoff{AccountID: acc.ID, Email: acc.Email, Flow: desc.Name,

@@ -14,8 +14,14 @@ import (
 )
 
 // twoFlowDesk is newDesk with both flows' descriptors and catalogs, the
-// new-phone flow second.
+// new-phone flow second; add makes an SMS account, addTOTP an
+// authenticator-app one.
 func twoFlowDesk(t *testing.T) (*support.Desk, func(string), *channelRecorder) {
+	d, add, _, ch := twoFlowDeskTOTP(t)
+	return d, add, ch
+}
+
+func twoFlowDeskTOTP(t *testing.T) (*support.Desk, func(string), func(string), *channelRecorder) {
 	d, env, ch := newDesk(t)
 	eng, err := bot.New(bot.Options{Store: env.Store, Flows: []bot.Flow{
 		totpswitch.New(totpswitch.Options{Core: env.Core}), newphone.New(newphone.Options{Core: env.Core})}})
@@ -23,15 +29,16 @@ func twoFlowDesk(t *testing.T) (*support.Desk, func(string), *channelRecorder) {
 		t.Fatal(err)
 	}
 	d.Flows, d.Texts = eng.Flows(), eng.Catalog()
-	return d, func(email string) { env.AddAccount(t, email, portal.MethodSMS) }, ch
+	return d, func(email string) { env.AddAccount(t, email, portal.MethodSMS) }, func(email string) { env.AddTOTPAccount(t, email) }, ch
 }
 
 // TestHandOffFlowByDescriptor: a hand-off of the second flow names it in
 // its record and carries its payload prefix in the link; the default
 // carries none; an unknown flow is refused without a record or a mail.
 func TestHandOffFlowByDescriptor(t *testing.T) {
-	d, add, ch := twoFlowDesk(t)
-	add("nia@example.com")
+	d, add, addTOTP, ch := twoFlowDeskTOTP(t)
+	addTOTP("nia@example.com")
+	add("sms-nia@example.com")
 	link, h, err := d.HandOffFlow(context.Background(), "newphone", "nia@example.com", "T-9", "slack", "U1")
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +49,7 @@ func TestHandOffFlowByDescriptor(t *testing.T) {
 	if len(ch.threads) != 1 || !regexp.MustCompile(`\(Move the authenticator app to a new phone\)`).MatchString(ch.threads[0]) {
 		t.Fatalf("threads %q", ch.threads)
 	}
-	link, h, err = d.HandOffFlow(context.Background(), "", "nia@example.com", "", "slack", "U1")
+	link, h, err = d.HandOffFlow(context.Background(), "", "sms-nia@example.com", "", "slack", "U1")
 	if err != nil || !regexp.MustCompile(`\?start=[A-Za-z0-9_-]{43}$`).MatchString(link) || h.Flow != "totpswitch" {
 		t.Fatalf("default: link %q flow %q err %v", link, h.Flow, err)
 	}
@@ -64,8 +71,8 @@ func TestHandOffFlowByDescriptor(t *testing.T) {
 // desk's locale; the outcome of a terminal failure names the state too
 // (stored untranslated, with the state's own name).
 func TestWatchThreadNamesStatesByDescriptor(t *testing.T) {
-	d, add, ch := twoFlowDesk(t)
-	add("ola@example.com")
+	d, _, addTOTP, ch := twoFlowDeskTOTP(t)
+	addTOTP("ola@example.com")
 	_, h, err := d.HandOffFlow(context.Background(), "newphone", "ola@example.com", "", "slack", "U1")
 	if err != nil {
 		t.Fatal(err)

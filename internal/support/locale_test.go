@@ -16,8 +16,8 @@ func TestHandOffMailInTheAccountsLanguage(t *testing.T) {
 	d, env, _ := newDesk(t)
 	ctx := context.Background()
 	for _, a := range []embedded.NewAccount{
-		{Email: "siti@example.com", Name: "Siti", Method: "none", Password: "pw-siti-Secret!", Locale: "ms-MY"},
-		{Email: "zoe@example.com", Name: "Zoe", Method: "none", Password: "pw-zoe-Secret!"},
+		{Email: "siti@example.com", Name: "Siti", Method: "sms", Phone: "+60123456789", Password: "pw-siti-Secret!", Locale: "ms-MY"},
+		{Email: "zoe@example.com", Name: "Zoe", Method: "sms", Phone: "+60123456789", Password: "pw-zoe-Secret!"},
 	} {
 		if _, err := env.Core.AddAccount(ctx, a); err != nil {
 			t.Fatal(err)

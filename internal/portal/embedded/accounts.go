@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	netmail "net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -289,9 +288,13 @@ const MaxNameRunes = 200
 // validate checks na and returns its normalised e-mail; it defaults an
 // empty Method to portal.MethodNone.
 func (na *NewAccount) validate() (string, error) {
-	email := strings.ToLower(strings.TrimSpace(na.Email))
-	if addr, err := netmail.ParseAddress(email); err != nil || addr.Address != email || addr.Name != "" {
-		return "", fmt.Errorf("%w: e-mail %q is not a plain address", ErrInvalidAccount, na.Email)
+	// The chat looks addresses up through portal.NormalizeEmail: an
+	// account is created under the same form, so that a full-width or
+	// upper-case twin is ErrExists and what the chat refuses is refused.
+	email, err := portal.NormalizeEmail(na.Email)
+	if err != nil {
+		return "", fmt.Errorf("%w: e-mail %q is not a plain address of at most %d bytes (local part %d)",
+			ErrInvalidAccount, na.Email, portal.MaxEmailBytes, portal.MaxEmailLocalBytes)
 	}
 	if na.Method == "" {
 		na.Method = portal.MethodNone
@@ -346,7 +349,7 @@ func (c *Core) ListAccounts(ctx context.Context) ([]portal.Account, error) {
 func (c *Core) LookupAccount(ctx context.Context, email string) (portal.Account, error) {
 	var a accountRec
 	err := c.db.View(func(tx *bbolt.Tx) error {
-		id := tx.Bucket(bEmails).Get([]byte(strings.ToLower(strings.TrimSpace(email))))
+		id := tx.Bucket(bEmails).Get([]byte(lookupForm(email)))
 		if id == nil {
 			return portal.ErrNotFound
 		}
@@ -445,4 +448,15 @@ func MaskPhone(phone string) string {
 	}
 	digits := phone[1:]
 	return "+" + digits[:2] + strings.Repeat("•", len(digits)-6) + digits[len(digits)-4:]
+}
+
+// lookupForm is the bEmails key LookupAccount tries for email: its
+// portal.NormalizeEmail form (how AddAccount stores it), or for text
+// NormalizeEmail refuses the trimmed lower-case text (accounts created
+// before AddAccount normalised stay reachable).
+func lookupForm(email string) string {
+	if n, err := portal.NormalizeEmail(email); err == nil {
+		return n
+	}
+	return strings.ToLower(strings.TrimSpace(email))
 }

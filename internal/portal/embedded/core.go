@@ -87,8 +87,9 @@ type Options struct {
 	// Path is the bbolt database file (e.g. DATA/portal.db), created 0600.
 	Path string
 	// KeyFile holds the 32-byte AES-256-GCM key that seals TOTP secrets;
-	// it is created 0600 with random bytes when missing. Ignored when Key
-	// is set.
+	// it is created 0600 with random bytes when missing and the database
+	// holds no data yet (else Open fails with ErrKeyFileMissing). Ignored
+	// when Key is set.
 	KeyFile string
 	// Key is an explicit 32-byte key (from configuration); it wins over
 	// KeyFile.
@@ -271,7 +272,11 @@ func Open(opts Options) (*Core, error) {
 	// The key is read (or created) only once this process holds the
 	// database lock, so two processes starting on a new data directory
 	// cannot race for the key file.
-	key, err := loadKey(opts.Key, opts.KeyFile)
+	err = checkKeyPresent(db, opts)
+	var key []byte
+	if err == nil {
+		key, err = loadKey(opts.Key, opts.KeyFile)
+	}
 	if err == nil {
 		err = c.setKeys(key)
 	}
