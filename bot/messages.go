@@ -20,6 +20,10 @@ const (
 	// MsgDeleteUserSecret is the id of the OpDelete reply that removes the
 	// user's message holding a secret.
 	MsgDeleteUserSecret = "engine.delete_user_secret"
+	// MsgHelpIdle answers /help when no flow is running: what the
+	// assistant does, one line per registered flow ({{.Flows}}, built
+	// from the flows' descriptors), and the language command.
+	MsgHelpIdle = "engine.help_idle"
 )
 
 //go:embed locales/*.yaml

@@ -217,7 +217,7 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		case ev.Kind == KindButton || ev.Kind == KindSecret:
 			id = MsgStaleButton
 		case ev.Kind == KindCommand && ev.Command == "help":
-			id = "engine.help_idle"
+			return e.replyOnly(ctx, ev, Reply{Op: OpSend, ID: MsgHelpIdle, Text: e.helpIdle(locale, ev.Conversation.Channel)})
 		case ev.Kind == KindUnsupported:
 			id = "engine.unsupported_idle"
 		}
