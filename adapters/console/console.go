@@ -80,6 +80,9 @@ type Console struct {
 	// session's; see Note).
 	locMu  sync.Mutex
 	locale string
+	// codes holds the ids of the messages printed with copyable code
+	// (Reply.Code: a manual key), whose deletion is told to the user.
+	codes map[string]bool
 }
 
 var _ bot.Deliverer = (*Console)(nil)
@@ -122,7 +125,8 @@ func (c *Console) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 				return "", err
 			}
 			fmt.Fprintln(w, "          "+c.Note(MsgQRRemoved, nil))
-		} else if r.Ref == "key" {
+		} else if c.codes[r.MessageID] {
+			delete(c.codes, r.MessageID)
 			fmt.Fprintln(w, "          "+c.Note(MsgKeyRemoved, nil))
 		}
 		return "", nil
@@ -157,6 +161,12 @@ func (c *Console) Deliver(ctx context.Context, to bot.Conversation, r bot.Reply)
 		fmt.Fprintf(w, "guidedfix › %s\n          (QR code image: %s)\n", r.Text, id)
 	} else {
 		fmt.Fprintf(w, "guidedfix › %s\n", r.Text)
+		if len(r.Code) > 0 {
+			if c.codes == nil {
+				c.codes = map[string]bool{}
+			}
+			c.codes[id] = true
+		}
 	}
 	c.printButtons(r.Buttons)
 	return id, nil

@@ -66,7 +66,13 @@ func TestNotesFollowSessionLocale(t *testing.T) {
 	}
 	c.setLocale("ms")
 	png := filepath.Join(t.TempDir(), "qr.png")
-	for _, r := range []bot.Reply{{Op: bot.OpDelete, MessageID: png}, {Op: bot.OpDelete, Ref: "key"}} {
+	// The manual key is the message printed with copyable code (its id is
+	// what the engine deletes), whatever the flow calls its reference.
+	keyID, err := c.Deliver(context.Background(), c.Conversation(), bot.Reply{Op: bot.OpSend, Text: "key", Code: []string{"ABCD"}, Ref: "any"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []bot.Reply{{Op: bot.OpDelete, MessageID: png}, {Op: bot.OpDelete, MessageID: keyID}} {
 		if _, err := c.Deliver(context.Background(), c.Conversation(), r); err != nil {
 			t.Fatal(err)
 		}

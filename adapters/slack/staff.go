@@ -627,7 +627,7 @@ func (a *Adapter) account(ctx context.Context, conv bot.Conversation) string {
 	if err != nil {
 		return ""
 	}
-	return s.Tags["account"]
+	return s.Tags[bot.TagAccount]
 }
 
 // parseConv parses a conversation written by bot.Conversation.String.

@@ -58,7 +58,7 @@ func (f *Flow) Describe() bot.Descriptor {
 		Commands:      cmds,
 		States:        names,
 		Secrets:       []bot.SecretField{bot.SecretPassword, bot.SecretTOTPCode, SecretRecoveryCode},
-		Tags:          []string{"account", "handoff", "verified", "last_error"},
+		Tags:          []string{bot.TagAccount, bot.TagHandoff, bot.TagVerified, bot.TagLastError},
 		PayloadPrefix: PayloadPrefix,
 		NeedsMethod:   string(portal.MethodTOTP), // moves an existing authenticator app
 	}

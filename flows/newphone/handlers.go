@@ -47,7 +47,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 	case ev.Kind == bot.KindCommand:
 		f.help(t)
 		return nil
-	case ev.Kind == bot.KindStart && ev.Data != "" && t.Session.Tags["handoff"] != "":
+	case ev.Kind == bot.KindStart && ev.Data != "" && t.Session.Tags[bot.TagHandoff] != "":
 		// The hand-off link opened again: keep the progress.
 		f.reprompt(t)
 		return nil
@@ -85,9 +85,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		t.d.HandoffToken = ""
 		f.identify(ctx, t, ev.Text, false)
 	case StateAwaitingPassword:
-		if ev.Kind == bot.KindButton && ev.Data == actOtherEmail && t.Session.Tags["handoff"] == "" {
+		if ev.Kind == bot.KindButton && ev.Data == actOtherEmail && t.Session.Tags[bot.TagHandoff] == "" {
 			*t.d = data{}
-			t.Tag("account", "")
+			t.Tag(bot.TagAccount, "")
 			t.Goto(StateAwaitingEmail)
 			t.Say(msgAskEmail, nil, t.cancelButton())
 			return nil
@@ -147,7 +147,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 // passwordButtons are the buttons of the password prompt: "Use another
 // e-mail" (not for a hand-off, whose account is fixed) and Cancel.
 func (f *Flow) passwordButtons(t *turn) []bot.Button {
-	if t.Session.Tags["handoff"] == "" {
+	if t.Session.Tags[bot.TagHandoff] == "" {
 		return []bot.Button{t.Button(msgButtonOtherEmail, actOtherEmail), t.cancelButton()}
 	}
 	return []bot.Button{t.cancelButton()}
@@ -169,7 +169,7 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 	switch {
 	case err == nil:
 		t.d.AccountID, t.d.Unknown, t.d.Probe = acc.ID, false, ""
-		t.Tag("account", acc.ID)
+		t.Tag(bot.TagAccount, acc.ID)
 	case errors.Is(err, portal.ErrNotFound):
 		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, f.core.UnknownAccount(email)
 	default:
@@ -199,8 +199,8 @@ func (f *Flow) handoff(ctx context.Context, t *turn, token string) bool {
 		return false
 	}
 	t.d.AccountID = acc.ID
-	t.Tag("account", acc.ID)
-	t.Tag("handoff", handoffID)
+	t.Tag(bot.TagAccount, acc.ID)
+	t.Tag(bot.TagHandoff, handoffID)
 	t.Goto(StateAwaitingPassword)
 	t.Say(msgHandoffWelcome, map[string]any{"Email": maskEmail(acc.Email)})
 	t.Ask(bot.SecretPassword, msgAskPassword, nil, t.cancelButton())
@@ -240,7 +240,7 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 			f.lockedEnd(ctx, t, &portal.LockedError{RetryAfter: t.Now.Add(15 * time.Minute)})
 			return nil
 		}
-		t.Tag("last_error", "wrong password")
+		t.Tag(bot.TagLastError, "wrong password")
 		t.Ask(bot.SecretPassword, msgBadPassword, map[string]any{"Count": left}, f.passwordButtons(t)...)
 		return nil
 	case err != nil:
@@ -248,7 +248,7 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 	}
 	t.d.Tries = 0
 	f.setGrant(t, g)
-	t.Tag("verified", "password")
+	t.Tag(bot.TagVerified, "password")
 	st, err := f.core.SecurityStatus(ctx, t.d.AccountID)
 	if err != nil {
 		return err
@@ -272,7 +272,7 @@ func (f *Flow) lostPhone(ctx context.Context, t *turn) error {
 	}
 	if st.RecoveryCodes == 0 {
 		t.Goto(StateNoRecoveryCodes)
-		t.Tag("last_error", "no recovery codes")
+		t.Tag(bot.TagLastError, "no recovery codes")
 		f.reprompt(t)
 		return nil
 	}
@@ -293,13 +293,13 @@ func (f *Flow) currentCode(ctx context.Context, t *turn, code bot.Secret) error 
 	switch {
 	case err == nil:
 		f.setGrant(t, g)
-		t.Tag("verified", "totp")
+		t.Tag(bot.TagVerified, "totp")
 		t.Goto(StateEnrolling)
 		return f.enroll(ctx, t)
 	case errors.As(err, &locked):
 		f.lockedEnd(ctx, t, locked)
 	case errors.As(err, &bad):
-		t.Tag("last_error", "wrong authenticator code")
+		t.Tag(bot.TagLastError, "wrong authenticator code")
 		t.Ask(bot.SecretTOTPCode, msgBadCurrentCode, map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
 	case errors.Is(err, portal.ErrCodeFormat):
 		t.Ask(bot.SecretTOTPCode, msgCodeFormat, nil, t.cancelButton())
@@ -336,7 +336,7 @@ func (f *Flow) recovery(ctx context.Context, t *turn, code bot.Secret, resumed b
 	switch {
 	case err == nil:
 		f.setGrant(t, el.Grant)
-		t.Tag("verified", "recovery_code")
+		t.Tag(bot.TagVerified, "recovery_code")
 		t.Goto(StateShowingRecoveryCodes)
 		t.Send(bot.Reply{ID: msgRecoveryCodes, Text: t.T(msgRecoveryCodes, map[string]any{"Codes": strings.Join(el.Codes, "\n")}),
 			Protected: true, Sensitive: true, Ref: "recovery", Buttons: []bot.Button{t.Button(msgButtonSaved, actSaved)}})
@@ -344,7 +344,7 @@ func (f *Flow) recovery(ctx context.Context, t *turn, code bot.Secret, resumed b
 		f.lockedEnd(ctx, t, locked)
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingRecoveryCode)
-		t.Tag("last_error", "wrong recovery code")
+		t.Tag(bot.TagLastError, "wrong recovery code")
 		t.Ask(SecretRecoveryCode, msgBadRecoveryCode, map[string]any{"Count": bad.AttemptsLeft}, t.cancelButton())
 	case errors.Is(err, portal.ErrCodeFormat), errors.Is(err, portal.ErrCodeReplayed):
 		// Malformed (or, resuming, never sent): ask again, as a new step.
@@ -413,7 +413,7 @@ func (f *Flow) replace(ctx context.Context, t *turn, code bot.Secret) error {
 		f.lockedEnd(ctx, t, locked)
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingNewCode)
-		t.Tag("last_error", "wrong new authenticator code")
+		t.Tag(bot.TagLastError, "wrong new authenticator code")
 		msg := msgBadNewCode
 		if errors.Is(err, portal.ErrClockDrift) {
 			// The right code of a step outside the window (RFC 6238 §6):

@@ -66,7 +66,7 @@ func (f *Flow) Describe() bot.Descriptor {
 		Commands: []bot.Command{{Name: Command, Label: "totp.command_label.2fa", Description: "totp.command.2fa"}},
 		States:   names,
 		Secrets:  []bot.SecretField{bot.SecretPassword, bot.SecretSMSCode, bot.SecretTOTPCode},
-		Tags:     []string{"account", "handoff", "verified", "last_error", TagRestored},
+		Tags:     []string{bot.TagAccount, bot.TagHandoff, bot.TagVerified, bot.TagLastError, TagRestored},
 		// A restored SMS factor means the switch was abandoned after SMS
 		// 2FA had been disabled: staff may want to follow up.
 		TagAlerts: map[string]string{TagRestored: msgAlertRestored},

@@ -134,7 +134,7 @@ const msgClockDrift = "totp.clock_drift"
 // to turn on the phone's automatic date and time and type the new code.
 func (f *Flow) clockDrift(t *turn, bad *portal.BadCodeError) {
 	t.SetState(StateAwaitingTOTPCode)
-	t.Tag("last_error", "authenticator code from a phone clock that is off")
+	t.Tag(bot.TagLastError, "authenticator code from a phone clock that is off")
 	t.ask(bot.SecretTOTPCode, msgClockDrift, map[string]any{"Count": bad.AttemptsLeft}, f.codeButtons(t)...)
 }
 

@@ -159,7 +159,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		// An unknown command changes nothing; say what works.
 		f.help(t)
 		return nil
-	case ev.Kind == bot.KindStart && ev.Data != "" && t.Session.Tags["handoff"] != "":
+	case ev.Kind == bot.KindStart && ev.Data != "" && t.Session.Tags[bot.TagHandoff] != "":
 		// The customer opened the hand-off link again (a second click):
 		// keep the progress and show where they are.
 		t.say(msgContinue, nil)
@@ -217,8 +217,8 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			// A new address starts a new count: the tries shown belong to the
 			// address being tried (the core's own lock counts per account).
 			*t.d = data{}
-			t.Tag("account", "")
-			t.Tag("verified", "")
+			t.Tag(bot.TagAccount, "")
+			t.Tag(bot.TagVerified, "")
 			t.Goto(StateAwaitingEmail)
 			t.say(msgAskEmail, nil, t.cancelButton())
 			return nil

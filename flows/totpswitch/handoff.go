@@ -41,8 +41,8 @@ func (f *Flow) handoff(ctx context.Context, t *turn, token string) bool {
 		return false
 	}
 	t.d.AccountID = acc.ID
-	t.Tag("account", acc.ID)
-	t.Tag("handoff", handoffID)
+	t.Tag(bot.TagAccount, acc.ID)
+	t.Tag(bot.TagHandoff, handoffID)
 	t.Goto(StateAwaitingPassword)
 	t.say(msgHandoffWelcome, map[string]any{"Email": maskEmail(acc.Email)})
 	t.ask(bot.SecretPassword, msgAskPassword, nil, t.cancelButton())

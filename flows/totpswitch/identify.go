@@ -33,7 +33,7 @@ const minPasswordRunes = 8
 // from a hand-off) "Use another e-mail", to correct a mistyped address,
 // and always Cancel.
 func (f *Flow) passwordButtons(t *turn) []bot.Button {
-	if t.Session.State == StateAwaitingPassword && t.Session.Tags["handoff"] == "" && !t.d.Pinned {
+	if t.Session.State == StateAwaitingPassword && t.Session.Tags[bot.TagHandoff] == "" && !t.d.Pinned {
 		return []bot.Button{t.Button(msgButtonOtherEmail, "other_email"), t.cancelButton()}
 	}
 	return []bot.Button{t.cancelButton()}
@@ -55,7 +55,7 @@ func (f *Flow) identify(ctx context.Context, t *turn, input string, proposed boo
 	switch {
 	case err == nil:
 		t.d.AccountID, t.d.Unknown, t.d.Probe = acc.ID, false, ""
-		t.Tag("account", acc.ID)
+		t.Tag(bot.TagAccount, acc.ID)
 	case errors.Is(err, portal.ErrNotFound):
 		t.d.AccountID, t.d.Unknown, t.d.Probe = "", true, f.core.UnknownAccount(email)
 	default:
@@ -117,7 +117,7 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 			f.lockedEnd(ctx, t, &portal.LockedError{RetryAfter: t.Now.Add(15 * time.Minute)})
 			return nil
 		}
-		t.Tag("last_error", "wrong password")
+		t.Tag(bot.TagLastError, "wrong password")
 		msg := msgBadPassword
 		if reauth {
 			// The account is known by now: no need to hide which is wrong.
@@ -130,8 +130,8 @@ func (f *Flow) password(ctx context.Context, t *turn, pw bot.Secret) error {
 	}
 	t.d.Tries = 0
 	f.setGrant(t, g)
-	if t.Session.Tags["verified"] == "" {
-		t.Tag("verified", "password")
+	if t.Session.Tags[bot.TagVerified] == "" {
+		t.Tag(bot.TagVerified, "password")
 	}
 	if reauth {
 		t.Goto(StateEnrolling)

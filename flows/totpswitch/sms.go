@@ -56,7 +56,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 		t.ask(bot.SecretSMSCode, msgCodeFormat, nil, t.Button(msgButtonResend, "resend"), t.cancelButton())
 		return nil
 	case errors.As(err, &bad):
-		t.Tag("last_error", "wrong SMS code")
+		t.Tag(bot.TagLastError, "wrong SMS code")
 		t.ask(bot.SecretSMSCode, msgBadSmsCode, map[string]any{"Count": bad.AttemptsLeft},
 			t.Button(msgButtonResend, "resend"), t.cancelButton())
 		return nil
@@ -76,7 +76,7 @@ func (f *Flow) smsCode(ctx context.Context, t *turn, code bot.Secret) error {
 		return err
 	}
 	f.setGrant(t, g)
-	t.Tag("verified", "password and SMS code")
+	t.Tag(bot.TagVerified, "password and SMS code")
 	t.Goto(StateConfirmDisable)
 	t.say(f.confirmDisableMsg(), nil, t.Button(msgButtonDisable, "disable"), t.cancelButton())
 	return nil

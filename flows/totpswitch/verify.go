@@ -50,7 +50,7 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 		return nil
 	case errors.As(err, &bad):
 		t.SetState(StateAwaitingTOTPCode)
-		t.Tag("last_error", "wrong authenticator code")
+		t.Tag(bot.TagLastError, "wrong authenticator code")
 		t.ask(bot.SecretTOTPCode, msgBadTotpCode, map[string]any{"Count": bad.AttemptsLeft}, f.codeButtons(t)...)
 		return nil
 	case errors.Is(err, portal.ErrCodeReplayed):

@@ -248,7 +248,7 @@ func (d *Desk) title(desc bot.Descriptor) string {
 // posts it to the hand-off's watch thread, ending with the outcome. It is
 // the engine's Options.Observer.
 func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
-	account := tr.Tags["account"]
+	account := tr.Tags[bot.TagAccount]
 	outcome := d.StepName(tr.Flow, tr.To)
 	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: account,
 		Action: "step", Outcome: outcome})
@@ -258,7 +258,7 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 	if tr.Done {
 		d.endEscalation(ctx, tr)
 	}
-	id := tr.Tags["handoff"]
+	id := tr.Tags[bot.TagHandoff]
 	if id == "" {
 		return
 	}
@@ -330,7 +330,7 @@ func (d *Desk) alertTags(ctx context.Context, tr bot.Transition) {
 
 func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) {
 	email := d.say(msgUnknownAccount, nil)
-	if acc, err := d.Core.Account(ctx, tr.Tags["account"]); err == nil {
+	if acc, err := d.Core.Account(ctx, tr.Tags[bot.TagAccount]); err == nil {
 		email = acc.Email
 	}
 	data := map[string]any{"Email": email, "Channel": tr.Conversation.Channel, "Step": d.StepName(tr.Flow, tr.From),
@@ -342,7 +342,7 @@ func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) 
 		data["Flow"], data["Tag"] = tr.Flow, tag
 		text = d.say(msgAlertFallback, data)
 	}
-	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: tr.Tags["account"],
+	d.audit(ctx, Entry{At: tr.At, Channel: tr.Conversation.Channel, UserID: tr.UserID, AccountID: tr.Tags[bot.TagAccount],
 		Action: "alert:" + tag, Outcome: text})
 	if d.Notifier == nil {
 		return
@@ -355,14 +355,14 @@ func (d *Desk) alertTag(ctx context.Context, tr bot.Transition, tag, id string) 
 // Escalate implements bot.Support: it posts the account, channel, step and
 // last error to the support channel with a "Take over" action.
 func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
-	account := s.Tags["account"]
+	account := s.Tags[bot.TagAccount]
 	email := d.say(msgUnknownAccount, nil)
 	if account != "" {
 		if acc, err := d.Core.Account(ctx, account); err == nil {
 			email = acc.Email
 		}
 	}
-	lastErr := s.Tags["last_error"]
+	lastErr := s.Tags[bot.TagLastError]
 	if lastErr == "" {
 		lastErr = d.say(msgLastErrorNone, nil)
 	}
@@ -372,7 +372,7 @@ func (d *Desk) Escalate(ctx context.Context, s bot.Session) error {
 		return errors.New("support: no support channel is configured")
 	}
 	verified := d.say(msgVerifiedNotYet, nil)
-	if v := s.Tags["verified"]; v != "" {
+	if v := s.Tags[bot.TagVerified]; v != "" {
 		verified = d.say(msgVerifiedBy, map[string]any{"Proof": v})
 	}
 	if account == "" {
@@ -405,7 +405,7 @@ func (d *Desk) Relay(ctx context.Context, s bot.Session, text string) error {
 	if err != nil {
 		return fmt.Errorf("support: no escalation thread for this conversation: %w", err)
 	}
-	if account := s.Tags["account"]; account != "" && d.Passwords != nil {
+	if account := s.Tags[bot.TagAccount]; account != "" && d.Passwords != nil {
 		found, err := d.Passwords.PasswordInText(ctx, account, text)
 		if err != nil {
 			// Fail closed: a message that could not be checked is not

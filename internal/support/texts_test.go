@@ -37,23 +37,24 @@ var deskLocales = []string{"", "ms"}
 func TestDeskPostsInTheDesksLanguage(t *testing.T) {
 	for _, loc := range deskLocales {
 		t.Run("locale="+loc, func(t *testing.T) {
-			d, add, ch := twoFlowDesk(t)
+			d, add, addTOTP, ch := twoFlowDeskTOTP(t)
 			d.Locale = loc
 			ctx := context.Background()
-			add("lina@example.com")
+			addTOTP("lina@example.com") // the second flow needs an app account
+			add("lina-sms@example.com") // the default flow an SMS one
 			_, h1, err := d.HandOffFlow(ctx, d.Flows[1].Name, "lina@example.com", "T-42", "slack", "U7")
 			if err != nil {
 				t.Fatal(err)
 			}
 			d.Flows[0].Title = "" // a flow without a title: no "(…)"
-			_, h2, err := d.HandOffFlow(ctx, "", "lina@example.com", "", "slack", "U8")
+			_, h2, err := d.HandOffFlow(ctx, "", "lina-sms@example.com", "", "slack", "U8")
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := []string{
 				deskText(t, loc, "support.desk.handoff_created", map[string]any{"ID": h1.ID, "Email": "lina@example.com",
 					"Flow": d.Texts.Text(loc, d.Flows[1].Title, nil), "Staff": "U7", "Ticket": "T-42"}),
-				deskText(t, loc, "support.desk.handoff_created", map[string]any{"ID": h2.ID, "Email": "lina@example.com",
+				deskText(t, loc, "support.desk.handoff_created", map[string]any{"ID": h2.ID, "Email": "lina-sms@example.com",
 					"Flow": "", "Staff": "U8", "Ticket": ""}),
 			}
 			if len(ch.threads) != 2 || ch.threads[0] != want[0] || ch.threads[1] != want[1] {
@@ -301,10 +302,11 @@ func TestDeskRelayInTheDesksLanguage(t *testing.T) {
 func TestDeskAuditOutcomesInTheDesksLanguage(t *testing.T) {
 	for _, loc := range deskLocales {
 		t.Run("locale="+loc, func(t *testing.T) {
-			d, add, _ := twoFlowDesk(t)
+			d, add, addTOTP, _ := twoFlowDeskTOTP(t)
 			d.Locale = loc
 			ctx := context.Background()
 			add("uma@example.com")
+			addTOTP("uma-app@example.com") // the second flow needs an app account
 			acc, err := d.Core.LookupAccount(ctx, "uma@example.com")
 			if err != nil {
 				t.Fatal(err)
@@ -315,7 +317,7 @@ func TestDeskAuditOutcomesInTheDesksLanguage(t *testing.T) {
 			if _, _, err := d.HandOff(ctx, "uma@example.com", "T-8", "slack", "U1"); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := d.HandOffFlow(ctx, d.Flows[1].Name, "uma@example.com", "", "slack", "U1"); err != nil {
+			if _, _, err := d.HandOffFlow(ctx, d.Flows[1].Name, "uma-app@example.com", "", "slack", "U1"); err != nil {
 				t.Fatal(err)
 			}
 			s := bot.Session{ID: "s1", Conversation: bot.Conversation{Channel: "telegram", ID: "4"}, UserID: "4", Flow: d.Flows[1].Name,
