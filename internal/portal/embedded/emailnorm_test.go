@@ -38,3 +38,20 @@ func TestAddAccountNormalizesEmail(t *testing.T) {
 		t.Fatalf("accounts after refusals: %d %v, want 2", len(accs), err)
 	}
 }
+
+// TestUnlockFindsNormalizedEmail: the operator's unlock looks the address
+// up the way the chat and AddAccount write it, so a full-width or
+// upper-case form unlocks the account (ErrNothingToUnlock only for an
+// address nobody uses).
+func TestUnlockFindsNormalizedEmail(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := e.core.AddAccount(ctx, NewAccount{Email: "alice@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.core.Unlock(ctx, "ＡＬＩＣＥ@ｅｘａｍｐｌｅ．ｃｏｍ", "op")
+	if err != nil || id != a.ID {
+		t.Fatalf("Unlock(full-width) = %q, %v; want %q", id, err, a.ID)
+	}
+}

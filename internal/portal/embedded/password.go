@@ -318,7 +318,7 @@ func errText(err error) string {
 // lower-cased e-mail.
 func (c *Core) UnknownAccount(email string) string {
 	m := hmac.New(sha256.New, c.macKey)
-	m.Write([]byte("unknown-email\x00" + strings.ToLower(strings.TrimSpace(email))))
+	m.Write([]byte("unknown-email\x00" + lookupForm(email)))
 	return "unknown:" + hex.EncodeToString(m.Sum(nil))
 }
 

@@ -252,7 +252,7 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 	var id string
 	err := c.update(func(tx *bbolt.Tx) error {
 		bucket, key := bAccounts, ""
-		if v := tx.Bucket(bEmails).Get([]byte(strings.ToLower(strings.TrimSpace(email)))); v != nil {
+		if v := tx.Bucket(bEmails).Get([]byte(lookupForm(email))); v != nil {
 			id, key = string(v), string(v)
 		} else {
 			id = c.UnknownAccount(email)
