@@ -49,6 +49,13 @@
 // and commits (from the server's /metrics), and the server's CPU per user
 // turn.
 //
+// E-mail leaves the server as in production, over SMTP (smtp.host,
+// smtp.tls none on loopback) to a real SMTP server in this process on
+// 127.0.0.1:<random port> that counts the messages and discards them
+// (smtpsink.go); each flow phase reports the e-mails received per flow.
+// SMS codes still go to the file phone (DATA/outbox/sms), which the
+// simulated customers read.
+//
 // It prints the results as Markdown (BENCHMARKS.md).
 //
 //	go run ./cmd/loadgen [-customers 1000] [-idle 10000]
