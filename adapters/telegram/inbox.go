@@ -48,19 +48,22 @@ func (t *holdingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	in := make([]bot.Inbound, 0, len(answer.Result))
 	for _, raw := range answer.Result {
-		var id struct {
-			UpdateID int64 `json:"update_id"`
-		}
-		if err := json.Unmarshal(raw, &id); err != nil {
-			return nil, fmt.Errorf("telegram: getUpdates answer: %w", err)
-		}
-		// An update the library cannot decode is skipped by it (and
-		// confirmed by the next offset); holding it would only replay a
-		// drop at the next start.
-		if json.Unmarshal(raw, new(models.Update)) != nil {
+		// One decode per update on the common path: the library's own
+		// (models.Update) both checks the update and gives its id.
+		var u models.Update
+		if json.Unmarshal(raw, &u) != nil {
+			var id struct {
+				UpdateID int64 `json:"update_id"`
+			}
+			if err := json.Unmarshal(raw, &id); err != nil {
+				return nil, fmt.Errorf("telegram: getUpdates answer: %w", err)
+			}
+			// An update the library cannot decode is skipped by it (and
+			// confirmed by the next offset); holding it would only
+			// replay a drop at the next start.
 			continue
 		}
-		in = append(in, bot.Inbound{ID: id.UpdateID, Raw: raw})
+		in = append(in, bot.Inbound{ID: u.ID, Raw: raw})
 	}
 	if len(in) == 0 {
 		return resp, nil

@@ -49,6 +49,13 @@
 // and commits (from the server's /metrics), and the server's CPU per user
 // turn.
 //
+// E-mail leaves the server as in production, over SMTP (smtp.host,
+// smtp.tls none on loopback) to a real SMTP server in this process on
+// 127.0.0.1:<random port> that counts the messages and discards them
+// (smtpsink.go); each flow phase reports the e-mails received per flow.
+// SMS codes still go to the file phone (DATA/outbox/sms), which the
+// simulated customers read.
+//
 // It prints the results as Markdown (BENCHMARKS.md).
 //
 //	go run ./cmd/loadgen [-customers 1000] [-idle 10000]
@@ -428,7 +435,7 @@ const portalToken = "loadgen-portal-service-token-0123456789"
 
 // startPortal runs `guidedfix portal serve` on dir (the remote phase) and
 // waits until it answers on its address.
-func startPortal(bin, dir string, cheap bool) (*server, error) {
+func startPortal(bin, dir string, cheap bool, extraEnv ...string) (*server, error) {
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -443,6 +450,7 @@ func startPortal(bin, dir string, cheap bool) (*server, error) {
 	if cheap {
 		env = append(env, "GUIDEDFIX_PORTAL__ARGON2__MEMORY_KIB=64", "GUIDEDFIX_PORTAL__ARGON2__TIME=1")
 	}
+	env = withEnv(env, extraEnv...)
 	s.cmd = exec.Command(bin, "portal", "serve", "--listen", listen)
 	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = env, logf, logf
 	if err := s.cmd.Start(); err != nil {
@@ -664,6 +672,8 @@ type flowResult struct {
 	// byMethod counts the Bot API calls of the customers' chats by
 	// method (429s included), messages the accepted sends and photos.
 	byMethod map[string]int
+	// mails: e-mails the SMTP sink accepted during the phase.
+	mails    int64
 	messages int
 	// commits are sessions.db's group-commit counters over the phase
 	// (durable writes, commits), summed over the replicas.
@@ -710,10 +720,17 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	if err != nil {
 		return r, err
 	}
+	// E-mail leaves over SMTP, as in production, to a sink in this
+	// process (the .eml outbox's CreateTemp, fsync and rename are a demo's).
+	sink, err := startSMTPSink()
+	if err != nil {
+		return r, err
+	}
+	defer sink.close()
 	var extraEnv []string
 	var psrv *server
 	if r.remote {
-		psrv, err = startPortal(o.bin, portalDir, cheap)
+		psrv, err = startPortal(o.bin, portalDir, cheap, sink.env()...)
 		if err != nil {
 			return r, err
 		}
@@ -723,6 +740,8 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 			}
 		}()
 		extraEnv = []string{"GUIDEDFIX_PORTAL__URL=http://" + psrv.listen, "GUIDEDFIX_PORTAL__TOKEN=" + portalToken}
+	} else {
+		extraEnv = sink.env()
 	}
 	if ph.polling {
 		extraEnv = append(extraEnv, "GUIDEDFIX_TELEGRAM__WEBHOOK_URL=", "GUIDEDFIX_TELEGRAM__WEBHOOK_SECRET=", "GUIDEDFIX_TELEGRAM__LISTEN=")
@@ -993,6 +1012,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 			r.firstError = first
 		}
 	}
+	r.mails = sink.accepted.Load()
 	if etcd != nil {
 		if err := readEtcdSessions(etcd.clients, &r); err != nil {
 			return r, err
@@ -1334,6 +1354,9 @@ func (r *report) print(w io.Writer) {
 		})
 		row("messages sent per flow (sendMessage + sendPhoto accepted)", func(f flowResult) string {
 			return fmt.Sprintf("%.1f", float64(f.messages)/float64(max(1, f.completed)))
+		})
+		row("e-mails received over SMTP per flow", func(f flowResult) string {
+			return fmt.Sprintf("%.2f", float64(f.mails)/float64(max(1, f.completed)))
 		})
 		row("Bot API calls per flow, by method (429s included)", func(f flowResult) string { return perFlow(f.byMethod, f.completed) })
 		row("user turns per flow", func(f flowResult) string { return fmt.Sprintf("%.1f", float64(f.turns)/float64(max(1, f.completed))) })
