@@ -86,45 +86,42 @@ func SeenTags(flow string) map[string]int {
 // of d.TagAlerts that is not in d.Tags, and every duplicate in d.Secrets
 // or d.Tags; none means the descriptor is true.
 func CheckDescriptor(d bot.Descriptor) []string {
-	var out []string
-	secrets := SeenSecrets(d.Name)
-	declared := map[bot.SecretField]bool{}
-	for _, s := range d.Secrets {
-		if declared[s] {
-			out = append(out, fmt.Sprintf("secret %q listed twice in Descriptor.Secrets", s))
-		}
-		declared[s] = true
-		if secrets[s] == 0 {
-			out = append(out, fmt.Sprintf("secret %q is in Descriptor.Secrets but no test's chat was asked for it", s))
-		}
-	}
-	for _, s := range slices.Sorted(maps.Keys(secrets)) {
-		if !declared[s] {
-			out = append(out, fmt.Sprintf("secret %q was asked for (%d prompts) but is not in Descriptor.Secrets", s, secrets[s]))
-		}
-	}
-	tags := SeenTags(d.Name)
-	tagged := map[string]bool{}
-	for _, k := range d.Tags {
-		if tagged[k] {
-			out = append(out, fmt.Sprintf("tag %q listed twice in Descriptor.Tags", k))
-		}
-		tagged[k] = true
-		if tags[k] == 0 {
-			out = append(out, fmt.Sprintf("tag %q is in Descriptor.Tags but no test's session had it set", k))
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		if !tagged[k] {
-			out = append(out, fmt.Sprintf("tag %q was set (%d turns) but is not in Descriptor.Tags", k, tags[k]))
-		}
-	}
+	out, _ := compareDeclared("secret", "Secrets", "asked for", "prompts", "no test's chat was asked for it", d.Secrets, SeenSecrets(d.Name))
+	tagOut, tagged := compareDeclared("tag", "Tags", "set", "turns", "no test's session had it set", d.Tags, SeenTags(d.Name))
+	out = append(out, tagOut...)
 	for _, k := range slices.Sorted(maps.Keys(d.TagAlerts)) {
 		if !tagged[k] {
 			out = append(out, fmt.Sprintf("Descriptor.TagAlerts names tag %q, which is not in Descriptor.Tags", k))
 		}
 	}
 	return out
+}
+
+// compareDeclared compares the values a descriptor field declares (field,
+// e.g. "Secrets") with those the tests saw (seen: value → how many
+// prompts or turns): it returns a problem line for each duplicate and
+// each declared value never seen (in declared order), then for each seen
+// value not declared (sorted), worded with kind ("secret"), did ("asked
+// for"), unit ("prompts") and never (why a declared one is unseen); and
+// the set of declared values.
+func compareDeclared[K ~string](kind, field, did, unit, never string, declared []K, seen map[K]int) ([]string, map[K]bool) {
+	var out []string
+	set := map[K]bool{}
+	for _, v := range declared {
+		if set[v] {
+			out = append(out, fmt.Sprintf("%s %q listed twice in Descriptor.%s", kind, v, field))
+		}
+		set[v] = true
+		if seen[v] == 0 {
+			out = append(out, fmt.Sprintf("%s %q is in Descriptor.%s but %s", kind, v, field, never))
+		}
+	}
+	for _, v := range slices.Sorted(maps.Keys(seen)) {
+		if !set[v] {
+			out = append(out, fmt.Sprintf("%s %q was %s (%d %s) but is not in Descriptor.%s", kind, v, did, seen[v], unit, field))
+		}
+	}
+	return out, set
 }
 
 // RunWithFlowChecks is a TestMain body for a flow's package: it runs the
