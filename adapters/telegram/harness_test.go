@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -160,6 +161,24 @@ func (h *harness) deliver(us ...fakebotapi.Update) {
 	}
 	for _, u := range us {
 		h.waitDone(u.ID)
+	}
+	h.waitIdle()
+}
+
+// waitIdle waits until the adapter's per-chat queue holds no work for
+// h's chat: onDone fires inside a turn's queued function, just before the
+// queue lets go of the chat, and an update delivered in that gap would
+// find the chat busy (answerOnReceipt then answers a stale button without
+// its text, and the turn says it in the chat).
+func (h *harness) waitIdle() {
+	h.t.Helper()
+	key := strconv.FormatInt(h.chat.ID, 10)
+	deadline := time.Now().Add(30 * time.Second)
+	for h.a.queue.busy(key) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("chat %s still busy", key)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
