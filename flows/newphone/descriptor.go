@@ -3,6 +3,7 @@ package newphone
 import (
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
+	"maps"
 )
 
 // Version is the flow's version, stored in each new session
@@ -43,10 +44,6 @@ var stateNames = map[bot.State]string{
 // asks for (password, authenticator code, recovery code), the session
 // tags it sets, and PayloadPrefix for its hand-offs.
 func (f *Flow) Describe() bot.Descriptor {
-	names := make(map[bot.State]string, len(stateNames))
-	for s, id := range stateNames {
-		names[s] = id
-	}
 	cmds := make([]bot.Command, len(Commands))
 	for i, c := range Commands {
 		cmds[i] = bot.Command{Name: c, Label: "newphone.command_label", Description: "command.newphone"}
@@ -56,7 +53,7 @@ func (f *Flow) Describe() bot.Descriptor {
 		Version:       Version,
 		Title:         "newphone.title",
 		Commands:      cmds,
-		States:        names,
+		States:        maps.Clone(stateNames),
 		Secrets:       []bot.SecretField{bot.SecretPassword, bot.SecretTOTPCode, SecretRecoveryCode},
 		Tags:          []string{bot.TagAccount, bot.TagHandoff, bot.TagVerified, bot.TagLastError},
 		PayloadPrefix: PayloadPrefix,

@@ -3,6 +3,7 @@ package totpswitch
 import (
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
+	"maps"
 )
 
 // Version is the flow's version, stored in each new session
@@ -55,16 +56,12 @@ var stateNames = map[bot.State]string{
 // TagRestored), and no start-payload prefix: a start payload no other flow claims
 // is this flow's hand-off token (t.me/<bot>?start=<token>).
 func (f *Flow) Describe() bot.Descriptor {
-	names := make(map[bot.State]string, len(stateNames))
-	for s, id := range stateNames {
-		names[s] = id
-	}
 	return bot.Descriptor{
 		Name:     Name,
 		Version:  Version,
 		Title:    "totp.title",
 		Commands: []bot.Command{{Name: Command, Label: "totp.command_label.2fa", Description: "totp.command.2fa"}},
-		States:   names,
+		States:   maps.Clone(stateNames),
 		Secrets:  []bot.SecretField{bot.SecretPassword, bot.SecretSMSCode, bot.SecretTOTPCode},
 		Tags:     []string{bot.TagAccount, bot.TagHandoff, bot.TagVerified, bot.TagLastError, TagRestored},
 		// A restored SMS factor means the switch was abandoned after SMS
