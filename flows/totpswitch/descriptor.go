@@ -1,9 +1,10 @@
 package totpswitch
 
 import (
+	"maps"
+
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
-	"maps"
 )
 
 // Version is the flow's version, stored in each new session
