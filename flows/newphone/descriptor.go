@@ -1,9 +1,10 @@
 package newphone
 
 import (
+	"maps"
+
 	"guidedfix/bot"
 	"guidedfix/internal/portal"
-	"maps"
 )
 
 // Version is the flow's version, stored in each new session
