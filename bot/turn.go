@@ -51,12 +51,18 @@ func (t *Turn) Say(id string, data map[string]any, buttons ...Button) {
 	t.Send(Reply{Op: OpSend, ID: id, Text: t.T(id, data), Buttons: buttons})
 }
 
+// RefPrompt is the message reference (Reply.Ref, Session.Messages) of the
+// secret prompt Ask sends, so that an adapter can find the question a
+// private answer (a Slack modal) replied to without knowing the flow.
+const RefPrompt = "prompt"
+
 // Ask queues a secret prompt from catalog id and records that the next
 // answer is the secret field; the adapter collects it privately and the
-// engine deletes a typed answer from the chat.
+// engine deletes a typed answer from the chat. The prompt's reference is
+// RefPrompt.
 func (t *Turn) Ask(field SecretField, id string, data map[string]any, buttons ...Button) {
 	t.Session.Expect = field
-	t.Send(Reply{Op: OpSend, ID: id, Text: t.T(id, data), Buttons: buttons, Secret: field, Ref: "prompt"})
+	t.Send(Reply{Op: OpSend, ID: id, Text: t.T(id, data), Buttons: buttons, Secret: field, Ref: RefPrompt})
 }
 
 // Button returns a button labelled with catalog id labelID that, when

@@ -119,7 +119,7 @@ func (a *Adapter) dispatchCtx(ev bot.Event, wrap func(context.Context) context.C
 // is not held back (capture) and acts on the first only: when the step
 // moved on (the reply is no repeat of the submitted question) and the
 // reply is a flow's text send, it replaces the message of the prompt
-// whose modal was submitted (the session's "prompt" ref; chat.update
+// whose modal was submitted (the session's bot.RefPrompt ref; chat.update
 // with the reply's text and blocks), so that the old Enter button does
 // not outlive its step, and reports that message's ts, done. flushed says
 // a held prompt was posted before this reply (it was the first).
@@ -139,7 +139,7 @@ func (a *Adapter) replacePrompt(ctx context.Context, to bot.Conversation, c *cap
 	if err != nil {
 		return "", false
 	}
-	ts := s.Messages["prompt"]
+	ts := s.Messages[bot.RefPrompt]
 	if ts == "" || strings.HasPrefix(ts, filePrefix) {
 		return "", false
 	}
