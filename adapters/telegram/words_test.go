@@ -16,7 +16,9 @@ import (
 func TestWordsAreBotCommands(t *testing.T) {
 	h := newHarness(t, false)
 	eng := h.env.Engine
-	if ws, ok := any(h.a).(bot.WordSource); !ok || ws.Wording().Say == "" {
+	// Telegram's commands are the engine's default words; only Support
+	// is its own.
+	if ws, ok := any(h.a).(bot.WordSource); !ok || ws.Wording().Support == "" {
 		t.Fatal("the adapter supplies no words of its own")
 	}
 	cmds := eng.Commands()
@@ -38,6 +40,9 @@ func TestWordsAreBotCommands(t *testing.T) {
 		}
 		if w.Tap == "" || w.Here == "" || w.Support == "" {
 			t.Errorf("%s: empty words %+v", loc, w)
+		}
+		if got, want := string(w.Support), eng.Catalog().Text(loc, "telegram.words.support", nil); got != want {
+			t.Errorf("%s: Support = %q, want Telegram's own %q", loc, got, want)
 		}
 	}
 
