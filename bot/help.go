@@ -9,7 +9,7 @@ import "strings"
 // the flow's Title) — so that the engine's text names no flow. A flow
 // without a command or a text is left out.
 func (e *Engine) helpIdle(locale, channel string) string {
-	w := e.Words(locale, channel)
+	w := e.words(locale, channel)
 	var lines []string
 	for _, d := range e.descs {
 		if len(d.Commands) == 0 {

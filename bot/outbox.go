@@ -339,10 +339,7 @@ func (e *Engine) deliverDeletes(ctx context.Context, d Deliverer, s *Session, es
 	case err != nil && !errors.Is(err, ErrMessageGone):
 		e.log.Warn("deliver failed", "session", s.ID, "reply", r, "err", err)
 		if user != nil {
-			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
-			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
-				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
-			}
+			e.warnDeleteFailed(ctx, d, s)
 		}
 	default:
 		for _, ref := range refs {
@@ -381,10 +378,7 @@ func (e *Engine) deliverOne(ctx context.Context, d Deliverer, s *Session, r Repl
 		e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", r, "err", err)
 		if r.Op == OpDelete && r.Ref == "" {
 			// The user's own message held a secret and is still there.
-			warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
-			if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
-				e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
-			}
+			e.warnDeleteFailed(ctx, d, s)
 		}
 	default:
 		switch {
@@ -433,4 +427,14 @@ func (e *Engine) flushStored(ctx context.Context, c Conversation) error {
 		return fmt.Errorf("load session %s: %w", c, err)
 	}
 	return e.deliverOutbox(ctx, s, nil)
+}
+
+// warnDeleteFailed asks the user of s to delete their own message that
+// held a secret (MsgDeleteFailed), after its deletion failed; a failed
+// warning is logged.
+func (e *Engine) warnDeleteFailed(ctx context.Context, d Deliverer, s *Session) {
+	warn := Reply{Op: OpSend, ID: MsgDeleteFailed, Text: e.Text(s.Locale, s.Conversation.Channel, MsgDeleteFailed, nil)}
+	if _, err := d.Deliver(ctx, s.Conversation, warn); err != nil {
+		e.log.WarnContext(ctx, "deliver failed", "session", s.ID, "reply", warn, "err", err)
+	}
 }

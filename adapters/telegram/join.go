@@ -99,10 +99,9 @@ func (a *Adapter) copyMarkup(ctx context.Context, to bot.Conversation, r bot.Rep
 	if s, err := a.eng.Session(ctx, to); err == nil {
 		locale = s.Locale
 	}
-	kb := models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
-		{{Text: a.eng.Catalog().Text(locale, copyKeyID, nil), CopyText: &models.CopyTextButton{Text: key}}}}}
-	for _, b := range r.Buttons {
-		kb.InlineKeyboard = append(kb.InlineKeyboard, []models.InlineKeyboardButton{{Text: b.Label, CallbackData: b.Data}})
+	rows := [][]models.InlineKeyboardButton{{{Text: a.eng.Catalog().Text(locale, copyKeyID, nil), CopyText: &models.CopyTextButton{Text: key}}}}
+	if kb, ok := keyboard(r.Buttons).(models.InlineKeyboardMarkup); ok {
+		rows = append(rows, kb.InlineKeyboard...)
 	}
-	return kb
+	return models.InlineKeyboardMarkup{InlineKeyboard: rows}
 }
