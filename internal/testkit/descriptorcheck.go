@@ -127,7 +127,7 @@ func compareDeclared[K ~string](kind, field, did, unit, never string, declared [
 // RunWithFlowChecks is a TestMain body for a flow's package: it runs the
 // package's tests (m.Run) and then, when they passed and the whole package
 // ran (neither -run nor -skip given), walks the flow's transition table
-// (WalkEdges, as RunWithEdgeWalk) and checks its descriptor against what
+// (WalkEdges) and checks its descriptor against what
 // the tests' chats saw (CheckDescriptor); any problem fails the binary. It
 // returns the exit code for os.Exit.
 func RunWithFlowChecks(m *testing.M, d bot.Descriptor, tb bot.Table, unreachable map[bot.Edge]string) int {

@@ -85,20 +85,6 @@ func WalkEdges(flow string, tb bot.Table, unreachable map[bot.Edge]string) []str
 	return append(out, stale...)
 }
 
-// RunWithEdgeWalk is a TestMain body: it runs the package's tests (m.Run)
-// and then, when they passed and the whole package ran (neither -run nor
-// -skip given), walks flow's transition table (WalkEdges) and fails the
-// binary when an edge was not taken and is not listed in unreachable with
-// its reason. It returns the exit code for os.Exit.
-func RunWithEdgeWalk(m *testing.M, flow string, tb bot.Table, unreachable map[bot.Edge]string) int {
-	flag.Parse()
-	code := m.Run()
-	if code != 0 || flagSet("test.run") || flagSet("test.skip") {
-		return code
-	}
-	return walkReport(flow, tb, unreachable)
-}
-
 // walkReport runs WalkEdges, prints its problems or its summary to
 // stderr and returns 1 when there were problems, else 0.
 func walkReport(flow string, tb bot.Table, unreachable map[bot.Edge]string) int {

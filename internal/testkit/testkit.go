@@ -2,7 +2,7 @@
 // embedded portal core and the bbolt session store on real files in a
 // temporary directory, the engine with the totpswitch flow (every state
 // change checked strictly against its transition table and recorded for
-// the edge walk, see StateCheck and RunWithEdgeWalk), a settable
+// the edge walk, see StateCheck and RunWithFlowChecks), a settable
 // clock, the SMS gateway boundary recorded in memory, e-mails in a real
 // .eml outbox, and a log buffer to scan for secrets. Only tests import it.
 package testkit
@@ -29,6 +29,7 @@ import (
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
 	"guidedfix/internal/portal/portaltest"
+	"guidedfix/internal/qr"
 	"guidedfix/internal/qr/qrdecode"
 	"guidedfix/internal/store"
 )
@@ -400,11 +401,7 @@ func MaskSecrets(s string, secrets []string) string {
 			continue
 		}
 		s = strings.ReplaceAll(s, sec, Masked)
-		var groups []string
-		for i := 0; i < len(sec); i += 4 {
-			groups = append(groups, sec[i:min(i+4, len(sec))])
-		}
-		s = strings.ReplaceAll(s, strings.Join(groups, " "), Masked)
+		s = strings.ReplaceAll(s, qr.ManualKey(sec), Masked)
 	}
 	return s
 }
