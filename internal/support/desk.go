@@ -254,8 +254,6 @@ func (d *Desk) Observe(ctx context.Context, tr bot.Transition) {
 		Action: "step", Outcome: outcome})
 	if tr.Done {
 		d.alertTags(ctx, tr)
-	}
-	if tr.Done {
 		d.endEscalation(ctx, tr)
 	}
 	id := tr.Tags[bot.TagHandoff]
