@@ -1,8 +1,10 @@
 package newphone_test
 
 import (
+	"strings"
 	"testing"
 
+	"guidedfix/bot"
 	"guidedfix/flows/newphone"
 )
 
@@ -42,4 +44,31 @@ func TestCancelTextByState(t *testing.T) {
 			c.wantState(newphone.StateCancelled, true)
 		})
 	}
+}
+
+// TestRecoveryCodesStepAfterSpentCode: once a recovery code was spent and
+// the set replaced, the step shown again (resume after a restart, other
+// input) says the codes were shown once, with the "saved" button and no
+// codes, and a cancel says the set was replaced — never "nothing was
+// changed".
+func TestRecoveryCodesStepAfterSpentCode(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	acc := e.totpAccount("rita@example.com", 3)
+	c := e.chat()
+	c.toChooseProof(acc)
+	c.press("lost_old")
+	r := c.text(acc.codes[0])
+	wantIDs(t, r, "delete:engine.delete_user_secret", "newphone.recovery_codes")
+	e.secret(recoveryCodes(r[1].Text)...)
+	c.wantState(newphone.StateShowingRecoveryCodes, false)
+
+	r = c.Send(bot.Event{Kind: bot.KindResume})
+	wantIDs(t, r, "newphone.codes_shown_once")
+	if len(r[0].Buttons) != 2 || !strings.HasPrefix(r[0].Buttons[0].Data, "saved|") || r[0].Sensitive {
+		t.Fatalf("resumed step: buttons %+v sensitive %v, want saved and cancel, not sensitive", r[0].Buttons, r[0].Sensitive)
+	}
+	wantIDs(t, c.text("what now?"), "newphone.codes_shown_once")
+	c.wantState(newphone.StateShowingRecoveryCodes, false)
+	wantIDs(t, c.cmd("cancel"), "delete:recovery", "newphone.cancelled_codes_replaced")
+	c.wantState(newphone.StateCancelled, true)
 }

@@ -134,6 +134,10 @@ type data struct {
 	EnrollRound   int       `json:"enroll_round,omitempty"`
 	EnrollExpiry  time.Time `json:"enroll_expires,omitzero"`
 	Replaced      bool      `json:"replaced,omitempty"`
+	// CodesReplaced says a recovery code was spent and the account's set
+	// replaced by the new one shown once (NIST SP 800-63B-4 §4.2.1.1): a
+	// cancel or a resume must not say nothing changed.
+	CodesReplaced bool `json:"codes_replaced,omitempty"`
 }
 
 func (d *data) forgetGrant() { d.Grant, d.GrantLevel, d.GrantExpires = "", "", time.Time{} }

@@ -42,7 +42,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		return nil
 	case ev.Kind == bot.KindCommand && ev.Command == "cancel",
 		ev.Kind == bot.KindButton && ev.Data == actCancel:
-		f.end(ctx, t, StateCancelled, cancelText(t.Session.State), nil)
+		f.end(ctx, t, StateCancelled, cancelText(t.Session.State, t.d.CodesReplaced), nil)
 		return nil
 	case ev.Kind == bot.KindCommand:
 		f.help(t)
@@ -126,7 +126,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			t.Goto(StateEnrolling)
 			return f.enroll(ctx, t)
 		}
-		t.Say(msgUseButtons, nil)
+		f.reprompt(t)
 	case StateAwaitingNewCode:
 		if ev.Kind == bot.KindButton && ev.Data == actVerify {
 			t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.cancelButton())
@@ -337,6 +337,7 @@ func (f *Flow) recovery(ctx context.Context, t *turn, code bot.Secret, resumed b
 	case err == nil:
 		f.setGrant(t, el.Grant)
 		t.Tag(bot.TagVerified, "recovery_code")
+		t.d.CodesReplaced = true
 		t.Goto(StateShowingRecoveryCodes)
 		t.Send(bot.Reply{ID: msgRecoveryCodes, Text: t.T(msgRecoveryCodes, map[string]any{"Codes": strings.Join(el.Codes, "\n")}),
 			Protected: true, Sensitive: true, Ref: "recovery", Buttons: []bot.Button{t.Button(msgButtonSaved, actSaved)}})
@@ -513,7 +514,8 @@ func (f *Flow) reprompt(t *turn) {
 	case StateAwaitingRecoveryCode:
 		t.Ask(SecretRecoveryCode, msgRecoveryFormat, nil, t.cancelButton())
 	case StateShowingRecoveryCodes:
-		t.Say(msgUseButtons, nil)
+		// The codes are stored only as hashes: they cannot be shown again.
+		t.Say(msgCodesShownOnce, nil, t.Button(msgButtonSaved, actSaved), t.cancelButton())
 	case StateAwaitingNewCode:
 		t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
 	}
@@ -549,10 +551,14 @@ func keyReply(t *turn, en portal.Enrollment) bot.Reply {
 // flow does not know whether it has an authenticator app, and an SMS-only
 // account never gets past the password (it ends as not_totp), so there
 // the reply only says nothing was changed; later it also says the current
-// app still works.
-func cancelText(s bot.State) string {
-	switch s {
-	case StateAwaitingEmail, StateAwaitingPassword:
+// app still works. Once a recovery code was spent (codesReplaced) the
+// reply says the set was replaced by the one shown, instead of "nothing
+// was changed".
+func cancelText(s bot.State, codesReplaced bool) string {
+	switch {
+	case codesReplaced:
+		return msgCancelledCodesReplaced
+	case s == StateAwaitingEmail, s == StateAwaitingPassword:
 		return msgCancelledUnchanged
 	}
 	return msgCancelled

@@ -31,6 +31,12 @@ const (
 	msgDone               = "newphone.done"
 	msgCancelled          = "newphone.cancelled"
 	msgCancelledUnchanged = "newphone.cancelled_unchanged"
+	// msgCancelledCodesReplaced: a cancel after a recovery code was spent
+	// and the set replaced.
+	msgCancelledCodesReplaced = "newphone.cancelled_codes_replaced"
+	// msgCodesShownOnce: the recovery-codes step shown again (resume,
+	// other input): the codes cannot be shown a second time.
+	msgCodesShownOnce     = "newphone.codes_shown_once"
 	msgExpired            = "newphone.expired"
 	msgBlocked            = "newphone.blocked"
 	msgUseButtons         = "newphone.use_buttons"
