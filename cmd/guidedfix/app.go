@@ -98,13 +98,18 @@ type handoffs struct {
 	def  bool // flow is the default flow
 }
 
+// Redeem redeems token for conv when its hand-off names h's flow; a
+// hand-off of another flow gives support.ErrInvalidToken and leaves the
+// token unused, so the link staff sent still works where it belongs.
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
-	ho, err := h.s.Redeem(ctx, token, conv)
+	ho, err := h.s.Redeem(ctx, token, conv, func(ho support.Handoff) error {
+		if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
+			return fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", "", err
-	}
-	if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
-		return "", "", fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
 	}
 	return ho.AccountID, ho.ID, nil
 }
