@@ -135,6 +135,12 @@ func TestDescriptors(t *testing.T) {
 	if _, _, ok := e.CommandFlow("start"); ok {
 		t.Fatal("CommandFlow(start): start names no flow")
 	}
+	for word, want := range map[string]string{"beta": "beta", " /B2 ": "beta", "Alpha": "alpha", "/alpha": "alpha", "": "", "/": "", "start": "", "gamma": ""} {
+		d, ok := bot.FlowByWord(ds, word)
+		if d.Name != want || ok != (want != "") {
+			t.Errorf("FlowByWord(%q) = %q, %v; want %q", word, d.Name, ok, want)
+		}
+	}
 	st, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "s.db")})
 	if err != nil {
 		t.Fatal(err)
