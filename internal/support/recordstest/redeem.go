@@ -23,7 +23,7 @@ var errRefused = errors.New("recordstest: refused")
 func Redeem(t *testing.T, r support.Records, advance func(d time.Duration)) {
 	t.Helper()
 	ctx := context.Background()
-	h, token, err := r.CreateHandoff(ctx, support.Handoff{AccountID: "acc-r", Email: "r@example.com", Flow: "newphone", CreatedBy: "slack:U9"}, 0)
+	h, token, err := r.CreateHandoff(ctx, support.Handoff{AccountID: "acc-r", Email: "r@example.com", Flow: "beta", CreatedBy: "slack:U9"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,8 @@ func Redeem(t *testing.T, r support.Records, advance func(d time.Duration)) {
 	if _, err := r.Redeem(ctx, token, "telegram:1", func(h support.Handoff) error { seen = h; return errRefused }); !errors.Is(err, errRefused) {
 		t.Fatalf("Redeem with a refusing accept = %v, want its error", err)
 	}
-	if seen.ID != h.ID || seen.Flow != "newphone" {
-		t.Fatalf("accept saw %+v, want hand-off %s of flow newphone", seen, h.ID)
+	if seen.ID != h.ID || seen.Flow != "beta" {
+		t.Fatalf("accept saw %+v, want hand-off %s of flow beta", seen, h.ID)
 	}
 	if got, err := r.Handoff(ctx, h.ID); err != nil || !got.UsedAt.IsZero() || got.Conversation != "" {
 		t.Fatalf("after a refused redemption: %+v, %v; want the token unused", got, err)
@@ -56,7 +56,7 @@ func Redeem(t *testing.T, r support.Records, advance func(d time.Duration)) {
 	if _, err := r.Redeem(ctx, token, "telegram:2", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("after completion = %v, want ErrInvalidToken", err)
 	}
-	_, late, err := r.CreateHandoff(ctx, support.Handoff{AccountID: "acc-s", Flow: "totpswitch"}, time.Minute)
+	_, late, err := r.CreateHandoff(ctx, support.Handoff{AccountID: "acc-s", Flow: "alpha"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
