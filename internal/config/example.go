@@ -97,7 +97,7 @@ var help = map[string]string{
 		"0 closes each connection after its message (one session per message).",
 	"smtp.max_messages_per_connection": "Messages one connection carries before a new one is opened, >= 1 " +
 		"(relays limit messages per session).",
-	"flow":         "The guided flow's time limits and order of steps.",
+	"flow": "The guided flow's time limits and order of steps.",
 	"flow.idle_timeout": "A flow ends after this long without a message from the person; " +
 		"> 0 and at most flow.max_duration.",
 	"flow.max_duration": "A flow ends this long after it started, whatever happens; > 0 and at most 20m.",
