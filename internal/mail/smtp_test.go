@@ -73,7 +73,7 @@ type serverOpts struct {
 	addr        string // listen address; "" means 127.0.0.1:0
 }
 
-func startServer(t *testing.T, o serverOpts) *testServer {
+func startServer(t testing.TB, o serverOpts) *testServer {
 	t.Helper()
 	ts := &testServer{}
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -191,7 +191,7 @@ func (s *session) Logout() error { return nil }
 
 // testCert returns a server TLS config with a fresh self-signed
 // certificate for 127.0.0.1 and a client config that trusts only it.
-func testCert(t *testing.T) (server, client *tls.Config) {
+func testCert(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

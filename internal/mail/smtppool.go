@@ -84,8 +84,9 @@ func (p *connPool) acquire(ctx context.Context, wait time.Duration) (release fun
 
 // takeIdle returns the most recently used idle connection, or nil when
 // there is none. Connections idle longer than the idle timeout (their
-// timer may be late) are closed instead of returned. The caller holds a
-// slot.
+// timer may be late) are closed instead of returned, in the background
+// so that a relay that stopped answering does not delay the message.
+// The caller holds a slot.
 func (p *connPool) takeIdle() *pooledConn {
 	p.mu.Lock()
 	var pc *pooledConn
@@ -102,8 +103,8 @@ func (p *connPool) takeIdle() *pooledConn {
 		}
 	}
 	p.mu.Unlock()
-	for _, c := range stale {
-		p.quit(c)
+	if len(stale) > 0 {
+		go p.quitAll(stale)
 	}
 	if pc != nil {
 		p.reuses.Add(1)
@@ -164,13 +165,12 @@ func (p *connPool) reapIdle() {
 		p.timer = time.AfterFunc(keep[0].idleSince.Add(p.idleTimeout).Sub(now), p.reapIdle)
 	}
 	p.mu.Unlock()
-	for _, pc := range stale {
-		p.quit(pc)
-	}
+	p.quitAll(stale)
 }
 
-// close marks the pool closed and closes its idle connections; the
-// connections in use are closed by put when their message is done.
+// close marks the pool closed and closes its idle connections, all at
+// once, so that it returns within the quit timeout; the connections in
+// use are closed by put when their message is done.
 func (p *connPool) close() {
 	p.mu.Lock()
 	p.closed = true
@@ -181,9 +181,17 @@ func (p *connPool) close() {
 		p.timer = nil
 	}
 	p.mu.Unlock()
-	for _, pc := range idle {
-		p.quit(pc)
+	p.quitAll(idle)
+}
+
+// quitAll quits the connections in parallel and returns when all are
+// closed.
+func (p *connPool) quitAll(conns []*pooledConn) {
+	var wg sync.WaitGroup
+	for _, pc := range conns {
+		wg.Go(func() { p.quit(pc) })
 	}
+	wg.Wait()
 }
 
 // quit ends pc's session politely (QUIT, RFC 5321 §4.1.1.10) within the
