@@ -40,7 +40,9 @@ const MaxFlowDuration = 20 * time.Minute
 // smtp.idle_timeout). A relay need not keep an idle session longer than
 // 5 minutes (RFC 5321 §4.5.3.2.7, the server's minimum timeout).
 const (
+	// MaxSMTPConnections is the largest accepted smtp.max_connections.
 	MaxSMTPConnections = 64
+	// MaxSMTPIdleTimeout is the longest accepted smtp.idle_timeout.
 	MaxSMTPIdleTimeout = 5 * time.Minute
 )
 
