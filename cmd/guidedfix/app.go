@@ -172,12 +172,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.log = logs.New(out, cfg.Log.SlogLevel(), cfg.Log.Format, a.redact)
 
 	if cfg.SMTP.Enabled() {
-		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
-			Password: cfg.SMTP.Password.Reveal(), From: cfg.Mail.From, TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout})
+		s, err := mail.NewSMTP(smtpConfig(cfg))
 		if err != nil {
 			return nil, err
 		}
 		a.mail = s
+		// Closed after everything that sends mail (closers run in
+		// reverse): QUIT on the idle pooled connections.
+		a.closers = append(a.closers, s.Close)
 	} else {
 		ob, err := mail.NewOutbox(filepath.Join(dir, "outbox", "mail"), mail.WithFrom(cfg.Mail.From))
 		if err != nil {

@@ -672,9 +672,11 @@ type flowResult struct {
 	// byMethod counts the Bot API calls of the customers' chats by
 	// method (429s included), messages the accepted sends and photos.
 	byMethod map[string]int
-	// mails: e-mails the SMTP sink accepted during the phase.
-	mails    int64
-	messages int
+	// mails: e-mails the SMTP sink accepted during the phase;
+	// smtpConns the SMTP connections it accepted.
+	mails     int64
+	smtpConns int64
+	messages  int
 	// commits are sessions.db's group-commit counters over the phase
 	// (durable writes, commits), summed over the replicas.
 	commits commitCounts
@@ -1013,6 +1015,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		}
 	}
 	r.mails = sink.accepted.Load()
+	r.smtpConns = sink.sessions.Load()
 	if etcd != nil {
 		if err := readEtcdSessions(etcd.clients, &r); err != nil {
 			return r, err
@@ -1355,8 +1358,8 @@ func (r *report) print(w io.Writer) {
 		row("messages sent per flow (sendMessage + sendPhoto accepted)", func(f flowResult) string {
 			return fmt.Sprintf("%.1f", float64(f.messages)/float64(max(1, f.completed)))
 		})
-		row("e-mails received over SMTP per flow", func(f flowResult) string {
-			return fmt.Sprintf("%.2f", float64(f.mails)/float64(max(1, f.completed)))
+		row("e-mails received over SMTP per flow (SMTP connections in the phase)", func(f flowResult) string {
+			return fmt.Sprintf("%.2f (%d)", float64(f.mails)/float64(max(1, f.completed)), f.smtpConns)
 		})
 		row("Bot API calls per flow, by method (429s included)", func(f flowResult) string { return perFlow(f.byMethod, f.completed) })
 		row("user turns per flow", func(f flowResult) string { return fmt.Sprintf("%.1f", float64(f.turns)/float64(max(1, f.completed))) })
