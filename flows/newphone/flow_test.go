@@ -10,6 +10,7 @@ import (
 	"guidedfix/bot"
 	"guidedfix/flows/newphone"
 	"guidedfix/internal/portal"
+	"guidedfix/internal/testkit"
 )
 
 // TestMoveWithCurrentApp walks the main path: password, a code of the
@@ -183,11 +184,7 @@ func TestNoRecoveryCodesOffersPerson(t *testing.T) {
 	c.toChooseProof(acc)
 	r := c.press("lost_old")
 	wantIDs(t, r, "newphone.no_recovery_codes")
-	var actions []string
-	for _, b := range r[0].Buttons {
-		a, _, _ := strings.Cut(b.Data, "|")
-		actions = append(actions, a)
-	}
+	actions := testkit.ButtonActions(r[0])
 	if strings.Join(actions, ",") != "have_old,cancel,_human" {
 		t.Fatalf("buttons %v, want have_old, cancel and Talk to a person", actions)
 	}

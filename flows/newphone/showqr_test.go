@@ -1,12 +1,12 @@
 package newphone_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"guidedfix/bot"
 	"guidedfix/flows/newphone"
+	"guidedfix/internal/testkit"
 )
 
 // TestShowQRAgainKeepsSecret: "Show the QR code again" at the new-code
@@ -27,7 +27,7 @@ func TestShowQRAgainKeepsSecret(t *testing.T) {
 	if again := e.keyFromQR(r[2].Image); again.Secret() != key.Secret() {
 		t.Fatal("the QR code shown again has another secret")
 	}
-	if got := buttonData(r[4]); len(got) != 3 || got[0] != "verify" || got[1] != "show_qr" || got[2] != "cancel" {
+	if got := testkit.ButtonActions(r[4]); len(got) != 3 || got[0] != "verify" || got[1] != "show_qr" || got[2] != "cancel" {
 		t.Fatalf("new-code prompt buttons %v, want verify, show_qr, cancel", got)
 	}
 	c.wantState(newphone.StateAwaitingNewCode, false)
@@ -71,14 +71,4 @@ func TestShowQRAgainAfterGrantExpired(t *testing.T) {
 	e.clock.Advance(11 * time.Minute)
 	wantIDs(t, c.press("show_qr"), "delete:qr", "delete:key", "newphone.enrollment_void", "newphone.reverify", "newphone.ask_password")
 	c.wantState(newphone.StateAwaitingPassword, false)
-}
-
-// buttonData returns the actions (callback data before the step) of r's buttons, in order.
-func buttonData(r bot.Reply) []string {
-	var out []string
-	for _, b := range r.Buttons {
-		action, _, _ := strings.Cut(b.Data, "|")
-		out = append(out, action)
-	}
-	return out
 }

@@ -223,7 +223,7 @@ func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	for _, ask := range []func() []bot.Reply{c.start, func() []bot.Reply { return c.cmd("2fa") }} {
 		r := ask()
 		wantIDs(t, r, "engine.start_again")
-		if got := buttonActions(r[0]); !slices.Equal(got, []string{"_continue", "_start_over"}) {
+		if got := testkit.ButtonActions(r[0]); !slices.Equal(got, []string{"_continue", "_start_over"}) {
 			t.Fatalf("start-again buttons %v", got)
 		}
 	}
@@ -281,14 +281,4 @@ func TestStartOverReleasesAndRestarts(t *testing.T) {
 	if err := env.Core.ConfirmTOTPEnrollment(context.Background(), d.EnrollmentID, env.TOTPCode(t, old, 0), "x"); !errors.Is(err, portal.ErrExpired) {
 		t.Fatalf("old QR code's code after Start over: %v, want expired", err)
 	}
-}
-
-// buttonActions returns the actions of r's buttons (data before "|").
-func buttonActions(r bot.Reply) []string {
-	var out []string
-	for _, b := range r.Buttons {
-		a, _, _ := strings.Cut(b.Data, "|")
-		out = append(out, a)
-	}
-	return out
 }

@@ -207,3 +207,15 @@ func WantIDs(t testing.TB, got []bot.Reply, want ...string) {
 		t.Fatalf("replies %q\nwant    %q", g, want)
 	}
 }
+
+// ButtonActions returns the actions of r's buttons in order: each
+// button's Data before the "|" that precedes the engine's step nonce
+// ("verify|…" gives "verify").
+func ButtonActions(r bot.Reply) []string {
+	var out []string
+	for _, b := range r.Buttons {
+		action, _, _ := strings.Cut(b.Data, "|")
+		out = append(out, action)
+	}
+	return out
+}

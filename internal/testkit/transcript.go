@@ -117,8 +117,7 @@ func (tr *Transcript) reply(r bot.Reply) {
 	for _, line := range strings.Split(text, "\n") {
 		fmt.Fprintf(&tr.b, "    | %s\n", line)
 	}
-	for _, b := range r.Buttons {
-		action, _, _ := strings.Cut(b.Data, "|")
-		fmt.Fprintf(&tr.b, "    [%s] -> %s\n", b.Label, action)
+	for i, action := range ButtonActions(r) {
+		fmt.Fprintf(&tr.b, "    [%s] -> %s\n", r.Buttons[i].Label, action)
 	}
 }
