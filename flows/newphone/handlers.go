@@ -384,12 +384,19 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
+	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
+	t.Goto(StateAwaitingNewCode)
+	return f.sendQR(t, en)
+}
+
+// sendQR sends en's QR code (qrReply), its manual key (keyReply) and the
+// request for the new app's code; it returns the QR rendering's error
+// (the turn then fails and nothing of it is saved).
+func (f *Flow) sendQR(t *turn, en portal.Enrollment) error {
 	q, err := qrReply(t, en)
 	if err != nil {
 		return err
 	}
-	t.d.EnrollmentID, t.d.EnrollExpiry = en.ID, en.ExpiresAt
-	t.Goto(StateAwaitingNewCode)
 	t.Send(q)
 	t.Send(keyReply(t, en))
 	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, f.newCodeButtons(t)...)
@@ -491,16 +498,9 @@ func (f *Flow) showQRAgain(ctx context.Context, t *turn) error {
 	case err != nil:
 		return err
 	}
-	q, err := qrReply(t, en)
-	if err != nil {
-		return err
-	}
 	t.Delete("qr")
 	t.Delete("key")
-	t.Send(q)
-	t.Send(keyReply(t, en))
-	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, f.newCodeButtons(t)...)
-	return nil
+	return f.sendQR(t, en)
 }
 
 // end releases what the session holds and ends it in state with msg.
