@@ -222,14 +222,9 @@ func (s *Store) Redeem(ctx context.Context, token, conv string, accept func(Hand
 		if err := getJSON(tx.Bucket(bHandoffs), id, &h); err != nil {
 			return err
 		}
-		reopen, err := CheckRedeem(h, conv, now)
+		reopen, err := CheckRedeem(h, conv, now, accept)
 		if err != nil {
 			return err
-		}
-		if accept != nil {
-			if err := accept(h); err != nil {
-				return err
-			}
 		}
 		if reopen {
 			return nil
@@ -250,18 +245,22 @@ func (s *Store) Redeem(ctx context.Context, token, conv string, accept func(Hand
 // private chat is its user, issue 11 item 9). reopen is true when conv
 // itself used it before (it reopens the link, e.g. after a cancel, and
 // nothing is to be written); false when the token is to be used now.
-// Every Records implementation redeems by these rules.
-func CheckRedeem(h Handoff, conv string, now time.Time) (reopen bool, err error) {
+// accept, when not nil, is then called with h and its error returned
+// (the caller writes nothing). Every Records implementation redeems by
+// these rules.
+func CheckRedeem(h Handoff, conv string, now time.Time, accept func(Handoff) error) (reopen bool, err error) {
 	if !now.Before(h.ExpiresAt) || h.Outcome == outcomeCompleted {
 		return false, ErrInvalidToken
 	}
-	if h.UsedAt.IsZero() {
-		return false, nil
-	}
-	if h.Conversation != conv {
+	if !h.UsedAt.IsZero() && h.Conversation != conv {
 		return false, ErrInvalidToken
 	}
-	return true, nil
+	if accept != nil {
+		if err := accept(h); err != nil {
+			return false, err
+		}
+	}
+	return !h.UsedAt.IsZero(), nil
 }
 
 // Handoff returns the hand-off with id, or ErrNotFound.

@@ -174,14 +174,9 @@ func (p *Support) Redeem(ctx context.Context, token, conv string, accept func(su
 		if err := json.Unmarshal([]byte(stm.Get(p.key("h", id))), &h); err != nil {
 			return fmt.Errorf("decode hand-off %s: %w", id, err)
 		}
-		reopen, err := support.CheckRedeem(h, conv, now)
+		reopen, err := support.CheckRedeem(h, conv, now, accept)
 		if err != nil {
 			return err
-		}
-		if accept != nil {
-			if err := accept(h); err != nil {
-				return err
-			}
 		}
 		if reopen {
 			return nil
