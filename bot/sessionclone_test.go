@@ -16,7 +16,7 @@ import (
 func TestCloneIsDeep(t *testing.T) {
 	for _, o := range []testfill.Options{{}, {Empty: true}} {
 		var s Session
-		if n := testfill.Fill(&s, o); n < 40 {
+		if n := testfill.Fill(&s, o).Values; n < 40 {
 			t.Fatalf("Fill(%+v) set %d values, want at least 40 (the filler missed fields)", o, n)
 		}
 		before, err := json.Marshal(&s)

@@ -24,11 +24,29 @@ type Options struct {
 	// them nil); slices of structs then get one element. Without Empty
 	// every map and slice gets two elements.
 	Empty bool
-	// BadUTF8 makes every string (and map key) end in an invalid UTF-8
-	// byte (0xff), which encoding/json replaces with U+FFFD on encode.
-	BadUTF8 bool
-	// Location is the location of every time.Time; nil means time.UTC.
-	Location *time.Location
+	// BadString, when positive, makes the BadString-th string Fill writes
+	// (1 is the first; map keys count) end in an invalid UTF-8 byte
+	// (0xff), which encoding/json replaces with U+FFFD on encode. Fill
+	// visits fields in declaration order, so the same number names the
+	// same string every time; Fill's Strings result says how many there
+	// are.
+	BadString int
+	// OddTime, when positive, puts the OddTime-th time.Time Fill writes
+	// (1 is the first) in OddLocation instead of UTC.
+	OddTime int
+	// OddLocation is the location of the OddTime-th time; nil means
+	// time.Local.
+	OddLocation *time.Location
+}
+
+// Stats says how many values Fill wrote.
+type Stats struct {
+	// Values counts every leaf value set (scalars, strings, byte slices,
+	// times).
+	Values int
+	// Strings and Times count the strings (map keys included) and the
+	// time.Time values among them.
+	Strings, Times int
 }
 
 var (
@@ -42,28 +60,30 @@ var (
 // "f1", "f2"..., integers 1, 2..., booleans true, times a second apart
 // from 2031-05-06T07:08:09.123456789Z, []byte fields a few bytes and
 // json.RawMessage (or any []byte type named RawMessage) a JSON string.
-// It returns how many leaf values it set. It panics on a kind it does not
+// It returns how many values it set. It panics on a kind it does not
 // handle (see the package doc).
-func Fill(ptr any, o Options) int {
+func Fill(ptr any, o Options) Stats {
 	v := reflect.ValueOf(ptr)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		panic("testfill: Fill needs a non-nil pointer")
 	}
 	f := &filler{o: o}
 	f.fill(v.Elem())
-	return f.n
+	return Stats{Values: f.n, Strings: f.strings, Times: f.times}
 }
 
 type filler struct {
-	o Options
-	n int
+	o              Options
+	n              int
+	strings, times int
 }
 
 func (f *filler) next() int { f.n++; return f.n }
 
 func (f *filler) str() string {
 	s := fmt.Sprintf("f%d", f.next())
-	if f.o.BadUTF8 {
+	f.strings++
+	if f.strings == f.o.BadString {
 		s += "\xff"
 	}
 	return s
@@ -72,9 +92,13 @@ func (f *filler) str() string {
 func (f *filler) fill(v reflect.Value) {
 	t := v.Type()
 	if t == timeType {
-		loc := f.o.Location
-		if loc == nil {
-			loc = time.UTC
+		f.times++
+		loc := time.UTC
+		if f.times == f.o.OddTime {
+			loc = f.o.OddLocation
+			if loc == nil {
+				loc = time.Local
+			}
 		}
 		v.Set(reflect.ValueOf(base.Add(time.Duration(f.next()) * time.Second).In(loc)))
 		return
