@@ -40,4 +40,3 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
-
