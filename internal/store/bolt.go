@@ -29,6 +29,10 @@
 // write that fails never fails the others it shared a transaction with.
 // Read transactions never outlive the call that opened them and values are
 // copied out before they are used.
+//
+// Load and Save keep the sessions they last read or wrote decoded in
+// memory (sessioncache.go, at most CacheEntries), keyed by the exact
+// stored bytes: a value that changed in any other way is decoded again.
 package store
 
 import (
@@ -91,7 +95,8 @@ type Bolt struct {
 	seenTTL time.Duration
 	now     func() time.Time
 	writes  *boltgroup.Committer
-	inbox   cipher.AEAD // nil without Options.InboxKey
+	inbox   cipher.AEAD   // nil without Options.InboxKey
+	cache   *sessionCache // decoded sessions by exact stored bytes (sessioncache.go)
 }
 
 var _ bot.Store = (*Bolt)(nil)
@@ -153,14 +158,17 @@ func Open(opts Options) (*Bolt, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: initialise session store %s: %w", opts.Path, err)
 	}
-	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: boltgroup.New(db), inbox: inbox}, nil
+	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: boltgroup.New(db), inbox: inbox,
+		cache: newSessionCache(CacheEntries)}, nil
 }
 
 // Load returns the session of conversation c, decoded from a copy of the
-// stored bytes. It returns an error wrapping bot.ErrNoSession when c has no
-// session, and other errors for an invalid conversation (empty channel or
-// id, NUL in the channel), a cancelled ctx, a closed store or a stored value
-// that does not decode.
+// stored bytes, or, when those bytes are exactly the ones Load or Save last
+// saw under c, a deep copy (bot.Session.Clone) of the session decoded then
+// (sessioncache.go): either way the caller owns what it gets. It returns an
+// error wrapping bot.ErrNoSession when c has no session, and other errors
+// for an invalid conversation (empty channel or id, NUL in the channel), a
+// cancelled ctx, a closed store or a stored value that does not decode.
 func (b *Bolt) Load(ctx context.Context, c bot.Conversation) (*bot.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: load %s: %w", c, err)
@@ -170,12 +178,25 @@ func (b *Bolt) Load(ctx context.Context, c bot.Conversation) (*bot.Session, erro
 		return nil, err
 	}
 	var raw []byte
+	var hit *cached
 	err = b.db.View(func(tx *bolt.Tx) error {
-		raw = bytes.Clone(tx.Bucket([]byte(bucketSessions)).Get(key))
+		v := tx.Bucket([]byte(bucketSessions)).Get(key)
+		if v == nil {
+			return nil
+		}
+		if e := b.cache.lookup(key, v); e != nil && e.session != nil {
+			hit = e
+			return nil
+		}
+		raw = bytes.Clone(v)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: load %s: %w", c, err)
+	}
+	if hit != nil {
+		b.cache.hits.Add(1)
+		return hit.session.Clone(), nil
 	}
 	if raw == nil {
 		return nil, fmt.Errorf("store: load %s: %w", c, bot.ErrNoSession)
@@ -183,6 +204,10 @@ func (b *Bolt) Load(ctx context.Context, c bot.Conversation) (*bot.Session, erro
 	s, err := decodeSession(key, raw)
 	if err != nil {
 		return nil, fmt.Errorf("store: load %s: %w", c, err)
+	}
+	b.cache.misses.Add(1)
+	if !s.Done {
+		b.cache.put(key, &cached{raw: raw, session: s.Clone(), version: s.Version, due: dueKey(s.Deadline(), key)}, true)
 	}
 	return s, nil
 }
@@ -198,6 +223,12 @@ func (b *Bolt) Load(ctx context.Context, c bot.Conversation) (*bot.Session, erro
 // the stored version differs. It returns other errors, also with nothing
 // written, for a nil s, an invalid conversation, a cancelled ctx, a closed
 // store, a session that does not encode as JSON or a failed write.
+//
+// Inside the transaction the stored version and due key come from the
+// session cache when the stored bytes are exactly the cached ones, and are
+// decoded otherwise; after the commit the cache holds the bytes written and
+// a clone of the session saved (sessioncache.go), so the next Load of c
+// needs no decoding.
 func (b *Bolt) Save(ctx context.Context, s *bot.Session, updateID string) error {
 	if s == nil {
 		return errors.New("store: save: nil session")
@@ -231,12 +262,16 @@ func (b *Bolt) Save(ctx context.Context, s *bot.Session, updateID string) error 
 		var current uint64
 		var oldDue []byte
 		if raw := sessions.Get(key); raw != nil {
-			old, err := decodeStamp(key, raw)
-			if err != nil {
-				return err
+			if e := b.cache.lookup(key, raw); e != nil {
+				current, oldDue = e.version, e.due
+			} else {
+				old, err := decodeStamp(key, raw)
+				if err != nil {
+					return err
+				}
+				current = old.Version
+				oldDue = dueKey(old.deadline(), key)
 			}
-			current = old.Version
-			oldDue = dueKey(old.deadline(), key)
 		}
 		if current != s.Version {
 			return bot.ErrConflict
@@ -266,7 +301,25 @@ func (b *Bolt) Save(ctx context.Context, s *bot.Session, updateID string) error 
 		return fmt.Errorf("store: save %s: %w", s.Conversation, err)
 	}
 	s.Version = next
+	b.cacheSaved(key, &stored, val, newDue)
 	return nil
+}
+
+// cacheSaved records in the cache what Save just committed under key: val,
+// the encoding of stored (whose Version is the new one), and its due key.
+// The session is kept as a canonical clone of stored, or not at all when
+// canonical refuses it (then only the stamp is kept, for the next Save); a
+// done session is forgotten.
+func (b *Bolt) cacheSaved(key []byte, stored *bot.Session, val, due []byte) {
+	if stored.Done {
+		b.cache.drop(key)
+		return
+	}
+	e := &cached{raw: val, version: stored.Version, due: due}
+	if c := stored.Clone(); canonical(c) {
+		e.session = c
+	}
+	b.cache.put(key, e, false)
 }
 
 // MarkSeen records (channel, updateID) as processed at the store's current
@@ -382,17 +435,24 @@ func (b *Bolt) Delete(ctx context.Context, c bot.Conversation) error {
 		if raw == nil {
 			return nil
 		}
-		old, err := decodeStamp(key, raw)
-		if err != nil {
-			return err
+		var k []byte
+		if e := b.cache.lookup(key, raw); e != nil {
+			k = e.due
+		} else {
+			old, err := decodeStamp(key, raw)
+			if err != nil {
+				return err
+			}
+			k = dueKey(old.deadline(), key)
 		}
-		if k := dueKey(old.deadline(), key); k != nil {
+		if k != nil {
 			if err := tx.Bucket([]byte(bucketDue)).Delete(k); err != nil {
 				return err
 			}
 		}
 		return sessions.Delete(key)
 	})
+	b.cache.drop(key)
 	if err != nil {
 		return fmt.Errorf("store: delete %s: %w", c, err)
 	}
