@@ -186,7 +186,7 @@ func (h *harness) post(u fakebotapi.Update, secret string) int {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code, err := fakebotapi.PostWebhook(ctx, h.hook, secret, u)
+	code, err := h.fake.Post(ctx, h.hook, secret, u)
 	if err != nil {
 		h.t.Fatal(err)
 	}
