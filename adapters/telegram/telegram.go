@@ -6,7 +6,8 @@
 // (setWebhook with a secret token, checked on every request). A polled
 // update is held on disk (Options.Inbox) before getUpdates can confirm it,
 // a webhook update before the webhook answers 200, and each is released
-// after its turn, so a crash loses none. Each update
+// after its turn, so a crash loses none; a held webhook update's 200
+// carries a button press's answerCallbackQuery (webhookreply.go). Each update
 // becomes a bot.Event; the updates of one chat are handled one at a time in
 // order, chats in parallel. Replies go out as plain text without
 // parse_mode, so user-supplied text such as "a_b*c" is never parsed as
