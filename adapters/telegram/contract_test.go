@@ -223,7 +223,7 @@ func (d *tgDriver) labels(markup string) ([]string, bool) {
 // codeKey reports whether entities (Bot API MessageEntity JSON) hold a
 // "code" entity over scriptflow.Key in text (offsets in UTF-16 code
 // units); any other code entity fails t.
-func codeKey(t *testing.T, text, entities string) bool {
+func codeKey(t testing.TB, text, entities string) bool {
 	t.Helper()
 	if entities == "" {
 		return false

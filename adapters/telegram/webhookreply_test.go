@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
+
+	tg "github.com/go-telegram/bot"
 
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/internal/testkit/contract"
@@ -161,4 +166,56 @@ func TestWebhookReplyRedelivery(t *testing.T) {
 	if cs := h.calls(); len(cs) != 0 {
 		t.Fatalf("a redelivered press made %d calls (%s first), want none", len(cs), cs[0].Method)
 	}
+}
+
+// BenchmarkAnswer compares the two ways of answering a button press:
+// "call" is answerCallbackQuery as a request of its own (jsonAPI over a
+// kept-alive loopback connection to the in-process fake, whose side of
+// the round trip is counted too: an upper bound for the adapter's share),
+// "in-response" is the body the webhook's 200 carries instead
+// (answerInResponse). cpu-µs/op is the process's user and system CPU
+// time per answer.
+func BenchmarkAnswer(b *testing.B) {
+	fake := fakebotapi.New(fakebotapi.Options{})
+	defer fake.Close()
+	user := fakebotapi.User{ID: 7, FirstName: "U"}
+	chat := fakebotapi.PrivateChat(user)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	api := newJSONAPI(fake.URL, testToken, &http.Client{Transport: tr})
+	a := &Adapter{log: slog.New(slog.DiscardHandler)}
+	b.Run("call", func(b *testing.B) {
+		ids := make([]string, b.N)
+		for i := range ids {
+			ids[i] = fake.Callback(chat, user, 1, "x").CallbackQuery.ID
+		}
+		cpu0 := cpuTime(b)
+		b.ResetTimer()
+		for i := range ids {
+			if _, err := api.AnswerCallbackQuery(context.Background(), &tg.AnswerCallbackQueryParams{CallbackQueryID: ids[i]}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		fake.ResetCalls()
+	})
+	b.Run("in-response", func(b *testing.B) {
+		cpu0 := cpuTime(b)
+		b.ResetTimer()
+		for range b.N {
+			cb := &callback{answered: make(chan struct{}), reply: &tg.AnswerCallbackQueryParams{CallbackQueryID: "cq1"}}
+			a.answerInResponse(httptest.NewRecorder(), cb)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	})
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
