@@ -121,6 +121,29 @@ func (e *Engine) Flow(name string) (Descriptor, bool) {
 	return Descriptor{}, false
 }
 
+// FlowByWord returns the descriptor in ds that word names — its Name or
+// one of its start commands (Descriptor.Commands), case-insensitive, with
+// or without a leading "/" and surrounding spaces — and whether one does.
+// The empty word names none. Staff commands (a Slack hand-off's flow
+// argument, the desk) and start payloads name flows this way.
+func FlowByWord(ds []Descriptor, word string) (Descriptor, bool) {
+	w := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(word), "/"))
+	if w == "" {
+		return Descriptor{}, false
+	}
+	for _, d := range ds {
+		if d.Name == w {
+			return d, true
+		}
+		for _, c := range d.Commands {
+			if c.Name == w {
+				return d, true
+			}
+		}
+	}
+	return Descriptor{}, false
+}
+
 // CommandFlow returns the descriptor of the flow that starts with
 // command name (lower case, without "/") and the command's entry; ok is
 // false for Options.StartCommands (they start the default flow) and for
@@ -171,12 +194,7 @@ func (e *Engine) route(ev Event) (Descriptor, string) {
 				return d, strings.TrimPrefix(p, d.PayloadPrefix)
 			}
 		}
-		for _, d := range e.descs {
-			if p == d.Name {
-				return d, ""
-			}
-		}
-		if d, _, ok := e.CommandFlow(strings.ToLower(p)); ok {
+		if d, ok := FlowByWord(e.descs, p); ok {
 			return d, ""
 		}
 	}

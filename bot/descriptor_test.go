@@ -135,6 +135,12 @@ func TestDescriptors(t *testing.T) {
 	if _, _, ok := e.CommandFlow("start"); ok {
 		t.Fatal("CommandFlow(start): start names no flow")
 	}
+	for word, want := range map[string]string{"beta": "beta", " /B2 ": "beta", "Alpha": "alpha", "/alpha": "alpha", "": "", "/": "", "start": "", "gamma": ""} {
+		d, ok := bot.FlowByWord(ds, word)
+		if d.Name != want || ok != (want != "") {
+			t.Errorf("FlowByWord(%q) = %q, %v; want %q", word, d.Name, ok, want)
+		}
+	}
 	st, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "s.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -148,5 +154,48 @@ func TestDescriptors(t *testing.T) {
 	}
 	if d := bot.Describe(&echoFlow{}); d.Name != "echo" || d.Version != 1 || len(d.Commands) != 0 {
 		t.Fatalf("Describe(echoFlow) = %+v", d)
+	}
+}
+
+// TestStartPayloadNamingFlowAsksFirst: a start whose payload names a
+// flow (the deep link ?start=beta) in the middle of another flow asks
+// first like a plain start, keeping the payload: "Continue" keeps the
+// running flow, "Start over" restarts into the named one. A payload that
+// is a hand-off token is passed on without asking.
+func TestStartPayloadNamingFlowAsksFirst(t *testing.T) {
+	e := routedEngine(t)
+	ctx := context.Background()
+	for i, over := range []bool{false, true} {
+		conv := bot.Conversation{Channel: "test", ID: "payload" + string(rune('a'+i))}
+		for _, ev := range []bot.Event{{Kind: bot.KindCommand, Command: "start"}, {Kind: bot.KindStart, Data: "beta"}} {
+			ev.Conversation = conv
+			if err := e.Handle(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := e.Session(ctx, conv)
+		if err != nil || s.Flow != "alpha" || s.PendingStart == nil || s.PendingStart.Payload != "beta" || s.PendingStart.Kind != bot.KindStart {
+			t.Fatalf("after /start then ?start=beta: %+v, %v; want alpha asking first with payload beta", s, err)
+		}
+		action, flow := "_continue", "alpha"
+		if over {
+			action, flow = "_start_over", "beta"
+		}
+		if err := e.Handle(ctx, bot.Event{Conversation: conv, Kind: bot.KindButton, Data: action + "|" + e.Nonce(s)}); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := e.Session(ctx, conv); err != nil || s.Flow != flow || s.PendingStart != nil || s.Tags["payload"] != "" {
+			t.Fatalf("%s: %+v, %v; want flow %s, nothing held, no payload", action, s, err, flow)
+		}
+	}
+	conv := bot.Conversation{Channel: "test", ID: "token"}
+	for _, ev := range []bot.Event{{Kind: bot.KindCommand, Command: "start"}, {Kind: bot.KindStart, Data: "bt_tok789"}} {
+		ev.Conversation = conv
+		if err := e.Handle(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err := e.Session(ctx, conv); err != nil || s.PendingStart != nil {
+		t.Fatalf("a hand-off token was held back: %+v, %v", s, err)
 	}
 }

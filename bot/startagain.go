@@ -15,9 +15,11 @@ import (
 // way it does for a start (releasing what it holds, restoring SMS if
 // needed) and the engine starts the flow that event asks for.
 //
-// A start with a payload (a Telegram deep link, a hand-off token) is not
-// held back: the flow answers it as before (a hand-off link opened twice
-// keeps the progress).
+// A start whose payload only names a flow (the deep link
+// t.me/<bot>?start=newphone, see Engine.Route) is held back the same way,
+// with its payload. A start with any other payload (a hand-off token) is
+// not held back: the flow answers it as before (a hand-off link opened
+// twice keeps the progress).
 //
 // Nor is a start while nothing would be lost (progressed): the session
 // still is where its flow's Start put it, i.e. in one of the Table.Start
@@ -45,21 +47,38 @@ const (
 // PendingStart is a start event held back by the start-again question,
 // kept in Session.PendingStart until "Start over" hands it to the flow:
 // the event's Kind (KindStart or KindCommand), its Command, and the e-mail
-// the platform vouched for with it (Event.Email, EmailPinned). It holds no
-// secret.
+// the platform vouched for with it (Event.Email, EmailPinned), and its
+// Payload when that only names a flow (a flow's name or start command,
+// never a hand-off token: those are not held). It holds no secret.
 type PendingStart struct {
 	Kind        Kind   `json:"kind"`
 	Command     string `json:"command,omitempty"`
+	Payload     string `json:"payload,omitempty"`
 	Email       string `json:"email,omitempty"`
 	EmailPinned bool   `json:"email_pinned,omitempty"`
 }
 
 // holdsStart reports whether the engine asks before it passes t's start
-// event to the flow: a start without payload, not the redelivery of an
-// update a crash interrupted, no support agent in the chat, and a session
-// that progressed past its flow's first prompt (see progressed).
+// event to the flow: a start without payload or whose payload only names
+// a flow (namesFlow), not the redelivery of an update a crash
+// interrupted, no support agent in the chat, and a session that
+// progressed past its flow's first prompt (see progressed).
 func (e *Engine) holdsStart(t *Turn, resumed bool) bool {
-	return t.Event.Kind == KindStart && t.Event.Data == "" && !resumed && t.Session.Agent == "" && e.progressed(t.Session)
+	return t.Event.Kind == KindStart && (t.Event.Data == "" || e.namesFlow(t.Event)) && !resumed &&
+		t.Session.Agent == "" && e.progressed(t.Session)
+}
+
+// namesFlow reports whether the start event ev is a start with a
+// payload (not a start command with arguments) that only names a flow:
+// Route leaves no payload for it (a flow's name or start command, the deep
+// link t.me/<bot>?start=newphone), where a hand-off token or any other
+// payload is passed on.
+func (e *Engine) namesFlow(ev Event) bool {
+	if ev.Data == "" || ev.Command != "" {
+		return false
+	}
+	_, payload := e.route(ev)
+	return payload == ""
 }
 
 // progressed reports whether a restart of s could lose anything: s's flow
@@ -76,6 +95,9 @@ func (e *Engine) progressed(s *Session) bool {
 func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 	s := t.Session
 	s.PendingStart = &PendingStart{Kind: ev.Kind, Command: ev.Command, Email: ev.Email, EmailPinned: ev.EmailPinned}
+	if t.Event.Data != "" {
+		s.PendingStart.Payload = t.Event.Data // namesFlow: a flow's name, no token
+	}
 	s.ExpiresAt = e.expiry(s, t.Now)
 	t.wake = s.WakeAt
 	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil),
@@ -96,10 +118,12 @@ func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
 		if p := s.PendingStart; p != nil {
 			s.PendingStart = nil
 			start = ev
-			start.Kind, start.Command, start.Data, start.Text = p.Kind, p.Command, "", ""
+			start.Kind, start.Command, start.Data, start.Text = p.Kind, p.Command, p.Payload, ""
 			start.Email, start.EmailPinned = p.Email, p.EmailPinned
 			t.Event = start
-			t.Event.Kind = KindStart
+			// The flow gets a plain start (it restarts); the payload only
+			// routes the new session (Engine.Route).
+			t.Event.Kind, t.Event.Data = KindStart, ""
 			return start, true
 		}
 	default:

@@ -18,4 +18,9 @@ const (
 	// TagLastError holds a short, secret-free description of the last
 	// problem the customer met ("wrong SMS code"), for an escalation.
 	TagLastError = "last_error"
+	// TagRestored holds the second factor (portal.Method, e.g. "sms") a
+	// flow gave back to the account after it had removed it and the
+	// change was abandoned; absent otherwise. The metrics count a session
+	// that ends with it (guidedfix_flows_restored_total).
+	TagRestored = "restored"
 )

@@ -243,21 +243,9 @@ func (a *Adapter) userEmail(ctx context.Context, id string) (string, error) {
 }
 
 // flowNamed returns the descriptor of the registered flow that word
-// names: its name or one of its start commands (case-insensitive, with or
-// without "/").
+// names (bot.FlowByWord: its name or a start command).
 func (a *Adapter) flowNamed(word string) (bot.Descriptor, bool) {
-	w := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(word), "/"))
-	for _, d := range a.engine.Flows() {
-		if d.Name == w {
-			return d, true
-		}
-		for _, c := range d.Commands {
-			if c.Name == w {
-				return d, true
-			}
-		}
-	}
-	return bot.Descriptor{}, false
+	return bot.FlowByWord(a.engine.Flows(), word)
 }
 
 // flowList names the registered flows for staff, comma-separated, the

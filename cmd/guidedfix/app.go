@@ -98,13 +98,18 @@ type handoffs struct {
 	def  bool // flow is the default flow
 }
 
+// Redeem redeems token for conv when its hand-off names h's flow; a
+// hand-off of another flow gives support.ErrInvalidToken and leaves the
+// token unused, so the link staff sent still works where it belongs.
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
-	ho, err := h.s.Redeem(ctx, token, conv)
+	ho, err := h.s.Redeem(ctx, token, conv, func(ho support.Handoff) error {
+		if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
+			return fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", "", err
-	}
-	if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
-		return "", "", fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
 	}
 	return ho.AccountID, ho.ID, nil
 }
@@ -167,12 +172,14 @@ func openApp(ctx context.Context, g *globalFlags, o openOptions) (*app, error) {
 	a.log = logs.New(out, cfg.Log.SlogLevel(), cfg.Log.Format, a.redact)
 
 	if cfg.SMTP.Enabled() {
-		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
-			Password: cfg.SMTP.Password.Reveal(), From: cfg.Mail.From, TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout})
+		s, err := mail.NewSMTP(smtpConfig(cfg))
 		if err != nil {
 			return nil, err
 		}
 		a.mail = s
+		// Closed after everything that sends mail (closers run in
+		// reverse): QUIT on the idle pooled connections.
+		a.closers = append(a.closers, s.Close)
 	} else {
 		ob, err := mail.NewOutbox(filepath.Join(dir, "outbox", "mail"), mail.WithFrom(cfg.Mail.From))
 		if err != nil {

@@ -143,9 +143,10 @@ func inboxKeyFor(a *app, dir string) ([]byte, error) {
 
 // derivedKey returns the 32-byte key for purpose: derived from the
 // embedded core's portal key, or with a remote portal from
-// DATA/sessions.key (created on first use, 0600; refused with
-// errSessionsKeyMissing over a sessions.db holding sealed updates), by
-// HKDF-SHA256 (RFC 5869).
+// DATA/sessions.key (created on first use, 0600; with the bbolt store
+// refused with errSessionsKeyMissing over a sessions.db holding sealed
+// updates; on etcd all replicas need the same file, checked when the
+// store opens), by HKDF-SHA256 (RFC 5869).
 func derivedKey(a *app, dir, purpose string) ([]byte, error) {
 	if a.core != nil {
 		return a.core.DeriveKey(purpose)
@@ -153,8 +154,13 @@ func derivedKey(a *app, dir, purpose string) ([]byte, error) {
 	path := filepath.Join(dir, sessionsKeyFile)
 	root, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := checkSessionsKeyCreatable(dir); err != nil {
-			return nil, err
+		// On etcd the held updates are not in sessions.db: the cluster's
+		// key check (openSessionStore) refuses a key the other replicas
+		// do not have.
+		if a.cfg.Store.Backend != config.BackendEtcd {
+			if err := checkSessionsKeyCreatable(dir); err != nil {
+				return nil, err
+			}
 		}
 		root = make([]byte, 32)
 		rand.Read(root)

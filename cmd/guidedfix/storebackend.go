@@ -47,9 +47,12 @@ func checkStoreBackend(cfg config.Config, portalRemote bool) error {
 }
 
 // openSessionStore opens the configured session store: DATA/sessions.db
-// (bbolt), or the etcd cluster of store.etcd. inboxKey seals held updates.
-// It returns the store's open error (a locked file, an unreachable
-// cluster, an unreadable certificate).
+// (bbolt), or the etcd cluster of store.etcd. inboxKey seals held updates;
+// on etcd every replica must have the same one (the same
+// DATA/sessions.key), which etcdstore.Store.CheckInboxKey checks. It
+// returns the store's open error (a locked file, an unreachable cluster,
+// an unreadable certificate), or for etcd the key check's:
+// etcdstore.ErrInboxKeyMismatch wrapped with what to copy where.
 func openSessionStore(cfg config.Config, dir string, inboxKey []byte, now func() time.Time, log *slog.Logger) (sessionStore, error) {
 	if cfg.Store.Backend != config.BackendEtcd {
 		return store.Open(store.Options{Path: filepath.Join(dir, "sessions.db"), Now: now, InboxKey: inboxKey})
@@ -62,6 +65,17 @@ func openSessionStore(cfg config.Config, dir string, inboxKey []byte, now func()
 	opts.CompactEvery, opts.CompactRetain, opts.InboxKey = e.CompactEvery, e.CompactRetain, inboxKey
 	st, err := etcdstore.Open(opts)
 	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.RequestTimeout+e.DialTimeout)
+	defer cancel()
+	if err := st.CheckInboxKey(ctx); err != nil {
+		st.Close()
+		if errors.Is(err, etcdstore.ErrInboxKeyMismatch) {
+			return nil, fmt.Errorf("%w: %s is not the key file the other replicas on %s use, so none of them could open "+
+				"the Telegram updates another one holds; copy sessions.key from a running replica to every replica "+
+				"(README, \"Several replicas on etcd\")", err, filepath.Join(dir, sessionsKeyFile), e.Prefix)
+		}
 		return nil, err
 	}
 	log.Info("session store on etcd", "endpoints", strings.Join(e.Endpoints, ","), "prefix", e.Prefix, "tls", opts.TLS != nil)

@@ -676,9 +676,11 @@ type flowResult struct {
 	// answers (fakebotapi Call.Webhook), by method: no request of their
 	// own.
 	inWebhook map[string]int
-	// mails: e-mails the SMTP sink accepted during the phase.
-	mails    int64
-	messages int
+	// mails: e-mails the SMTP sink accepted during the phase;
+	// smtpConns the SMTP connections it accepted.
+	mails     int64
+	smtpConns int64
+	messages  int
 	// commits are sessions.db's group-commit counters over the phase
 	// (durable writes, commits), summed over the replicas.
 	commits commitCounts
@@ -1022,6 +1024,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		}
 	}
 	r.mails = sink.accepted.Load()
+	r.smtpConns = sink.sessions.Load()
 	if etcd != nil {
 		if err := readEtcdSessions(etcd.clients, &r); err != nil {
 			return r, err
@@ -1364,8 +1367,8 @@ func (r *report) print(w io.Writer) {
 		row("messages sent per flow (sendMessage + sendPhoto accepted)", func(f flowResult) string {
 			return fmt.Sprintf("%.1f", float64(f.messages)/float64(max(1, f.completed)))
 		})
-		row("e-mails received over SMTP per flow", func(f flowResult) string {
-			return fmt.Sprintf("%.2f", float64(f.mails)/float64(max(1, f.completed)))
+		row("e-mails received over SMTP per flow (SMTP connections in the phase)", func(f flowResult) string {
+			return fmt.Sprintf("%.2f (%d)", float64(f.mails)/float64(max(1, f.completed)), f.smtpConns)
 		})
 		row("Bot API calls per flow, by method (429s included)", func(f flowResult) string { return perFlow(f.byMethod, f.completed) })
 		row("… of them in webhook answers (no HTTP request of their own), per flow", func(f flowResult) string { return perFlow(f.inWebhook, f.completed) })

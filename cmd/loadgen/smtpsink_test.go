@@ -50,4 +50,11 @@ func TestSMTPSinkCountsMessages(t *testing.T) {
 	if n := k.accepted.Load(); n != 3 {
 		t.Fatalf("accepted %d messages, want 3", n)
 	}
+	// The sender keeps its connection: three messages, one session.
+	if n := k.sessions.Load(); n != 1 {
+		t.Fatalf("%d SMTP sessions, want 1", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -132,6 +132,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.cancelButton())
 			return nil
 		}
+		if ev.Kind == bot.KindButton && ev.Data == actShowQR {
+			return f.showQRAgain(ctx, t)
+		}
 		if ev.Kind != bot.KindSecret {
 			f.reprompt(t)
 			return nil
@@ -389,7 +392,7 @@ func (f *Flow) enroll(ctx context.Context, t *turn) error {
 	t.Goto(StateAwaitingNewCode)
 	t.Send(q)
 	t.Send(keyReply(t, en))
-	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, f.newCodeButtons(t)...)
 	return nil
 }
 
@@ -421,34 +424,82 @@ func (f *Flow) replace(ctx context.Context, t *turn, code bot.Secret) error {
 			// refused and counted, with the clock hint.
 			msg = msgClockDrift
 		}
-		t.Ask(bot.SecretTOTPCode, msg, map[string]any{"Count": bad.AttemptsLeft}, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+		t.Ask(bot.SecretTOTPCode, msg, map[string]any{"Count": bad.AttemptsLeft}, f.newCodeButtons(t)...)
 	case errors.Is(err, portal.ErrCodeFormat), errors.Is(err, portal.ErrCodeReplayed):
 		t.SetState(StateAwaitingNewCode)
 		if code == "" {
 			t.Goto(StateAwaitingNewCode)
-			t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+			t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, f.newCodeButtons(t)...)
 		} else {
-			t.Ask(bot.SecretTOTPCode, msgCodeFormat, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+			t.Ask(bot.SecretTOTPCode, msgCodeFormat, nil, f.newCodeButtons(t)...)
 		}
 	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
-		// The new QR code is void (expired or 5 wrong codes): the old app
-		// still works; make a new one while the grant lasts.
-		t.Delete("qr")
-		t.Delete("key")
-		t.d.EnrollmentID = ""
-		t.d.EnrollRound++
-		t.Say(msgEnrollmentVoid, nil)
-		if !t.grantValid() {
-			f.reverify(t)
-			return nil
-		}
-		t.Goto(StateEnrolling)
-		return f.enroll(ctx, t)
+		// The new QR code is void (expired or 5 wrong codes).
+		return f.renew(ctx, t)
 	case errors.Is(err, portal.ErrWrongState):
 		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)
 	default:
 		return err
 	}
+	return nil
+}
+
+// renew answers a new QR code that became void (expired, or 5 wrong
+// codes): its messages are deleted and the user told to delete its entry
+// from the new phone's app (the old app still works); a new one is made
+// at once while the grant lasts, else the password is asked again.
+func (f *Flow) renew(ctx context.Context, t *turn) error {
+	t.Delete("qr")
+	t.Delete("key")
+	t.d.EnrollmentID = ""
+	t.d.EnrollRound++
+	t.Say(msgEnrollmentVoid, nil)
+	if !t.grantValid() {
+		f.reverify(t)
+		return nil
+	}
+	t.Goto(StateEnrolling)
+	return f.enroll(ctx, t)
+}
+
+// newCodeButtons are the buttons of the new-code step's prompt: Verify,
+// Show the QR code again, Cancel.
+func (f *Flow) newCodeButtons(t *turn) []bot.Button {
+	return []bot.Button{t.Button(msgButtonVerify, actVerify), t.Button(msgButtonShowQR, actShowQR), t.cancelButton()}
+}
+
+// showQRAgain answers "Show the QR code again" at the new-code step: the
+// core returns the same pending replacement (same secret) under the
+// enrollment's idempotency key (portal.Core.BeginTOTPReplacement), so an
+// entry the user already added keeps working; the earlier QR and key
+// messages are deleted and sent again, protected. The state does not
+// change. A replacement the core no longer has pending (expired, or void
+// after 5 wrong codes: portal.ErrExpired) is renewed as a void one is; a
+// grant the core refuses asks for the password again.
+func (f *Flow) showQRAgain(ctx context.Context, t *turn) error {
+	if t.d.EnrollmentID == "" || t.d.EnrollRound == 0 {
+		f.reprompt(t)
+		return nil
+	}
+	en, err := f.core.BeginTOTPReplacement(ctx, t.d.Grant, t.Key(fmt.Sprintf("replace:%d", t.d.EnrollRound)))
+	switch {
+	case err == nil && en.ID != t.d.EnrollmentID, errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
+		return f.renew(ctx, t)
+	case errors.Is(err, portal.ErrBadGrant), errors.Is(err, portal.ErrNeedElevation):
+		f.reverify(t)
+		return nil
+	case err != nil:
+		return err
+	}
+	q, err := qrReply(t, en)
+	if err != nil {
+		return err
+	}
+	t.Delete("qr")
+	t.Delete("key")
+	t.Send(q)
+	t.Send(keyReply(t, en))
+	t.Ask(bot.SecretTOTPCode, msgAskNewCode, map[string]any{"Issuer": en.Issuer}, f.newCodeButtons(t)...)
 	return nil
 }
 
@@ -517,7 +568,7 @@ func (f *Flow) reprompt(t *turn) {
 		// The codes are stored only as hashes: they cannot be shown again.
 		t.Say(msgCodesShownOnce, nil, t.Button(msgButtonSaved, actSaved), t.cancelButton())
 	case StateAwaitingNewCode:
-		t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, t.Button(msgButtonVerify, actVerify), t.cancelButton())
+		t.Ask(bot.SecretTOTPCode, msgAskNewCode, nil, f.newCodeButtons(t)...)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 type redeemer struct{ s *support.Store }
 
 func (r redeemer) Redeem(ctx context.Context, token, conv string) (string, string, error) {
-	h, err := r.s.Redeem(ctx, token, conv)
+	h, err := r.s.Redeem(ctx, token, conv, nil)
 	return h.AccountID, h.ID, err
 }
 

@@ -53,6 +53,7 @@ const (
 	msgButtonSaved        = "newphone.button.saved"
 	msgButtonOtherEmail   = "newphone.button.other_email"
 	msgButtonHandoffStart = "newphone.button.handoff_start"
+	msgButtonShowQR       = "newphone.button.show_qr"
 )
 
 // Button actions.
@@ -64,4 +65,5 @@ const (
 	actSaved        = "saved"
 	actOtherEmail   = "other_email"
 	actHandoffStart = "handoff_start"
+	actShowQR       = "show_qr"
 )

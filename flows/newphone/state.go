@@ -65,7 +65,7 @@ var transitions = map[bot.State][]bot.State{
 	StateVerifyingRecovery:    {StateShowingRecoveryCodes, StateAwaitingRecoveryCode, StateAwaitingPassword, StateLocked, StateNotTOTP},
 	StateShowingRecoveryCodes: {StateEnrolling, StateCancelled},
 	StateEnrolling:            {StateAwaitingNewCode, StateAwaitingPassword, StateNotTOTP},
-	StateAwaitingNewCode:      {StateReplacing, StateAwaitingNewCode, StateCancelled},
+	StateAwaitingNewCode:      {StateReplacing, StateAwaitingNewCode, StateEnrolling, StateAwaitingPassword, StateCancelled},
 	StateReplacing:            {StateDone, StateAwaitingNewCode, StateEnrolling, StateAwaitingPassword, StateLocked, StateNotTOTP},
 	StateDone:                 nil,
 	StateCancelled:            nil,

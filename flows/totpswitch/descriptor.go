@@ -16,11 +16,11 @@ const Version = 1
 // it is the default (the first of bot.Options.Flows).
 const Command = "2fa"
 
-// TagRestored is the session tag (bot.Turn.Tag, value "sms") the flow
+// TagRestored is the session tag (bot.TagRestored, value "sms") the flow
 // sets when it gave the account its SMS factor back after an abandoned
 // switch; the support desk alerts staff (Descriptor.TagAlerts) and the
 // metrics count it.
-const TagRestored = "restored"
+const TagRestored = bot.TagRestored
 
 // stateNames are the catalog ids of the staff's names of the states
 // (support desk watch threads, audit log).

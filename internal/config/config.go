@@ -36,6 +36,16 @@ const EnvPrefix = "GUIDEDFIX_"
 // must finish within 20 minutes (security checklist item 12).
 const MaxFlowDuration = 20 * time.Minute
 
+// Bounds of the SMTP connection pool's settings (smtp.max_connections,
+// smtp.idle_timeout). A relay need not keep an idle session longer than
+// 5 minutes (RFC 5321 §4.5.3.2.7, the server's minimum timeout).
+const (
+	// MaxSMTPConnections is the largest accepted smtp.max_connections.
+	MaxSMTPConnections = 64
+	// MaxSMTPIdleTimeout is the longest accepted smtp.idle_timeout.
+	MaxSMTPIdleTimeout = 5 * time.Minute
+)
+
 // Flow orders accepted in [FlowConfig.Order].
 const (
 	// OrderDisableThenEnroll follows the portal's knowledge-base procedure:
@@ -314,6 +324,16 @@ type SMTPConfig struct {
 	TLS string `koanf:"tls"`
 	// Timeout bounds one message's SMTP session (default 10 s), > 0.
 	Timeout time.Duration `koanf:"timeout"`
+	// MaxConnections bounds the SMTP connections open at once, in use or
+	// kept idle for the next message (default 4), 1-64.
+	MaxConnections int `koanf:"max_connections"`
+	// IdleTimeout is how long a connection is kept open after a message
+	// for the next one (default 30 s), 0-5m; 0 closes each connection
+	// after its message.
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// MaxMessagesPerConnection is how many messages one connection
+	// carries before a new one is opened (default 100), >= 1.
+	MaxMessagesPerConnection int `koanf:"max_messages_per_connection"`
 }
 
 // Enabled reports whether e-mail goes through SMTP (Host is set) rather
@@ -441,7 +461,8 @@ func Default() Config {
 			Serve:   PortalServeConfig{Listen: "127.0.0.1:8710"},
 		},
 		Mail: MailConfig{From: "IP ServerOne <no-reply@ipserverone.example>"},
-		SMTP: SMTPConfig{Port: 587, TLS: "starttls", Timeout: 10 * time.Second},
+		SMTP: SMTPConfig{Port: 587, TLS: "starttls", Timeout: 10 * time.Second,
+			MaxConnections: 4, IdleTimeout: 30 * time.Second, MaxMessagesPerConnection: 100},
 		Flow: FlowConfig{
 			IdleTimeout:   15 * time.Minute,
 			MaxDuration:   20 * time.Minute,

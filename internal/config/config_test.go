@@ -53,7 +53,8 @@ func TestDefaults(t *testing.T) {
 			Serve:               PortalServeConfig{Listen: "127.0.0.1:8710"},
 		},
 		Mail: MailConfig{From: "IP ServerOne <no-reply@ipserverone.example>"},
-		SMTP: SMTPConfig{Host: "", Port: 587, Username: "", Password: "", TLS: "starttls", Timeout: 10 * time.Second},
+		SMTP: SMTPConfig{Host: "", Port: 587, Username: "", Password: "", TLS: "starttls", Timeout: 10 * time.Second,
+			MaxConnections: 4, IdleTimeout: 30 * time.Second, MaxMessagesPerConnection: 100},
 		Flow: FlowConfig{
 			IdleTimeout:   15 * time.Minute,
 			MaxDuration:   20 * time.Minute,
@@ -113,6 +114,9 @@ smtp:
   password: file-smtp-password
   tls: tls
   timeout: 30s
+  max_connections: 2
+  idle_timeout: 0s
+  max_messages_per_connection: 20
 flow:
   idle_timeout: 12m
   max_duration: 18m
@@ -167,7 +171,8 @@ func TestFileOverrides(t *testing.T) {
 			Serve:               PortalServeConfig{Listen: "127.0.0.1:8710"},
 		},
 		Mail: MailConfig{From: "Example <no-reply@example.com>"},
-		SMTP: SMTPConfig{Host: "smtp.example.com", Port: 465, Username: "mailer", Password: "file-smtp-password", TLS: "tls", Timeout: 30 * time.Second},
+		SMTP: SMTPConfig{Host: "smtp.example.com", Port: 465, Username: "mailer", Password: "file-smtp-password", TLS: "tls", Timeout: 30 * time.Second,
+			MaxConnections: 2, IdleTimeout: 0, MaxMessagesPerConnection: 20},
 		Flow: FlowConfig{IdleTimeout: 12 * time.Minute, MaxDuration: 18 * time.Minute, Order: "enroll-then-switch",
 			ReminderAfter: 6 * time.Minute, SweepInterval: 2 * time.Second},
 		Telegram: TelegramConfig{Token: "123456:file-telegram-token", APIURL: "http://127.0.0.1:8081",
@@ -365,6 +370,11 @@ func TestValidateRejects(t *testing.T) {
 		{"smtp port", func(c *Config) { c.SMTP.Port = 0 }, "smtp.port: 0"},
 		{"smtp tls", func(c *Config) { c.SMTP.TLS = "ssl" }, `smtp.tls: "ssl" is not starttls, tls or none`},
 		{"smtp timeout", func(c *Config) { c.SMTP.Timeout = 0 }, "smtp.timeout: 0s must be positive"},
+		{"smtp no connections", func(c *Config) { c.SMTP.MaxConnections = 0 }, "smtp.max_connections: 0 is outside 1-64"},
+		{"smtp too many connections", func(c *Config) { c.SMTP.MaxConnections = 65 }, "smtp.max_connections: 65 is outside 1-64"},
+		{"smtp negative idle timeout", func(c *Config) { c.SMTP.IdleTimeout = -time.Second }, "smtp.idle_timeout: -1s is outside 0-5m0s"},
+		{"smtp idle timeout above 5m", func(c *Config) { c.SMTP.IdleTimeout = 6 * time.Minute }, "smtp.idle_timeout: 6m0s is outside 0-5m0s"},
+		{"smtp no messages per connection", func(c *Config) { c.SMTP.MaxMessagesPerConnection = 0 }, "smtp.max_messages_per_connection: 0 must be at least 1"},
 		{"smtp password alone", func(c *Config) { c.SMTP.Password = "pw-alone" }, "smtp.password: is set but smtp.username is empty"},
 		{"smtp clear-text auth", func(c *Config) {
 			c.SMTP.Host, c.SMTP.TLS, c.SMTP.Username, c.SMTP.Password = "mail.example.com", "none", "u", "pw-clear"
@@ -559,8 +569,8 @@ func TestLogValueCoversEveryKey(t *testing.T) {
 	if want := Keys(); !slices.Equal(keys, want) {
 		t.Fatalf("LogValue keys = %q\nwant %q", keys, want)
 	}
-	if len(keys) != 78 {
-		t.Fatalf("%d keys, want 78", len(keys))
+	if len(keys) != 81 {
+		t.Fatalf("%d keys, want 81", len(keys))
 	}
 }
 

@@ -89,8 +89,15 @@ var help = map[string]string{
 	"smtp.password": "Password of smtp.username. Secret: prefer GUIDEDFIX_SMTP__PASSWORD_FILE.",
 	"smtp.tls": "starttls (STARTTLS required), tls (implicit TLS, usually port 465) " +
 		"or none (only for a relay on this machine).",
-	"smtp.timeout": "Bound on one message's SMTP session, > 0.",
-	"flow":         "The guided flow's time limits and order of steps.",
+	"smtp.timeout": "Bound on each step of one message: waiting for a free connection, opening one " +
+		"(dial, TLS, EHLO, AUTH), the transaction; > 0.",
+	"smtp.max_connections": "SMTP connections open at once, in use or kept for the next message, 1-64. " +
+		"A message that finds them all busy waits for one (at most smtp.timeout).",
+	"smtp.idle_timeout": "How long a connection is kept open after a message for the next one, 0-5m; " +
+		"0 closes each connection after its message (one session per message).",
+	"smtp.max_messages_per_connection": "Messages one connection carries before a new one is opened, >= 1 " +
+		"(relays limit messages per session).",
+	"flow": "The guided flow's time limits and order of steps.",
 	"flow.idle_timeout": "A flow ends after this long without a message from the person; " +
 		"> 0 and at most flow.max_duration.",
 	"flow.max_duration": "A flow ends this long after it started, whatever happens; > 0 and at most 20m.",

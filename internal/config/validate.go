@@ -103,6 +103,15 @@ func (c Config) Validate() error {
 	if s.Timeout <= 0 {
 		bad("smtp.timeout", "%s must be positive", s.Timeout)
 	}
+	if s.MaxConnections < 1 || s.MaxConnections > MaxSMTPConnections {
+		bad("smtp.max_connections", "%d is outside 1-%d", s.MaxConnections, MaxSMTPConnections)
+	}
+	if s.IdleTimeout < 0 || s.IdleTimeout > MaxSMTPIdleTimeout {
+		bad("smtp.idle_timeout", "%s is outside 0-%s", s.IdleTimeout, MaxSMTPIdleTimeout)
+	}
+	if s.MaxMessagesPerConnection < 1 {
+		bad("smtp.max_messages_per_connection", "%d must be at least 1", s.MaxMessagesPerConnection)
+	}
 	if s.Password.IsSet() && s.Username == "" {
 		bad("smtp.password", "is set but smtp.username is empty")
 	}

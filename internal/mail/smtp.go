@@ -34,6 +34,24 @@ const (
 // [SMTPConfig.Timeout] is zero.
 const DefaultSMTPTimeout = 10 * time.Second
 
+// Connection reuse defaults (see [SMTP]), used when the corresponding
+// [SMTPConfig] field is zero.
+const (
+	// DefaultSMTPMaxConnections bounds the SMTP connections one [SMTP]
+	// has open at once, in use or idle.
+	DefaultSMTPMaxConnections = 4
+	// DefaultSMTPIdleTimeout is how long an open connection waits for
+	// its next message before it is closed with QUIT. RFC 5321
+	// §4.5.3.2.7 asks servers to wait at least 5 minutes for the next
+	// command, so 30 s stays well inside any compliant relay's limit.
+	DefaultSMTPIdleTimeout = 30 * time.Second
+	// DefaultSMTPMaxMessagesPerConnection is how many messages one
+	// connection carries before it is closed and a new one opened
+	// (relays limit messages per session; Postfix's smtp client has the
+	// same kind of limit, smtp_connection_reuse_count_limit).
+	DefaultSMTPMaxMessagesPerConnection = 100
+)
+
 // ErrInsecureAuth is returned by [NewSMTP] when credentials are configured
 // with TLS "none" for a host that is not a loopback address: the password
 // would cross the network in clear text.
@@ -59,16 +77,32 @@ type SMTPConfig struct {
 	// TLS is [TLSStartTLS] ("starttls", also used when empty),
 	// [TLSImplicit] ("tls") or [TLSNone] ("none").
 	TLS string
-	// Timeout bounds one message from dial to QUIT, including the TLS
-	// handshake. Zero means [DefaultSMTPTimeout]; negative is an error.
+	// Timeout bounds each step of one message: waiting for a free
+	// connection, opening a new one (dial, TLS handshake, EHLO, AUTH)
+	// and the transaction (MAIL, RCPT, DATA). Zero means
+	// [DefaultSMTPTimeout]; negative is an error.
 	Timeout time.Duration
+	// MaxConnections bounds the open connections, in use or idle; a
+	// Send that finds them all in use waits (at most Timeout) for one.
+	// Zero means [DefaultSMTPMaxConnections]; negative is an error.
+	MaxConnections int
+	// IdleTimeout is how long a connection is kept open, after its last
+	// message, for the next one. Zero means [DefaultSMTPIdleTimeout];
+	// negative means no connection is kept: every message has its own
+	// session, closed with QUIT after it.
+	IdleTimeout time.Duration
+	// MaxMessagesPerConnection is how many messages one connection
+	// carries before it is closed. Zero means
+	// [DefaultSMTPMaxMessagesPerConnection]; negative is an error.
+	MaxMessagesPerConnection int
 }
 
 // String returns the configuration as text with the password replaced by
 // "REDACTED", so that printing an SMTPConfig with fmt never shows it.
 func (c SMTPConfig) String() string {
-	return fmt.Sprintf("{Host:%s Port:%d Username:%s Password:%s From:%s TLS:%s Timeout:%s}",
-		c.Host, c.Port, c.Username, redact(c.Password), c.From, c.TLS, c.Timeout)
+	return fmt.Sprintf("{Host:%s Port:%d Username:%s Password:%s From:%s TLS:%s Timeout:%s MaxConnections:%d IdleTimeout:%s MaxMessagesPerConnection:%d}",
+		c.Host, c.Port, c.Username, redact(c.Password), c.From, c.TLS, c.Timeout,
+		c.MaxConnections, c.IdleTimeout, c.MaxMessagesPerConnection)
 }
 
 // GoString is [SMTPConfig.String], for the %#v verb.
@@ -85,6 +119,9 @@ func (c SMTPConfig) LogValue() slog.Value {
 		slog.String("from", c.From),
 		slog.String("tls", c.TLS),
 		slog.Duration("timeout", c.Timeout),
+		slog.Int("max_connections", c.MaxConnections),
+		slog.Duration("idle_timeout", c.IdleTimeout),
+		slog.Int("max_messages_per_connection", c.MaxMessagesPerConnection),
 	)
 }
 
@@ -95,13 +132,24 @@ func redact(s string) string {
 	return "REDACTED"
 }
 
-// SMTP is a [Sender] that delivers each message in its own SMTP session:
-// dial, EHLO, STARTTLS or implicit TLS, AUTH, MAIL, RCPT, DATA, QUIT. No
-// connection is shared between messages, so it is safe for concurrent use
-// and a broken connection affects one message only.
+// SMTP is a [Sender] that keeps a small pool of open, authenticated SMTP
+// sessions and sends each message as one more mail transaction (MAIL,
+// RCPT, DATA) on one of them, as RFC 5321 §4.1.4 allows and production
+// mailers do (Postfix's smtp client caches connections the same way).
+// At most [SMTPConfig.MaxConnections] connections are open at once; one
+// that has waited [SMTPConfig.IdleTimeout] for a message, or carried
+// [SMTPConfig.MaxMessagesPerConnection] messages, is closed with QUIT.
+// Every connection is opened as before: dial, EHLO, STARTTLS or implicit
+// TLS, AUTH. It is safe for concurrent use; each connection carries one
+// message at a time. Call [SMTP.Close] on shutdown.
 type SMTP struct {
-	cfg  SMTPConfig
-	opts []gomail.Option
+	cfg SMTPConfig
+	// client holds go-mail's options (TLS policy, AUTH, timeout). It is
+	// used only through its DialToSMTPClientWithContext and
+	// SendWithSMTPClient methods, which take the connection as an
+	// argument, so it is shared by all sends without a lock.
+	client *gomail.Client
+	pool   *connPool
 }
 
 var _ Sender = (*SMTP)(nil)
@@ -119,8 +167,9 @@ var _ Sender = (*SMTP)(nil)
 // otherwise.
 //
 // NewSMTP returns an error when Host is empty, Port is outside 0-65535,
-// TLS is not one of "", "starttls", "tls", "none", Timeout is negative,
-// From is not one RFC 5322 address, or in the [ErrInsecureAuth] case.
+// TLS is not one of "", "starttls", "tls", "none", Timeout,
+// MaxConnections or MaxMessagesPerConnection is negative, From is not
+// one RFC 5322 address, or in the [ErrInsecureAuth] case.
 func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	return newSMTP(cfg, nil)
 }
@@ -144,11 +193,31 @@ func newSMTP(cfg SMTPConfig, tlsConfig *tls.Config) (*SMTP, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultSMTPTimeout
 	}
+	if cfg.MaxConnections < 0 {
+		return nil, fmt.Errorf("mail: SMTP max connections %d is negative", cfg.MaxConnections)
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = DefaultSMTPMaxConnections
+	}
+	if cfg.MaxMessagesPerConnection < 0 {
+		return nil, fmt.Errorf("mail: SMTP max messages per connection %d is negative", cfg.MaxMessagesPerConnection)
+	}
+	if cfg.MaxMessagesPerConnection == 0 {
+		cfg.MaxMessagesPerConnection = DefaultSMTPMaxMessagesPerConnection
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultSMTPIdleTimeout
+	}
 	if _, err := netmail.ParseAddress(cfg.From); err != nil {
 		return nil, fmt.Errorf("mail: From %q is not one e-mail address: %w", cfg.From, err)
 	}
 
-	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout)}
+	// No NOOP before and no RSET after each message: a transaction that
+	// ended with DATA's 250 leaves the session ready for the next MAIL
+	// (RFC 5321 §4.1.1.4), and a connection the server closed while idle
+	// shows at MAIL, before any data, where Send retries it on a new
+	// connection. go-mail still sends RSET after a refused MAIL or RCPT.
+	opts := []gomail.Option{gomail.WithTimeout(cfg.Timeout), gomail.WithoutNoop(), gomail.WithoutRset()}
 	switch cfg.TLS {
 	case TLSStartTLS:
 		if cfg.Port == 0 {
@@ -183,11 +252,11 @@ func newSMTP(cfg SMTPConfig, tlsConfig *tls.Config) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(auth),
 			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
 	}
-	// Check the options once so that Send cannot fail on them.
-	if _, err := gomail.NewClient(cfg.Host, opts...); err != nil {
+	client, err := gomail.NewClient(cfg.Host, opts...)
+	if err != nil {
 		return nil, fmt.Errorf("mail: SMTP client for %s: %w", cfg.Host, err)
 	}
-	return &SMTP{cfg: cfg, opts: opts}, nil
+	return &SMTP{cfg: cfg, client: client, pool: newConnPool(cfg, time.Now)}, nil
 }
 
 // isLoopback reports whether host names this machine: "localhost" or an IP
@@ -200,32 +269,112 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Send delivers m in one new SMTP session. ctx bounds the dial (go-mail
-// does not watch ctx once connected); the configured Timeout bounds the
-// whole session, dial included. The envelope sender is the
-// From address and the one recipient is m.To.
+// Send delivers m as one mail transaction on a pooled connection: an
+// idle one if there is one, otherwise a new one (dial, EHLO, TLS, AUTH),
+// waiting at most the configured Timeout for a free slot when
+// MaxConnections are all in use. ctx bounds that wait and the dial
+// (go-mail does not watch ctx once connected); the configured Timeout
+// bounds each step. The envelope sender is the From address and the one
+// recipient is m.To.
+//
+// Nothing is sent twice: when a reused connection fails before the
+// server took the message data (no reply or a 4yz reply to MAIL, RCPT or
+// DATA, e.g. EOF or 421 from a relay that closed the idle connection),
+// Send tries once more on a new connection; a failure on a new
+// connection, a 5yz refusal, or any failure once the data was sent is
+// returned, and the caller's retry policy ([Backoff], [Permanent])
+// decides. A connection that failed in any way is closed, never reused.
 //
 // Send returns an error wrapping [ErrInvalidMessage] when m fails
-// [Message.Validate], and otherwise an error naming m.ID and the server
-// when the connection, TLS, authentication or any SMTP command fails. The
-// error text never contains the password. A nil error means the server
-// accepted the message (250 after DATA); delivery to the mailbox is the
-// server's business. Sending the same m.ID twice sends two copies with
-// the same Message-ID header, which mail clients may then show as one.
+// [Message.Validate], ctx's error when ctx is done before the message
+// is on its way, and otherwise an error naming m.ID and the server when
+// waiting for a connection, the connection, TLS, authentication or any
+// SMTP command fails. The error text never contains the password. A nil
+// error means the server accepted the message (250 after DATA); delivery
+// to the mailbox is the server's business. Sending the same m.ID twice
+// sends two copies with the same Message-ID header, which mail clients
+// may then show as one.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg, err := compose(s.cfg.From, m, time.Now())
 	if err != nil {
 		return err
 	}
-	// A fresh client per message: go-mail's DialAndSendWithContext uses
-	// its own connection per call, and nothing else is shared.
-	c, err := gomail.NewClient(s.cfg.Host, s.opts...)
-	if err != nil {
-		return fmt.Errorf("mail: SMTP client for %s: %w", s.cfg.Host, err)
-	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	if err := ctx.Err(); err != nil {
 		return s.sendError(m.ID, err)
 	}
+	release, err := s.pool.acquire(ctx, s.cfg.Timeout)
+	if err != nil {
+		return s.sendError(m.ID, err)
+	}
+	defer release()
+
+	pc := s.pool.takeIdle()
+	reused := pc != nil
+	if !reused {
+		if pc, err = s.dial(ctx); err != nil {
+			return s.sendError(m.ID, err)
+		}
+	}
+	err = s.client.SendWithSMTPClient(pc.client, msg)
+	if err != nil && reused && retryOnNewConnection(err) {
+		first := err
+		s.pool.discard(pc)
+		if pc, err = s.dial(ctx); err != nil {
+			return s.sendError(m.ID, fmt.Errorf("reused connection failed (%v), then a new one: %w", first, err))
+		}
+		s.pool.retries.Add(1)
+		if err = s.client.SendWithSMTPClient(pc.client, msg); err != nil {
+			err = fmt.Errorf("reused connection failed (%v), then a new one: send failed: %w", first, err)
+		}
+	} else if err != nil {
+		err = fmt.Errorf("send failed: %w", err)
+	}
+	if err != nil {
+		s.pool.discard(pc)
+		return s.sendError(m.ID, err)
+	}
+	s.pool.put(pc)
+	return nil
+}
+
+// dial opens and authenticates a new connection for the pool.
+func (s *SMTP) dial(ctx context.Context) (*pooledConn, error) {
+	c, err := s.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dial failed: %w", err)
+	}
+	s.pool.dials.Add(1)
+	return &pooledConn{client: c}, nil
+}
+
+// retryOnNewConnection reports whether err, from a transaction on a
+// reused connection, left the message certainly unsent and may be cured
+// by a new connection: the failure came at MAIL, RCPT or the DATA command
+// itself (before any message data) or at go-mail's connection check, and
+// the server gave no reply (EOF, reset, timeout) or a transient 4yz one
+// (421 "closing transmission channel", RFC 5321 §3.8). A 5yz refusal
+// would be repeated on any connection and is returned as is.
+func retryOnNewConnection(err error) bool {
+	var se *gomail.SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrConnCheck, gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData:
+	default:
+		return false
+	}
+	code := ReplyCode(err)
+	return code == 0 || code >= 400 && code < 500
+}
+
+// Close closes the idle connections with QUIT and makes every connection
+// still in use close when its message is done; Sends after Close still
+// work, each in its own session. Close always returns nil (a QUIT that
+// fails leaves the connection closed all the same) and may be called
+// more than once.
+func (s *SMTP) Close() error {
+	s.pool.close()
 	return nil
 }
 

@@ -52,6 +52,18 @@ type testServer struct {
 	msgs []received
 	// dataErr, when set before the first message, is the answer to DATA.
 	dataErr error
+	// onMail, when set (under mu), is called at each MAIL command; a
+	// non-nil result is the server's answer instead of 250.
+	onMail func() error
+	// afterData, when set (under mu), is called after a message was
+	// accepted and recorded, before the server answers 250.
+	afterData func(*session)
+
+	// Connections as the listener saw them (see countingListener).
+	accepted int        // connections accepted so far
+	open     int        // connections not yet closed
+	maxOpen  int        // most connections open at once
+	conns    []net.Conn // every accepted connection, raw TCP
 }
 
 type serverOpts struct {
@@ -61,7 +73,7 @@ type serverOpts struct {
 	addr        string // listen address; "" means 127.0.0.1:0
 }
 
-func startServer(t *testing.T, o serverOpts) *testServer {
+func startServer(t testing.TB, o serverOpts) *testServer {
 	t.Helper()
 	ts := &testServer{}
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -74,10 +86,11 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	if o.addr == "" {
 		o.addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	tcp, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ln net.Listener = &countingListener{Listener: tcp, ts: ts}
 	if o.startTLS || o.implicitTLS {
 		srvCfg, cliCfg := testCert(t)
 		ts.tls = cliCfg
@@ -136,6 +149,14 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.requireAuth && s.user == "" {
 		return smtp.ErrAuthRequired
 	}
+	s.srv.mu.Lock()
+	hook := s.srv.onMail
+	s.srv.mu.Unlock()
+	if hook != nil {
+		if err := hook(); err != nil {
+			return err
+		}
+	}
 	s.cur = received{From: from, User: s.user, Hello: s.conn.Hostname()}
 	_, s.cur.TLS = s.conn.TLSConnectionState()
 	return nil
@@ -157,7 +178,11 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.srv.mu.Lock()
 	s.srv.msgs = append(s.srv.msgs, s.cur)
+	hook := s.srv.afterData
 	s.srv.mu.Unlock()
+	if hook != nil {
+		hook(s)
+	}
 	return nil
 }
 
@@ -166,7 +191,7 @@ func (s *session) Logout() error { return nil }
 
 // testCert returns a server TLS config with a fresh self-signed
 // certificate for 127.0.0.1 and a client config that trusts only it.
-func testCert(t *testing.T) (server, client *tls.Config) {
+func testCert(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -510,6 +535,9 @@ func TestNewSMTP(t *testing.T) {
 		{"bad tls", func(c *SMTPConfig) { c.TLS = "ssl" }, `TLS mode "ssl"`, 0},
 		{"bad port", func(c *SMTPConfig) { c.Port = 70000 }, "port 70000", 0},
 		{"negative timeout", func(c *SMTPConfig) { c.Timeout = -time.Second }, "timeout -1s", 0},
+		{"negative max connections", func(c *SMTPConfig) { c.MaxConnections = -1 }, "max connections -1", 0},
+		{"negative max messages", func(c *SMTPConfig) { c.MaxMessagesPerConnection = -2 }, "max messages per connection -2", 0},
+		{"negative idle timeout: no reuse", func(c *SMTPConfig) { c.IdleTimeout = -1 }, "", 587},
 		{"bad from", func(c *SMTPConfig) { c.From = "nobody" }, `From "nobody"`, 0},
 	}
 	for _, tt := range tests {
@@ -526,6 +554,15 @@ func TestNewSMTP(t *testing.T) {
 				}
 				if s.cfg.Timeout != DefaultSMTPTimeout {
 					t.Errorf("timeout = %v, want %v", s.cfg.Timeout, DefaultSMTPTimeout)
+				}
+				if s.cfg.MaxConnections != DefaultSMTPMaxConnections || cap(s.pool.slots) != DefaultSMTPMaxConnections ||
+					s.cfg.MaxMessagesPerConnection != DefaultSMTPMaxMessagesPerConnection {
+					t.Errorf("max connections = %d (%d slots), max messages = %d; want the defaults",
+						s.cfg.MaxConnections, cap(s.pool.slots), s.cfg.MaxMessagesPerConnection)
+				}
+				if wantIdle := DefaultSMTPIdleTimeout; cfg.IdleTimeout < 0 && s.cfg.IdleTimeout >= 0 ||
+					cfg.IdleTimeout == 0 && s.cfg.IdleTimeout != wantIdle {
+					t.Errorf("idle timeout = %v (configured %v)", s.cfg.IdleTimeout, cfg.IdleTimeout)
 				}
 				return
 			}

@@ -31,11 +31,6 @@ import (
 	"guidedfix/bot"
 )
 
-// RestoredTag is the session tag (bot.Turn.Tag) a flow sets once it gave
-// a removed second factor back (bot.Descriptor.Tags); a session that ends
-// carrying it counts in guidedfix_flows_restored_total.
-const RestoredTag = "restored"
-
 // CompletedState is the terminal state of a flow that reached its goal;
 // its outcome label is "completed", every other terminal state's outcome
 // is the state's own name (cancelled, expired, failed, locked, …).
@@ -176,7 +171,7 @@ func (m *Metrics) Handler() http.Handler {
 // transition counts as entering To in the funnel (one per state change, so
 // a wrong password that keeps the state does not count twice); a Done
 // transition counts its outcome, and as restored when the session carries
-// [RestoredTag].
+// bot.TagRestored.
 func (m *Metrics) Observe(_ context.Context, t bot.Transition) {
 	flow, channel := t.Flow, t.Conversation.Channel
 	if t.From == "" {
@@ -191,7 +186,7 @@ func (m *Metrics) Observe(_ context.Context, t bot.Transition) {
 			outcome = "completed"
 		}
 		m.flowsEnded.WithLabelValues(flow, channel, outcome).Inc()
-		if t.Tags[RestoredTag] != "" {
+		if t.Tags[bot.TagRestored] != "" {
 			m.flowsRestored.WithLabelValues(flow, channel, outcome).Inc()
 		}
 	}

@@ -144,21 +144,14 @@ func (d *Desk) flow(name string) (bot.Descriptor, bool) {
 // a flow's name or one of its start commands (Descriptor.Commands), ""
 // for the default flow; ok is false when name picks none.
 func (d *Desk) FlowFor(name string) (flow string, ok bool) {
-	name = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(name, "/")))
-	for i, f := range d.Flows {
-		if name == "" && i == 0 {
-			return f.Name, true
+	if strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), "/")) == "" {
+		if len(d.Flows) == 0 {
+			return "", false
 		}
-		if f.Name == name {
-			return f.Name, true
-		}
-		for _, c := range f.Commands {
-			if c.Name == name {
-				return f.Name, true
-			}
-		}
+		return d.Flows[0].Name, true
 	}
-	return "", false
+	f, ok := bot.FlowByWord(d.Flows, name)
+	return f.Name, ok
 }
 
 // HandOffFlow creates a hand-off of the guided fix flow ("" for the

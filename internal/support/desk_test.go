@@ -84,10 +84,10 @@ func TestHandOffMailsDeepLink(t *testing.T) {
 		t.Fatalf("audit %+v", log)
 	}
 	// The token is bound to the first conversation that spends it.
-	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:1"); err != nil {
+	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:1", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:2"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := d.Store.Redeem(context.Background(), m[1], "telegram:2", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("reuse by another conversation: %v", err)
 	}
 }
@@ -109,7 +109,7 @@ func TestHandOffLinkLivesTheConfiguredTTL(t *testing.T) {
 	}
 	env.Clock.Advance(3*time.Minute + time.Second)
 	token := link[strings.Index(link, "start=")+len("start="):]
-	if _, err := d.Store.Redeem(context.Background(), token, "telegram:9"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := d.Store.Redeem(context.Background(), token, "telegram:9", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("3 min link at 3:01: %v", err)
 	}
 }

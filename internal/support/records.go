@@ -17,9 +17,12 @@ type Records interface {
 	// DefaultHandoffTTL for ttl ≤ 0, see HandoffExpiry) and returns it
 	// with its token; only the token's hash is stored.
 	CreateHandoff(ctx context.Context, h Handoff, ttl time.Duration) (Handoff, string, error)
-	// Redeem uses token once for conversation conv, atomically; an
-	// unknown, used or expired token gives ErrInvalidToken.
-	Redeem(ctx context.Context, token, conv string) (Handoff, error)
+	// Redeem uses token for conversation conv, atomically, by the rules
+	// of CheckRedeem (ErrInvalidToken for an unknown, expired or
+	// completed token, or one another conversation used). accept, when
+	// not nil, is called first with the stored hand-off; its error is
+	// returned and the token stays unused.
+	Redeem(ctx context.Context, token, conv string, accept func(Handoff) error) (Handoff, error)
 	// Handoff returns the hand-off id, or ErrNotFound.
 	Handoff(ctx context.Context, id string) (Handoff, error)
 	// ByConversation returns the hand-off last redeemed in conv, or

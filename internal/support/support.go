@@ -206,8 +206,11 @@ func (s *Store) CreateHandoff(ctx context.Context, h Handoff, ttl time.Duration)
 // return it again until the guided change completed or the token expired,
 // so a cancelled or interrupted fix can be reopened. It returns
 // ErrInvalidToken for an unknown or expired token, one already used by
-// another conversation, or one whose change completed.
-func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error) {
+// another conversation, or one whose change completed (CheckRedeem).
+// accept, when not nil, sees the stored hand-off before it is used (e.g.
+// to refuse a hand-off of another flow); its error is returned and the
+// token stays unused.
+func (s *Store) Redeem(ctx context.Context, token, conv string, accept func(Handoff) error) (Handoff, error) {
 	now := s.now().UTC()
 	var h Handoff
 	err := s.writes.Write(func(tx *bbolt.Tx) error {
@@ -219,16 +222,16 @@ func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error)
 		if err := getJSON(tx.Bucket(bHandoffs), id, &h); err != nil {
 			return err
 		}
-		if !now.Before(h.ExpiresAt) || h.Outcome == outcomeCompleted {
-			return ErrInvalidToken
+		reopen, err := CheckRedeem(h, conv, now)
+		if err != nil {
+			return err
 		}
-		if !h.UsedAt.IsZero() {
-			// Bound to the first conversation that pressed Start (a
-			// Telegram private chat is its user): only it reopens the
-			// link, e.g. after a cancel (issue 11 item 9).
-			if h.Conversation != conv {
-				return ErrInvalidToken
+		if accept != nil {
+			if err := accept(h); err != nil {
+				return err
 			}
+		}
+		if reopen {
 			return nil
 		}
 		h.UsedAt, h.Conversation = now, conv
@@ -238,6 +241,27 @@ func (s *Store) Redeem(ctx context.Context, token, conv string) (Handoff, error)
 		return putJSON(tx.Bucket(bHandoffs), []byte(h.ID), h)
 	})
 	return h, err
+}
+
+// CheckRedeem applies the redemption rules to the stored hand-off h for
+// conversation conv at now: ErrInvalidToken when h has expired or its
+// guided fix completed, or when another conversation already used it (a
+// link is bound to the first conversation that pressed Start: a Telegram
+// private chat is its user, issue 11 item 9). reopen is true when conv
+// itself used it before (it reopens the link, e.g. after a cancel, and
+// nothing is to be written); false when the token is to be used now.
+// Every Records implementation redeems by these rules.
+func CheckRedeem(h Handoff, conv string, now time.Time) (reopen bool, err error) {
+	if !now.Before(h.ExpiresAt) || h.Outcome == outcomeCompleted {
+		return false, ErrInvalidToken
+	}
+	if h.UsedAt.IsZero() {
+		return false, nil
+	}
+	if h.Conversation != conv {
+		return false, ErrInvalidToken
+	}
+	return true, nil
 }
 
 // Handoff returns the hand-off with id, or ErrNotFound.

@@ -42,14 +42,14 @@ func TestHandoffTokenSingleUseAndHashed(t *testing.T) {
 	if !h.ExpiresAt.Equal(portaltest.Start.Add(10 * time.Minute)) {
 		t.Fatalf("expires %v", h.ExpiresAt)
 	}
-	got, err := s.Redeem(ctx, token, "telegram:42")
+	got, err := s.Redeem(ctx, token, "telegram:42", nil)
 	if err != nil || got.ID != h.ID || got.AccountID != "acc1" || got.Conversation != "telegram:42" {
 		t.Fatalf("redeem: %+v %v", got, err)
 	}
-	if _, err := s.Redeem(ctx, token, "telegram:43"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := s.Redeem(ctx, token, "telegram:43", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("second use: %v", err)
 	}
-	if _, err := s.Redeem(ctx, "unknown-token", "telegram:43"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := s.Redeem(ctx, "unknown-token", "telegram:43", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("unknown token: %v", err)
 	}
 	by, err := s.ByConversation(ctx, "telegram:42")
@@ -86,15 +86,15 @@ func TestHandoffTokenExpiresAfter10Minutes(t *testing.T) {
 		t.Fatalf("2 min hand-off: %+v %v", short, err)
 	}
 	clk.Advance(2*time.Minute + time.Second)
-	if _, err := s.Redeem(ctx, shortTok, "telegram:3"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := s.Redeem(ctx, shortTok, "telegram:3", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("2 min hand-off at 2:01: %v", err)
 	}
 	clk.Advance(10*time.Minute - time.Second - (2*time.Minute + time.Second))
-	if _, err := s.Redeem(ctx, early, "telegram:1"); err != nil {
+	if _, err := s.Redeem(ctx, early, "telegram:1", nil); err != nil {
 		t.Fatalf("at 9:59: %v", err)
 	}
 	clk.Advance(2 * time.Second)
-	if _, err := s.Redeem(ctx, late, "telegram:2"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := s.Redeem(ctx, late, "telegram:2", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("at 10:01: %v", err)
 	}
 }
@@ -112,7 +112,7 @@ func TestConcurrentRedeemOneWins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.Redeem(ctx, token, fmt.Sprint("telegram:", i)); err == nil {
+			if _, err := s.Redeem(ctx, token, fmt.Sprint("telegram:", i), nil); err == nil {
 				wins.Add(1)
 			}
 		}()
@@ -254,18 +254,18 @@ func TestHandoffBoundToFirstConversation(t *testing.T) {
 		if st.do != nil {
 			st.do()
 		}
-		got, err := s.Redeem(ctx, token, st.conv)
+		got, err := s.Redeem(ctx, token, st.conv, nil)
 		if st.wantErr != errors.Is(err, support.ErrInvalidToken) || (!st.wantErr && (err != nil || got.ID != h.ID || got.Conversation != "telegram:1")) {
 			t.Fatalf("%s: %+v, %v", st.name, got, err)
 		}
 	}
 	// Expiry ends the reopening too.
 	h2, token2, _ := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc2"}, 0)
-	if _, err := s.Redeem(ctx, token2, "telegram:3"); err != nil {
+	if _, err := s.Redeem(ctx, token2, "telegram:3", nil); err != nil {
 		t.Fatal(err)
 	}
 	clock.Set(h2.ExpiresAt)
-	if _, err := s.Redeem(ctx, token2, "telegram:3"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := s.Redeem(ctx, token2, "telegram:3", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("reopen at expiry: %v", err)
 	}
 }

@@ -156,14 +156,17 @@ func (p *Support) CreateHandoff(ctx context.Context, h support.Handoff, ttl time
 	return h, token, nil
 }
 
-// Redeem uses token once for conversation conv (support.Store.Redeem):
-// support.ErrInvalidToken for an unknown, used or expired token.
-func (p *Support) Redeem(ctx context.Context, token, conv string) (support.Handoff, error) {
+// Redeem uses token for conversation conv by support.Store.Redeem's rules
+// (support.CheckRedeem: ErrInvalidToken for an unknown, expired or
+// completed token or one another conversation used; the conversation
+// that used it may reopen it), atomically across replicas. accept, when
+// not nil, sees the stored hand-off first; its error is returned and the
+// token stays unused.
+func (p *Support) Redeem(ctx context.Context, token, conv string, accept func(support.Handoff) error) (support.Handoff, error) {
 	now := p.s.now().UTC()
 	var h support.Handoff
 	err := p.stm(ctx, func(stm *rmwTx) error {
-		tk := p.key("t", tokenHash(token))
-		id := stm.Get(tk)
+		id := stm.Get(p.key("t", tokenHash(token)))
 		if id == "" {
 			return support.ErrInvalidToken
 		}
@@ -171,15 +174,23 @@ func (p *Support) Redeem(ctx context.Context, token, conv string) (support.Hando
 		if err := json.Unmarshal([]byte(stm.Get(p.key("h", id))), &h); err != nil {
 			return fmt.Errorf("decode hand-off %s: %w", id, err)
 		}
-		if !h.UsedAt.IsZero() || !now.Before(h.ExpiresAt) {
-			return support.ErrInvalidToken
+		reopen, err := support.CheckRedeem(h, conv, now)
+		if err != nil {
+			return err
+		}
+		if accept != nil {
+			if err := accept(h); err != nil {
+				return err
+			}
+		}
+		if reopen {
+			return nil
 		}
 		h.UsedAt, h.Conversation = now, conv
 		body, err := json.Marshal(h)
 		if err != nil {
 			return err
 		}
-		stm.Del(tk)
 		stm.Put(p.key("c", conv), h.ID)
 		stm.Put(p.key("h", h.ID), string(body))
 		return nil

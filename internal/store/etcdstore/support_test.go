@@ -39,7 +39,7 @@ func TestSupportRecords(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]error, 2)
 	for i, r := range []*etcdstore.Support{a, b} {
-		wg.Go(func() { _, results[i] = r.Redeem(ctx, token, fmt.Sprintf("telegram:%d", i)) })
+		wg.Go(func() { _, results[i] = r.Redeem(ctx, token, fmt.Sprintf("telegram:%d", i), nil) })
 	}
 	wg.Wait()
 	won := 0
@@ -78,7 +78,7 @@ func TestSupportRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(support.DefaultHandoffTTL)
-	if _, err := b.Redeem(ctx, late, "telegram:5"); !errors.Is(err, support.ErrInvalidToken) {
+	if _, err := b.Redeem(ctx, late, "telegram:5", nil); !errors.Is(err, support.ErrInvalidToken) {
 		t.Fatalf("expired Redeem = %v, want ErrInvalidToken", err)
 	}
 	resp, err := sharedCluster.client(t).Get(ctx, prefix, clientv3.WithPrefix())
