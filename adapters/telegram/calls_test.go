@@ -38,7 +38,10 @@ func countCalls(cs []fakebotapi.Call) map[string]int {
 // (enroll-then-switch) through the real adapter and the fake Bot API, in
 // both modes, and pins what it costs by method: at most 9 messages sent
 // and 17 chat-touching calls (issue 14), with every secret still deleted
-// and the QR code's message protected.
+// and the QR code's message protected. The webhook holds its updates in
+// the inbox, as `guidedfix serve` does, so the 4 callback answers of the
+// 17 go in the webhook's responses (webhookreply.go), not as requests
+// of their own; with long polling all 17 are requests.
 func TestDefaultFlowCallBudget(t *testing.T) {
 	for _, tc := range []struct {
 		webhook bool
@@ -49,7 +52,7 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			env := testkit.New(t, testkit.Options{})
 			fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
 			t.Cleanup(fake.Close)
-			h := start(t, env, fake, webhook)
+			h := start(t, env, fake, webhook, func(o *Options) { o.Inbox = env.Store })
 			// Malay texts are longer: the joined QR caption must still
 			// fit (1024 UTF-16 code units).
 			h.user.LanguageCode = tc.lang
@@ -125,9 +128,23 @@ func TestDefaultFlowCallBudget(t *testing.T) {
 			for _, n := range got {
 				total += n
 			}
-			t.Logf("calls per completed flow: %v (total %d, messages %d)", got, total, got["sendMessage"]+got["sendPhoto"])
+			inWebhook, _ := answers(all)
+			t.Logf("calls per completed flow: %v (total %d, messages %d, %d in webhook responses)", got, total, got["sendMessage"]+got["sendPhoto"], len(inWebhook))
 			if !maps.Equal(got, want) {
 				t.Fatalf("calls by method %v\nwant %v", got, want)
+			}
+			wantInWebhook := 0
+			if webhook {
+				wantInWebhook = 4
+			}
+			replies := 0
+			for _, c := range all {
+				if c.Webhook {
+					replies++
+				}
+			}
+			if len(inWebhook) != wantInWebhook || replies != wantInWebhook {
+				t.Fatalf("%d answerCallbackQuery (%d calls) in webhook responses, want %d", len(inWebhook), replies, wantInWebhook)
 			}
 			if sent := got["sendMessage"] + got["sendPhoto"]; sent > 9 || total > 17 {
 				t.Fatalf("%d messages, %d calls: over the budget of 9 and 17", sent, total)

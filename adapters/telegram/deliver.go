@@ -341,10 +341,14 @@ type callback struct {
 	// photo with a caption), which editMessageText can change.
 	pressedText bool
 
-	// answered is closed once answerCallbackQuery returned; stale says
-	// the answer carried the engine's stale-button text.
+	// answered is closed once answerCallbackQuery returned, or once the
+	// webhook's response carrying reply was written; stale says the
+	// answer carried the engine's stale-button text.
 	answered chan struct{}
 	stale    bool
+	// reply is the answer to put in the webhook's response instead of a
+	// call (webhookreply.go); nil when it is a call of its own.
+	reply *tg.AnswerCallbackQueryParams
 
 	mu      sync.Mutex
 	settled bool
@@ -357,18 +361,23 @@ type callbackKey struct{}
 // the button spinning; Telegram refuses late answers with "query is too
 // old"): with the engine's stale-button text when the engine can tell so
 // without running the flow and no earlier update of the chat is still
-// waiting for its turn, else with no text. It reports false once Run has
-// stopped.
-func (a *Adapter) answerOnReceipt(w work) bool {
+// waiting for its turn, else with no text. With inline (a webhook update
+// held before the 200, see Adapter.enqueue) the answer is not sent but
+// left in cb.reply, to go in the webhook's response (webhookreply.go).
+// It reports false once Run has stopped.
+func (a *Adapter) answerOnReceipt(w work, inline bool) bool {
 	cb := w.cb
 	cb.conv, cb.pressed, cb.pressedText = w.conv, w.pressed, w.pressedText
 	cb.answered = make(chan struct{})
+	inline = inline && !a.opts.NoWebhookReply
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
 		return false
 	}
-	a.wg.Add(1)
+	if !inline {
+		a.wg.Add(1) // answerApart's goroutine
+	}
 	a.mu.Unlock()
 	p := &tg.AnswerCallbackQueryParams{CallbackQueryID: cb.id}
 	if w.ev != nil && !a.queue.busy(w.conv.ID) {
@@ -376,6 +385,19 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 			p.Text, cb.stale = text, true
 		}
 	}
+	if inline {
+		cb.reply = p
+		return true
+	}
+	a.answerApart(cb, p)
+	return true
+}
+
+// answerApart answers the callback query cb with p as a call of its own,
+// in its own goroutine, and closes cb.answered when it returned; the
+// caller has counted the goroutine in a.wg. A failure is logged (the
+// button stops spinning after Telegram's timeout).
+func (a *Adapter) answerApart(cb *callback, p *tg.AnswerCallbackQueryParams) {
 	go func() {
 		defer a.wg.Done()
 		defer close(cb.answered)
@@ -387,7 +409,6 @@ func (a *Adapter) answerOnReceipt(w work) bool {
 			a.log.Warn("answerCallbackQuery failed", "err", err)
 		}
 	}()
-	return true
 }
 
 // settle runs once per callback query's turn, before the turn's first

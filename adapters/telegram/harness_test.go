@@ -31,7 +31,7 @@ const (
 // harness runs one Adapter (long polling, or webhook on a local listener)
 // against a fake Bot API server and the real engine, store and core.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	env  *testkit.Env
 	fake *fakebotapi.Server
 	a    *Adapter
@@ -50,7 +50,7 @@ type harness struct {
 	stop   func() // cancels and waits for Run to return nil
 }
 
-func newEnv(t *testing.T) (*testkit.Env, *fakebotapi.Server) {
+func newEnv(t testing.TB) (*testkit.Env, *fakebotapi.Server) {
 	env := testkit.New(t, testkit.Options{Order: totpswitch.OrderDisableThenEnroll})
 	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})
 	t.Cleanup(fake.Close)
@@ -65,7 +65,7 @@ func newHarness(t *testing.T, webhook bool, tweak ...func(*Options)) *harness {
 // start runs a new Adapter on env and fake until the test ends (or
 // h.stop). Rate limits are off unless tweak sets them; sleeps are
 // recorded and advance h's clock instead of waiting.
-func start(t *testing.T, env *testkit.Env, fake *fakebotapi.Server, webhook bool, tweak ...func(*Options)) *harness {
+func start(t testing.TB, env *testkit.Env, fake *fakebotapi.Server, webhook bool, tweak ...func(*Options)) *harness {
 	t.Helper()
 	user := fakebotapi.User{ID: 4242, FirstName: "Alice", LanguageCode: "en"}
 	h := &harness{t: t, env: env, fake: fake, user: user, chat: fakebotapi.PrivateChat(user),
@@ -186,7 +186,7 @@ func (h *harness) post(u fakebotapi.Update, secret string) int {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code, err := fakebotapi.PostWebhook(ctx, h.hook, secret, u)
+	code, err := h.fake.Post(ctx, h.hook, secret, u)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // newScriptEnv is newEnv with the engine running the contract's scripted
 // flow (internal/testkit/scriptflow) instead of totpswitch, for adapter
 // tests that need a conversation but no particular guided fix.
-func newScriptEnv(t *testing.T) (*testkit.Env, *fakebotapi.Server) {
+func newScriptEnv(t testing.TB) (*testkit.Env, *fakebotapi.Server) {
 	env := testkit.New(t, testkit.Options{Flows: []bot.Flow{scriptflow.New()}})
 	env.AddSecret(scriptflow.Passphrase)
 	fake := fakebotapi.New(fakebotapi.Options{Token: testToken, BotUsername: botName})

@@ -6,7 +6,8 @@
 // (setWebhook with a secret token, checked on every request). A polled
 // update is held on disk (Options.Inbox) before getUpdates can confirm it,
 // a webhook update before the webhook answers 200, and each is released
-// after its turn, so a crash loses none. Each update
+// after its turn, so a crash loses none; a held webhook update's 200
+// carries a button press's answerCallbackQuery (webhookreply.go). Each update
 // becomes a bot.Event; the updates of one chat are handled one at a time in
 // order, chats in parallel. Replies go out as plain text without
 // parse_mode, so user-supplied text such as "a_b*c" is never parsed as
@@ -112,6 +113,11 @@ type Options struct {
 	// getUpdates is lost if the process dies before its turn ends, and
 	// the webhook answers only after the turn.
 	Inbox bot.Inbox
+	// NoWebhookReply makes every callback query's answer a call of its
+	// own. By default, in webhook mode with an Inbox, the answer of a
+	// button press goes in the webhook's 200 response instead
+	// (webhookreply.go): one HTTP round trip less per press.
+	NoWebhookReply bool
 	// HTTPClient, if set, makes the Bot API requests. Its Timeout must be
 	// 0 or above 60 s: getUpdates is held up to 59 s. The default keeps up
 	// to 256 idle connections to the Bot API server.
@@ -414,7 +420,10 @@ func (a *Adapter) serveWebhook(ctx context.Context) error {
 //
 // With Options.Inbox the update is held there (on disk) as a long-polled
 // one is, and the handler answers 200 at once; the turn runs after, and
-// the update is released when it ended. A kill in between loses nothing:
+// the update is released when it ended. For a button press that 200
+// carries the press's answer, {"method":"answerCallbackQuery",...} as
+// application/json (Bot API "Making requests when getting updates";
+// webhookreply.go), unless Options.NoWebhookReply. A kill in between loses nothing:
 // Run replays the held update at the next start, and the engine's record
 // of processed updates drops it if its turn had run. A redelivery of an
 // update held or handled by this process gets 200 and runs nothing; a
@@ -501,9 +510,14 @@ func (a *Adapter) receiveHeld(w http.ResponseWriter, r *http.Request, u *models.
 		http.Error(w, "update not held", http.StatusInternalServerError)
 		return
 	}
-	if _, ok := a.receive(u, true); !ok {
+	_, cb, ok := a.enqueue(u, true, true)
+	if !ok {
 		// Held: the next start runs it.
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if cb != nil {
+		a.answerInResponse(w, cb)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -527,6 +541,17 @@ func (a *Adapter) onUpdate(_ context.Context, _ *tg.Bot, u *models.Update) {
 // turn has ended, done or failed (the engine then told the user to try
 // again), or it was ignored: only a crash leaves it held, for the replay.
 func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
+	done, _, ok := a.enqueue(u, held, false)
+	return done, ok
+}
+
+// enqueue is receive; with inline, a callback query's answer is not
+// sent but left in cb.reply for the webhook's response (a webhook that
+// answers once the update is held, webhookreply.go), and cb is returned:
+// the caller must then write the answer and close cb.answered (see
+// Adapter.answerInResponse). cb is nil when there is no such answer
+// (not a callback query, a redelivery) or ok is false.
+func (a *Adapter) enqueue(u *models.Update, held, inline bool) (_ <-chan error, cb *callback, ok bool) {
 	done := make(chan error, 1)
 	w, handle := a.route(u)
 	if held && !a.inflight.add(u.ID) {
@@ -534,23 +559,29 @@ func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 		// replay of one being handled): that turn runs and releases it.
 		a.finish(u.ID)
 		done <- nil
-		return done, true
+		return done, nil, true
 	}
 	redelivered := a.recent.has(u.ID)
-	if w.cb != nil && !redelivered && !a.answerOnReceipt(w) {
-		if held {
-			a.inflight.remove(u.ID)
+	if w.cb != nil && !redelivered {
+		if !a.answerOnReceipt(w, inline) {
+			if held {
+				a.inflight.remove(u.ID)
+			}
+			return nil, nil, false
 		}
-		return nil, false
+		if w.cb.reply != nil {
+			cb = w.cb
+		}
 	}
 	if !handle || redelivered {
+		// A callback query is always handled (routeCallback): cb is nil.
 		if held {
 			a.release(u.ID)
 			a.inflight.remove(u.ID)
 		}
 		a.finish(u.ID)
 		done <- nil
-		return done, true
+		return done, nil, true
 	}
 	a.mu.Lock()
 	if a.closed {
@@ -558,7 +589,10 @@ func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 		if held {
 			a.inflight.remove(u.ID)
 		}
-		return nil, false
+		if cb != nil {
+			close(cb.answered) // no turn waits; the replay answers it
+		}
+		return nil, nil, false
 	}
 	a.wg.Add(1)
 	a.mu.Unlock()
@@ -582,7 +616,7 @@ func (a *Adapter) receive(u *models.Update, held bool) (<-chan error, bool) {
 		a.finish(u.ID)
 		done <- err
 	})
-	return done, true
+	return done, cb, true
 }
 
 func (a *Adapter) finish(id int64) {

@@ -579,7 +579,7 @@ func TestWebhookSameInstantSameChat(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			code, err := fakebotapi.PostWebhook(context.Background(), h.hook, testSecret, u)
+			code, err := h.fake.Post(context.Background(), h.hook, testSecret, u)
 			if err != nil {
 				t.Error(err)
 			}

@@ -29,6 +29,19 @@ func chatCalls(fake *fakebotapi.Server) map[string]int {
 	return n
 }
 
+// webhookCalls counts, like chatCalls, the calls the bot made in its
+// answers to webhook deliveries (fakebotapi Call.Webhook: the Bot API's
+// "making requests when getting updates"), by method.
+func webhookCalls(fake *fakebotapi.Server) map[string]int {
+	n := map[string]int{}
+	for _, c := range fake.Calls() {
+		if c.Webhook && !startupMethods[c.Method] {
+			n[c.Method]++
+		}
+	}
+	return n
+}
+
 // messagesSent is the messages the bot put into chats: accepted
 // sendMessage and sendPhoto calls.
 func messagesSent(fake *fakebotapi.Server) int {

@@ -672,6 +672,10 @@ type flowResult struct {
 	// byMethod counts the Bot API calls of the customers' chats by
 	// method (429s included), messages the accepted sends and photos.
 	byMethod map[string]int
+	// inWebhook counts those of byMethod that went in the webhook's
+	// answers (fakebotapi Call.Webhook), by method: no request of their
+	// own.
+	inWebhook map[string]int
 	// mails: e-mails the SMTP sink accepted during the phase;
 	// smtpConns the SMTP connections it accepted.
 	mails     int64
@@ -838,6 +842,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	calls0 := chatCalls(fake)
+	hooked0 := webhookCalls(fake)
 	sent0 := messagesSent(fake)
 	cpu0 := make([]time.Duration, len(srvs))
 	commits0 := make([]commitCounts, len(srvs))
@@ -982,6 +987,10 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	r.byMethod = chatCalls(fake)
 	for m, n := range calls0 {
 		r.byMethod[m] -= n
+	}
+	r.inWebhook = webhookCalls(fake)
+	for m, n := range hooked0 {
+		r.inWebhook[m] -= n
 	}
 	r.messages = messagesSent(fake) - sent0
 	for _, c := range fake.Calls() {
@@ -1362,6 +1371,7 @@ func (r *report) print(w io.Writer) {
 			return fmt.Sprintf("%.2f (%d)", float64(f.mails)/float64(max(1, f.completed)), f.smtpConns)
 		})
 		row("Bot API calls per flow, by method (429s included)", func(f flowResult) string { return perFlow(f.byMethod, f.completed) })
+		row("… of them in webhook answers (no HTTP request of their own), per flow", func(f flowResult) string { return perFlow(f.inWebhook, f.completed) })
 		row("user turns per flow", func(f flowResult) string { return fmt.Sprintf("%.1f", float64(f.turns)/float64(max(1, f.completed))) })
 		row("etcd requests per user turn (by method)", func(f flowResult) string {
 			if f.replicas == 0 {

@@ -302,7 +302,9 @@ func (c *Customer) deliver(ctx context.Context, mk func() fakebotapi.Update, res
 			c.BeforePost(u, attempt)
 		}
 		start := time.Now()
-		status, err := post(ctx, client, c.Webhook, c.Secret, body)
+		// The fake performs the request a webhook answer may carry
+		// (answerCallbackQuery), as Telegram does.
+		status, err := c.Fake.PostBody(ctx, client, c.Webhook, c.Secret, body)
 		switch {
 		case err == nil && status == http.StatusOK:
 			res.Turns++
@@ -322,29 +324,6 @@ func (c *Customer) deliver(ctx context.Context, mk func() fakebotapi.Update, res
 		c.logf("update %d: attempt %d failed (status %d, %v); retrying", u.ID, attempt, status, err)
 		sleep(ctx, 20*time.Millisecond)
 	}
-}
-
-func post(ctx context.Context, client *http.Client, url, secret string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(body)))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if secret != "" {
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var sink [512]byte
-	for {
-		if _, err := resp.Body.Read(sink[:]); err != nil {
-			break
-		}
-	}
-	return resp.StatusCode, nil
 }
 
 // botMessages returns the bot's messages that exist in the chat, oldest

@@ -15,11 +15,15 @@
 // answerCallbackQuery, with Telegram's checks that matter to the adapter
 // (text lengths, inline keyboard fields, missing messages). It records
 // every call, tracks which messages exist in each chat, and fails calls on
-// request (FailNext). All methods are safe for concurrent use.
+// request (FailNext). Server.Post delivers an update to a webhook as
+// Telegram does and performs the request the webhook's answer may carry
+// (core.telegram.org/bots/api#making-requests-when-getting-updates). All
+// methods are safe for concurrent use.
 package fakebotapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +32,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +96,7 @@ type Server struct {
 	blocked   map[int64]bool // private chats whose user blocked the bot
 	files     map[string][]byte
 	updateSeq int64
+	callSeq   int64 // order of the recorded calls (Call.seq)
 	cbSeq     int
 	fileSeq   int
 	webhook   string
@@ -115,6 +121,12 @@ type Call struct {
 	ErrorCode int
 	// Result is the JSON "result" the fake answered (nil on error).
 	Result json.RawMessage
+	// Webhook says the request came in a webhook's answer to an update
+	// (Server.Post), not as a request of its own: the fake performed it
+	// as if called, and its answer went nowhere.
+	Webhook bool
+
+	seq int64 // position in the record (see Server.record)
 }
 
 // File is an uploaded file.
@@ -265,7 +277,9 @@ func (s *Server) Exists(chat int64, id int) bool {
 
 // PostWebhook posts u as JSON to url the way Telegram delivers a webhook
 // update, with the X-Telegram-Bot-Api-Secret-Token header set to secret
-// (no header when secret is empty). It returns the HTTP status code.
+// (no header when secret is empty). It returns the HTTP status code. A
+// request the webhook's answer carries is not performed: Server.Post and
+// Server.PostBody deliver as Telegram does.
 func PostWebhook(ctx context.Context, url, secret string, u Update) (int, error) {
 	body, err := json.Marshal(u)
 	if err != nil {
@@ -304,8 +318,21 @@ func (s *Server) notify() {
 	s.changed = make(chan struct{})
 }
 
+// record adds c to the calls; s.mu must be held. A call with seq 0 comes
+// last; one with a seq (a webhook answer's request, recorded at the place
+// its update's delivery began) goes after the calls recorded before it.
 func (s *Server) record(c Call) {
-	s.calls = append(s.calls, c)
+	if c.seq == 0 {
+		s.callSeq++
+		c.seq = s.callSeq
+		s.calls = append(s.calls, c)
+	} else {
+		i, _ := slices.BinarySearchFunc(s.calls, c.seq, func(x Call, seq int64) int { return cmp.Compare(x.seq, seq) })
+		for i < len(s.calls) && s.calls[i].seq == c.seq {
+			i++
+		}
+		s.calls = slices.Insert(s.calls, i, c)
+	}
 	s.notify()
 }
 
@@ -338,12 +365,25 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.getUpdates(w, r, call)
 		return
 	}
-	if s.onCall != nil && !s.onCall(call, false) {
+	body, status, ok := s.perform(call)
+	if !ok {
 		http.Error(w, "dropped", http.StatusBadGateway)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// perform runs call (any method but getUpdates) as a request: OnCall,
+// an injected failure or Flood, apply, record, OnCall again. It returns
+// the answer and its HTTP status; ok is false when OnCall dropped it.
+func (s *Server) perform(call Call) (_ answerBody, status int, ok bool) {
+	if s.onCall != nil && !s.onCall(call, false) {
+		return answerBody{}, 0, false
+	}
 	s.mu.Lock()
-	_, aerr := s.failure(method)
+	_, aerr := s.failure(call.Method)
 	if aerr == nil && s.flood != nil {
 		if n := s.flood(call); n > 0 {
 			aerr = &apiError{code: 429, desc: fmt.Sprintf("Too Many Requests: retry after %d", n), retryAfter: n}
@@ -364,9 +404,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.onCall != nil {
 		s.onCall(call, true)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	return body, status, true
 }
 
 // answerBody is a Bot API answer.
@@ -495,22 +533,33 @@ func writeAnswer(w http.ResponseWriter, result any, aerr *apiError) json.RawMess
 // method but file uploads). An empty body (getMe in go-telegram/bot) has
 // no fields.
 func readCall(r *http.Request, method string) (Call, error) {
-	c := Call{Method: method, Fields: map[string]string{}, Files: map[string]File{}}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-	if err != nil || len(body) == 0 {
-		return c, err
+	if err != nil {
+		return Call{Method: method, Fields: map[string]string{}, Files: map[string]File{}}, err
 	}
-	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return parseCall(method, r.Header.Get("Content-Type"), body)
+}
+
+// parseCall decodes body, of the given Content-Type, as readCall does.
+func parseCall(method, contentType string, body []byte) (Call, error) {
+	c := Call{Method: method, Fields: map[string]string{}, Files: map[string]File{}}
+	if len(body) == 0 {
+		return c, nil
+	}
+	mt, params, _ := mime.ParseMediaType(contentType)
 	if mt == "application/json" {
 		c.JSON = true
 		return c, jsonFields(body, c.Fields)
 	}
 	if mt != "multipart/form-data" {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err := r.ParseForm(); err != nil {
+		if mt != "application/x-www-form-urlencoded" {
+			return c, nil // net/http's ParseForm reads no other body
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
 			return c, err
 		}
-		for k, v := range r.PostForm {
+		for k, v := range form {
 			c.Fields[k] = v[0]
 		}
 		return c, nil
