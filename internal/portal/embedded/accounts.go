@@ -98,14 +98,23 @@ func (c *Core) viewAccount(id string) (accountRec, error) {
 	return a, err
 }
 
-// loadAccount returns the account with id, or portal.ErrNotFound.
+// loadAccount returns the account with id, or portal.ErrNotFound. The
+// record is decoded only when the decoded-account cache (accountcache.go)
+// does not hold these very bytes.
 func loadAccount(tx *bbolt.Tx, id string) (accountRec, error) {
-	var a accountRec
-	ok, err := get(tx, bAccounts, id, &a)
-	if err == nil && !ok {
-		err = portal.ErrNotFound
+	raw := tx.Bucket(bAccounts).Get([]byte(id))
+	if raw == nil {
+		return accountRec{}, portal.ErrNotFound
 	}
-	return a, err
+	if a, ok := accounts.lookup(id, raw); ok {
+		return a, nil
+	}
+	var a accountRec
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return accountRec{}, fmt.Errorf("portal: corrupt %s record: %w", bAccounts, err)
+	}
+	accounts.store(id, bytes.Clone(raw), a) // raw is only valid in tx
+	return a, nil
 }
 
 // lockError returns *portal.LockedError while the account is locked.
