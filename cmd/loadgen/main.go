@@ -53,8 +53,13 @@
 // smtp.tls none on loopback) to a real SMTP server in this process on
 // 127.0.0.1:<random port> that counts the messages and discards them
 // (smtpsink.go); each flow phase reports the e-mails received per flow.
-// SMS codes still go to the file phone (DATA/outbox/sms), which the
-// simulated customers read.
+// SMS leave the same way, as signed JSON POSTs to portal.sms.gateway_url
+// (http on loopback), at an SMS gateway in this process on
+// 127.0.0.1:<random port> that checks each signature and keeps the latest
+// code per phone number, from which the simulated customers read their
+// codes (smsgateway.go); the secret reaches the server in a 0600 file
+// (portal.sms.gateway_secret_file). Each flow phase reports the SMS
+// received per flow.
 //
 // It prints the results as Markdown (BENCHMARKS.md).
 //
@@ -680,7 +685,10 @@ type flowResult struct {
 	// smtpConns the SMTP connections it accepted.
 	mails     int64
 	smtpConns int64
-	messages  int
+	// sms: distinct messages the SMS gateway accepted during the phase;
+	// smsRefused: its requests answered 4xx (bad signature, timestamp).
+	sms, smsRefused int64
+	messages        int
 	// commits are sessions.db's group-commit counters over the phase
 	// (durable writes, commits), summed over the replicas.
 	commits commitCounts
@@ -733,10 +741,18 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		return r, err
 	}
 	defer sink.close()
+	// SMS leave through the gateway sender to a signed-JSON endpoint in
+	// this process, as in production (the file phone is a demo's).
+	smsg, err := startSMSGateway(dir)
+	if err != nil {
+		return r, err
+	}
+	defer smsg.close()
+	portalEnv := append(sink.env(), smsg.env()...)
 	var extraEnv []string
 	var psrv *server
 	if r.remote {
-		psrv, err = startPortal(o.bin, portalDir, cheap, sink.env()...)
+		psrv, err = startPortal(o.bin, portalDir, cheap, portalEnv...)
 		if err != nil {
 			return r, err
 		}
@@ -747,7 +763,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		}()
 		extraEnv = []string{"GUIDEDFIX_PORTAL__URL=http://" + psrv.listen, "GUIDEDFIX_PORTAL__TOKEN=" + portalToken}
 	} else {
-		extraEnv = sink.env()
+		extraEnv = portalEnv
 	}
 	if ph.polling {
 		extraEnv = append(extraEnv, "GUIDEDFIX_TELEGRAM__WEBHOOK_URL=", "GUIDEDFIX_TELEGRAM__WEBHOOK_SECRET=", "GUIDEDFIX_TELEGRAM__LISTEN=")
@@ -862,7 +878,6 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.customers, MaxIdleConnsPerHost: o.customers, IdleConnTimeout: time.Minute}}
-	inbox := &simcustomer.SMSInbox{Dir: filepath.Join(portalDir, "outbox", "sms")}
 
 	// The burst: every customer waits before its password until all are
 	// there (or gave up), then all send it at once.
@@ -896,7 +911,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 		c := &simcustomer.Customer{
 			Fake: fake, Webhook: webhook, Secret: secret, Client: client,
 			User:  fakebotapi.User{ID: int64(100000 + i), FirstName: "Load", LanguageCode: "en"},
-			Email: a.email, Password: a.password, Phone: a.phone, SMS: inbox,
+			Email: a.email, Password: a.password, Phone: a.phone, SMS: smsg,
 			// The webhook answers before the turn, so the wait for a reply
 			// counts against Stall: a burst's queue must not look stalled.
 			Stall: 2 * time.Minute, Timeout: timeout,
@@ -1025,6 +1040,7 @@ func flows(o options, dir string, ph phase) (flowResult, error) {
 	}
 	r.mails = sink.accepted.Load()
 	r.smtpConns = sink.sessions.Load()
+	r.sms, r.smsRefused = smsg.accepted.Load(), smsg.refused.Load()
 	if etcd != nil {
 		if err := readEtcdSessions(etcd.clients, &r); err != nil {
 			return r, err
@@ -1085,9 +1101,14 @@ func burst(o options, dir string, n int) (burstResult, error) {
 	if err != nil {
 		return r, err
 	}
+	smsg, err := startSMSGateway(dir)
+	if err != nil {
+		return r, err
+	}
+	defer smsg.close()
 	fake := fakebotapi.New(fakebotapi.Options{Token: token, BotUsername: "guidedfix_bot"})
 	defer fake.Close()
-	srv, err := startServer(o.bin, dir, fake, false)
+	srv, err := startServer(o.bin, dir, fake, false, smsg.env()...)
 	if err != nil {
 		return r, err
 	}
@@ -1369,6 +1390,9 @@ func (r *report) print(w io.Writer) {
 		})
 		row("e-mails received over SMTP per flow (SMTP connections in the phase)", func(f flowResult) string {
 			return fmt.Sprintf("%.2f (%d)", float64(f.mails)/float64(max(1, f.completed)), f.smtpConns)
+		})
+		row("SMS received by the gateway per flow (requests refused)", func(f flowResult) string {
+			return fmt.Sprintf("%.2f (%d)", float64(f.sms)/float64(max(1, f.completed)), f.smsRefused)
 		})
 		row("Bot API calls per flow, by method (429s included)", func(f flowResult) string { return perFlow(f.byMethod, f.completed) })
 		row("… of them in webhook answers (no HTTP request of their own), per flow", func(f flowResult) string { return perFlow(f.inWebhook, f.completed) })

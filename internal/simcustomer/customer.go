@@ -4,7 +4,8 @@
 // to the bot through the Telegram webhook, as Telegram delivers it, and
 // who reacts only to what the bot shows in the chat (the fake Bot API's
 // view of it): the newest prompt decides the next input. The SMS code is
-// read from the embedded core's SMS outbox (the "phone"), the TOTP code is
+// read from where the customer's SMS arrives (an SMSSource: the embedded
+// core's file outbox, or an SMS gateway's endpoint), the TOTP code is
 // computed from the QR code the bot sent.
 //
 // Like Telegram, the customer delivers each update until the webhook
@@ -51,8 +52,9 @@ type Customer struct {
 	User fakebotapi.User
 	// Email, Password and Phone are the portal account's (required).
 	Email, Password, Phone string
-	// SMS is the phone: the embedded core's SMS outbox (required).
-	SMS *SMSInbox
+	// SMS is the phone: where the account's SMS arrive, e.g. an
+	// *SMSInbox on the embedded core's file outbox (required).
+	SMS SMSSource
 	// Stall is how long the chat may show nothing new after an input
 	// before the customer types it again; default 5 s.
 	Stall time.Duration
@@ -496,6 +498,25 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// SMSSource is where a customer's SMS arrives: the file phone
+// (SMSInbox) or an SMS gateway's receiving endpoint (cmd/loadgen).
+type SMSSource interface {
+	// Latest returns the 6-digit code of the newest SMS that reached
+	// phone (E.164), and false while none has.
+	Latest(phone string) (code string, ok bool)
+}
+
+// SMSCode returns the 6-digit code of an SMS text as the embedded core
+// words it ("…: your verification code is 123456. …"), and false when the
+// text holds none.
+func SMSCode(text string) (string, bool) {
+	m := codeRe.FindStringSubmatch(text)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
 // SMSInbox reads the SMS the embedded core wrote to its outbox directory
 // (embedded.FileSMS: one file per SMS, "To: <phone>\n\n<text>\n", named
 // by UTC time so that names sort in sending order). It is safe for
@@ -512,7 +533,8 @@ type SMSInbox struct {
 
 var codeRe = regexp.MustCompile(`code is ([0-9]{6})`)
 
-// Latest returns the code of the newest SMS sent to phone.
+// Latest implements SMSSource: the code of the newest SMS file written
+// for phone.
 func (in *SMSInbox) Latest(phone string) (string, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -532,12 +554,12 @@ func (in *SMSInbox) Latest(phone string) (string, bool) {
 		in.read[n] = true
 		to, rest, _ := strings.Cut(string(raw), "\n")
 		to = strings.TrimSpace(strings.TrimPrefix(to, "To:"))
-		m := codeRe.FindStringSubmatch(rest)
-		if m == nil {
+		code, ok := SMSCode(rest)
+		if !ok {
 			continue
 		}
 		if n > in.name[to] {
-			in.name[to], in.latest[to] = n, m[1]
+			in.name[to], in.latest[to] = n, code
 		}
 	}
 	code, ok := in.latest[phone]

@@ -17,6 +17,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -363,13 +364,22 @@ func get(tx *bbolt.Tx, bucket []byte, key string, v any) (bool, error) {
 	return true, nil
 }
 
-// put stores v as JSON at key.
+// put stores v as JSON at key. An account record (accountRec in
+// bAccounts) that decodes to itself is also kept in the decoded-account
+// cache for the bytes written, so that the next turn's loadAccount needs
+// no decode.
 func put(tx *bbolt.Tx, bucket []byte, key string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucket).Put([]byte(key), data)
+	if err := tx.Bucket(bucket).Put([]byte(key), data); err != nil {
+		return err
+	}
+	if a, ok := v.(accountRec); ok && bytes.Equal(bucket, bAccounts) && a.decodesToItself() {
+		accounts.store(key, data, a) // data stays unmodified: bbolt holds it until the commit
+	}
+	return nil
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

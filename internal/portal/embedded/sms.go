@@ -176,11 +176,18 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 	return ch.public(phone), nil
 }
 
-// voidChallenge voids the challenge id (if any) and erases its MAC.
+// voidChallenge voids the challenge id (if any) and erases its MAC. A
+// challenge already void without a MAC (consumed by VerifySMSChallenge,
+// the usual case when an enrollment is confirmed) is left as it is: the
+// same record written again would only cost an encode and a dirty page
+// in the commit.
 func voidChallenge(tx *bbolt.Tx, id string) error {
 	var ch challengeRec
 	if ok, err := get(tx, bChallenges, id, &ch); !ok || err != nil {
 		return err
+	}
+	if ch.Void && ch.MAC == nil {
+		return nil
 	}
 	ch.Void, ch.MAC = true, nil
 	return put(tx, bChallenges, id, ch)
