@@ -161,7 +161,7 @@ func canonical(s *bot.Session) bool {
 		!utf8Slice(s.Offered) || !utf8Map(s.Tags) || !utf8Map(s.Messages) {
 		return false
 	}
-	if p := s.PendingStart; p != nil && !utf8Strings(string(p.Kind), p.Command, p.Email) {
+	if p := s.PendingStart; p != nil && !utf8Strings(string(p.Kind), p.Command, p.Payload, p.Email) {
 		return false
 	}
 	if !canonicalJSON(s.Data) {
