@@ -127,6 +127,12 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintf(out, "language: %s\n", termsafe.Field(lang))
 			locked := fmt.Sprintf("no (%d of 20 failures in the last 15 minutes)", r.Failures)
+			if r.ThrottledSources > 0 {
+				// The customer, on a throttled source, is told the
+				// account is temporarily locked (the chat cannot tell a
+				// source throttle from an account lock).
+				locked += fmt.Sprintf("; but %d source(s) throttled after failed attempts, refused there for now as if locked (portal unlock clears it)", r.ThrottledSources)
+			}
 			if !r.LockedUntil.IsZero() {
 				locked = "until " + r.LockedUntil.UTC().Format("2006-01-02 15:04 UTC") + " (too many failed attempts)"
 			}
@@ -155,10 +161,11 @@ func newUnlockCmd(g *globalFlags) *cobra.Command {
 	var operator string
 	cmd := &cobra.Command{
 		Use:   "unlock EMAIL",
-		Short: "Clear an account's failed-attempt limits (the 100-in-a-row block, locks, throttles); audited",
+		Short: "Clear an account's failed-attempt limits (the 100-in-a-row block, locks, throttles) and SMS send limit; audited",
 		Long: `unlock clears the failure counts of every factor of the account
 registered with EMAIL (the block after 100 wrong attempts in a row, NIST SP
-800-63B §5.2.2), its lock and every throttled source, and writes an audit
+800-63B §5.2.2), its lock, every throttled source and the SMS send limit (5
+codes per 15 minutes), and writes an audit
 entry "unlocked" naming the operator (--operator, default $USER). An address
 with no account is unlocked the same way (its attempts count alike).`,
 		Args: cobra.ExactArgs(1),

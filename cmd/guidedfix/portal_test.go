@@ -71,7 +71,7 @@ func TestPortalShowsLock(t *testing.T) {
 	wrong(3)
 	out, err = runCLI(t, "", "portal", "show", "--data-dir", dir, "lock@example.com")
 	// One source's 5 failures throttle that source, not the account.
-	if err != nil || !strings.Contains(out, "locked:  no (5 of 20 failures") || !strings.Contains(out, "throttled sources: 1\n") ||
+	if err != nil || !strings.Contains(out, "locked:  no (5 of 20 failures in the last 15 minutes); but 1 source(s) throttled") || !strings.Contains(out, "throttled sources: 1\n") ||
 		!strings.Contains(out, "failures in a row (password): 5 of 100\n") {
 		t.Fatalf("show after 5 failures (%v):\n%s", err, out)
 	}

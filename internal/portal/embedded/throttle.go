@@ -242,8 +242,9 @@ var ErrNothingToUnlock = errors.New("portal: no account and no failed attempts f
 
 // Unlock is the operator's reset of an account's failure limits
 // (guidedfix portal unlock EMAIL): the consecutive-failure counts of every
-// factor (the 100 cap of NIST SP 800-63B §5.2.2), the account lock and
-// every source throttle are cleared, with an audit entry "unlocked" naming
+// factor (the 100 cap of NIST SP 800-63B §5.2.2), the account lock, every
+// source throttle and the SMS send limit (5 codes per 15 minutes) are
+// cleared, with an audit entry "unlocked" naming
 // operator. An address with no account is unlocked likewise (its failures
 // count like an account's). It returns the account id (or the opaque
 // unknown id) and ErrNothingToUnlock when the address has neither.
@@ -269,7 +270,11 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 			return ErrNothingToUnlock
 		}
 		detail := fmt.Sprintf("by %s; cleared %s", operator, consecutiveText(a.Consecutive))
+		if n := len(recent(a.SMSSent, now)); n > 0 {
+			detail += fmt.Sprintf("; %d SMS codes sent", n)
+		}
 		a.Failures, a.LockedUntil, a.Locks, a.Consecutive, a.Sources, a.Notified = nil, time.Time{}, 0, nil, nil, false
+		a.SMSSent = nil
 		if err := put(tx, bucket, key, a); err != nil {
 			return err
 		}
