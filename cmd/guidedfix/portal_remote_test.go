@@ -431,3 +431,17 @@ func TestPortalURLFlagValidated(t *testing.T) {
 		t.Errorf("portal.db made (%v)", err)
 	}
 }
+
+// TestRemotePortalWrongToken: a service token the portal does not accept
+// stops the start with an error that is ErrUnauthorized (a configuration
+// error naming the setting), not a raw status.
+func TestRemotePortalWrongToken(t *testing.T) {
+	core := openTestCore(t)
+	srv := httptest.NewServer(portalhttp.Server(core, portalhttp.ServerOptions{Tokens: []string{remoteToken}}))
+	defer srv.Close()
+	t.Setenv("GUIDEDFIX_PORTAL__TOKEN", "not-the-token-0123456789abcdefghijkl")
+	_, err := openApp(context.Background(), &globalFlags{dataDir: t.TempDir()}, openOptions{engine: true, logOut: io.Discard, portalURL: srv.URL})
+	if !errors.Is(err, portalhttp.ErrUnauthorized) || !strings.Contains(err.Error(), "portal.token") {
+		t.Fatalf("start with a wrong token: %v, want portalhttp.ErrUnauthorized naming portal.token", err)
+	}
+}

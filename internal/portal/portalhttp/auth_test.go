@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -94,7 +95,11 @@ func TestClientRefusesWithoutToken(t *testing.T) {
 	e := newEnv(t, envOpts{client: func(o *portalhttp.ClientOptions) { o.Token = "wrong" }})
 	_, err := e.client.LookupAccount(context.Background(), portaltest.AliceEmail)
 	var re *portalhttp.RemoteError
-	if !asRemote(err, &re) || re.Status != 401 || re.Type != portalhttp.TypeUnauthorized {
+	if !asRemote(err, &re) || re.Status != 401 || re.Type != portalhttp.TypeUnauthorized || !errors.Is(err, portalhttp.ErrUnauthorized) {
 		t.Fatalf("LookupAccount with a wrong token: %v, want RemoteError 401 unauthorized", err)
+	}
+	// Other refusals are not a credential problem.
+	if errors.Is(&portalhttp.RemoteError{Status: 500}, portalhttp.ErrUnauthorized) {
+		t.Fatal("a 500 matches ErrUnauthorized")
 	}
 }

@@ -181,7 +181,22 @@ type RemoteError struct {
 	Type, Title, Detail string
 }
 
+// ErrUnauthorized matches (errors.Is) a *RemoteError whose status is 401:
+// the portal refused the client's service token (or, with mutual TLS, its
+// certificate) — a configuration error of portal.token / portal.token_file,
+// never a customer's mistake (api/portal.openapi.yaml "unauthorized").
+var ErrUnauthorized = errors.New("portal: the portal refused guidedfix's credentials")
+
+// Is reports whether target is ErrUnauthorized and e's status is 401, so
+// that callers can tell a configuration error from a portal failure.
+func (e *RemoteError) Is(target error) bool {
+	return target == ErrUnauthorized && e.Status == http.StatusUnauthorized
+}
+
 func (e *RemoteError) Error() string {
+	if e.Status == http.StatusUnauthorized {
+		return "portal: the portal refused guidedfix's service token (401 unauthorized): check portal.token or portal.token_file against the portal's portal.serve.tokens (and portal.client_cert with mutual TLS)"
+	}
 	s := "portal: remote answered " + strconv.Itoa(e.Status)
 	if e.Type != "" {
 		s += " " + e.Type
