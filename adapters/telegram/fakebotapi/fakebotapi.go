@@ -285,15 +285,7 @@ func PostWebhook(ctx context.Context, url, secret string, u Update) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if secret != "" {
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := postUpdate(ctx, http.DefaultClient, url, secret, body)
 	if err != nil {
 		return 0, err
 	}

@@ -44,15 +44,7 @@ func (s *Server) PostBody(ctx context.Context, client *http.Client, url, secret 
 	s.callSeq++
 	at := s.callSeq
 	s.mu.Unlock()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if secret != "" {
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-	}
-	resp, err := client.Do(req)
+	resp, err := postUpdate(ctx, client, url, secret, body)
 	if err != nil {
 		return 0, err
 	}
@@ -70,4 +62,20 @@ func (s *Server) PostBody(ctx context.Context, client *http.Client, url, secret 
 	c.Webhook, c.seq = true, at
 	s.perform(c)
 	return resp.StatusCode, nil
+}
+
+// postUpdate posts body (one Update as JSON) to the webhook at url with
+// client as Telegram delivers it: Content-Type application/json and,
+// unless secret is empty, the X-Telegram-Bot-Api-Secret-Token header. The
+// caller closes the answer's body.
+func postUpdate(ctx context.Context, client *http.Client, url, secret string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	}
+	return client.Do(req)
 }
