@@ -559,7 +559,13 @@ func (f *Flow) reprompt(t *turn) {
 	case StateChooseProof:
 		t.Say(msgChooseProof, nil, t.Button(msgButtonHaveOld, actHaveOld), t.Button(msgButtonLostOld, actLostOld), t.cancelButton())
 	case StateNoRecoveryCodes:
-		t.Say(msgNoRecoveryCodes, nil, t.Button(msgButtonHaveOld, actHaveOld), t.cancelButton())
+		// "Talk to a person" is named only when the engine adds it under
+		// this reply (bot.Turn.SupportOffered).
+		msg := msgNoRecoveryCodesAlone
+		if t.SupportOffered() {
+			msg = msgNoRecoveryCodes
+		}
+		t.Say(msg, nil, t.Button(msgButtonHaveOld, actHaveOld), t.cancelButton())
 	case StateAwaitingCurrentCode:
 		t.Ask(bot.SecretTOTPCode, msgAskCurrentCode, nil, t.cancelButton())
 	case StateAwaitingRecoveryCode:
