@@ -210,18 +210,40 @@ func TestOldSecretValidUntilVerified(t *testing.T) {
 		wantIDs(t, c.text("000000"), "delete:engine.delete_user_secret", "newphone.bad_new_code")
 		e.clock.Advance(time.Minute)
 	}
-	// The fifth wrong code voids the QR code; a new one is made at once.
+	// The fifth wrong code voids the QR code and throttles this chat's
+	// codes for 15 minutes (issue 11 item 4): no new QR code, which could
+	// not be verified before then (issue 14 F3); the flow ends locked and
+	// says until when.
+	until := e.clock.Now().Add(15 * time.Minute).UTC().Format("15:04 UTC")
 	r := c.text("000000")
-	wantIDs(t, r, "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.enrollment_void",
-		"newphone.qr_caption", "newphone.manual_key", "newphone.ask_new_code")
-	key2 := e.keyFromQR(r[4].Image)
-	if key2.Secret() == key.Secret() {
-		t.Fatal("the new QR code repeats the void one's secret")
+	wantIDs(t, r, "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.locked")
+	if !strings.Contains(r[3].Text, until) {
+		t.Fatalf("locked reply %q, want the throttle's end %s", r[3].Text, until)
 	}
+	c.wantState(newphone.StateLocked, true)
 	e.clock.Advance(30 * time.Second)
 	if err := e.proves(acc.email, e.codeOf(acc.secret, 0)); err != nil {
 		t.Fatalf("old app after a void QR code: %v", err)
 	}
+	// The void QR code cannot be confirmed any more.
+	err := e.core.ConfirmTOTPReplacement(context.Background(), pendingID(t, c), e.codeOf(key.Secret(), 0), "late")
+	if !errors.Is(err, portal.ErrExpired) {
+		t.Fatalf("confirming the void replacement: %v, want expired", err)
+	}
+	if n := countOf(e.audit(acc.email), "totp_replacement_begun"); n != 1 {
+		t.Fatalf("%d replacements begun, want 1 (no new QR code)", n)
+	}
+}
+
+// TestCancelAtNewCodeKeepsOldApp: a cancel at the new code step voids the
+// QR code and leaves the old app working.
+func TestCancelAtNewCodeKeepsOldApp(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	acc := e.totpAccount("dan@example.com", 0)
+	c := e.chat()
+	c.toChooseProof(acc)
+	key := c.toNewCode(acc)
+	wantIDs(t, c.text("000000"), "delete:engine.delete_user_secret", "newphone.bad_new_code")
 	wantIDs(t, c.cmd("cancel"), "delete:qr", "delete:key", "newphone.cancelled")
 	c.wantState(newphone.StateCancelled, true)
 	e.clock.Advance(30 * time.Second)
@@ -229,10 +251,21 @@ func TestOldSecretValidUntilVerified(t *testing.T) {
 		t.Fatalf("old app after cancel: %v", err)
 	}
 	// The cancelled QR code cannot be confirmed any more.
-	err := e.core.ConfirmTOTPReplacement(context.Background(), pendingID(t, c), e.codeOf(key2.Secret(), 0), "late")
+	err := e.core.ConfirmTOTPReplacement(context.Background(), pendingID(t, c), e.codeOf(key.Secret(), 0), "late")
 	if !errors.Is(err, portal.ErrExpired) {
 		t.Fatalf("confirming the cancelled replacement: %v, want expired", err)
 	}
+}
+
+// countOf is how many of list are s.
+func countOf(list []string, s string) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
 }
 
 // pendingID is the id of the last replacement enrollment, read from the

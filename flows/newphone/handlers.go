@@ -441,7 +441,10 @@ func (f *Flow) replace(ctx context.Context, t *turn, code bot.Secret) error {
 			t.Ask(bot.SecretTOTPCode, msgCodeFormat, nil, f.newCodeButtons(t)...)
 		}
 	case errors.Is(err, portal.ErrExpired), errors.Is(err, portal.ErrNotFound):
-		// The new QR code is void (expired or 5 wrong codes).
+		// The new QR code is void (expired, voided elsewhere, or 5 wrong
+		// codes that did not also throttle this source: those are a
+		// *portal.ExhaustedError, handled above as the lock it started,
+		// since a new QR code could not be verified before it ends).
 		return f.renew(ctx, t)
 	case errors.Is(err, portal.ErrWrongState):
 		f.end(ctx, t, StateNotTOTP, msgNotTOTP, nil)

@@ -21,7 +21,9 @@ func (f *Flow) verify(ctx context.Context, t *turn, code bot.Secret) error {
 	switch {
 	case errors.As(err, &locked):
 		// Authenticator codes count per account and source (issue 11
-		// item 4): a new QR code gives no new tries.
+		// item 4): a new QR code gives no new tries. This includes the
+		// 5th wrong code that voided the QR code and throttled the source
+		// (*portal.ExhaustedError, issue 14 F3): no new QR code is offered.
 		t.Delete("qr")
 		t.Delete("key")
 		f.lockedEnd(ctx, t, locked)

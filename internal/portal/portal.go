@@ -254,7 +254,10 @@ type Core interface {
 	// matching ErrClockDrift, when it is the code of a step 2 to
 	// MaxDriftSteps away: the device's clock is off, RFC 6238 §6; refused
 	// and counted all the same); the fifth voids the
-	// enrollment and returns ErrExpired, as does an expired enrollment; a
+	// enrollment and returns ErrExpired (an *ExhaustedError carrying the
+	// lock when that failure also throttled the source or locked the
+	// account, so a flow says when to retry instead of offering a new QR
+	// code), as does an expired enrollment; a
 	// replayed step returns ErrCodeReplayed; a malformed code ErrCodeFormat.
 	// A repeated key whose first call succeeded returns nil again, whatever
 	// the code, and sends nothing more.

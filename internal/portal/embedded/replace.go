@@ -440,8 +440,12 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 			lockErr, ev := a.fail(now, src, factorTOTP)
 			if lockErr != nil {
 				e.State, e.Secret = portal.EnrollmentVoid, nil
-				if result != portal.ErrExpired {
+				if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
 					result = lockErr
+				} else if le, ok := lockErr.(*portal.LockedError); ok {
+					// Expired, and no new enrollment helps before the
+					// lock ends (issue 14 F3).
+					result = &portal.ExhaustedError{Lock: *le}
 				}
 			} else if bad, ok := result.(*portal.BadCodeError); ok {
 				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))

@@ -243,9 +243,17 @@ func TestTOTPCodesCountPerAccount(t *testing.T) {
 	en := e.enroll(t, a)
 	right := portaltest.Code(t, en.Secret, e.clock.Now())
 	var got []string
+	var fifth error
 	for range 5 {
-		err := e.core.ConfirmTOTPEnrollment(ctx, en.ID, wrongCode(right), fmt.Sprint("c-", len(got)))
-		got = append(got, errName(err))
+		fifth = e.core.ConfirmTOTPEnrollment(ctx, en.ID, wrongCode(right), fmt.Sprint("c-", len(got)))
+		got = append(got, errName(fifth))
+	}
+	// The 5th voids the QR code and throttles the source: the expiry says
+	// until when (issue 14 F3), so a flow does not offer a new QR code.
+	var ee *portal.ExhaustedError
+	if !errors.As(fifth, &ee) || !errors.Is(fifth, portal.ErrExpired) || errors.Is(fifth, portal.ErrLocked) ||
+		!ee.Lock.RetryAfter.Equal(e.clock.Now().Add(15*time.Minute)) {
+		t.Fatalf("5th wrong code: %v, want expired with the throttle until %v", fifth, e.clock.Now().Add(15*time.Minute))
 	}
 	g, _ := e.elevated(t, a)
 	en2, err := e.core.BeginTOTPEnrollment(ctx, g.Token, "begin-2")
@@ -255,8 +263,8 @@ func TestTOTPCodesCountPerAccount(t *testing.T) {
 	right = portaltest.Code(t, en2.Secret, e.clock.Now())
 	err = e.core.ConfirmTOTPEnrollment(ctx, en2.ID, wrongCode(right), "c-next")
 	got = append(got, errName(err))
-	if s := strings.Join(got, ","); s != "bad,bad,bad,bad,expired,locked" {
-		t.Fatalf("answers %s, want bad×4, expired, locked", s)
+	if s := strings.Join(got, ","); s != "bad,bad,bad,bad,expired+locked,locked" {
+		t.Fatalf("answers %s, want bad×4, expired+locked, locked", s)
 	}
 	r, _ := e.core.Restrictions(ctx, a.ID)
 	if r.Consecutive["totp"] != 5 { // the 6th was refused before its check
@@ -276,9 +284,12 @@ func TestTOTPCodesCountPerAccount(t *testing.T) {
 
 func errName(err error) string {
 	var le *portal.LockedError
+	var ee *portal.ExhaustedError
 	switch {
 	case err == nil:
 		return "ok"
+	case errors.As(err, &ee):
+		return "expired+locked"
 	case errors.As(err, &le):
 		return "locked"
 	case errors.Is(err, portal.ErrBadCode):

@@ -281,7 +281,8 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 // portal.ErrExpired; a code of time step c-1, c or c+1 not after the
 // account's last accepted step portal.ErrCodeReplayed; any other wrong code
 // *portal.BadCodeError, and the 5th voids the enrollment and returns
-// portal.ErrExpired. A wrong code that is the right one for a step 2 to
+// portal.ErrExpired (a *portal.ExhaustedError with the lock when, as
+// usual, it also throttled the source: its 5th failure in 15 minutes). A wrong code that is the right one for a step 2 to
 // portal.MaxDriftSteps steps away (a device clock that is off, RFC 6238
 // §6) is refused and counted the same, its BadCodeError carrying
 // DriftSteps (errors.Is portal.ErrClockDrift).
@@ -350,6 +351,10 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 				e.State, e.Secret = portal.EnrollmentVoid, nil
 				if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
 					result = lockErr
+				} else if le, ok := lockErr.(*portal.LockedError); ok {
+					// Expired, and no new enrollment helps before the
+					// lock ends (issue 14 F3).
+					result = &portal.ExhaustedError{Lock: *le}
 				}
 			} else if bad, ok := result.(*portal.BadCodeError); ok {
 				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))

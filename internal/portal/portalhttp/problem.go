@@ -102,6 +102,11 @@ func problemFor(err error, now time.Time) (gen.Problem, int) {
 				p.RetryAfter, p.Operator = nil, &op
 				break
 			}
+			if s.typ != TypeLocked {
+				// An expired enrollment that also started a lock
+				// (portal.ExhaustedError): the data, no header.
+				break
+			}
 			// Delay-seconds rounded up, at least 1 (the document's
 			// "Retry-After"): 0 would invite an immediate retry.
 			retry = max(int((at.Sub(now)+time.Second-1)/time.Second), 1)
@@ -123,7 +128,8 @@ func problemFor(err error, now time.Time) (gen.Problem, int) {
 
 // errorFor maps a problem body back to the error of package portal the
 // server's Core returned: the same sentinel, and the same typed error with
-// its data for locked, bad-code, clock-drift and wrong-state (a wrong-state problem
+// its data for locked, bad-code, clock-drift, wrong-state and an expired
+// one with lock data (portal.ExhaustedError) (a wrong-state problem
 // without a method is the bare sentinel). Other types become a *RemoteError.
 func errorFor(p *gen.Problem, status int) error {
 	switch p.Type {
@@ -153,6 +159,23 @@ func errorFor(p *gen.Problem, status int) error {
 			}
 		}
 		return be
+	case TypeExpired:
+		// An expiry with lock data is the 5th wrong code that also
+		// throttled the source (portal.ExhaustedError).
+		if p.RetryAfter != nil || (p.Operator != nil && *p.Operator) {
+			ee := &portal.ExhaustedError{}
+			if p.RetryAfter != nil {
+				ee.Lock.RetryAfter = p.RetryAfter.UTC()
+			}
+			if p.SmsLimit != nil {
+				ee.Lock.SMSLimit = *p.SmsLimit
+			}
+			if p.Operator != nil {
+				ee.Lock.Operator = *p.Operator
+			}
+			return ee
+		}
+		return portal.ErrExpired
 	case TypeWrongState:
 		if p.Method != nil {
 			return &portal.WrongStateError{Method: portal.Method(*p.Method)}

@@ -216,7 +216,7 @@ type Problem struct {
 	// Operator locked: true when the factor reached 100 consecutive failures (NIST SP 800-63B §5.2.2) and is refused until an operator unlocks the account; retryAfter is then absent.
 	Operator *bool `json:"operator,omitempty"`
 
-	// RetryAfter locked: when a new attempt is allowed.
+	// RetryAfter locked: when a new attempt is allowed; expired (confirming an enrollment or replacement): the fifth wrong code also throttled the source or locked the account until then.
 	RetryAfter *time.Time `json:"retryAfter,omitempty"`
 
 	// SmsLimit locked: true when the cap on SMS codes sent is the cause.
@@ -948,7 +948,10 @@ type ClientInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// does expiry; when that same failure also throttled the source or locked the
+	// account, the `expired` problem carries the lock's `retryAfter` (or
+	// `operator: true`), without a Retry-After header: a new enrollment would not be
+	// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// A wrong code that is the right one for a time step 2 to 10 steps away is
 	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -971,7 +974,10 @@ type ClientInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// does expiry; when that same failure also throttled the source or locked the
+	// account, the `expired` problem carries the lock's `retryAfter` (or
+	// `operator: true`), without a Retry-After header: a new enrollment would not be
+	// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// A wrong code that is the right one for a time step 2 to 10 steps away is
 	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -1070,7 +1076,8 @@ type ClientInterface interface {
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
 	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-	// wrong code voids the enrollment (`expired`), as
+	// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+	// it also throttled the source, as for `confirmTOTPEnrollment`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1090,7 +1097,8 @@ type ClientInterface interface {
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
 	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-	// wrong code voids the enrollment (`expired`), as
+	// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+	// it also throttled the source, as for `confirmTOTPEnrollment`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -1786,7 +1794,10 @@ func (c *Client) CancelTOTPEnrollment(ctx context.Context, params *CancelTOTPEnr
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// does expiry; when that same failure also throttled the source or locked the
+// account, the `expired` problem carries the lock's `retryAfter` (or
+// `operator: true`), without a Retry-After header: a new enrollment would not be
+// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // A wrong code that is the right one for a time step 2 to 10 steps away is
 // `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 // §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -1819,7 +1830,10 @@ func (c *Client) ConfirmTOTPEnrollmentWithBody(ctx context.Context, params *Conf
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// does expiry; when that same failure also throttled the source or locked the
+// account, the `expired` problem carries the lock's `retryAfter` (or
+// `operator: true`), without a Retry-After header: a new enrollment would not be
+// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // A wrong code that is the right one for a time step 2 to 10 steps away is
 // `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 // §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -1988,7 +2002,8 @@ func (c *Client) BeginTOTPReplacement(ctx context.Context, params *BeginTOTPRepl
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
 // `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-// wrong code voids the enrollment (`expired`), as
+// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+// it also throttled the source, as for `confirmTOTPEnrollment`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -2018,7 +2033,8 @@ func (c *Client) ConfirmTOTPReplacementWithBody(ctx context.Context, params *Con
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
 // `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-// wrong code voids the enrollment (`expired`), as
+// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+// it also throttled the source, as for `confirmTOTPEnrollment`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -3590,7 +3606,10 @@ type ClientWithResponsesInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// does expiry; when that same failure also throttled the source or locked the
+	// account, the `expired` problem carries the lock's `retryAfter` (or
+	// `operator: true`), without a Retry-After header: a new enrollment would not be
+	// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// A wrong code that is the right one for a time step 2 to 10 steps away is
 	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -3613,7 +3632,10 @@ type ClientWithResponsesInterface interface {
 	// Accepts the current time step or one either side, each step at most once per
 	// account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 	// `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-	// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+	// does expiry; when that same failure also throttled the source or locked the
+	// account, the `expired` problem carries the lock's `retryAfter` (or
+	// `operator: true`), without a Retry-After header: a new enrollment would not be
+	// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 	// A wrong code that is the right one for a time step 2 to 10 steps away is
 	// `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 	// §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -3712,7 +3734,8 @@ type ClientWithResponsesInterface interface {
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
 	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-	// wrong code voids the enrollment (`expired`), as
+	// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+	// it also throttled the source, as for `confirmTOTPEnrollment`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -3732,7 +3755,8 @@ type ClientWithResponsesInterface interface {
 	// codes stop working only then, the method stays `totp` throughout, every
 	// grant of the account ends and the holder is e-mailed. `bad-code` with
 	// `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-	// wrong code voids the enrollment (`expired`), as
+	// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+	// it also throttled the source, as for `confirmTOTPEnrollment`), as
 	// does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 	// for an enrollment begun by `beginTOTPEnrollment` or an account that no
 	// longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -5438,7 +5462,10 @@ func (c *ClientWithResponses) CancelTOTPEnrollmentWithResponse(ctx context.Conte
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// does expiry; when that same failure also throttled the source or locked the
+// account, the `expired` problem carries the lock's `retryAfter` (or
+// `operator: true`), without a Retry-After header: a new enrollment would not be
+// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // A wrong code that is the right one for a time step 2 to 10 steps away is
 // `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 // §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -5467,7 +5494,10 @@ func (c *ClientWithResponses) ConfirmTOTPEnrollmentWithBodyWithResponse(ctx cont
 // Accepts the current time step or one either side, each step at most once per
 // account (RFC 6238 §5.2), and e-mails the confirmation. `bad-code` with
 // `attemptsLeft`; the fifth wrong code voids the enrollment (`expired`), as
-// does expiry; `code-replayed`; `code-format`; `not-found` for an unknown id.
+// does expiry; when that same failure also throttled the source or locked the
+// account, the `expired` problem carries the lock's `retryAfter` (or
+// `operator: true`), without a Retry-After header: a new enrollment would not be
+// taken before then; `code-replayed`; `code-format`; `not-found` for an unknown id.
 // A wrong code that is the right one for a time step 2 to 10 steps away is
 // `clock-drift` instead of `bad-code` (the device's clock is off, RFC 6238
 // §6): refused and counted exactly like `bad-code`, with `attemptsLeft` and
@@ -5608,7 +5638,8 @@ func (c *ClientWithResponses) BeginTOTPReplacementWithResponse(ctx context.Conte
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
 // `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-// wrong code voids the enrollment (`expired`), as
+// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+// it also throttled the source, as for `confirmTOTPEnrollment`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
@@ -5634,7 +5665,8 @@ func (c *ClientWithResponses) ConfirmTOTPReplacementWithBodyWithResponse(ctx con
 // codes stop working only then, the method stays `totp` throughout, every
 // grant of the account ends and the holder is e-mailed. `bad-code` with
 // `attemptsLeft` (`clock-drift` as for `confirmTOTPEnrollment`); the fifth
-// wrong code voids the enrollment (`expired`), as
+// wrong code voids the enrollment (`expired`, with the lock's `retryAfter` when
+// it also throttled the source, as for `confirmTOTPEnrollment`), as
 // does expiry; `code-format`; `not-found` for an unknown id; `wrong-state`
 // for an enrollment begun by `beginTOTPEnrollment` or an account that no
 // longer uses TOTP. A repeated key whose first call succeeded answers 204
