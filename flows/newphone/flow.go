@@ -83,6 +83,8 @@ type Flow struct {
 	tries    int
 	margin   time.Duration
 	handoffs Handoffs
+	// codeKey keys usedCodeMAC (in memory only, random per process).
+	codeKey []byte
 }
 
 var (
@@ -97,7 +99,7 @@ func New(opts Options) *Flow {
 	if opts.Core == nil {
 		panic("newphone: Options.Core is required")
 	}
-	f := &Flow{core: opts.Core, tries: opts.MaxTries, margin: opts.GrantMargin, handoffs: opts.Handoffs}
+	f := &Flow{core: opts.Core, tries: opts.MaxTries, margin: opts.GrantMargin, handoffs: opts.Handoffs, codeKey: newCodeKey()}
 	if f.tries <= 0 {
 		f.tries = 5
 	}
@@ -138,6 +140,11 @@ type data struct {
 	// replaced by the new one shown once (NIST SP 800-63B-4 §4.2.1.1): a
 	// cancel or a resume must not say nothing changed.
 	CodesReplaced bool `json:"codes_replaced,omitempty"`
+	// UsedCode is usedCodeMAC of the current app's code that proved the
+	// factor (never the code), so that typing it again for the new app is
+	// answered as already used instead of costing a try (issue 14 F5);
+	// forgotten when the session ends.
+	UsedCode string `json:"used_code,omitempty"`
 }
 
 func (d *data) forgetGrant() { d.Grant, d.GrantLevel, d.GrantExpires = "", "", time.Time{} }
@@ -206,6 +213,7 @@ func (f *Flow) Handle(ctx context.Context, bt *bot.Turn) error {
 	}
 	if t.Session.Done {
 		t.d.forgetGrant()
+		t.d.UsedCode = ""
 	}
 	return t.SetData(t.d)
 }
@@ -220,5 +228,6 @@ func (f *Flow) Expire(ctx context.Context, bt *bot.Turn) error {
 	t := &turn{Turn: bt, d: &d, margin: f.margin}
 	f.end(ctx, t, StateExpired, msgExpired, nil)
 	t.d.forgetGrant()
+	t.d.UsedCode = ""
 	return t.SetData(t.d)
 }

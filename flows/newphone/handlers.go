@@ -139,6 +139,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			f.reprompt(t)
 			return nil
 		}
+		if f.oldCodeAgain(t, ev.Secret) {
+			return nil
+		}
 		t.SetState(StateReplacing)
 		return f.replace(ctx, t, ev.Secret)
 	default:
@@ -296,6 +299,7 @@ func (f *Flow) currentCode(ctx context.Context, t *turn, code bot.Secret) error 
 	switch {
 	case err == nil:
 		f.setGrant(t, g)
+		t.d.UsedCode = f.usedCodeMAC(t.Session.ID, code.Reveal())
 		t.Tag(bot.TagVerified, "totp")
 		t.Goto(StateEnrolling)
 		return f.enroll(ctx, t)

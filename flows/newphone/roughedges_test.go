@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"guidedfix/bot"
 	"guidedfix/flows/newphone"
 	"guidedfix/internal/testkit"
 )
@@ -65,4 +66,53 @@ func TestVoidQRCodeRenewed(t *testing.T) {
 	}
 	e.clock.Advance(30 * time.Second)
 	wantIDs(t, c.text(e.codeOf(key2.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
+}
+
+// TestOldCodeAgainAtNewCode (issue 14 F5): the old app's code that proved
+// the factor, typed again for the new app, is deleted, answered as
+// already used and not sent to the core (no failure counted, the state
+// and the pending replacement unchanged); the session data holds no code;
+// the new app's code then moves the app.
+func TestOldCodeAgainAtNewCode(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	acc := e.totpAccount("fay@example.com", 0)
+	c := e.chat()
+	c.toChooseProof(acc)
+	c.press("have_old")
+	old := e.codeOf(acc.secret, 0)
+	r := c.text(old)
+	key := e.keyFromQR(r[1].Image)
+	before := c.session()
+	for range 2 {
+		wantIDs(t, c.text(old), "delete:engine.delete_user_secret", "newphone.old_code_used")
+		// Spaced, it is the same code.
+		wantIDs(t, c.text(old[:3]+" "+old[3:]), "delete:engine.delete_user_secret", "newphone.old_code_used")
+	}
+	s := c.session()
+	if s.State != newphone.StateAwaitingNewCode || s.Step != before.Step || s.Expect != bot.SecretTOTPCode || s.Messages["qr"] != before.Messages["qr"] {
+		t.Fatalf("after the old code: state %q step %d expect %q; want %q step %d expecting a code, same QR message",
+			s.State, s.Step, s.Expect, newphone.StateAwaitingNewCode, before.Step)
+	}
+	if strings.Contains(string(s.Data), old) {
+		t.Fatal("the session data holds the old code")
+	}
+	res, err := e.core.Restrictions(context.Background(), e.accountID(acc.email))
+	if err != nil || res.Consecutive["totp"] != 0 || res.Failures != 0 {
+		t.Fatalf("restrictions %+v (%v), want no failure counted", res, err)
+	}
+	// A wrong code still counts (the check is only for this one code).
+	wantIDs(t, c.text(wrongOf(old)), "delete:engine.delete_user_secret", "newphone.bad_new_code")
+	if res, _ := e.core.Restrictions(context.Background(), e.accountID(acc.email)); res.Consecutive["totp"] != 1 {
+		t.Fatalf("consecutive totp failures %d after a wrong code, want 1", res.Consecutive["totp"])
+	}
+	e.clock.Advance(30 * time.Second)
+	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
+	if d := c.session().Data; strings.Contains(string(d), "used_code") {
+		t.Fatalf("a finished session keeps the code's MAC: %s", d)
+	}
+}
+
+// wrongOf is code with its last digit changed.
+func wrongOf(code string) string {
+	return code[:5] + string(rune('0'+(code[5]-'0'+5)%10))
 }
