@@ -103,7 +103,7 @@ func (e *Engine) addHumanButton(t *Turn) {
 	}
 	for i := len(t.replies) - 1; i >= 0; i-- {
 		if len(t.replies[i].Buttons) > 0 {
-			t.replies[i].Buttons = append(t.replies[i].Buttons, t.Button("engine.button.human", actionHuman))
+			t.replies[i].Buttons = append(t.replies[i].Buttons, t.Button(MsgButtonHuman, actionHuman))
 			return
 		}
 	}

@@ -10,3 +10,8 @@ func (t *Turn) SupportOffered() bool {
 	s := t.Session
 	return t.engine != nil && t.engine.support != nil && !s.Done && s.Agent == ""
 }
+
+// MsgButtonHuman is the catalog id of the "Talk to a person" button's
+// label, which the engine adds under a step's buttons (Options.Support);
+// flows that recognise their buttons' labels typed as text need it.
+const MsgButtonHuman = "engine.button.human"

@@ -113,10 +113,16 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			f.reprompt(t)
 			return nil
 		}
+		if f.labelTyped(t, ev.Secret) {
+			return nil
+		}
 		return f.currentCode(ctx, t, ev.Secret)
 	case StateAwaitingRecoveryCode:
 		if ev.Kind != bot.KindSecret {
 			f.reprompt(t)
+			return nil
+		}
+		if f.labelTyped(t, ev.Secret) {
 			return nil
 		}
 		return f.recovery(ctx, t, ev.Secret, false)
@@ -137,6 +143,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		}
 		if ev.Kind != bot.KindSecret {
 			f.reprompt(t)
+			return nil
+		}
+		if f.labelTyped(t, ev.Secret) {
 			return nil
 		}
 		if f.oldCodeAgain(t, ev.Secret) {

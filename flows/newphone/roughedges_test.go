@@ -116,3 +116,55 @@ func TestOldCodeAgainAtNewCode(t *testing.T) {
 func wrongOf(code string) string {
 	return code[:5] + string(rune('0'+(code[5]-'0'+5)%10))
 }
+
+// TestButtonLabelTypedAtCodePrompt (issue 14 F7): a button's label — the
+// flow's ("Start", "Show the QR code again") or the engine's ("Continue
+// where I left off") — typed at the current-app and new-app code prompts,
+// in the chat's language, is answered label_typed: not sent to the core
+// (no failure counted), state, step and pending QR code unchanged. The
+// same label in another language than the chat's is an ordinary wrong
+// code format.
+func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
+	for _, tc := range []struct {
+		locale string
+		labels []string
+		other  string // a label of the other language
+	}{
+		{"", []string{"Start", "  show the QR code again ", "\"Continue where I left off\""}, "Mula"},
+		{"ms", []string{"Mula", "teruskan dari langkah terakhir"}, "Start"},
+	} {
+		t.Run("locale="+tc.locale, func(t *testing.T) {
+			e := newEnv(t, envOptions{})
+			acc := e.totpAccount("gia@example.com", 0)
+			c := e.chat()
+			wantIDs(t, c.send(bot.Event{Kind: bot.KindCommand, Command: "newphone", Locale: tc.locale}), "newphone.welcome", "newphone.ask_email")
+			c.text(acc.email)
+			wantIDs(t, c.text(acc.password), "delete:engine.delete_user_secret", "newphone.choose_proof")
+			c.press("have_old")
+			for _, l := range tc.labels {
+				wantIDs(t, c.text(l), "delete:engine.delete_user_secret", "newphone.label_typed")
+			}
+			c.wantState(newphone.StateAwaitingCurrentCode, false)
+			r := c.text(e.codeOf(acc.secret, 0))
+			key := e.keyFromQR(r[1].Image)
+			before := c.session()
+			for _, l := range tc.labels {
+				r := c.text(l)
+				wantIDs(t, r, "delete:engine.delete_user_secret", "newphone.label_typed")
+				if got := strings.Join(testkit.ButtonActions(r[1]), ","); got != "verify,show_qr,cancel" {
+					t.Fatalf("buttons %s, want the code step's", got)
+				}
+			}
+			s := c.session()
+			if s.State != newphone.StateAwaitingNewCode || s.Step != before.Step || s.Expect != bot.SecretTOTPCode || s.Messages["qr"] != before.Messages["qr"] {
+				t.Fatalf("after labels: state %q step %d expect %q, want unchanged", s.State, s.Step, s.Expect)
+			}
+			if res, err := e.core.Restrictions(context.Background(), e.accountID(acc.email)); err != nil || res.Consecutive["totp"] != 0 || res.Failures != 0 {
+				t.Fatalf("restrictions %+v (%v), want no failure counted", res, err)
+			}
+			wantIDs(t, c.text(tc.other), "delete:engine.delete_user_secret", "newphone.code_format")
+			e.clock.Advance(30 * time.Second)
+			wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
+		})
+	}
+}

@@ -240,6 +240,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 			f.unsupported(t)
 			return nil
 		}
+		if f.labelTyped(t, ev.Secret) {
+			return nil
+		}
 		return f.smsCode(ctx, t, ev.Secret)
 	case StateConfirmDisable:
 		if ev.Kind == bot.KindButton && ev.Data == "disable" && f.swap {
@@ -280,6 +283,9 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		}
 		if ev.Kind != bot.KindSecret {
 			f.unsupported(t)
+			return nil
+		}
+		if f.labelTyped(t, ev.Secret) {
 			return nil
 		}
 		t.SetState(StateVerifying)

@@ -3,9 +3,14 @@ package totpswitch_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/pquerna/otp"
+
+	"guidedfix/bot"
 	"guidedfix/flows/totpswitch"
+	"guidedfix/internal/portal"
 	"guidedfix/internal/testkit"
 )
 
@@ -39,4 +44,56 @@ func TestVoidQRCodeRenewed(t *testing.T) {
 	if st := env.Core.Stats(); st.Activations != 1 {
 		t.Fatalf("stats %+v, want one activation", st)
 	}
+}
+
+// TestButtonLabelTypedAtCodePrompt (issue 14 F7): a button's label typed
+// at the SMS and authenticator code prompts is answered label_typed with
+// the step's buttons: not sent to the core (no failure counted), state,
+// step and pending QR code unchanged; the right code then goes on.
+func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
+	env := testkit.New(t, testkit.Options{})
+	c := newChat(t, env)
+	pw := env.AddAccount(t, "lia@example.com", portal.MethodSMS)
+	c.start()
+	c.text("lia@example.com")
+	c.text(pw)
+	c.wantState(totpswitch.StateAwaitingSMSCode)
+	for _, l := range []string{"Send a new code", "start over", "Talk to a person"} {
+		r := c.text(l)
+		wantIDs(t, r, "delete:engine.delete_user_secret", "totp.label_typed")
+		if got := strings.Join(testkit.ButtonActions(r[1]), ","); got != "resend,cancel" {
+			t.Fatalf("buttons %s at the SMS step, want resend,cancel", got)
+		}
+	}
+	c.wantState(totpswitch.StateAwaitingSMSCode)
+	c.text(env.LastSMSCode(t))
+	c.press("disable")
+	c.press("setup")
+	var key *otp.Key
+	for _, r := range c.press("app") {
+		if r.Image != nil {
+			key = env.KeyFromQR(t, r.Image)
+		}
+	}
+	before := c.session()
+	for _, l := range []string{"Show the QR code again", "Start", "Continue where I left off", "Verify"} {
+		r := c.text(l)
+		wantIDs(t, r, "delete:engine.delete_user_secret", "totp.label_typed")
+		if got := strings.Join(testkit.ButtonActions(r[1]), ","); got != "verify,show_qr,cancel" {
+			t.Fatalf("buttons %s at the code step, want verify,show_qr,cancel", got)
+		}
+	}
+	s := c.session()
+	if s.State != totpswitch.StateAwaitingTOTPCode || s.Step != before.Step || s.Expect != bot.SecretTOTPCode || s.Messages["qr"] != before.Messages["qr"] {
+		t.Fatalf("after labels: state %q step %d expect %q, want unchanged", s.State, s.Step, s.Expect)
+	}
+	a, err := env.Core.LookupAccount(context.Background(), "lia@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := env.Core.Restrictions(context.Background(), a.ID); err != nil || res.Failures != 0 || res.Consecutive["totp"] != 0 || res.Consecutive["sms"] != 0 {
+		t.Fatalf("restrictions %+v (%v), want no failure counted", res, err)
+	}
+	env.Clock.Advance(30e9)
+	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
 }

@@ -1,0 +1,29 @@
+package newphone
+
+import "guidedfix/bot"
+
+// msgLabelTyped answers a button's label typed at a code prompt (issue
+// 14 F7): nothing was counted; press the button or type the code.
+const msgLabelTyped = "newphone.label_typed"
+
+// buttonLabels are the catalog ids of every button label of the flow.
+var buttonLabels = []string{msgButtonCancel, msgButtonHaveOld, msgButtonLostOld, msgButtonVerify, msgButtonSaved,
+	msgButtonOtherEmail, msgButtonHandoffStart, msgButtonShowQR}
+
+// labelTyped reports whether code, the answer to a code prompt (the
+// current app's, a recovery code, the new app's), is one of the flow's
+// or the engine's button labels (bot.Turn.TypedLabel), and then answers
+// msgLabelTyped with the step's buttons, asking for the same secret
+// again: the core is not asked, no try is counted and the state does not
+// change.
+func (f *Flow) labelTyped(t *turn, code bot.Secret) bool {
+	if !t.TypedLabel(code.Reveal(), buttonLabels...) {
+		return false
+	}
+	buttons := []bot.Button{t.cancelButton()}
+	if t.Session.State == StateAwaitingNewCode {
+		buttons = f.newCodeButtons(t)
+	}
+	t.Ask(t.Session.Expect, msgLabelTyped, nil, buttons...)
+	return true
+}

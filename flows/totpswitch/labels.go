@@ -1,0 +1,24 @@
+package totpswitch
+
+import "guidedfix/bot"
+
+// msgLabelTyped answers a button's label typed at a code prompt (issue
+// 14 F7): nothing was counted; press the button or type the code.
+const msgLabelTyped = "totp.label_typed"
+
+// buttonLabels are the catalog ids of every button label of the flow.
+var buttonLabels = []string{msgButtonApp, msgButtonCancel, msgButtonDisable, msgButtonHandoffStart, msgButtonOkay,
+	msgButtonOtherEmail, msgButtonResend, msgButtonResume, msgButtonSaved, msgButtonSetup, msgButtonVerify, msgButtonShowQR}
+
+// labelTyped reports whether code, the answer to the SMS or authenticator
+// code prompt, is one of the flow's or the engine's button labels
+// (bot.Turn.TypedLabel), and then answers msgLabelTyped with the step's
+// prompt buttons, asking for the same code again: the core is not asked,
+// no try is counted and the state does not change.
+func (f *Flow) labelTyped(t *turn, code bot.Secret) bool {
+	if !t.TypedLabel(code.Reveal(), buttonLabels...) {
+		return false
+	}
+	t.ask(t.Session.Expect, msgLabelTyped, nil, f.stepButtons(t)...)
+	return true
+}
