@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -107,6 +108,10 @@ func benchFlowCPU(b *testing.B, polling bool) {
 	errs := make([]error, b.N)
 	sem := make(chan struct{}, flowCPUConcurrency)
 	var wg sync.WaitGroup
+	// The customers' webhook posts reuse connections (as Telegram does);
+	// http.DefaultClient would dial for most of them.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: flowCPUConcurrency}}
+	defer client.CloseIdleConnections()
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -117,7 +122,7 @@ func benchFlowCPU(b *testing.B, polling bool) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			c := &simcustomer.Customer{
-				Fake: fake, Webhook: hook, Secret: procSecret,
+				Fake: fake, Webhook: hook, Secret: procSecret, Client: client,
 				User:  fakebotapi.User{ID: int64(90000 + i), FirstName: "Customer", LanguageCode: "en"},
 				Email: a.email, Password: a.password, Phone: a.phone, SMS: inbox,
 				Stall: time.Minute, Timeout: 3 * time.Minute,
