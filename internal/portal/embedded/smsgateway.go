@@ -85,8 +85,7 @@ func NewGatewaySMS(o GatewayOptions) (*GatewaySMS, error) {
 	if o.Client == nil {
 		// http.DefaultTransport keeps 2 idle connections per host: with
 		// more SMS in flight, each other message dialled (and, over
-		// https, handshook) a new connection (issue 14: dialling was
-		// 2.7 % of the server's CPU at 500 customers).
+		// https, handshook) a new connection (issue 14).
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = gatewayIdleConns
 		o.Client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
