@@ -48,18 +48,32 @@ func PNG(content string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := paletted(q.Bitmap())
+	pix, _ := pixPool.Get().(*[]byte)
+	if pix == nil {
+		pix = new([]byte)
+	}
+	defer pixPool.Put(pix)
+	img := paletted(q.Bitmap(), pix)
 	// go-qrcode's own PNG method compresses at png.BestCompression and
 	// draws pixel by pixel; a 1-bit image that BestSpeed compresses
 	// almost as well, filled row by row, costs a fraction of that (issue
 	// 14: the QR code's PNG was a third of the server's CPU under load).
-	var b bytes.Buffer
+	b := bytes.NewBuffer(make([]byte, 0, pngSizeHint))
 	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: pngBuffers{}}
-	if err := enc.Encode(&b, img); err != nil {
+	if err := enc.Encode(b, img); err != nil {
 		return nil, fmt.Errorf("qr: write PNG: %w", err)
 	}
 	return b.Bytes(), nil
 }
+
+// pngSizeHint is the starting capacity of the PNG's buffer: more than
+// the 10 KB a version-8 code compresses to, so that it is not grown
+// and copied several times.
+const pngSizeHint = 16 << 10
+
+// pixPool holds pixel buffers for [paletted] (a version-8 code's image
+// is 208 KB, allocated per code otherwise; issue 14).
+var pixPool sync.Pool
 
 // palette is the PNG's colours: index 0 light (white), 1 dark (black),
 // padded to 17 entries so that image/png writes 8-bit indexes, which it
@@ -77,11 +91,18 @@ var palette = func() color.Palette {
 // paletted draws go-qrcode's module bitmap (true: dark; the quiet zone
 // included) as an image.Paletted with [PixelsPerModule] pixels per
 // module, filling each pixel row once per module row and copying it for
-// the other pixel rows of that module row.
-func paletted(bm [][]bool) *image.Paletted {
+// the other pixel rows of that module row. The image's pixels are *pix,
+// grown (and *pix replaced) when too small, and cleared first; the image
+// must not be used once *pix is used again.
+func paletted(bm [][]bool, pix *[]byte) *image.Paletted {
 	const ppm = PixelsPerModule
 	n := len(bm) * ppm
-	img := image.NewPaletted(image.Rect(0, 0, n, n), palette)
+	if cap(*pix) < n*n {
+		*pix = make([]byte, n*n)
+	}
+	p := (*pix)[:n*n]
+	clear(p)
+	img := &image.Paletted{Pix: p, Stride: n, Rect: image.Rect(0, 0, n, n), Palette: palette}
 	for y, modules := range bm {
 		row := img.Pix[y*ppm*img.Stride : y*ppm*img.Stride+n]
 		for x, dark := range modules {

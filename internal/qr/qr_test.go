@@ -217,7 +217,22 @@ func BenchmarkPNG(b *testing.B) {
 // module, exactly the modules of the level-M code skip2/go-qrcode encodes
 // for the content (its Bitmap, quiet zone included), inside the white
 // quiet zone.
-func TestPNGMatchesModules(t *testing.T) {
+func TestPNGMatchesModules(t *testing.T) { checkModules(t) }
+
+// TestPNGReusedPixelsCleared: after codes of other contents (a larger
+// version first, then one of the same size), whose pixel buffers PNG
+// reuses, the PNG of uri still has exactly its own modules.
+func TestPNGReusedPixelsCleared(t *testing.T) {
+	for _, other := range []string{strings.Repeat("guidedfix-", 40), strings.Replace(uri, "JBSWY3DP", "KRSXG5BA", 1)} {
+		if _, err := qr.PNG(other); err != nil {
+			t.Fatal(err)
+		}
+		checkModules(t)
+	}
+}
+
+func checkModules(t *testing.T) {
+	t.Helper()
 	b, err := qr.PNG(uri)
 	if err != nil {
 		t.Fatal(err)

@@ -48,11 +48,16 @@ type GatewayOptions struct {
 	URL string
 	// Secret is the HMAC-SHA256 key (at least 16 bytes).
 	Secret []byte
-	// Client sends the requests; nil uses one with a 10 s timeout.
+	// Client sends the requests; nil uses one with a 10 s timeout that
+	// keeps up to 64 idle connections to the gateway.
 	Client *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// gatewayIdleConns is how many idle connections to the gateway the
+// default client keeps for reuse.
+const gatewayIdleConns = 64
 
 // GatewaySMS is a portal.SMSSender that POSTs each message as signed JSON
 // to an operator's SMS gateway. A message is accepted when the gateway
@@ -78,7 +83,12 @@ func NewGatewaySMS(o GatewayOptions) (*GatewaySMS, error) {
 		return nil, errors.New("portal.sms.gateway_secret must have at least 16 bytes")
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
+		// http.DefaultTransport keeps 2 idle connections per host: with
+		// more SMS in flight, each other message dialled (and, over
+		// https, handshook) a new connection (issue 14).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = gatewayIdleConns
+		o.Client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
