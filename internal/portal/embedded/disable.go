@@ -57,7 +57,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}
-		if err := enqueue(tx, kindAlert, c.alertMessage(msgID, a, now)); err != nil {
+		if err := enqueue(tx, now, kindAlert, c.alertMessage(msgID, a, now)); err != nil {
 			return err
 		}
 		if err := appendAudit(tx, now, a.ID, "2fa_disabled", string(prev)+" -> none"); err != nil {
@@ -124,7 +124,7 @@ func (c *Core) RestoreFactor(ctx context.Context, disableKey, key string) error 
 		if err := put(tx, bAccounts, a.ID, a); err != nil {
 			return err
 		}
-		if err := enqueue(tx, kindRestored, c.restoredMessage(msgID, a, now)); err != nil {
+		if err := enqueue(tx, now, kindRestored, c.restoredMessage(msgID, a, now)); err != nil {
 			return err
 		}
 		if err := appendAudit(tx, now, a.ID, "2fa_restored", "none -> sms (switch not finished)"); err != nil {

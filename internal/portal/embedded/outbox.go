@@ -61,7 +61,9 @@ type outboxRec struct {
 	Message mail.Message
 	Sent    bool
 	// Attempts counts the failed attempts; FirstFail is the first of
-	// them and NextAt when the retry sweep tries again.
+	// them. NextAt is when the retry sweep may take the message:
+	// firstSendGrace after it was queued, then the backoff after each
+	// failed attempt.
 	Attempts  int       `json:",omitempty"`
 	FirstFail time.Time `json:",omitzero"`
 	NextAt    time.Time `json:",omitzero"`
@@ -80,9 +82,18 @@ func messageID(op, key string) string {
 	return "portal-" + op + "-" + hex.EncodeToString(sum[:16])
 }
 
-// enqueue writes m into the outbox; it is sent by deliver after commit.
-func enqueue(tx *bbolt.Tx, kind string, m mail.Message) error {
-	return put(tx, bOutbox, m.ID, outboxRec{Kind: kind, Message: m})
+// firstSendGrace is how long the retry sweep leaves a new outbox message
+// to the deliver that follows its transaction's commit. Without it the
+// sweep could take the message first and that deliver, finding it busy,
+// would return before it was tried; with it the sweep only picks up a
+// message whose first deliver did not run or did not finish (a store
+// error); a crash before it is covered by Open's deliverPending.
+const firstSendGrace = time.Minute
+
+// enqueue writes m into the outbox at now; it is sent by deliver after
+// commit, or by the retry sweep from now + firstSendGrace.
+func enqueue(tx *bbolt.Tx, now time.Time, kind string, m mail.Message) error {
+	return put(tx, bOutbox, m.ID, outboxRec{Kind: kind, Message: m, NextAt: now.Add(firstSendGrace)})
 }
 
 // deliver sends the outbox message id unless it was already sent, has

@@ -219,7 +219,7 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 		}
 		// The holder is told, in the same transaction (sent after it).
 		mailID = messageID("recovery_used", fmt.Sprintf("%s/%d", a.ID, now.UnixNano()))
-		return enqueue(tx, kindRecoveryUsed, c.recoveryUsedMessage(mailID, a, len(a.RecoveryCodes), now))
+		return enqueue(tx, now, kindRecoveryUsed, c.recoveryUsedMessage(mailID, a, len(a.RecoveryCodes), now))
 	})
 	if mailID != "" {
 		c.deliver(ctx, mailID)

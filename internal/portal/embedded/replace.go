@@ -239,7 +239,7 @@ func (c *Core) ElevateWithRecoveryCode(ctx context.Context, grantToken, code, ke
 			return nil
 		}
 		mailID = messageID(opElevateRecovery, key)
-		return enqueue(tx, kindRecoveryUsed, c.render(mailID, mailtext.RecoveryReplaced, a, mailtext.Data{Count: len(hashes)}, now))
+		return enqueue(tx, now, kindRecoveryUsed, c.render(mailID, mailtext.RecoveryReplaced, a, mailtext.Data{Count: len(hashes)}, now))
 	})
 	if mailID != "" {
 		c.deliver(ctx, mailID)
@@ -484,7 +484,7 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
 			return err
 		}
-		if err := enqueue(tx, kindConfirmation, c.render(msgID, mailtext.TOTPReplaced, a, mailtext.Data{}, now)); err != nil {
+		if err := enqueue(tx, now, kindConfirmation, c.render(msgID, mailtext.TOTPReplaced, a, mailtext.Data{}, now)); err != nil {
 			return err
 		}
 		if err := appendAudit(tx, now, a.ID, "totp_replaced", "totp -> totp (new device)"); err != nil {

@@ -227,7 +227,7 @@ func (c *Core) recordFailure(tx *bbolt.Tx, now time.Time, a accountRec, factor s
 		kind, op = kindRefused, "refused"
 	}
 	id := messageID(op, fmt.Sprintf("%s/%s/%d", a.ID, factor, now.UnixNano()))
-	return id, enqueue(tx, kind, c.lockMessage(id, a, factor, ev, now))
+	return id, enqueue(tx, now, kind, c.lockMessage(id, a, factor, ev, now))
 }
 
 // logRefused logs an attempt refused by a lock, a throttle or the cap:

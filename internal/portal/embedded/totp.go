@@ -402,7 +402,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
 			return err
 		}
-		if err := enqueue(tx, kindConfirmation, c.confirmationMessage(msgID, a, now)); err != nil {
+		if err := enqueue(tx, now, kindConfirmation, c.confirmationMessage(msgID, a, now)); err != nil {
 			return err
 		}
 		if err := appendAudit(tx, now, a.ID, "totp_activated", string(prevMethod)+" -> totp"); err != nil {
