@@ -26,13 +26,19 @@ type meteredCore struct {
 	log *slog.Logger // debug line per call, with the turn's context
 }
 
-// portalResult names err's kind for the result label: "ok" for nil, the
-// portal error it wraps, "canceled" for a context error, else "error".
+// portalResult names err's kind for the result label: "ok" for nil,
+// "exhausted" for a *portal.ExhaustedError (the 5th wrong code, which
+// voided the enrollment and throttled the source: neither a plain expiry
+// nor a plain lock), the portal error it wraps, "canceled" for a context
+// error, else "error".
 func portalResult(err error) string {
 	var locked *portal.LockedError
+	var exhausted *portal.ExhaustedError
 	switch {
 	case err == nil:
 		return "ok"
+	case errors.As(err, &exhausted):
+		return "exhausted"
 	case errors.As(err, &locked):
 		return "locked"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
