@@ -3,6 +3,8 @@ package bot
 import (
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -63,6 +65,21 @@ func (c *Catalog) Has(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ids[id]
+}
+
+// IDs returns the ids defined in at least one language that begin with
+// prefix (every id for ""), sorted.
+func (c *Catalog) IDs(prefix string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id := range c.ids {
+		if strings.HasPrefix(id, prefix) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // Text renders message id in locale (a BCP 47 tag such as "ms-MY"; empty

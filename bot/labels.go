@@ -5,23 +5,32 @@ import (
 	"unicode"
 )
 
-// TypedLabel reports whether text, typed by the user, is the label of one
-// of the buttons labelIDs (catalog ids, rendered for the session's locale
-// and channel as Turn.Button does) or of the engine's own buttons
-// ("Continue where I left off", "Start over", "Talk to a person"):
-// compared case-insensitively, with surrounding white space and quotes
-// dropped. Flows use it at a prompt that expects a code, so that a button
-// label typed or pasted as text gets "please use the buttons" instead of
-// "a code has 6 digits" and costs no try (issue 14 F7).
-func (t *Turn) TypedLabel(text string, labelIDs ...string) bool {
+// EngineButtonPrefix begins the catalog id of every button label the
+// engine itself shows ("Continue where I left off", "Start over", "Talk
+// to a person").
+const EngineButtonPrefix = "engine.button."
+
+// TypedLabel reports whether text, typed by the user, is the label of a
+// button: of a catalog id beginning with labelPrefix (a flow's, e.g.
+// "totp.button.") or with [EngineButtonPrefix], rendered for the
+// session's locale and channel as Turn.Button does, compared
+// case-insensitively, with surrounding white space and quotes dropped.
+// A text without a letter (a code) is never a label and costs no
+// rendering. Flows use it at a prompt that expects a code, so that a
+// button label typed or pasted as text gets "please use the buttons"
+// instead of "a code has 6 digits" and costs no try (issue 14 F7); the
+// labels come from the catalog, so a new button is covered without a
+// list to keep.
+func (t *Turn) TypedLabel(text, labelPrefix string) bool {
 	s := strings.TrimFunc(text, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("\"'“”‘’«»", r)
 	})
-	if s == "" || len(s) > 200 {
+	if s == "" || len(s) > 200 || strings.IndexFunc(s, unicode.IsLetter) < 0 {
 		return false
 	}
-	for _, ids := range [][]string{labelIDs, {MsgButtonContinue, MsgButtonStartOver, MsgButtonHuman}} {
-		for _, id := range ids {
+	cat := t.engine.catalog
+	for _, prefix := range []string{labelPrefix, EngineButtonPrefix} {
+		for _, id := range cat.IDs(prefix) {
 			if strings.EqualFold(s, t.T(id, nil)) {
 				return true
 			}

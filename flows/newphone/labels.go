@@ -6,9 +6,9 @@ import "guidedfix/bot"
 // 14 F7): nothing was counted; press the button or type the code.
 const msgLabelTyped = "newphone.label_typed"
 
-// buttonLabels are the catalog ids of every button label of the flow.
-var buttonLabels = []string{msgButtonCancel, msgButtonHaveOld, msgButtonLostOld, msgButtonVerify, msgButtonSaved,
-	msgButtonOtherEmail, msgButtonHandoffStart, msgButtonShowQR}
+// msgButtonPrefix begins the catalog id of every button label of the
+// flow (the labels bot.Turn.TypedLabel compares with).
+const msgButtonPrefix = "newphone.button."
 
 // labelTyped reports whether code, the answer to a code prompt (the
 // current app's, a recovery code, the new app's), is one of the flow's
@@ -17,7 +17,7 @@ var buttonLabels = []string{msgButtonCancel, msgButtonHaveOld, msgButtonLostOld,
 // again: the core is not asked, no try is counted and the state does not
 // change.
 func (f *Flow) labelTyped(t *turn, code bot.Secret) bool {
-	if !t.TypedLabel(code.Reveal(), buttonLabels...) {
+	if !t.TypedLabel(code.Reveal(), msgButtonPrefix) {
 		return false
 	}
 	buttons := []bot.Button{t.cancelButton()}

@@ -168,3 +168,33 @@ func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryButtonLabelTypedAtCurrentCodePrompt: the label of every
+// newphone.button.* and engine.button.* id in the catalog, in English and
+// Malay, typed at the current app's code prompt is answered label_typed,
+// counts no failure and leaves the step waiting for the code.
+func TestEveryButtonLabelTypedAtCurrentCodePrompt(t *testing.T) {
+	for _, locale := range []string{"en", "ms"} {
+		t.Run(locale, func(t *testing.T) {
+			e := newEnv(t, envOptions{})
+			acc := e.totpAccount("gia@example.com", 0)
+			c := e.chat()
+			c.send(bot.Event{Kind: bot.KindCommand, Command: "newphone", Locale: locale})
+			c.text(acc.email)
+			c.text(acc.password)
+			c.press("have_old")
+			cat := e.engine.Catalog()
+			ids := append(cat.IDs("newphone.button."), cat.IDs(bot.EngineButtonPrefix)...)
+			if len(ids) < 11 {
+				t.Fatalf("%d button ids, want newphone's and the engine's (11 or more): %v", len(ids), ids)
+			}
+			for _, id := range ids {
+				wantIDs(t, c.text(e.engine.Text(locale, "test", id, nil)), "delete:engine.delete_user_secret", "newphone.label_typed")
+			}
+			c.wantState(newphone.StateAwaitingCurrentCode, false)
+			if res, err := e.core.Restrictions(context.Background(), e.accountID(acc.email)); err != nil || res.Failures != 0 {
+				t.Fatalf("restrictions %+v (%v), want no failure counted", res, err)
+			}
+		})
+	}
+}

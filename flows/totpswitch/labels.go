@@ -6,9 +6,9 @@ import "guidedfix/bot"
 // 14 F7): nothing was counted; press the button or type the code.
 const msgLabelTyped = "totp.label_typed"
 
-// buttonLabels are the catalog ids of every button label of the flow.
-var buttonLabels = []string{msgButtonApp, msgButtonCancel, msgButtonDisable, msgButtonHandoffStart, msgButtonOkay,
-	msgButtonOtherEmail, msgButtonResend, msgButtonResume, msgButtonSaved, msgButtonSetup, msgButtonVerify, msgButtonShowQR}
+// msgButtonPrefix begins the catalog id of every button label of the
+// flow (the labels bot.Turn.TypedLabel compares with).
+const msgButtonPrefix = "totp.button."
 
 // labelTyped reports whether code, the answer to the SMS or authenticator
 // code prompt, is one of the flow's or the engine's button labels
@@ -16,7 +16,7 @@ var buttonLabels = []string{msgButtonApp, msgButtonCancel, msgButtonDisable, msg
 // prompt buttons, asking for the same code again: the core is not asked,
 // no try is counted and the state does not change.
 func (f *Flow) labelTyped(t *turn, code bot.Secret) bool {
-	if !t.TypedLabel(code.Reveal(), buttonLabels...) {
+	if !t.TypedLabel(code.Reveal(), msgButtonPrefix) {
 		return false
 	}
 	t.ask(t.Session.Expect, msgLabelTyped, nil, f.stepButtons(t)...)

@@ -97,3 +97,32 @@ func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
 	env.Clock.Advance(30e9)
 	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
 }
+
+// TestEveryButtonLabelTypedAtSMSPrompt: the label of every button in the
+// catalog — each totp.button.* and engine.button.* id, rendered in the
+// chat's language (English and Malay) — typed at the SMS code prompt is
+// answered label_typed and changes nothing; none is taken for a code.
+func TestEveryButtonLabelTypedAtSMSPrompt(t *testing.T) {
+	for _, locale := range []string{"en", "ms"} {
+		t.Run(locale, func(t *testing.T) {
+			env := testkit.New(t, testkit.Options{})
+			c := newChat(t, env)
+			pw := env.AddAccount(t, "lia@example.com", portal.MethodSMS)
+			c.send(bot.Event{Kind: bot.KindStart, Locale: locale})
+			c.text("lia@example.com")
+			c.text(pw)
+			c.wantState(totpswitch.StateAwaitingSMSCode)
+			ids := append(env.Engine.Catalog().IDs("totp.button."), env.Engine.Catalog().IDs(bot.EngineButtonPrefix)...)
+			if len(ids) < 15 {
+				t.Fatalf("%d button ids in the catalog, want the flow's and the engine's (15 or more): %v", len(ids), ids)
+			}
+			for _, id := range ids {
+				label := env.Engine.Text(locale, c.Conv.Channel, id, nil)
+				wantIDs(t, c.text(label), "delete:engine.delete_user_secret", "totp.label_typed")
+			}
+			c.wantState(totpswitch.StateAwaitingSMSCode)
+			c.text(env.LastSMSCode(t))
+			c.wantState(totpswitch.StateConfirmDisable)
+		})
+	}
+}
