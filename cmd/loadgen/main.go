@@ -97,6 +97,7 @@ import (
 
 	"guidedfix/adapters/telegram/fakebotapi"
 	"guidedfix/bot"
+	"guidedfix/internal/boltgroup"
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
@@ -246,9 +247,10 @@ func run(o options) error {
 }
 
 // rawCeiling measures small (100-byte) writes per second with bbolt's
-// DB.Batch from g goroutines, each write its own key, for d.
+// DB.Batch from g goroutines, each write its own key, for d, on a file
+// opened with the options of guidedfix's own files (boltgroup.Options).
 func rawCeiling(path string, g int, d time.Duration) (float64, error) {
-	db, err := bolt.Open(path, 0o600, nil)
+	db, err := bolt.Open(path, 0o600, boltgroup.Options(0))
 	if err != nil {
 		return 0, err
 	}

@@ -20,7 +20,7 @@ var bucket = []byte("b")
 // open opens a bbolt file in t's temporary directory with bucket b.
 func open(t *testing.T, path string) *bolt.DB {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, Options(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func Open(opts Options) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory of session store %s: %w", opts.Path, err)
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	db, err := bolt.Open(opts.Path, 0o600, boltgroup.Options(opts.Timeout))
 	if err != nil {
 		if errors.Is(err, bberrors.ErrTimeout) {
 			return nil, fmt.Errorf("session store %s is in use by another guidedfix process (gave up after %v): %w",

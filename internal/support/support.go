@@ -134,7 +134,7 @@ func Open(path string, now func() time.Time) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := bbolt.Open(path, 0o600, boltgroup.Options(time.Second))
 	if errors.Is(err, bberrors.ErrTimeout) {
 		return nil, fmt.Errorf("support database %s is in use by another guidedfix process: %w", path, err)
 	}

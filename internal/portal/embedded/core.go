@@ -249,7 +249,7 @@ func Open(opts Options) (*Core, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}
-	db, err := bbolt.Open(opts.Path, 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := bbolt.Open(opts.Path, 0o600, boltgroup.Options(time.Second))
 	if errors.Is(err, bberrors.ErrTimeout) {
 		return nil, fmt.Errorf("portal database %s is in use by another guidedfix process: %w", opts.Path, err)
 	}
