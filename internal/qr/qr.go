@@ -52,7 +52,12 @@ func PNG(content string) ([]byte, error) {
 	if pix == nil {
 		pix = new([]byte)
 	}
-	defer pixPool.Put(pix)
+	defer func() {
+		// The pixels draw the otpauth URI, secret included: wiped
+		// before the buffer waits in the pool for the next code.
+		clear(*pix)
+		pixPool.Put(pix)
+	}()
 	img := paletted(q.Bitmap(), pix)
 	// go-qrcode's own PNG method compresses at png.BestCompression and
 	// draws pixel by pixel; a 1-bit image that BestSpeed compresses
@@ -92,16 +97,16 @@ var palette = func() color.Palette {
 // included) as an image.Paletted with [PixelsPerModule] pixels per
 // module, filling each pixel row once per module row and copying it for
 // the other pixel rows of that module row. The image's pixels are *pix,
-// grown (and *pix replaced) when too small, and cleared first; the image
-// must not be used once *pix is used again.
+// grown (and *pix replaced) when too small, which must be all zero (PNG
+// clears the buffers it pools); the image must not be used once *pix is
+// used again.
 func paletted(bm [][]bool, pix *[]byte) *image.Paletted {
 	const ppm = PixelsPerModule
 	n := len(bm) * ppm
 	if cap(*pix) < n*n {
 		*pix = make([]byte, n*n)
 	}
-	p := (*pix)[:n*n]
-	clear(p)
+	p := (*pix)[:n*n] // all zero (light): PNG clears a buffer before pooling it
 	img := &image.Paletted{Pix: p, Stride: n, Rect: image.Rect(0, 0, n, n), Palette: palette}
 	for y, modules := range bm {
 		row := img.Pix[y*ppm*img.Stride : y*ppm*img.Stride+n]
