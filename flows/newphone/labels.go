@@ -2,10 +2,6 @@ package newphone
 
 import "guidedfix/bot"
 
-// msgLabelTyped answers a button's label typed at a code prompt (issue
-// 14 F7): nothing was counted; press the button or type the code.
-const msgLabelTyped = "newphone.label_typed"
-
 // msgButtonPrefix begins the catalog id of every button label of the
 // flow (the labels bot.Turn.TypedLabel compares with).
 const msgButtonPrefix = "newphone.button."
@@ -13,7 +9,7 @@ const msgButtonPrefix = "newphone.button."
 // labelTyped reports whether code, the answer to a code prompt (the
 // current app's, a recovery code, the new app's), is one of the flow's
 // or the engine's button labels (bot.Turn.TypedLabel), and then answers
-// msgLabelTyped with the step's buttons, asking for the same secret
+// bot.MsgLabelTyped with the step's buttons, asking for the same secret
 // again: the core is not asked, no try is counted and the state does not
 // change.
 func (f *Flow) labelTyped(t *turn, code bot.Secret) bool {
@@ -24,6 +20,6 @@ func (f *Flow) labelTyped(t *turn, code bot.Secret) bool {
 	if t.Session.State == StateAwaitingNewCode {
 		buttons = f.newCodeButtons(t)
 	}
-	t.Ask(t.Session.Expect, msgLabelTyped, nil, buttons...)
+	t.Ask(t.Session.Expect, bot.MsgLabelTyped, nil, buttons...)
 	return true
 }

@@ -142,7 +142,7 @@ func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
 			wantIDs(t, c.text(acc.password), "delete:engine.delete_user_secret", "newphone.choose_proof")
 			c.press("have_old")
 			for _, l := range tc.labels {
-				wantIDs(t, c.text(l), "delete:engine.delete_user_secret", "newphone.label_typed")
+				wantIDs(t, c.text(l), "delete:engine.delete_user_secret", "engine.label_typed")
 			}
 			c.wantState(newphone.StateAwaitingCurrentCode, false)
 			r := c.text(e.codeOf(acc.secret, 0))
@@ -150,7 +150,7 @@ func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
 			before := c.session()
 			for _, l := range tc.labels {
 				r := c.text(l)
-				wantIDs(t, r, "delete:engine.delete_user_secret", "newphone.label_typed")
+				wantIDs(t, r, "delete:engine.delete_user_secret", "engine.label_typed")
 				if got := strings.Join(testkit.ButtonActions(r[1]), ","); got != "verify,show_qr,cancel" {
 					t.Fatalf("buttons %s, want the code step's", got)
 				}
@@ -189,7 +189,7 @@ func TestEveryButtonLabelTypedAtCurrentCodePrompt(t *testing.T) {
 				t.Fatalf("%d button ids, want newphone's and the engine's (11 or more): %v", len(ids), ids)
 			}
 			for _, id := range ids {
-				wantIDs(t, c.text(e.engine.Text(locale, "test", id, nil)), "delete:engine.delete_user_secret", "newphone.label_typed")
+				wantIDs(t, c.text(e.engine.Text(locale, "test", id, nil)), "delete:engine.delete_user_secret", "engine.label_typed")
 			}
 			c.wantState(newphone.StateAwaitingCurrentCode, false)
 			if res, err := e.core.Restrictions(context.Background(), e.accountID(acc.email)); err != nil || res.Failures != 0 {

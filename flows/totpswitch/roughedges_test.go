@@ -60,7 +60,7 @@ func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
 	c.wantState(totpswitch.StateAwaitingSMSCode)
 	for _, l := range []string{"Send a new code", "start over", "Talk to a person"} {
 		r := c.text(l)
-		wantIDs(t, r, "delete:engine.delete_user_secret", "totp.label_typed")
+		wantIDs(t, r, "delete:engine.delete_user_secret", "engine.label_typed")
 		if got := strings.Join(testkit.ButtonActions(r[1]), ","); got != "resend,cancel" {
 			t.Fatalf("buttons %s at the SMS step, want resend,cancel", got)
 		}
@@ -78,7 +78,7 @@ func TestButtonLabelTypedAtCodePrompt(t *testing.T) {
 	before := c.session()
 	for _, l := range []string{"Show the QR code again", "Start", "Continue where I left off", "Verify"} {
 		r := c.text(l)
-		wantIDs(t, r, "delete:engine.delete_user_secret", "totp.label_typed")
+		wantIDs(t, r, "delete:engine.delete_user_secret", "engine.label_typed")
 		if got := strings.Join(testkit.ButtonActions(r[1]), ","); got != "verify,show_qr,cancel" {
 			t.Fatalf("buttons %s at the code step, want verify,show_qr,cancel", got)
 		}
@@ -118,7 +118,7 @@ func TestEveryButtonLabelTypedAtSMSPrompt(t *testing.T) {
 			}
 			for _, id := range ids {
 				label := env.Engine.Text(locale, c.Conv.Channel, id, nil)
-				wantIDs(t, c.text(label), "delete:engine.delete_user_secret", "totp.label_typed")
+				wantIDs(t, c.text(label), "delete:engine.delete_user_secret", "engine.label_typed")
 			}
 			c.wantState(totpswitch.StateAwaitingSMSCode)
 			c.text(env.LastSMSCode(t))
