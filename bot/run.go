@@ -191,7 +191,11 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		if err := e.finish(ctx, t, ""); err != nil {
 			return err
 		}
-		return e.handleIdle(ctx, ev, now, s, false)
+		if !e.starts(ev) {
+			return e.handleIdle(ctx, ev, now, s, false)
+		}
+		d, payload := e.routeRestart(s, ev)
+		return e.begin(ctx, ev, now, s, e.localeOf(ctx, ev), d, payload)
 	}
 	return e.finish(ctx, t, ev.UpdateID)
 }
@@ -224,6 +228,13 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		return e.answerOnly(ctx, ev, locale, id)
 	}
 	d, payload := e.route(ev)
+	return e.begin(ctx, ev, now, old, locale, d, payload)
+}
+
+// begin starts flow d for the start event ev in a new session (locale
+// its language) with payload as the flow's Event.Data; old is the
+// conversation's done session, if any.
+func (e *Engine) begin(ctx context.Context, ev Event, now time.Time, old *Session, locale string, d Descriptor, payload string) error {
 	s := &Session{
 		ID:           newID(),
 		Conversation: ev.Conversation,

@@ -13,7 +13,10 @@ import (
 // again (a KindResume event, no state change), "Start over" hands the
 // flow the start event it held back, so the flow ends the session the
 // way it does for a start (releasing what it holds, restoring SMS if
-// needed) and the engine starts the flow that event asks for.
+// needed) and the engine starts the flow that event names (/2fa,
+// /newphone, ?start=newphone), or the session's own flow again for a
+// start that names none (/start, the console demo's start after a
+// restart, Slack /guidedfix without argument; see routeRestart).
 //
 // A start whose payload only names a flow (the deep link
 // t.me/<bot>?start=newphone, see Engine.Route) is held back the same way,
@@ -79,6 +82,41 @@ func (e *Engine) namesFlow(ev Event) bool {
 	}
 	_, payload := e.route(ev)
 	return payload == ""
+}
+
+// routeRestart returns the flow, and the payload it gets, that the start
+// event ev begins after it restarted session s (the flow called
+// Turn.Restart for it, at once or after "Start over"): Route's choice when
+// ev names a flow (a flow's start command, a payload naming a flow or
+// carrying a hand-off token), else s's own flow with no payload — a plain
+// start (Telegram /start, the console's start after a restart, Slack's
+// App Home button) or a start command of Options.StartCommands (Slack
+// /guidedfix without argument) starts the change over, it does not switch
+// to the default flow (issue 14 F1).
+func (e *Engine) routeRestart(s *Session, ev Event) (Descriptor, string) {
+	if e.namesNoFlow(ev) {
+		if d, ok := e.Flow(s.Flow); ok {
+			return d, ""
+		}
+	}
+	return e.route(ev)
+}
+
+// namesNoFlow reports whether the start event ev names no flow: a
+// KindStart without payload, or a KindCommand (without payload) that is
+// no flow's start command (Options.StartCommands, "start" by default).
+func (e *Engine) namesNoFlow(ev Event) bool {
+	if ev.Data != "" {
+		return false
+	}
+	switch ev.Kind {
+	case KindStart:
+		return true
+	case KindCommand:
+		_, _, named := e.CommandFlow(ev.Command)
+		return !named
+	}
+	return false
 }
 
 // progressed reports whether a restart of s could lose anything: s's flow
