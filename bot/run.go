@@ -133,6 +133,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if e.holdsStart(t, resumed) {
 		return e.askStartAgain(ctx, t, ev)
 	}
+	answered := false // a start-again button
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
@@ -147,6 +148,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 			return e.escalate(ctx, t)
 		}
 		if start, ok := answerStartAgain(t, ev, action); ok {
+			answered = true
 			if start.Kind != "" {
 				// A restart then begins the flow this start asks for.
 				ev = start
@@ -183,8 +185,19 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if !ok {
 		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
 	}
+	var closed []Reply // the start-again question, answered by the step
+	if !answered && answersStep(t.Event) {
+		if r, ok := continueStartAgain(t); ok && ev.Kind == KindButton {
+			closed = append(closed, r)
+		} else if ok {
+			t.Send(r)
+		}
+	}
 	if err := f.Handle(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
+	}
+	for _, r := range closed {
+		t.Send(r)
 	}
 	if t.restart {
 		s.Done = true

@@ -45,7 +45,15 @@ const (
 	MsgButtonContinue = "engine.button.continue"
 	// MsgButtonStartOver labels "Start over".
 	MsgButtonStartOver = "engine.button.start_over"
+	// MsgStartAgainContinued is what the question's message becomes,
+	// without buttons, when the user answers the step underneath instead
+	// (a typed code): "Continuing where you left off."
+	MsgStartAgainContinued = "engine.start_again_continued"
 )
+
+// refStartAgain is the message reference (Reply.Ref, Session.Messages)
+// of the start-again question while it is open.
+const refStartAgain = "start_again"
 
 // PendingStart is a start event held back by the start-again question,
 // kept in Session.PendingStart until "Start over" hands it to the flow:
@@ -138,7 +146,7 @@ func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 	}
 	s.ExpiresAt = e.expiry(s, t.Now)
 	t.wake = s.WakeAt
-	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil),
+	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil), Ref: refStartAgain,
 		Buttons: []Button{t.Button(MsgButtonContinue, actionContinue), t.Button(MsgButtonStartOver, actionStartOver)}})
 	return e.finish(ctx, t, ev.UpdateID)
 }
@@ -148,13 +156,15 @@ func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 // "Start over" (which it also returns as the event the engine starts a new
 // session with once the flow restarts). ok is false for any other action.
 // A "Start over" whose start is no longer held (pressed twice) continues.
+// Either press closes the question (closeStartAgain): its buttons are
+// stale from then on; the adapter settles the pressed message itself.
 func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
 	s := t.Session
 	switch action {
 	case actionContinue:
 	case actionStartOver:
 		if p := s.PendingStart; p != nil {
-			s.PendingStart = nil
+			closeStartAgain(s)
 			start = ev
 			start.Kind, start.Command, start.Data, start.Text = p.Kind, p.Command, p.Payload, ""
 			start.Email, start.EmailPinned = p.Email, p.EmailPinned
@@ -167,8 +177,56 @@ func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
 	default:
 		return Event{}, false
 	}
-	s.PendingStart = nil
+	closeStartAgain(s)
 	t.Event = ev
 	t.Event.Kind, t.Event.Data = KindResume, ""
 	return Event{}, true
+}
+
+// answersStep reports whether ev, which reaches the flow, is an answer
+// to the current step (typed text, a secret, one of the step's own
+// buttons) rather than a command or unsupported media: such an answer
+// while the start-again question is open is taken as "Continue"
+// (continueStartAgain).
+func answersStep(ev Event) bool {
+	return ev.Kind == KindText || ev.Kind == KindSecret || ev.Kind == KindButton
+}
+
+// continueStartAgain closes the start-again question left open when the
+// user answered the step underneath instead (a typed code, a button of
+// the step; issue 14 F6): the held start is dropped, the question's
+// buttons become stale (a later "Start over" gets MsgStaleButton and
+// changes nothing) and its message, when one was delivered, is edited
+// into MsgStartAgainContinued without buttons. It returns that edit, or
+// false when no question was open or none was delivered; the caller
+// queues it (before the flow's replies, or after them for a button press,
+// whose pressed message the adapter settles with the turn's first reply).
+func continueStartAgain(t *Turn) (Reply, bool) {
+	s := t.Session
+	if s.PendingStart == nil && s.Messages[refStartAgain] == "" {
+		return Reply{}, false
+	}
+	id := closeStartAgain(s)
+	if id == "" {
+		return Reply{}, false
+	}
+	return Reply{Op: OpEdit, ID: MsgStartAgainContinued, MessageID: id, Text: t.T(MsgStartAgainContinued, nil)}, true
+}
+
+// closeStartAgain closes s's start-again question: the held start is
+// dropped, the question's actions are no longer offered (checkButton
+// refuses them as stale) and its message reference is forgotten. It
+// returns the id of the question's delivered message ("" if none).
+func closeStartAgain(s *Session) string {
+	s.PendingStart = nil
+	offered := make([]string, 0, len(s.Offered))
+	for _, a := range s.Offered {
+		if a != actionContinue && a != actionStartOver {
+			offered = append(offered, a)
+		}
+	}
+	s.Offered = offered
+	id := s.Messages[refStartAgain]
+	delete(s.Messages, refStartAgain)
+	return id
 }

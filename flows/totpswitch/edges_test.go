@@ -239,9 +239,13 @@ func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
 		t.Fatalf("after Continue: %s/%q pending %v", s.ID, s.State, s.PendingStart)
 	}
-	// A Start over pressed after Continue is stale for the question it
-	// answered: it continues again and restarts nothing.
-	wantIDs(t, c.press("_start_over"), "totp.ask_totp")
+	// A Start over pressed after Continue is stale: Continue closed the
+	// question, so the press gets the stale-button answer and restarts
+	// nothing (issue 14 F6).
+	wantIDs(t, c.press("_start_over"), "engine.stale_button")
+	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
+		t.Fatalf("after a stale Start over: %s/%q pending %v", s.ID, s.State, s.PendingStart)
+	}
 	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
 }
 
