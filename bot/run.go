@@ -150,7 +150,8 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 		if start, ok := answerStartAgain(t, ev, action); ok {
 			answered = true
 			if start.Kind != "" {
-				// A restart then begins the flow this start asks for.
+				// A restart then begins the flow this start names, or
+				// the session's own (routeRestart).
 				ev = start
 			}
 			break

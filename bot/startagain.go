@@ -155,9 +155,11 @@ func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 // event the flow gets: KindResume for "Continue", the held-back start for
 // "Start over" (which it also returns as the event the engine starts a new
 // session with once the flow restarts). ok is false for any other action.
-// A "Start over" whose start is no longer held (pressed twice) continues.
 // Either press closes the question (closeStartAgain): its buttons are
-// stale from then on; the adapter settles the pressed message itself.
+// stale from then on (a second press gets MsgStaleButton), and the
+// adapter settles the pressed message itself. A "Start over" whose start
+// is no longer held, which only a press redelivered after a crash can
+// be, continues.
 func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
 	s := t.Session
 	switch action {
