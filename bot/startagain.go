@@ -136,8 +136,9 @@ func (e *Engine) progressed(s *Session) bool {
 }
 
 // askStartAgain holds ev (the raw start event) back in the session and
-// asks the start-again question; the session's state and step do not
-// change, so the current prompt's buttons stay valid.
+// asks the start-again question (deleting the question asked before, if
+// it is still open); the session's state and step do not change, so the
+// current prompt's buttons stay valid.
 func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 	s := t.Session
 	s.PendingStart = &PendingStart{Kind: ev.Kind, Command: ev.Command, Email: ev.Email, EmailPinned: ev.EmailPinned}
@@ -146,6 +147,11 @@ func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 	}
 	s.ExpiresAt = e.expiry(s, t.Now)
 	t.wake = s.WakeAt
+	if s.Messages[refStartAgain] != "" {
+		// Asked again while open: the older question goes, so that the
+		// chat shows one set of its buttons, the newest.
+		t.Send(Reply{Op: OpDelete, Ref: refStartAgain})
+	}
 	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil), Ref: refStartAgain,
 		Buttons: []Button{t.Button(MsgButtonContinue, actionContinue), t.Button(MsgButtonStartOver, actionStartOver)}})
 	return e.finish(ctx, t, ev.UpdateID)

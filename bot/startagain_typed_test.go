@@ -161,3 +161,39 @@ func TestTypedAnswerClosesStartAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestStartAgainAskedTwiceKeepsOneQuestion: a second start while the
+// question is open deletes the first question's message and asks again;
+// a typed answer then edits the newest one (issue 14 F6).
+func TestStartAgainAskedTwiceKeepsOneQuestion(t *testing.T) {
+	st, err := store.Open(store.Options{Path: filepath.Join(t.TempDir(), "sessions.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{&codeFlow{}}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	e.Register("test", rec)
+	for _, u := range []string{"1", "2", "3"} {
+		mustHandle(t, e, ev(bot.KindStart, u))
+	}
+	if got, want := rec.ids(), []string{"send:engine.help_idle", "send:engine.start_again", "delete:", "send:engine.start_again"}; !slices.Equal(got, want) {
+		t.Fatalf("replies %v, want %v", got, want)
+	}
+	if del := rec.replies[2]; del.MessageID != "msg2" {
+		t.Fatalf("deleted %q, want the first question msg2", del.MessageID)
+	}
+	s, err := e.Session(context.Background(), conv)
+	if err != nil || s.Messages["start_again"] != "msg4" || s.PendingStart == nil {
+		t.Fatalf("session %+v, %v; want question msg4 open", s, err)
+	}
+	code := ev(bot.KindText, "4")
+	code.Text = "000000"
+	mustHandle(t, e, code)
+	if r := rec.replies[4]; r.Op != bot.OpEdit || r.MessageID != "msg4" || r.ID != bot.MsgStartAgainContinued {
+		t.Fatalf("after the code: %+v, want msg4 edited", r)
+	}
+}
