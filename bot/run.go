@@ -133,6 +133,7 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if e.holdsStart(t, resumed) {
 		return e.askStartAgain(ctx, t, ev)
 	}
+	answered := false // a start-again button
 	switch ev.Kind {
 	case KindButton:
 		action, ok := e.checkButton(s, ev.Data)
@@ -147,8 +148,10 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 			return e.escalate(ctx, t)
 		}
 		if start, ok := answerStartAgain(t, ev, action); ok {
+			answered = true
 			if start.Kind != "" {
-				// A restart then begins the flow this start asks for.
+				// A restart then begins the flow this start names, or
+				// the session's own (routeRestart).
 				ev = start
 			}
 			break
@@ -183,15 +186,30 @@ func (e *Engine) handleLocked(ctx context.Context, ev Event) (err error) {
 	if !ok {
 		return fmt.Errorf("session %s runs unknown flow %q", s.ID, s.Flow)
 	}
+	var closed []Reply // the start-again question, answered by the step
+	if !answered && answersStep(t.Event) {
+		if r, ok := continueStartAgain(t); ok && ev.Kind == KindButton {
+			closed = append(closed, r)
+		} else if ok {
+			t.Send(r)
+		}
+	}
 	if err := f.Handle(ctx, t); err != nil {
 		return e.failTurn(ctx, t, err)
+	}
+	for _, r := range closed {
+		t.Send(r)
 	}
 	if t.restart {
 		s.Done = true
 		if err := e.finish(ctx, t, ""); err != nil {
 			return err
 		}
-		return e.handleIdle(ctx, ev, now, s, false)
+		if !e.starts(ev) {
+			return e.handleIdle(ctx, ev, now, s, false)
+		}
+		d, payload := e.routeRestart(s, ev)
+		return e.begin(ctx, ev, now, s, e.localeOf(ctx, ev), d, payload)
 	}
 	return e.finish(ctx, t, ev.UpdateID)
 }
@@ -224,6 +242,13 @@ func (e *Engine) handleIdle(ctx context.Context, ev Event, now time.Time, old *S
 		return e.answerOnly(ctx, ev, locale, id)
 	}
 	d, payload := e.route(ev)
+	return e.begin(ctx, ev, now, old, locale, d, payload)
+}
+
+// begin starts flow d for the start event ev in a new session (locale
+// its language) with payload as the flow's Event.Data; old is the
+// conversation's done session, if any.
+func (e *Engine) begin(ctx context.Context, ev Event, now time.Time, old *Session, locale string, d Descriptor, payload string) error {
 	s := &Session{
 		ID:           newID(),
 		Conversation: ev.Conversation,

@@ -13,7 +13,10 @@ import (
 // again (a KindResume event, no state change), "Start over" hands the
 // flow the start event it held back, so the flow ends the session the
 // way it does for a start (releasing what it holds, restoring SMS if
-// needed) and the engine starts the flow that event asks for.
+// needed) and the engine starts the flow that event names (/2fa,
+// /newphone, ?start=newphone), or the session's own flow again for a
+// start that names none (/start, the console demo's start after a
+// restart, Slack /guidedfix without argument; see routeRestart).
 //
 // A start whose payload only names a flow (the deep link
 // t.me/<bot>?start=newphone, see Engine.Route) is held back the same way,
@@ -42,7 +45,15 @@ const (
 	MsgButtonContinue = "engine.button.continue"
 	// MsgButtonStartOver labels "Start over".
 	MsgButtonStartOver = "engine.button.start_over"
+	// MsgStartAgainContinued is what the question's message becomes,
+	// without buttons, when the user answers the step underneath instead
+	// (a typed code): "Continuing where you left off."
+	MsgStartAgainContinued = "engine.start_again_continued"
 )
+
+// refStartAgain is the message reference (Reply.Ref, Session.Messages)
+// of the start-again question while it is open.
+const refStartAgain = "start_again"
 
 // PendingStart is a start event held back by the start-again question,
 // kept in Session.PendingStart until "Start over" hands it to the flow:
@@ -81,6 +92,41 @@ func (e *Engine) namesFlow(ev Event) bool {
 	return payload == ""
 }
 
+// routeRestart returns the flow, and the payload it gets, that the start
+// event ev begins after it restarted session s (the flow called
+// Turn.Restart for it, at once or after "Start over"): Route's choice when
+// ev names a flow (a flow's start command, a payload naming a flow or
+// carrying a hand-off token), else s's own flow with no payload — a plain
+// start (Telegram /start, the console's start after a restart, Slack's
+// App Home button) or a start command of Options.StartCommands (Slack
+// /guidedfix without argument) starts the change over, it does not switch
+// to the default flow (issue 14 F1).
+func (e *Engine) routeRestart(s *Session, ev Event) (Descriptor, string) {
+	if e.namesNoFlow(ev) {
+		if d, ok := e.Flow(s.Flow); ok {
+			return d, ""
+		}
+	}
+	return e.route(ev)
+}
+
+// namesNoFlow reports whether the start event ev names no flow: a
+// KindStart without payload, or a KindCommand (without payload) that is
+// no flow's start command (Options.StartCommands, "start" by default).
+func (e *Engine) namesNoFlow(ev Event) bool {
+	if ev.Data != "" {
+		return false
+	}
+	switch ev.Kind {
+	case KindStart:
+		return true
+	case KindCommand:
+		_, _, named := e.CommandFlow(ev.Command)
+		return !named
+	}
+	return false
+}
+
 // progressed reports whether a restart of s could lose anything: s's flow
 // has no transition table, or s is no longer in one of its Table.Start
 // states.
@@ -90,8 +136,9 @@ func (e *Engine) progressed(s *Session) bool {
 }
 
 // askStartAgain holds ev (the raw start event) back in the session and
-// asks the start-again question; the session's state and step do not
-// change, so the current prompt's buttons stay valid.
+// asks the start-again question (deleting the question asked before, if
+// it is still open); the session's state and step do not change, so the
+// current prompt's buttons stay valid.
 func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 	s := t.Session
 	s.PendingStart = &PendingStart{Kind: ev.Kind, Command: ev.Command, Email: ev.Email, EmailPinned: ev.EmailPinned}
@@ -100,7 +147,12 @@ func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 	}
 	s.ExpiresAt = e.expiry(s, t.Now)
 	t.wake = s.WakeAt
-	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil),
+	if s.Messages[refStartAgain] != "" {
+		// Asked again while open: the older question goes, so that the
+		// chat shows one set of its buttons, the newest.
+		t.Send(Reply{Op: OpDelete, Ref: refStartAgain})
+	}
+	t.Send(Reply{Op: OpSend, ID: MsgStartAgain, Text: t.T(MsgStartAgain, nil), Ref: refStartAgain,
 		Buttons: []Button{t.Button(MsgButtonContinue, actionContinue), t.Button(MsgButtonStartOver, actionStartOver)}})
 	return e.finish(ctx, t, ev.UpdateID)
 }
@@ -109,14 +161,18 @@ func (e *Engine) askStartAgain(ctx context.Context, t *Turn, ev Event) error {
 // event the flow gets: KindResume for "Continue", the held-back start for
 // "Start over" (which it also returns as the event the engine starts a new
 // session with once the flow restarts). ok is false for any other action.
-// A "Start over" whose start is no longer held (pressed twice) continues.
+// Either press closes the question (closeStartAgain): its buttons are
+// stale from then on (a second press gets MsgStaleButton), and the
+// adapter settles the pressed message itself. A "Start over" whose start
+// is no longer held, which only a press redelivered after a crash can
+// be, continues.
 func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
 	s := t.Session
 	switch action {
 	case actionContinue:
 	case actionStartOver:
 		if p := s.PendingStart; p != nil {
-			s.PendingStart = nil
+			closeStartAgain(s)
 			start = ev
 			start.Kind, start.Command, start.Data, start.Text = p.Kind, p.Command, p.Payload, ""
 			start.Email, start.EmailPinned = p.Email, p.EmailPinned
@@ -129,8 +185,56 @@ func answerStartAgain(t *Turn, ev Event, action string) (start Event, ok bool) {
 	default:
 		return Event{}, false
 	}
-	s.PendingStart = nil
+	closeStartAgain(s)
 	t.Event = ev
 	t.Event.Kind, t.Event.Data = KindResume, ""
 	return Event{}, true
+}
+
+// answersStep reports whether ev, which reaches the flow, is an answer
+// to the current step (typed text, a secret, one of the step's own
+// buttons) rather than a command or unsupported media: such an answer
+// while the start-again question is open is taken as "Continue"
+// (continueStartAgain).
+func answersStep(ev Event) bool {
+	return ev.Kind == KindText || ev.Kind == KindSecret || ev.Kind == KindButton
+}
+
+// continueStartAgain closes the start-again question left open when the
+// user answered the step underneath instead (a typed code, a button of
+// the step; issue 14 F6): the held start is dropped, the question's
+// buttons become stale (a later "Start over" gets MsgStaleButton and
+// changes nothing) and its message, when one was delivered, is edited
+// into MsgStartAgainContinued without buttons. It returns that edit, or
+// false when no question was open or none was delivered; the caller
+// queues it (before the flow's replies, or after them for a button press,
+// whose pressed message the adapter settles with the turn's first reply).
+func continueStartAgain(t *Turn) (Reply, bool) {
+	s := t.Session
+	if s.PendingStart == nil && s.Messages[refStartAgain] == "" {
+		return Reply{}, false
+	}
+	id := closeStartAgain(s)
+	if id == "" {
+		return Reply{}, false
+	}
+	return Reply{Op: OpEdit, ID: MsgStartAgainContinued, MessageID: id, Text: t.T(MsgStartAgainContinued, nil)}, true
+}
+
+// closeStartAgain closes s's start-again question: the held start is
+// dropped, the question's actions are no longer offered (checkButton
+// refuses them as stale) and its message reference is forgotten. It
+// returns the id of the question's delivered message ("" if none).
+func closeStartAgain(s *Session) string {
+	s.PendingStart = nil
+	offered := make([]string, 0, len(s.Offered))
+	for _, a := range s.Offered {
+		if a != actionContinue && a != actionStartOver {
+			offered = append(offered, a)
+		}
+	}
+	s.Offered = offered
+	id := s.Messages[refStartAgain]
+	delete(s.Messages, refStartAgain)
+	return id
 }

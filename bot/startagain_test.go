@@ -40,21 +40,12 @@ func (f *stepFlow) Handle(ctx context.Context, t *bot.Turn) error {
 }
 func (f *stepFlow) Expire(ctx context.Context, t *bot.Turn) error { return nil }
 
-// routeFlow starts flow b for the command "bee", a otherwise (like
-// cmd/guidedfix's flowRouter).
-type routeFlow struct{ a, b *stepFlow }
+// beeFlow is a stepFlow that the command "bee" starts (its Descriptor).
+type beeFlow struct{ *stepFlow }
 
-func (r routeFlow) Name() string { return "router" }
-func (r routeFlow) Start(ctx context.Context, t *bot.Turn) error {
-	f := r.a
-	if t.Event.Kind == bot.KindCommand && t.Event.Command == "bee" {
-		f = r.b
-	}
-	t.Session.Flow = f.Name()
-	return f.Start(ctx, t)
+func (f beeFlow) Describe() bot.Descriptor {
+	return bot.Descriptor{Commands: []bot.Command{{Name: "bee"}}}
 }
-func (r routeFlow) Handle(ctx context.Context, t *bot.Turn) error { return r.a.Handle(ctx, t) }
-func (r routeFlow) Expire(ctx context.Context, t *bot.Turn) error { return nil }
 
 // TestStartAgainAsksThenContinuesOrStartsOver: a start command in the
 // middle is held back with the question; Continue hands the flow a
@@ -69,8 +60,8 @@ func TestStartAgainAsksThenContinuesOrStartsOver(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	a, b := &stepFlow{name: "a"}, &stepFlow{name: "b"}
 	clk := &clock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}
-	e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{routeFlow{a, b}, a, b}, Now: clk.now,
-		IdleTimeout: 15 * time.Minute, StartCommands: []string{"start", "bee"}})
+	e, err := bot.New(bot.Options{Store: st, Flows: []bot.Flow{a, beeFlow{b}}, Now: clk.now,
+		IdleTimeout: 15 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

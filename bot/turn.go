@@ -112,10 +112,13 @@ func (t *Turn) End(s State) {
 	t.wake = time.Time{}
 }
 
-// Restart ends the session as s after this handler returns and starts the
-// default flow afresh for the same event, in a new session (new id, so new
-// idempotency keys). Flows call it for /start in the middle of a flow,
-// after releasing what the old session held.
+// Restart ends the session as s after this handler returns and starts a
+// flow afresh for the same event, in a new session (new id, so new
+// idempotency keys): the flow the event names (its start command, a start
+// payload naming it or a hand-off token of it, Engine.Route), or the
+// session's own flow for a start that names none (/start, Slack
+// /guidedfix without argument). Flows call it for a start in the middle
+// of a flow, after releasing what the old session held.
 func (t *Turn) Restart(s State) {
 	t.End(s)
 	t.restart = true

@@ -220,9 +220,15 @@ func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	c := newChat(t, env)
 	key := toCodeStep(t, env, c, "alice@example.com")
 	before := c.session()
-	for _, ask := range []func() []bot.Reply{c.start, func() []bot.Reply { return c.cmd("2fa") }} {
+	for i, ask := range []func() []bot.Reply{c.start, func() []bot.Reply { return c.cmd("2fa") }} {
 		r := ask()
-		wantIDs(t, r, "engine.start_again")
+		if i == 0 {
+			wantIDs(t, r, "engine.start_again")
+		} else {
+			// Asked again: the first question's message goes (issue 14 F6).
+			wantIDs(t, r, "delete:start_again", "engine.start_again")
+			r = r[1:]
+		}
 		if got := testkit.ButtonActions(r[0]); !slices.Equal(got, []string{"_continue", "_start_over"}) {
 			t.Fatalf("start-again buttons %v", got)
 		}
@@ -239,9 +245,13 @@ func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
 		t.Fatalf("after Continue: %s/%q pending %v", s.ID, s.State, s.PendingStart)
 	}
-	// A Start over pressed after Continue is stale for the question it
-	// answered: it continues again and restarts nothing.
-	wantIDs(t, c.press("_start_over"), "totp.ask_totp")
+	// A Start over pressed after Continue is stale: Continue closed the
+	// question, so the press gets the stale-button answer and restarts
+	// nothing (issue 14 F6).
+	wantIDs(t, c.press("_start_over"), "engine.stale_button")
+	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
+		t.Fatalf("after a stale Start over: %s/%q pending %v", s.ID, s.State, s.PendingStart)
+	}
 	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
 }
 
