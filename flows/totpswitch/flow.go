@@ -190,8 +190,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		f.unsupported(t)
 		return nil
 	case ev.Kind == bot.KindResume:
-		f.reprompt(t)
-		return nil
+		return f.resumeStep(ctx, t)
 	}
 	switch t.Session.State {
 	case StateAwaitingEmail:
