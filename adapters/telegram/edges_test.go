@@ -22,8 +22,9 @@ func (h *harness) photos() []fakebotapi.Message {
 // TestShowQRAgainAndStartAgainOverTheBotAPI drives the real adapter
 // against the fake Bot API: "Show the QR code again" deletes the QR photo
 // and sends a new protected one; /start at the code step asks first,
-// "Continue" keeps the photo and the step, "Start over" deletes the photo
-// and begins a new conversation.
+// "Continue" keeps the step and sends the QR photo again the same way
+// (issue 14 F8: one protected photo in the chat, the new one), "Start
+// over" deletes the photo and begins a new conversation.
 func TestShowQRAgainAndStartAgainOverTheBotAPI(t *testing.T) {
 	h := newHarness(t, false)
 	toSMSCode(t, h)
@@ -49,13 +50,18 @@ func TestShowQRAgainAndStartAgainOverTheBotAPI(t *testing.T) {
 
 	h.text("/start")
 	h.press("_continue")
-	if s := h.session(); s.State != totpswitch.StateAwaitingTOTPCode || s.Step != step || !h.fake.Exists(h.chat.ID, again[0].ID) {
-		t.Fatalf("after Continue: state %q step %d, photo kept %v", s.State, s.Step, h.fake.Exists(h.chat.ID, again[0].ID))
+	resumed := h.photos()
+	if len(resumed) != 1 || resumed[0].ID == again[0].ID || !resumed[0].HasProtectedContent || h.fake.Exists(h.chat.ID, again[0].ID) {
+		t.Fatalf("after Continue: photos %+v (previous %d still there: %v)", resumed, again[0].ID, h.fake.Exists(h.chat.ID, again[0].ID))
+	}
+	if s := h.session(); s.State != totpswitch.StateAwaitingTOTPCode || s.Step != step || s.Messages["qr"] != strconv.Itoa(resumed[0].ID) {
+		t.Fatalf("after Continue: state %q step %d qr message %q, want %q step %d qr %d", s.State, s.Step, s.Messages["qr"],
+			totpswitch.StateAwaitingTOTPCode, step, resumed[0].ID)
 	}
 	old := h.session().ID
 	h.text("/start")
 	h.press("_start_over")
-	if s := h.session(); s.ID == old || s.State != totpswitch.StateAwaitingEmail || h.fake.Exists(h.chat.ID, again[0].ID) {
-		t.Fatalf("after Start over: session %s state %q, photo kept %v", s.ID, s.State, h.fake.Exists(h.chat.ID, again[0].ID))
+	if s := h.session(); s.ID == old || s.State != totpswitch.StateAwaitingEmail || h.fake.Exists(h.chat.ID, resumed[0].ID) {
+		t.Fatalf("after Start over: session %s state %q, photo kept %v", s.ID, s.State, h.fake.Exists(h.chat.ID, resumed[0].ID))
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,16 +103,36 @@ type handoffs struct {
 // hand-off of another flow gives support.ErrInvalidToken and leaves the
 // token unused, so the link staff sent still works where it belongs.
 func (h handoffs) Redeem(ctx context.Context, token, conv string) (string, string, error) {
-	ho, err := h.s.Redeem(ctx, token, conv, func(ho support.Handoff) error {
-		if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
-			return fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
-		}
-		return nil
-	})
+	ho, err := h.s.Redeem(ctx, token, conv, h.accept)
 	if err != nil {
 		return "", "", err
 	}
 	return ho.AccountID, ho.ID, nil
+}
+
+// Redeemable reports whether Redeem of token for conv would succeed now
+// (support.Records.CheckToken, which writes nothing): false with a nil
+// error for support.ErrInvalidToken — an unknown, expired or completed
+// token, one another conversation used, or a hand-off of another flow —
+// and the store's error otherwise.
+func (h handoffs) Redeemable(ctx context.Context, token, conv string) (bool, error) {
+	_, err := h.s.CheckToken(ctx, token, conv, h.accept)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, support.ErrInvalidToken):
+		return false, nil
+	}
+	return false, err
+}
+
+// accept refuses, as support.ErrInvalidToken, a hand-off whose record
+// names another flow than h's.
+func (h handoffs) accept(ho support.Handoff) error {
+	if ho.Flow != h.flow && !(ho.Flow == "" && h.def) {
+		return fmt.Errorf("hand-off %s is for flow %q, not %q: %w", ho.ID, ho.Flow, h.flow, support.ErrInvalidToken)
+	}
+	return nil
 }
 
 // loadConfig reads the configuration and resolves the data directory:

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,7 @@ func TestEngineRoutesBothFlows(t *testing.T) {
 		pressHand bool      // then press the hand-off's Start button
 		after     bot.State // the state after the press
 		handoff   bool      // the session then carries a hand-off tag
+		invalid   string    // the start is answered as an invalid link (this id), no Start button
 	}{
 		{ev: bot.Event{Kind: bot.KindCommand, Command: "start"}, flow: totpswitch.Name, state: totpswitch.StateAwaitingEmail},
 		{ev: bot.Event{Kind: bot.KindCommand, Command: "2fa"}, flow: totpswitch.Name, state: totpswitch.StateAwaitingEmail},
@@ -75,10 +77,11 @@ func TestEngineRoutesBothFlows(t *testing.T) {
 		{ev: bot.Event{Kind: bot.KindStart, Data: npTok}, flow: newphone.Name, state: newphone.StateAwaitingEmail,
 			pressHand: true, after: newphone.StateAwaitingPassword, handoff: true},
 		// A default flow's hand-off token behind the new-phone prefix
-		// starts the new-phone flow, whose redeem refuses it (the record
-		// names totpswitch).
+		// starts the new-phone flow, whose token check refuses it (the
+		// record names totpswitch): an invalid link, no Start button
+		// (issue 14 F9).
 		{ev: bot.Event{Kind: bot.KindStart, Data: newphone.PayloadPrefix + crossTok}, flow: newphone.Name, state: newphone.StateAwaitingEmail,
-			pressHand: true, after: newphone.StateAwaitingEmail},
+			invalid: "newphone.link_invalid"},
 	} {
 		conv := bot.Conversation{Channel: "test", ID: "c" + string(rune('a'+i))}
 		ev := tc.ev
@@ -92,6 +95,12 @@ func TestEngineRoutesBothFlows(t *testing.T) {
 		}
 		var replies []bot.Reply
 		replies, n = rec.Since(n)
+		if tc.invalid != "" {
+			got := testkit.IDs(replies)
+			if !slices.Contains(got, tc.invalid) || slices.Contains(got, "newphone.handoff_confirm") {
+				t.Fatalf("%d: replies %v, want %s and no confirmation", i, got, tc.invalid)
+			}
+		}
 		if !tc.pressHand {
 			continue
 		}

@@ -48,3 +48,41 @@ func TestHandoffOfAnotherFlowStaysUnused(t *testing.T) {
 		t.Fatalf("default flow redeeming a flow-less hand-off = %q, %v", acc, err)
 	}
 }
+
+// TestHandoffRedeemableSpendsNothing (issue 14 F9): the check a start
+// makes before the hand-off's confirmation is true only for a token
+// Redeem would accept in that conversation (its flow's, unused or
+// reopened by the conversation that used it), false with no error for an
+// unknown token, one of another flow and one another conversation used,
+// and it never spends or binds the token.
+func TestHandoffRedeemableSpendsNothing(t *testing.T) {
+	s, err := support.Open(filepath.Join(t.TempDir(), "support.db"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	h, token, err := s.CreateHandoff(ctx, support.Handoff{AccountID: "acc-1", Flow: "newphone"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	np := handoffs{s: s, flow: "newphone"}
+	def := handoffs{s: s, flow: "totpswitch", def: true}
+	check := func(h handoffs, token, conv string, want bool) {
+		t.Helper()
+		if ok, err := h.Redeemable(ctx, token, conv); err != nil || ok != want {
+			t.Fatalf("%s Redeemable(%s) = %v, %v; want %v", h.flow, conv, ok, err, want)
+		}
+	}
+	check(np, token, "telegram:1", true)
+	check(def, token, "telegram:1", false) // another flow's hand-off
+	check(np, "unknown", "telegram:1", false)
+	if got, err := s.Handoff(ctx, h.ID); err != nil || !got.UsedAt.IsZero() || got.Conversation != "" {
+		t.Fatalf("after the checks: %+v, %v; want the token unused", got, err)
+	}
+	if _, _, err := np.Redeem(ctx, token, "telegram:1"); err != nil {
+		t.Fatal(err)
+	}
+	check(np, token, "telegram:1", true) // reopen
+	check(np, token, "telegram:2", false)
+}

@@ -58,6 +58,16 @@ type Handoffs interface {
 	// and returns the portal account id and the hand-off id. Any error
 	// (unknown, used or expired token) gets the same answer.
 	Redeem(ctx context.Context, token, conversation string) (accountID, handoffID string, err error)
+	// Redeemable reports, spending and writing nothing, whether Redeem of
+	// token for conversation would succeed now: true for an unused token
+	// of this flow, or one this conversation used and may reopen. It is
+	// false, with a nil error, for every other token (unknown, expired,
+	// completed, used by another conversation, of another flow): they all
+	// get one answer, so that the check tells no more than Redeem does.
+	// err is a failure to read the hand-offs (the turn then fails and
+	// nothing is saved). Issue 14 F9: the start of a hand-off link checks
+	// its token before it shows the hand-off's confirmation.
+	Redeemable(ctx context.Context, token, conversation string) (ok bool, err error)
 }
 
 // Options configure the flow.
@@ -180,17 +190,27 @@ func withSource(ctx context.Context, bt *bot.Turn) context.Context {
 }
 
 // Start begins the flow: it greets the user and asks for the e-mail (or
-// uses the one the platform vouches for), or, for a hand-off link, asks
-// the customer to press Start.
+// uses the one the platform vouches for), or, for a hand-off link whose
+// token can be redeemed (Handoffs.Redeemable), asks the customer to press
+// Start. Any other start payload (an unknown, expired or used token, a
+// mistyped link) is answered as one invalid link (msgLinkInvalid) before
+// the normal start (issue 14 F9). The error is Redeemable's.
 func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 	ctx = withSource(ctx, bt)
 	t := &turn{Turn: bt, d: &data{}, margin: f.margin}
 	t.Goto(StateAwaitingEmail)
 	t.Say(msgWelcome, nil)
-	if payload := bt.Event.Data; payload != "" && f.handoffs != nil {
-		t.d.HandoffToken = payload
-		t.Say(msgHandoffConfirm, nil, t.Button(msgButtonHandoffStart, actHandoffStart), t.cancelButton())
-		return t.SetData(t.d)
+	if payload := bt.Event.Data; payload != "" {
+		ok, err := f.redeemable(ctx, t, payload)
+		if err != nil {
+			return err
+		}
+		if ok {
+			t.d.HandoffToken = payload
+			t.Say(msgHandoffConfirm, nil, t.Button(msgButtonHandoffStart, actHandoffStart), t.cancelButton())
+			return t.SetData(t.d)
+		}
+		t.Say(msgLinkInvalid, nil)
 	}
 	if email := bt.Event.Email; email != "" {
 		f.identify(ctx, t, email, true)

@@ -65,8 +65,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		f.reprompt(t)
 		return nil
 	case ev.Kind == bot.KindResume:
-		f.reprompt(t)
-		return nil
+		return f.resume(ctx, t)
 	}
 	switch t.Session.State {
 	case StateAwaitingEmail:

@@ -2,6 +2,7 @@ package newphone_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -15,8 +16,24 @@ import (
 type redeemer struct{ s *support.Store }
 
 func (r redeemer) Redeem(ctx context.Context, token, conv string) (string, string, error) {
-	h, err := r.s.Redeem(ctx, token, conv, nil)
+	h, err := r.s.Redeem(ctx, token, conv, r.accept)
 	return h.AccountID, h.ID, err
+}
+
+func (r redeemer) Redeemable(ctx context.Context, token, conv string) (bool, error) {
+	_, err := r.s.CheckToken(ctx, token, conv, r.accept)
+	if errors.Is(err, support.ErrInvalidToken) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// accept refuses a hand-off of another flow, as cmd/guidedfix does.
+func (r redeemer) accept(h support.Handoff) error {
+	if h.Flow != newphone.Name {
+		return support.ErrInvalidToken
+	}
+	return nil
 }
 
 // TestHandoffLink: a support agent's hand-off link identifies the account;
@@ -52,8 +69,11 @@ func TestHandoffLink(t *testing.T) {
 	r = c.text(e.codeOf(acc.secret, 0))
 	key := e.keyFromQR(r[1].Image)
 	wantIDs(t, c.text(e.codeOf(key.Secret(), 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "newphone.done")
-	// The link works once.
+	// The link works once: another conversation is told at once that it
+	// is not valid (issue 14 F9) and gets the normal start.
 	c2 := e.chatIn(bot.Conversation{Channel: "test", ID: "200"}, 1000, len(e.rec.Replies)) // update ids are per channel
-	c2.send(bot.Event{Kind: bot.KindStart, Data: token})
-	wantIDs(t, c2.press("handoff_start"), "newphone.handoff_invalid", "newphone.ask_email")
+	wantIDs(t, c2.send(bot.Event{Kind: bot.KindStart, Data: token}), "newphone.welcome", "newphone.link_invalid", "newphone.ask_email")
+	if c2.Button("handoff_start") != "" {
+		t.Fatal("a used link still offers Start in another conversation")
+	}
 }

@@ -214,7 +214,8 @@ func TestClockDriftHint(t *testing.T) {
 
 // TestStartInTheMiddleAsksFirst: /start, /2fa at the code step ask
 // "Continue" or "Start over" and change nothing; Continue shows the code
-// prompt again and the scanned QR code still verifies.
+// step again (the QR code of the same secret sent again, issue 14 F8)
+// and the scanned QR code still verifies.
 func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	env := testkit.New(t, testkit.Options{})
 	c := newChat(t, env)
@@ -237,11 +238,7 @@ func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	if s.ID != before.ID || s.State != before.State || s.Step != before.Step || s.Messages["qr"] != before.Messages["qr"] || s.PendingStart == nil {
 		t.Fatalf("the question changed the session: %s/%q/%d → %s/%q/%d", before.ID, before.State, before.Step, s.ID, s.State, s.Step)
 	}
-	r := c.press("_continue")
-	wantIDs(t, r, "totp.ask_totp")
-	if r[0].Secret != bot.SecretTOTPCode {
-		t.Fatal("Continue did not show the code prompt")
-	}
+	wantQRShownAgain(t, c, c.press("_continue"), key.Secret(), before)
 	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
 		t.Fatalf("after Continue: %s/%q pending %v", s.ID, s.State, s.PendingStart)
 	}
@@ -252,7 +249,7 @@ func TestStartInTheMiddleAsksFirst(t *testing.T) {
 	if s := c.session(); s.ID != before.ID || s.State != totpswitch.StateAwaitingTOTPCode || s.PendingStart != nil {
 		t.Fatalf("after a stale Start over: %s/%q pending %v", s.ID, s.State, s.PendingStart)
 	}
-	wantIDs(t, c.text(env.TOTPCode(t, key, 0)), "delete:engine.delete_user_secret", "delete:qr", "delete:key", "totp.activated")
+	wantActivatedDeletesQR(t, c, env.TOTPCode(t, key, 0))
 }
 
 // TestStartOverReleasesAndRestarts: in the disable-then-enroll order,

@@ -90,18 +90,30 @@ func (f *Flow) Messages() (fs.FS, []string) {
 }
 
 // Start begins the flow: it greets the user and asks for the e-mail, or
-// uses the e-mail the platform vouches for (Event.Email).
+// uses the e-mail the platform vouches for (Event.Email). A hand-off
+// link whose token can be redeemed (Handoffs.Redeemable) asks the
+// customer to press Start instead; any other start payload (an unknown,
+// expired or used token, a mistyped link) is answered as one invalid
+// link (msgLinkInvalid) before the normal start (issue 14 F9). The error
+// is Redeemable's.
 func (f *Flow) Start(ctx context.Context, bt *bot.Turn) error {
 	ctx = withSource(ctx, bt)
 	t := f.turn(bt, &data{})
 	t.Goto(StateAwaitingEmail)
 	t.say(msgWelcome, nil)
-	if payload := bt.Event.Data; payload != "" && f.handoffs != nil {
-		// A hand-off link: the token is spent only by the explicit Start
-		// press (issue 11 item 9).
-		t.d.HandoffToken = payload
-		t.say(msgHandoffConfirm, nil, t.Button(msgButtonHandoffStart, "handoff_start"), t.cancelButton())
-		return t.SetData(t.d)
+	if payload := bt.Event.Data; payload != "" {
+		ok, err := f.redeemable(ctx, t, payload)
+		if err != nil {
+			return err
+		}
+		if ok {
+			// A hand-off link: the token is spent only by the explicit
+			// Start press (issue 11 item 9).
+			t.d.HandoffToken = payload
+			t.say(msgHandoffConfirm, nil, t.Button(msgButtonHandoffStart, "handoff_start"), t.cancelButton())
+			return t.SetData(t.d)
+		}
+		t.say(msgLinkInvalid, nil)
 	}
 	if email := strings.TrimSpace(bt.Event.Email); email != "" {
 		t.d.Pinned = bt.Event.EmailPinned
@@ -190,8 +202,7 @@ func (f *Flow) handle(ctx context.Context, t *turn) error {
 		f.unsupported(t)
 		return nil
 	case ev.Kind == bot.KindResume:
-		f.reprompt(t)
-		return nil
+		return f.resumeStep(ctx, t)
 	}
 	switch t.Session.State {
 	case StateAwaitingEmail:

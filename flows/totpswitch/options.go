@@ -43,6 +43,16 @@ type Handoffs interface {
 	// and returns the portal account id and the hand-off id. Any error
 	// (unknown, used or expired token) gets the same answer.
 	Redeem(ctx context.Context, token, conversation string) (accountID, handoffID string, err error)
+	// Redeemable reports, spending and writing nothing, whether Redeem of
+	// token for conversation would succeed now: true for an unused token
+	// of this flow, or one this conversation used and may reopen. It is
+	// false, with a nil error, for every other token (unknown, expired,
+	// completed, used by another conversation, of another flow): they all
+	// get one answer, so that the check tells no more than Redeem does.
+	// err is a failure to read the hand-offs (the turn then fails and
+	// nothing is saved). Issue 14 F9: the start of a hand-off link checks
+	// its token before it shows the hand-off's confirmation.
+	Redeemable(ctx context.Context, token, conversation string) (ok bool, err error)
 }
 
 // Flow orders (Options.Order).

@@ -57,6 +57,12 @@ func (h *fixedHandoffs) Redeem(ctx context.Context, token, conv string) (string,
 	return h.accountID, "ho_1", nil
 }
 
+// Redeemable reports the one token as redeemable while unused; these
+// tests press Start in another conversation to see a used link refused.
+func (h *fixedHandoffs) Redeemable(ctx context.Context, token, conv string) (bool, error) {
+	return token == h.token, nil
+}
+
 func TestHandoffLinkIdentifiesAccountOnce(t *testing.T) {
 	ho := &fixedHandoffs{token: "tok_ABC-123"}
 	env := testkit.New(t, testkit.Options{Handoffs: ho})

@@ -23,6 +23,14 @@ type Records interface {
 	// not nil, is called first with the stored hand-off; its error is
 	// returned and the token stays unused.
 	Redeem(ctx context.Context, token, conv string, accept func(Handoff) error) (Handoff, error)
+	// CheckToken reports, without writing anything, whether Redeem of
+	// token for conv would succeed now: the stored hand-off when it would
+	// (an unused token, or one conv used and may reopen), ErrInvalidToken
+	// by the rules of CheckRedeem otherwise, accept's error when accept
+	// (not nil) refuses the stored hand-off, or the store's read error.
+	// The token stays as it was: a link shown and checked is spent only
+	// by the Start press (issue 14 F9).
+	CheckToken(ctx context.Context, token, conv string, accept func(Handoff) error) (Handoff, error)
 	// Handoff returns the hand-off id, or ErrNotFound.
 	Handoff(ctx context.Context, id string) (Handoff, error)
 	// ByConversation returns the hand-off last redeemed in conv, or

@@ -238,6 +238,33 @@ func (s *Store) Redeem(ctx context.Context, token, conv string, accept func(Hand
 	return h, err
 }
 
+// CheckToken reports whether Redeem(ctx, token, conv, accept) would
+// succeed now, in one read-only transaction that writes nothing: it
+// returns the stored hand-off when it would (token unused, or used by
+// conv itself, which may reopen it), ErrInvalidToken for an unknown or
+// expired token, one whose change completed or one another conversation
+// used (CheckRedeem), accept's error when accept refuses the hand-off,
+// and bbolt's or the JSON decoder's error for an unreadable record.
+func (s *Store) CheckToken(ctx context.Context, token, conv string, accept func(Handoff) error) (Handoff, error) {
+	now := s.now().UTC()
+	var h Handoff
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		id := tx.Bucket(bTokens).Get(tokenKey(token))
+		if id == nil {
+			return ErrInvalidToken
+		}
+		if err := getJSON(tx.Bucket(bHandoffs), id, &h); err != nil {
+			return err
+		}
+		_, err := CheckRedeem(h, conv, now, accept)
+		return err
+	})
+	if err != nil {
+		return Handoff{}, err
+	}
+	return h, nil
+}
+
 // CheckRedeem applies the redemption rules to the stored hand-off h for
 // conversation conv at now: ErrInvalidToken when h has expired or its
 // guided fix completed, or when another conversation already used it (a

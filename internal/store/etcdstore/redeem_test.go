@@ -18,3 +18,12 @@ func TestRedeemRules(t *testing.T) {
 	a := etcdstore.NewSupport(openStore(t, etcdstore.Options{Now: clock.Now, Prefix: prefix}))
 	recordstest.Redeem(t, a, clock.Advance)
 }
+
+// TestCheckTokenRules runs the read-only token check's conformance check
+// on etcd.
+func TestCheckTokenRules(t *testing.T) {
+	clock := portaltest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	prefix := fmt.Sprintf("/checktoken%d/", prefixes.Add(1))
+	a := etcdstore.NewSupport(openStore(t, etcdstore.Options{Now: clock.Now, Prefix: prefix}))
+	recordstest.CheckToken(t, a, clock.Advance)
+}

@@ -193,6 +193,32 @@ func (p *Support) Redeem(ctx context.Context, token, conv string, accept func(su
 	return h, err
 }
 
+// CheckToken reports whether Redeem(ctx, token, conv, accept) would
+// succeed now, with linearizable reads and no write (support.Records'
+// CheckToken): the stored hand-off when it would, support.ErrInvalidToken
+// by support.CheckRedeem's rules otherwise, accept's error when it
+// refuses, or the cluster's error.
+func (p *Support) CheckToken(ctx context.Context, token, conv string, accept func(support.Handoff) error) (support.Handoff, error) {
+	now := p.s.now().UTC()
+	var h support.Handoff
+	err := p.stm(ctx, func(stm *rmwTx) error {
+		id := stm.Get(p.key("t", tokenHash(token)))
+		if id == "" {
+			return support.ErrInvalidToken
+		}
+		h = support.Handoff{}
+		if err := json.Unmarshal([]byte(stm.Get(p.key("h", id))), &h); err != nil {
+			return fmt.Errorf("decode hand-off %s: %w", id, err)
+		}
+		_, err := support.CheckRedeem(h, conv, now, accept)
+		return err // no write queued: stm commits nothing
+	})
+	if err != nil {
+		return support.Handoff{}, err
+	}
+	return h, nil
+}
+
 // Handoff returns the hand-off id, or support.ErrNotFound.
 func (p *Support) Handoff(ctx context.Context, id string) (support.Handoff, error) {
 	if err := p.s.check(ctx, "hand-off"); err != nil {
