@@ -177,7 +177,7 @@ func TestAccountCacheNeverStale(t *testing.T) {
 		var r accountRec
 		if err := e.core.db.View(func(tx *bbolt.Tx) error {
 			var err error
-			r, err = loadAccount(tx, a.ID)
+			r, err = e.core.loadAccount(tx, a.ID)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -203,7 +203,7 @@ func TestAccountCacheNeverStale(t *testing.T) {
 	// A rolled-back put leaves the committed record.
 	_ = e.core.db.Update(func(tx *bbolt.Tx) error {
 		r.Name = "rolled back"
-		if err := put(tx, bAccounts, a.ID, r); err != nil {
+		if err := e.core.putAccount(tx, r); err != nil {
 			return err
 		}
 		return errRollback
@@ -213,5 +213,40 @@ func TestAccountCacheNeverStale(t *testing.T) {
 	}
 	if got, err := e.core.Account(context.Background(), a.ID); err != nil || got.Name != "Written elsewhere" {
 		t.Fatalf("Account: %+v, %v", got, err)
+	}
+}
+
+// TestAccountCachePerCore: the cache belongs to its Core: the account a
+// Core wrote is cached in that Core only, Close empties it, and the Core
+// opened next on the file starts with an empty cache of its own.
+func TestAccountCachePerCore(t *testing.T) {
+	e := newEnv(t)
+	a := e.alice(t)
+	first := e.core
+	// entries returns how many records c caches and whether a's is one.
+	entries := func(c *Core) (int, bool) {
+		c.accounts.mu.Lock()
+		defer c.accounts.mu.Unlock()
+		_, ok := c.accounts.m[a.ID]
+		return len(c.accounts.m), ok
+	}
+	if n, ok := entries(first); n != 1 || !ok {
+		t.Fatalf("after AddAccount: %d entries (the account's: %v), want 1", n, ok)
+	}
+	e.reopen(t)
+	if n, _ := entries(first); n != 0 {
+		t.Fatalf("closed Core's cache has %d entries, want 0", n)
+	}
+	if first.accounts == e.core.accounts {
+		t.Fatal("two Cores share one cache")
+	}
+	if n, _ := entries(e.core); n != 0 {
+		t.Fatalf("new Core's cache has %d entries, want 0", n)
+	}
+	if _, err := e.core.Account(context.Background(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := entries(e.core); n != 1 || !ok {
+		t.Fatalf("after Account: %d entries (the account's: %v), want 1", n, ok)
 	}
 }

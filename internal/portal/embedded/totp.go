@@ -197,7 +197,7 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 		if err != nil {
 			return err
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -247,7 +247,7 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 			return err
 		}
 		a.Enrollment = e.ID
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
@@ -320,7 +320,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			}
 			return keep(portal.ErrExpired)
 		}
-		a, err := loadAccount(tx, e.AccountID)
+		a, err := c.loadAccount(tx, e.AccountID)
 		if err != nil {
 			return err
 		}
@@ -363,7 +363,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			if err := put(tx, bEnrollments, e.ID, e); err != nil {
 				return err
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			if lockMail, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
@@ -396,7 +396,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			return err
 		}
 		e.State, e.Secret, e.ConfirmedAt = portal.EnrollmentConfirmed, nil, now
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
@@ -476,7 +476,7 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 	src := c.sourceKey(portal.SourceFromContext(ctx))
 	mailID := ""
 	err := c.update(func(tx *bbolt.Tx) error {
-		a, err := loadAccount(tx, accountID)
+		a, err := c.loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
@@ -497,7 +497,7 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 			if result == nil {
 				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			if mailID, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
@@ -510,7 +510,7 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 		}
 		a.LastStep = step
 		a.succeed(src, factorTOTP)
-		return put(tx, bAccounts, a.ID, a)
+		return c.putAccount(tx, a)
 	})
 	if mailID != "" {
 		c.deliver(ctx, mailID)
