@@ -431,41 +431,8 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 		}
 		step, ok := matchStep(b32.EncodeToString(secret), code, now, otp.DigitsSix)
 		if !ok {
-			e.Failures++
-			var result error = &portal.BadCodeError{AttemptsLeft: enrollmentAttempts - e.Failures}
-			if e.Failures >= enrollmentAttempts {
-				e.State, e.Secret = portal.EnrollmentVoid, nil
-				result = portal.ErrExpired
-			}
-			lockErr, ev := a.fail(now, src, factorTOTP)
-			if lockErr != nil {
-				e.State, e.Secret = portal.EnrollmentVoid, nil
-				if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
-					result = lockErr
-				} else if le, ok := lockErr.(*portal.LockedError); ok {
-					// Expired, and no new enrollment helps before the
-					// lock ends (issue 14 F3).
-					result = &portal.ExhaustedError{Lock: *le}
-				}
-			} else if bad, ok := result.(*portal.BadCodeError); ok {
-				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
-				bad.DriftSteps = driftSteps(b32.EncodeToString(secret), code, now, otp.DigitsSix)
-			}
-			if err := put(tx, bEnrollments, e.ID, e); err != nil {
-				return err
-			}
-			if err := c.putAccount(tx, a); err != nil {
-				return err
-			}
-			if lockMail, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
-				return err
-			}
-			if e.State == portal.EnrollmentVoid {
-				if err := appendAudit(tx, now, a.ID, "enrollment_voided", fmt.Sprintf("%d wrong codes", e.Failures)); err != nil {
-					return err
-				}
-			}
-			return keep(result)
+			lockMail, err = c.wrongEnrollmentCode(tx, now, src, e, a, secret, code)
+			return err
 		}
 		a.succeed(src, factorTOTP)
 		if err := voidChallenge(tx, a.Challenge); err != nil {
