@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
 
 	tg "github.com/go-telegram/bot"
 
 	"guidedfix/adapters/telegram/fakebotapi"
+	"guidedfix/internal/procstat"
 	"guidedfix/internal/testkit/contract"
 	"guidedfix/internal/testkit/scriptflow"
 )
@@ -188,7 +188,7 @@ func BenchmarkAnswer(b *testing.B) {
 		for i := range ids {
 			ids[i] = fake.Callback(chat, user, 1, "x").CallbackQuery.ID
 		}
-		cpu0 := cpuTime(b)
+		cpu0 := procstat.Total(b)
 		b.ResetTimer()
 		for i := range ids {
 			if _, err := api.AnswerCallbackQuery(context.Background(), &tg.AnswerCallbackQueryParams{CallbackQueryID: ids[i]}); err != nil {
@@ -196,26 +196,17 @@ func BenchmarkAnswer(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		b.ReportMetric(float64((procstat.Total(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		fake.ResetCalls()
 	})
 	b.Run("in-response", func(b *testing.B) {
-		cpu0 := cpuTime(b)
+		cpu0 := procstat.Total(b)
 		b.ResetTimer()
 		for range b.N {
 			cb := &callback{answered: make(chan struct{}), reply: &tg.AnswerCallbackQueryParams{CallbackQueryID: "cq1"}}
 			a.answerInResponse(httptest.NewRecorder(), cb)
 		}
 		b.StopTimer()
-		b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		b.ReportMetric(float64((procstat.Total(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 	})
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/embedded"
+	"guidedfix/internal/procstat"
 	"guidedfix/internal/simcustomer"
 )
 
@@ -115,7 +115,7 @@ func benchFlowCPU(b *testing.B, polling bool) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := procstat.Total(b)
 	for i, a := range accs {
 		sem <- struct{}{}
 		wg.Add(1)
@@ -133,7 +133,7 @@ func benchFlowCPU(b *testing.B, polling bool) {
 		}()
 	}
 	wg.Wait()
-	cpu := processCPU(b) - cpu0
+	cpu := procstat.Total(b) - cpu0
 	b.StopTimer()
 	for i, err := range errs {
 		if err != nil {
@@ -145,16 +145,6 @@ func benchFlowCPU(b *testing.B, polling bool) {
 		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(t), "cpu-ms/turn")
 		b.ReportMetric(float64(t)/float64(b.N), "turns/flow")
 	}
-}
-
-// processCPU returns this process's user+sys CPU time so far
-// (getrusage(RUSAGE_SELF)).
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchAccounts creates n accounts with SMS 2FA in dir's portal core,

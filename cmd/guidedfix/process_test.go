@@ -530,7 +530,7 @@ func TestGracefulShutdownAndRestart(t *testing.T) {
 	var refusedUsers []int64
 	for user := int64(7100); len(refusedUsers) < 3 && user < 7400; user++ {
 		u := fakebotapi.User{ID: user, FirstName: "Late"}
-		code, err := fakebotapi.PostWebhook(context.Background(), srv.webhook(), procSecret, fake.Text(fakebotapi.PrivateChat(u), u, "/start"))
+		code, err := fake.Post(context.Background(), srv.webhook(), procSecret, fake.Text(fakebotapi.PrivateChat(u), u, "/start"))
 		switch {
 		case err != nil || code == 503:
 			refusedUsers = append(refusedUsers, user)

@@ -49,7 +49,7 @@ func TestWebhookKill9AfterAnswer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	began := time.Now()
-	code, err := fakebotapi.PostWebhook(ctx, srv.webhook(), procSecret, u)
+	code, err := fake.Post(ctx, srv.webhook(), procSecret, u)
 	if err != nil || code != 200 {
 		t.Fatalf("webhook: %d, %v", code, err)
 	}

@@ -36,7 +36,9 @@ const smsGatewayMaxBody = 64 << 10
 // (Guidedfix-Signature: HMAC-SHA256 under the shared secret, compared in
 // constant time; Guidedfix-Timestamp within a minute), answers 204, and
 // keeps the code of the latest message per phone number for the
-// simulated customers (it is a simcustomer.SMSSource). The secret is
+// simulated customers (it is a simcustomer.SMSSource): the one with the
+// greatest SentAt, of those equal the last to arrive (concurrent
+// deliveries, or a retried older message, may arrive out of order). The secret is
 // random per sink and reaches the server through a 0600 file
 // (GUIDEDFIX_PORTAL__SMS__GATEWAY_SECRET_FILE), never a command line; the
 // messages' texts are not kept.
@@ -49,7 +51,7 @@ type smsGateway struct {
 	now        func() time.Time // the clock checking timestamps; time.Now
 
 	mu     sync.Mutex
-	latest map[string]string   // phone (E.164) -> code of its latest message
+	latest map[string]sentCode // phone (E.164) -> code of its latest message
 	ids    map[string]struct{} // message ids accepted (a retried POST repeats one)
 
 	accepted atomic.Int64 // distinct messages (by id) answered 204
@@ -65,7 +67,7 @@ func startSMSGateway(dir string) (*smsGateway, error) {
 		return nil, err
 	}
 	g := &smsGateway{secret: []byte(hex.EncodeToString(raw)), secretFile: filepath.Join(dir, "sms-gateway.secret"),
-		now: time.Now, done: make(chan struct{}), latest: map[string]string{}, ids: map[string]struct{}{}}
+		now: time.Now, done: make(chan struct{}), latest: map[string]sentCode{}, ids: map[string]struct{}{}}
 	if err := os.WriteFile(g.secretFile, g.secret, 0o600); err != nil {
 		return nil, err
 	}
@@ -130,21 +132,28 @@ func (g *smsGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, seen := g.ids[m.ID]; !seen {
 		g.ids[m.ID] = struct{}{}
 		g.accepted.Add(1)
-		if hasCode {
-			g.latest[m.To] = code
+		if cur, ok := g.latest[m.To]; hasCode && (!ok || !m.SentAt.Before(cur.sentAt)) {
+			g.latest[m.To] = sentCode{code: code, sentAt: m.SentAt}
 		}
 	}
 	g.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// sentCode is a message's code and its GatewayMessage.SentAt.
+type sentCode struct {
+	code   string
+	sentAt time.Time
+}
+
 // Latest implements simcustomer.SMSSource: the code of the latest message
-// received for phone, and false while none has arrived.
+// received for phone (greatest SentAt, ties by arrival), and false while
+// none has arrived.
 func (g *smsGateway) Latest(phone string) (string, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	code, ok := g.latest[phone]
-	return code, ok
+	c, ok := g.latest[phone]
+	return c.code, ok
 }
 
 // close stops the server and waits for Serve to return.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,5 +179,63 @@ func TestLoweredPhaseSMSThroughGateway(t *testing.T) {
 	}
 	if files, _ := os.ReadDir(filepath.Join(dir, "outbox", "sms")); len(files) != 0 {
 		t.Fatalf("%d files in the file phone", len(files))
+	}
+}
+
+// TestSMSGatewayLatestBySentAt: the code kept per phone is that of the
+// message with the greatest SentAt, whatever the arrival order; of two
+// with the same SentAt the later arrival wins; each phone has its own.
+func TestSMSGatewayLatestBySentAt(t *testing.T) {
+	g, err := startSMSGateway(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return now }
+	ts := strconv.FormatInt(now.Unix(), 10)
+	post := func(id, to, code string, sentAt time.Time) {
+		t.Helper()
+		body, err := json.Marshal(embedded.GatewayMessage{ID: id, To: to, Text: "Portal: your verification code is " + code + ".", SentAt: sentAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, g.url(), bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(embedded.GatewayTimestampHeader, ts)
+		req.Header.Set(embedded.GatewaySignatureHeader, embedded.SignGateway(g.secret, ts, body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("message %s: status %d", id, resp.StatusCode)
+		}
+	}
+	const a, b = "+60120000011", "+60120000012"
+	steps := []struct {
+		id, to, code string
+		sentAt       time.Duration // after now
+		wantA, wantB string
+	}{
+		{"01", a, "200000", 2 * time.Second, "200000", ""},
+		{"02", a, "100000", time.Second, "200000", ""}, // older, arrives later: ignored
+		{"03", b, "300000", 0, "200000", "300000"},     // another phone, earlier SentAt
+		{"04", a, "222222", 2 * time.Second, "222222", "300000"},
+		{"05", a, "333333", 3 * time.Second, "333333", "300000"},
+	}
+	for _, s := range steps {
+		post(s.id, s.to, s.code, now.Add(s.sentAt))
+		for phone, want := range map[string]string{a: s.wantA, b: s.wantB} {
+			if got, ok := g.Latest(phone); got != want || ok != (want != "") {
+				t.Fatalf("after message %s: Latest(%s) = %q, %v; want %q", s.id, phone, got, ok, want)
+			}
+		}
+	}
+	if n := g.accepted.Load(); n != int64(len(steps)) {
+		t.Fatalf("accepted %d, want %d", n, len(steps))
 	}
 }

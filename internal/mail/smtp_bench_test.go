@@ -2,19 +2,11 @@ package mail
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// processCPU returns the CPU time (user + system) this process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"guidedfix/internal/procstat"
+)
 
 // BenchmarkSMTPSend sends one message per op to a real go-smtp server on
 // 127.0.0.1 in this process (so ns/op counts both ends): "reuse" is the
@@ -39,13 +31,13 @@ func BenchmarkSMTPSend(b *testing.B) {
 			defer s.Close()
 			m := testMsg
 			b.ReportAllocs()
-			cpu0 := processCPU(b)
+			cpu0 := procstat.Total(b)
 			for b.Loop() {
 				if err := s.Send(context.Background(), m); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(procstat.Total(b)-cpu0)/float64(b.N), "cpu-ns/op")
 			accepted, _, _ := ts.connStats()
 			b.ReportMetric(float64(accepted)/float64(b.N), "conns/op")
 		})

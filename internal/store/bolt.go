@@ -31,7 +31,7 @@
 // copied out before they are used.
 //
 // Load and Save keep the sessions they last read or wrote decoded in
-// memory (sessioncache.go, at most CacheEntries), keyed by the exact
+// memory (sessioncache.go, at most cacheEntries), keyed by the exact
 // stored bytes: a value that changed in any other way is decoded again.
 package store
 
@@ -159,7 +159,7 @@ func Open(opts Options) (*Bolt, error) {
 		return nil, fmt.Errorf("store: initialise session store %s: %w", opts.Path, err)
 	}
 	return &Bolt{db: db, path: opts.Path, seenTTL: opts.SeenTTL, now: opts.Now, writes: boltgroup.New(db), inbox: inbox,
-		cache: newSessionCache(CacheEntries)}, nil
+		cache: newSessionCache(cacheEntries)}, nil
 }
 
 // Load returns the session of conversation c, decoded from a copy of the

@@ -5,6 +5,10 @@ import bolt "go.etcd.io/bbolt"
 // RawDB returns b's bbolt database, for tests that write behind the store.
 func RawDB(b *Bolt) *bolt.DB { return b.db }
 
+// CacheEntries exposes cacheEntries, the most sessions a Bolt's cache
+// keeps.
+const CacheEntries = cacheEntries
+
 // CacheLen returns how many sessions b's cache holds.
 func CacheLen(b *Bolt) int { return b.cache.len() }
 

@@ -10,12 +10,12 @@ import (
 	"guidedfix/bot"
 )
 
-// CacheEntries is how many sessions a Bolt keeps decoded in memory at
+// cacheEntries is how many sessions a Bolt keeps decoded in memory at
 // most (sessionCache). 1,024 entries hold the active sessions of more
 // than 500 customers at once, and cost about 3-4 KiB each (the stored
 // bytes plus the decoded session), so at most about 4 MiB of heap however
 // many sessions sit idle in the file.
-const CacheEntries = 1024
+const cacheEntries = 1024
 
 // cached is what the cache knows about the session stored under one key.
 // It is immutable once published: readers compare raw and clone session

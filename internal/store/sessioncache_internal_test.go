@@ -32,7 +32,7 @@ func filledSession(tb testing.TB) (*bot.Session, []byte, []byte) {
 func BenchmarkSaveStamp(b *testing.B) {
 	s, raw, key := filledSession(b)
 	b.Run("cached", func(b *testing.B) {
-		c := newSessionCache(CacheEntries)
+		c := newSessionCache(cacheEntries)
 		c.put(key, &cached{raw: append([]byte(nil), raw...), version: s.Version, due: dueKey(s.Deadline(), key)}, false)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -56,7 +56,7 @@ func BenchmarkSaveStamp(b *testing.B) {
 // the session it wrote: a clone made canonical, and the cache entry.
 func BenchmarkCacheSaved(b *testing.B) {
 	s, raw, key := filledSession(b)
-	st := &Bolt{cache: newSessionCache(CacheEntries)}
+	st := &Bolt{cache: newSessionCache(cacheEntries)}
 	due := dueKey(s.Deadline(), key)
 	b.ReportAllocs()
 	for b.Loop() {

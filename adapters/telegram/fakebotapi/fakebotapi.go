@@ -275,25 +275,6 @@ func (s *Server) Exists(chat int64, id int) bool {
 	return ok
 }
 
-// PostWebhook posts u as JSON to url the way Telegram delivers a webhook
-// update, with the X-Telegram-Bot-Api-Secret-Token header set to secret
-// (no header when secret is empty). It returns the HTTP status code. A
-// request the webhook's answer carries is not performed: Server.Post and
-// Server.PostBody deliver as Telegram does.
-func PostWebhook(ctx context.Context, url, secret string, u Update) (int, error) {
-	body, err := json.Marshal(u)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := postUpdate(ctx, http.DefaultClient, url, secret, body)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
-}
-
 func (s *Server) filter(methods []string) []Call {
 	var out []Call
 	for _, c := range s.calls {

@@ -13,21 +13,28 @@ import (
 // each, so at most about 1.5 MiB; a full cache drops an arbitrary entry.
 const accountCacheSize = 1024
 
-// accounts is the decoded-account cache shared by every Core of the
-// process. Each entry holds a record's stored JSON and the accountRec it
-// decodes to; loadAccount returns a copy of the entry when the bytes now
-// stored are the same, instead of decoding them again (encoding/json's
-// reflection decode was about 8 decodes and 15 µs of CPU per switch; a
-// turn reads the account that the turn before wrote). Equal bytes decode
-// to equal records, so an entry can never be stale: a record changed
-// since (by this process, another Core on the file or a rolled-back
-// transaction) simply misses. Ids are random (128 bits), so one cache
-// serves every database.
-var accounts = accountCache{m: map[string]cachedAccount{}}
-
+// accountCache is a Core's decoded-account cache. Each entry holds a
+// record's stored JSON and the accountRec it decodes to; loadAccount
+// returns a copy of the entry when the bytes now stored are the same,
+// instead of decoding them again (encoding/json's reflection decode was
+// about 8 decodes and 15 µs of CPU per switch; a turn reads the account
+// that the turn before wrote). Equal bytes decode to equal records, so an
+// entry can never be stale: a record changed since (by another Core on
+// the file, another process or a rolled-back transaction) simply misses.
 type accountCache struct {
 	mu sync.Mutex
 	m  map[string]cachedAccount // account id -> entry
+}
+
+// newAccountCache returns an empty cache.
+func newAccountCache() *accountCache { return &accountCache{m: map[string]cachedAccount{}} }
+
+// drop empties the cache (Core.Close): the records it held are freed
+// with it, and a use after Close only misses.
+func (c *accountCache) drop() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
 }
 
 type cachedAccount struct {
@@ -83,7 +90,7 @@ func (a accountRec) clone() accountRec {
 }
 
 // decodesToItself reports whether json.Unmarshal of json.Marshal(a)
-// gives a again (reflect.DeepEqual), so that put may cache a for the
+// gives a again (reflect.DeepEqual), so that putAccount may cache a for the
 // bytes it wrote without decoding them: every string valid UTF-8 (the
 // encoder replaces invalid bytes), every time in UTC without a monotonic
 // reading (the decoder gives those), every slice or map of an omitempty

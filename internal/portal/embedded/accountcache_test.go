@@ -10,110 +10,34 @@ import (
 	"go.etcd.io/bbolt"
 
 	"guidedfix/internal/portal"
+	"guidedfix/internal/testfill"
 )
 
-// fill sets every field of the struct v points to to a non-zero value:
-// slices and maps get one element (themselves filled).
-func fill(t *testing.T, v reflect.Value) {
-	t.Helper()
-	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	for i := range v.NumField() {
-		f := v.Field(i)
-		switch {
-		case f.Type() == reflect.TypeOf(time.Time{}):
-			f.Set(reflect.ValueOf(now))
-		case f.Kind() == reflect.String:
-			f.SetString("x")
-		case f.Kind() == reflect.Bool:
-			f.SetBool(true)
-		case f.CanInt():
-			f.SetInt(1)
-		case f.Kind() == reflect.Slice:
-			s := reflect.MakeSlice(f.Type(), 1, 1)
-			fillValue(t, s.Index(0))
-			f.Set(s)
-		case f.Kind() == reflect.Map:
-			m := reflect.MakeMap(f.Type())
-			k, e := reflect.New(f.Type().Key()).Elem(), reflect.New(f.Type().Elem()).Elem()
-			fillValue(t, k)
-			fillValue(t, e)
-			m.SetMapIndex(k, e)
-			f.Set(m)
-		case f.Kind() == reflect.Struct:
-			fill(t, f)
-		default:
-			t.Fatalf("field %s: kind %s not handled by the test", v.Type().Field(i).Name, f.Kind())
-		}
-	}
-}
-
-func fillValue(t *testing.T, v reflect.Value) {
-	t.Helper()
-	switch {
-	case v.Type() == reflect.TypeOf(time.Time{}):
-		v.Set(reflect.ValueOf(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)))
-	case v.Kind() == reflect.Struct:
-		fill(t, v)
-	case v.Kind() == reflect.String:
-		v.SetString("k")
-	case v.CanInt():
-		v.SetInt(2)
-	case v.CanUint():
-		v.SetUint(3)
-	default:
-		t.Fatalf("element kind %s not handled by the test", v.Kind())
-	}
-}
-
-// shared reports whether a and b (same type) share a slice's or map's
-// memory anywhere, struct fields and map values included.
-func shared(a, b reflect.Value) bool {
-	switch a.Kind() {
-	case reflect.Slice:
-		if a.Len() > 0 && a.UnsafePointer() == b.UnsafePointer() {
-			return true
-		}
-		for i := range a.Len() {
-			if shared(a.Index(i), b.Index(i)) {
-				return true
-			}
-		}
-	case reflect.Map:
-		if a.Len() > 0 && a.UnsafePointer() == b.UnsafePointer() {
-			return true
-		}
-		for _, k := range a.MapKeys() {
-			if shared(a.MapIndex(k), b.MapIndex(k)) {
-				return true
-			}
-		}
-	case reflect.Struct:
-		if a.Type() == reflect.TypeOf(time.Time{}) {
-			return false
-		}
-		for i := range a.NumField() {
-			if shared(a.Field(i), b.Field(i)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// TestAccountCloneSharesNothing: with every field of accountRec set, its
-// clone is equal and shares no slice or map (nor those of its source
-// records); a field added later with a slice or map and no copy in clone
-// fails here.
+// TestAccountCloneSharesNothing: with every field of accountRec set
+// (internal/testfill, maps and slices with two elements, then empty), its
+// clone is equal, and mutating everything reachable from the clone
+// (testfill.Mutate) leaves the original as filled: a field added later
+// with a slice or map and no copy in clone fails here.
 func TestAccountCloneSharesNothing(t *testing.T) {
-	var a accountRec
-	fill(t, reflect.ValueOf(&a).Elem())
-	c := a.clone()
-	if !reflect.DeepEqual(a, c) {
-		t.Fatalf("clone differs:\n%+v\n%+v", a, c)
-	}
-	for i := range reflect.TypeOf(a).NumField() {
-		if shared(reflect.ValueOf(a).Field(i), reflect.ValueOf(c).Field(i)) {
-			t.Errorf("clone shares field %s", reflect.TypeOf(a).Field(i).Name)
+	for _, o := range []testfill.Options{{}, {Empty: true}} {
+		var a, want accountRec
+		// Every field is set, each at least once (collections empty or not).
+		if n, fields := testfill.Fill(&a, o).Values, reflect.TypeOf(a).NumField(); n < fields-6 || (!o.Empty && n < fields) {
+			t.Fatalf("Fill(%+v) set %d values for %d fields (the filler missed fields)", o, n, fields)
+		}
+		testfill.Fill(&want, o) // the same values: Fill is deterministic
+		c := a.clone()
+		if !reflect.DeepEqual(a, c) {
+			t.Fatalf("clone (%+v) differs:\n%+v\n%+v", o, a, c)
+		}
+		testfill.Mutate(&c)
+		if reflect.DeepEqual(c, want) {
+			t.Fatalf("Mutate (%+v) changed nothing in the clone; the test cannot fail", o)
+		}
+		for i := range reflect.TypeOf(a).NumField() {
+			if !reflect.DeepEqual(reflect.ValueOf(a).Field(i).Interface(), reflect.ValueOf(want).Field(i).Interface()) {
+				t.Errorf("clone (%+v) shares field %s: mutating the clone changed the original", o, reflect.TypeOf(a).Field(i).Name)
+			}
 		}
 	}
 }
@@ -128,15 +52,21 @@ func TestAccountCacheMatchesDecode(t *testing.T) {
 		PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA", SMSSent: []time.Time{now}, Challenge: "chl_1",
 		Consecutive: map[string]int{factorSMS: 1}, Sources: map[string]sourceRec{"src": {Failures: []time.Time{now}, LockedUntil: now, Locks: 1}},
 		TOTPSecret: []byte{1, 2, 3}, RecoveryCodes: []string{"$argon2id$r"}, LockedUntil: now.Add(time.Hour), Locale: "ms"}
-	var full accountRec
-	fill(t, reflect.ValueOf(&full).Elem())
+	filled := func(o testfill.Options) accountRec {
+		var a accountRec
+		testfill.Fill(&a, o)
+		return a
+	}
 	cases := []struct {
 		name string
 		a    accountRec
 		same bool
 	}{
 		{"typical", typical, true},
-		{"every field set", full, true},
+		{"every field set", filled(testfill.Options{}), true},
+		{"every field set, collections empty", filled(testfill.Options{Empty: true}), false},
+		{"every field set, one string invalid UTF-8", filled(testfill.Options{BadString: 3}), false},
+		{"every field set, one time in another zone", filled(testfill.Options{OddTime: 2, OddLocation: time.FixedZone("MYT", 8*3600)}), false},
 		{"zero", accountRec{}, true},
 		{"empty slice", func() accountRec { a := typical.clone(); a.SMSSent = []time.Time{}; return a }(), false},
 		{"empty map", func() accountRec { a := typical.clone(); a.Consecutive = map[string]int{}; return a }(), false},
@@ -177,7 +107,7 @@ func TestAccountCacheNeverStale(t *testing.T) {
 		var r accountRec
 		if err := e.core.db.View(func(tx *bbolt.Tx) error {
 			var err error
-			r, err = loadAccount(tx, a.ID)
+			r, err = e.core.loadAccount(tx, a.ID)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -203,7 +133,7 @@ func TestAccountCacheNeverStale(t *testing.T) {
 	// A rolled-back put leaves the committed record.
 	_ = e.core.db.Update(func(tx *bbolt.Tx) error {
 		r.Name = "rolled back"
-		if err := put(tx, bAccounts, a.ID, r); err != nil {
+		if err := e.core.putAccount(tx, r); err != nil {
 			return err
 		}
 		return errRollback
@@ -213,5 +143,40 @@ func TestAccountCacheNeverStale(t *testing.T) {
 	}
 	if got, err := e.core.Account(context.Background(), a.ID); err != nil || got.Name != "Written elsewhere" {
 		t.Fatalf("Account: %+v, %v", got, err)
+	}
+}
+
+// TestAccountCachePerCore: the cache belongs to its Core: the account a
+// Core wrote is cached in that Core only, Close empties it, and the Core
+// opened next on the file starts with an empty cache of its own.
+func TestAccountCachePerCore(t *testing.T) {
+	e := newEnv(t)
+	a := e.alice(t)
+	first := e.core
+	// entries returns how many records c caches and whether a's is one.
+	entries := func(c *Core) (int, bool) {
+		c.accounts.mu.Lock()
+		defer c.accounts.mu.Unlock()
+		_, ok := c.accounts.m[a.ID]
+		return len(c.accounts.m), ok
+	}
+	if n, ok := entries(first); n != 1 || !ok {
+		t.Fatalf("after AddAccount: %d entries (the account's: %v), want 1", n, ok)
+	}
+	e.reopen(t)
+	if n, _ := entries(first); n != 0 {
+		t.Fatalf("closed Core's cache has %d entries, want 0", n)
+	}
+	if first.accounts == e.core.accounts {
+		t.Fatal("two Cores share one cache")
+	}
+	if n, _ := entries(e.core); n != 0 {
+		t.Fatalf("new Core's cache has %d entries, want 0", n)
+	}
+	if _, err := e.core.Account(context.Background(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := entries(e.core); n != 1 || !ok {
+		t.Fatalf("after Account: %d entries (the account's: %v), want 1", n, ok)
 	}
 }

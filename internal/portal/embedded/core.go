@@ -17,7 +17,6 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -187,6 +186,8 @@ type Core struct {
 	mailFailed                                            atomic.Int64
 
 	backoff mail.Backoff // retry spacing of unsent e-mail
+
+	accounts *accountCache // decoded account records (accountcache.go), emptied by Close
 }
 
 var _ portal.Core = (*Core)(nil)
@@ -226,6 +227,8 @@ func Open(opts Options) (*Core, error) {
 		log:    opts.Logger,
 
 		backoff: opts.MailBackoff,
+
+		accounts: newAccountCache(),
 	}
 	c.supportContact = opts.SupportContact
 	if c.issuer == "" {
@@ -298,7 +301,9 @@ func Open(opts Options) (*Core, error) {
 // error. Operations after Close fail.
 func (c *Core) Close() error {
 	c.writes.Close()
-	return c.db.Close()
+	err := c.db.Close()
+	c.accounts.drop()
+	return err
 }
 
 // Stats returns the side-effect counters since Open.
@@ -364,22 +369,15 @@ func get(tx *bbolt.Tx, bucket []byte, key string, v any) (bool, error) {
 	return true, nil
 }
 
-// put stores v as JSON at key. An account record (accountRec in
-// bAccounts) that decodes to itself is also kept in the decoded-account
-// cache for the bytes written, so that the next turn's loadAccount needs
-// no decode.
+// put stores v as JSON at key. Account records go through
+// Core.putAccount instead, which also keeps them in the decoded-account
+// cache.
 func put(tx *bbolt.Tx, bucket []byte, key string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucket).Put([]byte(key), data); err != nil {
-		return err
-	}
-	if a, ok := v.(accountRec); ok && bytes.Equal(bucket, bAccounts) && a.decodesToItself() {
-		accounts.store(key, data, a) // data stays unmodified: bbolt holds it until the commit
-	}
-	return nil
+	return tx.Bucket(bucket).Put([]byte(key), data)
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -287,7 +287,7 @@ func TestDefaultArgon2Params(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.Argon2 = Argon2Params{} })
 	a := e.alice(t)
 	var rec accountRec
-	e.core.db.View(func(tx *bbolt.Tx) error { rec, _ = loadAccount(tx, a.ID); return nil })
+	e.core.db.View(func(tx *bbolt.Tx) error { rec, _ = e.core.loadAccount(tx, a.ID); return nil })
 	if !strings.HasPrefix(rec.PasswordHash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("hash %q", rec.PasswordHash)
 	}
@@ -519,7 +519,7 @@ func TestResetAccountRestoresSMSAndKeepsLastStep(t *testing.T) {
 		var rec accountRec
 		if err := e.core.db.View(func(tx *bbolt.Tx) error {
 			var err error
-			rec, err = loadAccount(tx, a.ID)
+			rec, err = e.core.loadAccount(tx, a.ID)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -621,12 +621,12 @@ func TestChangesDuringTheHashWin(t *testing.T) {
 		e.core.hashHook = func() {
 			once.Do(func() {
 				err := e.core.db.Update(func(tx *bbolt.Tx) error {
-					acct, err := loadAccount(tx, a.ID)
+					acct, err := e.core.loadAccount(tx, a.ID)
 					if err != nil {
 						return err
 					}
 					acct.PasswordHash = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
-					return put(tx, bAccounts, a.ID, acct)
+					return e.core.putAccount(tx, acct)
 				})
 				if err != nil {
 					t.Error(err)

@@ -44,7 +44,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		if g.Level != portal.LevelElevated {
 			return portal.ErrNeedElevation
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (c *Core) Disable2FA(ctx context.Context, grantToken, key string) error {
 		prev := a.Method
 		a.Method, a.TOTPSecret, a.SwitchOpen = portal.MethodNone, nil, true
 		adoptLocale(ctx, &a)
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := enqueue(tx, now, kindAlert, c.alertMessage(msgID, a, now)); err != nil {
@@ -103,7 +103,7 @@ func (c *Core) RestoreFactor(ctx context.Context, disableKey, key string) error 
 			repeated = found
 			return err
 		}
-		a, err := loadAccount(tx, dis.AccountID)
+		a, err := c.loadAccount(tx, dis.AccountID)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func (c *Core) RestoreFactor(ctx context.Context, disableKey, key string) error 
 		if err := revokeGrants(tx, a.ID); err != nil {
 			return err
 		}
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := enqueue(tx, now, kindRestored, c.restoredMessage(msgID, a, now)); err != nil {

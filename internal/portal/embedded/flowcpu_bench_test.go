@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,19 +17,13 @@ import (
 	"guidedfix/internal/mail"
 	"guidedfix/internal/portal"
 	"guidedfix/internal/portal/portaltest"
+	"guidedfix/internal/procstat"
 )
 
 // nullMail accepts every message and keeps none.
 type nullMail struct{}
 
 func (nullMail) Send(context.Context, mail.Message) error { return nil }
-
-// processCPU returns this process's user and system CPU time.
-func processCPU() (user, sys time.Duration) {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-}
 
 // pagesWritten returns how many pages bbolt wrote for c's commits.
 func pagesWritten(c *Core) int64 {
@@ -123,7 +116,10 @@ func BenchmarkSwitchFlowCore(b *testing.B) {
 	next.Store(warm + abandoned)
 	b.ReportAllocs()
 	commits0, pages0 := c.writes.Stats().Commits, pagesWritten(c)
-	user0, sys0 := processCPU()
+	user0, sys0, err := procstat.CPU()
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for range b.N {
 		if err := flow(accounts[next.Add(1)-1]); err != nil {
@@ -131,7 +127,10 @@ func BenchmarkSwitchFlowCore(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	user, sys := processCPU()
+	user, sys, err := procstat.CPU()
+	if err != nil {
+		b.Fatal(err)
+	}
 	n := float64(b.N)
 	b.ReportMetric(float64(c.writes.Stats().Commits-commits0)/n, "commits/flow")
 	b.ReportMetric(float64(pagesWritten(c)-pages0)/n, "pages-written/flow")

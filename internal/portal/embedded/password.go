@@ -256,7 +256,7 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 	}
 	mailID := ""
 	err = c.update(func(tx *bbolt.Tx) error {
-		acct, err := loadAccount(tx, accountID)
+		acct, err := c.loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
@@ -271,7 +271,7 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 		}
 		if !ok {
 			lockErr, ev := acct.fail(now, src, factorPassword)
-			if err := put(tx, bAccounts, accountID, acct); err != nil {
+			if err := c.putAccount(tx, acct); err != nil {
 				return err
 			}
 			if mailID, err = c.recordFailure(tx, now, acct, factorPassword, ev); err != nil {
@@ -286,7 +286,7 @@ func (c *Core) verifyPassword(ctx context.Context, accountID, password string, l
 		if rehash != "" {
 			acct.PasswordHash = rehash
 		}
-		if err := put(tx, bAccounts, accountID, acct); err != nil {
+		if err := c.putAccount(tx, acct); err != nil {
 			return err
 		}
 		return put(tx, bGrants, grantKey(grant.Token), grantRec{grant.AccountID, grant.Level, grant.ExpiresAt, provedAt, src})

@@ -127,7 +127,7 @@ func (c *Core) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n in
 		hashes[i] = h
 	}
 	err = c.update(func(tx *bbolt.Tx) error {
-		a, err := loadAccount(tx, e.AccountID)
+		a, err := c.loadAccount(tx, e.AccountID)
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (c *Core) IssueRecoveryCodes(ctx context.Context, enrollmentID string, n in
 			return &portal.WrongStateError{Method: a.Method}
 		}
 		a.RecoveryCodes = hashes
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		return appendAudit(tx, now, a.ID, "recovery_codes_issued", fmt.Sprintf("%d codes", n))
@@ -185,7 +185,7 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 	var result error
 	mailID := ""
 	err = c.update(func(tx *bbolt.Tx) error {
-		a, err := loadAccount(tx, accountID)
+		a, err := c.loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 			if result == nil {
 				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			mailID, err = c.recordFailure(tx, now, a, factorRecovery, ev)
@@ -208,7 +208,7 @@ func (c *Core) VerifyRecoveryCode(ctx context.Context, accountID, code string) e
 			return nil
 		}
 		a.RecoveryCodes = append(a.RecoveryCodes[:i:i], a.RecoveryCodes[i+1:]...)
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := appendAudit(tx, now, a.ID, "recovery_code_used", fmt.Sprintf("%d left", len(a.RecoveryCodes))); err != nil {

@@ -52,7 +52,7 @@ func (c *Core) ElevateWithTOTP(ctx context.Context, grantToken, code string) (po
 		if !now.Before(g.ExpiresAt) {
 			return portal.ErrExpired
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (c *Core) ElevateWithTOTP(ctx context.Context, grantToken, code string) (po
 			if result == nil {
 				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			if mailID, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
@@ -87,7 +87,7 @@ func (c *Core) ElevateWithTOTP(ctx context.Context, grantToken, code string) (po
 		a.LastStep = step
 		a.succeed(src, factorTOTP)
 		elevate(&g, now, src)
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := appendAudit(tx, now, a.ID, "elevated_totp", "current authenticator app code"); err != nil {
@@ -141,7 +141,7 @@ func (c *Core) ElevateWithRecoveryCode(ctx context.Context, grantToken, code, ke
 		if g, err = loadGrant(tx, grantToken); err != nil {
 			return err
 		}
-		if a, err = loadAccount(tx, g.AccountID); err != nil {
+		if a, err = c.loadAccount(tx, g.AccountID); err != nil {
 			return err
 		}
 		_, repeated, err = lookupKey(tx, key, opElevateRecovery, a.ID)
@@ -191,7 +191,7 @@ func (c *Core) ElevateWithRecoveryCode(ctx context.Context, grantToken, code, ke
 		if err != nil {
 			return err
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func (c *Core) ElevateWithRecoveryCode(ctx context.Context, grantToken, code, ke
 			if result == nil {
 				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			mailID, err = c.recordFailure(tx, now, a, factorRecovery, ev)
@@ -220,7 +220,7 @@ func (c *Core) ElevateWithRecoveryCode(ctx context.Context, grantToken, code, ke
 		a.succeed(src, factorRecovery)
 		a.RecoveryCodes = hashes
 		elevate(&g, now, src)
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bGrants, grantKey(grantToken), g); err != nil {
@@ -275,12 +275,12 @@ func (c *Core) reissueRecovery(ctx context.Context, grantToken, key string, now 
 		if !found || rec.Ref != grantKey(grantToken) {
 			return portal.ErrIdempotencyMismatch
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
 		a.RecoveryCodes = hashes
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		return appendAudit(tx, now, a.ID, "recovery_codes_replaced", fmt.Sprintf("%d codes (repeated request)", len(hashes)))
@@ -309,7 +309,7 @@ func (c *Core) BeginTOTPReplacement(ctx context.Context, grantToken, key string)
 		if err != nil {
 			return err
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -351,7 +351,7 @@ func (c *Core) BeginTOTPReplacement(ctx context.Context, grantToken, key string)
 			return err
 		}
 		a.Enrollment = e.ID
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
@@ -408,7 +408,7 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 		if !ok {
 			return portal.ErrCodeFormat
 		}
-		a, err := loadAccount(tx, e.AccountID)
+		a, err := c.loadAccount(tx, e.AccountID)
 		if err != nil {
 			return err
 		}
@@ -431,41 +431,8 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 		}
 		step, ok := matchStep(b32.EncodeToString(secret), code, now, otp.DigitsSix)
 		if !ok {
-			e.Failures++
-			var result error = &portal.BadCodeError{AttemptsLeft: enrollmentAttempts - e.Failures}
-			if e.Failures >= enrollmentAttempts {
-				e.State, e.Secret = portal.EnrollmentVoid, nil
-				result = portal.ErrExpired
-			}
-			lockErr, ev := a.fail(now, src, factorTOTP)
-			if lockErr != nil {
-				e.State, e.Secret = portal.EnrollmentVoid, nil
-				if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
-					result = lockErr
-				} else if le, ok := lockErr.(*portal.LockedError); ok {
-					// Expired, and no new enrollment helps before the
-					// lock ends (issue 14 F3).
-					result = &portal.ExhaustedError{Lock: *le}
-				}
-			} else if bad, ok := result.(*portal.BadCodeError); ok {
-				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
-				bad.DriftSteps = driftSteps(b32.EncodeToString(secret), code, now, otp.DigitsSix)
-			}
-			if err := put(tx, bEnrollments, e.ID, e); err != nil {
-				return err
-			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
-				return err
-			}
-			if lockMail, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
-				return err
-			}
-			if e.State == portal.EnrollmentVoid {
-				if err := appendAudit(tx, now, a.ID, "enrollment_voided", fmt.Sprintf("%d wrong codes", e.Failures)); err != nil {
-					return err
-				}
-			}
-			return keep(result)
+			lockMail, err = c.wrongEnrollmentCode(tx, now, src, e, a, secret, code)
+			return err
 		}
 		a.succeed(src, factorTOTP)
 		if err := voidChallenge(tx, a.Challenge); err != nil {
@@ -478,7 +445,7 @@ func (c *Core) ConfirmTOTPReplacement(ctx context.Context, enrollmentID, code, k
 			return err
 		}
 		e.State, e.Secret, e.ConfirmedAt = portal.EnrollmentConfirmed, nil, now
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {

@@ -93,7 +93,7 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		if err != nil {
 			return err
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (c *Core) SendSMSChallenge(ctx context.Context, grantToken, key string) (po
 		ch.AccountID = a.ID
 		a.Challenge = ch.ID
 		a.SMSSent = append(a.SMSSent, now)
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bChallenges, ch.ID, ch); err != nil {
@@ -223,7 +223,7 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		if !now.Before(g.ExpiresAt) {
 			return portal.ErrExpired
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 			if err := put(tx, bChallenges, ch.ID, ch); err != nil {
 				return err
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			if mailID, err = c.recordFailure(tx, now, a, factorSMS, ev); err != nil {
@@ -284,7 +284,7 @@ func (c *Core) VerifySMSChallenge(ctx context.Context, grantToken, challengeID, 
 		if err := put(tx, bChallenges, ch.ID, ch); err != nil {
 			return err
 		}
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		return put(tx, bGrants, grantKey(grantToken), g)

@@ -253,7 +253,9 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 	var id string
 	err := c.update(func(tx *bbolt.Tx) error {
 		bucket, key := bAccounts, ""
-		if v := tx.Bucket(bEmails).Get([]byte(lookupForm(email))); v != nil {
+		v := tx.Bucket(bEmails).Get([]byte(lookupForm(email)))
+		known := v != nil // an account: bAccounts at its id, else bUnknown
+		if known {
 			id, key = string(v), string(v)
 		} else {
 			id = c.UnknownAccount(email)
@@ -275,7 +277,12 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 		}
 		a.Failures, a.LockedUntil, a.Locks, a.Consecutive, a.Sources, a.Notified = nil, time.Time{}, 0, nil, nil, false
 		a.SMSSent = nil
-		if err := put(tx, bucket, key, a); err != nil {
+		if known {
+			err = c.putAccount(tx, a)
+		} else {
+			err = put(tx, bucket, key, a)
+		}
+		if err != nil {
 			return err
 		}
 		return appendAudit(tx, now, id, "unlocked", detail)

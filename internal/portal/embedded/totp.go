@@ -197,7 +197,7 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 		if err != nil {
 			return err
 		}
-		a, err := loadAccount(tx, g.AccountID)
+		a, err := c.loadAccount(tx, g.AccountID)
 		if err != nil {
 			return err
 		}
@@ -247,7 +247,7 @@ func (c *Core) BeginTOTPEnrollment(ctx context.Context, grantToken, key string) 
 			return err
 		}
 		a.Enrollment = e.ID
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
@@ -320,7 +320,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			}
 			return keep(portal.ErrExpired)
 		}
-		a, err := loadAccount(tx, e.AccountID)
+		a, err := c.loadAccount(tx, e.AccountID)
 		if err != nil {
 			return err
 		}
@@ -340,41 +340,8 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 		}
 		step, ok := matchStep(b32.EncodeToString(secret), code, now, otp.DigitsSix)
 		if !ok {
-			e.Failures++
-			var result error = &portal.BadCodeError{AttemptsLeft: enrollmentAttempts - e.Failures}
-			if e.Failures >= enrollmentAttempts {
-				e.State, e.Secret = portal.EnrollmentVoid, nil
-				result = portal.ErrExpired
-			}
-			lockErr, ev := a.fail(now, src, factorTOTP)
-			if lockErr != nil {
-				e.State, e.Secret = portal.EnrollmentVoid, nil
-				if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
-					result = lockErr
-				} else if le, ok := lockErr.(*portal.LockedError); ok {
-					// Expired, and no new enrollment helps before the
-					// lock ends (issue 14 F3).
-					result = &portal.ExhaustedError{Lock: *le}
-				}
-			} else if bad, ok := result.(*portal.BadCodeError); ok {
-				bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
-				bad.DriftSteps = driftSteps(b32.EncodeToString(secret), code, now, otp.DigitsSix)
-			}
-			if err := put(tx, bEnrollments, e.ID, e); err != nil {
-				return err
-			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
-				return err
-			}
-			if lockMail, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
-				return err
-			}
-			if e.State == portal.EnrollmentVoid {
-				if err := appendAudit(tx, now, a.ID, "enrollment_voided", fmt.Sprintf("%d wrong codes", e.Failures)); err != nil {
-					return err
-				}
-			}
-			return keep(result)
+			lockMail, err = c.wrongEnrollmentCode(tx, now, src, e, a, secret, code)
+			return err
 		}
 		if step <= a.LastStep {
 			return portal.ErrCodeReplayed
@@ -396,7 +363,7 @@ func (c *Core) ConfirmTOTPEnrollment(ctx context.Context, enrollmentID, code, ke
 			return err
 		}
 		e.State, e.Secret, e.ConfirmedAt = portal.EnrollmentConfirmed, nil, now
-		if err := put(tx, bAccounts, a.ID, a); err != nil {
+		if err := c.putAccount(tx, a); err != nil {
 			return err
 		}
 		if err := put(tx, bEnrollments, e.ID, e); err != nil {
@@ -476,7 +443,7 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 	src := c.sourceKey(portal.SourceFromContext(ctx))
 	mailID := ""
 	err := c.update(func(tx *bbolt.Tx) error {
-		a, err := loadAccount(tx, accountID)
+		a, err := c.loadAccount(tx, accountID)
 		if err != nil {
 			return err
 		}
@@ -497,7 +464,7 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 			if result == nil {
 				result = &portal.BadCodeError{AttemptsLeft: a.failuresLeft(now, src)}
 			}
-			if err := put(tx, bAccounts, a.ID, a); err != nil {
+			if err := c.putAccount(tx, a); err != nil {
 				return err
 			}
 			if mailID, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
@@ -510,11 +477,63 @@ func (c *Core) VerifyTOTP(ctx context.Context, accountID, code string) error {
 		}
 		a.LastStep = step
 		a.succeed(src, factorTOTP)
-		return put(tx, bAccounts, a.ID, a)
+		return c.putAccount(tx, a)
 	})
 	if mailID != "" {
 		c.deliver(ctx, mailID)
 	}
 	c.log.InfoContext(ctx, "portal totp verify", "account", accountID, "ok", err == nil, "error", errText(err))
 	return err
+}
+
+// wrongEnrollmentCode records code, which matched no time step of the
+// pending enrollment e's secret (the plain secret, unsealed), as a wrong
+// TOTP code of account a from src at now: for ConfirmTOTPEnrollment and
+// ConfirmTOTPReplacement alike. It counts the failure on e (the
+// enrollmentAttempts-th voids it) and on a (a.fail: throttles, lock, NIST
+// SP 800-63B §5.2.2 cap), writes both, queues the lock mail and audits a
+// voided enrollment. It returns the id of a lock mail queued (for
+// c.deliver after the commit, "" when none) and keep(result): result is
+// *portal.BadCodeError with the attempts left (the fewer of e's and a's)
+// and the drift, portal.ErrExpired for the 5th wrong code,
+// *portal.ExhaustedError when that 5th code also locks the account (no
+// new enrollment helps before the lock ends, issue 14 F3), or the
+// *portal.LockedError of an account lock before it. Any other error is
+// the database's and rolls the transaction back.
+func (c *Core) wrongEnrollmentCode(tx *bbolt.Tx, now time.Time, src string, e enrollmentRec, a accountRec, secret []byte, code string) (lockMail string, err error) {
+	e.Failures++
+	var result error = &portal.BadCodeError{AttemptsLeft: enrollmentAttempts - e.Failures}
+	if e.Failures >= enrollmentAttempts {
+		e.State, e.Secret = portal.EnrollmentVoid, nil
+		result = portal.ErrExpired
+	}
+	lockErr, ev := a.fail(now, src, factorTOTP)
+	if lockErr != nil {
+		e.State, e.Secret = portal.EnrollmentVoid, nil
+		if result != portal.ErrExpired { // the contract: the 5th wrong code says expired
+			result = lockErr
+		} else if le, ok := lockErr.(*portal.LockedError); ok {
+			// Expired, and no new enrollment helps before the
+			// lock ends (issue 14 F3).
+			result = &portal.ExhaustedError{Lock: *le}
+		}
+	} else if bad, ok := result.(*portal.BadCodeError); ok {
+		bad.AttemptsLeft = min(bad.AttemptsLeft, a.failuresLeft(now, src))
+		bad.DriftSteps = driftSteps(b32.EncodeToString(secret), code, now, otp.DigitsSix)
+	}
+	if err := put(tx, bEnrollments, e.ID, e); err != nil {
+		return "", err
+	}
+	if err := c.putAccount(tx, a); err != nil {
+		return "", err
+	}
+	if lockMail, err = c.recordFailure(tx, now, a, factorTOTP, ev); err != nil {
+		return lockMail, err
+	}
+	if e.State == portal.EnrollmentVoid {
+		if err := appendAudit(tx, now, a.ID, "enrollment_voided", fmt.Sprintf("%d wrong codes", e.Failures)); err != nil {
+			return lockMail, err
+		}
+	}
+	return lockMail, keep(result)
 }

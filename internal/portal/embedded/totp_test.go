@@ -138,7 +138,7 @@ func TestEnrollmentCodeConsumed(t *testing.T) {
 	}
 	portaltest.WantErr(t, e.core.VerifyTOTP(ctx, a.ID, code), portal.ErrCodeReplayed)
 	var rec accountRec
-	e.core.db.View(func(tx *bbolt.Tx) error { rec, _ = loadAccount(tx, a.ID); return nil })
+	e.core.db.View(func(tx *bbolt.Tx) error { rec, _ = e.core.loadAccount(tx, a.ID); return nil })
 	if rec.LastStep != step(e.clock.Now()) {
 		t.Fatalf("last step %d, want %d", rec.LastStep, step(e.clock.Now()))
 	}
