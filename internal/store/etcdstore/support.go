@@ -166,13 +166,9 @@ func (p *Support) Redeem(ctx context.Context, token, conv string, accept func(su
 	now := p.s.now().UTC()
 	var h support.Handoff
 	err := p.stm(ctx, func(stm *rmwTx) error {
-		id := stm.Get(p.key("t", tokenHash(token)))
-		if id == "" {
-			return support.ErrInvalidToken
-		}
-		h = support.Handoff{}
-		if err := json.Unmarshal([]byte(stm.Get(p.key("h", id))), &h); err != nil {
-			return fmt.Errorf("decode hand-off %s: %w", id, err)
+		var err error
+		if h, err = p.tokenHandoff(stm, token); err != nil {
+			return err
 		}
 		reopen, err := support.CheckRedeem(h, conv, now, accept)
 		if err != nil {
@@ -202,19 +198,29 @@ func (p *Support) CheckToken(ctx context.Context, token, conv string, accept fun
 	now := p.s.now().UTC()
 	var h support.Handoff
 	err := p.stm(ctx, func(stm *rmwTx) error {
-		id := stm.Get(p.key("t", tokenHash(token)))
-		if id == "" {
-			return support.ErrInvalidToken
+		var err error
+		if h, err = p.tokenHandoff(stm, token); err != nil {
+			return err
 		}
-		h = support.Handoff{}
-		if err := json.Unmarshal([]byte(stm.Get(p.key("h", id))), &h); err != nil {
-			return fmt.Errorf("decode hand-off %s: %w", id, err)
-		}
-		_, err := support.CheckRedeem(h, conv, now, accept)
+		_, err = support.CheckRedeem(h, conv, now, accept)
 		return err // no write queued: stm commits nothing
 	})
 	if err != nil {
 		return support.Handoff{}, err
+	}
+	return h, nil
+}
+
+// tokenHandoff reads, in stm, the hand-off that token was issued for:
+// support.ErrInvalidToken when no hand-off has it, or a decoding error.
+func (p *Support) tokenHandoff(stm *rmwTx, token string) (support.Handoff, error) {
+	id := stm.Get(p.key("t", tokenHash(token)))
+	if id == "" {
+		return support.Handoff{}, support.ErrInvalidToken
+	}
+	var h support.Handoff
+	if err := json.Unmarshal([]byte(stm.Get(p.key("h", id))), &h); err != nil {
+		return support.Handoff{}, fmt.Errorf("decode hand-off %s: %w", id, err)
 	}
 	return h, nil
 }
