@@ -104,7 +104,7 @@ func TestPortalUnlock(t *testing.T) {
 		t.Fatalf("right password after unlock: %v", err)
 	}
 	log, _ := core.AuditLog(context.Background(), acc.ID, 20)
-	if len(log) == 0 || log[0].Action != "unlocked" || log[0].Detail != "by ops-anna; cleared password 5" {
+	if len(log) == 0 || log[0].Action != "unlocked" || log[0].Detail != "by ops-anna; cleared password 5; 5 recent failures; 1 source throttle" {
 		t.Fatalf("audit %+v, want the unlock by ops-anna first", log)
 	}
 	core.Close()

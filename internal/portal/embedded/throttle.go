@@ -271,10 +271,7 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 		if !found {
 			return ErrNothingToUnlock
 		}
-		detail := fmt.Sprintf("by %s; cleared %s", operator, consecutiveText(a.Consecutive))
-		if n := len(recent(a.SMSSent, now)); n > 0 {
-			detail += fmt.Sprintf("; %d SMS codes sent", n)
-		}
+		detail := fmt.Sprintf("by %s; cleared %s", operator, unlockText(a, now))
 		a.Failures, a.LockedUntil, a.Locks, a.Consecutive, a.Sources, a.Notified = nil, time.Time{}, 0, nil, nil, false
 		a.SMSSent = nil
 		if known {
@@ -289,6 +286,48 @@ func (c *Core) Unlock(ctx context.Context, email, operator string) (string, erro
 	})
 	c.log.Info("portal account unlocked", "account", id, "operator", operator, "error", errText(err))
 	return id, err
+}
+
+// unlockText renders what an unlock of a clears at now, for the audit
+// log: "password 5; 5 recent failures; account lock; 1 source throttle;
+// 1 SMS code sent" (each part only when there is something to clear,
+// counts within failureWindow, "nothing" when every part is empty).
+func unlockText(a accountRec, now time.Time) string {
+	var parts []string
+	if len(a.Consecutive) > 0 {
+		parts = append(parts, consecutiveText(a.Consecutive))
+	}
+	if n := len(recent(a.Failures, now)); n > 0 {
+		parts = append(parts, plural(n, "recent failure", "recent failures"))
+	}
+	if a.LockedUntil.After(now) {
+		parts = append(parts, "account lock")
+	}
+	throttled := 0
+	for _, src := range a.Sources {
+		if src.LockedUntil.After(now) {
+			throttled++
+		}
+	}
+	if throttled > 0 {
+		parts = append(parts, plural(throttled, "source throttle", "source throttles"))
+	}
+	if n := len(recent(a.SMSSent, now)); n > 0 {
+		parts = append(parts, plural(n, "SMS code sent", "SMS codes sent"))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// plural renders n with the singular one when n is 1, else many: "1 SMS
+// code sent", "5 SMS codes sent".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // consecutiveText renders a factor -> consecutive-failures map for the

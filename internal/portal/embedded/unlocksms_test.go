@@ -30,7 +30,7 @@ func TestUnlockClearsSMSLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, _ := e.core.AuditLog(ctx, a.ID, 1)
-	if len(log) != 1 || log[0].Action != "unlocked" || log[0].Detail != "by op@example.com; cleared nothing; 5 SMS codes sent" {
+	if len(log) != 1 || log[0].Action != "unlocked" || log[0].Detail != "by op@example.com; cleared 5 SMS codes sent" {
 		t.Fatalf("audit %+v, want the unlock naming the 5 SMS codes", log)
 	}
 	if r, err := e.core.Restrictions(ctx, a.ID); err != nil || r.SMSSent != 0 || !r.SMSUntil.IsZero() {
