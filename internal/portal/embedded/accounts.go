@@ -468,11 +468,7 @@ func (c *Core) Restrictions(ctx context.Context, accountID string) (Restrictions
 	for f, n := range a.Consecutive {
 		r.Consecutive[f] = n
 	}
-	for _, s := range a.Sources {
-		if now.Before(s.LockedUntil) {
-			r.ThrottledSources++
-		}
-	}
+	r.ThrottledSources = throttledSources(a, now)
 	if now.Before(a.LockedUntil) {
 		r.LockedUntil = a.LockedUntil
 	}

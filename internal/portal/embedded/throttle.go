@@ -303,13 +303,7 @@ func unlockText(a accountRec, now time.Time) string {
 	if a.LockedUntil.After(now) {
 		parts = append(parts, "account lock")
 	}
-	throttled := 0
-	for _, src := range a.Sources {
-		if src.LockedUntil.After(now) {
-			throttled++
-		}
-	}
-	if throttled > 0 {
+	if throttled := throttledSources(a, now); throttled > 0 {
 		parts = append(parts, plural(throttled, "source throttle", "source throttles"))
 	}
 	if n := len(recent(a.SMSSent, now)); n > 0 {
@@ -319,6 +313,18 @@ func unlockText(a accountRec, now time.Time) string {
 		return "nothing"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// throttledSources counts a's sources whose throttle is still running at
+// now.
+func throttledSources(a accountRec, now time.Time) int {
+	n := 0
+	for _, src := range a.Sources {
+		if now.Before(src.LockedUntil) {
+			n++
+		}
+	}
+	return n
 }
 
 // plural renders n with the singular one when n is 1, else many: "1 SMS
@@ -331,11 +337,8 @@ func plural(n int, one, many string) string {
 }
 
 // consecutiveText renders a factor -> consecutive-failures map for the
-// audit log as "password 5, sms 2" (factors sorted; "nothing" when empty).
+// audit log as "password 5, sms 2" (factors sorted).
 func consecutiveText(m map[string]int) string {
-	if len(m) == 0 {
-		return "nothing"
-	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
